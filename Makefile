@@ -1,0 +1,92 @@
+# sltools — isolated networking for microVMs. Plain make, no configure.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/sltools
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+DESTDIR ?=
+
+CC ?= cc
+AR ?= ar
+PKG_CONFIG ?= pkg-config
+PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1
+VERSION := 0.1.0
+
+CFLAGS ?= -O2 -g
+# The project's own flags come after the user's so that CFLAGS cannot drop them.
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wno-missing-field-initializers
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -DSL_VERSION='"$(VERSION)"' \
+	-Ilib $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ifeq ($(SANITIZE),1)
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
+endif
+
+TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-egress
+BINS := $(addprefix bin/,$(TOOLS))
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:.c=.o)
+MANS := $(patsubst %.scd,%,$(wildcard man/*.scd))
+
+all: $(BINS) $(MANS)
+
+# Rebuild everything when the flags change (e.g. SANITIZE=1 after a plain build).
+.flags: FORCE
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
+
+lib/%.o: lib/%.c lib/*.h .flags
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+lib/libsl.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+bin/sl-%: bin/sl-%.c lib/libsl.a lib/*.h .flags
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsl.a $(LDLIBS)
+
+man/%.1: man/%.1.scd
+	scdoc < $< > $@
+
+# Every build and test dependency, from Debian's packages. Quick when present.
+DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
+	libyaml-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else echo "all dependencies present"; fi
+
+check: all
+	bats --print-output-on-failure t/
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--suppress=missingIncludeSystem -Ilib lib bin
+	clang-tidy --quiet $(LIB_SRC) $(BINS:=.c) -- $(CFLAGS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+	for t in $(TOOLS); do \
+		install -m 0644 completions/bash/sltools $(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	install -m 0644 completions/zsh/_sltools $(DESTDIR)$(ZSHCOMPDIR)/_sltools
+	install -m 0644 completions/fish/*.fish $(DESTDIR)$(FISHCOMPDIR)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS)))
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(TOOLS))
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_sltools
+	rm -f $(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(TOOLS:=.fish))
+
+clean:
+	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags
+
+.PHONY: all deps check lint install uninstall clean FORCE
+.SECONDARY:

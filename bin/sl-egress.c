@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/* sl-egress: a VM's egress rules, and its range's host rules. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "egress.h"
+#include "input.h"
+#include "ipam.h"
+#include "log.h"
+#include "vmnet.h"
+
+enum {
+	OPT_ALLOW = OPT_TOOL,
+	OPT_DROP,
+	OPT_IP,
+	OPT_RANGE,
+};
+
+static const char usage[] =
+	"Usage: sl-egress [OPTION]... apply NAME [--allow CIDR]... [--drop CIDR]...\n"
+	"       sl-egress [OPTION]... show NAME\n"
+	"       sl-egress [OPTION]... check NAME\n"
+	"       sl-egress [OPTION]... flush NAME\n"
+	"Decide where VM NAME may send packets; it never reaches another VM, the\n"
+	"host, or anything over IPv6, and nothing new reaches it.\n\n"
+	"  -a, --allow CIDR  allow a destination (repeatable; or SL_ALLOW)\n"
+	"  -d, --drop CIDR   drop a destination (repeatable; or SL_DROP)\n"
+	"      --ip ADDR     the VM's address (or SL_IP)\n"
+	"      --range CIDR  the VM's range (or SL_RANGE)\n"
+	SL_COMMON_HELP
+	"\nOnly --allow: whitelist. Only --drop: the rest is allowed. Both: allow,\n"
+	"then drop, then the rest is allowed. A bare address means /32.\n"
+	"apply prints SL_ALLOW SL_DROP SL_EGRESS_RANGE.\n"
+	"Exit status: 0 ok, 1 failure (check: rules differ), 2 bad input.\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SL_COMMON_OPTIONS,
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "drop", required_argument, NULL, OPT_DROP },
+		{ "ip", required_argument, NULL, OPT_IP },
+		{ "range", required_argument, NULL, OPT_RANGE },
+		{ 0 },
+	};
+	static const char *const verbs[] = { "apply", "show", "check", "flush", NULL };
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	struct sl_egress_cfg c = { 0 };
+	bool flag_allow = false, flag_drop = false;
+	const char *verb = NULL, *v;
+	int opt, r;
+
+	sl_log_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hVa:d:", opts, NULL)) != -1) {
+		if (sl_cli_common(&cli, opt, optarg)) {
+			if (cli.done >= 0)
+				return cli.done;
+			continue;
+		}
+		switch (opt) {
+		case 'a':
+		case OPT_ALLOW:
+			flag_allow = true;
+			if (sl_cidr_list_add(&c.allow, optarg, "--allow") < 0)
+				return sl_cli_fail(-EINVAL);
+			break;
+		case 'd':
+		case OPT_DROP:
+			flag_drop = true;
+			if (sl_cidr_list_add(&c.drop, optarg, "--drop") < 0)
+				return sl_cli_fail(-EINVAL);
+			break;
+		case OPT_IP:
+			sl_input_flag("SL_IP", optarg);
+			break;
+		case OPT_RANGE:
+			sl_input_flag("SL_RANGE", optarg);
+			break;
+		}
+	}
+	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
+	if (r >= 0)
+		return r;
+	if (!strcmp(verb, "flush")) {
+		r = sl_egress_flush(c.name);
+		return r < 0 ? sl_cli_fail(r) : 0;
+	}
+	if (strcmp(verb, "apply") && (flag_allow || flag_drop))
+		return sl_cli_usage(&cli, "--allow and --drop go with apply");
+	/* With no flags, the lists come from the inputs: a re-apply or a check. */
+	if (!flag_allow && !flag_drop) {
+		if ((v = sl_input_get("SL_ALLOW")) && sl_cidr_list_add(&c.allow, v, "SL_ALLOW") < 0)
+			return sl_cli_fail(-EINVAL);
+		if ((v = sl_input_get("SL_DROP")) && sl_cidr_list_add(&c.drop, v, "SL_DROP") < 0)
+			return sl_cli_fail(-EINVAL);
+	}
+	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
+	c.veth = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
+	v = sl_input_get("SL_RANGE");
+	if (!v) {
+		sl_set_error("%s unknown: no SL_RANGE (run sl-ipam alloc first, or give --range)",
+			     c.name);
+		return sl_cli_fail(-ENXIO);
+	}
+	if ((r = sl_range_parse(v, &c.range)) < 0)
+		return sl_cli_fail(r);
+	if (strcmp(verb, "show") && (r = sl_cli_ip("SL_IP", &c.ip)) < 0)
+		return sl_cli_fail(r);
+
+	if (!strcmp(verb, "show"))
+		r = sl_egress_show(&c, stdout);
+	else if (!strcmp(verb, "check"))
+		r = sl_egress_check(&c);
+	else
+		r = sl_egress_apply(&c, &out);
+	sl_cidr_list_free(&c.allow);
+	sl_cidr_list_free(&c.drop);
+	if (r < 0)
+		return sl_cli_fail(r);
+	if (!strcmp(verb, "check"))
+		return r ? 1 : 0;
+	if (!strcmp(verb, "show"))
+		return 0;
+	return sl_cli_print(&cli, &out);
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* sl-ipam: lease /30 blocks of a VM range. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "input.h"
+#include "ipam.h"
+#include "log.h"
+#include "util.h"
+
+enum {
+	OPT_RANGE = OPT_TOOL,
+	OPT_GROUP,
+};
+
+static const char usage[] =
+	"Usage: sl-ipam [OPTION]... alloc --range CIDR [--group G] NAME\n"
+	"       sl-ipam [OPTION]... release NAME\n"
+	"       sl-ipam [OPTION]... list\n"
+	"Lease the lowest free /30 block of a VM range to a VM.\n\n"
+	"  -r, --range CIDR  the group's range, /16 to /30 (or SL_RANGE)\n"
+	"  -g, --group G     the VM's group (or SL_GROUP; default: NAME without -N)\n"
+	SL_COMMON_HELP
+	"\nalloc prints SL_NAME SL_GROUP SL_RANGE SL_BLOCK SL_NET SL_GW SL_IP SL_PREFIX.\n"
+	"Exit status: 0 ok, 1 failure, 2 bad input (bad range, full, overlapping).\n";
+
+static int list(const struct sl_cli *cli)
+{
+	_cleanup_free_ struct sl_lease *v = NULL;
+	size_t n;
+	int r = sl_ipam_leases(&v, &n);
+
+	if (r < 0)
+		return sl_cli_fail(r);
+	if (cli->json)
+		fputc('[', stdout);
+	else if (n)
+		printf("%-15s %-15s %-18s %s\n", "NAME", "GROUP", "RANGE", "IP");
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_kv_ struct sl_kv kv = { 0 };
+
+		if (sl_lease_kv(&v[i], &kv) < 0)
+			return sl_cli_fail(-ENOMEM);
+		if (cli->json) {
+			if (i)
+				fputc(',', stdout);
+			sl_kv_write(&kv, stdout, true);
+		} else {
+			printf("%-15s %-15s %-18s %s\n", v[i].name, v[i].group,
+			       sl_kv_get(&kv, "SL_RANGE"), sl_kv_get(&kv, "SL_IP"));
+		}
+	}
+	if (cli->json)
+		fputs("]\n", stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SL_COMMON_OPTIONS,
+		{ "range", required_argument, NULL, OPT_RANGE },
+		{ "group", required_argument, NULL, OPT_GROUP },
+		{ 0 },
+	};
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	const char *verb, *name = NULL;
+	int opt, r;
+
+	sl_log_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hVr:g:", opts, NULL)) != -1) {
+		if (sl_cli_common(&cli, opt, optarg)) {
+			if (cli.done >= 0)
+				return cli.done;
+			continue;
+		}
+		switch (opt) {
+		case 'r':
+		case OPT_RANGE:
+			sl_input_flag("SL_RANGE", optarg);
+			break;
+		case 'g':
+		case OPT_GROUP:
+			sl_input_flag("SL_GROUP", optarg);
+			break;
+		}
+	}
+	if (optind >= argc)
+		return sl_cli_usage(&cli, "missing command: alloc, release or list");
+	verb = argv[optind++];
+	if (!strcmp(verb, "list")) {
+		if (optind < argc)
+			return sl_cli_usage(&cli, "list takes no arguments");
+		return list(&cli);
+	}
+	if (strcmp(verb, "alloc") && strcmp(verb, "release"))
+		return sl_cli_usage(&cli, "unknown command '%s'", verb);
+	if (argc - optind > 1)
+		return sl_cli_usage(&cli, "too many arguments");
+	r = sl_input_bind(optind < argc ? argv[optind] : NULL, &name);
+	if (r < 0)
+		return r == -EINVAL && !name ? sl_cli_usage(&cli, "%s", sl_last_error())
+					     : sl_cli_fail(r);
+	if (!strcmp(verb, "alloc")) {
+		const char *range = sl_input_get("SL_RANGE");
+
+		if (!range)
+			return sl_cli_usage(&cli, "alloc needs --range CIDR (or SL_RANGE)");
+		r = sl_ipam_alloc(range, sl_input_get("SL_GROUP"), name, &out);
+	} else {
+		r = sl_ipam_release(name, &out);
+		sl_kv_free(&out); /* release prints nothing */
+	}
+	if (r < 0)
+		return sl_cli_fail(r);
+	return sl_cli_print(&cli, &out);
+}

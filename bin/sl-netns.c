@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* sl-netns: a VM's private network namespace. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "state.h"
+#include "vmnet.h"
+
+static const char usage[] =
+	"Usage: sl-netns [OPTION]... add NAME\n"
+	"       sl-netns [OPTION]... del NAME\n"
+	"       sl-netns [OPTION]... check NAME\n"
+	"       sl-netns [OPTION]... list\n"
+	"Create a VM's private network namespace, as 'ip netns add' does.\n\n"
+	SL_COMMON_HELP
+	"\nadd prints SL_NETNS. Exit status: 0 ok, 1 failure, 2 bad input.\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { SL_COMMON_OPTIONS, { 0 } };
+	static const char *const verbs[] = { "add", "del", "check", "list", NULL };
+	static const char *const no_name[] = { "list", NULL };
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	const char *verb = NULL, *name = NULL;
+	int opt, r;
+
+	sl_log_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1)
+		if (sl_cli_common(&cli, opt, optarg) && cli.done >= 0)
+			return cli.done;
+	r = sl_cli_verb(&cli, argc, argv, verbs, no_name, &verb, &name);
+	if (r >= 0)
+		return r;
+
+	if (!strcmp(verb, "list")) {
+		char **v;
+		size_t n;
+
+		r = sl_netns_list(&v, &n);
+		if (r < 0)
+			return sl_cli_fail(r);
+		for (size_t i = 0; i < n; i++)
+			puts(v[i]);
+		sl_strv_free(v, n);
+		return 0;
+	}
+	if (!strcmp(verb, "add"))
+		r = sl_netns_add(name, &out);
+	else if (!strcmp(verb, "del"))
+		r = sl_netns_del(name);
+	else
+		r = sl_netns_check(name);
+	if (r < 0)
+		return sl_cli_fail(r);
+	if (!strcmp(verb, "check"))
+		return r ? 1 : 0;
+	return sl_cli_print(&cli, &out);
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* sl-tap: the persistent TAP a VM's QEMU opens, inside its namespace. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "input.h"
+#include "log.h"
+#include "vmnet.h"
+
+enum {
+	OPT_GW = OPT_TOOL,
+	OPT_TAP,
+};
+
+static const char usage[] =
+	"Usage: sl-tap [OPTION]... add NAME\n"
+	"       sl-tap [OPTION]... del NAME\n"
+	"       sl-tap [OPTION]... check NAME\n"
+	"Create the TAP of VM NAME in its namespace, holding the VM's gateway.\n\n"
+	"      --gw ADDR     the gateway address (or SL_GW)\n"
+	"      --tap IF      the TAP's name (or SL_TAP; default tap0)\n"
+	SL_COMMON_HELP
+	"\nadd prints SL_TAP. Exit status: 0 ok, 1 failure, 2 bad input.\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SL_COMMON_OPTIONS,
+		{ "gw", required_argument, NULL, OPT_GW },
+		{ "tap", required_argument, NULL, OPT_TAP },
+		{ 0 },
+	};
+	static const char *const verbs[] = { "add", "del", "check", NULL };
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	struct sl_tap_cfg c = { 0 };
+	const char *verb = NULL;
+	int opt, r;
+
+	sl_log_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		if (sl_cli_common(&cli, opt, optarg)) {
+			if (cli.done >= 0)
+				return cli.done;
+		} else if (opt == OPT_GW) {
+			sl_input_flag("SL_GW", optarg);
+		} else if (opt == OPT_TAP) {
+			sl_input_flag("SL_TAP", optarg);
+		}
+	}
+	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
+	if (r >= 0)
+		return r;
+	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
+	if (strlen(c.tap) > 15 || !*c.tap)
+		return sl_cli_usage(&cli, "bad TAP name '%s'", c.tap);
+	if (!strcmp(verb, "del")) {
+		r = sl_tap_del(c.name, c.tap);
+		return r < 0 ? sl_cli_fail(r) : 0;
+	}
+	if ((r = sl_cli_ip("SL_GW", &c.gw)) < 0 || (r = sl_cli_prefix(&c.prefix)) < 0)
+		return sl_cli_fail(r);
+	if (!strcmp(verb, "check")) {
+		r = sl_tap_check(&c);
+		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+	}
+	r = sl_tap_add(&c, &out);
+	if (r < 0)
+		return sl_cli_fail(r);
+	return sl_cli_print(&cli, &out);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* sl-veth: the veth pair joining a VM's namespace to the host. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "input.h"
+#include "log.h"
+#include "vmnet.h"
+
+enum {
+	OPT_IP = OPT_TOOL,
+	OPT_PEER,
+};
+
+static const char usage[] =
+	"Usage: sl-veth [OPTION]... add NAME\n"
+	"       sl-veth [OPTION]... del NAME\n"
+	"       sl-veth [OPTION]... check NAME\n"
+	"Join VM NAME's namespace to the host: host end NAME, peer in the namespace,\n"
+	"the VM's /30 routed to it.\n\n"
+	"      --ip ADDR     the VM's address (or SL_IP)\n"
+	"      --peer IF     the end in the namespace (or SL_VETH_NS; default veth0)\n"
+	SL_COMMON_HELP
+	"\nadd prints SL_VETH_HOST SL_VETH_NS. Exit status: 0 ok, 1 failure, 2 bad input.\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SL_COMMON_OPTIONS,
+		{ "ip", required_argument, NULL, OPT_IP },
+		{ "peer", required_argument, NULL, OPT_PEER },
+		{ 0 },
+	};
+	static const char *const verbs[] = { "add", "del", "check", NULL };
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	struct sl_veth_cfg c = { 0 };
+	const char *verb = NULL;
+	int opt, r;
+
+	sl_log_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		if (sl_cli_common(&cli, opt, optarg)) {
+			if (cli.done >= 0)
+				return cli.done;
+		} else if (opt == OPT_IP) {
+			sl_input_flag("SL_IP", optarg);
+		} else if (opt == OPT_PEER) {
+			sl_input_flag("SL_VETH_NS", optarg);
+		}
+	}
+	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
+	if (r >= 0)
+		return r;
+	if (!strcmp(verb, "del")) {
+		r = sl_veth_del(c.name);
+		return r < 0 ? sl_cli_fail(r) : 0;
+	}
+	c.peer = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
+	if ((r = sl_cli_ip("SL_IP", &c.ip)) < 0 || (r = sl_cli_prefix(&c.prefix)) < 0)
+		return sl_cli_fail(r);
+	if (strlen(c.peer) > 15)
+		return sl_cli_usage(&cli, "peer name '%s' is longer than 15 bytes", c.peer);
+	if (!strcmp(verb, "check")) {
+		r = sl_veth_check(&c);
+		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+	}
+	r = sl_veth_add(&c, &out);
+	if (r < 0)
+		return sl_cli_fail(r);
+	return sl_cli_print(&cli, &out);
+}

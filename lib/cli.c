@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cidr.h"
+
+#include "cli.h"
+#include "input.h"
+#include "log.h"
+
+/**
+ * sl_cli_common() - handle an option every tool takes
+ * @cli: parser state; @cli->done is set when the tool should exit
+ * @opt: getopt_long()'s return
+ * @arg: optarg
+ *
+ * Return: true if the option was one of the common ones
+ */
+bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg)
+{
+	int r;
+
+	switch (opt) {
+	case OPT_HELP:
+		fputs(cli->usage, stdout);
+		cli->done = 0;
+		return true;
+	case OPT_VERSION:
+		printf("%s (sltools) %s\n", sl_prog, SL_VERSION);
+		cli->done = 0;
+		return true;
+	case OPT_ENV:
+		r = sl_input_env_file(arg);
+		if (r < 0) {
+			sl_err("--env: %s", sl_last_error());
+			cli->done = 2;
+		}
+		return true;
+	case OPT_JSON:
+		cli->json = true;
+		return true;
+	case '?':
+		/* getopt_long() has named the option already. */
+		fprintf(stderr, "Try '%s --help'.\n", sl_prog);
+		cli->done = 2;
+		return true;
+	}
+	return false;
+}
+
+/**
+ * sl_exit_status() - the exit status for a library error (DESIGN.md §3)
+ * @err: -errno returned by a library function
+ *
+ * Bad input, a conflict with something that exists, an unknown VM or a
+ * full or overlapping range are the user's to fix: 2. Anything else is a
+ * failure of the system: 1.
+ */
+int sl_exit_status(int err)
+{
+	switch (-err) {
+	case 0:
+		return 0;
+	case EINVAL:
+	case ENAMETOOLONG:
+	case ENOSPC:
+	case EADDRINUSE:
+	case EEXIST:
+	case ENXIO:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+/**
+ * sl_cli_fail() - report a library error and give the exit status
+ * @err: -errno
+ */
+int sl_cli_fail(int err)
+{
+	const char *msg = sl_last_error();
+
+	sl_err("%s", *msg ? msg : strerror(-err));
+	return sl_exit_status(err);
+}
+
+int sl_cli_usage(const struct sl_cli *cli, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	(void)cli;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sl_err("%s (try '%s --help')", buf, sl_prog);
+	return 2;
+}
+
+/**
+ * sl_cli_print() - print a tool's result on stdout
+ *
+ * Return: exit status
+ */
+int sl_cli_print(const struct sl_cli *cli, const struct sl_kv *out)
+{
+	if (sl_kv_write(out, stdout, cli->json) < 0 || fflush(stdout) != 0) {
+		sl_err("cannot write output: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/**
+ * sl_cli_input() - an input with a default
+ */
+const char *sl_cli_input(const char *key, const char *dflt)
+{
+	const char *v = sl_input_get(key);
+
+	return v ? v : dflt;
+}
+
+/**
+ * sl_cli_verb() - take "VERB [NAME]" from what getopt_long() left
+ * @cli: parser state
+ * @argc: argc
+ * @argv: argv, from optind on
+ * @verbs: NULL-terminated accepted verbs
+ * @no_name: NULL-terminated verbs that take no NAME (may be NULL)
+ * @verb: result
+ * @name: result: the VM name, bound as the tool's input (see input.h)
+ *
+ * Return: -1 to go on, or the exit status (usage errors are reported)
+ */
+int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *verbs,
+		const char *const *no_name, const char **verb, const char **name)
+{
+	bool ok = false;
+	int r;
+
+	if (optind >= argc) {
+		char list[256] = "";
+
+		for (const char *const *v = verbs; *v; v++) {
+			strcat(list, v == verbs ? "" : v[1] ? ", " : " or ");
+			strncat(list, *v, sizeof(list) - strlen(list) - 1);
+		}
+		return sl_cli_usage(cli, "missing command: %s", list);
+	}
+	*verb = argv[optind++];
+	for (const char *const *v = verbs; *v; v++)
+		ok |= !strcmp(*v, *verb);
+	if (!ok)
+		return sl_cli_usage(cli, "unknown command '%s'", *verb);
+	for (const char *const *v = no_name; v && *v; v++) {
+		if (strcmp(*v, *verb))
+			continue;
+		if (optind < argc)
+			return sl_cli_usage(cli, "%s takes no arguments", *verb);
+		*name = NULL;
+		return -1;
+	}
+	if (argc - optind > 1)
+		return sl_cli_usage(cli, "too many arguments: '%s'", argv[optind + 1]);
+	r = sl_input_bind(optind < argc ? argv[optind] : NULL, name);
+	if (r < 0)
+		return sl_cli_fail(r);
+	return -1;
+}
+
+/**
+ * sl_cli_ip() - an IPv4 address input, required
+ * @key: SL_* key
+ * @ip: result
+ *
+ * Return: 0, or -ENXIO (missing: the VM is unknown) / -EINVAL, recorded
+ */
+int sl_cli_ip(const char *key, uint32_t *ip)
+{
+	const char *v = sl_input_get(key);
+
+	if (!v) {
+		sl_set_error("%s unknown: no %s (run sl-ipam alloc first, or give --env FILE)",
+			     sl_input_get("SL_NAME"), key);
+		return -ENXIO;
+	}
+	if (sl_ip_parse(v, ip) < 0) {
+		sl_set_error("bad %s '%s': not an IPv4 address", key, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * sl_cli_prefix() - SL_PREFIX, the VM block's prefix (default 30)
+ */
+int sl_cli_prefix(unsigned *prefix)
+{
+	const char *v = sl_input_get("SL_PREFIX");
+	char *end;
+	unsigned long p;
+
+	*prefix = 30;
+	if (!v)
+		return 0;
+	p = strtoul(v, &end, 10);
+	if (*end || end == v || p < 1 || p > 30) {
+		sl_set_error("bad SL_PREFIX '%s': want 1 to 30", v);
+		return -EINVAL;
+	}
+	*prefix = (unsigned)p;
+	return 0;
+}

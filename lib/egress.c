@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "egress.h"
+#include "ipt.h"
+#include <libiptc/libiptc.h>
+#include "log.h"
+#include "name.h"
+#include "netns.h"
+#include "state.h"
+#include "util.h"
+#include "vmnet.h"
+
+#define MAX_RULES 512
+
+/**
+ * sl_cidr_list_add() - add CIDRs from a flag or variable value
+ * @l: list
+ * @text: one or more CIDRs or bare addresses, separated by commas or spaces
+ * @what: what to call the value in an error, e.g. "--drop"
+ *
+ * Return: 0, or -EINVAL with the error recorded
+ */
+int sl_cidr_list_add(struct sl_cidr_list *l, const char *text, const char *what)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ", \t\n", &save); t; t = strtok_r(NULL, ", \t\n", &save)) {
+		struct sl_cidr c, *nv;
+
+		if (sl_cidr_parse(t, &c) < 0) {
+			sl_set_error("bad %s value '%s': not an IPv4 address or CIDR "
+				     "(a.b.c.d or a.b.c.d/p, host bits zero)", what, t);
+			return -EINVAL;
+		}
+		if (l->n >= MAX_RULES / 2) {
+			sl_set_error("too many %s values (at most %d)", what, MAX_RULES / 2);
+			return -EINVAL;
+		}
+		nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->v[l->n++] = c;
+	}
+	return 0;
+}
+
+char *sl_cidr_list_fmt(const struct sl_cidr_list *l)
+{
+	char *s = calloc(l->n + 1, SL_CIDR_STRLEN);
+	char c[SL_CIDR_STRLEN];
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < l->n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, sl_cidr_fmt(&l->v[i], c));
+	}
+	return s;
+}
+
+void sl_cidr_list_free(struct sl_cidr_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+struct ruleset {
+	struct sl_rule r[MAX_RULES];
+	size_t n;
+};
+
+static struct sl_rule *rule(struct ruleset *s, const char *target, const char *comment)
+{
+	struct sl_rule *r = &s->r[s->n++];
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->target, sizeof(r->target), "%s", target);
+	snprintf(r->comment, sizeof(r->comment), "%s", comment);
+	return r;
+}
+
+static void ns_comment(const struct sl_egress_cfg *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "sl:%s", c->name);
+}
+
+/*
+ * The VM's own rules, in the order of DESIGN.md §2. The namespace's
+ * tables hold nothing else, so they are simply rewritten on every apply.
+ */
+static void ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
+{
+	char cm[64];
+	struct sl_rule *r;
+
+	ns_comment(c, cm, sizeof(cm));
+	r = rule(s, "DROP", cm); /* anti-spoofing */
+	snprintf(r->in, sizeof(r->in), "%s", c->tap);
+	r->has_src = r->inv_src = true;
+	r->src = (struct sl_cidr){ c->ip, 32 };
+	r = rule(s, "ACCEPT", cm);
+	r->ct_established = true;
+	r = rule(s, "DROP", cm); /* nothing new reaches the VM */
+	snprintf(r->in, sizeof(r->in), "%s", c->veth);
+	for (size_t i = 0; i < c->allow.n; i++) {
+		r = rule(s, "ACCEPT", cm);
+		snprintf(r->in, sizeof(r->in), "%s", c->tap);
+		r->has_dst = true;
+		r->dst = c->allow.v[i];
+	}
+	for (size_t i = 0; i < c->drop.n; i++) {
+		r = rule(s, "DROP", cm);
+		snprintf(r->in, sizeof(r->in), "%s", c->tap);
+		r->has_dst = true;
+		r->dst = c->drop.v[i];
+	}
+	if (c->allow.n && !c->drop.n) { /* allow only: a whitelist */
+		r = rule(s, "DROP", cm);
+		snprintf(r->in, sizeof(r->in), "%s", c->tap);
+	}
+}
+
+/* The namespace itself (the VM's gateway) answers nobody. */
+static void ns_in_rules(const struct sl_egress_cfg *c, struct ruleset *s)
+{
+	char cm[64];
+	struct sl_rule *r;
+
+	ns_comment(c, cm, sizeof(cm));
+	r = rule(s, "DROP", cm);
+	snprintf(r->in, sizeof(r->in), "%s", c->tap);
+	r = rule(s, "DROP", cm);
+	snprintf(r->in, sizeof(r->in), "%s", c->veth);
+}
+
+static void host_comment(const struct sl_cidr *range, char *buf, size_t len)
+{
+	char cr[SL_CIDR_STRLEN];
+
+	snprintf(buf, len, "sl:%s", sl_cidr_fmt(range, cr));
+}
+
+/*
+ * Host rules of one range. Rules *to* a range go at the top of SL-FORWARD,
+ * rules *from* it at the bottom: so no range's "accept from" is reached
+ * before every range's "drop to", whatever order ranges came in, and a VM
+ * reaches no VM of any range.
+ */
+static void host_fwd_top(const struct sl_cidr *range, struct ruleset *s)
+{
+	char cm[64];
+	struct sl_rule *r;
+
+	host_comment(range, cm, sizeof(cm));
+	r = rule(s, "ACCEPT", cm);
+	r->has_dst = true;
+	r->dst = *range;
+	r->ct_established = true;
+	r = rule(s, "DROP", cm);
+	r->has_dst = true;
+	r->dst = *range;
+}
+
+static void host_from(const struct sl_cidr *range, struct ruleset *s, const char *target)
+{
+	char cm[64];
+	struct sl_rule *r;
+
+	host_comment(range, cm, sizeof(cm));
+	r = rule(s, target, cm);
+	r->has_src = true;
+	r->src = *range;
+}
+
+static void host_nat(const struct sl_cidr *range, struct ruleset *s)
+{
+	struct sl_rule *r;
+
+	host_from(range, s, "MASQUERADE");
+	r = &s->r[s->n - 1];
+	r->has_dst = r->inv_dst = true;
+	r->dst = *range;
+}
+
+static int ensure_jump(struct xtc_handle *h, const char *from, const char *to)
+{
+	struct sl_rule j = { 0 };
+	int r;
+
+	r = sl_ipt_chain_ensure(h, to);
+	if (r < 0)
+		return r;
+	if (sl_ipt_find_jump(h, from, to) >= 0)
+		return 0;
+	snprintf(j.target, sizeof(j.target), "%s", to);
+	snprintf(j.comment, sizeof(j.comment), "%s", SL_JUMP_COMMENT);
+	return sl_ipt_insert(h, from, &j, 0);
+}
+
+static int drop_jump(struct xtc_handle *h, const char *from, const char *to)
+{
+	int pos, r;
+
+	while ((pos = sl_ipt_find_jump(h, from, to)) >= 0) {
+		r = sl_ipt_delete_num(h, from, (unsigned)pos);
+		if (r < 0)
+			return r;
+	}
+	return sl_ipt_chain_delete(h, to);
+}
+
+static int write_chain(struct xtc_handle *h, const char *chain, const struct ruleset *s)
+{
+	int r = sl_ipt_chain_ensure(h, chain);
+
+	if (r < 0)
+		return r;
+	errno = 0;
+	if (!iptc_flush_entries(chain, h)) {
+		sl_set_error("cannot flush %s", chain);
+		return -EIO;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		r = sl_ipt_append(h, chain, &s->r[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
+{
+	_cleanup_netns_ int saved = sl_netns_enter(nsfd);
+	_cleanup_ipt_ struct xtc_handle *h = NULL;
+	static struct ruleset fwd, in;
+	int r;
+
+	if (saved < 0)
+		return saved;
+	fwd.n = in.n = 0;
+	ns_fwd_rules(c, &fwd);
+	ns_in_rules(c, &in);
+	if ((r = sl_ipt_open("filter", &h)) < 0 ||
+	    (r = write_chain(h, SL_CHAIN_NS_FWD, &fwd)) < 0 ||
+	    (r = write_chain(h, SL_CHAIN_NS_IN, &in)) < 0 ||
+	    (r = ensure_jump(h, "FORWARD", SL_CHAIN_NS_FWD)) < 0 ||
+	    (r = ensure_jump(h, "INPUT", SL_CHAIN_NS_IN)) < 0)
+		return r;
+	return sl_ipt_commit(h);
+}
+
+/* Delete every rule of a chain whose comment is @cm. */
+static int delete_tagged(struct xtc_handle *h, const char *chain, const char *cm)
+{
+	_cleanup_free_ struct sl_rule *v = NULL;
+	size_t n;
+	int r = sl_ipt_list(h, chain, &v, &n);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	for (size_t i = n; i-- > 0;) {
+		if (strcmp(v[i].comment, cm))
+			continue;
+		r = sl_ipt_delete_num(h, chain, (unsigned)i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Whether @chain holds exactly @s (and nothing else) among rules tagged @cm. */
+static bool tagged_match(struct xtc_handle *h, const char *chain, const char *cm,
+			 const struct ruleset *s)
+{
+	_cleanup_free_ struct sl_rule *v = NULL;
+	size_t n, k = 0;
+
+	if (sl_ipt_list(h, chain, &v, &n) < 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].comment, cm))
+			continue;
+		if (k >= s->n || !sl_rule_equal(&v[i], &s->r[k]))
+			return false;
+		k++;
+	}
+	return k == s->n;
+}
+
+static int host_apply(const struct sl_cidr *range)
+{
+	_cleanup_ipt_ struct xtc_handle *f = NULL;
+	_cleanup_ipt_ struct xtc_handle *nat = NULL;
+	struct ruleset top = { .n = 0 }, from = { .n = 0 }, in = { .n = 0 }, masq = { .n = 0 };
+	char cm[64];
+	int r;
+
+	host_comment(range, cm, sizeof(cm));
+	host_fwd_top(range, &top);
+	host_from(range, &from, "ACCEPT");
+	host_from(range, &in, "DROP");
+	host_nat(range, &masq);
+
+	if ((r = sl_ipt_open("filter", &f)) < 0 ||
+	    (r = ensure_jump(f, "FORWARD", SL_CHAIN_HOST_FWD)) < 0 ||
+	    (r = ensure_jump(f, "INPUT", SL_CHAIN_HOST_IN)) < 0)
+		return r;
+	{
+		struct ruleset both = top;
+
+		both.r[both.n++] = from.r[0];
+		if (!tagged_match(f, SL_CHAIN_HOST_FWD, cm, &both)) {
+			if ((r = delete_tagged(f, SL_CHAIN_HOST_FWD, cm)) < 0)
+				return r;
+			for (size_t i = top.n; i-- > 0;)
+				if ((r = sl_ipt_insert(f, SL_CHAIN_HOST_FWD, &top.r[i], 0)) < 0)
+					return r;
+			if ((r = sl_ipt_append(f, SL_CHAIN_HOST_FWD, &from.r[0])) < 0)
+				return r;
+		}
+	}
+	if (!tagged_match(f, SL_CHAIN_HOST_IN, cm, &in)) {
+		if ((r = delete_tagged(f, SL_CHAIN_HOST_IN, cm)) < 0 ||
+		    (r = sl_ipt_append(f, SL_CHAIN_HOST_IN, &in.r[0])) < 0)
+			return r;
+	}
+	if ((r = sl_ipt_commit(f)) < 0)
+		return r;
+
+	if ((r = sl_ipt_open("nat", &nat)) < 0 ||
+	    (r = ensure_jump(nat, "POSTROUTING", SL_CHAIN_HOST_NAT)) < 0)
+		return r;
+	if (!tagged_match(nat, SL_CHAIN_HOST_NAT, cm, &masq)) {
+		if ((r = delete_tagged(nat, SL_CHAIN_HOST_NAT, cm)) < 0 ||
+		    (r = sl_ipt_append(nat, SL_CHAIN_HOST_NAT, &masq.r[0])) < 0)
+			return r;
+	}
+	return sl_ipt_commit(nat);
+}
+
+static int chain_empty(struct xtc_handle *h, const char *chain)
+{
+	return iptc_is_chain(chain, h) && !iptc_first_rule(chain, h);
+}
+
+/**
+ * sl_egress_host_release() - remove the host rules of a range
+ * @range: range no VM uses any more
+ *
+ * Our chains go too when no range is left in them. The caller holds the
+ * "host" lock.
+ */
+int sl_egress_host_release(const struct sl_cidr *range)
+{
+	_cleanup_ipt_ struct xtc_handle *f = NULL;
+	_cleanup_ipt_ struct xtc_handle *nat = NULL;
+	char cm[64];
+	int r;
+
+	host_comment(range, cm, sizeof(cm));
+	if ((r = sl_ipt_open("filter", &f)) < 0 ||
+	    (r = delete_tagged(f, SL_CHAIN_HOST_FWD, cm)) < 0 ||
+	    (r = delete_tagged(f, SL_CHAIN_HOST_IN, cm)) < 0)
+		return r;
+	if (chain_empty(f, SL_CHAIN_HOST_FWD) && (r = drop_jump(f, "FORWARD", SL_CHAIN_HOST_FWD)) < 0)
+		return r;
+	if (chain_empty(f, SL_CHAIN_HOST_IN) && (r = drop_jump(f, "INPUT", SL_CHAIN_HOST_IN)) < 0)
+		return r;
+	if ((r = sl_ipt_commit(f)) < 0)
+		return r;
+	if ((r = sl_ipt_open("nat", &nat)) < 0 ||
+	    (r = delete_tagged(nat, SL_CHAIN_HOST_NAT, cm)) < 0)
+		return r;
+	if (chain_empty(nat, SL_CHAIN_HOST_NAT) &&
+	    (r = drop_jump(nat, "POSTROUTING", SL_CHAIN_HOST_NAT)) < 0)
+		return r;
+	return sl_ipt_commit(nat);
+}
+
+static int open_ns(const char *name)
+{
+	int fd, r;
+
+	r = sl_owned_netns(name);
+	if (r < 0)
+		return r;
+	if (!r) {
+		if (sl_netns_exists(name) > 0) {
+			sl_set_error("namespace %s is not ours", name);
+			return -EEXIST;
+		}
+		sl_set_error("no namespace %s (run sl-netns add %s first)", name, name);
+		return -ENXIO;
+	}
+	fd = sl_netns_open(name);
+	return fd;
+}
+
+static void warn_forwarding(void)
+{
+	char v[8];
+
+	if (sl_sysctl_read("net/ipv4/ip_forward", v, sizeof(v)) == 0 && strcmp(v, "1"))
+		sl_warn("forwarding is off on this host (net.ipv4.ip_forward=0): VMs reach "
+			"nothing until it is on (sysctl -w net.ipv4.ip_forward=1)");
+}
+
+/**
+ * sl_egress_apply() - install a VM's egress rules and its range's host rules
+ * @c: VM, addresses, allow and drop lists
+ * @out: SL_ALLOW, SL_DROP, SL_EGRESS_RANGE
+ *
+ * Applying twice is the same as once: the namespace's chains are rewritten
+ * whole, and the host's rules for the range are added only when missing.
+ *
+ * Return: 0, -ENXIO (no namespace), or -errno with the error recorded
+ */
+int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int lock = -1;
+	_cleanup_free_ char *a = sl_cidr_list_fmt(&c->allow);
+	_cleanup_free_ char *d = sl_cidr_list_fmt(&c->drop);
+	char cr[SL_CIDR_STRLEN];
+	int r;
+
+	if (!a || !d)
+		return -ENOMEM;
+	r = sl_name_check(c->name);
+	if (r < 0)
+		return r;
+	fd = open_ns(c->name);
+	if (fd < 0)
+		return fd;
+	r = ns_apply(c, fd);
+	if (r < 0)
+		return r;
+	lock = sl_lock("host");
+	if (lock < 0)
+		return lock;
+	r = host_apply(&c->range);
+	if (r < 0)
+		return r;
+	warn_forwarding();
+	if ((r = sl_kv_set(out, "SL_ALLOW", a)) < 0 || (r = sl_kv_set(out, "SL_DROP", d)) < 0 ||
+	    (r = sl_kv_set(out, "SL_EGRESS_RANGE", sl_cidr_fmt(&c->range, cr))) < 0)
+		return r;
+	/* Recorded under the host lock: flush counts ranges by these records. */
+	return sl_state_update(c->name, out, NULL);
+}
+
+/* Whether a VM other than @name has egress applied in @range. */
+static int range_in_use(const char *name, const char *range)
+{
+	char **names;
+	size_t n;
+	int used = 0, r = sl_state_list(&names, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && !used; i++) {
+		_cleanup_kv_ struct sl_kv kv = { 0 };
+		const char *v;
+
+		if (!strcmp(names[i], name) || sl_state_load(names[i], &kv) < 0)
+			continue;
+		v = sl_kv_get(&kv, "SL_EGRESS_RANGE");
+		used = v && !strcmp(v, range);
+	}
+	sl_strv_free(names, n);
+	return used;
+}
+
+/**
+ * sl_egress_flush() - remove what sl_egress_apply() made for a VM
+ * @name: VM
+ *
+ * The range's host rules go with the last VM of the range.
+ *
+ * Return: 0, also when nothing was there, or -errno
+ */
+int sl_egress_flush(const char *name)
+{
+	static const char *const keys[] = { "SL_ALLOW", "SL_DROP", "SL_EGRESS_RANGE", NULL };
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	_cleanup_close_ int lock = -1;
+	const char *range_s;
+	struct sl_cidr range;
+	int r;
+
+	r = sl_name_check(name);
+	if (r < 0)
+		return r;
+	r = sl_owned_netns(name);
+	if (r < 0)
+		return r;
+	if (r) {
+		_cleanup_close_ int fd = sl_netns_open(name);
+		_cleanup_netns_ int saved = -1;
+		_cleanup_ipt_ struct xtc_handle *h = NULL;
+
+		if (fd < 0)
+			return fd;
+		saved = sl_netns_enter(fd);
+		if (saved < 0)
+			return saved;
+		if ((r = sl_ipt_open("filter", &h)) < 0 ||
+		    (r = drop_jump(h, "FORWARD", SL_CHAIN_NS_FWD)) < 0 ||
+		    (r = drop_jump(h, "INPUT", SL_CHAIN_NS_IN)) < 0 ||
+		    (r = sl_ipt_commit(h)) < 0)
+			return r;
+	}
+	lock = sl_lock("host");
+	if (lock < 0)
+		return lock;
+	r = sl_state_load(name, &st);
+	if (r < 0)
+		return r;
+	range_s = sl_kv_get(&st, "SL_EGRESS_RANGE");
+	if (range_s && sl_cidr_parse(range_s, &range) == 0) {
+		r = range_in_use(name, range_s);
+		if (r < 0)
+			return r;
+		if (!r) {
+			r = sl_egress_host_release(&range);
+			if (r < 0)
+				return r;
+		}
+	}
+	return sl_state_update(name, NULL, keys);
+}
+
+static void print_chain(FILE *f, const char *chain, const struct sl_rule *v, size_t n,
+			const char *only_comment)
+{
+	char line[512];
+
+	for (size_t i = 0; i < n; i++) {
+		if (only_comment && strcmp(v[i].comment, only_comment))
+			continue;
+		sl_rule_format(&v[i], chain, line, sizeof(line));
+		fprintf(f, "%s\n", line);
+	}
+}
+
+static int dump(struct xtc_handle *h, FILE *f, const char *const *builtin,
+		const char *const *ours, const char *cm)
+{
+	for (const char *const *c = ours; *c; c++)
+		if (sl_ipt_chain_exists(h, *c))
+			fprintf(f, ":%s - [0:0]\n", *c);
+	for (const char *const *b = builtin; *b; b++) {
+		_cleanup_free_ struct sl_rule *v = NULL;
+		size_t n;
+
+		if (sl_ipt_list(h, *b, &v, &n) == 0)
+			print_chain(f, *b, v, n, SL_JUMP_COMMENT);
+	}
+	for (const char *const *c = ours; *c; c++) {
+		_cleanup_free_ struct sl_rule *v = NULL;
+		size_t n;
+
+		if (sl_ipt_list(h, *c, &v, &n) == 0)
+			print_chain(f, *c, v, n, cm);
+	}
+	return 0;
+}
+
+/**
+ * sl_egress_show() - print a VM's rules and its range's host rules
+ * @c: VM (only name and range are used)
+ * @f: stream
+ *
+ * In iptables-save syntax, one section per namespace and table.
+ */
+int sl_egress_show(const struct sl_egress_cfg *c, FILE *f)
+{
+	static const char *const fb[] = { "FORWARD", "INPUT", NULL };
+	static const char *const nsc[] = { SL_CHAIN_NS_FWD, SL_CHAIN_NS_IN, NULL };
+	static const char *const hc[] = { SL_CHAIN_HOST_FWD, SL_CHAIN_HOST_IN, NULL };
+	static const char *const nb[] = { "POSTROUTING", NULL };
+	static const char *const nc[] = { SL_CHAIN_HOST_NAT, NULL };
+	_cleanup_close_ int fd = open_ns(c->name);
+	char cm[64], cr[SL_CIDR_STRLEN];
+	int r;
+
+	if (fd < 0)
+		return fd;
+	{
+		_cleanup_netns_ int saved = sl_netns_enter(fd);
+		_cleanup_ipt_ struct xtc_handle *h = NULL;
+
+		if (saved < 0)
+			return saved;
+		if ((r = sl_ipt_open("filter", &h)) < 0)
+			return r;
+		fprintf(f, "# namespace %s\n*filter\n", c->name);
+		dump(h, f, fb, nsc, NULL);
+		fprintf(f, "COMMIT\n");
+	}
+	{
+		_cleanup_ipt_ struct xtc_handle *h = NULL;
+
+		host_comment(&c->range, cm, sizeof(cm));
+		fprintf(f, "# host, range %s\n*filter\n", sl_cidr_fmt(&c->range, cr));
+		if ((r = sl_ipt_open("filter", &h)) < 0)
+			return r;
+		dump(h, f, fb, hc, cm);
+		fprintf(f, "COMMIT\n*nat\n");
+		sl_ipt_closep(&h);
+		h = NULL;
+		if ((r = sl_ipt_open("nat", &h)) < 0)
+			return r;
+		dump(h, f, nb, nc, cm);
+		fprintf(f, "COMMIT\n");
+	}
+	return 0;
+}
+
+static int check_chain(struct xtc_handle *h, const char *where, const char *chain,
+		       const char *cm, const struct ruleset *want)
+{
+	_cleanup_free_ struct sl_rule *v = NULL;
+	char line[512];
+	size_t n, k = 0;
+	int bad = 0;
+
+	if (sl_ipt_list(h, chain, &v, &n) < 0) {
+		sl_info("check: %s: chain %s is missing", where, chain);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (cm && strcmp(v[i].comment, cm))
+			continue;
+		if (k < want->n && sl_rule_equal(&v[i], &want->r[k])) {
+			k++;
+			continue;
+		}
+		sl_rule_format(&v[i], chain, line, sizeof(line));
+		sl_info("check: %s: unexpected rule: %s", where, line);
+		bad++;
+	}
+	for (; k < want->n; k++) {
+		sl_rule_format(&want->r[k], chain, line, sizeof(line));
+		sl_info("check: %s: missing rule: %s", where, line);
+		bad++;
+	}
+	return bad;
+}
+
+static int check_jump(struct xtc_handle *h, const char *where, const char *from, const char *to)
+{
+	if (sl_ipt_find_jump(h, from, to) >= 0)
+		return 0;
+	sl_info("check: %s: no jump from %s to %s", where, from, to);
+	return 1;
+}
+
+/**
+ * sl_egress_check() - compare the kernel's rules with what apply makes
+ * @c: VM, addresses, allow and drop lists
+ *
+ * Return: number of differences (each reported on stderr), or -errno
+ */
+int sl_egress_check(const struct sl_egress_cfg *c)
+{
+	static struct ruleset fwd, in, top, from, hin, masq;
+	_cleanup_close_ int fd = open_ns(c->name);
+	char cm[64], where[64];
+	int bad = 0, r;
+
+	if (fd < 0)
+		return fd;
+	fwd.n = in.n = top.n = from.n = hin.n = masq.n = 0;
+	ns_fwd_rules(c, &fwd);
+	ns_in_rules(c, &in);
+	snprintf(where, sizeof(where), "namespace %s", c->name);
+	{
+		_cleanup_netns_ int saved = sl_netns_enter(fd);
+		_cleanup_ipt_ struct xtc_handle *h = NULL;
+
+		if (saved < 0)
+			return saved;
+		if ((r = sl_ipt_open("filter", &h)) < 0)
+			return r;
+		bad += check_jump(h, where, "FORWARD", SL_CHAIN_NS_FWD);
+		bad += check_jump(h, where, "INPUT", SL_CHAIN_NS_IN);
+		bad += check_chain(h, where, SL_CHAIN_NS_FWD, NULL, &fwd);
+		bad += check_chain(h, where, SL_CHAIN_NS_IN, NULL, &in);
+	}
+	host_comment(&c->range, cm, sizeof(cm));
+	host_fwd_top(&c->range, &top);
+	host_from(&c->range, &top, "ACCEPT");
+	host_from(&c->range, &hin, "DROP");
+	host_nat(&c->range, &masq);
+	{
+		_cleanup_ipt_ struct xtc_handle *h = NULL;
+		_cleanup_ipt_ struct xtc_handle *n = NULL;
+		char v[8];
+
+		if ((r = sl_ipt_open("filter", &h)) < 0 || (r = sl_ipt_open("nat", &n)) < 0)
+			return r;
+		bad += check_jump(h, "host", "FORWARD", SL_CHAIN_HOST_FWD);
+		bad += check_jump(h, "host", "INPUT", SL_CHAIN_HOST_IN);
+		bad += check_jump(n, "host", "POSTROUTING", SL_CHAIN_HOST_NAT);
+		bad += check_chain(h, "host", SL_CHAIN_HOST_FWD, cm, &top);
+		bad += check_chain(h, "host", SL_CHAIN_HOST_IN, cm, &hin);
+		bad += check_chain(n, "host", SL_CHAIN_HOST_NAT, cm, &masq);
+		if (sl_sysctl_read("net/ipv4/ip_forward", v, sizeof(v)) == 0 && strcmp(v, "1")) {
+			sl_info("check: host: forwarding is off (net.ipv4.ip_forward=0)");
+			bad++;
+		}
+	}
+	return bad;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_IPAM_H
+#define SL_IPAM_H
+
+#include <stdint.h>
+
+#include "cidr.h"
+#include "kv.h"
+
+/* One lease: a VM's /30 block of a group's range. */
+struct sl_lease {
+	char name[16];
+	char group[64];
+	struct sl_cidr range;
+	uint32_t block;
+};
+
+int sl_range_parse(const char *s, struct sl_cidr *range);
+int sl_ipam_alloc(const char *range, const char *group, const char *name,
+		  struct sl_kv *out);
+int sl_ipam_release(const char *name, struct sl_kv *out);
+int sl_ipam_leases(struct sl_lease **v, size_t *n);
+int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out);
+
+#endif

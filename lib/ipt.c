@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libiptc/libiptc.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/xt_comment.h>
+#include <linux/netfilter/xt_conntrack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipt.h"
+#include "log.h"
+#include "util.h"
+
+#define EST_MASK (XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED) | \
+		  XT_CONNTRACK_STATE_BIT(IP_CT_RELATED))
+
+static int ipt_error(const char *what, const char *table)
+{
+	int e = errno ? errno : EIO;
+
+	sl_set_error("iptables %s%s%s: %s", what, table ? " " : "", table ? table : "",
+		     iptc_strerror(e));
+	return -e;
+}
+
+/**
+ * sl_ipt_open() - snapshot a legacy table of the current namespace
+ * @table: "filter" or "nat"
+ * @h: result
+ *
+ * libiptc works on a copy: nothing changes until sl_ipt_commit(), which
+ * replaces the whole table at once, so a failure half way changes nothing.
+ */
+int sl_ipt_open(const char *table, struct xtc_handle **h)
+{
+	errno = 0;
+	*h = iptc_init(table);
+	if (!*h)
+		return ipt_error("open table", table);
+	return 0;
+}
+
+void sl_ipt_closep(struct xtc_handle **h)
+{
+	if (*h)
+		iptc_free(*h);
+}
+
+int sl_ipt_commit(struct xtc_handle *h)
+{
+	errno = 0;
+	if (!iptc_commit(h))
+		return ipt_error("commit", NULL);
+	return 0;
+}
+
+int sl_ipt_chain_exists(struct xtc_handle *h, const char *chain)
+{
+	return iptc_is_chain(chain, h) ? 1 : 0;
+}
+
+/**
+ * sl_ipt_chain_ensure() - create a user chain unless it exists
+ */
+int sl_ipt_chain_ensure(struct xtc_handle *h, const char *chain)
+{
+	if (iptc_is_chain(chain, h))
+		return 0;
+	errno = 0;
+	if (!iptc_create_chain(chain, h))
+		return ipt_error("create chain", chain);
+	return 0;
+}
+
+/**
+ * sl_ipt_chain_delete() - flush and delete a user chain; 0 if absent
+ */
+int sl_ipt_chain_delete(struct xtc_handle *h, const char *chain)
+{
+	if (!iptc_is_chain(chain, h))
+		return 0;
+	errno = 0;
+	if (!iptc_flush_entries(chain, h) || !iptc_delete_chain(chain, h))
+		return ipt_error("delete chain", chain);
+	return 0;
+}
+
+static void set_iface(char name[IFNAMSIZ], unsigned char mask[IFNAMSIZ], const char *v)
+{
+	size_t len = strlen(v);
+
+	memcpy(name, v, len);
+	/* Exact match: the name and its NUL, as iptables does without '+'. */
+	memset(mask, 0xff, len + 1);
+}
+
+static struct ipt_entry *build(const struct sl_rule *r)
+{
+	size_t ct = r->ct_established ? XT_ALIGN(sizeof(struct xt_entry_match)) +
+						XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3)) : 0;
+	size_t cm = r->comment[0] ? XT_ALIGN(sizeof(struct xt_entry_match)) +
+					    XT_ALIGN(sizeof(struct xt_comment_info)) : 0;
+	bool masq = !strcmp(r->target, "MASQUERADE");
+	size_t tg = masq ? XT_ALIGN(sizeof(struct xt_entry_target)) +
+				   XT_ALIGN(sizeof(struct nf_nat_ipv4_multi_range_compat))
+			 : XT_ALIGN(sizeof(struct xt_standard_target));
+	size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + ct + cm + tg;
+	struct ipt_entry *e = calloc(1, size);
+	unsigned char *p;
+	struct xt_entry_target *t;
+
+	if (!e)
+		return NULL;
+	if (r->has_src) {
+		e->ip.src.s_addr = htonl(r->src.addr);
+		e->ip.smsk.s_addr = htonl(sl_cidr_mask(r->src.prefix));
+		if (r->inv_src)
+			e->ip.invflags |= IPT_INV_SRCIP;
+	}
+	if (r->has_dst) {
+		e->ip.dst.s_addr = htonl(r->dst.addr);
+		e->ip.dmsk.s_addr = htonl(sl_cidr_mask(r->dst.prefix));
+		if (r->inv_dst)
+			e->ip.invflags |= IPT_INV_DSTIP;
+	}
+	if (r->in[0])
+		set_iface(e->ip.iniface, e->ip.iniface_mask, r->in);
+	if (r->out[0])
+		set_iface(e->ip.outiface, e->ip.outiface_mask, r->out);
+	p = (unsigned char *)e + XT_ALIGN(sizeof(struct ipt_entry));
+	if (ct) {
+		struct xt_entry_match *m = (struct xt_entry_match *)p;
+		struct xt_conntrack_mtinfo3 *info = (void *)m->data;
+
+		m->u.match_size = (uint16_t)ct;
+		strcpy(m->u.user.name, "conntrack");
+		m->u.user.revision = 3;
+		info->match_flags = XT_CONNTRACK_STATE;
+		info->state_mask = EST_MASK;
+		p += ct;
+	}
+	if (cm) {
+		struct xt_entry_match *m = (struct xt_entry_match *)p;
+
+		m->u.match_size = (uint16_t)cm;
+		strcpy(m->u.user.name, "comment");
+		snprintf((char *)((struct xt_comment_info *)m->data)->comment,
+			 XT_MAX_COMMENT_LEN, "%s", r->comment);
+		p += cm;
+	}
+	e->target_offset = (uint16_t)(p - (unsigned char *)e);
+	e->next_offset = (uint16_t)size;
+	t = (struct xt_entry_target *)p;
+	t->u.target_size = (uint16_t)tg;
+	snprintf(t->u.user.name, sizeof(t->u.user.name), "%s", r->target);
+	if (masq) {
+		struct nf_nat_ipv4_multi_range_compat *mr = (void *)t->data;
+
+		mr->rangesize = 1;
+	}
+	return e;
+}
+
+/**
+ * sl_ipt_insert() - insert a rule at a position (0 = first)
+ */
+int sl_ipt_insert(struct xtc_handle *h, const char *chain,
+		  const struct sl_rule *r, unsigned pos)
+{
+	_cleanup_free_ struct ipt_entry *e = build(r);
+
+	if (!e)
+		return -ENOMEM;
+	errno = 0;
+	if (!iptc_insert_entry(chain, e, pos, h))
+		return ipt_error("insert into", chain);
+	return 0;
+}
+
+/**
+ * sl_ipt_append() - append a rule to a chain
+ */
+int sl_ipt_append(struct xtc_handle *h, const char *chain, const struct sl_rule *r)
+{
+	_cleanup_free_ struct ipt_entry *e = build(r);
+
+	if (!e)
+		return -ENOMEM;
+	errno = 0;
+	if (!iptc_append_entry(chain, e, h))
+		return ipt_error("append to", chain);
+	return 0;
+}
+
+int sl_ipt_delete_num(struct xtc_handle *h, const char *chain, unsigned num)
+{
+	errno = 0;
+	if (!iptc_delete_num_entry(chain, num, h))
+		return ipt_error("delete from", chain);
+	return 0;
+}
+
+static void get_iface(char out[IFNAMSIZ], const char *name, const unsigned char *mask,
+		      bool *foreign)
+{
+	size_t len = strnlen(name, IFNAMSIZ);
+
+	memcpy(out, name, len);
+	out[len < IFNAMSIZ ? len : IFNAMSIZ - 1] = '\0';
+	if (len && (len >= IFNAMSIZ || mask[len] != 0xff))
+		*foreign = true; /* a wildcard such as eth+ */
+}
+
+static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rule *r)
+{
+	const unsigned char *p = (const unsigned char *)e->elems;
+	const unsigned char *end = (const unsigned char *)e + e->target_offset;
+	const char *tgt;
+
+	memset(r, 0, sizeof(*r));
+	if (e->ip.smsk.s_addr) {
+		r->has_src = true;
+		r->src.addr = ntohl(e->ip.src.s_addr);
+		r->src.prefix = (unsigned)__builtin_popcount(e->ip.smsk.s_addr);
+		r->inv_src = e->ip.invflags & IPT_INV_SRCIP;
+	}
+	if (e->ip.dmsk.s_addr) {
+		r->has_dst = true;
+		r->dst.addr = ntohl(e->ip.dst.s_addr);
+		r->dst.prefix = (unsigned)__builtin_popcount(e->ip.dmsk.s_addr);
+		r->inv_dst = e->ip.invflags & IPT_INV_DSTIP;
+	}
+	get_iface(r->in, e->ip.iniface, e->ip.iniface_mask, &r->foreign);
+	get_iface(r->out, e->ip.outiface, e->ip.outiface_mask, &r->foreign);
+	if (e->ip.proto || (e->ip.invflags & ~(IPT_INV_SRCIP | IPT_INV_DSTIP)) || e->ip.flags)
+		r->foreign = true;
+	while (p < end) {
+		const struct xt_entry_match *m = (const void *)p;
+
+		if (m->u.match_size < sizeof(*m))
+			break;
+		if (!strcmp(m->u.user.name, "conntrack") && m->u.user.revision == 3) {
+			const struct xt_conntrack_mtinfo3 *i = (const void *)m->data;
+
+			if (i->match_flags == XT_CONNTRACK_STATE && !i->invert_flags &&
+			    i->state_mask == EST_MASK)
+				r->ct_established = true;
+			else
+				r->foreign = true;
+		} else if (!strcmp(m->u.user.name, "comment")) {
+			const struct xt_comment_info *c = (const void *)m->data;
+
+			snprintf(r->comment, sizeof(r->comment), "%.*s",
+				 (int)XT_MAX_COMMENT_LEN, (const char *)c->comment);
+		} else {
+			r->foreign = true;
+		}
+		p += m->u.match_size;
+	}
+	tgt = iptc_get_target(e, h);
+	snprintf(r->target, sizeof(r->target), "%s", tgt ? tgt : "");
+}
+
+/**
+ * sl_ipt_list() - the rules of a chain, in order
+ * @h: table
+ * @chain: chain
+ * @rules: result, free()
+ * @n: count
+ *
+ * Return: 0, -ENOENT if the chain does not exist, or -ENOMEM
+ */
+int sl_ipt_list(struct xtc_handle *h, const char *chain, struct sl_rule **rules,
+		size_t *n)
+{
+	const struct ipt_entry *e;
+	struct sl_rule *v = NULL;
+	size_t cnt = 0;
+
+	*rules = NULL;
+	*n = 0;
+	if (!iptc_is_chain(chain, h))
+		return -ENOENT;
+	for (e = iptc_first_rule(chain, h); e; e = iptc_next_rule(e, h)) {
+		struct sl_rule *nv = realloc(v, (cnt + 1) * sizeof(*v));
+
+		if (!nv) {
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		parse(h, e, &v[cnt++]);
+	}
+	*rules = v;
+	*n = cnt;
+	return 0;
+}
+
+/**
+ * sl_ipt_find_jump() - position of the first plain jump to a target
+ *
+ * Return: 0-based position, or -ENOENT
+ */
+int sl_ipt_find_jump(struct xtc_handle *h, const char *chain, const char *target)
+{
+	_cleanup_free_ struct sl_rule *v = NULL;
+	size_t n;
+	int r = sl_ipt_list(h, chain, &v, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct sl_rule plain = { 0 };
+
+		snprintf(plain.target, sizeof(plain.target), "%s", target);
+		snprintf(plain.comment, sizeof(plain.comment), "%s", v[i].comment);
+		if (sl_rule_equal(&v[i], &plain))
+			return (int)i;
+	}
+	return -ENOENT;
+}
+
+bool sl_rule_equal(const struct sl_rule *a, const struct sl_rule *b)
+{
+	if (a->foreign || b->foreign)
+		return false;
+	if (a->has_src != b->has_src || a->has_dst != b->has_dst)
+		return false;
+	if (a->has_src && (a->inv_src != b->inv_src || a->src.addr != b->src.addr ||
+			   a->src.prefix != b->src.prefix))
+		return false;
+	if (a->has_dst && (a->inv_dst != b->inv_dst || a->dst.addr != b->dst.addr ||
+			   a->dst.prefix != b->dst.prefix))
+		return false;
+	return !strcmp(a->in, b->in) && !strcmp(a->out, b->out) &&
+	       a->ct_established == b->ct_established &&
+	       !strcmp(a->comment, b->comment) && !strcmp(a->target, b->target);
+}
+
+/**
+ * sl_rule_format() - a rule as iptables-save writes it
+ * @r: rule
+ * @chain: its chain
+ * @buf: result
+ * @len: size of @buf
+ *
+ * Matches the order iptables-legacy -S prints, so that the output of
+ * `sl-egress show` can be compared with it by eye or by diff.
+ */
+int sl_rule_format(const struct sl_rule *r, const char *chain, char *buf, size_t len)
+{
+	char c[SL_CIDR_STRLEN];
+	size_t o = 0;
+
+#define PUT(...)                                                                  \
+	do {                                                                      \
+		int n_ = snprintf(buf + o, o < len ? len - o : 0, __VA_ARGS__);   \
+		if (n_ > 0)                                                       \
+			o += (size_t)n_;                                          \
+	} while (0)
+
+	PUT("-A %s", chain);
+	if (r->has_src)
+		PUT("%s -s %s", r->inv_src ? " !" : "", sl_cidr_fmt(&r->src, c));
+	if (r->has_dst)
+		PUT("%s -d %s", r->inv_dst ? " !" : "", sl_cidr_fmt(&r->dst, c));
+	if (r->in[0])
+		PUT(" -i %s", r->in);
+	if (r->out[0])
+		PUT(" -o %s", r->out);
+	if (r->ct_established)
+		PUT(" -m conntrack --ctstate RELATED,ESTABLISHED");
+	if (r->comment[0]) {
+		/* Quoted unless plain alphanumeric, as iptables-save does. */
+		bool plain = true;
+
+		for (const char *p = r->comment; *p; p++)
+			plain &= (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+				 (*p >= '0' && *p <= '9');
+		PUT(plain ? " -m comment --comment %s" : " -m comment --comment \"%s\"",
+		    r->comment);
+	}
+	if (r->foreign)
+		PUT(" (other matches)");
+	if (r->target[0])
+		PUT(" -j %s", r->target);
+#undef PUT
+	return o < len ? 0 : -ENOSPC;
+}

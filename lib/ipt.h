@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_IPT_H
+#define SL_IPT_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cidr.h"
+
+struct xtc_handle;
+
+/*
+ * The rules sltools writes, in a form a person would recognise: the few
+ * matches and targets we use, nothing else. A kernel rule that uses
+ * anything more reads back with foreign set.
+ */
+struct sl_rule {
+	char in[IFNAMSIZ], out[IFNAMSIZ];
+	bool has_src, has_dst, inv_src, inv_dst;
+	struct sl_cidr src, dst;
+	bool ct_established; /* -m conntrack --ctstate RELATED,ESTABLISHED */
+	char comment[256];
+	char target[29]; /* ACCEPT, DROP, MASQUERADE or a chain */
+	bool foreign;
+};
+
+int sl_ipt_open(const char *table, struct xtc_handle **h);
+void sl_ipt_closep(struct xtc_handle **h);
+#define _cleanup_ipt_ __attribute__((cleanup(sl_ipt_closep)))
+int sl_ipt_commit(struct xtc_handle *h);
+
+int sl_ipt_chain_ensure(struct xtc_handle *h, const char *chain);
+int sl_ipt_chain_exists(struct xtc_handle *h, const char *chain);
+int sl_ipt_chain_delete(struct xtc_handle *h, const char *chain);
+int sl_ipt_insert(struct xtc_handle *h, const char *chain,
+		  const struct sl_rule *r, unsigned pos);
+int sl_ipt_append(struct xtc_handle *h, const char *chain, const struct sl_rule *r);
+int sl_ipt_delete_num(struct xtc_handle *h, const char *chain, unsigned num);
+int sl_ipt_list(struct xtc_handle *h, const char *chain, struct sl_rule **rules,
+		size_t *n);
+int sl_ipt_find_jump(struct xtc_handle *h, const char *chain, const char *target);
+bool sl_rule_equal(const struct sl_rule *a, const struct sl_rule *b);
+int sl_rule_format(const struct sl_rule *r, const char *chain, char *buf, size_t len);
+
+#endif

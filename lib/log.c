@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+const char *sl_prog = "sl";
+bool sl_verbose;
+static char last_error[512];
+
+/**
+ * sl_log_init() - name diagnostics after the program, as ip(8) does
+ * @argv0: argv[0] of the tool
+ */
+void sl_log_init(const char *argv0)
+{
+	const char *s = strrchr(argv0, '/');
+
+	sl_prog = s ? s + 1 : argv0;
+	if (getenv("SL_DEBUG"))
+		sl_verbose = true;
+}
+
+static void vlog(const char *level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "%s: %s%s", sl_prog, level, "");
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = 0;
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	/* One write so that parallel tools do not interleave half lines. */
+	fprintf(stderr, "%s\n", buf);
+}
+
+void sl_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("error: ", fmt, ap);
+	va_end(ap);
+}
+
+void sl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void sl_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void sl_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!sl_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog("debug: ", fmt, ap);
+	va_end(ap);
+}
+
+void sl_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("error: ", fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+/**
+ * sl_set_error() - record why a library call failed
+ * @fmt: printf format
+ *
+ * Library code never prints errors itself: it records one line here and
+ * returns -errno, and main decides how to report and which status to use.
+ */
+void sl_set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+}
+
+const char *sl_last_error(void)
+{
+	return last_error;
+}

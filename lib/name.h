@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_NAME_H
+#define SL_NAME_H
+
+/* A VM name is also an interface and a namespace name: IFNAMSIZ - 1. */
+#define SL_NAME_MAX 15
+
+int sl_name_check(const char *name);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_NETNS_H
+#define SL_NETNS_H
+
+#include <stddef.h>
+
+/* Where ip-netns(8) keeps its named namespaces; ours go there too. */
+#define SL_NETNS_RUN_DIR "/run/netns"
+
+int sl_netns_path(const char *name, char *buf, size_t len);
+int sl_netns_exists(const char *name);
+int sl_netns_open(const char *name);
+int sl_netns_create(const char *name);
+int sl_netns_remove(const char *name);
+int sl_netns_enter(int nsfd);
+int sl_netns_return(int *saved);
+int sl_netns_same(int fd_a, int fd_b);
+
+int sl_sysctl_write(const char *key, const char *val);
+int sl_sysctl_read(const char *key, char *buf, size_t len);
+
+/*
+ * Run a block of code in another network namespace and come back, also on
+ * an early return: `_cleanup_netns_ int saved = sl_netns_enter(fd);`.
+ */
+static inline void sl_netns_returnp(int *saved)
+{
+	if (*saved >= 0)
+		sl_netns_return(saved);
+}
+#define _cleanup_netns_ __attribute__((cleanup(sl_netns_returnp)))
+
+#endif

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "name.h"
+#include "state.h"
+#include "util.h"
+
+/**
+ * sl_run_dir() - where all state lives: $SL_RUN_DIR or /run/sl
+ */
+const char *sl_run_dir(void)
+{
+	const char *d = getenv("SL_RUN_DIR");
+
+	return d && *d ? d : SL_RUN_DIR_DEFAULT;
+}
+
+/**
+ * sl_owner_tag() - the mark we leave on kernel objects (interface alias)
+ *
+ * It carries the run directory, so that two runs with different
+ * SL_RUN_DIRs tell their objects apart and sl-gc of one never takes the
+ * other's.
+ */
+const char *sl_owner_tag(void)
+{
+	static char tag[256];
+
+	if (!tag[0])
+		snprintf(tag, sizeof(tag), "sltools:%s", sl_run_dir());
+	return tag;
+}
+
+int sl_run_path(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(buf, len, "%s/", sl_run_dir());
+
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	va_end(ap);
+	if ((size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/**
+ * sl_lock() - take an exclusive lock on shared state
+ * @what: lock name, e.g. "ipam" or "host"
+ *
+ * flock() is released when the fd closes, also when the process dies, so a
+ * kill -9 never leaves a stale lock.
+ *
+ * Return: fd holding the lock, or -errno with the error recorded
+ */
+int sl_lock(const char *what)
+{
+	char path[4096];
+	int fd, r;
+
+	r = mkdir_p(sl_run_dir(), 0755);
+	if (r < 0) {
+		sl_set_error("cannot create %s: %s", sl_run_dir(), strerror(-r));
+		return r;
+	}
+	r = sl_run_path(path, sizeof(path), ".%s.lock", what);
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		sl_set_error("%s: %s", path, strerror(errno));
+		return r;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		r = -errno;
+		sl_set_error("lock %s: %s", path, strerror(errno));
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/**
+ * sl_state_load() - read $SL_RUN_DIR/NAME/vm.env
+ * @name: VM name
+ * @kv: list to add to; left empty when the VM has no state
+ *
+ * Return: 0, or -errno
+ */
+int sl_state_load(const char *name, struct sl_kv *kv)
+{
+	char path[4096];
+	int r;
+
+	if (sl_name_check(name) < 0)
+		return -EINVAL;
+	r = sl_run_path(path, sizeof(path), "%s/%s", name, SL_VM_ENV);
+	if (r < 0)
+		return r;
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	return sl_kv_load(kv, path);
+}
+
+/**
+ * sl_state_update() - merge keys into a VM's env file and drop others
+ * @name: VM name
+ * @set: keys to set (may be NULL)
+ * @unset: NULL-terminated keys to remove (may be NULL)
+ *
+ * The file is what a person sources to debug one layer, so it is always
+ * complete: written to a temporary file and renamed. When the last key
+ * goes, the file goes, and the directory with it if nothing else is there.
+ * A per-VM lock keeps two tools on one VM from losing each other's keys.
+ *
+ * Return: 0 or -errno with the error recorded
+ */
+int sl_state_update(const char *name, const struct sl_kv *set,
+		    const char *const *unset)
+{
+	_cleanup_kv_ struct sl_kv kv = { 0 };
+	_cleanup_close_ int lock = -1;
+	char dir[4096], path[4096], tmp[4096], lname[64];
+	_cleanup_fclose_ FILE *f = NULL;
+	int r;
+
+	r = sl_name_check(name);
+	if (r < 0)
+		return r;
+	snprintf(lname, sizeof(lname), "vm-%s", name);
+	lock = sl_lock(lname);
+	if (lock < 0)
+		return lock;
+	if (sl_run_path(dir, sizeof(dir), "%s", name) < 0 ||
+	    sl_run_path(path, sizeof(path), "%s/%s", name, SL_VM_ENV) < 0 ||
+	    sl_run_path(tmp, sizeof(tmp), "%s/.%s.tmp", name, SL_VM_ENV) < 0)
+		return -ENAMETOOLONG;
+	r = sl_state_load(name, &kv);
+	if (r < 0)
+		return r;
+	if (set) {
+		r = sl_kv_set(&kv, "SL_NAME", name);
+		if (r == 0)
+			r = sl_kv_merge(&kv, set);
+		if (r < 0)
+			return r;
+	}
+	for (; unset && *unset; unset++)
+		sl_kv_unset(&kv, *unset);
+
+	/* SL_NAME alone describes nothing that exists. */
+	if (!kv.n || (kv.n == 1 && sl_kv_get(&kv, "SL_NAME"))) {
+		if (unlink(path) < 0 && errno != ENOENT) {
+			r = -errno;
+			sl_set_error("%s: %s", path, strerror(errno));
+			return r;
+		}
+		if (rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+			sl_debug("rmdir %s: %s", dir, strerror(errno));
+		/* Nobody else works on a VM whose state is gone. */
+		if (sl_run_path(tmp, sizeof(tmp), ".%s.lock", lname) == 0)
+			unlink(tmp);
+		return 0;
+	}
+	r = mkdir_p(dir, 0755);
+	if (r < 0) {
+		sl_set_error("cannot create %s: %s", dir, strerror(-r));
+		return r;
+	}
+	f = fopen(tmp, "we");
+	if (!f) {
+		r = -errno;
+		sl_set_error("%s: %s", tmp, strerror(errno));
+		return r;
+	}
+	r = sl_kv_write(&kv, f, false);
+	if (r == 0 && fflush(f) != 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		sl_set_error("cannot write %s: %s", path, strerror(-r));
+		unlink(tmp);
+	}
+	return r;
+}
+
+void sl_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/**
+ * sl_state_list() - names of the VMs that have state under $SL_RUN_DIR
+ * @names: result, sorted; free with sl_strv_free()
+ * @n: count
+ *
+ * Return: 0 or -errno
+ */
+int sl_state_list(char ***names, size_t *n)
+{
+	DIR *d = opendir(sl_run_dir());
+	struct dirent *de;
+	char **v = NULL;
+	size_t cnt = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char path[4096];
+		char **nv;
+
+		if (de->d_name[0] == '.' || sl_name_check(de->d_name) < 0)
+			continue;
+		if (sl_run_path(path, sizeof(path), "%s/%s", de->d_name, SL_VM_ENV) < 0 ||
+		    access(path, F_OK) < 0)
+			continue;
+		nv = realloc(v, (cnt + 1) * sizeof(*v));
+		if (!nv || !(nv[cnt] = strdup(de->d_name))) {
+			closedir(d);
+			sl_strv_free(nv ? nv : v, cnt);
+			return -ENOMEM;
+		}
+		v = nv;
+		cnt++;
+	}
+	closedir(d);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_str);
+	*names = v;
+	*n = cnt;
+	return 0;
+}

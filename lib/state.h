@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_STATE_H
+#define SL_STATE_H
+
+#include <stddef.h>
+
+#include "kv.h"
+
+#define SL_RUN_DIR_DEFAULT "/run/sl"
+#define SL_VM_ENV "vm.env"
+
+const char *sl_run_dir(void);
+const char *sl_owner_tag(void);
+int sl_run_path(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int sl_lock(const char *what);
+int sl_state_load(const char *name, struct sl_kv *kv);
+int sl_state_update(const char *name, const struct sl_kv *set,
+		    const char *const *unset);
+int sl_state_list(char ***names, size_t *n);
+void sl_strv_free(char **v, size_t n);
+
+#endif

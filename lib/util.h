@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_UTIL_H
+#define SL_UTIL_H
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <stdio.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void sl_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void sl_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+static inline void sl_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* Scope-bound resources: freed or closed on every return path. */
+#define _cleanup_free_ __attribute__((cleanup(sl_freep)))
+#define _cleanup_close_ __attribute__((cleanup(sl_closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(sl_fclosep)))
+
+/* Hand a scoped fd or pointer to the caller without it being released. */
+static inline int sl_steal_fd(int *fd)
+{
+	int r = *fd;
+	*fd = -1;
+	return r;
+}
+
+#define SL_STEAL(p)                                                            \
+	({                                                                     \
+		__typeof__(p) _t = (p);                                        \
+		(p) = NULL;                                                    \
+		_t;                                                            \
+	})
+
+#endif

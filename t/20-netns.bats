@@ -1,0 +1,54 @@
+#!/usr/bin/env bats
+# sl-netns: namespaces made as `ip netns add` makes them.
+
+load helpers
+
+setup() { setup_host; }
+teardown() { teardown_host; }
+
+@test "add makes a namespace ip(8) can use: lo up, IPv6 off, forwarding on" {
+	run inhost sl-netns add "$P-1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "SL_NETNS=/run/netns/$P-1" ]
+	ip netns list | grep -q "^$P-1\b"
+	[ "$(ip -n "$P-1" -j link show lo | jq -r '.[0].operstate')" = UNKNOWN ]
+	ip -n "$P-1" -j link show lo | jq -e '.[0].flags | index("UP")'
+	[ "$(ip netns exec "$P-1" sysctl -n net.ipv6.conf.all.disable_ipv6)" = 1 ]
+	[ "$(ip netns exec "$P-1" sysctl -n net.ipv6.conf.default.disable_ipv6)" = 1 ]
+	[ "$(ip netns exec "$P-1" sysctl -n net.ipv4.ip_forward)" = 1 ]
+	[ -z "$(ip -n "$P-1" -6 addr)" ]
+	run inhost sl-netns check "$P-1"
+	[ "$status" -eq 0 ]
+	run inhost sl-netns list
+	[ "$output" = "$P-1" ]
+}
+
+@test "add twice is harmless; check finds a change; del twice succeeds" {
+	inhost sl-netns add "$P-1" >/dev/null
+	run inhost sl-netns add "$P-1"
+	[ "$status" -eq 0 ]
+	ip netns exec "$P-1" sysctl -qw net.ipv4.ip_forward=0
+	run inhost sl-netns check "$P-1"
+	[ "$status" -eq 1 ]
+	grep -q "forwarding is off" <<<"$output"
+	inhost sl-netns del "$P-1"
+	! ip netns list | grep -q "^$P-1\b"
+	[ ! -e "$SL_RUN_DIR/$P-1" ]
+	inhost sl-netns del "$P-1"
+}
+
+@test "a foreign namespace of the same name is refused and untouched" {
+	scratch_ns "$P-1"
+	ip -n "$P-1" link add fa type veth peer name fb
+	assert_usage_error "exists but was not made by sltools" inhost sl-netns add "$P-1"
+	assert_usage_error "not made by sltools" inhost sl-netns del "$P-1"
+	ip -n "$P-1" link show fa >/dev/null
+	[ -z "$(inhost sl-netns list)" ]
+}
+
+@test "namespaces of another SL_RUN_DIR are not ours" {
+	inhost sl-netns add "$P-1" >/dev/null
+	run env SL_RUN_DIR="$BATS_TEST_TMPDIR/other" nsenter --net="/run/netns/$HOST" sl-netns del "$P-1"
+	[ "$status" -eq 2 ]
+	ip netns list | grep -q "^$P-1\b"
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# sl-veth: host end NAME, peer born in the namespace, the /30 routed to it.
+
+load helpers
+
+setup() {
+	setup_host
+	inhost sl-ipam alloc --range 169.254.100.0/22 "$P-1" >/dev/null
+	inhost sl-ipam alloc --range 169.254.100.0/22 "$P-2" >/dev/null
+	inhost sl-netns add "$P-2" >/dev/null
+}
+teardown() { teardown_host; }
+
+@test "add: tagged host end, no address taken, routes and neighbours both ways" {
+	run inhost sl-veth add "$P-2"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'SL_VETH_HOST='"$P-2"$'\nSL_VETH_NS=veth0' ]
+	local l
+	l=$(inhost ip -j -d link show "$P-2")
+	[ "$(jq -r '.[0].linkinfo.info_kind' <<<"$l")" = veth ]
+	[ "$(jq -r '.[0].ifalias' <<<"$l")" = "sltools:$SL_RUN_DIR" ]
+	[ "$(jq -r '.[0].operstate' <<<"$l")" = UP ]
+	[ -z "$(inhost ip -4 addr show dev "$P-2")" ]
+	[ -z "$(inhost ip -6 addr show dev "$P-2")" ]
+	[ "$(inhost sysctl -n net.ipv6.conf.$P-2.disable_ipv6)" = 1 ]
+	inhost ip -j route show 169.254.100.4/30 | jq -e --arg d "$P-2" '.[0].dev == $d'
+	local mac_ns mac_host
+	mac_ns=$(ip -n "$P-2" -j link show veth0 | jq -r '.[0].address')
+	mac_host=$(jq -r '.[0].address' <<<"$l")
+	inhost ip -j neigh show 169.254.100.6 dev "$P-2" | jq -e --arg m "$mac_ns" '.[0].lladdr == $m and (.[0].state | index("PERMANENT"))'
+	ip -n "$P-2" -j route show default | jq -e '.[0].dev == "veth0" and .[0].gateway == "169.254.0.1"'
+	ip -n "$P-2" -j neigh show 169.254.0.1 dev veth0 | jq -e --arg m "$mac_host" '.[0].lladdr == $m'
+	[ -z "$(ip -n "$P-2" -4 addr show dev veth0)" ]
+	run inhost sl-veth check "$P-2"
+	[ "$status" -eq 0 ]
+	grep -qx "SL_VETH_HOST=$P-2" "$SL_RUN_DIR/$P-2/vm.env"
+}
+
+@test "add twice is harmless; check names what is missing; del removes; del twice ok" {
+	inhost sl-veth add "$P-2" >/dev/null
+	inhost sl-veth add "$P-2" >/dev/null
+	inhost ip route del 169.254.100.4/30
+	run inhost sl-veth check "$P-2"
+	[ "$status" -eq 1 ]
+	grep -q "no route 169.254.100.4/30" <<<"$output"
+	inhost sl-veth add "$P-2" >/dev/null
+	inhost sl-veth check "$P-2"
+	inhost sl-veth del "$P-2"
+	! inhost ip link show "$P-2" 2>/dev/null
+	! ip -n "$P-2" link show veth0 2>/dev/null
+	[ -z "$(inhost ip route show 169.254.100.4/30)" ]
+	inhost sl-veth del "$P-2"
+	! grep -q SL_VETH "$SL_RUN_DIR/$P-2/vm.env"
+}
+
+@test "a foreign host interface of the same name is refused and untouched" {
+	ip -n "$HOST" link add "$P-2" type veth peer name "${P}x"
+	assert_usage_error "exists on the host and is not ours" inhost sl-veth add "$P-2"
+	assert_usage_error "not ours" inhost sl-veth del "$P-2"
+	inhost ip link show "$P-2" >/dev/null
+	[ -z "$(ip -n "$P-2" link show veth0 2>/dev/null)" ]
+}
+
+@test "no namespace, or no lease: exit 2, nothing made" {
+	assert_usage_error "no namespace $P-1" inhost sl-veth add "$P-1"
+	! inhost ip link show "$P-1" 2>/dev/null
+	inhost sl-netns add "${P}-9" >/dev/null
+	assert_usage_error "$P-9 unknown: no SL_IP" inhost sl-veth add "$P-9"
+	! inhost ip link show "$P-9" 2>/dev/null
+}

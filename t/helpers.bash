@@ -1,0 +1,135 @@
+# Shared by every t/*.bats. Each test gets its own scratch "host" namespace
+# and its own SL_RUN_DIR; nothing touches the real host's links, routes,
+# sysctls or firewall (DESIGN.md §7). teardown removes everything, also
+# after a failure.
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+export PATH="$TOP/bin:$PATH"
+
+# In CI a test that cannot run fails instead of skipping.
+require() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || {
+			echo "missing $c: run 'make deps'" >&2
+			return 1
+		}
+	done
+}
+
+# Short unique names: a VM name is also an interface name (<= 15 bytes).
+uniq_prefix() {
+	printf 't%04x%02x' $((RANDOM)) $((BATS_TEST_NUMBER % 256))
+}
+
+# setup_host: make the scratch host namespace and export what tools need.
+setup_host() {
+	[ "$(id -u)" = 0 ] || { echo "tests need root" >&2; return 1; }
+	require ip iptables-legacy nsenter bats busybox
+	P=$(uniq_prefix)
+	HOST="${P}h"
+	export SL_RUN_DIR="$BATS_TEST_TMPDIR/run"
+	SCRATCH_NS=("$HOST")
+	ip netns add "$HOST"
+	ip -n "$HOST" link set lo up
+	# The scratch host forwards, like a real VM host must.
+	inhost sysctl -qw net.ipv4.ip_forward=1
+}
+
+# Run a command inside the scratch host.
+inhost() {
+	nsenter --net="/run/netns/$HOST" "$@"
+}
+
+# A further scratch namespace (LAN, internet, a foreign one), removed in teardown.
+scratch_ns() {
+	ip netns add "$1"
+	SCRATCH_NS+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# Join scratch namespace $1 to the host: host side $2/$3 (e.g. 198.51.100.1/24),
+# namespace side $4/$3, default route back to the host.
+join_ns() {
+	local ns=$1 hostip=$2 plen=$3 nsip=$4 hif="${1:0:11}-h"
+	ip -n "$HOST" link add "$hif" type veth peer name eth0 netns "$ns"
+	ip -n "$HOST" addr add "$hostip/$plen" dev "$hif"
+	ip -n "$HOST" link set "$hif" up
+	ip -n "$ns" addr add "$nsip/$plen" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$hostip"
+}
+
+# Everything in /run/netns that carries our owner tag for this SL_RUN_DIR.
+owned_netns() {
+	local n
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		[ "$(ip -n "$n" -j link show lo 2>/dev/null | grep -o '"ifalias":"[^"]*"')" = \
+			"\"ifalias\":\"sltools:$SL_RUN_DIR\"" ] && echo "$n"
+	done
+	return 0
+}
+
+teardown_host() {
+	local n
+	if [ -n "${SL_RUN_DIR:-}" ]; then
+		for n in $(owned_netns); do ip netns del "$n" 2>/dev/null || true; done
+	fi
+	for n in "${SCRATCH_NS[@]}"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
+		ip netns del "$n" 2>/dev/null || true
+	done
+	rm -rf "${SL_RUN_DIR:-/nonexistent}"
+}
+
+# The one-line error every bad input must give: exit 2, one line on stderr,
+# nothing on stdout.
+assert_usage_error() {
+	local want=$1; shift
+	local out err rc
+	out=$("$@" 2>"$BATS_TEST_TMPDIR/err") && rc=0 || rc=$?
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	if [ "$rc" != 2 ] || [ -n "$out" ] || [ "$(printf '%s\n' "$err" | wc -l)" != 1 ] ||
+		! grep -q -- "$want" <<<"$err"; then
+		echo "command: $*" >&2
+		echo "exit $rc (want 2); stdout: '$out'; stderr: '$err' (want one line with '$want')" >&2
+		return 1
+	fi
+}
+
+# Snapshot of everything a tool could create, for "nothing left behind".
+kernel_state() {
+	ip netns list | awk '{print $1}' | sort
+	inhost ip -o link show | awk -F': ' '{print $2}' | sort
+	inhost ip -4 route show
+	inhost iptables-legacy -S
+	inhost iptables-legacy -t nat -S
+	find "$SL_RUN_DIR" -name vm.env 2>/dev/null
+	[ -f "$SL_RUN_DIR/ipam/leases" ] && cat "$SL_RUN_DIR/ipam/leases"
+	return 0
+}
+
+# Bring up the network of VM $1 in range $2 with the tools, by hand.
+vm_net_up() {
+	local name=$1 range=$2
+	shift 2
+	inhost sl-ipam alloc --range "$range" "$name" >/dev/null &&
+	inhost sl-netns add "$name" >/dev/null &&
+	inhost sl-veth add "$name" >/dev/null &&
+	inhost sl-tap add "$name" >/dev/null &&
+	inhost sl-egress apply "$name" "$@" >/dev/null
+}
+
+vm_net_down() {
+	local name=$1
+	inhost sl-egress flush "$name" &&
+	inhost sl-tap del "$name" &&
+	inhost sl-veth del "$name" &&
+	inhost sl-netns del "$name" &&
+	inhost sl-ipam release "$name"
+}
+
+# jq-free JSON field reads from ip -j: field NAME of the first object.
+json_field() {
+	grep -o "\"$1\":\"[^\"]*\"" | head -n1 | cut -d'"' -f4
+}
