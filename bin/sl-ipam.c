@@ -71,8 +71,9 @@ int main(int argc, char **argv)
 	int opt, r;
 
 	sl_log_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hVr:g:", opts, NULL)) != -1) {
-		if (sl_cli_common(&cli, opt, optarg)) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hVr:g:", opts, NULL)) != -1) {
+		if (sl_cli_common(&cli, opt, optarg, argv)) {
 			if (cli.done >= 0)
 				return cli.done;
 			continue;

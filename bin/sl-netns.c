@@ -28,8 +28,9 @@ int main(int argc, char **argv)
 	int opt, r;
 
 	sl_log_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1)
-		if (sl_cli_common(&cli, opt, optarg) && cli.done >= 0)
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1)
+		if (sl_cli_common(&cli, opt, optarg, argv) && cli.done >= 0)
 			return cli.done;
 	r = sl_cli_verb(&cli, argc, argv, verbs, no_name, &verb, &name);
 	if (r >= 0)

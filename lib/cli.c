@@ -16,10 +16,14 @@
  * @cli: parser state; @cli->done is set when the tool should exit
  * @opt: getopt_long()'s return
  * @arg: optarg
+ * @argv: argv, to name an unknown option
+ *
+ * The tool's optstring must start with ':' and opterr be 0, so that
+ * getopt_long() reports nothing itself.
  *
  * Return: true if the option was one of the common ones
  */
-bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg)
+bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 {
 	int r;
 
@@ -43,8 +47,18 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg)
 		cli->json = true;
 		return true;
 	case '?':
-		/* getopt_long() has named the option already. */
-		fprintf(stderr, "Try '%s --help'.\n", sl_prog);
+		/* opterr is off: one line of our own instead of getopt's two. */
+		if (optopt)
+			sl_cli_usage(cli, "unknown option '-%c'", optopt);
+		else
+			sl_cli_usage(cli, "unknown option '%s'", argv[optind - 1]);
+		cli->done = 2;
+		return true;
+	case ':':
+		if (optopt && optopt < 0x100)
+			sl_cli_usage(cli, "option '-%c' needs a value", optopt);
+		else
+			sl_cli_usage(cli, "option '%s' needs a value", argv[optind - 1]);
 		cli->done = 2;
 		return true;
 	}

@@ -39,7 +39,7 @@ struct sl_cli {
 	int done; /* -1: go on; else the exit status */
 };
 
-bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg);
+bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv);
 int sl_exit_status(int err);
 int sl_cli_fail(int err);
 int sl_cli_usage(const struct sl_cli *cli, const char *fmt, ...)

@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# sl-egress: the VM's rules in its namespace, the range's rules on the host.
+
+load helpers
+
+setup() {
+	setup_host
+	for i in 1 2 3; do
+		inhost sl-ipam alloc --range 169.254.100.0/22 "$P-$i" >/dev/null
+		inhost sl-netns add "$P-$i" >/dev/null
+		inhost sl-veth add "$P-$i" >/dev/null
+		inhost sl-tap add "$P-$i" >/dev/null
+	done
+}
+teardown() { teardown_host; }
+
+ns_rules() { ip netns exec "$1" iptables-legacy -S | grep -- '^-A'; }
+host_rules() { inhost iptables-legacy -S | grep -- '^-A'; inhost iptables-legacy -t nat -S | grep -- '^-A'; }
+
+@test "drop only: anti-spoof, established, nothing new from the veth, the drops" {
+	run inhost sl-egress apply "$P-1" --drop 192.168.1.0/24 --drop 203.0.113.7
+	[ "$status" -eq 0 ]
+	grep -qx "SL_DROP='192.168.1.0/24 203.0.113.7/32'" <<<"$output"
+	local c="-m comment --comment \"sl:$P-1\""
+	diff <(ns_rules "$P-1") - <<EOR
+-A INPUT -m comment --comment sltools -j SL-IN
+-A FORWARD -m comment --comment sltools -j SL-FWD
+-A SL-FWD ! -s 169.254.100.2/32 -i tap0 $c -j DROP
+-A SL-FWD -m conntrack --ctstate RELATED,ESTABLISHED $c -j ACCEPT
+-A SL-FWD -i veth0 $c -j DROP
+-A SL-FWD -d 192.168.1.0/24 -i tap0 $c -j DROP
+-A SL-FWD -d 203.0.113.7/32 -i tap0 $c -j DROP
+-A SL-IN -i tap0 $c -j DROP
+-A SL-IN -i veth0 $c -j DROP
+EOR
+	local h='-m comment --comment "sl:169.254.100.0/22"'
+	diff <(host_rules) - <<EOR
+-A INPUT -m comment --comment sltools -j SL-INPUT
+-A FORWARD -m comment --comment sltools -j SL-FORWARD
+-A SL-FORWARD -d 169.254.100.0/22 -m conntrack --ctstate RELATED,ESTABLISHED $h -j ACCEPT
+-A SL-FORWARD -d 169.254.100.0/22 $h -j DROP
+-A SL-FORWARD -s 169.254.100.0/22 $h -j ACCEPT
+-A SL-INPUT -s 169.254.100.0/22 $h -j DROP
+-A POSTROUTING -m comment --comment sltools -j SL-POSTROUTING
+-A SL-POSTROUTING -s 169.254.100.0/22 ! -d 169.254.100.0/22 $h -j MASQUERADE
+EOR
+	inhost sl-egress check "$P-1"
+}
+
+@test "allow only is a whitelist; allow and drop: allow, drop, rest allowed; neither: all allowed" {
+	inhost sl-egress apply "$P-1" --allow 192.168.1.0/24 >/dev/null
+	ns_rules "$P-1" | grep -- '-A SL-FWD' | tail -n 2 >"$BATS_TEST_TMPDIR/a"
+	grep -q -- '-A SL-FWD -d 192.168.1.0/24 -i tap0 .* -j ACCEPT' <(head -1 "$BATS_TEST_TMPDIR/a")
+	grep -q -- '-A SL-FWD -i tap0 .* -j DROP' <(tail -1 "$BATS_TEST_TMPDIR/a")
+
+	inhost sl-egress apply "$P-2" --allow 192.168.1.0/24 --drop 10.0.0.0/8 >/dev/null
+	ns_rules "$P-2" | grep -- '-A SL-FWD' | tail -n 2 >"$BATS_TEST_TMPDIR/b"
+	grep -q -- '-d 192.168.1.0/24 -i tap0 .* -j ACCEPT' <(head -1 "$BATS_TEST_TMPDIR/b")
+	grep -q -- '-d 10.0.0.0/8 -i tap0 .* -j DROP' <(tail -1 "$BATS_TEST_TMPDIR/b")
+
+	inhost sl-egress apply "$P-3" >/dev/null
+	[ "$(ns_rules "$P-3" | grep -c -- '-A SL-FWD')" -eq 3 ]
+	for i in 1 2 3; do inhost sl-egress check "$P-$i"; done
+}
+
+@test "apply twice is the same as once; a changed list replaces the old one" {
+	inhost sl-egress apply "$P-1" --drop 192.168.1.0/24 >/dev/null
+	local ns1 host1
+	ns1=$(ns_rules "$P-1"); host1=$(host_rules)
+	inhost sl-egress apply "$P-1" --drop 192.168.1.0/24 >/dev/null
+	[ "$ns1" = "$(ns_rules "$P-1")" ]
+	[ "$host1" = "$(host_rules)" ]
+	# with no flags the lists come from the VM's env file
+	inhost sl-egress apply "$P-1" >/dev/null
+	[ "$ns1" = "$(ns_rules "$P-1")" ]
+	inhost sl-egress apply "$P-1" --drop 10.0.0.0/8 >/dev/null
+	! ns_rules "$P-1" | grep -q 192.168.1.0/24
+	ns_rules "$P-1" | grep -q 10.0.0.0/8
+}
+
+@test "host rules are per range: the same count for 1 VM and 3" {
+	inhost sl-egress apply "$P-1" --drop 192.168.1.0/24 >/dev/null
+	local one
+	one=$(host_rules)
+	inhost sl-egress apply "$P-2" --drop 192.168.1.0/24 >/dev/null
+	inhost sl-egress apply "$P-3" >/dev/null
+	[ "$one" = "$(host_rules)" ]
+	# flushing one VM keeps the range's rules for the others
+	inhost sl-egress flush "$P-1"
+	[ -z "$(ns_rules "$P-1")" ]
+	[ "$one" = "$(host_rules)" ]
+	inhost sl-egress flush "$P-2"
+	inhost sl-egress flush "$P-3"
+	# the last VM of the range takes the host rules and our chains with it
+	[ -z "$(host_rules)" ]
+	! inhost iptables-legacy -S | grep -q SL-
+	! inhost iptables-legacy -t nat -S | grep -q SL-
+	inhost sl-egress flush "$P-3"
+}
+
+@test "a second range gets its own rules; drops to every range come before accepts" {
+	inhost sl-ipam alloc --range 169.254.104.0/22 "$P-9" >/dev/null
+	inhost sl-netns add "$P-9" >/dev/null
+	inhost sl-egress apply "$P-1" >/dev/null
+	inhost sl-egress apply "$P-9" >/dev/null
+	inhost iptables-legacy -S SL-FORWARD | grep -- '^-A' | awk '{print $NF}' | tr '\n' ' ' >"$BATS_TEST_TMPDIR/t"
+	[ "$(cat "$BATS_TEST_TMPDIR/t")" = "ACCEPT DROP ACCEPT DROP ACCEPT ACCEPT " ]
+	[ "$(inhost iptables-legacy -S SL-FORWARD | grep -c -- '-s 169.254.10[04].0/22')" -eq 2 ]
+	[ "$(inhost iptables-legacy -S SL-FORWARD | grep -- '^-A' | tail -n 2 | grep -c -- ' -s ')" -eq 2 ]
+}
+
+@test "show prints iptables-save syntax; check finds a tampered rule" {
+	inhost sl-egress apply "$P-1" --drop 192.168.1.0/24 >/dev/null
+	run inhost sl-egress show "$P-1"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "# namespace $P-1" ]
+	[ "${lines[1]}" = "*filter" ]
+	grep -qx -- '-A SL-FWD -d 192.168.1.0/24 -i tap0 -m comment --comment "sl:'"$P-1"'" -j DROP' <<<"$output"
+	grep -qx -- '-A SL-POSTROUTING -s 169.254.100.0/22 ! -d 169.254.100.0/22 -m comment --comment "sl:169.254.100.0/22" -j MASQUERADE' <<<"$output"
+	[ "$(grep -c '^COMMIT$' <<<"$output")" -eq 3 ]
+	# every rule shown in the namespace section is what iptables-legacy -S has
+	diff <(sed -n '/^# namespace/,/^COMMIT/p' <<<"$output" | grep -- '^-A' | sort) <(ns_rules "$P-1" | sort)
+	ip netns exec "$P-1" iptables-legacy -D SL-FWD 4
+	run inhost sl-egress check "$P-1"
+	[ "$status" -eq 1 ]
+	grep -q "missing rule: -A SL-FWD -d 192.168.1.0/24" <<<"$output"
+	inhost iptables-legacy -t nat -F SL-POSTROUTING
+	run inhost sl-egress check "$P-1"
+	grep -q "host: missing rule: -A SL-POSTROUTING" <<<"$output"
+}
+
+@test "bad CIDRs name the flag and the value; nothing is applied" {
+	assert_usage_error "bad --drop value '192.168.1.0/33'" inhost sl-egress apply "$P-1" --drop 192.168.1.0/33
+	assert_usage_error "bad --allow value 'example.com'" inhost sl-egress apply "$P-1" --allow example.com
+	assert_usage_error "bad --drop value '10.0.0.1/8'" inhost sl-egress apply "$P-1" --drop 10.0.0.1/8
+	[ -z "$(ns_rules "$P-1")" ]
+	[ -z "$(host_rules)" ]
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bats
+# Bad input: exit 2, one clear line on stderr, nothing on stdout, nothing made.
+
+load helpers
+
+setup() {
+	setup_host
+	# One VM that exists, so that conflicts can be tried against it.
+	inhost sl-ipam alloc --range 169.254.100.0/22 "$P-1" >/dev/null
+	inhost sl-netns add "$P-1" >/dev/null
+	inhost sl-ipam alloc --range 169.254.104.0/30 "$P-2" >/dev/null
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+}
+teardown() {
+	kernel_state >"$BATS_TEST_TMPDIR/after"
+	diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after" || {
+		echo "bad input left something behind" >&2
+		teardown_host
+		return 1
+	}
+	teardown_host
+}
+
+@test "range: not a CIDR" {
+	assert_usage_error "bad range 'banana'" inhost sl-ipam alloc --range banana "$P-3"
+}
+@test "range: prefix /33" {
+	assert_usage_error "bad range '169.254.108.0/33'" inhost sl-ipam alloc --range 169.254.108.0/33 "$P-3"
+}
+@test "range: /31 is smaller than a block" {
+	assert_usage_error "prefix /31, a range must be /16 to /30" inhost sl-ipam alloc --range 169.254.108.0/31 "$P-3"
+}
+@test "range: /15 is too large" {
+	assert_usage_error "prefix /15, a range must be /16 to /30" inhost sl-ipam alloc --range 169.254.0.0/15 "$P-3"
+}
+@test "range: host bits set" {
+	assert_usage_error "host bits zero" inhost sl-ipam alloc --range 169.254.108.1/22 "$P-3"
+}
+@test "range: full" {
+	assert_usage_error "range 169.254.104.0/30 is full" inhost sl-ipam alloc --range 169.254.104.0/30 "$P-3"
+}
+@test "range: overlaps a range in use" {
+	assert_usage_error "overlaps range 169.254.100.0/22" inhost sl-ipam alloc --range 169.254.96.0/21 "$P-3"
+}
+@test "name: 16 bytes (sl-ipam)" {
+	assert_usage_error "is 16 bytes, longer than 15" inhost sl-ipam alloc --range 169.254.108.0/22 isolated-agents1
+}
+@test "name: 16 bytes (sl-netns)" {
+	assert_usage_error "is 16 bytes, longer than 15" inhost sl-netns add isolated-agents1
+}
+@test "name: 17 bytes (sl-veth, the seed's example)" {
+	assert_usage_error "isolated-agents-1' is 17 bytes" inhost sl-veth add isolated-agents-1
+}
+@test "name: a slash" {
+	assert_usage_error "only letters, digits" inhost sl-tap add "a/b"
+}
+@test "unknown option" {
+	assert_usage_error "unknown option '--frobnicate'" inhost sl-netns --frobnicate add "$P-3"
+}
+@test "option without its value" {
+	assert_usage_error "option '--range' needs a value" inhost sl-ipam alloc "$P-3" --range
+}
+@test "missing NAME" {
+	assert_usage_error "missing VM NAME" env -u SL_NAME nsenter --net="/run/netns/$HOST" sl-netns add
+}
+@test "missing command" {
+	assert_usage_error "missing command: add, del or check" inhost sl-veth
+}
+@test "unknown command" {
+	assert_usage_error "unknown command 'frob'" inhost sl-tap frob "$P-1"
+}
+@test "too many arguments" {
+	assert_usage_error "too many arguments" inhost sl-netns add "$P-3" "$P-4"
+}
+@test "alloc without a range" {
+	assert_usage_error "needs --range" inhost sl-ipam alloc "$P-3"
+}
+@test "unknown VM (sl-veth): no namespace" {
+	assert_usage_error "$P-3 unknown: no SL_IP" inhost sl-veth add "$P-3"
+}
+@test "unknown VM (sl-egress): no range known" {
+	assert_usage_error "$P-3 unknown: no SL_RANGE" inhost sl-egress apply "$P-3"
+}
+@test "unknown VM (sl-tap): no gateway known" {
+	inhost sl-netns add "$P-5" >/dev/null
+	assert_usage_error "$P-5 unknown: no SL_GW" inhost sl-tap add "$P-5"
+	inhost sl-netns del "$P-5"
+}
+@test "bad CIDR in --drop" {
+	assert_usage_error "bad --drop value '300.1.1.1'" inhost sl-egress apply "$P-1" --drop 300.1.1.1
+}
+@test "--env file that does not exist" {
+	assert_usage_error "No such file" inhost sl-veth --env /nonexistent/vm.env add "$P-1"
+}
+@test "--env file that is not KEY=value" {
+	echo "this is not an env file" >"$BATS_TEST_TMPDIR/bad.env"
+	assert_usage_error "not a KEY=value line" inhost sl-veth --env "$BATS_TEST_TMPDIR/bad.env" add "$P-1"
+}

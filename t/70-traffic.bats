@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# The network layer with real packets. A stand-in for the VM (a namespace
+# on a veth named tap0 in place of the TAP) sends through the namespaces and
+# rules the tools made; "LAN" and "internet" are scratch namespaces with
+# busybox httpd servers. Real VMs come with the microVM layer.
+
+load helpers
+
+setup() {
+	setup_host
+	require busybox
+	LAN="${P}l" NET="${P}i"
+	scratch_ns "$LAN"; join_ns "$LAN" 198.51.100.1 24 198.51.100.10
+	ip -n "$LAN" addr add 198.51.100.11/24 dev eth0
+	scratch_ns "$NET"; join_ns "$NET" 203.0.113.1 24 203.0.113.10
+	# no route back from the internet: replies only come if the host masquerades
+	ip -n "$NET" route del default
+	for ns in "$LAN" "$NET"; do
+		mkdir -p "$BATS_TEST_TMPDIR/www-$ns"
+		echo "hello from $ns" >"$BATS_TEST_TMPDIR/www-$ns/index.html"
+		ip netns exec "$ns" busybox httpd -f -p 80 -h "$BATS_TEST_TMPDIR/www-$ns" &
+	done
+}
+teardown() { teardown_host; }
+
+# standin NAME: bring up NAME's network with the tools (no sl-tap), and a
+# "VM" namespace NAMEv on a veth called tap0 with the VM's address.
+standin() {
+	local name=$1; shift
+	local vm="${name}v"
+	inhost sl-ipam alloc --range 169.254.100.0/22 "$name" >/dev/null
+	inhost sl-netns add "$name" >/dev/null
+	inhost sl-veth add "$name" >/dev/null
+	eval "$(inhost sl-ipam alloc --range 169.254.100.0/22 "$name")"
+	scratch_ns "$vm"
+	ip -n "$name" link add tap0 type veth peer name eth0 netns "$vm"
+	ip -n "$name" addr add "$SL_GW/30" dev tap0
+	ip -n "$name" link set tap0 up
+	ip -n "$vm" addr add "$SL_IP/30" dev eth0
+	ip -n "$vm" link set eth0 up
+	ip -n "$vm" route add default via "$SL_GW"
+	inhost sl-egress apply "$name" "$@" >/dev/null
+}
+
+reach() { # reach VMNS URL-host
+	ip netns exec "$1" timeout 4 busybox wget -q -O - "http://$2/" >/dev/null 2>&1
+}
+pings() {
+	ip netns exec "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1
+}
+
+@test "drop only: the internet answers (masqueraded), the dropped LAN does not" {
+	standin "$P-1" --drop 198.51.100.0/24
+	reach "$P-1v" 203.0.113.10
+	! reach "$P-1v" 198.51.100.10
+	# the same VM network without the drop reaches the LAN: the rule did it
+	inhost sl-egress apply "$P-1" --drop '' >/dev/null
+	reach "$P-1v" 198.51.100.10
+}
+
+@test "allow only is a whitelist; allow beats drop" {
+	standin "$P-1" --allow 198.51.100.0/24
+	reach "$P-1v" 198.51.100.10
+	! reach "$P-1v" 203.0.113.10
+	standin "$P-2" --allow 198.51.100.10 --drop 198.51.100.0/24
+	reach "$P-2v" 198.51.100.10
+	! reach "$P-2v" 198.51.100.11
+	reach "$P-2v" 203.0.113.10
+}
+
+@test "drop 0.0.0.0/0 cuts the VM off" {
+	standin "$P-1" --drop 0.0.0.0/0
+	! reach "$P-1v" 203.0.113.10
+	! reach "$P-1v" 198.51.100.10
+}
+
+@test "a VM reaches no other VM, no host address, not its gateway; nothing reaches it" {
+	standin "$P-1"
+	standin "$P-2"
+	inhost sl-ipam alloc --range 169.254.104.0/22 "$P-3" >/dev/null
+	# P-3 lives in another range (another daemon)
+	local vm3="$P-3v"
+	inhost sl-netns add "$P-3" >/dev/null; inhost sl-veth add "$P-3" >/dev/null
+	scratch_ns "$vm3"
+	ip -n "$P-3" link add tap0 type veth peer name eth0 netns "$vm3"
+	ip -n "$P-3" addr add 169.254.104.1/30 dev tap0; ip -n "$P-3" link set tap0 up
+	ip -n "$vm3" addr add 169.254.104.2/30 dev eth0; ip -n "$vm3" link set eth0 up
+	ip -n "$vm3" route add default via 169.254.104.1
+	inhost sl-egress apply "$P-3" >/dev/null
+	for vm in "$P-1v" "$P-2v" "$vm3"; do
+		ip netns exec "$vm" busybox httpd -p 8080 -h "$BATS_TEST_TMPDIR/www-$LAN"
+	done
+	reach "$P-1v" 203.0.113.10      # the network works at all
+	! reach "$P-1v" 169.254.100.6:8080 # same group
+	! reach "$P-1v" 169.254.104.2:8080 # another range
+	! reach "$vm3" 169.254.100.2:8080
+	! pings "$P-1v" 203.0.113.1      # the host's addresses
+	! pings "$P-1v" 198.51.100.1
+	! reach "$P-1v" 203.0.113.1
+	! pings "$P-1v" 169.254.100.1    # its own gateway (the namespace)
+	# inbound: from the host, from the LAN (with a route to the range)
+	! inhost timeout 4 busybox wget -q -O - http://169.254.100.2:8080/
+	ip -n "$LAN" route add 169.254.100.0/22 via 198.51.100.1
+	! ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://169.254.100.2:8080/
+}
+
+@test "a VM that changes its address gets nothing out" {
+	standin "$P-1"
+	reach "$P-1v" 203.0.113.10
+	ip -n "$P-1v" addr flush dev eth0
+	ip -n "$P-1v" addr add 169.254.100.3/30 dev eth0 2>/dev/null ||
+		ip -n "$P-1v" addr add 169.254.100.1/32 dev eth0
+	ip -n "$P-1v" route add default dev eth0 2>/dev/null || true
+	! reach "$P-1v" 203.0.113.10
+	! pings "$P-1v" 203.0.113.10
+}
+
+@test "no IPv6 on any interface the tools made" {
+	standin "$P-1"
+	inhost sl-tap add "$P-1" --tap tap1 >/dev/null
+	[ -z "$(ip -n "$P-1" -6 addr)" ]
+	[ -z "$(inhost ip -6 addr show dev "$P-1")" ]
+	for l in lo veth0 tap0 tap1; do
+		[ "$(ip netns exec "$P-1" sysctl -n "net.ipv6.conf.$l.disable_ipv6")" = 1 ]
+	done
+}
