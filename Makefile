@@ -61,7 +61,7 @@ deps:
 	else echo "all dependencies present"; fi
 
 check: all
-	bats --print-output-on-failure t/
+	t/run $(TESTS)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,6 +393,61 @@ int sl_egress_host_release(const struct sl_cidr *range)
 	return sl_ipt_commit(nat);
 }
 
+/*
+ * Which VMs use a range's host rules: one empty file per VM in a directory
+ * per range, so that taking a VM out costs the same with 1 VM or 256, and
+ * rmdir() succeeding says the last one is gone. Caller holds "host".
+ */
+static int range_dir(const char *range, char *buf, size_t len)
+{
+	char r[SL_CIDR_STRLEN + 1];
+
+	snprintf(r, sizeof(r), "%s", range);
+	*strchrnul(r, '/') = '_';
+	return sl_run_path(buf, len, "egress/%s", r);
+}
+
+static int range_user_add(const char *name, const char *range)
+{
+	char dir[4096], path[4096 + 32];
+	int fd;
+
+	if (range_dir(range, dir, sizeof(dir)) < 0)
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof(path), "%s/egress", sl_run_dir());
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto fail;
+	close(fd);
+	return 0;
+fail:
+	sl_set_error("cannot record %s as a user of %s: %s", name, range, strerror(errno));
+	return -errno;
+}
+
+/* Return: 1 when @name was the range's last user, 0 if others remain. */
+static int range_user_del(const char *name, const char *range)
+{
+	char dir[4096], path[4096 + 32];
+
+	if (range_dir(range, dir, sizeof(dir)) < 0)
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	if (rmdir(dir) == 0 || errno == ENOENT) {
+		snprintf(path, sizeof(path), "%s/egress", sl_run_dir());
+		rmdir(path);
+		return 1;
+	}
+	return errno == ENOTEMPTY || errno == EEXIST ? 0 : -errno;
+}
+
 static int open_ns(const char *name)
 {
 	int fd, r;
@@ -458,30 +516,11 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 	if ((r = sl_kv_set(out, "SL_ALLOW", a)) < 0 || (r = sl_kv_set(out, "SL_DROP", d)) < 0 ||
 	    (r = sl_kv_set(out, "SL_EGRESS_RANGE", sl_cidr_fmt(&c->range, cr))) < 0)
 		return r;
-	/* Recorded under the host lock: flush counts ranges by these records. */
-	return sl_state_update(c->name, out, NULL);
-}
-
-/* Whether a VM other than @name has egress applied in @range. */
-static int range_in_use(const char *name, const char *range)
-{
-	char **names;
-	size_t n;
-	int used = 0, r = sl_state_list(&names, &n);
-
+	/* Recorded under the host lock: flush counts a range's users by them. */
+	r = range_user_add(c->name, sl_kv_get(out, "SL_EGRESS_RANGE"));
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n && !used; i++) {
-		_cleanup_kv_ struct sl_kv kv = { 0 };
-		const char *v;
-
-		if (!strcmp(names[i], name) || sl_state_load(names[i], &kv) < 0)
-			continue;
-		v = sl_kv_get(&kv, "SL_EGRESS_RANGE");
-		used = v && !strcmp(v, range);
-	}
-	sl_strv_free(names, n);
-	return used;
+	return sl_state_update(c->name, out, NULL);
 }
 
 /**
@@ -531,10 +570,10 @@ int sl_egress_flush(const char *name)
 		return r;
 	range_s = sl_kv_get(&st, "SL_EGRESS_RANGE");
 	if (range_s && sl_cidr_parse(range_s, &range) == 0) {
-		r = range_in_use(name, range_s);
+		r = range_user_del(name, range_s);
 		if (r < 0)
 			return r;
-		if (!r) {
+		if (r) {
 			r = sl_egress_host_release(&range);
 			if (r < 0)
 				return r;

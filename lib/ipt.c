@@ -254,7 +254,7 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 			const struct xt_comment_info *c = (const void *)m->data;
 
 			snprintf(r->comment, sizeof(r->comment), "%.*s",
-				 (int)XT_MAX_COMMENT_LEN, (const char *)c->comment);
+				 (int)XT_MAX_COMMENT_LEN - 1, (const char *)c->comment);
 		} else {
 			r->foreign = true;
 		}

@@ -291,7 +291,8 @@ char *sl_shell_quote(const char *s)
 {
 	size_t n = 3;
 	bool plain = *s != '\0';
-	char *q, *o;
+	size_t k;
+	char *q;
 
 	for (const char *p = s; *p; p++) {
 		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -302,20 +303,21 @@ char *sl_shell_quote(const char *s)
 	}
 	if (plain)
 		return strdup(s);
-	q = o = malloc(n);
+	q = malloc(n);
 	if (!q)
 		return NULL;
-	*o++ = '\'';
+	k = 0;
+	q[k++] = '\'';
 	for (const char *p = s; *p; p++) {
 		if (*p == '\'') {
-			memcpy(o, "'\\''", 4);
-			o += 4;
+			memcpy(q + k, "'\\''", 4);
+			k += 4;
 		} else {
-			*o++ = *p;
+			q[k++] = *p;
 		}
 	}
-	*o++ = '\'';
-	*o = '\0';
+	q[k++] = '\'';
+	q[k] = '\0';
 	return q;
 }
 

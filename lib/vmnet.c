@@ -180,15 +180,39 @@ int sl_netns_add(const char *name, struct sl_kv *out)
 	return r;
 }
 
+/*
+ * The host end of a VM's veth goes when the kernel frees the namespace,
+ * asynchronously. Wait for it, so that del means gone, and take it by hand
+ * if something still holds the namespace.
+ */
+static int wait_host_end(struct nl_sock *sk, const char *name, int ifindex)
+{
+	struct sl_link h;
+
+	for (int waited = 0; waited < 3000; waited += 2) {
+		if (sl_link_get(sk, name, &h) < 0 || h.ifindex != ifindex)
+			return 0;
+		usleep(2000);
+	}
+	return sl_link_del(sk, name);
+}
+
 /**
- * sl_netns_del() - remove a VM's namespace
+ * sl_netns_del() - remove a VM's namespace, and so everything in it
  * @name: VM name
+ *
+ * Like `ip netns del`, this takes the TAP and the veth pair with the
+ * namespace; the kernel removes them in one batch, which is cheaper than
+ * sl-tap del and sl-veth del one after the other.
  *
  * Return: 0, also when it is already gone; -EEXIST when it is not ours
  */
 int sl_netns_del(const char *name)
 {
-	static const char *const keys[] = { "SL_NETNS", NULL };
+	static const char *const keys[] = { "SL_NETNS", "SL_TAP", "SL_VETH_HOST", "SL_VETH_NS",
+					    NULL };
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	struct sl_link h = { 0 };
 	int r = sl_name_check(name);
 
 	if (r < 0)
@@ -203,7 +227,15 @@ int sl_netns_del(const char *name)
 				     name, sl_run_dir());
 			return -EEXIST;
 		}
+		r = nl_or_fail(&sk);
+		if (r < 0)
+			return r;
+		if (sl_link_get(sk, name, &h) < 0 || strcmp(h.alias, sl_owner_tag()) ||
+		    strcmp(h.kind, "veth"))
+			h.ifindex = 0;
 		r = sl_netns_remove(name);
+		if (r == 0 && h.ifindex)
+			r = wait_host_end(sk, name, h.ifindex);
 	}
 	if (r < 0)
 		return r;

@@ -104,8 +104,8 @@ kernel_state() {
 	inhost ip -4 route show
 	inhost iptables-legacy -S
 	inhost iptables-legacy -t nat -S
-	find "$SL_RUN_DIR" -name vm.env 2>/dev/null
-	[ -f "$SL_RUN_DIR/ipam/leases" ] && cat "$SL_RUN_DIR/ipam/leases"
+	find "$SL_RUN_DIR" -name vm.env 2>/dev/null || true
+	cat "$SL_RUN_DIR/ipam/leases" 2>/dev/null || true
 	return 0
 }
 

@@ -1,0 +1,18 @@
+# fish completion for sl-egress (sltools)
+function __sl_egress_vms
+    set -l d (set -q SL_RUN_DIR; and echo $SL_RUN_DIR; or echo /run/sl)
+    for f in $d/*/vm.env
+        basename (dirname $f)
+    end
+end
+complete -c sl-egress -f
+complete -c sl-egress -n "not __fish_seen_subcommand_from apply show check flush" -a "apply show check flush"
+complete -c sl-egress -n "__fish_seen_subcommand_from apply show check flush" -a "(__sl_egress_vms)"
+complete -c sl-egress -s h -l help -d 'show help'
+complete -c sl-egress -s V -l version -d 'show version'
+complete -c sl-egress -l env -r -F -d 'read SL_* inputs from FILE'
+complete -c sl-egress -l json -d 'print JSON'
+complete -c sl-egress -s a -l allow -r -d 'allow a destination (CIDR)'
+complete -c sl-egress -s d -l drop -r -d 'drop a destination (CIDR)'
+complete -c sl-egress -l ip -r -d 'VM address'
+complete -c sl-egress -l range -r -d 'VM range'

@@ -1,0 +1,48 @@
+#!/usr/bin/env bats
+# The README's by-hand pipeline and teardown work as written.
+
+load helpers
+
+setup() { setup_host; }
+teardown() { teardown_host; }
+
+# The N-th ```sh block of the README.
+readme_block() {
+	awk -v want="$1" '/^```sh$/ { n++; inb = (n == want); next } /^```$/ { inb = 0 } inb' "$TOP/README.md"
+}
+
+@test "README pipeline: up, checks pass, teardown leaves nothing" {
+	local name=agents-1
+	# the README uses the name agents-1; run it only when nobody else has it
+	if ip netns list | grep -q "^agents-1\b"; then
+		echo "a namespace agents-1 exists on this machine" >&2
+		return 1
+	fi
+	readme_block 3 >"$BATS_TEST_TMPDIR/up.sh"
+	readme_block 4 >"$BATS_TEST_TMPDIR/down.sh"
+	grep -q "sl-ipam alloc" "$BATS_TEST_TMPDIR/up.sh"
+	grep -q "sl-ipam release" "$BATS_TEST_TMPDIR/down.sh"
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	run inhost bash -e "$BATS_TEST_TMPDIR/up.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "VM agents-1: address 169.254.100.2, gateway 169.254.100.1" <<<"$output"
+	ip netns exec "$name" iptables-legacy -S SL-FWD | grep -q 192.168.1.0/24
+	run inhost bash -e "$BATS_TEST_TMPDIR/down.sh"
+	[ "$status" -eq 0 ]
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+}
+
+@test "the short teardown (flush, netns del, release) leaves nothing either" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	vm_net_up "$P-1" 169.254.100.0/22 --drop 192.168.1.0/24
+	inhost ip link show "$P-1" >/dev/null
+	inhost sl-egress flush "$P-1"
+	inhost sl-netns del "$P-1"
+	! inhost ip link show "$P-1" 2>/dev/null
+	inhost sl-tap del "$P-1"
+	inhost sl-veth del "$P-1"
+	inhost sl-ipam release "$P-1"
+	[ ! -e "$SL_RUN_DIR/$P-1" ]
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+}
