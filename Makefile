@@ -25,13 +25,33 @@ override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-egress
+TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-egress sl-boot sl-exec
 BINS := $(addprefix bin/,$(TOOLS))
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:.c=.o)
 MANS := $(patsubst %.scd,%,$(wildcard man/*.scd))
 
-all: $(BINS) $(MANS)
+GUEST := build/guest
+GUEST_FILES := $(GUEST)/vmlinuz $(GUEST)/initramfs.cpio.gz
+GUESTDIR ?= $(PREFIX)/lib/sltools/guest
+override CFLAGS += -DSL_GUEST_INSTALL_DIR='"$(GUESTDIR)"'
+
+all: $(BINS) $(MANS) guest
+
+# The guest: Debian's cloud kernel (fetched, unpacked, never installed) and
+# an initramfs of busybox-static, the virtio modules, /init and the agent.
+guest: $(GUEST_FILES)
+
+$(GUEST)/vmlinuz: guest/fetch-kernel.sh
+	guest/fetch-kernel.sh $(GUEST)
+
+# Static, and never sanitized: it is PID 1 of the guest.
+$(GUEST)/sl-agent: guest/sl-agent.c lib/proto.c lib/proto.h
+	@mkdir -p $(GUEST)
+	$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib -static -o $@ guest/sl-agent.c lib/proto.c
+
+$(GUEST)/initramfs.cpio.gz: guest/init guest/mkinitramfs.sh $(GUEST)/sl-agent $(GUEST)/vmlinuz
+	guest/mkinitramfs.sh $(GUEST) $(GUEST)/sl-agent $@
 
 # Rebuild everything when the flags change (e.g. SANITIZE=1 after a plain build).
 .flags: FORCE
@@ -51,7 +71,8 @@ man/%.1: man/%.1.scd
 
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
-	libyaml-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy
+	libyaml-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
+	busybox-static cpio qemu-system-x86 tar coreutils clang
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -77,6 +98,8 @@ install: all
 		install -m 0644 completions/bash/sltools $(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	install -m 0644 completions/zsh/_sltools $(DESTDIR)$(ZSHCOMPDIR)/_sltools
 	install -m 0644 completions/fish/*.fish $(DESTDIR)$(FISHCOMPDIR)
+	install -d $(DESTDIR)$(GUESTDIR)
+	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(GUESTDIR)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
@@ -84,9 +107,14 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(TOOLS))
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_sltools
 	rm -f $(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(TOOLS:=.fish))
+	rm -rf $(DESTDIR)$(GUESTDIR)
 
 clean:
-	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags
+	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags $(GUEST)/sl-agent
 
-.PHONY: all deps check lint install uninstall clean FORCE
+# clean keeps the downloaded kernel; this takes it too.
+distclean: clean
+	rm -rf build
+
+.PHONY: all guest deps check lint install uninstall clean distclean FORCE
 .SECONDARY:

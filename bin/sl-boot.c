@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* sl-boot: start, stop and inspect a VM's QEMU and its supervisor. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "input.h"
+#include "log.h"
+#include "vm.h"
+#include "vmnet.h"
+
+enum {
+	OPT_KERNEL = OPT_TOOL,
+	OPT_INITRD,
+	OPT_DISK,
+	OPT_VCPU,
+	OPT_MEM,
+	OPT_ACCEL,
+	OPT_TIMEOUT,
+	OPT_DNS,
+};
+
+static const char usage[] =
+	"Usage: sl-boot [OPTION]... start NAME [--kernel F] [--initrd F] [--disk F]\n"
+	"                          [--vcpu N] [--mem MB] [--accel kvm|tcg|auto]\n"
+	"       sl-boot [OPTION]... stop NAME\n"
+	"       sl-boot [OPTION]... status NAME\n"
+	"Boot VM NAME with QEMU's microvm machine on its TAP, inside its namespace,\n"
+	"and leave a supervisor that serves its agent and keeps its console log.\n\n"
+	"      --kernel F    kernel (or SL_KERNEL; default: the project's)\n"
+	"      --initrd F    initramfs (or SL_INITRD; default: the project's)\n"
+	"      --disk F      ext4 image as the root disk, virtio-blk (or SL_DISK)\n"
+	"      --vcpu N      vCPUs (or SL_VCPU; default 1)\n"
+	"      --mem MB      memory (or SL_MEM; default 256)\n"
+	"      --accel A     kvm, tcg or auto (default: KVM where it can run the kernel)\n"
+	"      --dns A,B     name servers for the guest (or SL_DNS)\n"
+	"      --timeout S   how long start waits for the agent, stop for power-off\n"
+	"                    (default 120 and 20)\n"
+	SL_COMMON_HELP
+	"\nstart prints SL_PID SL_QEMU_PID SL_AGENT SL_CONSOLE SL_ACCEL; status prints\n"
+	"SL_STATE SL_PID SL_QEMU_PID. Exit status: 0 ok (status: running), 1 failure\n"
+	"(status: not running), 2 bad input (missing kernel, running already, unknown VM).\n";
+
+static unsigned num(const char *key, const char *v, unsigned dflt, int *bad)
+{
+	char *end;
+	unsigned long n;
+
+	if (!v)
+		return dflt;
+	n = strtoul(v, &end, 10);
+	if (*end || end == v || n > 1048576) {
+		sl_set_error("bad %s '%s': want a number", key, v);
+		*bad = 1;
+	}
+	return (unsigned)n;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SL_COMMON_OPTIONS,
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "accel", required_argument, NULL, OPT_ACCEL },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "dns", required_argument, NULL, OPT_DNS },
+		{ 0 },
+	};
+	static const char *const verbs[] = { "start", "stop", "status", NULL };
+	static const char *const keys[] = { "SL_KERNEL", "SL_INITRD", "SL_DISK", "SL_VCPU",
+					    "SL_MEM", "SL_ACCEL", "SL_TIMEOUT", "SL_DNS" };
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	struct sl_boot_cfg c = { 0 };
+	const char *verb = NULL;
+	char guest[4096], kernel[4200], initrd[4200];
+	int opt, r, bad = 0;
+
+	sl_log_init(argv[0]);
+	if (argc > 1 && !strcmp(argv[1], "supervise"))
+		return sl_supervise(argc, argv);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
+		if (sl_cli_common(&cli, opt, optarg, argv)) {
+			if (cli.done >= 0)
+				return cli.done;
+		} else if (opt >= OPT_KERNEL && opt <= OPT_DNS) {
+			sl_input_flag(keys[opt - OPT_KERNEL], optarg);
+		}
+	}
+	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
+	if (r >= 0)
+		return r;
+	if (!strcmp(verb, "status")) {
+		r = sl_boot_status(c.name, &out);
+		if (r < 0)
+			return sl_cli_fail(r);
+		sl_cli_print(&cli, &out);
+		return r;
+	}
+	if (!strcmp(verb, "stop")) {
+		r = sl_boot_stop(c.name, num("--timeout", sl_input_get("SL_TIMEOUT"), 20, &bad));
+		if (bad)
+			return sl_cli_fail(-EINVAL);
+		return r < 0 ? sl_cli_fail(r) : 0;
+	}
+	c.kernel = sl_input_get("SL_KERNEL");
+	c.initrd = sl_input_get("SL_INITRD");
+	if (!c.kernel || !c.initrd) {
+		if (sl_guest_dir(guest, sizeof(guest)) < 0)
+			return sl_cli_fail(-EINVAL);
+		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", guest);
+		snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio.gz", guest);
+		c.kernel = c.kernel ? c.kernel : kernel;
+		c.initrd = c.initrd ? c.initrd : initrd;
+	}
+	c.disk = sl_input_get("SL_DISK");
+	c.accel = sl_cli_input("SL_ACCEL", "auto");
+	c.dns = sl_input_get("SL_DNS");
+	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
+	c.qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
+	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), 1, &bad);
+	c.mem_mb = num("--mem", sl_input_get("SL_MEM"), 256, &bad);
+	c.timeout_s = num("--timeout", sl_input_get("SL_TIMEOUT"), 120, &bad);
+	if (bad)
+		return sl_cli_fail(-EINVAL);
+	if ((r = sl_cli_ip("SL_IP", &c.ip)) < 0 || (r = sl_cli_ip("SL_GW", &c.gw)) < 0 ||
+	    (r = sl_cli_prefix(&c.prefix)) < 0)
+		return sl_cli_fail(r);
+	r = sl_boot_start(&c, &out);
+	if (r < 0)
+		return sl_cli_fail(r);
+	return sl_cli_print(&cli, &out);
+}

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: MIT */
+/* sl-exec: into a running VM through its agent, not its network. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cli.h"
+#include "input.h"
+#include "log.h"
+#include "proto.h"
+#include "state.h"
+#include "util.h"
+#include "vm.h"
+
+enum {
+	OPT_CWD = OPT_TOOL,
+	OPT_USER,
+	OPT_TTY,
+	OPT_ATTACH,
+	OPT_ENVFILE,
+};
+
+static const char usage[] =
+	"Usage: sl-exec [OPTION]... NAME [--] CMD [ARG]...\n"
+	"       sl-exec [OPTION]... shell NAME\n"
+	"       sl-exec [OPTION]... cp SRC DST          (NAME:/path on one side)\n"
+	"       sl-exec [OPTION]... forward NAME [BIND:]LPORT:HOST:RPORT\n"
+	"       sl-exec [OPTION]... console [--attach] NAME\n"
+	"Run a command in VM NAME through its agent: stdin, stdout, stderr and the\n"
+	"exit status are carried through (128+N when killed by signal N).\n\n"
+	"  -e, --env K=V     set a variable for the command (repeatable); an argument\n"
+	"                    without '=' is an env FILE of SL_* inputs, as elsewhere\n"
+	"      --env-file F  read SL_* inputs from F\n"
+	"  -w, --cwd DIR     run in DIR\n"
+	"  -u, --user U      run as user U (name or uid)\n"
+	"  -t, --tty         give the command a pty (a shell, an editor)\n"
+	"      --attach      console: attach to it (Ctrl-] detaches) instead of printing the log\n"
+	"  -h, --help, -V, --version, --json\n"
+	"\nExit status: the command's; 1 failure; 2 bad input or VM not running.\n";
+
+static struct sl_exec_req req;
+static bool attach;
+
+/*
+ * Options stand anywhere before a "--" (`sl-exec NAME --user u -- id`); with
+ * no "--", parsing stops at the first word, so that in `sl-exec NAME ls -l`
+ * the command's options stay its own.
+ */
+static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute)
+{
+	static const struct option opts[] = {
+		SL_COMMON_OPTIONS,
+		{ "cwd", required_argument, NULL, OPT_CWD },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "tty", no_argument, NULL, OPT_TTY },
+		{ "attach", no_argument, NULL, OPT_ATTACH },
+		{ "env-file", required_argument, NULL, OPT_ENVFILE },
+		{ 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, permute ? ":hVe:w:u:t" : "+:hVe:w:u:t", opts,
+				  NULL)) != -1) {
+		if ((opt == OPT_ENV || opt == 'e') && strchr(optarg, '=')) {
+			char **nv = realloc(req.env, (req.nenv + 1) * sizeof(*nv));
+
+			if (!nv)
+				return 1;
+			req.env = nv;
+			req.env[req.nenv++] = optarg;
+			continue;
+		}
+		if (opt == 'e')
+			opt = OPT_ENV;
+		if (opt == OPT_ENVFILE)
+			opt = OPT_ENV;
+		if (sl_cli_common(cli, opt, optarg, argv)) {
+			if (cli->done >= 0)
+				return cli->done;
+			continue;
+		}
+		switch (opt) {
+		case 'w':
+		case OPT_CWD:
+			req.cwd = optarg;
+			break;
+		case 'u':
+		case OPT_USER:
+			req.user = optarg;
+			break;
+		case 't':
+		case OPT_TTY:
+			req.pty = true;
+			break;
+		case OPT_ATTACH:
+			attach = true;
+			break;
+		}
+	}
+	return -1;
+}
+
+static int exit_for(int r)
+{
+	if (r >= 0)
+		return r;
+	return sl_cli_fail(r);
+}
+
+static int run(const char *name, char **cmd)
+{
+	int sock = sl_agent_connect(name);
+
+	if (sock < 0)
+		return sl_cli_fail(sock);
+	req.argv = cmd;
+	return exit_for(sl_agent_exec(sock, &req, 0, 1, 2));
+}
+
+/* ---- copy ---- */
+
+/* Prints "mode sha256 path" for every file under $1 (or "mode sha256" for a file). */
+static const char sums_sh[] =
+	"set -e; if [ -d \"$1\" ]; then cd \"$1\"; find . -type f | LC_ALL=C sort | "
+	"while IFS= read -r f; do printf '%s %s %s\\n' \"$(stat -c %a \"$f\")\" "
+	"\"$(sha256sum < \"$f\" | cut -d' ' -f1)\" \"$f\"; done; "
+	"else printf '%s %s\\n' \"$(stat -c %a \"$1\")\" \"$(sha256sum < \"$1\" | cut -d' ' -f1)\"; fi";
+
+/* Unpack a tar stream from stdin into a temporary directory next to nothing,
+ * then cp -a it to $1 (into it when it is a directory); print the result. */
+static const char put_sh[] =
+	"set -e; t=$(mktemp -d); tar -x -C \"$t\" -f -; "
+	"if [ -d \"$1\" ]; then d=\"$1/$2\"; rm -rf \"$d\"; else d=\"$1\"; rm -rf \"$d\"; fi; "
+	"cp -a \"$t/$2\" \"$d\"; rm -rf \"$t\"; printf '%s' \"$d\"";
+
+static pid_t spawn(char **argv, int in, int out)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (in >= 0)
+			dup2(in, 0);
+		if (out >= 0)
+			dup2(out, 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_ok(pid_t pid)
+{
+	int st;
+
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static char *local_sums(const char *path)
+{
+	char *argv[] = { "sh", "-c", (char *)sums_sh, "sh", (char *)path, NULL };
+	char *buf = NULL;
+	size_t len = 0;
+	int p[2];
+	pid_t pid;
+	FILE *f;
+	char b[4096];
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return NULL;
+	pid = spawn(argv, -1, p[1]);
+	close(p[1]);
+	f = open_memstream(&buf, &len);
+	while ((n = read(p[0], b, sizeof(b))) > 0)
+		fwrite(b, 1, (size_t)n, f);
+	close(p[0]);
+	fclose(f);
+	if (wait_ok(pid) < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int guest_sums(const char *name, const char *path, char **out)
+{
+	char *argv[] = { "sh", "-c", (char *)sums_sh, "sh", (char *)path, NULL };
+	struct sl_exec_req r = { .argv = argv };
+	size_t len;
+
+	return sl_agent_capture(name, &r, -1, out, &len);
+}
+
+static int verify(const char *name, const char *local, const char *remote)
+{
+	_cleanup_free_ char *a = local_sums(local);
+	_cleanup_free_ char *b = NULL;
+	int r = guest_sums(name, remote, &b);
+
+	if (!a || r != 0 || !b) {
+		sl_set_error("copy: cannot checksum the copy");
+		return -EIO;
+	}
+	if (strcmp(a, b)) {
+		sl_set_error("copy: %s and %s:%s differ after the copy", local, name, remote);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int copy_in(const char *src, const char *name, const char *dst)
+{
+	_cleanup_free_ char *s1 = strdup(src);
+	_cleanup_free_ char *s2 = strdup(src);
+	char *dir = dirname(s1), *base = basename(s2);
+	char *tar[] = { "tar", "-C", dir, "-cf", "-", "--", base, NULL };
+	char *argv[] = { "sh", "-c", (char *)put_sh, "sh", (char *)dst, base, NULL };
+	struct sl_exec_req r = { .argv = argv };
+	_cleanup_free_ char *final = NULL;
+	struct stat st;
+	size_t len;
+	int p[2], rc;
+	pid_t pid;
+
+	if (stat(src, &st) < 0) {
+		sl_set_error("copy: %s: %s", src, strerror(errno));
+		return -EINVAL;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = spawn(tar, -1, p[1]);
+	close(p[1]);
+	rc = sl_agent_capture(name, &r, p[0], &final, &len);
+	close(p[0]);
+	if (wait_ok(pid) < 0 && rc == 0) {
+		sl_set_error("copy: tar of %s failed", src);
+		return -EIO;
+	}
+	if (rc != 0) {
+		if (rc > 0)
+			sl_set_error("copy: unpacking in %s failed (status %d)", name, rc);
+		return rc > 0 ? -EIO : rc;
+	}
+	return verify(name, src, final);
+}
+
+static int copy_out(const char *name, const char *src, const char *dst)
+{
+	_cleanup_free_ char *s1 = strdup(src);
+	_cleanup_free_ char *s2 = strdup(src);
+	char *dir = dirname(s1), *base = basename(s2);
+	char *argv[] = { "tar", "-C", dir, "-cf", "-", base, NULL };
+	struct sl_exec_req r = { .argv = argv };
+	char tmp[] = "/tmp/sl-exec.XXXXXX";
+	char *untar[] = { "tar", "-x", "-C", tmp, "-f", "-", NULL };
+	char final[8192], from[8192];
+	struct stat st;
+	int p[2], rc, sock;
+	pid_t pid;
+
+	if (!mkdtemp(tmp))
+		return -errno;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = spawn(untar, p[0], -1);
+	close(p[0]);
+	sock = sl_agent_connect(name);
+	rc = sock < 0 ? sock : sl_agent_exec(sock, &r, -1, p[1], 2);
+	if (sock >= 0)
+		close(sock);
+	close(p[1]);
+	if (wait_ok(pid) < 0 && rc == 0)
+		rc = -EIO;
+	snprintf(from, sizeof(from), "%s/%s", tmp, base);
+	if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(final, sizeof(final), "%s/%s", dst, base);
+	else
+		snprintf(final, sizeof(final), "%s", dst);
+	if (rc == 0) {
+		char *rm[] = { "rm", "-rf", final, NULL };
+		char *cp[] = { "cp", "-a", from, final, NULL };
+
+		if (wait_ok(spawn(rm, -1, -1)) < 0 || wait_ok(spawn(cp, -1, -1)) < 0)
+			rc = -EIO;
+	} else if (rc > 0) {
+		sl_set_error("copy: %s:%s cannot be read (status %d)", name, src, rc);
+		rc = -EIO;
+	}
+	{
+		char *rm[] = { "rm", "-rf", tmp, NULL };
+
+		wait_ok(spawn(rm, -1, -1));
+	}
+	if (rc < 0)
+		return rc;
+	return verify(name, final, src);
+}
+
+static int copy(const char *src, const char *dst)
+{
+	const char *sc = strchr(src, ':'), *dc = strchr(dst, ':');
+	char name[64];
+
+	if (!!sc == !!dc) {
+		sl_set_error("cp: exactly one of SRC and DST must be NAME:/path");
+		return -EINVAL;
+	}
+	if (sc) {
+		snprintf(name, sizeof(name), "%.*s", (int)(sc - src), src);
+		return copy_out(name, sc + 1, dst);
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(dc - dst), dst);
+	return copy_in(src, name, dc + 1);
+}
+
+/* ---- forward ---- */
+
+static int forward(const char *name, const char *spec)
+{
+	char bind_s[64] = "127.0.0.1", target[300];
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	unsigned lport;
+	int fd, one = 1, n = 0;
+	const char *p = spec;
+
+	for (const char *c = spec; *c; c++)
+		n += *c == ':';
+	if (n == 3) {
+		const char *c = strchr(spec, ':');
+
+		snprintf(bind_s, sizeof(bind_s), "%.*s", (int)(c - spec), spec);
+		p = c + 1;
+	}
+	if ((n != 2 && n != 3) || sscanf(p, "%u:", &lport) != 1 || !lport || lport > 65535 ||
+	    inet_pton(AF_INET, bind_s, &sa.sin_addr) != 1) {
+		sl_set_error("bad forward '%s': want [BIND:]LPORT:HOST:RPORT", spec);
+		return -EINVAL;
+	}
+	snprintf(target, sizeof(target), "%s", strchr(p, ':') + 1);
+	{
+		/* Fail now, not at the first connection, when the VM is not running. */
+		int s = sl_agent_connect(name);
+
+		if (s < 0)
+			return s;
+		close(s);
+	}
+	sa.sin_port = htons((uint16_t)lport);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		sl_set_error("forward: cannot listen on %s:%u: %s", bind_s, lport, strerror(errno));
+		return -EADDRINUSE;
+	}
+	signal(SIGCHLD, SIG_IGN); /* no zombies from the per-connection children */
+	sl_info("forwarding %s:%u to %s in %s (Ctrl-C stops)", bind_s, lport, target, name);
+	for (;;) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		pid_t pid;
+
+		if (c < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		pid = fork();
+		if (pid == 0) {
+			int s;
+
+			close(fd);
+			s = sl_agent_connect(name);
+			if (s < 0 || sl_agent_connect_tcp(s, target, c) < 0) {
+				sl_err("%s", sl_last_error());
+				_exit(1);
+			}
+			_exit(0);
+		}
+		close(c);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	const char *first, *name = NULL;
+	char **pos, **cmd = NULL;
+	int npos, dd = argc, r;
+
+	sl_log_init(argv[0]);
+	opterr = 0;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			dd = i;
+			break;
+		}
+	r = parse_opts(&cli, dd, argv, dd < argc);
+	if (r >= 0)
+		return r;
+	pos = argv + optind;
+	npos = dd - optind;
+	if (dd < argc)
+		cmd = argv + dd + 1;
+	if (npos < 1)
+		return sl_cli_usage(&cli, "missing VM NAME");
+	first = pos[0];
+	if (!strcmp(first, "cp") || !strcmp(first, "copy")) {
+		if (npos != 3 || cmd)
+			return sl_cli_usage(&cli, "cp takes SRC and DST");
+		r = copy(pos[1], pos[2]);
+		return r < 0 ? sl_cli_fail(r) : 0;
+	}
+	if (!strcmp(first, "forward") || !strcmp(first, "console") || !strcmp(first, "shell")) {
+		if (dd == argc) {
+			/* No "--": options may still follow the subcommand. */
+			optind = optind + 1;
+			r = parse_opts(&cli, argc, argv, true);
+			if (r >= 0)
+				return r;
+			pos = argv + optind - 1;
+			npos = argc - optind + 1;
+		}
+		r = sl_input_bind(npos > 1 ? pos[1] : NULL, &name);
+		if (r < 0)
+			return sl_cli_fail(r);
+		if (!strcmp(first, "forward")) {
+			if (npos != 3)
+				return sl_cli_usage(&cli, "forward takes NAME and [BIND:]LPORT:HOST:RPORT");
+			return sl_cli_fail(forward(name, pos[2]));
+		}
+		if (npos > 2)
+			return sl_cli_usage(&cli, "too many arguments");
+		if (!strcmp(first, "shell")) {
+			char *sh[] = { "/bin/sh", "-l", NULL };
+
+			req.pty = true;
+			return run(name, cmd && *cmd ? cmd : sh);
+		}
+		if (!attach) {
+			char path[4096];
+			_cleanup_close_ int fd = -1;
+			char b[8192];
+			ssize_t n;
+
+			if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_CONSOLE_LOG) < 0)
+				return 1;
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				sl_set_error("%s has no console log (%s)", name, path);
+				return sl_cli_fail(-ENXIO);
+			}
+			while ((n = read(fd, b, sizeof(b))) > 0)
+				sl_write_all(1, b, (size_t)n);
+			return 0;
+		}
+		{
+			int s = sl_agent_connect(name);
+
+			if (s < 0)
+				return sl_cli_fail(s);
+			return exit_for(sl_agent_console(s, 0, 1));
+		}
+	}
+	r = sl_input_bind(first, &name);
+	if (r < 0)
+		return sl_cli_fail(r);
+	if (!cmd) /* sl-exec NAME CMD ARG... */
+		cmd = pos + 1;
+	else if (npos > 1)
+		return sl_cli_usage(&cli, "'%s' before '--': the command goes after it", pos[1]);
+	if (!*cmd) {
+		char *sh[] = { "/bin/sh", "-l", NULL };
+
+		if (!req.pty)
+			return sl_cli_usage(&cli, "missing CMD (or -t for a shell)");
+		return run(name, sh);
+	}
+	return run(name, cmd);
+}

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/mman.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "name.h"
+#include "proto.h"
+#include "state.h"
+#include "util.h"
+#include "vm.h"
+
+/**
+ * sl_agent_connect() - connect to a VM's supervisor
+ * @name: VM
+ *
+ * Return: socket, -ENXIO when the VM is not running, or -errno; recorded
+ */
+int sl_agent_connect(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[4096];
+	int fd, r;
+
+	r = sl_name_check(name);
+	if (r < 0)
+		return r;
+	if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_AGENT_SOCK) < 0 ||
+	    strlen(path) >= sizeof(sa.sun_path)) {
+		sl_set_error("agent socket path too long");
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = errno;
+		close(fd);
+		if (r == ENOENT || r == ECONNREFUSED) {
+			sl_set_error("%s is not running (no agent at %s)", name, path);
+			return -ENXIO;
+		}
+		sl_set_error("%s: %s", path, strerror(r));
+		return -r;
+	}
+	return fd;
+}
+
+/* Raw mode for a local terminal while a remote pty owns it. */
+static struct termios saved_tio;
+static int saved_tty = -1;
+
+static void tty_restore(void)
+{
+	if (saved_tty >= 0)
+		tcsetattr(saved_tty, TCSADRAIN, &saved_tio);
+	saved_tty = -1;
+}
+
+static void tty_raw(int fd)
+{
+	struct termios t;
+
+	if (!isatty(fd) || tcgetattr(fd, &saved_tio) < 0)
+		return;
+	t = saved_tio;
+	cfmakeraw(&t);
+	if (tcsetattr(fd, TCSADRAIN, &t) == 0) {
+		saved_tty = fd;
+		atexit(tty_restore);
+	}
+}
+
+static int send_winch(int sock, int tty)
+{
+	struct winsize ws;
+	uint8_t p[4];
+
+	if (ioctl(tty, TIOCGWINSZ, &ws) < 0)
+		return 0;
+	p[0] = (uint8_t)(ws.ws_row >> 8);
+	p[1] = (uint8_t)ws.ws_row;
+	p[2] = (uint8_t)(ws.ws_col >> 8);
+	p[3] = (uint8_t)ws.ws_col;
+	return sl_frame_send(sock, SL_WINCH, 0, p, 4);
+}
+
+/*
+ * Relay one channel: @in to the guest as STDIN, STDOUT/STDERR to @out/@err.
+ * @conn_mode: @in and @out are one TCP socket (empty STDOUT = shut it).
+ * Return: the exit status (0..255, 128+N), or -errno / -EIO on ERROR.
+ */
+static int relay(int sock, int in, int out, int err, int winch_tty, bool conn_mode)
+{
+	static uint8_t rx[2 * (SL_HDR_LEN + SL_FRAME_MAX)];
+	uint8_t buf[32768];
+	size_t have = 0;
+	bool in_open = in >= 0;
+	int sfd = -1, status = -EPIPE;
+	sigset_t mask;
+
+	if (winch_tty >= 0) {
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGWINCH);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+		sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	}
+	for (;;) {
+		struct pollfd pf[3] = {
+			{ .fd = sock, .events = POLLIN },
+			{ .fd = in_open ? in : -1, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+
+		if (poll(pf, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			status = -errno;
+			break;
+		}
+		if (pf[2].revents) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+			send_winch(sock, winch_tty);
+		}
+		if (pf[1].revents) {
+			ssize_t n = read(in, buf, sizeof(buf));
+
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				in_open = false;
+				n = 0;
+			}
+			if (sl_frame_send(sock, SL_STDIN, 0, buf, (size_t)n) < 0) {
+				in_open = false;
+			}
+		}
+		if (pf[0].revents) {
+			ssize_t n = read(sock, rx + have, sizeof(rx) - have);
+			size_t off = 0;
+
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				sl_set_error("the VM's supervisor went away");
+				status = -EPIPE;
+				break;
+			}
+			have += (size_t)n;
+			for (;;) {
+				struct sl_frame f;
+				ssize_t used = sl_frame_parse(rx + off, have - off, &f);
+
+				if (used == 0)
+					break;
+				if (used < 0) {
+					sl_set_error("bad data from the supervisor");
+					status = -EPROTO;
+					goto done;
+				}
+				off += (size_t)used;
+				switch (f.type) {
+				case SL_STDOUT:
+					if (!f.len && conn_mode)
+						shutdown(out, SHUT_WR);
+					else if (f.len && out >= 0 && sl_write_all(out, f.data, f.len) < 0 && conn_mode)
+						goto closed;
+					break;
+				case SL_STDERR:
+					if (f.len && err >= 0)
+						sl_write_all(err, f.data, f.len);
+					break;
+				case SL_EXIT:
+					status = f.len == 2 ? (f.data[0] ? 128 + f.data[1] : f.data[1]) : 1;
+					goto done;
+				case SL_CLOSE:
+closed:
+					status = 0;
+					goto done;
+				case SL_ERROR:
+					sl_set_error("%.*s", (int)f.len, (const char *)f.data);
+					status = -EIO;
+					goto done;
+				default:
+					break;
+				}
+			}
+			memmove(rx, rx + off, have - off);
+			have -= off;
+		}
+	}
+done:
+	if (sfd >= 0)
+		close(sfd);
+	return status;
+}
+
+static int put_str(uint8_t *buf, size_t *len, char tag, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n + 2 > SL_FRAME_MAX)
+		return -E2BIG;
+	buf[(*len)++] = (uint8_t)tag;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[(*len)++] = '\0';
+	return 0;
+}
+
+/**
+ * sl_agent_exec() - run a command in the VM, streaming stdin/stdout/stderr
+ * @sock: from sl_agent_connect()
+ * @req: the command
+ * @in: local stdin (-1: none, EOF at once)
+ * @out: where its stdout goes
+ * @err: where its stderr goes
+ *
+ * With @req->pty, the local terminal on @in is put in raw mode and its
+ * size follows the window.
+ *
+ * Return: the command's status (0..255, 128+N for a signal), or -errno
+ */
+int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int err)
+{
+	_cleanup_free_ uint8_t *p = malloc(SL_FRAME_MAX);
+	size_t len = 0;
+	int r = 0, tty = -1;
+
+	if (!p)
+		return -ENOMEM;
+	for (char **a = req->argv; *a && !r; a++)
+		r = put_str(p, &len, 'a', *a);
+	for (size_t i = 0; i < req->nenv && !r; i++)
+		r = put_str(p, &len, 'e', req->env[i]);
+	if (req->cwd && !r)
+		r = put_str(p, &len, 'c', req->cwd);
+	if (req->user && !r)
+		r = put_str(p, &len, 'u', req->user);
+	if (req->pty && !r) {
+		struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+		char t[32];
+
+		if (in >= 0 && isatty(in)) {
+			tty = in;
+			ioctl(in, TIOCGWINSZ, &ws);
+		}
+		snprintf(t, sizeof(t), "%u %u", ws.ws_row, ws.ws_col);
+		r = put_str(p, &len, 't', t);
+	}
+	if (r) {
+		sl_set_error("command line too long for one request");
+		return -E2BIG;
+	}
+	r = sl_frame_send(sock, SL_EXEC, 0, p, len);
+	if (r < 0)
+		return r;
+	if (tty >= 0)
+		tty_raw(tty);
+	r = relay(sock, in, out, err, tty, false);
+	tty_restore();
+	return r;
+}
+
+/**
+ * sl_agent_connect_tcp() - relay a local connection to HOST:PORT in the VM
+ * @sock: from sl_agent_connect()
+ * @target: "host:port" as the guest sees it
+ * @conn: the local connection
+ *
+ * Return: 0 when the connection ended, or -errno
+ */
+int sl_agent_connect_tcp(int sock, const char *target, int conn)
+{
+	int r = sl_frame_send(sock, SL_CONNECT, 0, target, strlen(target));
+
+	return r < 0 ? r : relay(sock, conn, conn, -1, -1, true);
+}
+
+/**
+ * sl_agent_console() - attach to the serial console
+ * @sock: from sl_agent_connect()
+ * @in: local input (a terminal is put in raw mode; Ctrl-] detaches)
+ * @out: console output
+ */
+int sl_agent_console(int sock, int in, int out)
+{
+	uint8_t buf[4096];
+	int r = sl_frame_send(sock, SL_CONSOLE, 0, NULL, 0);
+
+	if (r < 0)
+		return r;
+	if (in >= 0 && isatty(in))
+		tty_raw(in);
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = sock, .events = POLLIN }, { .fd = in, .events = POLLIN } };
+		ssize_t n;
+
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents) {
+			static uint8_t rx[SL_HDR_LEN + SL_FRAME_MAX];
+			size_t have = 0;
+			struct sl_frame f;
+
+			n = read(sock, rx, SL_HDR_LEN);
+			if (n != (ssize_t)SL_HDR_LEN)
+				break;
+			have = (size_t)n;
+			while (sl_frame_parse(rx, have, &f) == 0) {
+				n = read(sock, rx + have, sizeof(rx) - have);
+				if (n <= 0)
+					goto out;
+				have += (size_t)n;
+			}
+			if (f.type == SL_STDOUT)
+				sl_write_all(out, f.data, f.len);
+			else if (f.type == SL_ERROR)
+				break;
+		}
+		if (pf[1].revents) {
+			n = read(in, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			if (memchr(buf, 0x1d, (size_t)n)) /* Ctrl-] */
+				break;
+			sl_frame_send(sock, SL_STDIN, 0, buf, (size_t)n);
+		}
+	}
+out:
+	tty_restore();
+	return 0;
+}
+
+/**
+ * sl_agent_capture() - run a command and collect its stdout
+ * @name: VM
+ * @req: command
+ * @in: its stdin, or -1
+ * @out: result, NUL-terminated; free()
+ * @outlen: its length
+ *
+ * Return: the command's status, or -errno
+ */
+int sl_agent_capture(const char *name, const struct sl_exec_req *req, int in, char **out,
+		     size_t *outlen)
+{
+	_cleanup_close_ int sock = sl_agent_connect(name);
+	_cleanup_close_ int mfd = memfd_create("sl-capture", MFD_CLOEXEC);
+	off_t size;
+	int r;
+
+	*out = NULL;
+	*outlen = 0;
+	if (sock < 0)
+		return sock;
+	if (mfd < 0)
+		return -errno;
+	r = sl_agent_exec(sock, req, in, mfd, 2);
+	if (r < 0)
+		return r;
+	size = lseek(mfd, 0, SEEK_END);
+	*out = malloc((size_t)size + 1);
+	if (!*out)
+		return -ENOMEM;
+	if (pread(mfd, *out, (size_t)size, 0) != size) {
+		free(*out);
+		*out = NULL;
+		return -EIO;
+	}
+	(*out)[size] = '\0';
+	*outlen = (size_t)size;
+	return r;
+}

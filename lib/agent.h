@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_AGENT_H
+#define SL_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A command to run in a VM. */
+struct sl_exec_req {
+	char **argv;
+	char **env; /* K=V */
+	size_t nenv;
+	const char *cwd, *user;
+	bool pty;
+};
+
+int sl_agent_connect(const char *name);
+int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int err);
+int sl_agent_connect_tcp(int sock, const char *target, int conn);
+int sl_agent_console(int sock, int in, int out);
+int sl_agent_capture(const char *name, const struct sl_exec_req *req, int in, char **out,
+		     size_t *outlen);
+
+#endif

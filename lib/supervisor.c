@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "supervisor.h"
+
+#define MAX_CLIENTS 128
+#define RX_SIZE (2 * (SL_HDR_LEN + SL_FRAME_MAX))
+/* Above this many queued bytes, stop reading whoever fills the queue. */
+#define HIGH_WATER (4u << 20)
+
+enum cstate { C_FREE, C_NEW, C_CHAN, C_CONSOLE, C_READY_WAIT, C_CLOSING };
+
+struct client {
+	enum cstate st;
+	int fd;
+	uint32_t chan;
+	uint8_t *rx;
+	size_t have;
+	struct sl_buf out;
+};
+
+static struct client clients[MAX_CLIENTS];
+static struct sl_supervisor *sv;
+static uint8_t grx[RX_SIZE];
+static size_t ghave;
+static struct sl_buf gout;
+static bool ready, synced;
+static uint8_t nonce[12];
+static struct client *by_chan[SL_CHAN_MAX];
+
+static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void diag(const char *fmt, ...)
+{
+	char buf[512];
+	struct timespec ts;
+	va_list ap;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(buf, sizeof(buf), "%lld.%03ld %s: ", (long long)ts.tv_sec,
+		     ts.tv_nsec / 1000000, sv->name);
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (sv->diag_fd >= 0)
+		sl_write_all(sv->diag_fd, buf, (size_t)n);
+}
+
+static void tell_starter(const char *msg)
+{
+	if (sv->ready_fd < 0)
+		return;
+	sl_write_all(sv->ready_fd, msg, strlen(msg));
+	close(sv->ready_fd);
+	sv->ready_fd = -1;
+}
+
+static void client_close(struct client *c)
+{
+	if (c->st == C_CHAN && c->chan) {
+		/* The guest ends whatever ran for a client that went away. */
+		sl_buf_frame(&gout, SL_CLOSE, c->chan, NULL, 0);
+	}
+	if (c->chan)
+		by_chan[c->chan] = NULL;
+	close(c->fd);
+	free(c->rx);
+	sl_buf_free(&c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static void to_client(struct client *c, uint8_t type, const void *data, size_t len)
+{
+	sl_buf_frame(&c->out, type, 0, data, len);
+}
+
+static void client_error(struct client *c, const char *msg)
+{
+	to_client(c, SL_ERROR, msg, strlen(msg));
+	if (c->chan)
+		by_chan[c->chan] = NULL;
+	c->chan = 0;
+	c->st = C_CLOSING;
+}
+
+static uint32_t new_chan(void)
+{
+	static uint32_t next = 1;
+
+	for (uint32_t i = 0; i < SL_CHAN_MAX - 1; i++) {
+		uint32_t id = next;
+
+		next = next + 1 >= SL_CHAN_MAX ? 1 : next + 1;
+		if (!by_chan[id])
+			return id;
+	}
+	return 0;
+}
+
+static void send_hello(void)
+{
+	uint8_t p[12] = { 0, 0, 0, SL_PROTO_VERSION };
+
+	memcpy(p + 4, nonce + 4, 8);
+	memcpy(nonce, p, 4);
+	sl_buf_frame(&gout, SL_HELLO, 0, p, sizeof(p));
+}
+
+/*
+ * The guest said something we cannot accept: drop every channel with an
+ * error and start again from the handshake, discarding what follows.
+ */
+static void guest_reset(const char *why)
+{
+	diag("malformed data from the guest (%s): closing all channels, resynchronising", why);
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+
+		if (c->st == C_CHAN)
+			client_error(c, "sl-supervisor: the guest agent sent a malformed frame");
+	}
+	synced = false;
+	ghave = 0;
+	sl_buf_free(&gout);
+	send_hello();
+}
+
+static void from_guest(const struct sl_frame *f)
+{
+	struct client *c;
+
+	if (!synced) {
+		/* Before the handshake only our own hello, echoed, counts. */
+		if (f->type == SL_HELLO && f->len == sizeof(nonce) && !memcmp(f->data, nonce, sizeof(nonce))) {
+			synced = true;
+			if (!ready) {
+				ready = true;
+				diag("agent ready");
+				tell_starter("ok\n");
+			}
+			for (int i = 0; i < MAX_CLIENTS; i++)
+				if (clients[i].st == C_READY_WAIT) {
+					to_client(&clients[i], SL_READY, NULL, 0);
+					clients[i].st = C_CLOSING;
+				}
+		}
+		return;
+	}
+	switch (f->type) {
+	case SL_STDOUT:
+	case SL_STDERR:
+	case SL_EXIT:
+	case SL_CLOSE:
+	case SL_ERROR:
+		break;
+	case SL_HELLO:
+		return; /* a late echo */
+	default:
+		return guest_reset("unexpected frame type");
+	}
+	if (f->chan == 0 || f->chan >= SL_CHAN_MAX)
+		return guest_reset("bad channel id");
+	if (f->type == SL_EXIT && f->len != 2)
+		return guest_reset("bad exit frame");
+	c = by_chan[f->chan];
+	if (!c)
+		return; /* the client left already */
+	to_client(c, f->type, f->data, f->len);
+	if (f->type == SL_EXIT || f->type == SL_CLOSE || f->type == SL_ERROR) {
+		by_chan[f->chan] = NULL;
+		c->chan = 0;
+		c->st = C_CLOSING;
+	}
+}
+
+static void from_client(struct client *c, const struct sl_frame *f)
+{
+	switch (f->type) {
+	case SL_READY:
+		if (ready && synced) {
+			to_client(c, SL_READY, NULL, 0);
+			c->st = C_CLOSING;
+		} else {
+			c->st = C_READY_WAIT;
+		}
+		return;
+	case SL_CONSOLE:
+		c->st = C_CONSOLE;
+		return;
+	case SL_POWEROFF:
+		diag("power off requested");
+		sl_buf_frame(&gout, SL_POWEROFF, 0, NULL, 0);
+		c->st = C_CLOSING;
+		return;
+	case SL_EXEC:
+	case SL_CONNECT:
+		if (c->st != C_NEW)
+			return client_error(c, "sl-supervisor: one command per connection");
+		if (!synced)
+			return client_error(c, "sl-supervisor: the guest agent is not ready");
+		c->chan = new_chan();
+		if (!c->chan)
+			return client_error(c, "sl-supervisor: too many channels");
+		by_chan[c->chan] = c;
+		c->st = C_CHAN;
+		sl_buf_frame(&gout, f->type, c->chan, f->data, f->len);
+		return;
+	case SL_STDIN:
+		if (c->st == C_CONSOLE) {
+			if (f->len)
+				sl_write_all(sv->con_in, f->data, f->len);
+			return;
+		}
+		/* fall through */
+	case SL_WINCH:
+	case SL_CLOSE:
+		if (c->st == C_CHAN)
+			sl_buf_frame(&gout, f->type, c->chan, f->data, f->len);
+		return;
+	default:
+		return client_error(c, "sl-supervisor: unexpected request");
+	}
+}
+
+static void accept_client(void)
+{
+	int fd = accept4(sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (clients[i].st != C_FREE)
+			continue;
+		clients[i].rx = malloc(RX_SIZE);
+		if (!clients[i].rx)
+			break;
+		clients[i].st = C_NEW;
+		clients[i].fd = fd;
+		return;
+	}
+	close(fd);
+}
+
+static void read_client(struct client *c)
+{
+	ssize_t n = read(c->fd, c->rx + c->have, RX_SIZE - c->have);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		client_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->have += (size_t)n;
+	for (;;) {
+		struct sl_frame f;
+		ssize_t used = sl_frame_parse(c->rx, c->have, &f);
+
+		if (used == 0)
+			break;
+		if (used < 0) {
+			client_close(c);
+			return;
+		}
+		from_client(c, &f);
+		memmove(c->rx, c->rx + used, c->have - (size_t)used);
+		c->have -= (size_t)used;
+		if (c->st == C_FREE)
+			return;
+	}
+}
+
+static void read_guest(void)
+{
+	ssize_t n = read(sv->guest_fd, grx + ghave, RX_SIZE - ghave);
+	size_t off = 0;
+
+	if (n <= 0)
+		return;
+	ghave += (size_t)n;
+	while (off < ghave) {
+		struct sl_frame f;
+		ssize_t used = sl_frame_parse(grx + off, ghave - off, &f);
+
+		if (used == 0)
+			break;
+		if (used < 0) {
+			if (synced) {
+				guest_reset("bad frame header");
+				return;
+			}
+			off += sl_frame_hunt(grx + off, ghave - off);
+			continue;
+		}
+		from_guest(&f);
+		if (ghave == 0)
+			return; /* reset */
+		off += (size_t)used;
+	}
+	memmove(grx, grx + off, ghave - off);
+	ghave -= off;
+}
+
+static void read_console(void)
+{
+	uint8_t buf[8192];
+	ssize_t n = read(sv->con_out, buf, sizeof(buf));
+
+	if (n <= 0)
+		return;
+	sl_write_all(sv->log_fd, buf, (size_t)n);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].st == C_CONSOLE && sl_buf_size(&clients[i].out) < HIGH_WATER)
+			to_client(&clients[i], SL_STDOUT, buf, (size_t)n);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/**
+ * sl_supervisor_run() - serve one VM until its QEMU exits
+ * @s: the fds set up by sl_boot_start()
+ *
+ * Return: QEMU's exit status, for the log; the caller exits.
+ */
+int sl_supervisor_run(struct sl_supervisor *s)
+{
+	long long last_hello = 0;
+	int status = 0, sfd;
+	sigset_t mask;
+
+	sv = s;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	fcntl(s->guest_fd, F_SETFL, O_NONBLOCK);
+	fcntl(s->con_out, F_SETFL, O_NONBLOCK);
+	fcntl(s->listen_fd, F_SETFL, O_NONBLOCK);
+	{
+		int ur = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+		if (ur < 0 || read(ur, nonce + 4, 8) != 8)
+			memcpy(nonce + 4, &s->qemu_pid, sizeof(s->qemu_pid));
+		if (ur >= 0)
+			close(ur);
+	}
+	diag("supervising qemu pid %d", s->qemu_pid);
+	for (;;) {
+		struct pollfd pf[4 + MAX_CLIENTS];
+		int n = 0, timeout = -1;
+		bool clients_full = false;
+		bool guest_backlog = sl_buf_size(&gout) > HIGH_WATER;
+
+		if (!synced) {
+			long long t = now_ms();
+
+			if (t - last_hello >= 250) {
+				send_hello();
+				last_hello = t;
+			}
+			timeout = 250;
+		}
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (clients[i].st != C_FREE && sl_buf_size(&clients[i].out) > HIGH_WATER &&
+			    clients[i].st != C_CONSOLE)
+				clients_full = true;
+		pf[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pf[n++] = (struct pollfd){ .fd = s->guest_fd,
+					   .events = (short)((clients_full ? 0 : POLLIN) |
+							     (sl_buf_size(&gout) ? POLLOUT : 0)) };
+		pf[n++] = (struct pollfd){ .fd = s->con_out, .events = POLLIN };
+		pf[n++] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
+		for (int i = 0; i < MAX_CLIENTS; i++) {
+			struct client *c = &clients[i];
+			short ev = 0;
+
+			if (c->st != C_FREE && c->st != C_CLOSING && !guest_backlog)
+				ev |= POLLIN;
+			if (sl_buf_size(&c->out))
+				ev |= POLLOUT;
+			pf[n++] = (struct pollfd){ .fd = c->st == C_FREE ? -1 : c->fd, .events = ev };
+		}
+		if (poll(pf, (nfds_t)n, timeout) < 0 && errno != EINTR)
+			continue;
+		if (pf[0].revents) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD)
+					continue;
+				diag("signal %u: stopping qemu", si.ssi_signo);
+				kill(s->qemu_pid, SIGTERM);
+			}
+			if (waitpid(s->qemu_pid, &status, WNOHANG) == s->qemu_pid)
+				break;
+		}
+		if (pf[2].revents)
+			read_console();
+		if (pf[1].revents & POLLOUT)
+			sl_buf_flush(&gout, s->guest_fd);
+		if (pf[1].revents & POLLIN)
+			read_guest();
+		if (pf[3].revents & POLLIN)
+			accept_client();
+		for (int i = 0; i < MAX_CLIENTS; i++) {
+			struct client *c = &clients[i];
+			short re = pf[4 + i].revents;
+
+			if (c->st == C_FREE || pf[4 + i].fd != c->fd)
+				continue;
+			if (re & POLLOUT) {
+				if (sl_buf_flush(&c->out, c->fd) < 0) {
+					client_close(c);
+					continue;
+				}
+			}
+			if (re & (POLLIN | POLLHUP | POLLERR))
+				read_client(c);
+			if (c->st == C_CLOSING && !sl_buf_size(&c->out))
+				client_close(c);
+		}
+		if (sl_buf_size(&gout))
+			sl_buf_flush(&gout, s->guest_fd);
+	}
+	/* QEMU is gone: drain the console, tell everyone, clean up. */
+	read_console();
+	diag("qemu exited (%s %d)", WIFSIGNALED(status) ? "signal" : "status",
+	     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	tell_starter("fail: QEMU exited before the agent answered\n");
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+
+		if (c->st == C_FREE)
+			continue;
+		if (c->st != C_CLOSING)
+			to_client(c, SL_ERROR, "the VM stopped", 14);
+		fcntl(c->fd, F_SETFL, 0);
+		sl_buf_flush(&c->out, c->fd);
+		c->chan = 0;
+		client_close(c);
+	}
+	unlink(s->sock_path);
+	return status;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_SUPERVISOR_H
+#define SL_SUPERVISOR_H
+
+/*
+ * The per-VM supervisor: owns QEMU's end of the agent port and the serial
+ * console, keeps console.log, serves clients on agent.sock, reaps QEMU.
+ */
+struct sl_supervisor {
+	const char *name;
+	int listen_fd;  /* agent.sock, listening */
+	int guest_fd;   /* our end of QEMU's agent chardev */
+	int con_in;     /* QEMU's stdin: console input */
+	int con_out;    /* QEMU's stdout and stderr: console output */
+	int log_fd;     /* console.log */
+	int diag_fd;    /* supervisor.log */
+	int ready_fd;   /* tells sl-boot start "ok" or why not; -1 after */
+	int qemu_pid;
+	const char *sock_path;
+};
+
+int sl_supervisor_run(struct sl_supervisor *s);
+
+#endif

@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cidr.h"
+#include "log.h"
+#include "name.h"
+#include "netns.h"
+#include "nl.h"
+#include "proto.h"
+#include "state.h"
+#include "supervisor.h"
+#include "util.h"
+#include "vm.h"
+#include "vmnet.h"
+
+#ifndef SL_GUEST_INSTALL_DIR
+#define SL_GUEST_INSTALL_DIR "/usr/local/lib/sltools/guest"
+#endif
+
+/**
+ * sl_guest_dir() - where the project's kernel and initramfs are
+ * @buf: result
+ * @len: size of @buf
+ *
+ * $SL_GUEST_DIR, else build/guest next to the binaries (a checkout after
+ * `make`), else where `make install` put it.
+ *
+ * Return: 0, or -ENOENT with the error recorded
+ */
+int sl_guest_dir(char *buf, size_t len)
+{
+	const char *env = getenv("SL_GUEST_DIR");
+	char exe[4096];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/../build/guest", exe);
+			if (access(buf, F_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(buf, len, "%s", SL_GUEST_INSTALL_DIR);
+	if (access(buf, F_OK) == 0)
+		return 0;
+	sl_set_error("no guest image: run 'make guest' or set SL_GUEST_DIR");
+	return -ENOENT;
+}
+
+static int read_pid(const char *name, const char *file)
+{
+	char path[4096], buf[32] = "";
+	_cleanup_close_ int fd = -1;
+
+	if (sl_run_path(path, sizeof(path), "%s/%s", name, file) < 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return 0;
+	return atoi(buf);
+}
+
+/*
+ * Whether @pid lives and its command line holds @what and the VM's name:
+ * a pid file can outlive its process and the pid be reused.
+ */
+static const char *cur_name = "";
+static bool pid_is(int pid, const char *what)
+{
+	char path[64], cmd[4096];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	if (n <= 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++)
+		if (!cmd[i])
+			cmd[i] = ' ';
+	cmd[n] = '\0';
+	return strstr(cmd, what) != NULL && strstr(cmd, cur_name) != NULL;
+}
+
+/**
+ * sl_vm_pids() - the live supervisor and QEMU of a VM, 0 where none
+ */
+int sl_vm_pids(const char *name, int *sup, int *qemu)
+{
+	static char pat[64];
+
+	snprintf(pat, sizeof(pat), " %s ", name);
+	cur_name = pat;
+	*sup = read_pid(name, SL_SUPERVISOR_PID);
+	*qemu = read_pid(name, SL_QEMU_PID);
+	if (!pid_is(*sup, "sl-boot supervise"))
+		*sup = 0;
+	if (!pid_is(*qemu, "qemu-system"))
+		*qemu = 0;
+	return 0;
+}
+
+static int write_pid(const char *name, const char *file, int v)
+{
+	char path[4096];
+	FILE *f;
+
+	if (sl_run_path(path, sizeof(path), "%s/%s", name, file) < 0)
+		return -ENAMETOOLONG;
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", v);
+	return fclose(f) ? -errno : 0;
+}
+
+static void remove_files(const char *name)
+{
+	static const char *const files[] = { SL_AGENT_SOCK, SL_SUPERVISOR_PID, SL_QEMU_PID, NULL };
+	char path[4096];
+
+	for (const char *const *f = files; *f; f++)
+		if (sl_run_path(path, sizeof(path), "%s/%s", name, *f) == 0)
+			unlink(path);
+}
+
+/* KVM where it can run a stock kernel; kvm_pvm (nested PVM) cannot. */
+static const char *pick_accel(const char *want, const char **why)
+{
+	if (want && strcmp(want, "auto")) {
+		*why = "forced";
+		return want;
+	}
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		*why = "kvm_pvm here boots only PVM guest kernels";
+		return "tcg";
+	}
+	if (access("/dev/kvm", R_OK | W_OK) < 0) {
+		*why = "no usable /dev/kvm";
+		return "tcg";
+	}
+	*why = "/dev/kvm works";
+	return "kvm";
+}
+
+static unsigned long tsc_khz(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char line[256];
+	double mhz = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (unsigned long)(mhz * 1000);
+}
+
+struct argv {
+	char *v[64];
+	int n;
+	char buf[8192];
+	size_t used;
+};
+
+static void add(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (a->n >= 63 || a->used >= sizeof(a->buf))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(a->buf + a->used, sizeof(a->buf) - a->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || a->used + (size_t)n >= sizeof(a->buf))
+		return;
+	a->v[a->n++] = a->buf + a->used;
+	a->v[a->n] = NULL;
+	a->used += (size_t)n + 1;
+}
+
+static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_fd,
+		      struct argv *a)
+{
+	char ip[SL_IP_STRLEN], gw[SL_IP_STRLEN], mask[SL_IP_STRLEN];
+	bool kvm = !strcmp(accel, "kvm");
+
+	add(a, "%s", c->qemu);
+	add(a, "-name");
+	add(a, "%s", c->name);
+	add(a, "-M");
+	add(a, "microvm,x-option-roms=off,rtc=on");
+	add(a, "-accel");
+	add(a, "%s", accel);
+	add(a, "-cpu");
+	add(a, "%s", kvm ? "host" : "max");
+	add(a, "-smp");
+	add(a, "%u", c->vcpu);
+	add(a, "-m");
+	add(a, "%u", c->mem_mb);
+	add(a, "-nodefaults");
+	add(a, "-no-user-config");
+	add(a, "-display");
+	add(a, "none");
+	add(a, "-no-reboot");
+	add(a, "-kernel");
+	add(a, "%s", c->kernel);
+	add(a, "-initrd");
+	add(a, "%s", c->initrd);
+	add(a, "-append");
+	{
+		char tsc[48] = "";
+		unsigned long khz = kvm ? 0 : tsc_khz();
+
+		/* Under TCG, calibration of the TSC hangs half the boots on a busy host. */
+		if (khz)
+			snprintf(tsc, sizeof(tsc), " tsc_early_khz=%lu", khz);
+		add(a, "console=ttyS0 panic=-1 ipv6.disable=1 ip=%s::%s:%s::eth0:off sl_name=%s%s%s%s%s",
+		    sl_ip_fmt(c->ip, ip), sl_ip_fmt(c->gw, gw),
+		    sl_ip_fmt(sl_cidr_mask(c->prefix), mask), c->name, tsc,
+		    c->dns ? " sl_dns=" : "", c->dns ? c->dns : "",
+		    c->disk ? " sl_root=/dev/vda" : "");
+	}
+	add(a, "-chardev");
+	add(a, "stdio,id=con,signal=off");
+	add(a, "-serial");
+	add(a, "chardev:con");
+	add(a, "-device");
+	add(a, "virtio-serial-device");
+	add(a, "-chardev");
+	add(a, "socket,id=agent,fd=%d", agent_fd);
+	add(a, "-device");
+	add(a, "virtserialport,chardev=agent,name=sl.agent");
+	add(a, "-netdev");
+	add(a, "tap,id=net0,ifname=%s,script=no,downscript=no", c->tap);
+	add(a, "-device");
+	/* A locally administered MAC made of the VM's address. */
+	add(a, "virtio-net-device,netdev=net0,mac=06:00:%02x:%02x:%02x:%02x", c->ip >> 24,
+	    (c->ip >> 16) & 255, (c->ip >> 8) & 255, c->ip & 255);
+	if (c->disk) {
+		add(a, "-drive");
+		add(a, "file=%s,format=raw,if=none,id=disk0", c->disk);
+		add(a, "-device");
+		add(a, "virtio-blk-device,drive=disk0");
+	}
+}
+
+static int check_file(const char *what, const char *path)
+{
+	if (access(path, R_OK) == 0)
+		return 0;
+	sl_set_error("%s '%s': %s", what, path, strerror(errno));
+	return -EINVAL;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+	mode_t old;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* 0600 from the start: no window in which others may connect. */
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+
+		umask(old);
+		close(fd);
+		return -e;
+	}
+	umask(old);
+	return fd;
+}
+
+/* Fixed fd numbers across the exec of the supervisor. */
+enum { FD_READY = 3, FD_NETNS, FD_GUEST, FD_QEMU_AGENT };
+
+/**
+ * sl_supervise() - the supervisor's main: `sl-boot supervise NAME -- QEMU...`
+ * @argc: argc
+ * @argv: argv; fds 3 to 6 set up by sl_boot_start()
+ *
+ * Exec'd rather than forked so that it carries nothing of sl-boot's memory
+ * and shows in ps(1) as what it is.
+ *
+ * Return: exit status
+ */
+int sl_supervise(int argc, char **argv)
+{
+	struct sl_supervisor s = { .ready_fd = FD_READY, .guest_fd = FD_GUEST };
+	char sock[4096], log[4096], diag[4096];
+	int cin[2], cout[2], nul, dash = 0;
+	pid_t q;
+
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			dash = i;
+			break;
+		}
+	if (argc < 4 || dash != 3)
+		return 2;
+	s.name = argv[2];
+	if (sl_run_path(sock, sizeof(sock), "%s/%s", s.name, SL_AGENT_SOCK) < 0 ||
+	    sl_run_path(log, sizeof(log), "%s/%s", s.name, SL_CONSOLE_LOG) < 0 ||
+	    sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
+		return 1;
+	s.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+	s.diag_fd = open(diag, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(s.diag_fd >= 0 ? s.diag_fd : nul, 2);
+	}
+	fcntl(FD_READY, F_SETFD, FD_CLOEXEC);
+	fcntl(FD_NETNS, F_SETFD, FD_CLOEXEC);
+	fcntl(FD_GUEST, F_SETFD, FD_CLOEXEC);
+	fcntl(FD_QEMU_AGENT, F_SETFD, FD_CLOEXEC);
+	s.listen_fd = listen_unix(sock);
+	if (s.log_fd < 0 || s.listen_fd < 0 || pipe2(cin, O_CLOEXEC) < 0 ||
+	    pipe2(cout, O_CLOEXEC) < 0) {
+		dprintf(FD_READY, "fail: supervisor set-up: %s\n", strerror(errno));
+		return 1;
+	}
+	q = fork();
+	if (q == 0) {
+		/* QEMU runs in the VM's namespace, where its TAP is. */
+		if (setns(FD_NETNS, CLONE_NEWNET) < 0) {
+			dprintf(2, "setns: %s\n", strerror(errno));
+			_exit(127);
+		}
+		dup2(cin[0], 0);
+		dup2(cout[1], 1);
+		dup2(cout[1], 2);
+		fcntl(FD_QEMU_AGENT, F_SETFD, 0);
+		execvp(argv[4], argv + 4);
+		dprintf(2, "exec %s: %s\n", argv[4], strerror(errno));
+		_exit(127);
+	}
+	if (q < 0) {
+		dprintf(FD_READY, "fail: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	close(FD_QEMU_AGENT);
+	close(FD_NETNS);
+	close(cin[0]);
+	close(cout[1]);
+	write_pid(s.name, SL_QEMU_PID, q);
+	s.con_in = cin[1];
+	s.con_out = cout[0];
+	s.qemu_pid = q;
+	s.sock_path = sock;
+	sl_supervisor_run(&s);
+	remove_files(s.name);
+	return 0;
+}
+
+/* In the grandchild of sl-boot start: set up the fixed fds and exec. */
+static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int nsfd,
+			    int ready_fd)
+{
+	static struct argv a;
+	char *args[80];
+	int sp[2], n = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0) {
+		dprintf(ready_fd, "fail: socketpair: %s\n", strerror(errno));
+		_exit(1);
+	}
+	/* Move everything above the fixed numbers first, then into place. */
+	ready_fd = fcntl(ready_fd, F_DUPFD, 10);
+	nsfd = fcntl(nsfd, F_DUPFD, 10);
+	sp[0] = fcntl(sp[0], F_DUPFD, 10);
+	sp[1] = fcntl(sp[1], F_DUPFD, 10);
+	if (dup2(ready_fd, FD_READY) < 0 || dup2(nsfd, FD_NETNS) < 0 ||
+	    dup2(sp[0], FD_GUEST) < 0 || dup2(sp[1], FD_QEMU_AGENT) < 0)
+		_exit(1);
+	qemu_argv(c, accel, FD_QEMU_AGENT, &a);
+	args[n++] = "sl-boot";
+	args[n++] = "supervise";
+	args[n++] = (char *)c->name;
+	args[n++] = "--";
+	for (int i = 0; i < a.n && n < 79; i++)
+		args[n++] = a.v[i];
+	args[n] = NULL;
+	execv("/proc/self/exe", args);
+	dprintf(FD_READY, "fail: exec supervisor: %s\n", strerror(errno));
+	_exit(1);
+}
+
+static void console_tail(const char *dir)
+{
+	char path[4200], buf[2048];
+	_cleanup_close_ int fd = -1;
+	off_t size;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, SL_CONSOLE_LOG);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	lseek(fd, size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	fprintf(stderr, "%s: last console lines of %s:\n%s\n", sl_prog, path, buf);
+}
+
+/**
+ * sl_boot_start() - boot a VM on its TAP and wait for its agent
+ * @c: the VM
+ * @out: SL_PID (supervisor), SL_QEMU_PID, SL_AGENT, SL_CONSOLE, SL_ACCEL
+ *
+ * Leaves a supervisor (double-forked, own session) that runs QEMU in the
+ * VM's namespace. Returns when the agent has answered; on a timeout or an
+ * early QEMU exit the console tail is printed and nothing is left running.
+ *
+ * Return: 0; -EINVAL (missing kernel...), -ENXIO (unknown VM), -EEXIST
+ * (running already); or -errno, with the error recorded
+ */
+int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
+{
+	_cleanup_close_ int nsfd = -1;
+	char dir[4096], msg[256] = "";
+	const char *accel, *why;
+	int ready[2], sup = 0, qemu = 0, r;
+	pid_t child;
+
+	r = sl_name_check(c->name);
+	if (r < 0)
+		return r;
+	if ((r = check_file("kernel", c->kernel)) < 0 || (r = check_file("initrd", c->initrd)) < 0 ||
+	    (c->disk && (r = check_file("disk", c->disk)) < 0))
+		return r;
+	if (c->vcpu < 1 || c->vcpu > 64 || c->mem_mb < 64 || c->mem_mb > 1048576) {
+		sl_set_error("bad --vcpu %u or --mem %u (1..64 vCPUs, 64 MB or more)", c->vcpu,
+			     c->mem_mb);
+		return -EINVAL;
+	}
+	sl_vm_pids(c->name, &sup, &qemu);
+	if (sup || qemu) {
+		sl_set_error("%s is running already (supervisor %d, qemu %d)", c->name, sup, qemu);
+		return -EEXIST;
+	}
+	r = sl_owned_netns(c->name);
+	if (r <= 0) {
+		sl_set_error("%s: no namespace of ours (run sl-netns add, sl-veth add, sl-tap add)",
+			     c->name);
+		return r < 0 ? r : -ENXIO;
+	}
+	nsfd = sl_netns_open(c->name);
+	if (nsfd < 0)
+		return nsfd;
+	{
+		_cleanup_netns_ int saved = sl_netns_enter(nsfd);
+		_cleanup_nl_ struct nl_sock *sk = NULL;
+		struct sl_link t;
+
+		if (saved < 0)
+			return saved;
+		if (sl_nl_open(&sk) < 0 || sl_link_get(sk, c->tap, &t) < 0 || strcmp(t.kind, "tun")) {
+			sl_set_error("%s: no TAP %s in its namespace (run sl-tap add %s)", c->name,
+				     c->tap, c->name);
+			return -ENXIO;
+		}
+	}
+	accel = pick_accel(c->accel, &why);
+	if (strcmp(accel, "kvm") && strcmp(accel, "tcg")) {
+		sl_set_error("bad --accel '%s': kvm, tcg or auto", accel);
+		return -EINVAL;
+	}
+	if (sl_run_path(dir, sizeof(dir), "%s", c->name) < 0)
+		return -ENAMETOOLONG;
+	if (mkdir(sl_run_dir(), 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		r = -errno;
+		close(ready[0]);
+		close(ready[1]);
+		return r;
+	}
+	if (child == 0) {
+		pid_t g;
+
+		close(ready[0]);
+		setsid();
+		g = fork();
+		if (g != 0)
+			_exit(g < 0 ? 1 : 0);
+		write_pid(c->name, SL_SUPERVISOR_PID, getpid());
+		exec_supervisor(c, accel, nsfd, ready[1]);
+	}
+	close(ready[1]);
+	waitpid(child, NULL, 0);
+	{
+		struct pollfd pf = { .fd = ready[0], .events = POLLIN };
+		ssize_t n = 0;
+
+		r = poll(&pf, 1, (int)c->timeout_s * 1000);
+		if (r > 0)
+			n = read(ready[0], msg, sizeof(msg) - 1);
+		msg[n > 0 ? n : 0] = '\0';
+		close(ready[0]);
+	}
+	if (strncmp(msg, "ok", 2)) {
+		sl_boot_stop(c->name, 0);
+		console_tail(dir);
+		if (!msg[0])
+			snprintf(msg, sizeof(msg), "the agent did not answer within %u s",
+				 c->timeout_s);
+		msg[strcspn(msg, "\n")] = '\0';
+		sl_set_error("%s: boot failed: %s", c->name,
+			     strncmp(msg, "fail: ", 6) ? msg : msg + 6);
+		return -EIO;
+	}
+	sl_vm_pids(c->name, &sup, &qemu);
+	r = 0;
+	r |= sl_kv_setf(out, "SL_PID", "%d", sup);
+	r |= sl_kv_setf(out, "SL_QEMU_PID", "%d", qemu);
+	r |= sl_kv_setf(out, "SL_AGENT", "%s/%s", dir, SL_AGENT_SOCK);
+	r |= sl_kv_setf(out, "SL_CONSOLE", "%s/%s", dir, SL_CONSOLE_LOG);
+	r |= sl_kv_set(out, "SL_ACCEL", accel);
+	if (r)
+		return -ENOMEM;
+	return sl_state_update(c->name, out, NULL);
+}
+
+static bool gone(int pid, const char *what)
+{
+	return !pid_is(pid, what);
+}
+
+static void wait_gone(int sup, int qemu, unsigned ms)
+{
+	for (unsigned t = 0; t < ms; t += 20) {
+		if (gone(sup, "sl-boot supervise") && gone(qemu, "qemu-system"))
+			return;
+		usleep(20000);
+	}
+}
+
+/**
+ * sl_boot_stop() - power a VM off, then make sure
+ * @name: VM
+ * @timeout_s: how long the guest may take to power off (0: kill at once)
+ *
+ * Return: 0, also when nothing was running
+ */
+int sl_boot_stop(const char *name, unsigned timeout_s)
+{
+	static const char *const keys[] = { "SL_PID", "SL_QEMU_PID", "SL_AGENT", "SL_CONSOLE",
+					    "SL_ACCEL", NULL };
+	int sup, qemu, r;
+
+	r = sl_name_check(name);
+	if (r < 0)
+		return r;
+	sl_vm_pids(name, &sup, &qemu);
+	if (sup && timeout_s) {
+		char path[4096];
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_AGENT_SOCK) == 0 &&
+		    strlen(path) < sizeof(sa.sun_path) && fd >= 0) {
+			strcpy(sa.sun_path, path);
+			if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+				sl_frame_send(fd, SL_POWEROFF, 0, NULL, 0);
+		}
+		wait_gone(sup, qemu, timeout_s * 1000);
+	}
+	if (!gone(sup, "sl-boot supervise")) {
+		kill(sup, SIGTERM); /* it stops QEMU and cleans up */
+		wait_gone(sup, qemu, 3000);
+	}
+	if (!gone(qemu, "qemu-system")) {
+		kill(qemu, SIGKILL);
+		wait_gone(0, qemu, 3000);
+	}
+	if (!gone(sup, "sl-boot supervise"))
+		kill(sup, SIGKILL);
+	remove_files(name);
+	return sl_state_update(name, NULL, keys);
+}
+
+/**
+ * sl_boot_status() - whether a VM runs, and its pids
+ * @out: SL_STATE running|stopped|broken, SL_PID, SL_QEMU_PID
+ *
+ * Return: 0 if running, 1 if not, or -errno
+ */
+int sl_boot_status(const char *name, struct sl_kv *out)
+{
+	int sup, qemu, r = sl_name_check(name);
+
+	if (r < 0)
+		return r;
+	sl_vm_pids(name, &sup, &qemu);
+	sl_kv_set(out, "SL_STATE", sup && qemu ? "running" : !sup && !qemu ? "stopped" : "broken");
+	sl_kv_setf(out, "SL_PID", "%d", sup);
+	sl_kv_setf(out, "SL_QEMU_PID", "%d", qemu);
+	return sup && qemu ? 0 : 1;
+}

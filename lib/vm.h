@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_VM_H
+#define SL_VM_H
+
+#include <stdint.h>
+
+#include "kv.h"
+
+/* Files of a running VM, in $SL_RUN_DIR/NAME. */
+#define SL_AGENT_SOCK "agent.sock"
+#define SL_CONSOLE_LOG "console.log"
+#define SL_SUPERVISOR_LOG "supervisor.log"
+#define SL_SUPERVISOR_PID "supervisor.pid"
+#define SL_QEMU_PID "qemu.pid"
+
+struct sl_boot_cfg {
+	const char *name;
+	const char *kernel, *initrd, *disk;
+	const char *accel;   /* "auto", "kvm" or "tcg" */
+	const char *tap;
+	const char *dns;     /* comma-separated, may be NULL */
+	const char *qemu;    /* the QEMU binary */
+	uint32_t ip, gw;
+	unsigned prefix, vcpu, mem_mb, timeout_s;
+};
+
+int sl_guest_dir(char *buf, size_t len);
+int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out);
+int sl_boot_stop(const char *name, unsigned timeout_s);
+int sl_boot_status(const char *name, struct sl_kv *out);
+int sl_vm_pids(const char *name, int *sup, int *qemu);
+int sl_supervise(int argc, char **argv);
+
+#endif
