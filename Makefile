@@ -72,7 +72,7 @@ man/%.1: man/%.1.scd
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
 	libyaml-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
-	busybox-static cpio qemu-system-x86 tar coreutils clang
+	busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -81,8 +81,20 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "all dependencies present"; fi
 
-check: all
+check: all fuzz
 	t/run $(TESTS)
+
+# The host-side frame parser under libFuzzer, for a short time on every check.
+FUZZ_SECONDS ?= 20
+fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined \
+		-o $@ fuzz/frame-fuzz.c lib/proto.c
+
+fuzz: fuzz/frame-fuzz
+	@mkdir -p build/fuzz-corpus
+	@fuzz/frame-fuzz -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus fuzz/corpus \
+		>build/fuzz.log 2>&1 || { tail -n 40 build/fuzz.log; echo "fuzz: FAILED"; exit 1; }
+	@echo "fuzz: $$(grep -o 'Done [0-9]* runs in [0-9]* second' build/fuzz.log), no crash"
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
@@ -110,11 +122,11 @@ uninstall:
 	rm -rf $(DESTDIR)$(GUESTDIR)
 
 clean:
-	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags $(GUEST)/sl-agent
+	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags $(GUEST)/sl-agent fuzz/frame-fuzz
 
 # clean keeps the downloaded kernel; this takes it too.
 distclean: clean
 	rm -rf build
 
-.PHONY: all guest deps check lint install uninstall clean distclean FORCE
+.PHONY: all guest fuzz deps check lint install uninstall clean distclean FORCE
 .SECONDARY:

@@ -133,3 +133,8 @@ vm_net_down() {
 json_field() {
 	grep -o "\"$1\":\"[^\"]*\"" | head -n1 | cut -d'"' -f4
 }
+
+# A live process (a zombie waiting for its reaper does not count).
+pid_alive() {
+	[ -r "/proc/$1/stat" ] && ! awk '{ exit !($3 == "Z") }' "/proc/$1/stat"
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env bats
+# The microVM layer: one real VM (QEMU microvm, TCG here) on the network the
+# tools made, in a scratch host; sl-exec through its agent.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
+	setup_host
+	export P HOST SL_RUN_DIR
+	VM="$P-1"
+	export VM
+	vm_net_up "$VM" 169.254.100.0/22
+	inhost sl-boot start "$VM" >"$BATS_FILE_TMPDIR/start.out"
+}
+teardown_file() {
+	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
+	SCRATCH_NS=("$HOST")
+	for n in "$VM" "$P-2"; do inhost sl-boot stop "$n" --timeout 5 2>/dev/null || true; done
+	teardown_host
+}
+
+@test "start printed SL_PID SL_QEMU_PID SL_AGENT SL_CONSOLE; status says running" {
+	. "$BATS_FILE_TMPDIR/start.out"
+	[ -S "$SL_AGENT" ]
+	[ "$(stat -c %a "$SL_AGENT")" = 600 ]
+	kill -0 "$SL_PID" && kill -0 "$SL_QEMU_PID"
+	grep -q "supervise $VM" "/proc/$SL_PID/cmdline" || tr '\0' ' ' <"/proc/$SL_PID/cmdline" | grep -q "supervise $VM"
+	# QEMU runs inside the VM's namespace, where its TAP is
+	[ "$(readlink "/proc/$SL_QEMU_PID/ns/net")" = "$(ip netns exec "$VM" readlink /proc/self/ns/net)" ]
+	# the supervisor is double-forked into a session of its own, not our child
+	[ "$(ps -o sid= -p "$SL_PID" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ]
+	[ "$(ps -o ppid= -p "$SL_PID" | tr -d ' ')" != "$$" ]
+	run inhost sl-boot status "$VM"
+	[ "$status" -eq 0 ]
+	grep -qx "SL_STATE=running" <<<"$output"
+}
+
+@test "exit statuses: true 0, false 1, exit 7, kill -9 137" {
+	inhost sl-exec "$VM" -- true
+	run inhost sl-exec "$VM" -- false
+	[ "$status" -eq 1 ]
+	run inhost sl-exec "$VM" -- sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	run inhost sl-exec "$VM" -- sh -c 'kill -9 $$'
+	[ "$status" -eq 137 ]
+	run -127 inhost sl-exec "$VM" -- /no/such/command
+}
+
+@test "10 MB of random bytes through cat come back identical" {
+	head -c 10000000 /dev/urandom >"$BATS_TEST_TMPDIR/r"
+	inhost sl-exec "$VM" -- cat <"$BATS_TEST_TMPDIR/r" >"$BATS_TEST_TMPDIR/back"
+	cmp "$BATS_TEST_TMPDIR/r" "$BATS_TEST_TMPDIR/back"
+	# EOF on stdin reaches the guest: wc ends and counts it all
+	[ "$(inhost sl-exec "$VM" -- wc -c <"$BATS_TEST_TMPDIR/r" | tr -d ' ')" = 10000000 ]
+}
+
+@test "stdout and stderr stay separate; --env, --cwd, --user" {
+	inhost sl-exec "$VM" -- sh -c 'echo to-out; echo to-err >&2' >"$BATS_TEST_TMPDIR/o" 2>"$BATS_TEST_TMPDIR/e"
+	[ "$(cat "$BATS_TEST_TMPDIR/o")" = to-out ]
+	[ "$(cat "$BATS_TEST_TMPDIR/e")" = to-err ]
+	[ "$(inhost sl-exec -e FOO=bar --env X=1 "$VM" -- sh -c 'echo $FOO$X')" = bar1 ]
+	[ "$(inhost sl-exec "$VM" --cwd /tmp -- pwd)" = /tmp ]
+	[ "$(inhost sl-exec "$VM" --user nobody -- id -u)" = 65534 ]
+	# without "--", the command's own options stay its own
+	[ "$(inhost sl-exec "$VM" echo -n x)" = x ]
+}
+
+@test "8 sl-exec at once all succeed" {
+	for i in $(seq 1 8); do
+		inhost sl-exec "$VM" -- sh -c "sleep 1; echo run-$i" >"$BATS_TEST_TMPDIR/p$i" &
+	done
+	wait
+	for i in $(seq 1 8); do [ "$(cat "$BATS_TEST_TMPDIR/p$i")" = "run-$i" ]; done
+}
+
+@test "a file and a directory copied in and back out match, modes kept" {
+	local d="$BATS_TEST_TMPDIR/tree"
+	mkdir -p "$d/sub/deeper"
+	head -c 300000 /dev/urandom >"$d/sub/blob"
+	echo hello >"$d/a.txt"
+	printf '#!/bin/sh\necho hi\n' >"$d/sub/deeper/run.sh"
+	chmod 0751 "$d/sub/deeper/run.sh"
+	chmod 0600 "$d/a.txt"
+	inhost sl-exec cp "$d" "$VM:/root/"
+	inhost sl-exec cp "$d/sub/blob" "$VM:/tmp/blob.copy"
+	[ "$(inhost sl-exec "$VM" -- /root/tree/sub/deeper/run.sh)" = hi ]
+	[ "$(inhost sl-exec "$VM" -- stat -c %a /root/tree/a.txt)" = 600 ]
+	mkdir "$BATS_TEST_TMPDIR/out"
+	inhost sl-exec cp "$VM:/root/tree" "$BATS_TEST_TMPDIR/out/"
+	inhost sl-exec cp "$VM:/tmp/blob.copy" "$BATS_TEST_TMPDIR/out/blob"
+	(cd "$d" && find . -type f -exec sha256sum {} + | sort) >"$BATS_TEST_TMPDIR/s1"
+	(cd "$BATS_TEST_TMPDIR/out/tree" && find . -type f -exec sha256sum {} + | sort) >"$BATS_TEST_TMPDIR/s2"
+	diff "$BATS_TEST_TMPDIR/s1" "$BATS_TEST_TMPDIR/s2"
+	cmp "$d/sub/blob" "$BATS_TEST_TMPDIR/out/blob"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/out/tree/sub/deeper/run.sh")" = 751 ]
+	# a bad copy is an error, not a silent success
+	run inhost sl-exec cp "$VM:/no/such/file" "$BATS_TEST_TMPDIR/out/x"
+	[ "$status" -ne 0 ]
+}
+
+@test "a forwarded port carries HTTP to busybox httpd in the guest, many at once" {
+	inhost sl-exec "$VM" -- sh -c 'mkdir -p /www && echo from-the-guest >/www/index.html && httpd -p 8080 -h /www'
+	inhost sl-exec forward "$VM" 127.0.0.1:18080:127.0.0.1:8080 2>"$BATS_TEST_TMPDIR/fwd.err" &
+	local fwd=$!
+	for _ in $(seq 1 50); do inhost busybox nc -z 127.0.0.1 18080 && break; sleep 0.1; done
+	for i in 1 2 3 4 5 6; do
+		inhost timeout 10 busybox wget -q -O "$BATS_TEST_TMPDIR/w$i" http://127.0.0.1:18080/ &
+	done
+	wait %2 %3 %4 %5 %6 %7
+	kill "$fwd"
+	for i in 1 2 3 4 5 6; do [ "$(cat "$BATS_TEST_TMPDIR/w$i")" = from-the-guest ]; done
+}
+
+@test "a pty: window size carried, Ctrl-C reaches the foreground job" {
+	run inhost script -qec "stty rows 33 cols 111; sl-exec -t $VM -- stty size" /dev/null
+	grep -q "33 111" <<<"$output"
+	run inhost bash -c "(sleep 2; printf '\\003') | sl-exec -t $VM -- sh -c 'trap \"echo got-int; exit 3\" INT; echo ready; sleep 20 & wait'"
+	[ "$status" -eq 3 ]
+	grep -q got-int <<<"$output"
+}
+
+@test "the console log holds the kernel's boot lines" {
+	grep -q "Linux version" "$SL_RUN_DIR/$VM/console.log"
+	run inhost sl-exec console "$VM"
+	grep -q "Command line: .*ip=169.254.100.2::169.254.100.1" <<<"$output"
+}
+
+@test "the VM's network: its address, its gateway, no IPv6" {
+	run inhost sl-exec "$VM" -- ip -4 addr show eth0
+	grep -q "inet 169.254.100.2/30" <<<"$output"
+	run inhost sl-exec "$VM" -- ip route
+	grep -q "default via 169.254.100.1" <<<"$output"
+	run inhost sl-exec "$VM" -- cat /proc/net/if_inet6
+	[ "$status" -ne 0 ] || [ -z "$output" ]
+}
+
+@test "start of a busy name, or with a missing kernel: exit 2, nothing more running" {
+	local before
+	before=$(pgrep -c -f "qemu-system.*-name" || true)
+	assert_usage_error "$VM is running already" inhost sl-boot start "$VM"
+	vm_net_up "$P-2" 169.254.100.0/22
+	assert_usage_error "kernel '/no/such/vmlinuz'" inhost sl-boot start "$P-2" --kernel /no/such/vmlinuz
+	assert_usage_error "unknown: no SL_IP" inhost sl-boot start "$P-9"
+	[ "$(pgrep -c -f "qemu-system.*-name" || true)" = "$before" ]
+	[ ! -e "$SL_RUN_DIR/$P-2/agent.sock" ]
+	run inhost sl-boot status "$P-2"
+	[ "$status" -eq 1 ]
+}
+
+@test "stop leaves no QEMU and no supervisor; stop twice is fine" {
+	. "$BATS_FILE_TMPDIR/start.out"
+	inhost sl-boot stop "$VM"
+	! pid_alive "$SL_PID"
+	! pid_alive "$SL_QEMU_PID"
+	[ ! -e "$SL_AGENT" ]
+	inhost sl-boot stop "$VM"
+	run inhost sl-exec "$VM" -- true
+	[ "$status" -eq 2 ]
+	grep -q "is not running" <<<"$output"
+	grep -q "reboot: Power down" "$SL_RUN_DIR/$VM/console.log"
+}
