@@ -1,7 +1,6 @@
 # sltools — isolated networking for microVMs. Plain make, no configure.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
-LIBEXECDIR ?= $(PREFIX)/libexec/sltools
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
@@ -36,7 +35,21 @@ GUEST_FILES := $(GUEST)/vmlinuz $(GUEST)/initramfs.cpio.gz
 GUESTDIR ?= $(PREFIX)/lib/sltools/guest
 override CFLAGS += -DSL_GUEST_INSTALL_DIR='"$(GUESTDIR)"'
 
-all: $(BINS) $(MANS) guest
+SUPERVISE_SRC := libexec/sl-supervise.c lib/supervisor.c lib/proto.c lib/state.c lib/kv.c \
+	lib/log.c lib/name.c
+LIBEXECDIR ?= $(PREFIX)/libexec/sltools
+override CFLAGS += -DSL_LIBEXEC_DIR='"$(LIBEXECDIR)"'
+ifeq ($(SANITIZE),1)
+SUPERVISE_LINK :=
+else
+SUPERVISE_LINK := -static
+endif
+
+all: $(BINS) libexec/sl-supervise $(MANS) guest
+
+# The supervisor: static and small, it stays running for each VM.
+libexec/sl-supervise: $(SUPERVISE_SRC) lib/*.h .flags
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SUPERVISE_LINK) -o $@ $(SUPERVISE_SRC)
 
 # The guest: Debian's cloud kernel (fetched, unpacked, never installed) and
 # an initramfs of busybox-static, the virtio modules, /init and the agent.
@@ -110,7 +123,8 @@ install: all
 		install -m 0644 completions/bash/sltools $(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	install -m 0644 completions/zsh/_sltools $(DESTDIR)$(ZSHCOMPDIR)/_sltools
 	install -m 0644 completions/fish/*.fish $(DESTDIR)$(FISHCOMPDIR)
-	install -d $(DESTDIR)$(GUESTDIR)
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(GUESTDIR)
+	install -m 0755 libexec/sl-supervise $(DESTDIR)$(LIBEXECDIR)
 	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(GUESTDIR)
 
 uninstall:
@@ -119,10 +133,10 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(TOOLS))
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_sltools
 	rm -f $(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(TOOLS:=.fish))
-	rm -rf $(DESTDIR)$(GUESTDIR)
+	rm -rf $(DESTDIR)$(GUESTDIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
-	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags $(GUEST)/sl-agent fuzz/frame-fuzz
+	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags $(GUEST)/sl-agent fuzz/frame-fuzz libexec/sl-supervise
 
 # clean keeps the downloaded kernel; this takes it too.
 distclean: clean

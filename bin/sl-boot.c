@@ -83,8 +83,6 @@ int main(int argc, char **argv)
 	int opt, r, bad = 0;
 
 	sl_log_init(argv[0]);
-	if (argc > 1 && !strcmp(argv[1], "supervise"))
-		return sl_supervise(argc, argv);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
 		if (sl_cli_common(&cli, opt, optarg, argv)) {

@@ -14,13 +14,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
 #include "proto.h"
+#include "state.h"
 #include "supervisor.h"
+#include "vm.h"
 
 #define MAX_CLIENTS 128
-#define RX_SIZE (2 * (SL_HDR_LEN + SL_FRAME_MAX))
-/* Above this many queued bytes, stop reading whoever fills the queue. */
-#define HIGH_WATER (4u << 20)
+/* Room for one whole frame and the start of the next. */
+#define RX_SIZE (SL_HDR_LEN + SL_FRAME_MAX + 16384)
+/*
+ * Above this many queued bytes, stop reading whoever fills the queue: the
+ * sender waits instead of the supervisor growing (it should stay ~2 MiB).
+ */
+#define HIGH_WATER (256u << 10)
 
 enum cstate { C_FREE, C_NEW, C_CHAN, C_CONSOLE, C_READY_WAIT, C_CLOSING };
 
@@ -384,11 +394,11 @@ int sl_supervisor_run(struct sl_supervisor *s)
 		if (!synced) {
 			long long t = now_ms();
 
-			if (t - last_hello >= 250) {
+			if (t - last_hello >= 50) {
 				send_hello();
 				last_hello = t;
 			}
-			timeout = 250;
+			timeout = 50;
 		}
 		for (int i = 0; i < MAX_CLIENTS; i++)
 			if (clients[i].st != C_FREE && sl_buf_size(&clients[i].out) > HIGH_WATER &&
@@ -472,3 +482,148 @@ int sl_supervisor_run(struct sl_supervisor *s)
 	unlink(s->sock_path);
 	return status;
 }
+
+/**
+ * sl_listen_unix() - a listening unix socket, mode 0600 from the start
+ * @path: where; a stale socket there is replaced
+ *
+ * Return: fd or -errno
+ */
+int sl_listen_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+	mode_t old;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* 0600 from the start: no window in which others may connect. */
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+
+		umask(old);
+		close(fd);
+		return -e;
+	}
+	umask(old);
+	return fd;
+}
+
+/**
+ * sl_vm_write_pid() - record a pid in $SL_RUN_DIR/NAME/FILE
+ */
+int sl_vm_write_pid(const char *name, const char *file, int v)
+{
+	char path[4096];
+	FILE *f;
+
+	if (sl_run_path(path, sizeof(path), "%s/%s", name, file) < 0)
+		return -ENAMETOOLONG;
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", v);
+	return fclose(f) ? -errno : 0;
+}
+
+/**
+ * sl_vm_remove_files() - remove a VM's socket and pid files
+ */
+void sl_vm_remove_files(const char *name)
+{
+	static const char *const files[] = { SL_AGENT_SOCK, SL_SUPERVISOR_PID, SL_QEMU_PID, NULL };
+	char path[4096];
+
+	for (const char *const *f = files; *f; f++)
+		if (sl_run_path(path, sizeof(path), "%s/%s", name, *f) == 0)
+			unlink(path);
+}
+
+/* Fixed fd numbers across the exec of the supervisor. */
+/**
+ * sl_supervise() - the supervisor's main: `sl-supervise NAME -- QEMU...`
+ * @argc: argc
+ * @argv: argv; fds 3 to 6 set up by sl_boot_start()
+ *
+ * A small static program of its own rather than a fork of sl-boot, so that
+ * it carries nothing of sl-boot's libraries and memory, and shows in ps(1)
+ * as what it is.
+ *
+ * Return: exit status
+ */
+int sl_supervise(int argc, char **argv)
+{
+	struct sl_supervisor s = { .ready_fd = SL_FD_READY, .guest_fd = SL_FD_GUEST };
+	char sock[4096], log[4096], diag[4096];
+	int cin[2], cout[2], nul, dash = 0;
+	pid_t q;
+
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			dash = i;
+			break;
+		}
+	if (argc < 4 || dash != 2)
+		return 2;
+	s.name = argv[1];
+	if (sl_run_path(sock, sizeof(sock), "%s/%s", s.name, SL_AGENT_SOCK) < 0 ||
+	    sl_run_path(log, sizeof(log), "%s/%s", s.name, SL_CONSOLE_LOG) < 0 ||
+	    sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
+		return 1;
+	s.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+	s.diag_fd = open(diag, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(s.diag_fd >= 0 ? s.diag_fd : nul, 2);
+	}
+	fcntl(SL_FD_READY, F_SETFD, FD_CLOEXEC);
+	fcntl(SL_FD_NETNS, F_SETFD, FD_CLOEXEC);
+	fcntl(SL_FD_GUEST, F_SETFD, FD_CLOEXEC);
+	fcntl(SL_FD_QEMU_AGENT, F_SETFD, FD_CLOEXEC);
+	s.listen_fd = sl_listen_unix(sock);
+	if (s.log_fd < 0 || s.listen_fd < 0 || pipe2(cin, O_CLOEXEC) < 0 ||
+	    pipe2(cout, O_CLOEXEC) < 0) {
+		dprintf(SL_FD_READY, "fail: supervisor set-up: %s\n", strerror(errno));
+		return 1;
+	}
+	q = fork();
+	if (q == 0) {
+		/* QEMU runs in the VM's namespace, where its TAP is. */
+		if (setns(SL_FD_NETNS, CLONE_NEWNET) < 0) {
+			dprintf(2, "setns: %s\n", strerror(errno));
+			_exit(127);
+		}
+		dup2(cin[0], 0);
+		dup2(cout[1], 1);
+		dup2(cout[1], 2);
+		fcntl(SL_FD_QEMU_AGENT, F_SETFD, 0);
+		execvp(argv[3], argv + 3);
+		dprintf(2, "exec %s: %s\n", argv[3], strerror(errno));
+		_exit(127);
+	}
+	if (q < 0) {
+		dprintf(SL_FD_READY, "fail: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	close(SL_FD_QEMU_AGENT);
+	close(SL_FD_NETNS);
+	close(cin[0]);
+	close(cout[1]);
+	sl_vm_write_pid(s.name, SL_QEMU_PID, q);
+	s.con_in = cin[1];
+	s.con_out = cout[0];
+	s.qemu_pid = q;
+	s.sock_path = sock;
+	sl_supervisor_run(&s);
+	sl_vm_remove_files(s.name);
+	return 0;
+}
+

@@ -19,6 +19,13 @@ struct sl_supervisor {
 	const char *sock_path;
 };
 
+/* Fixed fd numbers across the exec of sl-supervise. */
+enum { SL_FD_READY = 3, SL_FD_NETNS, SL_FD_GUEST, SL_FD_QEMU_AGENT };
+
 int sl_supervisor_run(struct sl_supervisor *s);
+int sl_supervise(int argc, char **argv);
+int sl_listen_unix(const char *path);
+int sl_vm_write_pid(const char *name, const char *file, int v);
+void sl_vm_remove_files(const char *name);
 
 #endif

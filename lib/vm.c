@@ -123,35 +123,11 @@ int sl_vm_pids(const char *name, int *sup, int *qemu)
 	cur_name = pat;
 	*sup = read_pid(name, SL_SUPERVISOR_PID);
 	*qemu = read_pid(name, SL_QEMU_PID);
-	if (!pid_is(*sup, "sl-boot supervise"))
+	if (!pid_is(*sup, "sl-supervise"))
 		*sup = 0;
 	if (!pid_is(*qemu, "qemu-system"))
 		*qemu = 0;
 	return 0;
-}
-
-static int write_pid(const char *name, const char *file, int v)
-{
-	char path[4096];
-	FILE *f;
-
-	if (sl_run_path(path, sizeof(path), "%s/%s", name, file) < 0)
-		return -ENAMETOOLONG;
-	f = fopen(path, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "%d\n", v);
-	return fclose(f) ? -errno : 0;
-}
-
-static void remove_files(const char *name)
-{
-	static const char *const files[] = { SL_AGENT_SOCK, SL_SUPERVISOR_PID, SL_QEMU_PID, NULL };
-	char path[4096];
-
-	for (const char *const *f = files; *f; f++)
-		if (sl_run_path(path, sizeof(path), "%s/%s", name, *f) == 0)
-			unlink(path);
 }
 
 /* KVM where it can run a stock kernel; kvm_pvm (nested PVM) cannot. */
@@ -286,113 +262,39 @@ static int check_file(const char *what, const char *path)
 	return -EINVAL;
 }
 
-static int listen_unix(const char *path)
+/* Fixed fd numbers across the exec of the supervisor (supervisor.h). */
+
+#ifndef SL_LIBEXEC_DIR
+#define SL_LIBEXEC_DIR "/usr/local/libexec/sltools"
+#endif
+static char supervisor_path[4096];
+
+/* sl-supervise next to a checkout's bin/ (../libexec), else where make install put it. */
+static int find_supervisor(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-	mode_t old;
+	const char *env = getenv("SL_LIBEXEC_DIR");
+	char exe[4000];
+	ssize_t n;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* 0600 from the start: no window in which others may connect. */
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-
-		umask(old);
-		close(fd);
-		return -e;
+	if (env && *env) {
+		snprintf(supervisor_path, sizeof(supervisor_path), "%s/sl-supervise", env);
+		return access(supervisor_path, X_OK) == 0 ? 0 : -ENOENT;
 	}
-	umask(old);
-	return fd;
-}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
 
-/* Fixed fd numbers across the exec of the supervisor. */
-enum { FD_READY = 3, FD_NETNS, FD_GUEST, FD_QEMU_AGENT };
-
-/**
- * sl_supervise() - the supervisor's main: `sl-boot supervise NAME -- QEMU...`
- * @argc: argc
- * @argv: argv; fds 3 to 6 set up by sl_boot_start()
- *
- * Exec'd rather than forked so that it carries nothing of sl-boot's memory
- * and shows in ps(1) as what it is.
- *
- * Return: exit status
- */
-int sl_supervise(int argc, char **argv)
-{
-	struct sl_supervisor s = { .ready_fd = FD_READY, .guest_fd = FD_GUEST };
-	char sock[4096], log[4096], diag[4096];
-	int cin[2], cout[2], nul, dash = 0;
-	pid_t q;
-
-	for (int i = 0; i < argc; i++)
-		if (!strcmp(argv[i], "--")) {
-			dash = i;
-			break;
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(supervisor_path, sizeof(supervisor_path), "%s/../libexec/sl-supervise", exe);
+			if (access(supervisor_path, X_OK) == 0)
+				return 0;
 		}
-	if (argc < 4 || dash != 3)
-		return 2;
-	s.name = argv[2];
-	if (sl_run_path(sock, sizeof(sock), "%s/%s", s.name, SL_AGENT_SOCK) < 0 ||
-	    sl_run_path(log, sizeof(log), "%s/%s", s.name, SL_CONSOLE_LOG) < 0 ||
-	    sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
-		return 1;
-	s.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
-	s.diag_fd = open(diag, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul >= 0) {
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(s.diag_fd >= 0 ? s.diag_fd : nul, 2);
 	}
-	fcntl(FD_READY, F_SETFD, FD_CLOEXEC);
-	fcntl(FD_NETNS, F_SETFD, FD_CLOEXEC);
-	fcntl(FD_GUEST, F_SETFD, FD_CLOEXEC);
-	fcntl(FD_QEMU_AGENT, F_SETFD, FD_CLOEXEC);
-	s.listen_fd = listen_unix(sock);
-	if (s.log_fd < 0 || s.listen_fd < 0 || pipe2(cin, O_CLOEXEC) < 0 ||
-	    pipe2(cout, O_CLOEXEC) < 0) {
-		dprintf(FD_READY, "fail: supervisor set-up: %s\n", strerror(errno));
-		return 1;
-	}
-	q = fork();
-	if (q == 0) {
-		/* QEMU runs in the VM's namespace, where its TAP is. */
-		if (setns(FD_NETNS, CLONE_NEWNET) < 0) {
-			dprintf(2, "setns: %s\n", strerror(errno));
-			_exit(127);
-		}
-		dup2(cin[0], 0);
-		dup2(cout[1], 1);
-		dup2(cout[1], 2);
-		fcntl(FD_QEMU_AGENT, F_SETFD, 0);
-		execvp(argv[4], argv + 4);
-		dprintf(2, "exec %s: %s\n", argv[4], strerror(errno));
-		_exit(127);
-	}
-	if (q < 0) {
-		dprintf(FD_READY, "fail: fork: %s\n", strerror(errno));
-		return 1;
-	}
-	close(FD_QEMU_AGENT);
-	close(FD_NETNS);
-	close(cin[0]);
-	close(cout[1]);
-	write_pid(s.name, SL_QEMU_PID, q);
-	s.con_in = cin[1];
-	s.con_out = cout[0];
-	s.qemu_pid = q;
-	s.sock_path = sock;
-	sl_supervisor_run(&s);
-	remove_files(s.name);
-	return 0;
+	snprintf(supervisor_path, sizeof(supervisor_path), "%s/sl-supervise", SL_LIBEXEC_DIR);
+	return access(supervisor_path, X_OK) == 0 ? 0 : -ENOENT;
 }
 
 /* In the grandchild of sl-boot start: set up the fixed fds and exec. */
@@ -412,19 +314,18 @@ static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 	nsfd = fcntl(nsfd, F_DUPFD, 10);
 	sp[0] = fcntl(sp[0], F_DUPFD, 10);
 	sp[1] = fcntl(sp[1], F_DUPFD, 10);
-	if (dup2(ready_fd, FD_READY) < 0 || dup2(nsfd, FD_NETNS) < 0 ||
-	    dup2(sp[0], FD_GUEST) < 0 || dup2(sp[1], FD_QEMU_AGENT) < 0)
+	if (dup2(ready_fd, SL_FD_READY) < 0 || dup2(nsfd, SL_FD_NETNS) < 0 ||
+	    dup2(sp[0], SL_FD_GUEST) < 0 || dup2(sp[1], SL_FD_QEMU_AGENT) < 0)
 		_exit(1);
-	qemu_argv(c, accel, FD_QEMU_AGENT, &a);
-	args[n++] = "sl-boot";
-	args[n++] = "supervise";
+	qemu_argv(c, accel, SL_FD_QEMU_AGENT, &a);
+	args[n++] = "sl-supervise";
 	args[n++] = (char *)c->name;
 	args[n++] = "--";
 	for (int i = 0; i < a.n && n < 79; i++)
 		args[n++] = a.v[i];
 	args[n] = NULL;
-	execv("/proc/self/exe", args);
-	dprintf(FD_READY, "fail: exec supervisor: %s\n", strerror(errno));
+	execv(supervisor_path, args);
+	dprintf(SL_FD_READY, "fail: exec supervisor: %s\n", strerror(errno));
 	_exit(1);
 }
 
@@ -506,6 +407,10 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 			return -ENXIO;
 		}
 	}
+	if (find_supervisor() < 0) {
+		sl_set_error("no sl-supervise at %s: run make, or set SL_LIBEXEC_DIR", supervisor_path);
+		return -ENOENT;
+	}
 	accel = pick_accel(c->accel, &why);
 	if (strcmp(accel, "kvm") && strcmp(accel, "tcg")) {
 		sl_set_error("bad --accel '%s': kvm, tcg or auto", accel);
@@ -536,7 +441,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 		g = fork();
 		if (g != 0)
 			_exit(g < 0 ? 1 : 0);
-		write_pid(c->name, SL_SUPERVISOR_PID, getpid());
+		sl_vm_write_pid(c->name, SL_SUPERVISOR_PID, getpid());
 		exec_supervisor(c, accel, nsfd, ready[1]);
 	}
 	close(ready[1]);
@@ -582,7 +487,7 @@ static bool gone(int pid, const char *what)
 static void wait_gone(int sup, int qemu, unsigned ms)
 {
 	for (unsigned t = 0; t < ms; t += 20) {
-		if (gone(sup, "sl-boot supervise") && gone(qemu, "qemu-system"))
+		if (gone(sup, "sl-supervise") && gone(qemu, "qemu-system"))
 			return;
 		usleep(20000);
 	}
@@ -618,7 +523,7 @@ int sl_boot_stop(const char *name, unsigned timeout_s)
 		}
 		wait_gone(sup, qemu, timeout_s * 1000);
 	}
-	if (!gone(sup, "sl-boot supervise")) {
+	if (!gone(sup, "sl-supervise")) {
 		kill(sup, SIGTERM); /* it stops QEMU and cleans up */
 		wait_gone(sup, qemu, 3000);
 	}
@@ -626,9 +531,9 @@ int sl_boot_stop(const char *name, unsigned timeout_s)
 		kill(qemu, SIGKILL);
 		wait_gone(0, qemu, 3000);
 	}
-	if (!gone(sup, "sl-boot supervise"))
+	if (!gone(sup, "sl-supervise"))
 		kill(sup, SIGKILL);
-	remove_files(name);
+	sl_vm_remove_files(name);
 	return sl_state_update(name, NULL, keys);
 }
 

@@ -29,6 +29,5 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out);
 int sl_boot_stop(const char *name, unsigned timeout_s);
 int sl_boot_status(const char *name, struct sl_kv *out);
 int sl_vm_pids(const char *name, int *sup, int *qemu);
-int sl_supervise(int argc, char **argv);
 
 #endif

@@ -19,16 +19,21 @@ readme_block() {
 		return 1
 	fi
 	readme_block 3 >"$BATS_TEST_TMPDIR/up.sh"
-	readme_block 4 >"$BATS_TEST_TMPDIR/down.sh"
+	readme_block 4 >>"$BATS_TEST_TMPDIR/up.sh"
+	readme_block 5 >"$BATS_TEST_TMPDIR/down.sh"
 	grep -q "sl-ipam alloc" "$BATS_TEST_TMPDIR/up.sh"
 	grep -q "sl-ipam release" "$BATS_TEST_TMPDIR/down.sh"
 	kernel_state >"$BATS_TEST_TMPDIR/before"
-	run inhost bash -e "$BATS_TEST_TMPDIR/up.sh"
+	# the README's commands run from the checkout
+	run inhost bash -c "cd '$TOP' && bash -e '$BATS_TEST_TMPDIR/up.sh'"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -q "VM agents-1: address 169.254.100.2, gateway 169.254.100.1" <<<"$output"
+	grep -q "inet 169.254.100.2/30" <<<"$output"
+	grep -qx "status 7" <<<"$output"
+	grep -q "Linux version" <<<"$output"
 	ip netns exec "$name" iptables-legacy -S SL-FWD | grep -q 192.168.1.0/24
-	run inhost bash -e "$BATS_TEST_TMPDIR/down.sh"
+	run inhost bash -c "cd '$TOP' && bash -e '$BATS_TEST_TMPDIR/down.sh'"
 	[ "$status" -eq 0 ]
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }

@@ -71,8 +71,14 @@ owned_netns() {
 }
 
 teardown_host() {
-	local n
+	local n f
 	if [ -n "${SL_RUN_DIR:-}" ]; then
+		# VMs a failed test left running: stop them by their recorded pids
+		for f in "$SL_RUN_DIR"/*/supervisor.pid; do
+			[ -e "$f" ] || continue
+			n=$(basename "$(dirname "$f")")
+			sl-boot stop "$n" --timeout 2 >/dev/null 2>&1 || true
+		done
 		for n in $(owned_netns); do ip netns del "$n" 2>/dev/null || true; done
 	fi
 	for n in "${SCRATCH_NS[@]}"; do
