@@ -24,7 +24,7 @@ override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-egress sl-boot sl-exec
+TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-egress sl-boot sl-exec sl-up sl-gc
 BINS := $(addprefix bin/,$(TOOLS))
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:.c=.o)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +329,40 @@ int sl_ipam_release(const char *name, struct sl_kv *out)
 			return r;
 	}
 	return sl_state_update(name, NULL, lease_keys);
+}
+
+/**
+ * sl_ipam_check_range() - whether a range could be used, without leasing
+ * @range: candidate
+ * @reuse: a range that already has leases is fine (a re-run of its group)
+ *
+ * The checks sl_ipam_alloc() makes before it takes a block: no overlap with
+ * another range that has leases, nor with the host's routes or addresses
+ * (unless the range itself already has leases: those routes are ours).
+ *
+ * Return: 0, -EADDRINUSE with the error recorded, or -errno
+ */
+int sl_ipam_check_range(const struct sl_cidr *range, bool reuse)
+{
+	_cleanup_free_ struct sl_lease *v = NULL;
+	char rs[SL_CIDR_STRLEN], a[SL_CIDR_STRLEN];
+	bool known = false;
+	size_t n;
+	int r = sl_ipam_leases(&v, &n);
+
+	if (r < 0)
+		return r;
+	sl_cidr_fmt(range, rs);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].range.addr == range->addr && v[i].range.prefix == range->prefix && reuse) {
+			known = true;
+		} else if (sl_cidr_overlap(&v[i].range, range)) {
+			sl_set_error("range %s overlaps range %s in use by group %s", rs,
+				     sl_cidr_fmt(&v[i].range, a), v[i].group);
+			return -EADDRINUSE;
+		}
+	}
+	return known ? 0 : check_host_routes(range, rs);
 }
 
 /**

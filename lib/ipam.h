@@ -2,6 +2,7 @@
 #ifndef SL_IPAM_H
 #define SL_IPAM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cidr.h"
@@ -20,6 +21,7 @@ int sl_ipam_alloc(const char *range, const char *group, const char *name,
 		  struct sl_kv *out);
 int sl_ipam_release(const char *name, struct sl_kv *out);
 int sl_ipam_leases(struct sl_lease **v, size_t *n);
+int sl_ipam_check_range(const struct sl_cidr *range, bool reuse);
 int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out);
 
 #endif

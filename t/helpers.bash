@@ -63,7 +63,7 @@ join_ns() {
 # Everything in /run/netns that carries our owner tag for this SL_RUN_DIR.
 owned_netns() {
 	local n
-	for n in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+	for n in $(ls /run/netns 2>/dev/null); do
 		[ "$(ip -n "$n" -j link show lo 2>/dev/null | grep -o '"ifalias":"[^"]*"')" = \
 			"\"ifalias\":\"sltools:$SL_RUN_DIR\"" ] && echo "$n"
 	done
@@ -105,7 +105,8 @@ assert_usage_error() {
 
 # Snapshot of everything a tool could create, for "nothing left behind".
 kernel_state() {
-	ip netns list | awk '{print $1}' | sort
+	# namespaces this test could have made (others on the machine come and go)
+	{ owned_netns; ls /run/netns 2>/dev/null | grep -E "^(${P}|${G:-$P})" || true; } | sort -u
 	inhost ip -o link show | awk -F': ' '{print $2}' | sort
 	inhost ip -4 route show
 	inhost iptables-legacy -S

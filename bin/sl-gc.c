@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* sl-gc: remove what no live VM owns. */
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "gc.h"
+#include "log.h"
+
+enum {
+	OPT_DRY = OPT_TOOL,
+};
+
+static const char usage[] =
+	"Usage: sl-gc [--dry-run]\n"
+	"Find and remove what no live VM owns after a crash, a kill -9 or a reboot:\n"
+	"supervisors and QEMUs whose partner died, namespaces, TAPs and veths,\n"
+	"leases, host rules of ranges no longer used, state. Only objects tagged\n"
+	"or recorded under this SL_RUN_DIR are touched.\n\n"
+	"  -n, --dry-run     list what would be removed, remove nothing\n"
+	SL_COMMON_HELP
+	"\nPrints one line per object. Exit status: 0 ok, 1 failure, 2 usage.\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SL_COMMON_OPTIONS,
+		{ "dry-run", no_argument, NULL, OPT_DRY },
+		{ 0 },
+	};
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	bool dry = false;
+	int opt, r;
+
+	sl_log_init(argv[0]);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hVn", opts, NULL)) != -1) {
+		if (sl_cli_common(&cli, opt, optarg, argv)) {
+			if (cli.done >= 0)
+				return cli.done;
+		} else if (opt == 'n' || opt == OPT_DRY) {
+			dry = true;
+		}
+	}
+	if (optind < argc)
+		return sl_cli_usage(&cli, "unexpected argument '%s'", argv[optind]);
+	r = sl_gc(dry);
+	if (r < 0)
+		return sl_cli_fail(r);
+	return 0;
+}

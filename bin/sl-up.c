@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/* sl-up: from a Slicer YAML file to isolated VMs, and back. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "cli.h"
+#include "egress.h"
+#include "input.h"
+#include "ipam.h"
+#include "log.h"
+#include "name.h"
+#include "up.h"
+
+enum {
+	OPT_DETACH = OPT_TOOL,
+	OPT_NO_BOOT,
+	OPT_PRINT,
+	OPT_JOBS,
+	OPT_NET,
+	OPT_ALLOW,
+	OPT_DROP,
+	OPT_COUNT,
+	OPT_RANGE,
+};
+
+static const char usage[] =
+	"Usage: sl-up [OPTION]... CONFIG            bring every group up, supervise\n"
+	"       sl-up [OPTION]... down CONFIG       take every VM of the groups down\n"
+	"       sl-up [OPTION]... launch CONFIG GROUP   add one VM to a group\n"
+	"       sl-up new NAME [--net isolated] [--allow CIDR]... [--drop CIDR]...\n"
+	"                      [--count N] [--range CIDR]   print a config\n"
+	"Bring up isolated microVMs from a Slicer config: per VM sl-ipam, sl-netns,\n"
+	"sl-veth, sl-tap, sl-egress, sl-boot.\n\n"
+	"  -d, --detach        return once all are up (default: stay, and take them\n"
+	"                      down on Ctrl-C or SIGTERM)\n"
+	"      --no-boot       networks only, no VMs\n"
+	"      --print-script  print the commands instead of running them\n"
+	"  -j, --jobs N        VMs brought up at once (default 2)\n"
+	SL_COMMON_HELP
+	"\nExit status: 0 ok, 1 some VM failed (the others stay up), 2 bad config.\n";
+
+static int new_config(const char *name, const char *net, struct sl_cidr_list *allow,
+		      struct sl_cidr_list *drop, unsigned count, const char *range)
+{
+	char probe[96], rs[SL_CIDR_STRLEN];
+	struct sl_cidr r;
+
+	if (strcmp(net, "isolated")) {
+		sl_set_error("--net %s: only isolated is implemented (bridge mode is not yet)", net);
+		return -EINVAL;
+	}
+	snprintf(probe, sizeof(probe), "%s-%u", name, count ? count : 1);
+	if (sl_name_check(probe) < 0)
+		return -EINVAL;
+	if (range) {
+		if (sl_range_parse(range, &r) < 0)
+			return -EINVAL;
+	} else {
+		/* The next free /22 from 169.254.100.0, as a second daemon would take. */
+		bool found = false;
+
+		for (uint32_t a = 0xa9fe6400u; a <= 0xa9fefc00u && !found; a += 0x400) {
+			r = (struct sl_cidr){ a, 22 };
+			found = sl_ipam_check_range(&r, false) == 0;
+		}
+		if (!found) {
+			sl_set_error("no free /22 left in 169.254.100.0-169.254.255.255: give --range");
+			return -EADDRINUSE;
+		}
+	}
+	if (count > sl_range_blocks(&r)) {
+		sl_set_error("--count %u: range %s holds %u", count, sl_cidr_fmt(&r, rs),
+			     sl_range_blocks(&r));
+		return -EINVAL;
+	}
+	printf("config:\n  host_groups:\n  - name: %s\n    count: %u\n    vcpu: 1\n"
+	       "    ram_mb: 256\n    network:\n      mode: \"isolated\"\n      range: \"%s\"\n",
+	       name, count, sl_cidr_fmt(&r, rs));
+	if (allow->n) {
+		printf("      allow: [");
+		for (size_t i = 0; i < allow->n; i++)
+			printf("%s\"%s\"", i ? ", " : "", sl_cidr_fmt(&allow->v[i], rs));
+		printf("]\n");
+	}
+	if (drop->n) {
+		printf("      drop: [");
+		for (size_t i = 0; i < drop->n; i++)
+			printf("%s\"%s\"", i ? ", " : "", sl_cidr_fmt(&drop->v[i], rs));
+		printf("]\n");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SL_COMMON_OPTIONS,
+		{ "detach", no_argument, NULL, OPT_DETACH },
+		{ "no-boot", no_argument, NULL, OPT_NO_BOOT },
+		{ "print-script", no_argument, NULL, OPT_PRINT },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "drop", required_argument, NULL, OPT_DROP },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "range", required_argument, NULL, OPT_RANGE },
+		{ 0 },
+	};
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	struct sl_up_opts o = { .jobs = 2, .script = stdout };
+	struct sl_cidr_list allow = { 0 }, drop = { 0 };
+	struct sl_config cfg;
+	const char *net = "isolated", *range = NULL, *verb;
+	bool detach = false;
+	unsigned long count = 1;
+	int opt, r;
+
+	sl_log_init(argv[0]);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hVdj:", opts, NULL)) != -1) {
+		char *end;
+
+		if (sl_cli_common(&cli, opt, optarg, argv)) {
+			if (cli.done >= 0)
+				return cli.done;
+			continue;
+		}
+		switch (opt) {
+		case 'd':
+		case OPT_DETACH:
+			detach = true;
+			break;
+		case OPT_NO_BOOT:
+			o.no_boot = true;
+			break;
+		case OPT_PRINT:
+			o.print_only = true;
+			break;
+		case 'j':
+		case OPT_JOBS:
+			o.jobs = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !o.jobs || o.jobs > 64)
+				return sl_cli_usage(&cli, "bad --jobs '%s'", optarg);
+			break;
+		case OPT_NET:
+			net = optarg;
+			break;
+		case OPT_ALLOW:
+			if (sl_cidr_list_add(&allow, optarg, "--allow") < 0)
+				return sl_cli_fail(-EINVAL);
+			break;
+		case OPT_DROP:
+			if (sl_cidr_list_add(&drop, optarg, "--drop") < 0)
+				return sl_cli_fail(-EINVAL);
+			break;
+		case OPT_COUNT:
+			count = strtoul(optarg, &end, 10);
+			if (*end || count > 65536)
+				return sl_cli_usage(&cli, "bad --count '%s'", optarg);
+			break;
+		case OPT_RANGE:
+			range = optarg;
+			break;
+		}
+	}
+	if (optind >= argc)
+		return sl_cli_usage(&cli, "missing CONFIG");
+	verb = argv[optind];
+	if (!strcmp(verb, "new")) {
+		if (argc - optind != 2)
+			return sl_cli_usage(&cli, "new takes NAME");
+		r = new_config(argv[optind + 1], net, &allow, &drop, (unsigned)count, range);
+		return r < 0 ? sl_cli_fail(r) : 0;
+	}
+	if (!strcmp(verb, "down") || !strcmp(verb, "launch")) {
+		int want = !strcmp(verb, "down") ? 2 : 3;
+
+		if (argc - optind != want)
+			return sl_cli_usage(&cli, "%s takes CONFIG%s", verb, want == 3 ? " GROUP" : "");
+		optind++;
+	} else {
+		verb = "up";
+		if (argc - optind != 1)
+			return sl_cli_usage(&cli, "too many arguments");
+	}
+	r = sl_config_load(argv[optind], &cfg);
+	if (r < 0)
+		return sl_cli_fail(r);
+	if (!strcmp(verb, "down")) {
+		r = sl_up_down(&cfg, &o);
+		sl_config_free(&cfg);
+		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+	}
+	if (!o.print_only) {
+		r = sl_up_check_host(&cfg);
+		if (r < 0)
+			return sl_cli_fail(r);
+		sl_up_host_warnings();
+	}
+	if (!strcmp(verb, "launch")) {
+		r = sl_up_launch(&cfg, argv[optind + 1], &o);
+		sl_config_free(&cfg);
+		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+	}
+	if (!detach && !o.print_only) {
+		sigset_t set;
+
+		/* Blocked now, so that a Ctrl-C during bring-up still tears down. */
+		sigemptyset(&set);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGHUP);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		o.owner_pid = getpid();
+		r = sl_up_config(&cfg, &o);
+		if (r >= 0) {
+			int sig;
+
+			sl_info("%s: up%s; Ctrl-C or SIGTERM takes every VM down", cfg.path,
+				r ? " (with failures)" : "");
+			sigwait(&set, &sig);
+			sl_info("signal %d: taking the VMs down", sig);
+		}
+		sl_up_down(&cfg, &o);
+		sl_config_free(&cfg);
+		return r < 0 ? sl_cli_fail(r) : 0;
+	}
+	r = sl_up_config(&cfg, &o);
+	sl_config_free(&cfg);
+	return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+}

@@ -1,0 +1,13 @@
+# fish completion for sl-up (sltools)
+complete -c sl-up -n "__fish_is_first_arg" -a "down launch new" -d 'command'
+complete -c sl-up -s h -l help -d 'show help'
+complete -c sl-up -s V -l version -d 'show version'
+complete -c sl-up -s d -l detach -d 'return once all VMs are up'
+complete -c sl-up -l no-boot -d 'networks only'
+complete -c sl-up -l print-script -d 'print the commands instead of running them'
+complete -c sl-up -s j -l jobs -r -d 'VMs at once'
+complete -c sl-up -l net -r -a 'isolated' -d 'network mode (new)'
+complete -c sl-up -l allow -r -d 'allow a CIDR (new)'
+complete -c sl-up -l drop -r -d 'drop a CIDR (new)'
+complete -c sl-up -l count -r -d 'VM count (new)'
+complete -c sl-up -l range -r -d 'range (new)'

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "cfg.h"
+#include "ipam.h"
+#include "log.h"
+#include "name.h"
+#include "util.h"
+
+/* Slicer keys we read and ignore, each with one warning (DESIGN.md §1). */
+static const char *const ignored[] = {
+	"image", "kernel_image", "hypervisor", "storage", "storage_size", "github_user",
+	"ssh_keys", "api", "userdata", "userdata_file", "share_home", "gpu_count",
+	"sparse", "tap_prefix", NULL,
+};
+
+struct ctx {
+	yaml_document_t *doc;
+	const char *path;
+	char where[160]; /* "group agents" */
+};
+
+static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sl_set_error("%s:%lu: %s%s%s", c->path, n ? (unsigned long)n->start_mark.line + 1 : 0UL,
+		     c->where, c->where[0] ? ": " : "", msg);
+	return -EINVAL;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static yaml_node_t *node(struct ctx *c, int i)
+{
+	return yaml_document_get_node(c->doc, i);
+}
+
+/* Mapping lookup. */
+static yaml_node_t *get(struct ctx *c, const yaml_node_t *map, const char *key)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const char *k = scalar(node(c, p->key));
+
+		if (k && !strcmp(k, key))
+			return node(c, p->value);
+	}
+	return NULL;
+}
+
+static int get_uint(struct ctx *c, const yaml_node_t *n, const char *key, unsigned long max,
+		    unsigned long *v)
+{
+	const char *s = scalar(n);
+	char *end;
+
+	if (!s || !*s)
+		return fail(c, n, "%s: want a number", key);
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	if (*end || errno || *v > max || s[0] == '-')
+		return fail(c, n, "%s: '%s' is not a number from 0 to %lu", key, s, max);
+	return 0;
+}
+
+static int get_str(struct ctx *c, const yaml_node_t *n, const char *key, char *buf, size_t len)
+{
+	const char *s = scalar(n);
+
+	if (!s)
+		return fail(c, n, "%s: want a string", key);
+	if (strlen(s) >= len)
+		return fail(c, n, "%s: too long", key);
+	snprintf(buf, len, "%s", s);
+	return 0;
+}
+
+/* A list of CIDRs: ["a", "b"], or one string. */
+static int get_cidrs(struct ctx *c, const yaml_node_t *n, const char *key, struct sl_cidr_list *l)
+{
+	if (n->type == YAML_SCALAR_NODE)
+		return sl_cidr_list_add(l, scalar(n), key) < 0 ? fail(c, n, "%s", sl_last_error())
+							       : 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, n, "%s: want a list of CIDRs", key);
+	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+		const yaml_node_t *e = node(c, *i);
+		const char *s = scalar(e);
+		struct sl_cidr one;
+
+		if (!s || sl_cidr_parse(s, &one) < 0)
+			return fail(c, e, "%s: '%s' is not an IPv4 address or CIDR", key, s ? s : "?");
+		if (sl_cidr_list_add(l, s, key) < 0)
+			return fail(c, e, "%s", sl_last_error());
+	}
+	return 0;
+}
+
+static bool known(const char *k, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(k, *list))
+			return true;
+	return false;
+}
+
+static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
+{
+	static const char *const keys[] = { "mode", "range", "allow", "drop", "bridge",
+					    "gateway", "addresses", NULL };
+	const yaml_node_t *v;
+	int r;
+
+	if (net->type != YAML_MAPPING_NODE)
+		return fail(c, net, "network: want a mapping");
+	for (yaml_node_pair_t *p = net->data.mapping.pairs.start; p < net->data.mapping.pairs.top; p++) {
+		const char *k = scalar(node(c, p->key));
+
+		if (k && !known(k, keys) && !known(k, ignored))
+			sl_warn("%s:%lu: %s: unknown key network.%s, ignored", c->path,
+				(unsigned long)node(c, p->key)->start_mark.line + 1, c->where, k);
+		else if (k && known(k, ignored))
+			sl_warn("%s: %s: network.%s is not implemented, ignored", c->path, c->where, k);
+	}
+	v = get(c, net, "mode");
+	if (!v || !strcmp(scalar(v) ? scalar(v) : "", "bridge")) {
+		/* Slicer's default: TAPs on a bridge in the host namespace. */
+		return fail(c, v ? v : net, "network.mode: bridge mode is not implemented yet "
+					    "(use mode: isolated)");
+	}
+	if (!scalar(v) || strcmp(scalar(v), "isolated"))
+		return fail(c, v, "network.mode: '%s' is not isolated or bridge",
+			    scalar(v) ? scalar(v) : "?");
+	g->mode = SL_NET_ISOLATED;
+	v = get(c, net, "range");
+	if (!v)
+		return fail(c, net, "network.range: missing (e.g. \"169.254.100.0/22\")");
+	if ((r = get_str(c, v, "network.range", g->range_s, sizeof(g->range_s))) < 0)
+		return r;
+	if (sl_range_parse(g->range_s, &g->range) < 0)
+		return fail(c, v, "network.range: %s", sl_last_error());
+	if ((v = get(c, net, "allow")) && (r = get_cidrs(c, v, "network.allow", &g->allow)) < 0)
+		return r;
+	if ((v = get(c, net, "drop")) && (r = get_cidrs(c, v, "network.drop", &g->drop)) < 0)
+		return r;
+	return 0;
+}
+
+static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
+{
+	static const char *const keys[] = { "name", "count", "vcpu", "ram_gb", "ram_mb",
+					    "ram_bytes", "dns_servers", "kernel_file",
+					    "initrd_file", "disk_file", "network", NULL };
+	const yaml_node_t *v;
+	unsigned long n;
+	char probe[96];
+	int r;
+
+	if (gn->type != YAML_MAPPING_NODE)
+		return fail(c, gn, "a host group must be a mapping");
+	v = get(c, gn, "name");
+	if (!v || (r = get_str(c, v, "name", g->name, sizeof(g->name))) < 0)
+		return fail(c, v ? v : gn, "host group without a name");
+	snprintf(c->where, sizeof(c->where), "group %s", g->name);
+	for (yaml_node_pair_t *p = gn->data.mapping.pairs.start; p < gn->data.mapping.pairs.top; p++) {
+		const char *k = scalar(node(c, p->key));
+
+		if (k && known(k, ignored))
+			sl_warn("%s: %s: %s is not implemented, ignored", c->path, c->where, k);
+		else if (k && !known(k, keys))
+			sl_warn("%s:%lu: %s: unknown key %s, ignored", c->path,
+				(unsigned long)node(c, p->key)->start_mark.line + 1, c->where, k);
+	}
+	g->count = 1;
+	g->vcpu = 1;
+	g->mem_mb = 256;
+	if ((v = get(c, gn, "count"))) {
+		if ((r = get_uint(c, v, "count", 100000, &n)) < 0)
+			return r;
+		g->count = (unsigned)n;
+	}
+	if ((v = get(c, gn, "vcpu"))) {
+		if ((r = get_uint(c, v, "vcpu", 64, &n)) < 0)
+			return r;
+		if (!n)
+			return fail(c, v, "vcpu: at least 1");
+		g->vcpu = (unsigned)n;
+	}
+	if ((v = get(c, gn, "ram_gb")) && (r = get_uint(c, v, "ram_gb", 1024, &n)) == 0)
+		g->mem_mb = (unsigned)n * 1024;
+	else if (v)
+		return r;
+	if ((v = get(c, gn, "ram_mb")) && (r = get_uint(c, v, "ram_mb", 1048576, &n)) == 0)
+		g->mem_mb = (unsigned)n;
+	else if (v)
+		return r;
+	if ((v = get(c, gn, "ram_bytes")) && (r = get_uint(c, v, "ram_bytes", ~0UL, &n)) == 0)
+		g->mem_mb = (unsigned)(n >> 20);
+	else if (v)
+		return r;
+	if (g->mem_mb < 64)
+		return fail(c, gn, "memory: %u MB is less than 64", g->mem_mb);
+	if ((v = get(c, gn, "dns_servers"))) {
+		if (v->type != YAML_SEQUENCE_NODE)
+			return fail(c, v, "dns_servers: want a list of addresses");
+		for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+			const char *s = scalar(node(c, *i));
+			uint32_t ip;
+
+			if (!s || sl_ip_parse(s, &ip) < 0)
+				return fail(c, node(c, *i), "dns_servers: '%s' is not an IPv4 address",
+					    s ? s : "?");
+			if (strlen(g->dns) + strlen(s) + 2 >= sizeof(g->dns))
+				return fail(c, v, "dns_servers: too many");
+			if (g->dns[0])
+				strcat(g->dns, ",");
+			strcat(g->dns, s);
+		}
+	}
+	if ((v = get(c, gn, "kernel_file")) &&
+	    (r = get_str(c, v, "kernel_file", g->kernel, sizeof(g->kernel))) < 0)
+		return r;
+	if ((v = get(c, gn, "initrd_file")) &&
+	    (r = get_str(c, v, "initrd_file", g->initrd, sizeof(g->initrd))) < 0)
+		return r;
+	if ((v = get(c, gn, "disk_file")) &&
+	    (r = get_str(c, v, "disk_file", g->disk, sizeof(g->disk))) < 0)
+		return r;
+	/* The longest VM name must fit an interface name. */
+	snprintf(probe, sizeof(probe), "%s-%u", g->name, g->count ? g->count : 1);
+	if (sl_name_check(probe) < 0)
+		return fail(c, get(c, gn, "name"), "%s", sl_last_error());
+	v = get(c, gn, "network");
+	if (!v)
+		return fail(c, gn, "no network section: that is Slicer's CNI mode, which sltools "
+				   "does not do (add network: {mode: isolated, range: ...})");
+	if ((r = parse_network(c, v, g)) < 0)
+		return r;
+	if (g->count > sl_range_blocks(&g->range))
+		return fail(c, get(c, gn, "count"), "count %u is more than range %s holds (%u)",
+			    g->count, g->range_s, sl_range_blocks(&g->range));
+	c->where[0] = '\0';
+	return 0;
+}
+
+/**
+ * sl_config_load() - read and check a Slicer config file
+ * @path: YAML file
+ * @cfg: result; sl_config_free() it
+ *
+ * Everything is checked before anything is created: each error names the
+ * file, the line, the group and the key. Keys we do not implement get one
+ * warning each.
+ *
+ * Return: 0, or -EINVAL with the error recorded
+ */
+int sl_config_load(const char *path, struct sl_config *cfg)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct ctx c = { .doc = &doc, .path = path };
+	yaml_node_t *root, *groups;
+	int r = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	if (!f) {
+		sl_set_error("%s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		sl_set_error("%s:%lu: malformed YAML: %s", path,
+			     (unsigned long)parser.problem_mark.line + 1,
+			     parser.problem ? parser.problem : "parse error");
+		yaml_parser_delete(&parser);
+		return -EINVAL;
+	}
+	root = yaml_document_get_root_node(&doc);
+	groups = get(&c, get(&c, root, "config"), "host_groups");
+	if (!groups || groups->type != YAML_SEQUENCE_NODE || groups->data.sequence.items.top ==
+								     groups->data.sequence.items.start) {
+		r = fail(&c, root, "no config.host_groups list");
+		goto out;
+	}
+	cfg->n = (size_t)(groups->data.sequence.items.top - groups->data.sequence.items.start);
+	cfg->g = calloc(cfg->n, sizeof(*cfg->g));
+	if (!cfg->g) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n && !r; i++) {
+		yaml_node_t *gn = node(&c, groups->data.sequence.items.start[i]);
+
+		r = parse_group(&c, gn, &cfg->g[i]);
+		for (size_t j = 0; j < i && !r; j++) {
+			if (!strcmp(cfg->g[j].name, cfg->g[i].name))
+				r = fail(&c, gn, "group %s: name: a second group of that name",
+					 cfg->g[i].name);
+			else if (sl_cidr_overlap(&cfg->g[j].range, &cfg->g[i].range))
+				r = fail(&c, gn, "group %s: network.range: %s overlaps %s of group %s",
+					 cfg->g[i].name, cfg->g[i].range_s, cfg->g[j].range_s,
+					 cfg->g[j].name);
+		}
+	}
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (r < 0)
+		sl_config_free(cfg);
+	return r;
+}
+
+void sl_config_free(struct sl_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n; i++) {
+		sl_cidr_list_free(&cfg->g[i].allow);
+		sl_cidr_list_free(&cfg->g[i].drop);
+	}
+	free(cfg->g);
+	cfg->g = NULL;
+	cfg->n = 0;
+}
+
+const struct sl_group *sl_config_group(const struct sl_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n; i++)
+		if (!strcmp(cfg->g[i].name, name))
+			return &cfg->g[i];
+	return NULL;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_CFG_H
+#define SL_CFG_H
+
+#include <stddef.h>
+
+#include "cidr.h"
+#include "egress.h"
+
+enum sl_net_mode { SL_NET_ISOLATED, SL_NET_BRIDGE };
+
+/* One host group of a Slicer config. */
+struct sl_group {
+	char name[64];
+	unsigned count, vcpu, mem_mb;
+	enum sl_net_mode mode;
+	char range_s[SL_CIDR_STRLEN];
+	struct sl_cidr range;
+	struct sl_cidr_list allow, drop;
+	char dns[256];        /* comma-separated */
+	char kernel[1024], initrd[1024], disk[1024];
+};
+
+struct sl_config {
+	char path[1024];
+	struct sl_group *g;
+	size_t n;
+};
+
+int sl_config_load(const char *path, struct sl_config *cfg);
+void sl_config_free(struct sl_config *cfg);
+const struct sl_group *sl_config_group(const struct sl_config *cfg, const char *name);
+
+#endif

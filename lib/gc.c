@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cidr.h"
+#include "egress.h"
+#include "gc.h"
+#include "ipam.h"
+#include "ipt.h"
+#include "kv.h"
+#include "log.h"
+#include "netns.h"
+#include "nl.h"
+#include "state.h"
+#include "util.h"
+#include "vm.h"
+#include "vmnet.h"
+
+#include <libiptc/libiptc.h>
+
+static bool dry;
+static int removed;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s", dry ? "would remove " : "removed ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	removed++;
+}
+
+static bool alive(int pid)
+{
+	char path[64], st[512];
+	FILE *f;
+	bool ok = false;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (f) {
+		const char *p;
+
+		/* A zombie is dead, whoever has not reaped it yet. */
+		ok = fgets(st, sizeof(st), f) && (p = strrchr(st, ')')) && p[1] == ' ' && p[2] != 'Z';
+		fclose(f);
+	}
+	return ok;
+}
+
+/*
+ * A VM is dead when it was booted and its supervisor or QEMU is gone, or
+ * when the sl-up that owned it is gone. A network made by hand (never
+ * booted, no owner) is the user's, and alive.
+ */
+static bool vm_dead(const char *name, const struct sl_kv *st)
+{
+	const char *owner = sl_kv_get(st, "SL_OWNER_PID");
+	int sup, qemu;
+
+	sl_vm_pids(name, &sup, &qemu);
+	if (owner && !alive(atoi(owner)))
+		return true;
+	if (sl_kv_get(st, "SL_PID") && (!sup || !qemu))
+		return true;
+	return false;
+}
+
+static void remove_vm(const char *name, const struct sl_kv *st)
+{
+	int sup, qemu;
+
+	sl_vm_pids(name, &sup, &qemu);
+	if (sup || qemu || sl_kv_get(st, "SL_PID"))
+		say("VM %s: supervisor %d, QEMU %d", name, sup, qemu);
+	if (!dry)
+		sl_boot_stop(name, 0);
+	if (sl_kv_get(st, "SL_EGRESS_RANGE")) {
+		say("VM %s: egress rules", name);
+		if (!dry)
+			sl_egress_flush(name);
+	}
+	if (sl_netns_exists(name) > 0) {
+		say("VM %s: namespace, TAP and veth", name);
+		if (!dry)
+			sl_netns_del(name);
+	}
+	if (sl_kv_get(st, "SL_IP")) {
+		_cleanup_kv_ struct sl_kv out = { 0 };
+
+		say("VM %s: lease %s", name, sl_kv_get(st, "SL_IP"));
+		if (!dry)
+			sl_ipam_release(name, &out);
+	}
+	if (!dry) {
+		char path[4096];
+		DIR *d;
+		struct dirent *de;
+
+		/* What is left of its state: keys like SL_OWNER_PID, the logs. */
+		if (sl_run_path(path, sizeof(path), "%s", name) == 0 && (d = opendir(path))) {
+			while ((de = readdir(d)))
+				if (de->d_name[0] != '.' || strlen(de->d_name) > 2) {
+					char f[4400];
+
+					snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+					unlink(f);
+				}
+			closedir(d);
+			rmdir(path);
+		}
+	}
+}
+
+static bool has_state(const char *name)
+{
+	char path[4096];
+
+	return sl_run_path(path, sizeof(path), "%s/%s", name, SL_VM_ENV) == 0 &&
+	       access(path, F_OK) == 0;
+}
+
+/**
+ * sl_gc() - remove what no live VM owns
+ * @dry_run: only say what would go
+ *
+ * Only objects carrying this SL_RUN_DIR's owner tag, or recorded under it,
+ * are ever touched: namespaces (their loopback's alias), host links (alias),
+ * leases, rules (chains and comments of our own), processes (pid files
+ * checked against /proc/PID/cmdline).
+ *
+ * Return: how many objects were (or would be) removed, or -errno
+ */
+int sl_gc(bool dry_run)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int r;
+
+	dry = dry_run;
+	removed = 0;
+	/* 1. VMs with state whose processes or owner died. */
+	r = sl_state_list(&names, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_kv_ struct sl_kv st = { 0 };
+
+		if (sl_state_load(names[i], &st) < 0 || !vm_dead(names[i], &st))
+			continue;
+		remove_vm(names[i], &st);
+	}
+	sl_strv_free(names, n);
+
+	/* 2. Our namespaces with no state at all (the state dir was lost). */
+	if (sl_netns_list(&names, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (has_state(names[i]))
+				continue;
+			say("namespace %s (no state)", names[i]);
+			if (!dry) {
+				_cleanup_kv_ struct sl_kv none = { 0 };
+
+				remove_vm(names[i], &none);
+			}
+		}
+		sl_strv_free(names, n);
+	}
+
+	/* 3. Host links tagged ours whose VM has no namespace. */
+	{
+		_cleanup_nl_ struct nl_sock *sk = NULL;
+
+		if (sl_nl_open(&sk) == 0 && sl_link_list_alias(sk, sl_owner_tag(), &names, &n) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				if (sl_netns_exists(names[i]) > 0)
+					continue;
+				say("host link %s", names[i]);
+				if (!dry)
+					sl_link_del(sk, names[i]);
+			}
+			sl_strv_free(names, n);
+		}
+	}
+
+	/* 4. Leases of VMs that have no state. */
+	{
+		_cleanup_free_ struct sl_lease *v = NULL;
+
+		if (sl_ipam_leases(&v, &n) == 0)
+			for (size_t i = 0; i < n; i++) {
+				_cleanup_kv_ struct sl_kv out = { 0 };
+
+				if (has_state(v[i].name))
+					continue;
+				say("lease of %s", v[i].name);
+				if (!dry)
+					sl_ipam_release(v[i].name, &out);
+			}
+	}
+
+	/* 5. Host rules of ranges no VM uses. */
+	{
+		_cleanup_close_ int lock = sl_lock("host");
+		_cleanup_ipt_ struct xtc_handle *h = NULL;
+		_cleanup_free_ struct sl_rule *rules = NULL;
+		size_t nr = 0;
+
+		if (lock >= 0 && sl_ipt_open("filter", &h) == 0 &&
+		    sl_ipt_list(h, SL_CHAIN_HOST_FWD, &rules, &nr) == 0) {
+			for (size_t i = 0; i < nr; i++) {
+				struct sl_cidr range;
+				char dir[4096], rs[SL_CIDR_STRLEN + 1];
+				bool dup = false;
+
+				if (strncmp(rules[i].comment, "sl:", 3) ||
+				    sl_cidr_parse(rules[i].comment + 3, &range) < 0)
+					continue;
+				for (size_t j = 0; j < i; j++)
+					dup |= !strcmp(rules[j].comment, rules[i].comment);
+				if (dup)
+					continue;
+				snprintf(rs, sizeof(rs), "%s", rules[i].comment + 3);
+				*strchrnul(rs, '/') = '_';
+				if (sl_run_path(dir, sizeof(dir), "egress/%s", rs) == 0 &&
+				    access(dir, F_OK) == 0)
+					continue;
+				say("host rules of range %s", rules[i].comment + 3);
+				if (!dry)
+					sl_egress_host_release(&range);
+			}
+		}
+	}
+	return removed;
+}

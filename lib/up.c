@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipam.h"
+#include "kv.h"
+#include "log.h"
+#include "name.h"
+#include "netns.h"
+#include "state.h"
+#include "up.h"
+#include "util.h"
+
+/*
+ * sl-up runs the very tools a person would, so that --print-script prints
+ * exactly what runs. A step is one tool invocation.
+ */
+#define MAX_ARGS 64
+
+struct cmd {
+	char *argv[MAX_ARGS];
+	int argc;
+	char buf[8192];
+	size_t used;
+};
+
+static char tools[4096];
+
+/**
+ * sl_up_tools_dir() - the directory sl-up's sibling tools are in
+ */
+int sl_up_tools_dir(char *buf, size_t len)
+{
+	char exe[4000];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -errno;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	snprintf(buf, len, "%s", exe);
+	return 0;
+}
+
+static void arg(struct cmd *c, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (c->argc >= MAX_ARGS - 1 || c->used + n > sizeof(c->buf))
+		return;
+	memcpy(c->buf + c->used, s, n);
+	c->argv[c->argc++] = c->buf + c->used;
+	c->argv[c->argc] = NULL;
+	c->used += n;
+}
+
+static void args(struct cmd *c, ...)
+{
+	va_list ap;
+	const char *s;
+
+	va_start(ap, c);
+	while ((s = va_arg(ap, const char *)))
+		arg(c, s);
+	va_end(ap);
+}
+
+enum step { S_IPAM, S_NETNS, S_VETH, S_TAP, S_EGRESS, S_BOOT, S_COUNT };
+static const char *const step_tool[S_COUNT] = { "sl-ipam", "sl-netns", "sl-veth",
+						"sl-tap", "sl-egress", "sl-boot" };
+
+static void up_cmd(const struct sl_group *g, const char *name, enum step s, struct cmd *c)
+{
+	char n[32];
+
+	memset(c, 0, sizeof(*c));
+	arg(c, step_tool[s]);
+	switch (s) {
+	case S_IPAM:
+		args(c, "alloc", "--range", g->range_s, "--group", g->name, name, NULL);
+		break;
+	case S_NETNS:
+	case S_VETH:
+	case S_TAP:
+		args(c, "add", name, NULL);
+		break;
+	case S_EGRESS:
+		args(c, "apply", name, NULL);
+		for (size_t i = 0; i < g->allow.n; i++) {
+			char b[SL_CIDR_STRLEN];
+
+			args(c, "--allow", sl_cidr_fmt(&g->allow.v[i], b), NULL);
+		}
+		for (size_t i = 0; i < g->drop.n; i++) {
+			char b[SL_CIDR_STRLEN];
+
+			args(c, "--drop", sl_cidr_fmt(&g->drop.v[i], b), NULL);
+		}
+		if (!g->allow.n && !g->drop.n)
+			args(c, "--drop", "", NULL); /* explicitly none: everything allowed */
+		break;
+	case S_BOOT:
+		args(c, "start", name, NULL);
+		snprintf(n, sizeof(n), "%u", g->vcpu);
+		args(c, "--vcpu", n, NULL);
+		snprintf(n, sizeof(n), "%u", g->mem_mb);
+		args(c, "--mem", n, NULL);
+		if (g->kernel[0])
+			args(c, "--kernel", g->kernel, NULL);
+		if (g->initrd[0])
+			args(c, "--initrd", g->initrd, NULL);
+		if (g->disk[0])
+			args(c, "--disk", g->disk, NULL);
+		if (g->dns[0])
+			args(c, "--dns", g->dns, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The undo of step @s (and the way down). */
+static void down_cmd(const char *name, enum step s, struct cmd *c)
+{
+	static const char *const verb[S_COUNT] = { "release", "del", "del", "del", "flush", "stop" };
+
+	memset(c, 0, sizeof(*c));
+	args(c, step_tool[s], verb[s], name, NULL);
+}
+
+static void print_cmd(FILE *f, const struct cmd *c)
+{
+	for (int i = 0; i < c->argc; i++) {
+		_cleanup_free_ char *q = sl_shell_quote(c->argv[i]);
+
+		fprintf(f, "%s%s", i ? " " : "", q ? q : "''");
+	}
+	fputc('\n', f);
+}
+
+/*
+ * Run one tool; its stdout goes nowhere (the tools merge their output into
+ * the VM's env file themselves), its stderr is kept for the failure report.
+ */
+static int run(const struct cmd *c, char *err, size_t errlen)
+{
+	char path[4200];
+	int p[2], st;
+	pid_t pid;
+	ssize_t n;
+	size_t have = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", tools, c->argv[0]);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(p[1], 2);
+		execv(path, c->argv);
+		dprintf(2, "cannot run %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -errno;
+	}
+	err[0] = '\0';
+	while ((n = read(p[0], err + have, errlen - 1 - have)) > 0)
+		have += (size_t)n;
+	err[have] = '\0';
+	/* Keep the last line: the tools say what is wrong in one. */
+	while (have && err[have - 1] == '\n')
+		err[--have] = '\0';
+	close(p[0]);
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static const char *last_line(const char *s)
+{
+	const char *nl = strrchr(s, '\n');
+
+	return nl ? nl + 1 : s;
+}
+
+static void clean_env(void)
+{
+	/* An exported SL_* from an earlier eval must not steer the steps. */
+	static const char *const keep[] = { "SL_RUN_DIR", "SL_GUEST_DIR", "SL_LIBEXEC_DIR",
+					    "SL_QEMU", "SL_DEBUG", NULL };
+	extern char **environ;
+
+again:
+	for (char **e = environ; *e; e++) {
+		char key[64];
+		size_t k = strcspn(*e, "=");
+		bool kept = false;
+
+		if (strncmp(*e, "SL_", 3) || k >= sizeof(key))
+			continue;
+		memcpy(key, *e, k);
+		key[k] = '\0';
+		for (const char *const *p = keep; *p; p++)
+			kept |= !strcmp(*p, key);
+		if (!kept) {
+			unsetenv(key);
+			goto again;
+		}
+	}
+}
+
+/* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
+static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_opts *o,
+		 unsigned idx, unsigned total)
+{
+	enum step last = o->no_boot ? S_EGRESS : S_BOOT;
+	char err[4096];
+	struct cmd c;
+
+	for (enum step s = S_IPAM; s <= last; s++) {
+		int r;
+
+		up_cmd(g, name, s, &c);
+		r = run(&c, err, sizeof(err));
+		if (r == 0)
+			continue;
+		sl_err("[%u/%u] %s failed at %s %s: %s", idx, total, name, c.argv[0], c.argv[1],
+		       err[0] ? last_line(err) : "no message");
+		/* Undo this VM's steps, the failed one included (it may have half-made). */
+		for (int u = (int)s; u >= 0; u--) {
+			down_cmd(name, (enum step)u, &c);
+			run(&c, err, sizeof(err));
+		}
+		return 1;
+	}
+	{
+		_cleanup_kv_ struct sl_kv st = { 0 };
+
+		sl_state_load(name, &st);
+		if (o->owner_pid) {
+			_cleanup_kv_ struct sl_kv own = { 0 };
+
+			sl_kv_setf(&own, "SL_OWNER_PID", "%d", o->owner_pid);
+			sl_state_update(name, &own, NULL);
+		}
+		fprintf(stderr, "[%u/%u] %s up %s\n", idx, total, name,
+			sl_kv_get(&st, "SL_IP") ? sl_kv_get(&st, "SL_IP") : "");
+	}
+	return 0;
+}
+
+static int vm_down(const char *name)
+{
+	static const char *const keys[] = { "SL_OWNER_PID", NULL };
+	char err[4096];
+	struct cmd c;
+	int bad = 0;
+
+	for (int s = S_BOOT; s >= 0; s--) {
+		down_cmd(name, (enum step)s, &c);
+		if (run(&c, err, sizeof(err)) != 0) {
+			sl_err("%s: %s %s: %s", name, c.argv[0], c.argv[1], last_line(err));
+			bad = 1;
+		}
+	}
+	sl_state_update(name, NULL, keys);
+	return bad;
+}
+
+struct job {
+	const struct sl_group *g;
+	char name[96];
+};
+
+/* Run @fn over the VMs, @jobs at a time. Return how many failed. */
+static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_opts *o, bool up)
+{
+	size_t next = 0, running = 0;
+	int failed = 0, st;
+
+	fflush(NULL);
+	while (next < n || running) {
+		while (next < n && running < (jobs ? jobs : 1)) {
+			pid_t pid = fork();
+
+			if (pid == 0)
+				_exit(up ? vm_up(v[next].g, v[next].name, o, (unsigned)next + 1,
+						 (unsigned)n)
+					 : vm_down(v[next].name));
+			if (pid < 0)
+				return -errno;
+			next++;
+			running++;
+		}
+		if (wait(&st) > 0) {
+			running--;
+			failed += !WIFEXITED(st) || WEXITSTATUS(st);
+		}
+	}
+	return failed;
+}
+
+static int jobs_for(const struct sl_group *g, const char *name, struct job **v, size_t *n)
+{
+	struct job *nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n].g = g;
+	snprintf(nv[*n].name, sizeof(nv[*n].name), "%s", name);
+	(*n)++;
+	return 0;
+}
+
+static void script_header(FILE *f)
+{
+	_cleanup_free_ char *q = sl_shell_quote(tools);
+
+	fprintf(f, "#!/bin/sh\n# generated by sl-up: the same commands sl-up runs\nset -e\n"
+		   "export PATH=%s:\"$PATH\"\n", q ? q : tools);
+	if (getenv("SL_RUN_DIR")) {
+		_cleanup_free_ char *r = sl_shell_quote(getenv("SL_RUN_DIR"));
+
+		fprintf(f, "export SL_RUN_DIR=%s\n", r ? r : "");
+	}
+}
+
+/**
+ * sl_up_check_host() - the checks before anything is created
+ * @cfg: a loaded config
+ *
+ * Each range must not overlap ranges in use by other groups or the host's
+ * routes (its own earlier leases are fine: a re-run).
+ *
+ * Return: 0 or -EADDRINUSE with the error recorded
+ */
+int sl_up_check_host(const struct sl_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n; i++) {
+		int r = sl_ipam_check_range(&cfg->g[i].range, true);
+
+		if (r < 0) {
+			char msg[2048];
+
+			snprintf(msg, sizeof(msg), "%s: group %s: network.range: %s", cfg->path,
+				 cfg->g[i].name, sl_last_error());
+			sl_set_error("%s", msg);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/**
+ * sl_up_config() - bring every VM of every group up
+ *
+ * Return: 0, or the number of VMs that failed (each reported), or -errno
+ */
+int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o)
+{
+	_cleanup_free_ struct job *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = sl_up_tools_dir(tools, sizeof(tools))) < 0)
+		return r;
+	clean_env();
+	for (size_t i = 0; i < cfg->n; i++)
+		for (unsigned k = 1; k <= cfg->g[i].count; k++) {
+			char name[96];
+
+			snprintf(name, sizeof(name), "%s-%u", cfg->g[i].name, k);
+			if ((r = jobs_for(&cfg->g[i], name, &v, &n)) < 0)
+				return r;
+		}
+	if (o->print_only) {
+		script_header(o->script);
+		for (size_t j = 0; j < n; j++) {
+			enum step last = o->no_boot ? S_EGRESS : S_BOOT;
+
+			fprintf(o->script, "# %s\n", v[j].name);
+			for (enum step s = S_IPAM; s <= last; s++) {
+				struct cmd c;
+
+				up_cmd(v[j].g, v[j].name, s, &c);
+				print_cmd(o->script, &c);
+			}
+		}
+		return 0;
+	}
+	return parallel(v, n, o->jobs, o, true);
+}
+
+/* The VMs of a group that exist: its state dirs, launched ones included. */
+static int group_vms(const struct sl_group *g, struct job **v, size_t *n)
+{
+	char **names;
+	size_t cnt;
+	int r = sl_state_list(&names, &cnt);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < cnt && r == 0; i++) {
+		_cleanup_kv_ struct sl_kv st = { 0 };
+		const char *grp;
+
+		if (sl_state_load(names[i], &st) < 0)
+			continue;
+		grp = sl_kv_get(&st, "SL_GROUP");
+		if (grp && !strcmp(grp, g->name))
+			r = jobs_for(g, names[i], v, n);
+	}
+	sl_strv_free(names, cnt);
+	/* And the configured names, in case only kernel objects are left. */
+	for (unsigned k = 1; k <= g->count && r == 0; k++) {
+		char name[96];
+		bool dup = false;
+
+		snprintf(name, sizeof(name), "%s-%u", g->name, k);
+		for (size_t j = 0; j < *n; j++)
+			dup |= !strcmp((*v)[j].name, name);
+		if (!dup && sl_netns_exists(name) > 0)
+			r = jobs_for(g, name, v, n);
+	}
+	return r;
+}
+
+/**
+ * sl_up_down() - take every VM of the config's groups down; idempotent
+ */
+int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
+{
+	_cleanup_free_ struct job *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = sl_up_tools_dir(tools, sizeof(tools))) < 0)
+		return r;
+	clean_env();
+	for (size_t i = 0; i < cfg->n; i++)
+		if ((r = group_vms(&cfg->g[i], &v, &n)) < 0)
+			return r;
+	if (o->print_only) {
+		script_header(o->script);
+		for (size_t j = 0; j < n; j++)
+			for (int s = S_BOOT; s >= 0; s--) {
+				struct cmd c;
+
+				down_cmd(v[j].name, (enum step)s, &c);
+				print_cmd(o->script, &c);
+			}
+		return 0;
+	}
+	r = parallel(v, n, o->jobs, o, false);
+	if (n)
+		fprintf(stderr, "sl-up: %zu VMs down\n", n);
+	return r;
+}
+
+/**
+ * sl_up_launch() - add one VM to a running group: the lowest free index
+ */
+int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o)
+{
+	const struct sl_group *g = sl_config_group(cfg, group);
+	struct job one = { .g = g };
+	int r;
+
+	if (!g) {
+		sl_set_error("%s: no group %s", cfg->path, group);
+		return -EINVAL;
+	}
+	if ((r = sl_up_tools_dir(tools, sizeof(tools))) < 0)
+		return r;
+	clean_env();
+	for (unsigned k = 1;; k++) {
+		char path[4096];
+
+		snprintf(one.name, sizeof(one.name), "%s-%u", g->name, k);
+		if (sl_name_check(one.name) < 0) {
+			sl_set_error("group %s: no free VM name fits 15 bytes", g->name);
+			return -EINVAL;
+		}
+		if (sl_run_path(path, sizeof(path), "%s/vm.env", one.name) == 0 &&
+		    access(path, F_OK) < 0 && sl_netns_exists(one.name) == 0)
+			break;
+	}
+	if (o->print_only) {
+		script_header(o->script);
+		for (enum step s = S_IPAM; s <= (o->no_boot ? S_EGRESS : S_BOOT); s++) {
+			struct cmd c;
+
+			up_cmd(g, one.name, s, &c);
+			print_cmd(o->script, &c);
+		}
+		return 0;
+	}
+	return parallel(&one, 1, 1, o, true);
+}
+
+/**
+ * sl_up_host_warnings() - things on this host that break isolated VMs
+ *
+ * Warnings with the fix, not errors: the admin may know better.
+ */
+void sl_up_host_warnings(void)
+{
+	char v[16];
+	FILE *p;
+
+	if (sl_sysctl_read("net/ipv4/ip_forward", v, sizeof(v)) == 0 && strcmp(v, "1"))
+		sl_warn("IPv4 forwarding is off on this host: VMs reach nothing "
+			"(fix: sysctl -w net.ipv4.ip_forward=1)");
+	if (access("/run/systemd/netif/state", F_OK) == 0)
+		sl_warn("systemd-networkd runs here and may take over the VMs' veths "
+			"(fix: install examples/10-sltools.network in /etc/systemd/network/)");
+	/* Legacy and nft hooks both run: an nft FORWARD policy of DROP (Docker) wins. */
+	p = popen("iptables-nft -S FORWARD 2>/dev/null", "r");
+	if (p) {
+		char line[256];
+
+		while (fgets(line, sizeof(line), p))
+			if (!strncmp(line, "-P FORWARD DROP", 15))
+				sl_warn("the nft FORWARD chain drops by default (Docker?): VM traffic "
+					"is dropped whatever sltools allows (fix: iptables-nft -I "
+					"FORWARD -s RANGE -j ACCEPT and -d RANGE -j ACCEPT)");
+		pclose(p);
+	}
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_UP_H
+#define SL_UP_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cfg.h"
+
+struct sl_up_opts {
+	bool no_boot;
+	bool print_only;  /* --print-script: write the commands, run nothing */
+	FILE *script;     /* where --print-script writes */
+	unsigned jobs;    /* VMs brought up at once */
+	int owner_pid;    /* recorded as SL_OWNER_PID while sl-up supervises */
+};
+
+int sl_up_tools_dir(char *buf, size_t len);
+int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o);
+int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o);
+int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o);
+int sl_up_check_host(const struct sl_config *cfg);
+void sl_up_host_warnings(void);
+
+#endif

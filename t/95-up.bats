@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# sl-up end to end: the example configs (their LAN mapped to the scratch LAN
+# 198.51.100.0/24), real VMs, real traffic from inside them.
+
+load helpers
+
+setup() {
+	setup_host
+	LAN="${P}l" NET="${P}i"
+	scratch_ns "$LAN"; join_ns "$LAN" 198.51.100.1 24 198.51.100.10
+	ip -n "$LAN" addr add 198.51.100.11/24 dev eth0
+	scratch_ns "$NET"; join_ns "$NET" 203.0.113.1 24 203.0.113.10
+	ip -n "$NET" route del default
+	for ns in "$LAN" "$NET"; do
+		mkdir -p "$BATS_TEST_TMPDIR/www-$ns"
+		echo "hello from $ns" >"$BATS_TEST_TMPDIR/www-$ns/index.html"
+		ip netns exec "$ns" busybox httpd -p 80 -h "$BATS_TEST_TMPDIR/www-$ns"
+	done
+	G="g${P:1:4}" # group names: short, unique per test
+}
+teardown() {
+	for c in "$BATS_TEST_TMPDIR"/*.yaml; do
+		[ -e "$c" ] && inhost sl-up down "$c" >/dev/null 2>&1 || true
+	done
+	teardown_host
+}
+
+# example FILE GROUP: the example with its group renamed and its LAN scratch
+example() {
+	sed -e "s/name: agents/name: $2/; s/name: review/name: $2/" \
+		-e 's#192.168.1.0/24#198.51.100.0/24#g; s#10.0.0.0/8#198.51.100.11/32#g' \
+		"$TOP/examples/$1" >"$BATS_TEST_TMPDIR/$2.yaml"
+	echo "$BATS_TEST_TMPDIR/$2.yaml"
+}
+
+vm_get() { # vm_get VM URL-host → 0 if the page came
+	inhost sl-exec "$1" -- timeout 4 wget -q -O - "http://$2/" >/dev/null 2>&1
+}
+vm_ping() {
+	inhost sl-exec "$1" -- ping -c 1 -W 2 "$2" >/dev/null 2>&1
+}
+
+@test "agents (drop the LAN): internet yes, LAN no; no VM, host or inbound; down leaves nothing" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local cfg
+	cfg=$(example agents.yaml "$G")
+	run inhost sl-up -d "$cfg"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "\[1/2\] $G-1 up 169.254.100.2" <<<"$output"
+	grep -q "\[2/2\] $G-2 up 169.254.100.6" <<<"$output"
+	vm_get "$G-1" 203.0.113.10
+	! vm_get "$G-1" 198.51.100.10
+	! vm_ping "$G-1" 198.51.100.11
+	# the other VM of the group, the host's addresses, the gateway
+	inhost sl-exec "$G-2" -- sh -c 'mkdir -p /w && echo vm2 >/w/index.html && httpd -p 80 -h /w'
+	! vm_get "$G-1" 169.254.100.6
+	! vm_ping "$G-1" 169.254.100.6
+	! vm_ping "$G-1" 203.0.113.1
+	! vm_get "$G-1" 198.51.100.1
+	! vm_ping "$G-1" 169.254.100.1
+	# inbound: host and LAN (with a route to the range) cannot reach a VM
+	! inhost timeout 4 busybox wget -q -O - http://169.254.100.6/
+	ip -n "$LAN" route add 169.254.100.0/22 via 198.51.100.1
+	! ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://169.254.100.6/
+	# a VM that takes another address gets nothing out
+	inhost sl-exec "$G-2" -- sh -c 'ip addr flush dev eth0; ip addr add 169.254.100.9/30 dev eth0; ip route add default via 169.254.100.1 2>/dev/null; true'
+	! vm_get "$G-2" 203.0.113.10
+	# IPv6 off on every interface we made
+	for n in "$G-1" "$G-2"; do
+		[ -z "$(ip -n "$n" -6 addr)" ]
+		[ -z "$(inhost ip -6 addr show dev "$n")" ]
+	done
+	run inhost sl-up down "$cfg"
+	[ "$status" -eq 0 ]
+	[ "$(pgrep -c -f "qemu-system.*-name $G-" || true)" = 0 ]
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+	[ -z "$(ls "$SL_RUN_DIR" | grep -v '^ipam$' || true)" ]
+	inhost sl-up down "$cfg"
+}
+
+@test "whitelist and allow+drop groups on two ranges; no VM reaches the other group" {
+	local wl ad
+	wl=$(example whitelist.yaml "${G}w")
+	ad=$(example allow-drop.yaml "${G}a")
+	sed -i 's#169.254.100.0/22#169.254.104.0/22#' "$ad"
+	inhost sl-up -d "$wl"
+	inhost sl-up -d "$ad"
+	vm_get "${G}w-1" 198.51.100.10
+	! vm_get "${G}w-1" 203.0.113.10
+	vm_get "${G}a-1" 198.51.100.10      # allowed, before the drop
+	! vm_get "${G}a-1" 198.51.100.11    # dropped
+	vm_get "${G}a-1" 203.0.113.10       # the rest is allowed
+	inhost sl-exec "${G}a-1" -- sh -c 'mkdir -p /w && echo a >/w/index.html && httpd -p 80 -h /w'
+	! vm_get "${G}w-1" 169.254.104.2
+	# host rules: 5 per range plus 3 jumps
+	[ "$(inhost sh -c 'iptables-legacy -S; iptables-legacy -t nat -S' | grep -c -- '^-A')" -eq 13 ]
+	inhost sl-up down "$wl"
+	inhost sl-up down "$ad"
+}
+
+@test "kill -9 of sl-up and of a QEMU, then sl-gc: back to before; foreign objects survive" {
+	# foreign objects the test makes: a namespace, a host link, a host rule
+	scratch_ns "${P}f"
+	ip -n "$HOST" link add "${P}x" type veth peer name "${P}y"
+	inhost iptables-legacy -A FORWARD -s 203.0.113.99 -j DROP
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local cfg pid
+	cfg=$(example agents.yaml "$G")
+	inhost sl-up "$cfg" >"$BATS_TEST_TMPDIR/up.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 600); do
+		grep -q "Ctrl-C or SIGTERM" "$BATS_TEST_TMPDIR/up.log" && break
+		sleep 0.2
+	done
+	grep -q "up; Ctrl-C" "$BATS_TEST_TMPDIR/up.log"
+	inhost sl-exec "$G-1" -- true
+	# kill -9 the sl-up (nsenter's child) and one QEMU
+	pkill -9 -f "sl-up $cfg"
+	wait "$pid" || true
+	kill -9 "$(cat "$SL_RUN_DIR/$G-2/qemu.pid")"
+	run inhost sl-gc --dry-run
+	grep -q "would remove VM $G-1" <<<"$output"
+	grep -q "would remove VM $G-2" <<<"$output"
+	[ -e "$SL_RUN_DIR/$G-1/vm.env" ]
+	run inhost sl-gc
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(pgrep -c -f "qemu-system.*-name $G-" || true)" = 0 ]
+	[ "$(pgrep -c -f "sl-supervise $G-" || true)" = 0 ]
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+	[ -z "$(inhost sl-gc)" ]
+	ip netns list | grep -q "^${P}f\b"
+	inhost ip link show "${P}x" >/dev/null
+	inhost iptables-legacy -C FORWARD -s 203.0.113.99 -j DROP
+}
+
+@test "a failed step undoes that VM and leaves the others up" {
+	local cfg
+	cfg=$(example agents.yaml "$G")
+	# the second VM's name is taken by a foreign namespace: its sl-netns add fails
+	scratch_ns "$G-2"
+	run inhost sl-up -d --no-boot "$cfg"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	grep -q "\[2/2\] $G-2 failed at sl-netns add: .*not made by sltools" <<<"$output"
+	grep -q "\[1/2\] $G-1 up" <<<"$output"
+	inhost sl-netns check "$G-1"
+	! grep -q "^$G-2 " "$SL_RUN_DIR/ipam/leases"
+	[ ! -e "$SL_RUN_DIR/$G-2/vm.env" ]
+	ip netns list | grep -q "^$G-2\b" # the foreign one is untouched
+}

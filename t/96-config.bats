@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# Config validation: every error exits 2 with one line naming the file, the
+# group and the key, before anything is created.
+
+load helpers
+
+setup() {
+	setup_host
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+}
+teardown() {
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state) || { teardown_host; return 1; }
+	teardown_host
+}
+
+cfg() { # cfg NAME <<< YAML
+	cat >"$BATS_TEST_TMPDIR/$1.yaml"
+	echo "$BATS_TEST_TMPDIR/$1.yaml"
+}
+
+@test "a VM name over 15 bytes (isolated-agents-1)" {
+	f=$(cfg long <<'Y'
+config:
+  host_groups:
+  - name: isolated-agents
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	assert_usage_error "long.yaml:3: group isolated-agents: VM name 'isolated-agents-1' is 17 bytes" inhost sl-up -d --no-boot "$f"
+}
+@test "a bad range" {
+	f=$(cfg badrange <<'Y'
+config:
+  host_groups:
+  - name: a
+    network: {mode: isolated, range: "169.254.100.0/31"}
+Y
+)
+	assert_usage_error "group a: network.range: bad range '169.254.100.0/31'" inhost sl-up -d --no-boot "$f"
+}
+@test "overlapping ranges in one file" {
+	f=$(cfg overlap <<'Y'
+config:
+  host_groups:
+  - name: a
+    network: {mode: isolated, range: "169.254.100.0/22"}
+  - name: b
+    network: {mode: isolated, range: "169.254.102.0/23"}
+Y
+)
+	assert_usage_error "group b: network.range: 169.254.102.0/23 overlaps 169.254.100.0/22 of group a" inhost sl-up -d --no-boot "$f"
+}
+@test "a range overlapping one in use" {
+	inhost sl-ipam alloc --range 169.254.100.0/22 "$P-1" >/dev/null
+	f=$(cfg inuse <<'Y'
+config:
+  host_groups:
+  - name: b
+    network: {mode: isolated, range: "169.254.100.0/23"}
+Y
+)
+	assert_usage_error "group b: network.range: range 169.254.100.0/23 overlaps range 169.254.100.0/22" inhost sl-up -d --no-boot "$f"
+	inhost sl-ipam release "$P-1"
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+}
+@test "a count larger than the range holds" {
+	f=$(cfg count <<'Y'
+config:
+  host_groups:
+  - name: a
+    count: 5
+    network: {mode: isolated, range: "169.254.100.0/29"}
+Y
+)
+	assert_usage_error "group a: count 5 is more than range 169.254.100.0/29 holds (2)" inhost sl-up -d --no-boot "$f"
+}
+@test "a bad CIDR in drop" {
+	f=$(cfg cidr <<'Y'
+config:
+  host_groups:
+  - name: a
+    network:
+      mode: isolated
+      range: "169.254.100.0/22"
+      drop: ["192.168.1.0/24", "not-a-cidr"]
+Y
+)
+	assert_usage_error "group a: network.drop: 'not-a-cidr' is not an IPv4 address or CIDR" inhost sl-up -d --no-boot "$f"
+}
+@test "duplicate group names" {
+	f=$(cfg dup <<'Y'
+config:
+  host_groups:
+  - name: a
+    network: {mode: isolated, range: "169.254.100.0/22"}
+  - name: a
+    network: {mode: isolated, range: "169.254.104.0/22"}
+Y
+)
+	assert_usage_error "group a: name: a second group of that name" inhost sl-up -d --no-boot "$f"
+}
+@test "malformed YAML" {
+	f=$(cfg broken <<'Y'
+config:
+  host_groups:
+  - name: a
+    network: {mode: isolated, range: "169.254.100.0/22"
+Y
+)
+	assert_usage_error "broken.yaml:.*malformed YAML" inhost sl-up -d --no-boot "$f"
+}
+@test "no network section is CNI mode: refused" {
+	f=$(cfg cni <<'Y'
+config:
+  host_groups:
+  - name: a
+    count: 1
+Y
+)
+	assert_usage_error "group a: no network section: that is Slicer's CNI mode" inhost sl-up -d --no-boot "$f"
+}
+@test "Slicer's own keys load with one warning each" {
+	f=$(cfg slicer <<'Y'
+config:
+  host_groups:
+  - name: a
+    count: 0
+    vcpu: 2
+    ram_gb: 1
+    storage: image
+    storage_size: 25G
+    github_user: someone
+    network:
+      mode: "isolated"
+      range: "169.254.100.0/22"
+      drop: ["192.168.1.0/24"]
+  image: "ghcr.io/openfaasltd/slicer-systemd:latest"
+Y
+)
+	run inhost sl-up --print-script "$f"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c "warning: .*storage is not implemented" <<<"$output")" -eq 1 ]
+	grep -q "github_user is not implemented" <<<"$output"
+}
+@test "sl-up new prints a config that loads, with the next free range" {
+	inhost sl-ipam alloc --range 169.254.100.0/22 "$P-1" >/dev/null
+	inhost sl-up new "$P" --drop 192.168.1.0/24 --count 2 >"$BATS_TEST_TMPDIR/new.yaml"
+	grep -q 'range: "169.254.104.0/22"' "$BATS_TEST_TMPDIR/new.yaml"
+	run inhost sl-up --print-script "$BATS_TEST_TMPDIR/new.yaml"
+	[ "$status" -eq 0 ]
+	grep -q "^sl-egress apply $P-2 --drop 192.168.1.0/24$" <<<"$output"
+	grep -q "^sl-boot start $P-2 --vcpu 1 --mem 256$" <<<"$output"
+	inhost sl-ipam release "$P-1"
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+}
