@@ -105,24 +105,8 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 		if (!dry)
 			sl_ipam_release(name, &out);
 	}
-	if (!dry) {
-		char path[4096];
-		DIR *d;
-		struct dirent *de;
-
-		/* What is left of its state: keys like SL_OWNER_PID, the logs. */
-		if (sl_run_path(path, sizeof(path), "%s", name) == 0 && (d = opendir(path))) {
-			while ((de = readdir(d)))
-				if (de->d_name[0] != '.' || strlen(de->d_name) > 2) {
-					char f[4400];
-
-					snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
-					unlink(f);
-				}
-			closedir(d);
-			rmdir(path);
-		}
-	}
+	if (!dry)
+		sl_state_purge(name); /* what is left: SL_OWNER_PID, the logs */
 }
 
 static bool has_state(const char *name)

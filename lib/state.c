@@ -276,3 +276,36 @@ int sl_state_list(char ***names, size_t *n)
 	*n = cnt;
 	return 0;
 }
+
+/**
+ * sl_state_purge() - remove a VM's state directory and all in it
+ * @name: VM name
+ *
+ * For the end of a VM's life (sl-up down, sl-gc): its logs go too.
+ *
+ * Return: 0 or -errno
+ */
+int sl_state_purge(const char *name)
+{
+	char path[4096], f[4400];
+	struct dirent *de;
+	DIR *d;
+
+	if (sl_name_check(name) < 0 || sl_run_path(path, sizeof(path), "%s", name) < 0)
+		return -EINVAL;
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
+		unlink(f);
+	}
+	closedir(d);
+	if (rmdir(path) < 0 && errno != ENOENT)
+		return -errno;
+	snprintf(f, sizeof(f), "%s/.vm-%s.lock", sl_run_dir(), name);
+	unlink(f);
+	return 0;
+}

@@ -18,6 +18,7 @@ int sl_state_load(const char *name, struct sl_kv *kv);
 int sl_state_update(const char *name, const struct sl_kv *set,
 		    const char *const *unset);
 int sl_state_list(char ***names, size_t *n);
+int sl_state_purge(const char *name);
 void sl_strv_free(char **v, size_t n);
 
 #endif

@@ -229,13 +229,13 @@ again:
 
 /* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
 static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_opts *o,
-		 unsigned idx, unsigned total)
+		 unsigned idx, unsigned total, enum step first)
 {
 	enum step last = o->no_boot ? S_EGRESS : S_BOOT;
 	char err[4096];
 	struct cmd c;
 
-	for (enum step s = S_IPAM; s <= last; s++) {
+	for (enum step s = first; s <= last; s++) {
 		int r;
 
 		up_cmd(g, name, s, &c);
@@ -282,12 +282,15 @@ static int vm_down(const char *name)
 		}
 	}
 	sl_state_update(name, NULL, keys);
+	if (!bad)
+		sl_state_purge(name); /* the console and supervisor logs */
 	return bad;
 }
 
 struct job {
 	const struct sl_group *g;
 	char name[96];
+	bool skip; /* failed already (its lease) */
 };
 
 /* Run @fn over the VMs, @jobs at a time. Return how many failed. */
@@ -299,11 +302,17 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 	fflush(NULL);
 	while (next < n || running) {
 		while (next < n && running < (jobs ? jobs : 1)) {
-			pid_t pid = fork();
+			pid_t pid;
 
+			if (v[next].skip) {
+				next++;
+				failed++;
+				continue;
+			}
+			pid = fork();
 			if (pid == 0)
 				_exit(up ? vm_up(v[next].g, v[next].name, o, (unsigned)next + 1,
-						 (unsigned)n)
+						 (unsigned)n, S_NETNS)
 					 : vm_down(v[next].name));
 			if (pid < 0)
 				return -errno;
@@ -325,6 +334,7 @@ static int jobs_for(const struct sl_group *g, const char *name, struct job **v, 
 	if (!nv)
 		return -ENOMEM;
 	*v = nv;
+	memset(&nv[*n], 0, sizeof(nv[*n]));
 	nv[*n].g = g;
 	snprintf(nv[*n].name, sizeof(nv[*n].name), "%s", name);
 	(*n)++;
@@ -341,6 +351,26 @@ static void script_header(FILE *f)
 		_cleanup_free_ char *r = sl_shell_quote(getenv("SL_RUN_DIR"));
 
 		fprintf(f, "export SL_RUN_DIR=%s\n", r ? r : "");
+	}
+}
+
+/*
+ * Leases first, one VM after the other in config order, so that on a fresh
+ * range <group>-n gets block n-1 whatever order the parallel steps finish
+ * in (DESIGN.md §5).
+ */
+static void leases_in_order(struct job *v, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		char err[4096];
+		struct cmd c;
+
+		up_cmd(v[j].g, v[j].name, S_IPAM, &c);
+		if (run(&c, err, sizeof(err)) == 0)
+			continue;
+		sl_err("[%zu/%zu] %s failed at sl-ipam alloc: %s", j + 1, n, v[j].name,
+		       err[0] ? last_line(err) : "no message");
+		v[j].skip = true;
 	}
 }
 
@@ -407,6 +437,7 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o)
 		}
 		return 0;
 	}
+	leases_in_order(v, n);
 	return parallel(v, n, o->jobs, o, true);
 }
 
@@ -514,6 +545,7 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 		}
 		return 0;
 	}
+	leases_in_order(&one, 1);
 	return parallel(&one, 1, 1, o, true);
 }
 
