@@ -109,6 +109,11 @@ fuzz: fuzz/frame-fuzz
 		>build/fuzz.log 2>&1 || { tail -n 40 build/fuzz.log; echo "fuzz: FAILED"; exit 1; }
 	@echo "fuzz: $$(grep -o 'Done [0-9]* runs in [0-9]* second' build/fuzz.log), no crash"
 
+# The agents example end to end, in scratch namespaces: the first thing to run.
+demo: deps
+	$(MAKE) all
+	demo/demo.sh
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--suppress=missingIncludeSystem -Ilib lib bin
@@ -142,5 +147,5 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all guest fuzz deps check lint install uninstall clean distclean FORCE
+.PHONY: all guest fuzz deps check demo lint install uninstall clean distclean FORCE
 .SECONDARY:

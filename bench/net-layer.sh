@@ -8,32 +8,10 @@
 # Usage: bench/net-layer.sh [N]...      (default: 1 16 256)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-handbuilt=${SL_HANDBUILT:-$top/../shared/bench/handbuilt-net.sh}
-[ -r "$handbuilt" ] || { echo "net-layer.sh: no $handbuilt (set SL_HANDBUILT)" >&2; exit 2; }
-[ -x "$top/bin/sl-ipam" ] || { echo "net-layer.sh: run make first" >&2; exit 2; }
-export PATH="$top/bin:$PATH"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1 16 256)
-
-host="slbench$$"
 tag=$(printf 'b%03d' $(($$ % 1000)))
-export SL_RUN_DIR
-SL_RUN_DIR=$(mktemp -d /tmp/sl-bench.XXXXXX)
-cleanup() {
-	local n
-	for n in $(ip netns list | awk '{print $1}' | grep -E "^($tag-|hb-)[0-9]+$" || true); do
-		ip netns del "$n" 2>/dev/null || true
-	done
-	ip netns del "$host" 2>/dev/null || true
-	rm -rf "$SL_RUN_DIR"
-}
-trap cleanup EXIT
-ip netns add "$host"
-inhost() { nsenter --net="/run/netns/$host" "$@"; }
-inhost sysctl -qw net.ipv4.ip_forward=1
-
-now() { date +%s%N; }
-rules() { inhost sh -c 'iptables-legacy -S; iptables-legacy -t nat -S' | grep -c -- '^-A'; }
+. "$top/bench/common.sh"
 
 # The loops run inside the scratch host, as a user's shell there would, so
 # both sides pay the same process start-up per command.
@@ -70,11 +48,8 @@ for n in "${sizes[@]}"; do
 	tr=$(rules)
 	tools_down "$n"; t2=$(now)
 	[ "$(rules)" -eq 0 ] || { echo "tools left host rules behind" >&2; exit 1; }
-	inhost bash "$handbuilt" up "$n"; t3=$(now)
-	hr=$(rules)
-	inhost bash "$handbuilt" down "$n"; t4=$(now)
+	handbuilt "$n"
 	tu=$(((t1 - t0) / n / 1000)) td=$(((t2 - t1) / n / 1000))
-	hu=$(((t3 - t2) / n / 1000)) hd=$(((t4 - t3) / n / 1000))
 	ratio=$(awk -v hu=$hu -v hd=$hd -v tu=$tu -v td=$td \
 		'BEGIN { printf "%7.1fx %7.1fx %7.1fx", hu / tu, hd / td, (hu + hd) / (tu + td) }')
 	per_vm[$n]=$((tu + td))

@@ -42,7 +42,7 @@ static const char usage[] =
 	"                      down on Ctrl-C or SIGTERM)\n"
 	"      --no-boot       networks only, no VMs\n"
 	"      --print-script  print the commands instead of running them\n"
-	"  -j, --jobs N        VMs brought up at once (default 2)\n"
+	"  -j, --jobs N        VMs brought up or down at once (default 4)\n"
 	SL_COMMON_HELP
 	"\nExit status: 0 ok, 1 some VM failed (the others stay up), 2 bad config.\n";
 
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct sl_cli cli = { .usage = usage, .done = -1 };
-	struct sl_up_opts o = { .jobs = 2, .script = stdout };
+	struct sl_up_opts o = { .jobs = 4, .script = stdout };
 	struct sl_cidr_list allow = { 0 }, drop = { 0 };
 	struct sl_config cfg;
 	const char *net = "isolated", *range = NULL, *verb;

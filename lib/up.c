@@ -267,6 +267,12 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 	return 0;
 }
 
+/*
+ * The way down. sl-netns del takes the TAP and the veth with the namespace,
+ * in one kernel batch: much cheaper than sl-tap del and sl-veth del first.
+ */
+static const enum step down_order[] = { S_BOOT, S_EGRESS, S_NETNS, S_IPAM };
+
 static int vm_down(const char *name)
 {
 	static const char *const keys[] = { "SL_OWNER_PID", NULL };
@@ -274,8 +280,8 @@ static int vm_down(const char *name)
 	struct cmd c;
 	int bad = 0;
 
-	for (int s = S_BOOT; s >= 0; s--) {
-		down_cmd(name, (enum step)s, &c);
+	for (size_t i = 0; i < ARRAY_SIZE(down_order); i++) {
+		down_cmd(name, down_order[i], &c);
 		if (run(&c, err, sizeof(err)) != 0) {
 			sl_err("%s: %s %s: %s", name, c.argv[0], c.argv[1], last_line(err));
 			bad = 1;
@@ -493,10 +499,10 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
 	if (o->print_only) {
 		script_header(o->script);
 		for (size_t j = 0; j < n; j++)
-			for (int s = S_BOOT; s >= 0; s--) {
+			for (size_t i = 0; i < ARRAY_SIZE(down_order); i++) {
 				struct cmd c;
 
-				down_cmd(v[j].name, (enum step)s, &c);
+				down_cmd(v[j].name, down_order[i], &c);
 				print_cmd(o->script, &c);
 			}
 		return 0;

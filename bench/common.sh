@@ -1,0 +1,33 @@
+# Shared by the benchmarks: a scratch host namespace, timing, the anchor.
+# Sourced; expects $top (the checkout) and sets up PATH, SL_RUN_DIR, $host.
+handbuilt=${SL_HANDBUILT:-$top/../shared/bench/handbuilt-net.sh}
+[ -r "$handbuilt" ] || { echo "$0: no $handbuilt (set SL_HANDBUILT)" >&2; exit 2; }
+[ -x "$top/bin/sl-ipam" ] || { echo "$0: run make first" >&2; exit 2; }
+export PATH="$top/bin:$PATH"
+host="slbench$$"
+export SL_RUN_DIR
+SL_RUN_DIR=$(mktemp -d /tmp/sl-bench.XXXXXX)
+bench_cleanup() {
+	local n
+	for n in $(ls /run/netns 2>/dev/null | grep -E "^(${tag:-none}-|hb-)[0-9]+$" || true); do
+		ip netns del "$n" 2>/dev/null || true
+	done
+	ip netns del "$host" 2>/dev/null || true
+	rm -rf "$SL_RUN_DIR"
+}
+trap bench_cleanup EXIT
+ip netns add "$host"
+inhost() { nsenter --net="/run/netns/$host" "$@"; }
+inhost sysctl -qw net.ipv4.ip_forward=1
+now() { date +%s%N; }
+rules() { inhost sh -c 'iptables-legacy -S; iptables-legacy -t nat -S' | grep -c -- '^-A'; }
+msf() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
+
+# handbuilt N: time the anchor script up and down; sets hu hd (µs per VM) and hr.
+handbuilt() {
+	local n=$1 t0 t1 t2
+	t0=$(now); inhost bash "$handbuilt" up "$n"; t1=$(now)
+	hr=$(rules)
+	inhost bash "$handbuilt" down "$n"; t2=$(now)
+	hu=$(((t1 - t0) / n / 1000)) hd=$(((t2 - t1) / n / 1000))
+}
