@@ -115,9 +115,9 @@ demo: deps
 	demo/demo.sh
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--suppress=missingIncludeSystem -Ilib lib bin
-	clang-tidy --quiet $(LIB_SRC) $(BINS:=.c) -- $(CFLAGS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -Ilib lib bin libexec guest
+	clang-tidy --quiet $(LIB_SRC) $(BINS:=.c) libexec/sl-supervise.c -- $(CFLAGS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \

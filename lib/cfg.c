@@ -287,8 +287,11 @@ int sl_config_load(const char *path, struct sl_config *cfg)
 		sl_set_error("%s: %s", path, strerror(errno));
 		return -EINVAL;
 	}
-	if (!yaml_parser_initialize(&parser))
+	if (!yaml_parser_initialize(&parser)) {
+		/* f is closed by _cleanup_fclose_, which cppcheck does not model */
+		// cppcheck-suppress resourceLeak
 		return -ENOMEM;
+	}
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &doc)) {
 		sl_set_error("%s:%lu: malformed YAML: %s", path,
