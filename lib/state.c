@@ -309,3 +309,53 @@ int sl_state_purge(const char *name)
 	unlink(f);
 	return 0;
 }
+
+/**
+ * sl_self_dir() - the directory of the running binary
+ */
+int sl_self_dir(char *buf, size_t len)
+{
+	char exe[4000];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -errno;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	snprintf(buf, len, "%s", exe);
+	return 0;
+}
+
+/**
+ * sl_locate() - find one of the project's files: checkout first, then installed
+ * @buf: result
+ * @len: size of @buf
+ * @env: a variable naming the directory (wins when set)
+ * @rel: the directory relative to the binary's, in a checkout after make
+ * @installed: the directory make install uses
+ * @file: the file in that directory ("" for the directory itself)
+ *
+ * Return: 0, or -ENOENT with @buf holding the last place tried
+ */
+int sl_locate(char *buf, size_t len, const char *env, const char *rel, const char *installed,
+	      const char *file)
+{
+	const char *e = getenv(env);
+	char self[4000];
+
+	if (e && *e) {
+		snprintf(buf, len, "%s%s%s", e, *file ? "/" : "", file);
+		return access(buf, F_OK) == 0 ? 0 : -ENOENT;
+	}
+	if (sl_self_dir(self, sizeof(self)) == 0) {
+		snprintf(buf, len, "%s/%s%s%s", self, rel, *file ? "/" : "", file);
+		if (access(buf, F_OK) == 0)
+			return 0;
+	}
+	snprintf(buf, len, "%s%s%s", installed, *file ? "/" : "", file);
+	return access(buf, F_OK) == 0 ? 0 : -ENOENT;
+}

@@ -19,6 +19,9 @@ int sl_state_update(const char *name, const struct sl_kv *set,
 		    const char *const *unset);
 int sl_state_list(char ***names, size_t *n);
 int sl_state_purge(const char *name);
+int sl_self_dir(char *buf, size_t len);
+int sl_locate(char *buf, size_t len, const char *env, const char *rel, const char *installed,
+	      const char *file);
 void sl_strv_free(char **v, size_t n);
 
 #endif

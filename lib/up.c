@@ -34,26 +34,6 @@ struct cmd {
 
 static char tools[4096];
 
-/**
- * sl_up_tools_dir() - the directory sl-up's sibling tools are in
- */
-int sl_up_tools_dir(char *buf, size_t len)
-{
-	char exe[4000];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return -errno;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return -ENOENT;
-	*slash = '\0';
-	snprintf(buf, len, "%s", exe);
-	return 0;
-}
-
 static void arg(struct cmd *c, const char *s)
 {
 	size_t n = strlen(s) + 1;
@@ -347,6 +327,17 @@ static int jobs_for(const struct sl_group *g, const char *name, struct job **v, 
 	return 0;
 }
 
+static void print_up(const struct sl_up_opts *o, const struct job *j)
+{
+	fprintf(o->script, "# %s\n", j->name);
+	for (enum step s = S_IPAM; s <= (o->no_boot ? S_EGRESS : S_BOOT); s++) {
+		struct cmd c;
+
+		up_cmd(j->g, j->name, s, &c);
+		print_cmd(o->script, &c);
+	}
+}
+
 static void script_header(FILE *f)
 {
 	_cleanup_free_ char *q = sl_shell_quote(tools);
@@ -417,7 +408,7 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o)
 	size_t n = 0;
 	int r;
 
-	if ((r = sl_up_tools_dir(tools, sizeof(tools))) < 0)
+	if ((r = sl_self_dir(tools, sizeof(tools))) < 0)
 		return r;
 	clean_env();
 	for (size_t i = 0; i < cfg->n; i++)
@@ -430,17 +421,8 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o)
 		}
 	if (o->print_only) {
 		script_header(o->script);
-		for (size_t j = 0; j < n; j++) {
-			enum step last = o->no_boot ? S_EGRESS : S_BOOT;
-
-			fprintf(o->script, "# %s\n", v[j].name);
-			for (enum step s = S_IPAM; s <= last; s++) {
-				struct cmd c;
-
-				up_cmd(v[j].g, v[j].name, s, &c);
-				print_cmd(o->script, &c);
-			}
-		}
+		for (size_t j = 0; j < n; j++)
+			print_up(o, &v[j]);
 		return 0;
 	}
 	leases_in_order(v, n);
@@ -490,7 +472,7 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
 	size_t n = 0;
 	int r;
 
-	if ((r = sl_up_tools_dir(tools, sizeof(tools))) < 0)
+	if ((r = sl_self_dir(tools, sizeof(tools))) < 0)
 		return r;
 	clean_env();
 	for (size_t i = 0; i < cfg->n; i++)
@@ -526,7 +508,7 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 		sl_set_error("%s: no group %s", cfg->path, group);
 		return -EINVAL;
 	}
-	if ((r = sl_up_tools_dir(tools, sizeof(tools))) < 0)
+	if ((r = sl_self_dir(tools, sizeof(tools))) < 0)
 		return r;
 	clean_env();
 	for (unsigned k = 1;; k++) {
@@ -543,12 +525,7 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 	}
 	if (o->print_only) {
 		script_header(o->script);
-		for (enum step s = S_IPAM; s <= (o->no_boot ? S_EGRESS : S_BOOT); s++) {
-			struct cmd c;
-
-			up_cmd(g, one.name, s, &c);
-			print_cmd(o->script, &c);
-		}
+		print_up(o, &one);
 		return 0;
 	}
 	leases_in_order(&one, 1);

@@ -15,7 +15,6 @@ struct sl_up_opts {
 	int owner_pid;    /* recorded as SL_OWNER_PID while sl-up supervises */
 };
 
-int sl_up_tools_dir(char *buf, size_t len);
 int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o);
 int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o);
 int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o);

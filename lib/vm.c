@@ -44,29 +44,7 @@
  */
 int sl_guest_dir(char *buf, size_t len)
 {
-	const char *env = getenv("SL_GUEST_DIR");
-	char exe[4096];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(buf, len, "%s/../build/guest", exe);
-			if (access(buf, F_OK) == 0)
-				return 0;
-		}
-	}
-	snprintf(buf, len, "%s", SL_GUEST_INSTALL_DIR);
-	if (access(buf, F_OK) == 0)
+	if (sl_locate(buf, len, "SL_GUEST_DIR", "../build/guest", SL_GUEST_INSTALL_DIR, "") == 0)
 		return 0;
 	sl_set_error("no guest image: run 'make guest' or set SL_GUEST_DIR");
 	return -ENOENT;
@@ -272,29 +250,8 @@ static char supervisor_path[4096];
 /* sl-supervise next to a checkout's bin/ (../libexec), else where make install put it. */
 static int find_supervisor(void)
 {
-	const char *env = getenv("SL_LIBEXEC_DIR");
-	char exe[4000];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(supervisor_path, sizeof(supervisor_path), "%s/sl-supervise", env);
-		return access(supervisor_path, X_OK) == 0 ? 0 : -ENOENT;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(supervisor_path, sizeof(supervisor_path), "%s/../libexec/sl-supervise", exe);
-			if (access(supervisor_path, X_OK) == 0)
-				return 0;
-		}
-	}
-	snprintf(supervisor_path, sizeof(supervisor_path), "%s/sl-supervise", SL_LIBEXEC_DIR);
-	return access(supervisor_path, X_OK) == 0 ? 0 : -ENOENT;
+	return sl_locate(supervisor_path, sizeof(supervisor_path), "SL_LIBEXEC_DIR", "../libexec",
+			 SL_LIBEXEC_DIR, "sl-supervise");
 }
 
 /* In the grandchild of sl-boot start: set up the fixed fds and exec. */

@@ -6,16 +6,7 @@ load helpers
 
 setup() {
 	setup_host
-	LAN="${P}l" NET="${P}i"
-	scratch_ns "$LAN"; join_ns "$LAN" 198.51.100.1 24 198.51.100.10
-	ip -n "$LAN" addr add 198.51.100.11/24 dev eth0
-	scratch_ns "$NET"; join_ns "$NET" 203.0.113.1 24 203.0.113.10
-	ip -n "$NET" route del default
-	for ns in "$LAN" "$NET"; do
-		mkdir -p "$BATS_TEST_TMPDIR/www-$ns"
-		echo "hello from $ns" >"$BATS_TEST_TMPDIR/www-$ns/index.html"
-		ip netns exec "$ns" busybox httpd -p 80 -h "$BATS_TEST_TMPDIR/www-$ns"
-	done
+	setup_lan_internet
 	G="g${P:1:4}" # group names: short, unique per test
 }
 teardown() {

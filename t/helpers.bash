@@ -60,6 +60,23 @@ join_ns() {
 	ip -n "$ns" route add default via "$hostip"
 }
 
+# A scratch "LAN" (198.51.100.0/24: .10 and .11) and "internet"
+# (203.0.113.0/24: .10) joined to the host, each with a busybox httpd on
+# port 80. The internet has no route back: only masqueraded replies return.
+setup_lan_internet() {
+	LAN="${P}l" NET="${P}i"
+	scratch_ns "$LAN"; join_ns "$LAN" 198.51.100.1 24 198.51.100.10
+	ip -n "$LAN" addr add 198.51.100.11/24 dev eth0
+	scratch_ns "$NET"; join_ns "$NET" 203.0.113.1 24 203.0.113.10
+	ip -n "$NET" route del default
+	local ns
+	for ns in "$LAN" "$NET"; do
+		mkdir -p "$BATS_TEST_TMPDIR/www-$ns"
+		echo "hello from $ns" >"$BATS_TEST_TMPDIR/www-$ns/index.html"
+		ip netns exec "$ns" busybox httpd -p 80 -h "$BATS_TEST_TMPDIR/www-$ns"
+	done
+}
+
 # Everything in /run/netns that carries our owner tag for this SL_RUN_DIR.
 owned_netns() {
 	local n
