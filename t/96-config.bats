@@ -153,3 +153,25 @@ Y
 	inhost sl-ipam release "$P-1"
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 }
+@test "count 0: nothing at up; launch adds VMs one by one, lowest free index; down removes them" {
+	f=$(cfg zero <<'Y'
+config:
+  host_groups:
+  - name: z
+    count: 0
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	sed -i "s/name: z/name: $P/" "$f"
+	inhost sl-up -d --no-boot "$f"
+	[ ! -e "$SL_RUN_DIR/$P-1" ]
+	run inhost sl-up launch --no-boot "$f" "$P"
+	grep -q "\[1/1\] $P-1 up 169.254.100.2" <<<"$output"
+	run inhost sl-up launch --no-boot "$f" "$P"
+	grep -q "\[1/1\] $P-2 up 169.254.100.6" <<<"$output"
+	inhost sl-veth check "$P-2"
+	assert_usage_error "no group nosuch" inhost sl-up launch --no-boot "$f" nosuch
+	run inhost sl-up down "$f"
+	grep -q "2 VMs down" <<<"$output"
+	[ ! -e "$SL_RUN_DIR/$P-1" ] && [ ! -e "$SL_RUN_DIR/$P-2" ]
+}
