@@ -6,7 +6,12 @@ out=$1
 pkg=${SL_KERNEL_PKG:-linux-image-cloud-amd64}
 mkdir -p "$out/deb"
 # The meta-package names the real one.
-real=$(apt-cache depends "$pkg" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+resolve() { apt-cache depends "$pkg" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'; }
+real=$(resolve)
+if [ -z "$real" ] && [ "$(id -u)" = 0 ]; then
+	apt-get update -q >&2 || true
+	real=$(resolve)
+fi
 [ -n "$real" ] || { echo "fetch-kernel: apt knows no $pkg (run apt-get update)" >&2; exit 1; }
 rm -rf "$out/deb/x"
 (cd "$out/deb" && rm -f ./*.deb && apt-get download -q "$real" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
