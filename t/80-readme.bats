@@ -6,9 +6,10 @@ load helpers
 setup() { setup_host; }
 teardown() { teardown_host; }
 
-# The N-th ```sh block of the README.
+# The first ```sh block of the README after a line holding TEXT.
 readme_block() {
-	awk -v want="$1" '/^```sh$/ { n++; inb = (n == want); next } /^```$/ { inb = 0 } inb' "$TOP/README.md"
+	awk -v text="$1" 'index($0, text) { seen = 1 } seen && /^```sh$/ { inb = 1; next }
+		inb && /^```$/ { exit } inb' "$TOP/README.md"
 }
 
 @test "README pipeline: up, checks pass, teardown leaves nothing" {
@@ -18,9 +19,9 @@ readme_block() {
 		echo "a namespace agents-1 exists on this machine" >&2
 		return 1
 	fi
-	readme_block 3 >"$BATS_TEST_TMPDIR/up.sh"
-	readme_block 4 >>"$BATS_TEST_TMPDIR/up.sh"
-	readme_block 5 >"$BATS_TEST_TMPDIR/down.sh"
+	readme_block "Then, one layer at a time" >"$BATS_TEST_TMPDIR/up.sh"
+	readme_block "Boot the VM on that network" >>"$BATS_TEST_TMPDIR/up.sh"
+	readme_block "Teardown, in reverse" >"$BATS_TEST_TMPDIR/down.sh"
 	grep -q "sl-ipam alloc" "$BATS_TEST_TMPDIR/up.sh"
 	grep -q "sl-ipam release" "$BATS_TEST_TMPDIR/down.sh"
 	kernel_state >"$BATS_TEST_TMPDIR/before"
