@@ -48,6 +48,8 @@ int main(int argc, char **argv)
 	static const char *const verbs[] = { "apply", "show", "check", "flush", NULL };
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
+	_cleanup_cidr_list_ struct sl_cidr_list allow = { 0 };
+	_cleanup_cidr_list_ struct sl_cidr_list drop = { 0 };
 	struct sl_egress_cfg c = { 0 };
 	bool flag_allow = false, flag_drop = false;
 	const char *verb = NULL, *v;
@@ -65,13 +67,13 @@ int main(int argc, char **argv)
 		case 'a':
 		case OPT_ALLOW:
 			flag_allow = true;
-			if (sl_cidr_list_add(&c.allow, optarg, "--allow") < 0)
+			if (sl_cidr_list_add(&allow, optarg, "--allow") < 0)
 				return sl_cli_fail(-EINVAL);
 			break;
 		case 'd':
 		case OPT_DROP:
 			flag_drop = true;
-			if (sl_cidr_list_add(&c.drop, optarg, "--drop") < 0)
+			if (sl_cidr_list_add(&drop, optarg, "--drop") < 0)
 				return sl_cli_fail(-EINVAL);
 			break;
 		case OPT_IP:
@@ -93,11 +95,13 @@ int main(int argc, char **argv)
 		return sl_cli_usage(&cli, "--allow and --drop go with apply");
 	/* With no flags, the lists come from the inputs: a re-apply or a check. */
 	if (!flag_allow && !flag_drop) {
-		if ((v = sl_input_get("SL_ALLOW")) && sl_cidr_list_add(&c.allow, v, "SL_ALLOW") < 0)
+		if ((v = sl_input_get("SL_ALLOW")) && sl_cidr_list_add(&allow, v, "SL_ALLOW") < 0)
 			return sl_cli_fail(-EINVAL);
-		if ((v = sl_input_get("SL_DROP")) && sl_cidr_list_add(&c.drop, v, "SL_DROP") < 0)
+		if ((v = sl_input_get("SL_DROP")) && sl_cidr_list_add(&drop, v, "SL_DROP") < 0)
 			return sl_cli_fail(-EINVAL);
 	}
+	c.allow = allow;
+	c.drop = drop;
 	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
 	c.veth = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
 	v = sl_input_get("SL_RANGE");
@@ -117,8 +121,6 @@ int main(int argc, char **argv)
 		r = sl_egress_check(&c);
 	else
 		r = sl_egress_apply(&c, &out);
-	sl_cidr_list_free(&c.allow);
-	sl_cidr_list_free(&c.drop);
 	if (r < 0)
 		return sl_cli_fail(r);
 	if (!strcmp(verb, "check"))

@@ -115,8 +115,9 @@ int main(int argc, char **argv)
 	};
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	struct sl_up_opts o = { .jobs = 4, .script = stdout };
-	struct sl_cidr_list allow = { 0 }, drop = { 0 };
-	struct sl_config cfg;
+	_cleanup_cidr_list_ struct sl_cidr_list allow = { 0 };
+	_cleanup_cidr_list_ struct sl_cidr_list drop = { 0 };
+	_cleanup_config_ struct sl_config cfg = { 0 };
 	const char *net = "isolated", *range = NULL, *verb;
 	bool detach = false;
 	unsigned long count = 1;
@@ -195,7 +196,6 @@ int main(int argc, char **argv)
 		return sl_cli_fail(r);
 	if (!strcmp(verb, "down")) {
 		r = sl_up_down(&cfg, &o);
-		sl_config_free(&cfg);
 		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
 	}
 	if (!o.print_only) {
@@ -206,7 +206,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(verb, "launch")) {
 		r = sl_up_launch(&cfg, argv[optind + 1], &o);
-		sl_config_free(&cfg);
 		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
 	}
 	if (!detach && !o.print_only) {
@@ -229,10 +228,8 @@ int main(int argc, char **argv)
 			sl_info("signal %d: taking the VMs down", sig);
 		}
 		sl_up_down(&cfg, &o);
-		sl_config_free(&cfg);
 		return r < 0 ? sl_cli_fail(r) : 0;
 	}
 	r = sl_up_config(&cfg, &o);
-	sl_config_free(&cfg);
 	return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
 }

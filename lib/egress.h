@@ -35,6 +35,7 @@ struct sl_egress_cfg {
 int sl_cidr_list_add(struct sl_cidr_list *l, const char *text, const char *what);
 char *sl_cidr_list_fmt(const struct sl_cidr_list *l);
 void sl_cidr_list_free(struct sl_cidr_list *l);
+#define _cleanup_cidr_list_ __attribute__((cleanup(sl_cidr_list_free)))
 
 int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out);
 int sl_egress_flush(const char *name);
