@@ -51,6 +51,8 @@ static const char usage[] =
 
 static struct sl_exec_req req;
 static bool attach;
+/* What -t and shell run when no command is given. */
+static char *login_shell[] = { "/bin/sh", "-l", NULL };
 
 /*
  * Options stand anywhere before a "--" (`sl-exec NAME --user u -- id`); with
@@ -443,10 +445,8 @@ int main(int argc, char **argv)
 		if (npos > 2)
 			return sl_cli_usage(&cli, "too many arguments");
 		if (!strcmp(first, "shell")) {
-			char *sh[] = { "/bin/sh", "-l", NULL };
-
 			req.pty = true;
-			return run(name, cmd && *cmd ? cmd : sh);
+			return run(name, cmd && *cmd ? cmd : login_shell);
 		}
 		if (!attach) {
 			char path[4096];
@@ -481,11 +481,9 @@ int main(int argc, char **argv)
 	else if (npos > 1)
 		return sl_cli_usage(&cli, "'%s' before '--': the command goes after it", pos[1]);
 	if (!*cmd) {
-		char *sh[] = { "/bin/sh", "-l", NULL };
-
 		if (!req.pty)
 			return sl_cli_usage(&cli, "missing CMD (or -t for a shell)");
-		return run(name, sh);
+		return run(name, login_shell);
 	}
 	return run(name, cmd);
 }

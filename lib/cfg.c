@@ -72,6 +72,7 @@ static int get_uint(struct ctx *c, const yaml_node_t *n, const char *key, unsign
 	const char *s = scalar(n);
 	char *end;
 
+	*v = 0;
 	if (!s || !*s)
 		return fail(c, n, "%s: want a number", key);
 	errno = 0;
@@ -170,7 +171,7 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 					    "ram_bytes", "dns_servers", "kernel_file",
 					    "initrd_file", "disk_file", "network", NULL };
 	const yaml_node_t *v;
-	unsigned long n;
+	unsigned long n = 0;
 	char probe[96];
 	int r;
 

@@ -69,42 +69,42 @@ static void up_cmd(const struct sl_group *g, const char *name, enum step s, stru
 	arg(c, step_tool[s]);
 	switch (s) {
 	case S_IPAM:
-		args(c, "alloc", "--range", g->range_s, "--group", g->name, name, NULL);
+		args(c, "alloc", "--range", g->range_s, "--group", g->name, name, (char *)NULL);
 		break;
 	case S_NETNS:
 	case S_VETH:
 	case S_TAP:
-		args(c, "add", name, NULL);
+		args(c, "add", name, (char *)NULL);
 		break;
 	case S_EGRESS:
-		args(c, "apply", name, NULL);
+		args(c, "apply", name, (char *)NULL);
 		for (size_t i = 0; i < g->allow.n; i++) {
 			char b[SL_CIDR_STRLEN];
 
-			args(c, "--allow", sl_cidr_fmt(&g->allow.v[i], b), NULL);
+			args(c, "--allow", sl_cidr_fmt(&g->allow.v[i], b), (char *)NULL);
 		}
 		for (size_t i = 0; i < g->drop.n; i++) {
 			char b[SL_CIDR_STRLEN];
 
-			args(c, "--drop", sl_cidr_fmt(&g->drop.v[i], b), NULL);
+			args(c, "--drop", sl_cidr_fmt(&g->drop.v[i], b), (char *)NULL);
 		}
 		if (!g->allow.n && !g->drop.n)
-			args(c, "--drop", "", NULL); /* explicitly none: everything allowed */
+			args(c, "--drop", "", (char *)NULL); /* explicitly none: everything allowed */
 		break;
 	case S_BOOT:
-		args(c, "start", name, NULL);
+		args(c, "start", name, (char *)NULL);
 		snprintf(n, sizeof(n), "%u", g->vcpu);
-		args(c, "--vcpu", n, NULL);
+		args(c, "--vcpu", n, (char *)NULL);
 		snprintf(n, sizeof(n), "%u", g->mem_mb);
-		args(c, "--mem", n, NULL);
+		args(c, "--mem", n, (char *)NULL);
 		if (g->kernel[0])
-			args(c, "--kernel", g->kernel, NULL);
+			args(c, "--kernel", g->kernel, (char *)NULL);
 		if (g->initrd[0])
-			args(c, "--initrd", g->initrd, NULL);
+			args(c, "--initrd", g->initrd, (char *)NULL);
 		if (g->disk[0])
-			args(c, "--disk", g->disk, NULL);
+			args(c, "--disk", g->disk, (char *)NULL);
 		if (g->dns[0])
-			args(c, "--dns", g->dns, NULL);
+			args(c, "--dns", g->dns, (char *)NULL);
 		break;
 	default:
 		break;
@@ -117,7 +117,7 @@ static void down_cmd(const char *name, enum step s, struct cmd *c)
 	static const char *const verb[S_COUNT] = { "release", "del", "del", "del", "flush", "stop" };
 
 	memset(c, 0, sizeof(*c));
-	args(c, step_tool[s], verb[s], name, NULL);
+	args(c, step_tool[s], verb[s], name, (char *)NULL);
 }
 
 static void print_cmd(FILE *f, const struct cmd *c)
@@ -142,6 +142,7 @@ static int run(const struct cmd *c, char *err, size_t errlen)
 	ssize_t n;
 	size_t have = 0;
 
+	err[0] = '\0';
 	snprintf(path, sizeof(path), "%s/%s", tools, c->argv[0]);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
