@@ -448,25 +448,6 @@ static int range_user_del(const char *name, const char *range)
 	return errno == ENOTEMPTY || errno == EEXIST ? 0 : -errno;
 }
 
-static int open_ns(const char *name)
-{
-	int fd, r;
-
-	r = sl_owned_netns(name);
-	if (r < 0)
-		return r;
-	if (!r) {
-		if (sl_netns_exists(name) > 0) {
-			sl_set_error("namespace %s is not ours", name);
-			return -EEXIST;
-		}
-		sl_set_error("no namespace %s (run sl-netns add %s first)", name, name);
-		return -ENXIO;
-	}
-	fd = sl_netns_open(name);
-	return fd;
-}
-
 static void warn_forwarding(void)
 {
 	char v[8];
@@ -500,7 +481,7 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 	r = sl_name_check(c->name);
 	if (r < 0)
 		return r;
-	fd = open_ns(c->name);
+	fd = sl_vm_netns_open(c->name);
 	if (fd < 0)
 		return fd;
 	r = ns_apply(c, fd);
@@ -632,7 +613,7 @@ int sl_egress_show(const struct sl_egress_cfg *c, FILE *f)
 	static const char *const hc[] = { SL_CHAIN_HOST_FWD, SL_CHAIN_HOST_IN, NULL };
 	static const char *const nb[] = { "POSTROUTING", NULL };
 	static const char *const nc[] = { SL_CHAIN_HOST_NAT, NULL };
-	_cleanup_close_ int fd = open_ns(c->name);
+	_cleanup_close_ int fd = sl_vm_netns_open(c->name);
 	char cm[64], cr[SL_CIDR_STRLEN];
 	int r;
 
@@ -717,7 +698,7 @@ static int check_jump(struct xtc_handle *h, const char *where, const char *from,
 int sl_egress_check(const struct sl_egress_cfg *c)
 {
 	static struct ruleset fwd, in, top, from, hin, masq;
-	_cleanup_close_ int fd = open_ns(c->name);
+	_cleanup_close_ int fd = sl_vm_netns_open(c->name);
 	char cm[64], where[64];
 	int bad = 0, r;
 

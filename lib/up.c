@@ -398,6 +398,16 @@ int sl_up_check_host(const struct sl_config *cfg)
 	return 0;
 }
 
+/* Every verb runs the tools next to sl-up, with a clean SL_* environment. */
+static int prepare(void)
+{
+	int r = sl_self_dir(tools, sizeof(tools));
+
+	if (r == 0)
+		clean_env();
+	return r;
+}
+
 /**
  * sl_up_config() - bring every VM of every group up
  *
@@ -409,9 +419,8 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o)
 	size_t n = 0;
 	int r;
 
-	if ((r = sl_self_dir(tools, sizeof(tools))) < 0)
+	if ((r = prepare()) < 0)
 		return r;
-	clean_env();
 	for (size_t i = 0; i < cfg->n; i++)
 		for (unsigned k = 1; k <= cfg->g[i].count; k++) {
 			char name[96];
@@ -473,9 +482,8 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
 	size_t n = 0;
 	int r;
 
-	if ((r = sl_self_dir(tools, sizeof(tools))) < 0)
+	if ((r = prepare()) < 0)
 		return r;
-	clean_env();
 	for (size_t i = 0; i < cfg->n; i++)
 		if ((r = group_vms(&cfg->g[i], &v, &n)) < 0)
 			return r;
@@ -509,9 +517,8 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 		sl_set_error("%s: no group %s", cfg->path, group);
 		return -EINVAL;
 	}
-	if ((r = sl_self_dir(tools, sizeof(tools))) < 0)
+	if ((r = prepare()) < 0)
 		return r;
-	clean_env();
 	for (unsigned k = 1;; k++) {
 		char path[4096];
 

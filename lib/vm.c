@@ -342,13 +342,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 		sl_set_error("%s is running already (supervisor %d, qemu %d)", c->name, sup, qemu);
 		return -EEXIST;
 	}
-	r = sl_owned_netns(c->name);
-	if (r <= 0) {
-		sl_set_error("%s: no namespace of ours (run sl-netns add, sl-veth add, sl-tap add)",
-			     c->name);
-		return r < 0 ? r : -ENXIO;
-	}
-	nsfd = sl_netns_open(c->name);
+	nsfd = sl_vm_netns_open(c->name);
 	if (nsfd < 0)
 		return nsfd;
 	{

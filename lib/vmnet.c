@@ -43,11 +43,14 @@ static int nl_or_fail(struct nl_sock **sk)
 	return r;
 }
 
-/*
- * Open VM's namespace and check that it is ours. Returns the fd, -ENXIO
- * when there is none (an unknown VM), -EEXIST when it is someone else's.
+/**
+ * sl_vm_netns_open() - open a VM's namespace, checking that it is ours
+ * @name: VM name
+ *
+ * Return: fd; -ENXIO when there is none (an unknown VM), -EEXIST when it
+ * is someone else's; the error recorded
  */
-static int open_own_netns(const char *name)
+int sl_vm_netns_open(const char *name)
 {
 	_cleanup_close_ int fd = sl_netns_open(name);
 	int r;
@@ -257,7 +260,7 @@ int sl_netns_check(const char *name)
 	int r;
 
 	problems = 0;
-	fd = open_own_netns(name);
+	fd = sl_vm_netns_open(name);
 	if (fd < 0)
 		return fd;
 	saved = sl_netns_enter(fd);
@@ -408,7 +411,7 @@ int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out)
 	r = sl_name_check(c->name);
 	if (r < 0)
 		return r;
-	fd = open_own_netns(c->name);
+	fd = sl_vm_netns_open(c->name);
 	if (fd < 0)
 		return fd;
 	r = nl_or_fail(&sk);
@@ -508,7 +511,7 @@ int sl_veth_check(const struct sl_veth_cfg *c)
 	int r;
 
 	problems = 0;
-	fd = open_own_netns(c->name);
+	fd = sl_vm_netns_open(c->name);
 	if (fd < 0)
 		return fd;
 	r = nl_or_fail(&sk);
@@ -603,7 +606,7 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out)
 	r = sl_name_check(c->name);
 	if (r < 0)
 		return r;
-	fd = open_own_netns(c->name);
+	fd = sl_vm_netns_open(c->name);
 	if (fd < 0)
 		return fd;
 	{
@@ -670,7 +673,7 @@ int sl_tap_del(const char *name, const char *tap)
 	r = sl_name_check(name);
 	if (r < 0)
 		return r;
-	fd = open_own_netns(name);
+	fd = sl_vm_netns_open(name);
 	if (fd == -ENXIO)
 		return sl_state_update(name, NULL, keys);
 	if (fd < 0)
@@ -718,7 +721,7 @@ int sl_tap_check(const struct sl_tap_cfg *c)
 	int r;
 
 	problems = 0;
-	fd = open_own_netns(c->name);
+	fd = sl_vm_netns_open(c->name);
 	if (fd < 0)
 		return fd;
 	saved = sl_netns_enter(fd);

@@ -18,6 +18,7 @@
 #define SL_NEXTHOP_LABEL 0xa9fe0001u /* 169.254.0.1 */
 
 int sl_owned_netns(const char *name);
+int sl_vm_netns_open(const char *name);
 
 int sl_netns_add(const char *name, struct sl_kv *out);
 int sl_netns_del(const char *name);
