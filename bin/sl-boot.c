@@ -20,6 +20,7 @@ enum {
 	OPT_ACCEL,
 	OPT_TIMEOUT,
 	OPT_DNS,
+	OPT_MODE,
 };
 
 static const char usage[] =
@@ -27,8 +28,9 @@ static const char usage[] =
 	"                          [--vcpu N] [--mem MB] [--accel kvm|tcg|auto]\n"
 	"       sl-boot [OPTION]... stop NAME\n"
 	"       sl-boot [OPTION]... status NAME\n"
-	"Boot VM NAME with QEMU's microvm machine on its TAP, inside its namespace,\n"
-	"and leave a supervisor that serves its agent and keeps its console log.\n\n"
+	"Boot VM NAME with QEMU's microvm machine on its TAP, inside its namespace\n"
+	"(bridge mode: in this one), and leave a supervisor that serves its agent\n"
+	"and keeps its console log.\n\n"
 	"      --kernel F    kernel (or SL_KERNEL; default: the project's)\n"
 	"      --initrd F    initramfs (or SL_INITRD; default: the project's)\n"
 	"      --disk F      ext4 image as the root disk, virtio-blk (or SL_DISK)\n"
@@ -36,6 +38,7 @@ static const char usage[] =
 	"      --mem MB      memory (or SL_MEM; default 256)\n"
 	"      --accel A     kvm, tcg or auto (default: KVM where it can run the kernel)\n"
 	"      --dns A,B     name servers for the guest (or SL_DNS)\n"
+	"      --mode MODE   isolated (default) or bridge (or SL_MODE)\n"
 	"      --timeout S   how long start waits for the agent, stop for power-off\n"
 	"                    (default 120 and 20)\n"
 	SL_COMMON_HELP
@@ -70,11 +73,12 @@ int main(int argc, char **argv)
 		{ "accel", required_argument, NULL, OPT_ACCEL },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "dns", required_argument, NULL, OPT_DNS },
+		{ "mode", required_argument, NULL, OPT_MODE },
 		{ 0 },
 	};
 	static const char *const verbs[] = { "start", "stop", "status", NULL };
 	static const char *const keys[] = { "SL_KERNEL", "SL_INITRD", "SL_DISK", "SL_VCPU",
-					    "SL_MEM", "SL_ACCEL", "SL_TIMEOUT", "SL_DNS" };
+					    "SL_MEM", "SL_ACCEL", "SL_TIMEOUT", "SL_DNS", "SL_MODE" };
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	struct sl_boot_cfg c = { 0 };
@@ -88,7 +92,7 @@ int main(int argc, char **argv)
 		if (sl_cli_common(&cli, opt, optarg, argv)) {
 			if (cli.done >= 0)
 				return cli.done;
-		} else if (opt >= OPT_KERNEL && opt <= OPT_DNS) {
+		} else if (opt >= OPT_KERNEL && opt <= OPT_MODE) {
 			sl_input_flag(keys[opt - OPT_KERNEL], optarg);
 		}
 	}
@@ -121,7 +125,9 @@ int main(int argc, char **argv)
 	c.disk = sl_input_get("SL_DISK");
 	c.accel = sl_cli_input("SL_ACCEL", "auto");
 	c.dns = sl_input_get("SL_DNS");
-	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
+	if ((r = sl_cli_mode(&c.bridge)) < 0)
+		return sl_cli_fail(r);
+	c.tap = sl_cli_input("SL_TAP", c.bridge ? c.name : SL_TAP_DEFAULT);
 	c.qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
 	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), 1, &bad);
 	c.mem_mb = num("--mem", sl_input_get("SL_MEM"), 256, &bad);

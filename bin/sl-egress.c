@@ -16,6 +16,7 @@ enum {
 	OPT_DROP,
 	OPT_IP,
 	OPT_RANGE,
+	OPT_MODE,
 };
 
 static const char usage[] =
@@ -29,6 +30,8 @@ static const char usage[] =
 	"  -d, --drop CIDR   drop a destination (repeatable; or SL_DROP)\n"
 	"      --ip ADDR     the VM's address (or SL_IP)\n"
 	"      --range CIDR  the VM's range (or SL_RANGE)\n"
+	"      --mode MODE   isolated (default) or bridge: only the host rules of the\n"
+	"                    bridge's subnet, SL_RANGE (or SL_MODE)\n"
 	SL_COMMON_HELP
 	"\nOnly --allow: whitelist. Only --drop: the rest is allowed. Both: allow,\n"
 	"then drop, then the rest is allowed. A bare address means /32.\n"
@@ -43,6 +46,7 @@ int main(int argc, char **argv)
 		{ "drop", required_argument, NULL, OPT_DROP },
 		{ "ip", required_argument, NULL, OPT_IP },
 		{ "range", required_argument, NULL, OPT_RANGE },
+		{ "mode", required_argument, NULL, OPT_MODE },
 		{ 0 },
 	};
 	static const char *const verbs[] = { "apply", "show", "check", "flush", NULL };
@@ -82,6 +86,9 @@ int main(int argc, char **argv)
 		case OPT_RANGE:
 			sl_input_flag("SL_RANGE", optarg);
 			break;
+		case OPT_MODE:
+			sl_input_flag("SL_MODE", optarg);
+			break;
 		}
 	}
 	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
@@ -110,9 +117,14 @@ int main(int argc, char **argv)
 			     c.name);
 		return sl_cli_fail(-ENXIO);
 	}
-	if ((r = sl_range_parse(v, &c.range)) < 0)
+	r = sl_cli_mode(&c.bridge);
+	if (r < 0)
 		return sl_cli_fail(r);
-	if (strcmp(verb, "show") && (r = sl_cli_ip("SL_IP", &c.ip)) < 0)
+	if (c.bridge && sl_cidr_parse(v, &c.range) < 0)
+		return sl_cli_usage(&cli, "bad bridge subnet '%s'", v);
+	if (!c.bridge && (r = sl_range_parse(v, &c.range)) < 0)
+		return sl_cli_fail(r);
+	if (!c.bridge && strcmp(verb, "show") && (r = sl_cli_ip("SL_IP", &c.ip)) < 0)
 		return sl_cli_fail(r);
 
 	if (!strcmp(verb, "show"))

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sl-ipam: lease /30 blocks of a VM range. */
+/* sl-ipam: lease /30 blocks of a VM range, or addresses of a bridge subnet. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,17 +13,25 @@
 enum {
 	OPT_RANGE = OPT_TOOL,
 	OPT_GROUP,
+	OPT_GATEWAY,
+	OPT_ADDRESS,
 };
 
 static const char usage[] =
 	"Usage: sl-ipam [OPTION]... alloc --range CIDR [--group G] NAME\n"
+	"       sl-ipam [OPTION]... alloc --gateway ADDR/P [--address IP] [--group G] NAME\n"
 	"       sl-ipam [OPTION]... release NAME\n"
 	"       sl-ipam [OPTION]... list\n"
-	"Lease the lowest free /30 block of a VM range to a VM.\n\n"
-	"  -r, --range CIDR  the group's range, /16 to /30 (or SL_RANGE)\n"
-	"  -g, --group G     the VM's group (or SL_GROUP; default: NAME without -N)\n"
+	"Lease the lowest free /30 block of a VM range to a VM (isolated mode), or\n"
+	"one address of a bridge's subnet (bridge mode, with --gateway).\n\n"
+	"  -r, --range CIDR       the group's range, /16 to /30 (or SL_RANGE)\n"
+	"  -G, --gateway ADDR/P   bridge mode: the bridge's address (or SL_GATEWAY)\n"
+	"      --address IP       bridge mode: this address, not the lowest free one\n"
+	"                         (or SL_ADDRESS)\n"
+	"  -g, --group G          the VM's group (or SL_GROUP; default: NAME without -N)\n"
 	SL_COMMON_HELP
-	"\nalloc prints SL_NAME SL_GROUP SL_RANGE SL_BLOCK SL_NET SL_GW SL_IP SL_PREFIX.\n"
+	"\nalloc prints SL_NAME SL_MODE SL_GROUP SL_RANGE SL_BLOCK SL_NET SL_GW SL_IP\n"
+	"SL_PREFIX.\n"
 	"Exit status: 0 ok, 1 failure, 2 bad input (bad range, full, overlapping).\n";
 
 static int list(const struct sl_cli *cli)
@@ -63,6 +71,8 @@ int main(int argc, char **argv)
 		SL_COMMON_OPTIONS,
 		{ "range", required_argument, NULL, OPT_RANGE },
 		{ "group", required_argument, NULL, OPT_GROUP },
+		{ "gateway", required_argument, NULL, OPT_GATEWAY },
+		{ "address", required_argument, NULL, OPT_ADDRESS },
 		{ 0 },
 	};
 	struct sl_cli cli = { .usage = usage, .done = -1 };
@@ -72,7 +82,7 @@ int main(int argc, char **argv)
 
 	sl_log_init(argv[0]);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hVr:g:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hVr:g:G:", opts, NULL)) != -1) {
 		if (sl_cli_common(&cli, opt, optarg, argv)) {
 			if (cli.done >= 0)
 				return cli.done;
@@ -86,6 +96,13 @@ int main(int argc, char **argv)
 		case 'g':
 		case OPT_GROUP:
 			sl_input_flag("SL_GROUP", optarg);
+			break;
+		case 'G':
+		case OPT_GATEWAY:
+			sl_input_flag("SL_GATEWAY", optarg);
+			break;
+		case OPT_ADDRESS:
+			sl_input_flag("SL_ADDRESS", optarg);
 			break;
 		}
 	}
@@ -107,10 +124,15 @@ int main(int argc, char **argv)
 					     : sl_cli_fail(r);
 	if (!strcmp(verb, "alloc")) {
 		const char *range = sl_input_get("SL_RANGE");
+		const char *gw = sl_input_get("SL_GATEWAY");
 
-		if (!range)
-			return sl_cli_usage(&cli, "alloc needs --range CIDR (or SL_RANGE)");
-		r = sl_ipam_alloc(range, sl_input_get("SL_GROUP"), name, &out);
+		if (gw)
+			r = sl_ipam_alloc_bridge(gw, sl_input_get("SL_ADDRESS"),
+						 sl_input_get("SL_GROUP"), name, &out);
+		else if (!range)
+			return sl_cli_usage(&cli, "alloc needs --range CIDR or --gateway ADDR/P");
+		else
+			r = sl_ipam_alloc(range, sl_input_get("SL_GROUP"), name, &out);
 	} else {
 		r = sl_ipam_release(name, &out);
 		sl_kv_free(&out); /* release prints nothing */

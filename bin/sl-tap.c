@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* sl-tap: the persistent TAP a VM's QEMU opens, inside its namespace. */
+/*
+ * sl-tap: the persistent TAP a VM's QEMU opens: inside its namespace
+ * (isolated mode), or as a port of a bridge in the host's (bridge mode).
+ */
 #include <stdio.h>
 #include <string.h>
 
+#include "bridge.h"
 #include "cli.h"
 #include "input.h"
 #include "log.h"
@@ -11,17 +15,48 @@
 enum {
 	OPT_GW = OPT_TOOL,
 	OPT_TAP,
+	OPT_BRIDGE,
+	OPT_MODE,
 };
 
 static const char usage[] =
 	"Usage: sl-tap [OPTION]... add NAME\n"
 	"       sl-tap [OPTION]... del NAME\n"
 	"       sl-tap [OPTION]... check NAME\n"
-	"Create the TAP of VM NAME in its namespace, holding the VM's gateway.\n\n"
-	"      --gw ADDR     the gateway address (or SL_GW)\n"
-	"      --tap IF      the TAP's name (or SL_TAP; default tap0)\n"
+	"Create the TAP of VM NAME in its namespace, holding the VM's gateway; or,\n"
+	"in bridge mode, in this namespace as a port of a bridge holding it.\n\n"
+	"      --gw ADDR      the gateway address (or SL_GW; with SL_PREFIX)\n"
+	"      --tap IF       the TAP's name (or SL_TAP; default tap0, in bridge\n"
+	"                     mode NAME)\n"
+	"  -b, --bridge BR    bridge mode, on bridge BR, made on first use (or\n"
+	"                     SL_BRIDGE; default brvm0)\n"
+	"      --mode MODE    isolated (default) or bridge (or SL_MODE)\n"
 	SL_COMMON_HELP
-	"\nadd prints SL_TAP. Exit status: 0 ok, 1 failure, 2 bad input.\n";
+	"\nadd prints SL_TAP (and SL_BRIDGE). Exit status: 0 ok, 1 failure, 2 bad input.\n";
+
+static int bridge_port(const struct sl_cli *cli, const char *verb, const char *name,
+		       struct sl_port_cfg *p, struct sl_kv *out)
+{
+	int r;
+
+	p->name = name;
+	p->tap = sl_cli_input("SL_TAP", name);
+	p->bridge = sl_cli_input("SL_BRIDGE", SL_BRIDGE_DEFAULT);
+	if (!strcmp(verb, "del")) {
+		r = sl_port_del(p->name, p->tap, p->bridge);
+		return r < 0 ? sl_cli_fail(r) : 0;
+	}
+	if ((r = sl_cli_ip("SL_GW", &p->gw)) < 0 || (r = sl_cli_prefix(&p->prefix)) < 0)
+		return sl_cli_fail(r);
+	if (!strcmp(verb, "check")) {
+		r = sl_port_check(p);
+		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+	}
+	r = sl_port_add(p, out);
+	if (r < 0)
+		return sl_cli_fail(r);
+	return sl_cli_print(cli, out);
+}
 
 int main(int argc, char **argv)
 {
@@ -29,18 +64,22 @@ int main(int argc, char **argv)
 		SL_COMMON_OPTIONS,
 		{ "gw", required_argument, NULL, OPT_GW },
 		{ "tap", required_argument, NULL, OPT_TAP },
+		{ "bridge", required_argument, NULL, OPT_BRIDGE },
+		{ "mode", required_argument, NULL, OPT_MODE },
 		{ 0 },
 	};
 	static const char *const verbs[] = { "add", "del", "check", NULL };
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	struct sl_tap_cfg c = { 0 };
+	struct sl_port_cfg p = { 0 };
 	const char *verb = NULL;
+	bool bridge = false;
 	int opt, r;
 
 	sl_log_init(argv[0]);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hVb:", opts, NULL)) != -1) {
 		if (sl_cli_common(&cli, opt, optarg, argv)) {
 			if (cli.done >= 0)
 				return cli.done;
@@ -48,11 +87,20 @@ int main(int argc, char **argv)
 			sl_input_flag("SL_GW", optarg);
 		} else if (opt == OPT_TAP) {
 			sl_input_flag("SL_TAP", optarg);
+		} else if (opt == OPT_BRIDGE || opt == 'b') {
+			sl_input_flag("SL_BRIDGE", optarg);
+			sl_input_flag("SL_MODE", "bridge");
+		} else if (opt == OPT_MODE) {
+			sl_input_flag("SL_MODE", optarg);
 		}
 	}
 	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
 	if (r >= 0)
 		return r;
+	if ((r = sl_cli_mode(&bridge)) < 0)
+		return sl_cli_fail(r);
+	if (bridge)
+		return bridge_port(&cli, verb, c.name, &p, &out);
 	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
 	if (strlen(c.tap) > 15 || !*c.tap)
 		return sl_cli_usage(&cli, "bad TAP name '%s'", c.tap);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sl-up: from a Slicer YAML file to isolated VMs, and back. */
+/* sl-up: from a Slicer YAML file to microVMs, and back. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "cfg.h"
 #include "cli.h"
 #include "egress.h"
@@ -34,10 +35,10 @@ static const char usage[] =
 	"Usage: sl-up [OPTION]... CONFIG            bring every group up, supervise\n"
 	"       sl-up [OPTION]... down CONFIG       take every VM of the groups down\n"
 	"       sl-up [OPTION]... launch CONFIG GROUP   add one VM to a group\n"
-	"       sl-up new NAME [--net isolated] [--allow CIDR]... [--drop CIDR]...\n"
+	"       sl-up new NAME [--net isolated|bridge] [--allow CIDR]... [--drop CIDR]...\n"
 	"                      [--count N] [--range CIDR]   print a config\n"
-	"Bring up isolated microVMs from a Slicer config: per VM sl-ipam, sl-netns,\n"
-	"sl-veth, sl-tap, sl-egress, sl-boot.\n\n"
+	"Bring up microVMs from a Slicer config: per VM sl-ipam, sl-netns, sl-veth,\n"
+	"sl-tap, sl-egress, sl-boot (bridge mode: sl-ipam, sl-tap, sl-egress, sl-boot).\n\n"
 	"  -d, --detach        return once all are up (default: stay, and take them\n"
 	"                      down on Ctrl-C or SIGTERM)\n"
 	"      --no-boot       networks only, no VMs\n"
@@ -46,19 +47,72 @@ static const char usage[] =
 	SL_COMMON_HELP
 	"\nExit status: 0 ok, 1 some VM failed (the others stay up), 2 bad config.\n";
 
+static void print_cidrs(const char *key, const struct sl_cidr_list *l)
+{
+	char rs[SL_CIDR_STRLEN];
+
+	if (!l->n)
+		return;
+	printf("      %s: [", key);
+	for (size_t i = 0; i < l->n; i++)
+		printf("%s\"%s\"", i ? ", " : "", sl_cidr_fmt(&l->v[i], rs));
+	printf("]\n");
+}
+
+/* Bridge mode: Slicer's 192.168.137.0/24, or the next free /24 above it. */
+static int new_bridge(const char *name, unsigned count, const char *range)
+{
+	char rs[SL_CIDR_STRLEN], gw[SL_IP_STRLEN];
+	struct sl_cidr r;
+	bool found = false;
+
+	if (range) {
+		if (sl_cidr_parse(range, &r) < 0 || r.prefix < 8 || r.prefix > 30) {
+			sl_set_error("bad --range '%s': a subnet a.b.c.d/p, /8 to /30", range);
+			return -EINVAL;
+		}
+		found = true;
+	}
+	for (uint32_t a = 0xc0a88900u; a <= 0xc0a8fe00u && !found; a += 0x100) {
+		r = (struct sl_cidr){ a, 24 };
+		found = sl_ipam_check_range(&r, a + 1, false) == 0;
+	}
+	if (!found) {
+		sl_set_error("no free /24 left in 192.168.137.0-192.168.254.255: give --range");
+		return -EADDRINUSE;
+	}
+	if (count > (1u << (32 - r.prefix)) - 3) {
+		sl_set_error("--count %u: subnet %s holds %u", count, sl_cidr_fmt(&r, rs),
+			     (1u << (32 - r.prefix)) - 3);
+		return -EINVAL;
+	}
+	printf("config:\n  host_groups:\n  - name: %s\n    count: %u\n    vcpu: 1\n"
+	       "    ram_mb: 256\n    network:\n      bridge: \"%s\"\n      gateway: \"%s/%u\"\n",
+	       name, count, SL_BRIDGE_DEFAULT, sl_ip_fmt(r.addr + 1, gw), r.prefix);
+	return 0;
+}
+
 static int new_config(const char *name, const char *net, struct sl_cidr_list *allow,
 		      struct sl_cidr_list *drop, unsigned count, const char *range)
 {
 	char probe[96], rs[SL_CIDR_STRLEN];
 	struct sl_cidr r;
 
-	if (strcmp(net, "isolated")) {
-		sl_set_error("--net %s: only isolated is implemented (bridge mode is not yet)", net);
+	if (strcmp(net, "isolated") && strcmp(net, "bridge")) {
+		sl_set_error("--net %s: isolated or bridge", net);
 		return -EINVAL;
 	}
 	snprintf(probe, sizeof(probe), "%s-%u", name, count ? count : 1);
 	if (sl_name_check(probe) < 0)
 		return -EINVAL;
+	if (!strcmp(net, "bridge")) {
+		if (allow->n || drop->n) {
+			sl_set_error("--allow and --drop need --net isolated: bridge mode has no "
+				     "egress rules");
+			return -EINVAL;
+		}
+		return new_bridge(name, count, range);
+	}
 	if (range) {
 		if (sl_range_parse(range, &r) < 0)
 			return -EINVAL;
@@ -68,7 +122,7 @@ static int new_config(const char *name, const char *net, struct sl_cidr_list *al
 
 		for (uint32_t a = 0xa9fe6400u; a <= 0xa9fefc00u && !found; a += 0x400) {
 			r = (struct sl_cidr){ a, 22 };
-			found = sl_ipam_check_range(&r, false) == 0;
+			found = sl_ipam_check_range(&r, 0, false) == 0;
 		}
 		if (!found) {
 			sl_set_error("no free /22 left in 169.254.100.0-169.254.255.255: give --range");
@@ -83,18 +137,8 @@ static int new_config(const char *name, const char *net, struct sl_cidr_list *al
 	printf("config:\n  host_groups:\n  - name: %s\n    count: %u\n    vcpu: 1\n"
 	       "    ram_mb: 256\n    network:\n      mode: \"isolated\"\n      range: \"%s\"\n",
 	       name, count, sl_cidr_fmt(&r, rs));
-	if (allow->n) {
-		printf("      allow: [");
-		for (size_t i = 0; i < allow->n; i++)
-			printf("%s\"%s\"", i ? ", " : "", sl_cidr_fmt(&allow->v[i], rs));
-		printf("]\n");
-	}
-	if (drop->n) {
-		printf("      drop: [");
-		for (size_t i = 0; i < drop->n; i++)
-			printf("%s\"%s\"", i ? ", " : "", sl_cidr_fmt(&drop->v[i], rs));
-		printf("]\n");
-	}
+	print_cidrs("allow", allow);
+	print_cidrs("drop", drop);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "bridge.h"
 #include "cfg.h"
 #include "ipam.h"
 #include "log.h"
@@ -18,7 +19,7 @@
 static const char *const ignored[] = {
 	"image", "kernel_image", "hypervisor", "storage", "storage_size", "github_user",
 	"ssh_keys", "api", "userdata", "userdata_file", "share_home", "gpu_count",
-	"sparse", "tap_prefix", NULL,
+	"sparse", NULL,
 };
 
 struct ctx {
@@ -123,10 +124,104 @@ static bool known(const char *k, const char *const *list)
 	return false;
 }
 
+static int get_ifname(struct ctx *c, const yaml_node_t *v, const char *key, char buf[16],
+		      size_t room)
+{
+	char tmp[64];
+	int r = get_str(c, v, key, tmp, sizeof(tmp));
+
+	if (r < 0)
+		return r;
+	if (!tmp[0] || strlen(tmp) > 15 - room || strpbrk(tmp, " /:\t"))
+		return fail(c, v, "%s: '%s' is not an interface name of at most %zu bytes", key, tmp,
+			    15 - room);
+	memcpy(buf, tmp, strlen(tmp) + 1);
+	return 0;
+}
+
+/* Slicer's bridge mode: gateway (required), bridge, tap_prefix, addresses. */
+static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
+{
+	const yaml_node_t *v;
+	int r;
+
+	g->mode = SL_NET_BRIDGE;
+	for (const char *const *k = (const char *const[]){ "range", "allow", "drop", NULL }; *k; k++)
+		if ((v = get(c, net, *k)))
+			return fail(c, v, "network.%s: only for mode: isolated; bridge mode has "
+					  "network.gateway and no egress rules", *k);
+	v = get(c, net, "gateway");
+	if (!v)
+		return fail(c, net, "network.gateway: missing for bridge mode (e.g. "
+				    "\"192.168.137.1/24\"; or set mode: isolated)");
+	if ((r = get_str(c, v, "network.gateway", g->gateway_s, sizeof(g->gateway_s))) < 0)
+		return r;
+	if (sl_ifaddr_parse(g->gateway_s, &g->gw, &g->range) < 0)
+		return fail(c, v, "network.gateway: '%s' is not an address with its prefix "
+				  "(a.b.c.d/p, /8 to /30, a host of its subnet)", g->gateway_s);
+	sl_cidr_fmt(&g->range, g->range_s);
+	snprintf(g->bridge, sizeof(g->bridge), "%s", SL_BRIDGE_DEFAULT);
+	if ((v = get(c, net, "bridge")) && (r = get_ifname(c, v, "network.bridge", g->bridge, 0)) < 0)
+		return r;
+	/* Room for the largest VM number after the prefix. */
+	if ((v = get(c, net, "tap_prefix")) &&
+	    (r = get_ifname(c, v, "network.tap_prefix", g->tap_prefix,
+			    (size_t)snprintf(NULL, 0, "%u", g->count ? g->count : 1))) < 0)
+		return r;
+	v = get(c, net, "addresses");
+	if (v && v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "network.addresses: want a list of addresses");
+	if (v) {
+		size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+
+		g->addresses = calloc(n ? n : 1, sizeof(*g->addresses));
+		if (!g->addresses)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++) {
+			const yaml_node_t *e = node(c, v->data.sequence.items.start[i]);
+			const char *s = scalar(e);
+			uint32_t ip, host;
+
+			if (!s || sl_ip_parse(s, &ip) < 0 || !sl_cidr_contains(&g->range, ip))
+				return fail(c, e, "network.addresses: '%s' is not an address in %s",
+					    s ? s : "?", g->range_s);
+			host = ip & ~sl_cidr_mask(g->range.prefix);
+			if (ip == g->gw || host == 0 || host == ~sl_cidr_mask(g->range.prefix))
+				return fail(c, e, "network.addresses: %s is the gateway, network or "
+						  "broadcast address", s);
+			for (size_t j = 0; j < g->naddr; j++)
+				if (g->addresses[j] == ip)
+					return fail(c, e, "network.addresses: %s twice", s);
+			g->addresses[g->naddr++] = ip;
+		}
+		if (g->count > g->naddr)
+			return fail(c, v, "network.addresses: %zu for count %u", g->naddr, g->count);
+	}
+	return 0;
+}
+
+/**
+ * sl_group_tap() - the TAP name of a bridge-mode VM
+ * @g: its group
+ * @vm: the VM's name
+ * @n: its number in the group, from 1
+ * @tap: result
+ *
+ * Slicer's tap_prefix and the VM's number, or else the VM's own name, which
+ * is unique on the host already.
+ */
+void sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16])
+{
+	if (g->tap_prefix[0])
+		snprintf(tap, 16, "%.10s%u", g->tap_prefix, n);
+	else
+		snprintf(tap, 16, "%s", vm);
+}
+
 static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
 {
 	static const char *const keys[] = { "mode", "range", "allow", "drop", "bridge",
-					    "gateway", "addresses", NULL };
+					    "gateway", "addresses", "tap_prefix", NULL };
 	const yaml_node_t *v;
 	int r;
 
@@ -142,15 +237,16 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 			sl_warn("%s: %s: network.%s is not implemented, ignored", c->path, c->where, k);
 	}
 	v = get(c, net, "mode");
-	if (!v || !strcmp(scalar(v) ? scalar(v) : "", "bridge")) {
-		/* Slicer's default: TAPs on a bridge in the host namespace. */
-		return fail(c, v ? v : net, "network.mode: bridge mode is not implemented yet "
-					    "(use mode: isolated)");
-	}
+	if (!v || !strcmp(scalar(v) ? scalar(v) : "", "bridge"))
+		return parse_bridge(c, net, g); /* Slicer's default */
 	if (!scalar(v) || strcmp(scalar(v), "isolated"))
 		return fail(c, v, "network.mode: '%s' is not isolated or bridge",
 			    scalar(v) ? scalar(v) : "?");
 	g->mode = SL_NET_ISOLATED;
+	for (const char *const *k = (const char *const[]){ "bridge", "gateway", "addresses",
+							   "tap_prefix", NULL }; *k; k++)
+		if ((v = get(c, net, *k)))
+			return fail(c, v, "network.%s: only for bridge mode, not isolated", *k);
 	v = get(c, net, "range");
 	if (!v)
 		return fail(c, net, "network.range: missing (e.g. \"169.254.100.0/22\")");
@@ -255,10 +351,48 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 				   "does not do (add network: {mode: isolated, range: ...})");
 	if ((r = parse_network(c, v, g)) < 0)
 		return r;
-	if (g->count > sl_range_blocks(&g->range))
+	if (g->mode == SL_NET_ISOLATED && g->count > sl_range_blocks(&g->range))
 		return fail(c, get(c, gn, "count"), "count %u is more than range %s holds (%u)",
 			    g->count, g->range_s, sl_range_blocks(&g->range));
+	if (g->mode == SL_NET_BRIDGE && g->count > (1u << (32 - g->range.prefix)) - 3)
+		return fail(c, get(c, gn, "count"), "count %u is more than subnet %s holds (%u)",
+			    g->count, g->range_s, (1u << (32 - g->range.prefix)) - 3);
 	c->where[0] = '\0';
+	return 0;
+}
+
+/*
+ * Two groups may share a bridge (same bridge, same gateway); otherwise no
+ * two groups' addresses or TAP names may meet.
+ */
+static int groups_clash(struct ctx *c, const yaml_node_t *gn, const struct sl_group *a,
+			const struct sl_group *b)
+{
+	bool bridged = a->mode == SL_NET_BRIDGE && b->mode == SL_NET_BRIDGE;
+	const char *key = b->mode == SL_NET_BRIDGE ? "network.gateway" : "network.range";
+
+	if (bridged && !strcmp(a->bridge, b->bridge)) {
+		if (a->gw != b->gw)
+			return fail(c, gn, "group %s: network.gateway: %s, but group %s has %s on "
+					   "bridge %s", b->name, b->gateway_s, a->name,
+				    a->gateway_s, a->bridge);
+		if (a->tap_prefix[0] && !strcmp(a->tap_prefix, b->tap_prefix))
+			return fail(c, gn, "group %s: network.tap_prefix: %s is group %s's too",
+				    b->name, b->tap_prefix, a->name);
+		for (size_t i = 0; i < b->naddr; i++)
+			for (size_t j = 0; j < a->naddr; j++)
+				if (b->addresses[i] == a->addresses[j])
+					return fail(c, gn, "group %s: network.addresses: one is "
+							   "group %s's too", b->name, a->name);
+		return 0;
+	}
+	if (bridged && a->tap_prefix[0] && !strcmp(a->tap_prefix, b->tap_prefix))
+		return fail(c, gn, "group %s: network.tap_prefix: %s is group %s's too", b->name,
+			    b->tap_prefix, a->name);
+	if (sl_cidr_overlap(&a->range, &b->range))
+		return fail(c, gn, "group %s: %s: %s overlaps %s of group %s", b->name, key,
+			    b->mode == SL_NET_BRIDGE ? b->gateway_s : b->range_s,
+			    a->mode == SL_NET_BRIDGE ? a->gateway_s : a->range_s, a->name);
 	return 0;
 }
 
@@ -322,10 +456,8 @@ int sl_config_load(const char *path, struct sl_config *cfg)
 			if (!strcmp(cfg->g[j].name, cfg->g[i].name))
 				r = fail(&c, gn, "group %s: name: a second group of that name",
 					 cfg->g[i].name);
-			else if (sl_cidr_overlap(&cfg->g[j].range, &cfg->g[i].range))
-				r = fail(&c, gn, "group %s: network.range: %s overlaps %s of group %s",
-					 cfg->g[i].name, cfg->g[i].range_s, cfg->g[j].range_s,
-					 cfg->g[j].name);
+			else
+				r = groups_clash(&c, gn, &cfg->g[j], &cfg->g[i]);
 		}
 	}
 out:
@@ -341,6 +473,7 @@ void sl_config_free(struct sl_config *cfg)
 	for (size_t i = 0; i < cfg->n; i++) {
 		sl_cidr_list_free(&cfg->g[i].allow);
 		sl_cidr_list_free(&cfg->g[i].drop);
+		free(cfg->g[i].addresses);
 	}
 	free(cfg->g);
 	cfg->g = NULL;

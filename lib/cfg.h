@@ -14,8 +14,13 @@ struct sl_group {
 	char name[64];
 	unsigned count, vcpu, mem_mb;
 	enum sl_net_mode mode;
-	char range_s[SL_CIDR_STRLEN];
+	char range_s[SL_CIDR_STRLEN]; /* bridge mode: the gateway's subnet */
 	struct sl_cidr range;
+	/* bridge mode */
+	char bridge[16], tap_prefix[16], gateway_s[SL_CIDR_STRLEN];
+	uint32_t gw;
+	uint32_t *addresses; /* network.addresses, VM n gets addresses[n-1] */
+	size_t naddr;
 	struct sl_cidr_list allow, drop;
 	char dns[256];        /* comma-separated */
 	char kernel[1024], initrd[1024], disk[1024];
@@ -31,5 +36,6 @@ int sl_config_load(const char *path, struct sl_config *cfg);
 void sl_config_free(struct sl_config *cfg);
 #define _cleanup_config_ __attribute__((cleanup(sl_config_free)))
 const struct sl_group *sl_config_group(const struct sl_config *cfg, const char *name);
+void sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16]);
 
 #endif

@@ -91,6 +91,41 @@ int sl_cidr_parse(const char *s, struct sl_cidr *c)
 	return 0;
 }
 
+/**
+ * sl_ifaddr_parse() - parse an interface address "a.b.c.d/p"
+ * @s: text, e.g. a bridge gateway "192.168.137.1/24"
+ * @ip: the address
+ * @net: the network it is in (host bits cleared)
+ *
+ * Unlike sl_cidr_parse(), host bits are the point here; the prefix is
+ * required, and the address must be a usable host of a /8../30 network.
+ *
+ * Return: 0 or -EINVAL (no message recorded)
+ */
+int sl_ifaddr_parse(const char *s, uint32_t *ip, struct sl_cidr *net)
+{
+	char buf[SL_CIDR_STRLEN + 1];
+	const char *slash = strchr(s, '/');
+	struct sl_cidr any;
+	uint32_t host;
+
+	if (!slash || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	if (sl_ip_parse(buf, ip) < 0)
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "0.0.0.0%s", slash);
+	if (sl_cidr_parse(buf, &any) < 0 || any.prefix < 8 || any.prefix > 30)
+		return -EINVAL;
+	net->prefix = any.prefix;
+	net->addr = *ip & sl_cidr_mask(any.prefix);
+	host = *ip & ~sl_cidr_mask(any.prefix);
+	if (host == 0 || host == ~sl_cidr_mask(any.prefix))
+		return -EINVAL;
+	return 0;
+}
+
 char *sl_ip_fmt(uint32_t ip, char buf[SL_IP_STRLEN])
 {
 	snprintf(buf, SL_IP_STRLEN, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255,

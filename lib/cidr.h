@@ -16,6 +16,7 @@ struct sl_cidr {
 
 int sl_cidr_parse(const char *s, struct sl_cidr *c);
 int sl_ip_parse(const char *s, uint32_t *ip);
+int sl_ifaddr_parse(const char *s, uint32_t *ip, struct sl_cidr *net);
 char *sl_cidr_fmt(const struct sl_cidr *c, char buf[SL_CIDR_STRLEN]);
 char *sl_ip_fmt(uint32_t ip, char buf[SL_IP_STRLEN]);
 uint32_t sl_cidr_mask(unsigned prefix);

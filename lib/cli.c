@@ -230,3 +230,21 @@ int sl_cli_prefix(unsigned *prefix)
 	*prefix = (unsigned)p;
 	return 0;
 }
+
+/**
+ * sl_cli_mode() - SL_MODE: "isolated" (the default) or "bridge"
+ * @bridge: set for bridge mode
+ *
+ * Return: 0, or -EINVAL with the error recorded
+ */
+int sl_cli_mode(bool *bridge)
+{
+	const char *v = sl_input_get("SL_MODE");
+
+	*bridge = v && !strcmp(v, "bridge");
+	if (v && !*bridge && strcmp(v, "isolated")) {
+		sl_set_error("bad SL_MODE '%s': isolated or bridge", v);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -53,3 +53,4 @@ int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *ve
 		const char *const *no_name, const char **verb, const char **name);
 int sl_cli_ip(const char *key, uint32_t *ip);
 int sl_cli_prefix(unsigned *prefix);
+int sl_cli_mode(bool *bridge);

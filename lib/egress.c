@@ -196,6 +196,45 @@ static void host_nat(const struct sl_cidr *range, struct ruleset *s)
 	r->dst = *range;
 }
 
+/*
+ * A bridge's subnet B (Slicer's default mode, DESIGN.md §2): its VMs reach
+ * each other (bridged frames cross FORWARD with br_netfilter), the host
+ * and the LAN, masqueraded; nothing new reaches B from outside it, so an
+ * isolated VM cannot reach a bridge VM either. No SL-INPUT rule: bridge
+ * VMs may talk to the host.
+ */
+static void host_fwd_top_bridge(const struct sl_cidr *b, struct ruleset *s)
+{
+	char cm[64];
+	struct sl_rule *r;
+
+	host_comment(b, cm, sizeof(cm));
+	r = rule(s, "ACCEPT", cm);
+	r->has_dst = true;
+	r->dst = *b;
+	r->ct_established = true;
+	r = rule(s, "ACCEPT", cm);
+	r->has_src = r->has_dst = true;
+	r->src = r->dst = *b;
+	r = rule(s, "DROP", cm);
+	r->has_dst = true;
+	r->dst = *b;
+}
+
+/* The rules of one range: SL-FORWARD's top and bottom, SL-INPUT, nat. */
+static void host_rules(const struct sl_cidr *range, bool bridge, struct ruleset *top,
+		       struct ruleset *from, struct ruleset *in, struct ruleset *masq)
+{
+	if (bridge) {
+		host_fwd_top_bridge(range, top);
+	} else {
+		host_fwd_top(range, top);
+		host_from(range, in, "DROP");
+	}
+	host_from(range, from, "ACCEPT");
+	host_nat(range, masq);
+}
+
 static int ensure_jump(struct xtc_handle *h, const char *from, const char *to)
 {
 	struct sl_rule j = { 0 };
@@ -303,7 +342,7 @@ static bool tagged_match(struct xtc_handle *h, const char *chain, const char *cm
 	return k == s->n;
 }
 
-static int host_apply(const struct sl_cidr *range)
+static int host_apply(const struct sl_cidr *range, bool bridge)
 {
 	_cleanup_ipt_ struct xtc_handle *f = NULL;
 	_cleanup_ipt_ struct xtc_handle *nat = NULL;
@@ -312,10 +351,7 @@ static int host_apply(const struct sl_cidr *range)
 	int r;
 
 	host_comment(range, cm, sizeof(cm));
-	host_fwd_top(range, &top);
-	host_from(range, &from, "ACCEPT");
-	host_from(range, &in, "DROP");
-	host_nat(range, &masq);
+	host_rules(range, bridge, &top, &from, &in, &masq);
 
 	if ((r = sl_ipt_open("filter", &f)) < 0 ||
 	    (r = ensure_jump(f, "FORWARD", SL_CHAIN_HOST_FWD)) < 0 ||
@@ -336,9 +372,11 @@ static int host_apply(const struct sl_cidr *range)
 		}
 	}
 	if (!tagged_match(f, SL_CHAIN_HOST_IN, cm, &in)) {
-		if ((r = delete_tagged(f, SL_CHAIN_HOST_IN, cm)) < 0 ||
-		    (r = sl_ipt_append(f, SL_CHAIN_HOST_IN, &in.r[0])) < 0)
+		if ((r = delete_tagged(f, SL_CHAIN_HOST_IN, cm)) < 0)
 			return r;
+		for (size_t i = 0; i < in.n; i++)
+			if ((r = sl_ipt_append(f, SL_CHAIN_HOST_IN, &in.r[i])) < 0)
+				return r;
 	}
 	if ((r = sl_ipt_commit(f)) < 0)
 		return r;
@@ -481,20 +519,28 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 	r = sl_name_check(c->name);
 	if (r < 0)
 		return r;
-	fd = sl_vm_netns_open(c->name);
-	if (fd < 0)
-		return fd;
-	r = ns_apply(c, fd);
-	if (r < 0)
-		return r;
+	if (c->bridge && (c->allow.n || c->drop.n)) {
+		sl_set_error("%s: bridge mode has no egress rules: allow and drop need "
+			     "isolated mode", c->name);
+		return -EINVAL;
+	}
+	if (!c->bridge) {
+		fd = sl_vm_netns_open(c->name);
+		if (fd < 0)
+			return fd;
+		r = ns_apply(c, fd);
+		if (r < 0)
+			return r;
+	}
 	lock = sl_lock("host");
 	if (lock < 0)
 		return lock;
-	r = host_apply(&c->range);
+	r = host_apply(&c->range, c->bridge);
 	if (r < 0)
 		return r;
 	warn_forwarding();
-	if ((r = sl_kv_set(out, "SL_ALLOW", a)) < 0 || (r = sl_kv_set(out, "SL_DROP", d)) < 0 ||
+	if ((!c->bridge && ((r = sl_kv_set(out, "SL_ALLOW", a)) < 0 ||
+			    (r = sl_kv_set(out, "SL_DROP", d)) < 0)) ||
 	    (r = sl_kv_set(out, "SL_EGRESS_RANGE", sl_cidr_fmt(&c->range, cr))) < 0)
 		return r;
 	/* Recorded under the host lock: flush counts a range's users by them. */
@@ -613,13 +659,13 @@ int sl_egress_show(const struct sl_egress_cfg *c, FILE *f)
 	static const char *const hc[] = { SL_CHAIN_HOST_FWD, SL_CHAIN_HOST_IN, NULL };
 	static const char *const nb[] = { "POSTROUTING", NULL };
 	static const char *const nc[] = { SL_CHAIN_HOST_NAT, NULL };
-	_cleanup_close_ int fd = sl_vm_netns_open(c->name);
+	_cleanup_close_ int fd = c->bridge ? -1 : sl_vm_netns_open(c->name);
 	char cm[64], cr[SL_CIDR_STRLEN];
 	int r;
 
-	if (fd < 0)
+	if (fd < 0 && !c->bridge)
 		return fd;
-	{
+	if (!c->bridge) {
 		_cleanup_netns_ int saved = sl_netns_enter(fd);
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
 
@@ -698,17 +744,17 @@ static int check_jump(struct xtc_handle *h, const char *where, const char *from,
 int sl_egress_check(const struct sl_egress_cfg *c)
 {
 	static struct ruleset fwd, in, top, from, hin, masq;
-	_cleanup_close_ int fd = sl_vm_netns_open(c->name);
+	_cleanup_close_ int fd = c->bridge ? -1 : sl_vm_netns_open(c->name);
 	char cm[64], where[64];
 	int bad = 0, r;
 
-	if (fd < 0)
+	if (fd < 0 && !c->bridge)
 		return fd;
 	fwd.n = in.n = top.n = from.n = hin.n = masq.n = 0;
 	ns_fwd_rules(c, &fwd);
 	ns_in_rules(c, &in);
 	snprintf(where, sizeof(where), "namespace %s", c->name);
-	{
+	if (!c->bridge) {
 		_cleanup_netns_ int saved = sl_netns_enter(fd);
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
 
@@ -722,10 +768,8 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 		bad += check_chain(h, where, SL_CHAIN_NS_IN, NULL, &in);
 	}
 	host_comment(&c->range, cm, sizeof(cm));
-	host_fwd_top(&c->range, &top);
-	host_from(&c->range, &top, "ACCEPT");
-	host_from(&c->range, &hin, "DROP");
-	host_nat(&c->range, &masq);
+	host_rules(&c->range, c->bridge, &top, &from, &hin, &masq);
+	top.r[top.n++] = from.r[0];
 	{
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
 		_cleanup_ipt_ struct xtc_handle *n = NULL;

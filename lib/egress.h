@@ -2,6 +2,7 @@
 #ifndef SL_EGRESS_H
 #define SL_EGRESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,7 +29,8 @@ struct sl_egress_cfg {
 	const char *tap;
 	const char *veth;
 	uint32_t ip;
-	struct sl_cidr range;
+	struct sl_cidr range;    /* isolated: the range; bridge: the subnet */
+	bool bridge;             /* bridge mode: host rules only */
 	struct sl_cidr_list allow, drop;
 };
 

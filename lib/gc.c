@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "cidr.h"
 #include "egress.h"
 #include "gc.h"
@@ -98,6 +99,12 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 		if (!dry)
 			sl_netns_del(name);
 	}
+	if (sl_kv_get(st, "SL_BRIDGE") && sl_kv_get(st, "SL_TAP")) {
+		say("VM %s: TAP %s on bridge %s", name, sl_kv_get(st, "SL_TAP"),
+		    sl_kv_get(st, "SL_BRIDGE"));
+		if (!dry)
+			sl_port_del(name, sl_kv_get(st, "SL_TAP"), sl_kv_get(st, "SL_BRIDGE"));
+	}
 	if (sl_kv_get(st, "SL_IP")) {
 		_cleanup_kv_ struct sl_kv out = { 0 };
 
@@ -176,6 +183,46 @@ int sl_gc(bool dry_run)
 				if (!dry)
 					sl_link_del(sk, names[i]);
 			}
+			sl_strv_free(names, n);
+		}
+	}
+
+	/* 3b. Bridge mode: ports whose VM has no state, then our empty bridges. */
+	{
+		_cleanup_nl_ struct nl_sock *sk = NULL;
+		_cleanup_free_ int *gone = NULL; /* bridges of ports removed (dry: would be) */
+		size_t ngone = 0;
+		char pat[300];
+
+		snprintf(pat, sizeof(pat), "%s *", sl_owner_tag());
+		if (sl_nl_open(&sk) == 0 && sl_link_list_alias(sk, pat, &names, &n) == 0) {
+			gone = calloc(n + 1, sizeof(*gone));
+			for (int pass = 0; pass < 2 && gone; pass++)
+				for (size_t i = 0; i < n; i++) {
+					struct sl_link l;
+					char vm[64];
+					int ports;
+
+					if (sl_link_get(sk, names[i], &l) < 0)
+						continue;
+					if (pass == 0 && sl_port_owner(l.alias, vm, sizeof(vm)) &&
+					    !has_state(vm)) {
+						say("bridge port %s of %s (no state)", names[i], vm);
+						gone[ngone++] = l.master;
+						if (!dry)
+							sl_link_del(sk, names[i]);
+					}
+					if (pass == 0 || strcmp(l.kind, "bridge"))
+						continue;
+					ports = sl_link_ports(sk, l.ifindex);
+					for (size_t k = 0; dry && k < ngone; k++)
+						ports -= gone[k] == l.ifindex;
+					if (ports == 0) {
+						say("bridge %s (no ports left)", names[i]);
+						if (!dry)
+							sl_link_del(sk, names[i]);
+					}
+				}
 			sl_strv_free(names, n);
 		}
 	}

@@ -15,7 +15,7 @@
 #include "util.h"
 
 static const char *const lease_keys[] = {
-	"SL_GROUP", "SL_RANGE", "SL_BLOCK", "SL_NET", "SL_GW",
+	"SL_MODE", "SL_GROUP", "SL_RANGE", "SL_BLOCK", "SL_NET", "SL_GW",
 	"SL_IP", "SL_PREFIX", NULL,
 };
 
@@ -41,12 +41,22 @@ int sl_range_parse(const char *s, struct sl_cidr *range)
 	return 0;
 }
 
+/* How many blocks (isolated) or addresses (bridge) a lease's range has. */
+static uint32_t lease_units(const struct sl_lease *l)
+{
+	return l->gw ? (uint32_t)(1ull << (32 - l->range.prefix)) : sl_range_blocks(&l->range);
+}
+
 static int leases_path(char *buf, size_t len)
 {
 	return sl_run_path(buf, len, "ipam/leases");
 }
 
-/* Lines "NAME GROUP RANGE BLOCK"; a file a person can read and grep. */
+/*
+ * Lines "NAME GROUP RANGE BLOCK" (isolated: BLOCK is the /30's index) or
+ * "NAME GROUP SUBNET HOST GATEWAY" (bridge: HOST is the address's offset in
+ * the gateway's subnet); a file a person can read and grep.
+ */
 static int load(struct sl_lease **v, size_t *n)
 {
 	char path[4096], line[512];
@@ -64,13 +74,15 @@ static int load(struct sl_lease **v, size_t *n)
 		return errno == ENOENT ? 0 : -errno;
 	while (fgets(line, sizeof(line), f)) {
 		struct sl_lease l = { 0 };
-		char range[64];
+		char range[64], gw[64] = "";
 		struct sl_lease *na;
+		int k;
 
 		lineno++;
-		if (sscanf(line, "%15s %63s %63s %u", l.name, l.group, range, &l.block) != 4 ||
-		    sl_cidr_parse(range, &l.range) < 0 ||
-		    l.block >= sl_range_blocks(&l.range)) {
+		k = sscanf(line, "%15s %63s %63s %u %63s", l.name, l.group, range, &l.block, gw);
+		if (k < 4 || sl_cidr_parse(range, &l.range) < 0 ||
+		    (k == 5 && (sl_ip_parse(gw, &l.gw) < 0 || !sl_cidr_contains(&l.range, l.gw))) ||
+		    l.block >= lease_units(&l)) {
 			free(a);
 			sl_set_error("%s:%u: corrupt lease", path, lineno);
 			return -EINVAL;
@@ -103,10 +115,13 @@ static int store(const struct sl_lease *v, size_t n)
 	if (!f)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		char c[SL_CIDR_STRLEN];
+		char c[SL_CIDR_STRLEN], g[SL_IP_STRLEN];
 
-		fprintf(f, "%s %s %s %u\n", v[i].name, v[i].group,
-			sl_cidr_fmt(&v[i].range, c), v[i].block);
+		fprintf(f, "%s %s %s %u", v[i].name, v[i].group, sl_cidr_fmt(&v[i].range, c),
+			v[i].block);
+		if (v[i].gw)
+			fprintf(f, " %s", sl_ip_fmt(v[i].gw, g));
+		fputc('\n', f);
 	}
 	if (fflush(f) != 0 || rename(tmp, path) < 0)
 		goto fail;
@@ -132,8 +147,23 @@ int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out)
 	char c[SL_CIDR_STRLEN], ip[SL_IP_STRLEN];
 	int r = 0;
 
+	if (l->gw) {
+		b.addr = l->range.addr + l->block;
+		b.prefix = 32;
+		r |= sl_kv_set(out, "SL_NAME", l->name);
+		r |= sl_kv_set(out, "SL_MODE", "bridge");
+		r |= sl_kv_set(out, "SL_GROUP", l->group);
+		r |= sl_kv_set(out, "SL_RANGE", sl_cidr_fmt(&l->range, c));
+		r |= sl_kv_set(out, "SL_BLOCK", sl_cidr_fmt(&b, c));
+		r |= sl_kv_set(out, "SL_NET", sl_ip_fmt(l->range.addr, ip));
+		r |= sl_kv_set(out, "SL_GW", sl_ip_fmt(l->gw, ip));
+		r |= sl_kv_set(out, "SL_IP", sl_ip_fmt(b.addr, ip));
+		r |= sl_kv_setf(out, "SL_PREFIX", "%u", l->range.prefix);
+		return r ? -ENOMEM : 0;
+	}
 	sl_range_block(&l->range, l->block, &b);
 	r |= sl_kv_set(out, "SL_NAME", l->name);
+	r |= sl_kv_set(out, "SL_MODE", "isolated");
 	r |= sl_kv_set(out, "SL_GROUP", l->group);
 	r |= sl_kv_set(out, "SL_RANGE", sl_cidr_fmt(&l->range, c));
 	r |= sl_kv_set(out, "SL_BLOCK", sl_cidr_fmt(&b, c));
@@ -155,7 +185,7 @@ static void default_group(const char *name, char *group, size_t len)
 		snprintf(group, len, "%s", name);
 }
 
-static int check_host_routes(const struct sl_cidr *range, const char *rs)
+static int check_host_routes(const struct sl_cidr *range, const char *what_range)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	char what[128];
@@ -171,9 +201,151 @@ static int check_host_routes(const struct sl_cidr *range, const char *rs)
 		return r;
 	}
 	if (r > 0) {
-		sl_set_error("range %s overlaps %s already on this host", rs, what);
+		sl_set_error("%s overlaps %s already on this host", what_range, what);
 		return -EADDRINUSE;
 	}
+	return 0;
+}
+
+/* Same range and same kind (same gateway, or both isolated). */
+static bool same_range(const struct sl_lease *a, const struct sl_lease *b)
+{
+	return a->range.addr == b->range.addr && a->range.prefix == b->range.prefix &&
+	       a->gw == b->gw;
+}
+
+static bool unit_reserved(const struct sl_lease *l, uint32_t u)
+{
+	/* A bridge subnet's network, broadcast and gateway are nobody's. */
+	return l->gw && (u == 0 || u == lease_units(l) - 1 || l->range.addr + u == l->gw);
+}
+
+static int overlap_error(const char *what, const struct sl_lease *other)
+{
+	char a[SL_CIDR_STRLEN];
+
+	sl_set_error("%s overlaps %s %s in use by group %s", what,
+		     other->gw ? "bridge subnet" : "range", sl_cidr_fmt(&other->range, a),
+		     other->group);
+	return -EADDRINUSE;
+}
+
+/*
+ * The one allocator behind both modes: @l says name, group, range and
+ * gateway; @fixed is the unit (block or address offset) the caller wants,
+ * or -1 for the lowest free one.
+ */
+static int lease_take(struct sl_lease *l, long fixed, const char *what, struct sl_kv *out)
+{
+	_cleanup_free_ struct sl_lease *v = NULL;
+	_cleanup_free_ uint8_t *used = NULL;
+	_cleanup_close_ int lock = -1;
+	bool range_known = false;
+	uint32_t units = lease_units(l);
+	char ip[SL_IP_STRLEN];
+	size_t n;
+	int r;
+
+	lock = sl_lock("ipam");
+	if (lock < 0)
+		return lock;
+	r = load(&v, &n);
+	if (r < 0)
+		return r;
+	used = calloc(units, 1);
+	if (!used)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		char a[SL_CIDR_STRLEN];
+		bool same = same_range(&v[i], l);
+
+		if (!strcmp(v[i].name, l->name)) {
+			if (!same) {
+				sl_set_error("%s already holds a lease in %s %s", l->name,
+					     v[i].gw ? "bridge subnet" : "range",
+					     sl_cidr_fmt(&v[i].range, a));
+				return -EEXIST;
+			}
+			if (*l->group && strcmp(l->group, v[i].group)) {
+				sl_set_error("%s already holds a lease for group %s", l->name,
+					     v[i].group);
+				return -EEXIST;
+			}
+			if (fixed >= 0 && (uint32_t)fixed != v[i].block) {
+				sl_set_error("%s already holds %s", l->name,
+					     sl_ip_fmt(v[i].range.addr + v[i].block, ip));
+				return -EEXIST;
+			}
+			return sl_lease_kv(&v[i], out);
+		}
+		if (same) {
+			range_known = true;
+			used[v[i].block] = 1;
+		} else if (sl_cidr_overlap(&v[i].range, &l->range)) {
+			return overlap_error(what, &v[i]);
+		}
+	}
+	if (!range_known) {
+		r = check_host_routes(&l->range, what);
+		if (r < 0)
+			return r;
+	}
+	if (fixed >= 0) {
+		l->block = (uint32_t)fixed;
+		if (used[l->block]) {
+			sl_set_error("%s is leased to another VM",
+				     sl_ip_fmt(l->range.addr + l->block, ip));
+			return -EADDRINUSE;
+		}
+	} else {
+		for (l->block = 0; l->block < units && (used[l->block] || unit_reserved(l, l->block));
+		     l->block++)
+			;
+		if (l->block == units) {
+			if (l->gw)
+				sl_set_error("%s is full (every address is leased)", what);
+			else
+				sl_set_error("%s is full (%u blocks of /30 leased)", what, units);
+			return -ENOSPC;
+		}
+	}
+	if (!*l->group)
+		default_group(l->name, l->group, sizeof(l->group));
+	{
+		struct sl_lease *nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv)
+			return -ENOMEM;
+		v = nv;
+		v[n++] = *l;
+	}
+	r = store(v, n);
+	if (r < 0)
+		return r;
+	r = sl_lease_kv(l, out);
+	if (r < 0)
+		return r;
+	r = sl_state_update(l->name, out, NULL);
+	if (r < 0) {
+		/* No lease without its record: undo. */
+		store(v, n - 1);
+		return r;
+	}
+	return 0;
+}
+
+static int lease_init(struct sl_lease *l, const char *group, const char *name)
+{
+	int r = sl_name_check(name);
+
+	if (r < 0)
+		return r;
+	if (group && (!*group || strlen(group) >= sizeof(l->group) || strpbrk(group, " \t\n/"))) {
+		sl_set_error("bad group name '%s'", group);
+		return -EINVAL;
+	}
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	snprintf(l->group, sizeof(l->group), "%s", group ? group : "");
 	return 0;
 }
 
@@ -194,101 +366,65 @@ static int check_host_routes(const struct sl_cidr *range, const char *rs)
 int sl_ipam_alloc(const char *range_s, const char *group, const char *name,
 		  struct sl_kv *out)
 {
-	_cleanup_free_ struct sl_lease *v = NULL;
-	_cleanup_free_ uint8_t *used = NULL;
-	_cleanup_close_ int lock = -1;
 	struct sl_lease l = { 0 };
-	struct sl_cidr range;
-	bool range_known = false;
-	uint32_t blocks;
-	size_t n;
-	int r;
+	char what[SL_CIDR_STRLEN + 8];
+	int r = lease_init(&l, group, name);
 
-	r = sl_name_check(name);
 	if (r < 0)
 		return r;
-	r = sl_range_parse(range_s, &range);
+	r = sl_range_parse(range_s, &l.range);
 	if (r < 0)
 		return r;
-	if (group && (!*group || strlen(group) >= sizeof(l.group) || strpbrk(group, " \t\n/"))) {
-		sl_set_error("bad group name '%s'", group);
+	snprintf(what, sizeof(what), "range %s", range_s);
+	return lease_take(&l, -1, what, out);
+}
+
+/**
+ * sl_ipam_alloc_bridge() - lease one address of a bridge's subnet to a VM
+ * @gw_s: the bridge's address, e.g. "192.168.137.1/24"
+ * @ip_s: the address wanted (Slicer's network.addresses), or NULL for the
+ *        lowest free one
+ * @group: group name, or NULL to derive it from the VM name
+ * @name: VM name
+ * @out: the lease as SL_* pairs, SL_MODE=bridge
+ *
+ * Bridge VMs share one subnet and one gateway, so the lease is an address,
+ * not a /30. The subnet must not overlap an isolated range or another
+ * bridge's subnet, nor anything on the host that is not ours.
+ *
+ * Return: as sl_ipam_alloc()
+ */
+int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *group,
+			 const char *name, struct sl_kv *out)
+{
+	struct sl_lease l = { 0 };
+	char what[SL_CIDR_STRLEN + 16], c[SL_CIDR_STRLEN];
+	long fixed = -1;
+	int r = lease_init(&l, group, name);
+
+	if (r < 0)
+		return r;
+	if (sl_ifaddr_parse(gw_s, &l.gw, &l.range) < 0) {
+		sl_set_error("bad gateway '%s': not an address with its prefix, a.b.c.d/p "
+			     "(/8 to /30, not the network or broadcast address)", gw_s);
 		return -EINVAL;
 	}
-	lock = sl_lock("ipam");
-	if (lock < 0)
-		return lock;
-	r = load(&v, &n);
-	if (r < 0)
-		return r;
+	snprintf(what, sizeof(what), "bridge subnet %s", sl_cidr_fmt(&l.range, c));
+	if (ip_s) {
+		uint32_t ip;
 
-	blocks = sl_range_blocks(&range);
-	used = calloc(blocks, 1);
-	if (!used)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		char a[SL_CIDR_STRLEN];
-		bool same = v[i].range.addr == range.addr && v[i].range.prefix == range.prefix;
-
-		if (!strcmp(v[i].name, name)) {
-			if (!same) {
-				sl_set_error("%s already holds a lease in range %s", name,
-					     sl_cidr_fmt(&v[i].range, a));
-				return -EEXIST;
-			}
-			if (group && strcmp(group, v[i].group)) {
-				sl_set_error("%s already holds a lease for group %s", name,
-					     v[i].group);
-				return -EEXIST;
-			}
-			return sl_lease_kv(&v[i], out);
+		if (sl_ip_parse(ip_s, &ip) < 0 || !sl_cidr_contains(&l.range, ip)) {
+			sl_set_error("bad address '%s': not an address in %s", ip_s, c);
+			return -EINVAL;
 		}
-		if (same) {
-			range_known = true;
-			used[v[i].block] = 1;
-		} else if (sl_cidr_overlap(&v[i].range, &range)) {
-			sl_set_error("range %s overlaps range %s in use by group %s", range_s,
-				     sl_cidr_fmt(&v[i].range, a), v[i].group);
-			return -EADDRINUSE;
+		fixed = (long)(ip - l.range.addr);
+		if (unit_reserved(&l, (uint32_t)fixed)) {
+			sl_set_error("bad address '%s': the network, broadcast or gateway address of %s",
+				     ip_s, c);
+			return -EINVAL;
 		}
 	}
-	if (!range_known) {
-		r = check_host_routes(&range, range_s);
-		if (r < 0)
-			return r;
-	}
-	for (l.block = 0; l.block < blocks && used[l.block]; l.block++)
-		;
-	if (l.block == blocks) {
-		sl_set_error("range %s is full (%u blocks of /30 leased)", range_s, blocks);
-		return -ENOSPC;
-	}
-	snprintf(l.name, sizeof(l.name), "%s", name);
-	if (group)
-		snprintf(l.group, sizeof(l.group), "%s", group);
-	else
-		default_group(name, l.group, sizeof(l.group));
-	l.range = range;
-	{
-		struct sl_lease *nv = realloc(v, (n + 1) * sizeof(*v));
-
-		if (!nv)
-			return -ENOMEM;
-		v = nv;
-		v[n++] = l;
-	}
-	r = store(v, n);
-	if (r < 0)
-		return r;
-	r = sl_lease_kv(&l, out);
-	if (r < 0)
-		return r;
-	r = sl_state_update(name, out, NULL);
-	if (r < 0) {
-		/* No lease without its record: undo. */
-		store(v, n - 1);
-		return r;
-	}
-	return 0;
+	return lease_take(&l, fixed, what, out);
 }
 
 /**
@@ -334,6 +470,7 @@ int sl_ipam_release(const char *name, struct sl_kv *out)
 /**
  * sl_ipam_check_range() - whether a range could be used, without leasing
  * @range: candidate
+ * @gw: the gateway for a bridge subnet, 0 for an isolated range
  * @reuse: a range that already has leases is fine (a re-run of its group)
  *
  * The checks sl_ipam_alloc() makes before it takes a block: no overlap with
@@ -342,27 +479,26 @@ int sl_ipam_release(const char *name, struct sl_kv *out)
  *
  * Return: 0, -EADDRINUSE with the error recorded, or -errno
  */
-int sl_ipam_check_range(const struct sl_cidr *range, bool reuse)
+int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse)
 {
 	_cleanup_free_ struct sl_lease *v = NULL;
-	char rs[SL_CIDR_STRLEN], a[SL_CIDR_STRLEN];
+	struct sl_lease want = { .range = *range, .gw = gw };
+	char what[SL_CIDR_STRLEN + 16], rs[SL_CIDR_STRLEN];
 	bool known = false;
 	size_t n;
 	int r = sl_ipam_leases(&v, &n);
 
 	if (r < 0)
 		return r;
-	sl_cidr_fmt(range, rs);
+	snprintf(what, sizeof(what), "%s %s", gw ? "bridge subnet" : "range",
+		 sl_cidr_fmt(range, rs));
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].range.addr == range->addr && v[i].range.prefix == range->prefix && reuse) {
+		if (same_range(&v[i], &want) && reuse)
 			known = true;
-		} else if (sl_cidr_overlap(&v[i].range, range)) {
-			sl_set_error("range %s overlaps range %s in use by group %s", rs,
-				     sl_cidr_fmt(&v[i].range, a), v[i].group);
-			return -EADDRINUSE;
-		}
+		else if (sl_cidr_overlap(&v[i].range, range))
+			return overlap_error(what, &v[i]);
 	}
-	return known ? 0 : check_host_routes(range, rs);
+	return known ? 0 : check_host_routes(range, what);
 }
 
 /**

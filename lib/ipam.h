@@ -8,20 +8,26 @@
 #include "cidr.h"
 #include "kv.h"
 
-/* One lease: a VM's /30 block of a group's range. */
+/*
+ * One lease: a VM's /30 block of a group's range (isolated), or one
+ * address of a bridge's subnet (bridge: gw set, block = address - subnet).
+ */
 struct sl_lease {
 	char name[16];
 	char group[64];
 	struct sl_cidr range;
 	uint32_t block;
+	uint32_t gw;
 };
 
 int sl_range_parse(const char *s, struct sl_cidr *range);
 int sl_ipam_alloc(const char *range, const char *group, const char *name,
 		  struct sl_kv *out);
+int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *group,
+			 const char *name, struct sl_kv *out);
 int sl_ipam_release(const char *name, struct sl_kv *out);
 int sl_ipam_leases(struct sl_lease **v, size_t *n);
-int sl_ipam_check_range(const struct sl_cidr *range, bool reuse);
+int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse);
 int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out);
 
 #endif

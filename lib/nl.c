@@ -129,6 +129,7 @@ int sl_link_get(struct nl_sock *sk, const char *name, struct sl_link *l)
 	l->ifindex = rtnl_link_get_ifindex(link);
 	l->peer_ifindex = rtnl_link_get_link(link);
 	l->has_peer_netns = rtnl_link_get_link_netnsid(link, &nsid) == 0;
+	l->master = rtnl_link_get_master(link);
 	l->flags = rtnl_link_get_flags(link);
 	s = rtnl_link_get_type(link);
 	if (s)
@@ -171,6 +172,82 @@ int sl_link_veth_add(struct nl_sock *sk, const char *name, const char *peer,
 	rtnl_link_put(p);
 	r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
 	return r < 0 ? sl_nl_err(r) : 0;
+}
+
+/**
+ * sl_link_bridge_add() - create a Linux bridge, down
+ * @sk: socket
+ * @name: bridge name
+ *
+ * Return: 0, -EEXIST, or -errno
+ */
+int sl_link_bridge_add(struct nl_sock *sk, const char *name)
+{
+	_cleanup_link_ struct rtnl_link *link = rtnl_link_alloc();
+	int r;
+
+	if (!link)
+		return -ENOMEM;
+	rtnl_link_set_name(link, name);
+	r = rtnl_link_set_type(link, "bridge");
+	if (r < 0)
+		return sl_nl_err(r);
+	r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	return r < 0 ? sl_nl_err(r) : 0;
+}
+
+/**
+ * sl_link_set_master() - enslave a link to a bridge
+ * @sk: socket
+ * @name: the port
+ * @master: the bridge's ifindex
+ */
+int sl_link_set_master(struct nl_sock *sk, const char *name, int master)
+{
+	_cleanup_link_ struct rtnl_link *orig = NULL;
+	_cleanup_link_ struct rtnl_link *chg = rtnl_link_alloc();
+	int r;
+
+	if (!chg)
+		return -ENOMEM;
+	r = rtnl_link_get_kernel(sk, 0, name, &orig);
+	if (r < 0)
+		return r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : sl_nl_err(r);
+	rtnl_link_set_master(chg, master);
+	r = rtnl_link_change(sk, orig, chg, 0);
+	return r < 0 ? sl_nl_err(r) : 0;
+}
+
+struct ports_ctx {
+	int master;
+	unsigned n;
+};
+
+static void count_port(struct nl_object *o, void *arg)
+{
+	struct ports_ctx *c = arg;
+
+	if (rtnl_link_get_master((struct rtnl_link *)o) == c->master)
+		c->n++;
+}
+
+/**
+ * sl_link_ports() - how many links a bridge has as ports
+ * @sk: socket
+ * @master: the bridge's ifindex
+ *
+ * Return: the count, or -errno
+ */
+int sl_link_ports(struct nl_sock *sk, int master)
+{
+	_cleanup_cache_ struct nl_cache *cache = NULL;
+	struct ports_ctx c = { .master = master };
+	int r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+
+	if (r < 0)
+		return sl_nl_err(r);
+	nl_cache_foreach(cache, count_port, &c);
+	return (int)c.n;
 }
 
 /**
@@ -234,7 +311,11 @@ static void collect_alias(struct nl_object *o, void *arg)
 	const char *a = rtnl_link_get_ifalias(l);
 	char **nv;
 
-	if (m->err || !a || strcmp(a, m->alias))
+	size_t k = strlen(m->alias);
+
+	if (m->err || !a)
+		return;
+	if (k && m->alias[k - 1] == '*' ? strncmp(a, m->alias, k - 1) : strcmp(a, m->alias))
 		return;
 	nv = realloc(m->v, (m->n + 1) * sizeof(*nv));
 	if (!nv || !(nv[m->n] = strdup(rtnl_link_get_name(l)))) {
@@ -250,7 +331,7 @@ static void collect_alias(struct nl_object *o, void *arg)
 /**
  * sl_link_list_alias() - names of the links that carry an alias
  * @sk: socket
- * @alias: the alias, e.g. sl_owner_tag()
+ * @alias: the alias, e.g. sl_owner_tag(); ending in '*', a prefix
  * @names: result, free each and the array
  * @n: count
  */
@@ -547,7 +628,9 @@ static void route_conflict(struct nl_object *o, void *arg)
 		int ifi = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0));
 		struct rtnl_link *l = rtnl_link_get(c->links, ifi);
 		const char *a = l ? rtnl_link_get_ifalias(l) : NULL;
-		int ours = a && !strcmp(a, c->skip_alias);
+		size_t k = strlen(c->skip_alias);
+		/* "TAG" on veths, "TAG bridge"/"TAG port NAME" on bridge mode's links */
+		int ours = a && !strncmp(a, c->skip_alias, k) && (!a[k] || a[k] == ' ');
 
 		if (l)
 			rtnl_link_put(l);
@@ -563,7 +646,8 @@ static void route_conflict(struct nl_object *o, void *arg)
  * sl_route_conflict() - find a route or local address inside a range
  * @sk: socket in the host namespace
  * @range: candidate VM range
- * @skip_alias: ignore routes through links with this alias (our own)
+ * @skip_alias: ignore routes through links whose alias is this tag, or
+ *              starts with it and a space (our own)
  * @what: describes the first conflict found
  * @len: size of @what
  *

@@ -14,6 +14,7 @@ struct sl_link {
 	int ifindex;
 	int peer_ifindex;   /* IFLA_LINK: a veth's peer, 0 if none */
 	bool has_peer_netns; /* the peer lives in another namespace */
+	int master;         /* the bridge a port belongs to, 0 if none */
 	unsigned flags;     /* IFF_* */
 	char kind[16];      /* "veth", "tun", "" */
 	char alias[256];
@@ -28,6 +29,9 @@ void sl_nl_closep(struct nl_sock **sk);
 int sl_link_get(struct nl_sock *sk, const char *name, struct sl_link *l);
 int sl_link_veth_add(struct nl_sock *sk, const char *name, const char *peer,
 		     int peer_nsfd);
+int sl_link_bridge_add(struct nl_sock *sk, const char *name);
+int sl_link_set_master(struct nl_sock *sk, const char *name, int master);
+int sl_link_ports(struct nl_sock *sk, int master);
 int sl_link_set(struct nl_sock *sk, const char *name, int up, const char *alias);
 int sl_link_del(struct nl_sock *sk, const char *name);
 int sl_link_list_alias(struct nl_sock *sk, const char *alias, char ***names,

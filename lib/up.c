@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "ipam.h"
 #include "kv.h"
 #include "log.h"
@@ -61,20 +62,53 @@ enum step { S_IPAM, S_NETNS, S_VETH, S_TAP, S_EGRESS, S_BOOT, S_COUNT };
 static const char *const step_tool[S_COUNT] = { "sl-ipam", "sl-netns", "sl-veth",
 						"sl-tap", "sl-egress", "sl-boot" };
 
+/* Isolated VMs take every step; bridge VMs have no namespace nor veth. */
+static bool step_used(const struct sl_group *g, enum step s)
+{
+	return g->mode == SL_NET_ISOLATED || (s != S_NETNS && s != S_VETH);
+}
+
+/* "agents-12" is VM 12 of its group. */
+static unsigned vm_number(const char *name)
+{
+	const char *dash = strrchr(name, '-');
+
+	return dash ? (unsigned)strtoul(dash + 1, NULL, 10) : 0;
+}
+
 static void up_cmd(const struct sl_group *g, const char *name, enum step s, struct cmd *c)
 {
+	unsigned k = vm_number(name);
 	char n[32];
 
 	memset(c, 0, sizeof(*c));
 	arg(c, step_tool[s]);
 	switch (s) {
 	case S_IPAM:
-		args(c, "alloc", "--range", g->range_s, "--group", g->name, name, (char *)NULL);
+		if (g->mode == SL_NET_BRIDGE) {
+			args(c, "alloc", "--gateway", g->gateway_s, (char *)NULL);
+			if (g->naddr && k >= 1 && k <= g->naddr)
+				args(c, "--address", sl_ip_fmt(g->addresses[k - 1], n), (char *)NULL);
+			args(c, "--group", g->name, name, (char *)NULL);
+		} else {
+			args(c, "alloc", "--range", g->range_s, "--group", g->name, name,
+			     (char *)NULL);
+		}
 		break;
 	case S_NETNS:
 	case S_VETH:
+		args(c, "add", name, (char *)NULL);
+		break;
 	case S_TAP:
 		args(c, "add", name, (char *)NULL);
+		if (g->mode == SL_NET_BRIDGE) {
+			char tap[16];
+
+			sl_group_tap(g, name, k, tap);
+			args(c, "--bridge", g->bridge, (char *)NULL);
+			if (strcmp(tap, name))
+				args(c, "--tap", tap, (char *)NULL);
+		}
 		break;
 	case S_EGRESS:
 		args(c, "apply", name, (char *)NULL);
@@ -88,8 +122,9 @@ static void up_cmd(const struct sl_group *g, const char *name, enum step s, stru
 
 			args(c, "--drop", sl_cidr_fmt(&g->drop.v[i], b), (char *)NULL);
 		}
-		if (!g->allow.n && !g->drop.n)
-			args(c, "--drop", "", (char *)NULL); /* explicitly none: everything allowed */
+		/* explicitly none: everything allowed (bridge mode has no lists) */
+		if (!g->allow.n && !g->drop.n && g->mode == SL_NET_ISOLATED)
+			args(c, "--drop", "", (char *)NULL);
 		break;
 	case S_BOOT:
 		args(c, "start", name, (char *)NULL);
@@ -219,6 +254,8 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 	for (enum step s = first; s <= last; s++) {
 		int r;
 
+		if (!step_used(g, s))
+			continue;
 		up_cmd(g, name, s, &c);
 		r = run(&c, err, sizeof(err));
 		if (r == 0)
@@ -227,6 +264,8 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 		       err[0] ? last_line(err) : "no message");
 		/* Undo this VM's steps, the failed one included (it may have half-made). */
 		for (int u = (int)s; u >= 0; u--) {
+			if (!step_used(g, (enum step)u))
+				continue;
 			down_cmd(name, (enum step)u, &c);
 			run(&c, err, sizeof(err));
 		}
@@ -251,18 +290,26 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 /*
  * The way down. sl-netns del takes the TAP and the veth with the namespace,
  * in one kernel batch: much cheaper than sl-tap del and sl-veth del first.
+ * A bridge VM's TAP is in the host namespace: sl-tap del takes it (and the
+ * bridge with its last port).
  */
-static const enum step down_order[] = { S_BOOT, S_EGRESS, S_NETNS, S_IPAM };
+static const enum step down_isolated[] = { S_BOOT, S_EGRESS, S_NETNS, S_IPAM };
+static const enum step down_bridge[] = { S_BOOT, S_EGRESS, S_TAP, S_IPAM };
 
-static int vm_down(const char *name)
+static const enum step *down_order(const struct sl_group *g)
+{
+	return g->mode == SL_NET_BRIDGE ? down_bridge : down_isolated;
+}
+
+static int vm_down(const struct sl_group *g, const char *name)
 {
 	static const char *const keys[] = { "SL_OWNER_PID", NULL };
 	char err[4096];
 	struct cmd c;
 	int bad = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(down_order); i++) {
-		down_cmd(name, down_order[i], &c);
+	for (size_t i = 0; i < ARRAY_SIZE(down_isolated); i++) {
+		down_cmd(name, down_order(g)[i], &c);
 		if (run(&c, err, sizeof(err)) != 0) {
 			sl_err("%s: %s %s: %s", name, c.argv[0], c.argv[1], last_line(err));
 			bad = 1;
@@ -300,7 +347,7 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 			if (pid == 0)
 				_exit(up ? vm_up(v[next].g, v[next].name, o, (unsigned)next + 1,
 						 (unsigned)n, S_NETNS)
-					 : vm_down(v[next].name));
+					 : vm_down(v[next].g, v[next].name));
 			if (pid < 0)
 				return -errno;
 			next++;
@@ -334,6 +381,8 @@ static void print_up(const struct sl_up_opts *o, const struct job *j)
 	for (enum step s = S_IPAM; s <= (o->no_boot ? S_EGRESS : S_BOOT); s++) {
 		struct cmd c;
 
+		if (!step_used(j->g, s))
+			continue;
 		up_cmd(j->g, j->name, s, &c);
 		print_cmd(o->script, &c);
 	}
@@ -376,21 +425,30 @@ static void leases_in_order(struct job *v, size_t n)
  * sl_up_check_host() - the checks before anything is created
  * @cfg: a loaded config
  *
- * Each range must not overlap ranges in use by other groups or the host's
- * routes (its own earlier leases are fine: a re-run).
+ * Each range (bridge subnet) must not overlap ranges in use by other
+ * groups or the host's routes (its own earlier leases are fine: a re-run);
+ * a bridge that exists must be ours and hold the group's gateway.
  *
  * Return: 0 or -EADDRINUSE with the error recorded
  */
 int sl_up_check_host(const struct sl_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n; i++) {
-		int r = sl_ipam_check_range(&cfg->g[i].range, true);
+		const struct sl_group *g = &cfg->g[i];
+		bool bridge = g->mode == SL_NET_BRIDGE;
+		const char *key = bridge ? "network.gateway" : "network.range";
+		int r = sl_ipam_check_range(&g->range, bridge ? g->gw : 0, true);
 
+		if (r >= 0 && bridge) {
+			r = sl_bridge_usable(g->bridge, g->gw, g->range.prefix);
+			if (r == -EEXIST)
+				key = "network.bridge";
+		}
 		if (r < 0) {
 			char msg[2048];
 
-			snprintf(msg, sizeof(msg), "%s: group %s: network.range: %s", cfg->path,
-				 cfg->g[i].name, sl_last_error());
+			snprintf(msg, sizeof(msg), "%s: group %s: %s: %s", cfg->path, g->name, key,
+				 sl_last_error());
 			sl_set_error("%s", msg);
 			return r;
 		}
@@ -490,10 +548,10 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
 	if (o->print_only) {
 		script_header(o->script);
 		for (size_t j = 0; j < n; j++)
-			for (size_t i = 0; i < ARRAY_SIZE(down_order); i++) {
+			for (size_t i = 0; i < ARRAY_SIZE(down_isolated); i++) {
 				struct cmd c;
 
-				down_cmd(v[j].name, down_order[i], &c);
+				down_cmd(v[j].name, down_order(v[j].g)[i], &c);
 				print_cmd(o->script, &c);
 			}
 		return 0;
@@ -530,6 +588,11 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 		if (sl_run_path(path, sizeof(path), "%s/vm.env", one.name) == 0 &&
 		    access(path, F_OK) < 0 && sl_netns_exists(one.name) == 0)
 			break;
+	}
+	if (g->naddr && vm_number(one.name) > g->naddr) {
+		sl_set_error("group %s: no address left for %s in network.addresses (%zu listed)",
+			     g->name, one.name, g->naddr);
+		return -ENOSPC;
 	}
 	if (o->print_only) {
 		script_header(o->script);

@@ -342,9 +342,11 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 		sl_set_error("%s is running already (supervisor %d, qemu %d)", c->name, sup, qemu);
 		return -EEXIST;
 	}
-	nsfd = sl_vm_netns_open(c->name);
+	/* Bridge mode: QEMU stays in this namespace, where the bridge is. */
+	nsfd = c->bridge ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
+			 : sl_vm_netns_open(c->name);
 	if (nsfd < 0)
-		return nsfd;
+		return c->bridge ? -errno : nsfd;
 	{
 		_cleanup_netns_ int saved = sl_netns_enter(nsfd);
 		_cleanup_nl_ struct nl_sock *sk = NULL;
@@ -353,8 +355,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 		if (saved < 0)
 			return saved;
 		if (sl_nl_open(&sk) < 0 || sl_link_get(sk, c->tap, &t) < 0 || strcmp(t.kind, "tun")) {
-			sl_set_error("%s: no TAP %s in its namespace (run sl-tap add %s)", c->name,
-				     c->tap, c->name);
+			sl_set_error("%s: no TAP %s in %s (run sl-tap add %s)", c->name, c->tap,
+				     c->bridge ? "this namespace" : "its namespace", c->name);
 			return -ENXIO;
 		}
 	}

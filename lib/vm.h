@@ -2,6 +2,7 @@
 #ifndef SL_VM_H
 #define SL_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kv.h"
@@ -18,6 +19,7 @@ struct sl_boot_cfg {
 	const char *kernel, *initrd, *disk;
 	const char *accel;   /* "auto", "kvm" or "tcg" */
 	const char *tap;
+	bool bridge;         /* the TAP is in this namespace, not the VM's */
 	const char *dns;     /* comma-separated, may be NULL */
 	const char *qemu;    /* the QEMU binary */
 	uint32_t ip, gw;

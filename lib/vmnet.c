@@ -562,7 +562,13 @@ int sl_veth_check(const struct sl_veth_cfg *c)
 
 /* ---- tap ---- */
 
-static int tap_create(const char *tap)
+/**
+ * sl_tap_create() - a persistent TAP in the current namespace
+ * @tap: its name
+ *
+ * Return: 0 or -errno, the error recorded
+ */
+int sl_tap_create(const char *tap)
 {
 	_cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	struct ifreq ifr = { 0 };
@@ -625,7 +631,7 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out)
 			return -EEXIST;
 		}
 		if (r == -ENODEV) {
-			r = tap_create(c->tap);
+			r = sl_tap_create(c->tap);
 			if (r < 0)
 				return r;
 			made = true;

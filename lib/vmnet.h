@@ -41,6 +41,7 @@ struct sl_tap_cfg {
 	uint32_t gw;
 	unsigned prefix;
 };
+int sl_tap_create(const char *tap);
 int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out);
 int sl_tap_del(const char *name, const char *tap);
 int sl_tap_check(const struct sl_tap_cfg *c);

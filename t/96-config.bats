@@ -175,3 +175,93 @@ Y
 	grep -q "2 VMs down" <<<"$output"
 	[ ! -e "$SL_RUN_DIR/$P-1" ] && [ ! -e "$SL_RUN_DIR/$P-2" ]
 }
+
+@test "bridge mode: a missing or bad gateway, allow/drop, a clash between groups" {
+	f=$(cfg nogw <<'Y'
+config:
+  host_groups:
+  - name: a
+    network:
+      bridge: brvm0
+Y
+)
+	assert_usage_error "nogw.yaml:5: group a: network.gateway: missing for bridge mode" inhost sl-up -d --no-boot "$f"
+	f=$(cfg badgw <<'Y'
+config:
+  host_groups:
+  - name: a
+    network: {gateway: "169.254.200.0/24"}
+Y
+)
+	assert_usage_error "group a: network.gateway: '169.254.200.0/24' is not an address with its prefix" inhost sl-up -d --no-boot "$f"
+	f=$(cfg allow <<'Y'
+config:
+  host_groups:
+  - name: a
+    network: {gateway: "169.254.200.1/24", allow: ["203.0.113.0/24"]}
+Y
+)
+	assert_usage_error "group a: network.allow: only for mode: isolated" inhost sl-up -d --no-boot "$f"
+	f=$(cfg twogw <<'Y'
+config:
+  host_groups:
+  - name: a
+    network: {bridge: br0, gateway: "169.254.200.1/24"}
+  - name: b
+    network: {bridge: br0, gateway: "169.254.201.1/24"}
+Y
+)
+	assert_usage_error "group b: network.gateway: 169.254.201.1/24, but group a has 169.254.200.1/24 on bridge br0" inhost sl-up -d --no-boot "$f"
+	f=$(cfg mix <<'Y'
+config:
+  host_groups:
+  - name: a
+    network: {gateway: "169.254.100.1/24"}
+  - name: b
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	assert_usage_error "group b: network.range: 169.254.100.0/22 overlaps 169.254.100.1/24 of group a" inhost sl-up -d --no-boot "$f"
+}
+
+@test "bridge mode: addresses outside the subnet, fewer addresses than VMs, a foreign bridge of that name" {
+	f=$(cfg out <<'Y'
+config:
+  host_groups:
+  - name: a
+    network: {gateway: "169.254.200.1/24", addresses: ["169.254.201.5"]}
+Y
+)
+	assert_usage_error "group a: network.addresses: '169.254.201.5' is not an address in 169.254.200.0/24" inhost sl-up -d --no-boot "$f"
+	f=$(cfg few <<'Y'
+config:
+  host_groups:
+  - name: a
+    count: 3
+    network: {gateway: "169.254.200.1/24", addresses: ["169.254.200.5", "169.254.200.6"]}
+Y
+)
+	assert_usage_error "group a: network.addresses: 2 for count 3" inhost sl-up -d --no-boot "$f"
+	inhost ip link add "${P}fb" type bridge
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	f=$(cfg foreign <<Y
+config:
+  host_groups:
+  - name: a
+    network: {bridge: "${P}fb", gateway: "169.254.200.1/24"}
+Y
+)
+	assert_usage_error "group a: network.bridge: ${P}fb exists and is not a bridge made by sltools" inhost sl-up -d --no-boot "$f"
+}
+
+@test "sl-up new --net bridge prints a config that loads" {
+	inhost sl-up new "$P" --net bridge --count 2 >"$BATS_TEST_TMPDIR/new.yaml"
+	grep -q 'gateway: "192.168.137.1/24"' "$BATS_TEST_TMPDIR/new.yaml"
+	run inhost sl-up --print-script "$BATS_TEST_TMPDIR/new.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "^sl-ipam alloc --gateway 192.168.137.1/24 --group $P $P-2$" <<<"$output"
+	grep -q "^sl-tap add $P-2 --bridge brvm0$" <<<"$output"
+	! grep -q "sl-netns" <<<"$output"
+	assert_usage_error "need --net isolated" inhost sl-up new "$P" --net bridge --drop 10.0.0.0/8
+}

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <linux/if.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bridge.h"
+#include "cidr.h"
+#include "log.h"
+#include "name.h"
+#include "netns.h"
+#include "nl.h"
+#include "state.h"
+#include "util.h"
+#include "vmnet.h"
+
+/*
+ * Bridge mode's links carry the owner tag plus what they are, so that
+ * sl-gc tells them from isolated mode's host veths (alias = the tag) and
+ * knows which VM a port belongs to.
+ */
+static void bridge_alias(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s bridge", sl_owner_tag());
+}
+
+static void port_alias(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s port %s", sl_owner_tag(), name);
+}
+
+/**
+ * sl_port_owner() - the VM a bridge port of ours belongs to
+ * @alias: a link's alias
+ * @name: the VM's name
+ * @len: size of @name
+ *
+ * Return: 1 when @alias is one of our ports, else 0
+ */
+int sl_port_owner(const char *alias, char *name, size_t len)
+{
+	char prefix[300];
+	size_t k;
+
+	port_alias("", prefix, sizeof(prefix));
+	k = strlen(prefix);
+	if (strncmp(alias, prefix, k) || !alias[k])
+		return 0;
+	snprintf(name, len, "%s", alias + k);
+	return 1;
+}
+
+static int nl_or_fail(struct nl_sock **sk)
+{
+	int r = sl_nl_open(sk);
+
+	if (r < 0)
+		sl_set_error("netlink: %s", strerror(-r));
+	return r;
+}
+
+static int ifname_check(const char *what, const char *s)
+{
+	if (!s || !*s || strlen(s) > 15 || strpbrk(s, " /\t\n:")) {
+		sl_set_error("bad %s name '%s': 1 to 15 bytes, no '/', ':' or spaces", what,
+			     s ? s : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* 1: the bridge is ours and ready; 0: it does not exist; <0: unusable. */
+static int bridge_state(struct nl_sock *sk, const char *bridge, uint32_t gw, unsigned prefix,
+			struct sl_link *b)
+{
+	char alias[300], ip[SL_IP_STRLEN];
+	int r = sl_link_get(sk, bridge, b);
+
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0) {
+		sl_set_error("cannot read %s: %s", bridge, strerror(-r));
+		return r;
+	}
+	bridge_alias(alias, sizeof(alias));
+	if (strcmp(b->kind, "bridge") || strcmp(b->alias, alias)) {
+		sl_set_error("%s exists and is not a bridge made by sltools in %s: "
+			     "name another one (network.bridge)", bridge, sl_run_dir());
+		return -EEXIST;
+	}
+	r = sl_addr_has(sk, b->ifindex, gw, prefix);
+	if (r == 1)
+		return 1;
+	if (r == -EEXIST || r == 0) {
+		sl_set_error("bridge %s holds another address than %s/%u (a group on the "
+			     "same bridge must have the same gateway)", bridge,
+			     sl_ip_fmt(gw, ip), prefix);
+		return -EEXIST;
+	}
+	return r;
+}
+
+/**
+ * sl_bridge_usable() - whether a bridge can be used or made for a gateway
+ * @bridge: its name
+ * @gw: the address it holds (or will)
+ * @prefix: of the subnet
+ *
+ * A bridge that exists must be ours and hold @gw; a bridge to be made
+ * needs a subnet nothing else on the host uses. Checked by sl-up before
+ * anything is made, and again when the bridge is made.
+ *
+ * Return: 1 (exists, ours), 0 (will be made), or -errno with the error
+ * recorded (-EEXIST, -EADDRINUSE, -EINVAL)
+ */
+int sl_bridge_usable(const char *bridge, uint32_t gw, unsigned prefix)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	struct sl_cidr net = { gw & sl_cidr_mask(prefix), prefix };
+	struct sl_link b;
+	char what[128], c[SL_CIDR_STRLEN];
+	int r;
+
+	if ((r = ifname_check("bridge", bridge)) < 0 || (r = nl_or_fail(&sk)) < 0)
+		return r;
+	r = bridge_state(sk, bridge, gw, prefix, &b);
+	if (r != 0)
+		return r;
+	r = sl_route_conflict(sk, &net, sl_owner_tag(), what, sizeof(what));
+	if (r < 0) {
+		sl_set_error("cannot read the host's routes: %s", strerror(-r));
+		return r;
+	}
+	if (r > 0) {
+		sl_set_error("bridge subnet %s overlaps %s already on this host",
+			     sl_cidr_fmt(&net, c), what);
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
+static int no_ipv6(const char *ifname)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
+	int r = sl_sysctl_write(key, "1");
+
+	/* No IPv6 in this kernel: nothing to turn off. */
+	return r == -ENOENT ? 0 : r;
+}
+
+static int bridge_make(struct nl_sock *sk, const struct sl_port_cfg *c, struct sl_link *b)
+{
+	char alias[300];
+	int r;
+
+	bridge_alias(alias, sizeof(alias));
+	r = sl_link_bridge_add(sk, c->bridge);
+	if (r < 0) {
+		sl_set_error("cannot create bridge %s: %s", c->bridge, strerror(-r));
+		return r;
+	}
+	if ((r = sl_link_set(sk, c->bridge, -1, alias)) < 0 || (r = no_ipv6(c->bridge)) < 0 ||
+	    (r = sl_link_get(sk, c->bridge, b)) < 0 ||
+	    (r = sl_addr_add(sk, b->ifindex, c->gw, c->prefix)) < 0 ||
+	    (r = sl_link_set(sk, c->bridge, 1, NULL)) < 0) {
+		sl_set_error("cannot set up bridge %s: %s", c->bridge, strerror(-r));
+		sl_link_del(sk, c->bridge);
+		return r;
+	}
+	return 0;
+}
+
+/* The bridge goes with its last port of ours, when we made it. */
+static void bridge_drop_if_unused(struct nl_sock *sk, const char *bridge)
+{
+	char alias[300];
+	struct sl_link b;
+
+	bridge_alias(alias, sizeof(alias));
+	if (sl_link_get(sk, bridge, &b) == 0 && !strcmp(b.alias, alias) &&
+	    sl_link_ports(sk, b.ifindex) == 0)
+		sl_link_del(sk, bridge);
+}
+
+/**
+ * sl_port_add() - a VM's TAP as a port of a bridge in the host namespace
+ * @c: VM, TAP, bridge and its gateway address
+ * @out: SL_TAP SL_BRIDGE
+ *
+ * The bridge is made on first use, holding the gateway; QEMU later opens
+ * the TAP by name from the host namespace. IPv6 is off on both.
+ *
+ * Return: 0, -EEXIST (a link of that name that is not ours, or a bridge
+ * with another address), -EADDRINUSE, or -errno; the error recorded
+ */
+int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	_cleanup_close_ int lock = -1;
+	char alias[300];
+	struct sl_link b, t;
+	bool made_bridge = false, made_tap = false;
+	int exists, r;
+
+	if ((r = sl_name_check(c->name)) < 0 || (r = ifname_check("TAP", c->tap)) < 0)
+		return r;
+	lock = sl_lock("bridge");
+	if (lock < 0)
+		return lock;
+	exists = sl_bridge_usable(c->bridge, c->gw, c->prefix);
+	if (exists < 0)
+		return exists;
+	if ((r = nl_or_fail(&sk)) < 0)
+		return r;
+	if (exists) {
+		r = sl_link_get(sk, c->bridge, &b);
+		if (r < 0)
+			return r;
+	} else {
+		r = bridge_make(sk, c, &b);
+		if (r < 0)
+			return r;
+		made_bridge = true;
+	}
+	port_alias(c->name, alias, sizeof(alias));
+	r = sl_link_get(sk, c->tap, &t);
+	if (r == 0 && (strcmp(t.kind, "tun") || strcmp(t.alias, alias))) {
+		sl_set_error("%s: %s exists and is not its TAP", c->name, c->tap);
+		r = -EEXIST;
+		goto fail;
+	}
+	if (r == -ENODEV) {
+		r = sl_tap_create(c->tap);
+		if (r < 0)
+			goto fail;
+		made_tap = true;
+		r = sl_link_set(sk, c->tap, -1, alias);
+		if (r == 0)
+			r = no_ipv6(c->tap);
+	}
+	if (r == 0)
+		r = sl_link_set_master(sk, c->tap, b.ifindex);
+	if (r == 0)
+		r = sl_link_set(sk, c->tap, 1, NULL);
+	if (r < 0) {
+		sl_set_error("%s: cannot set up %s on %s: %s", c->name, c->tap, c->bridge,
+			     strerror(-r));
+		goto fail;
+	}
+	if ((r = sl_kv_set(out, "SL_TAP", c->tap)) < 0 ||
+	    (r = sl_kv_set(out, "SL_BRIDGE", c->bridge)) < 0 ||
+	    (r = sl_state_update(c->name, out, NULL)) < 0)
+		goto fail;
+	return 0;
+fail:
+	if (made_tap)
+		sl_link_del(sk, c->tap);
+	if (made_bridge)
+		bridge_drop_if_unused(sk, c->bridge);
+	return r;
+}
+
+/**
+ * sl_port_del() - remove a bridge-mode VM's TAP, and the bridge with its
+ * last port
+ * @name: VM
+ * @tap: its TAP
+ * @bridge: the bridge
+ *
+ * Return: 0, also when they are already gone; -EEXIST when @tap is not
+ * this VM's
+ */
+int sl_port_del(const char *name, const char *tap, const char *bridge)
+{
+	static const char *const keys[] = { "SL_TAP", "SL_BRIDGE", NULL };
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	_cleanup_close_ int lock = -1;
+	char alias[300];
+	struct sl_link t;
+	int r;
+
+	if ((r = sl_name_check(name)) < 0 || (r = ifname_check("TAP", tap)) < 0 ||
+	    (r = ifname_check("bridge", bridge)) < 0)
+		return r;
+	lock = sl_lock("bridge");
+	if (lock < 0)
+		return lock;
+	if ((r = nl_or_fail(&sk)) < 0)
+		return r;
+	port_alias(name, alias, sizeof(alias));
+	r = sl_link_get(sk, tap, &t);
+	if (r == 0) {
+		if (strcmp(t.alias, alias)) {
+			sl_set_error("%s: %s is not its TAP: left alone", name, tap);
+			return -EEXIST;
+		}
+		r = sl_link_del(sk, tap);
+	} else if (r == -ENODEV) {
+		r = 0;
+	}
+	if (r < 0) {
+		sl_set_error("%s: cannot delete %s: %s", name, tap, strerror(-r));
+		return r;
+	}
+	bridge_drop_if_unused(sk, bridge);
+	return sl_state_update(name, NULL, keys);
+}
+
+/**
+ * sl_port_check() - compare a VM's bridge port with what sl_port_add() makes
+ *
+ * Return: number of differences (each reported on stderr), or -errno
+ */
+int sl_port_check(const struct sl_port_cfg *c)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	char alias[300], key[128], v[16];
+	struct sl_link b, t;
+	int problems = 0, r;
+
+	if ((r = nl_or_fail(&sk)) < 0)
+		return r;
+	r = bridge_state(sk, c->bridge, c->gw, c->prefix, &b);
+	if (r < 0 && r != -EEXIST)
+		return r;
+	if (r <= 0) {
+		sl_info("check: %s: bridge %s: %s", c->name, c->bridge,
+			r ? sl_last_error() : "missing");
+		return 1;
+	}
+	if (!(b.flags & IFF_UP))
+		sl_info("check: %s: bridge %s is down", c->name, c->bridge), problems++;
+	if (sl_link_get(sk, c->tap, &t) < 0) {
+		sl_info("check: %s: no TAP %s", c->name, c->tap);
+		return problems + 1;
+	}
+	port_alias(c->name, alias, sizeof(alias));
+	if (strcmp(t.kind, "tun"))
+		sl_info("check: %s: %s is a '%s', not a TAP", c->name, c->tap, t.kind), problems++;
+	if (strcmp(t.alias, alias))
+		sl_info("check: %s: %s alias is '%s', not '%s'", c->name, c->tap, t.alias, alias),
+			problems++;
+	if (t.master != b.ifindex)
+		sl_info("check: %s: %s is not a port of %s", c->name, c->tap, c->bridge), problems++;
+	if (!(t.flags & IFF_UP))
+		sl_info("check: %s: %s is down", c->name, c->tap), problems++;
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", c->tap);
+	if (sl_sysctl_read(key, v, sizeof(v)) == 0 && strcmp(v, "1"))
+		sl_info("check: %s: IPv6 is enabled on %s", c->name, c->tap), problems++;
+	return problems;
+}
