@@ -30,8 +30,8 @@ static const char usage[] =
 	"                         (or SL_ADDRESS)\n"
 	"  -g, --group G          the VM's group (or SL_GROUP; default: NAME without -N)\n"
 	SL_COMMON_HELP
-	"\nalloc prints SL_NAME SL_MODE SL_GROUP SL_RANGE SL_BLOCK SL_NET SL_GW SL_IP\n"
-	"SL_PREFIX.\n"
+	"\nalloc prints SL_NAME SL_GROUP SL_RANGE SL_BLOCK SL_NET SL_GW SL_IP SL_PREFIX\n"
+	"SL_MODE.\n"
 	"Exit status: 0 ok, 1 failure, 2 bad input (bad range, full, overlapping).\n";
 
 static int list(const struct sl_cli *cli)

@@ -151,7 +151,6 @@ int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out)
 		b.addr = l->range.addr + l->block;
 		b.prefix = 32;
 		r |= sl_kv_set(out, "SL_NAME", l->name);
-		r |= sl_kv_set(out, "SL_MODE", "bridge");
 		r |= sl_kv_set(out, "SL_GROUP", l->group);
 		r |= sl_kv_set(out, "SL_RANGE", sl_cidr_fmt(&l->range, c));
 		r |= sl_kv_set(out, "SL_BLOCK", sl_cidr_fmt(&b, c));
@@ -159,11 +158,11 @@ int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out)
 		r |= sl_kv_set(out, "SL_GW", sl_ip_fmt(l->gw, ip));
 		r |= sl_kv_set(out, "SL_IP", sl_ip_fmt(b.addr, ip));
 		r |= sl_kv_setf(out, "SL_PREFIX", "%u", l->range.prefix);
+		r |= sl_kv_set(out, "SL_MODE", "bridge");
 		return r ? -ENOMEM : 0;
 	}
 	sl_range_block(&l->range, l->block, &b);
 	r |= sl_kv_set(out, "SL_NAME", l->name);
-	r |= sl_kv_set(out, "SL_MODE", "isolated");
 	r |= sl_kv_set(out, "SL_GROUP", l->group);
 	r |= sl_kv_set(out, "SL_RANGE", sl_cidr_fmt(&l->range, c));
 	r |= sl_kv_set(out, "SL_BLOCK", sl_cidr_fmt(&b, c));
@@ -171,6 +170,7 @@ int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out)
 	r |= sl_kv_set(out, "SL_GW", sl_ip_fmt(b.addr + 1, ip));
 	r |= sl_kv_set(out, "SL_IP", sl_ip_fmt(b.addr + 2, ip));
 	r |= sl_kv_setf(out, "SL_PREFIX", "%d", SL_BLOCK_PREFIX);
+	r |= sl_kv_set(out, "SL_MODE", "isolated");
 	return r ? -ENOMEM : 0;
 }
 
