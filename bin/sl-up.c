@@ -43,7 +43,8 @@ static const char usage[] =
 	"                      down on Ctrl-C or SIGTERM)\n"
 	"      --no-boot       networks only, no VMs\n"
 	"      --print-script  print the commands instead of running them\n"
-	"  -j, --jobs N        VMs brought up or down at once (default 4)\n"
+	"  -j, --jobs N        VMs brought up or down at once (default 4 up, 16\n"
+	"                      down: taking links down mostly waits on the kernel)\n"
 	SL_COMMON_HELP
 	"\nExit status: 0 ok, 1 some VM failed (the others stay up), 2 bad config.\n";
 
@@ -158,7 +159,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct sl_cli cli = { .usage = usage, .done = -1 };
-	struct sl_up_opts o = { .jobs = 4, .script = stdout };
+	struct sl_up_opts o = { .jobs = 0, .script = stdout };
 	_cleanup_cidr_list_ struct sl_cidr_list allow = { 0 };
 	_cleanup_cidr_list_ struct sl_cidr_list drop = { 0 };
 	_cleanup_config_ struct sl_config cfg = { 0 };

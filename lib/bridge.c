@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "bridge.h"
 #include "cidr.h"
@@ -153,16 +154,27 @@ static int no_ipv6(const char *ifname)
 
 static int bridge_make(struct nl_sock *sk, const struct sl_port_cfg *c, struct sl_link *b)
 {
+	uint8_t mac[6];
 	char alias[300];
 	int r;
 
+	/*
+	 * A bridge without an address of its own takes the lowest of its
+	 * ports' MACs, so it would change as VMs come and go, and every VM's
+	 * ARP entry for the gateway would point nowhere for seconds. A fixed,
+	 * locally administered one does not move.
+	 */
+	if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
+		return -errno;
+	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
 	bridge_alias(alias, sizeof(alias));
 	r = sl_link_bridge_add(sk, c->bridge);
 	if (r < 0) {
 		sl_set_error("cannot create bridge %s: %s", c->bridge, strerror(-r));
 		return r;
 	}
-	if ((r = sl_link_set(sk, c->bridge, -1, alias)) < 0 || (r = no_ipv6(c->bridge)) < 0 ||
+	if ((r = sl_link_set(sk, c->bridge, -1, alias)) < 0 ||
+	    (r = sl_link_set_mac(sk, c->bridge, mac)) < 0 || (r = no_ipv6(c->bridge)) < 0 ||
 	    (r = sl_link_get(sk, c->bridge, b)) < 0 ||
 	    (r = sl_addr_add(sk, b->ifindex, c->gw, c->prefix)) < 0 ||
 	    (r = sl_link_set(sk, c->bridge, 1, NULL)) < 0) {

@@ -44,10 +44,15 @@ void sl_err(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Set by a caller that runs library steps for many VMs and reports itself. */
+bool sl_quiet;
+
 void sl_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (sl_quiet)
+		return;
 	va_start(ap, fmt);
 	vlog("warning: ", fmt, ap);
 	va_end(ap);
@@ -57,6 +62,8 @@ void sl_info(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (sl_quiet)
+		return;
 	va_start(ap, fmt);
 	vlog("", fmt, ap);
 	va_end(ap);

@@ -13,6 +13,7 @@ enum sl_exit {
 
 extern const char *sl_prog;
 extern bool sl_verbose;
+extern bool sl_quiet; /* no warnings or info lines; errors still print */
 
 void sl_log_init(const char *argv0);
 void sl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

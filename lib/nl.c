@@ -218,6 +218,33 @@ int sl_link_set_master(struct nl_sock *sk, const char *name, int master)
 	return r < 0 ? sl_nl_err(r) : 0;
 }
 
+/**
+ * sl_link_set_mac() - give a link a fixed MAC address
+ * @sk: socket
+ * @name: link
+ * @mac: the address
+ */
+int sl_link_set_mac(struct nl_sock *sk, const char *name, const uint8_t mac[6])
+{
+	_cleanup_link_ struct rtnl_link *orig = NULL;
+	_cleanup_link_ struct rtnl_link *chg = rtnl_link_alloc();
+	struct nl_addr *a;
+	int r;
+
+	if (!chg)
+		return -ENOMEM;
+	r = rtnl_link_get_kernel(sk, 0, name, &orig);
+	if (r < 0)
+		return r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : sl_nl_err(r);
+	a = nl_addr_build(AF_LLC, mac, 6);
+	if (!a)
+		return -ENOMEM;
+	rtnl_link_set_addr(chg, a);
+	nl_addr_put(a);
+	r = rtnl_link_change(sk, orig, chg, 0);
+	return r < 0 ? sl_nl_err(r) : 0;
+}
+
 struct ports_ctx {
 	int master;
 	unsigned n;

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "cidr.h"
+#include "egress.h"
 #include "ipam.h"
 #include "kv.h"
 #include "log.h"
@@ -19,10 +21,16 @@
 #include "state.h"
 #include "up.h"
 #include "util.h"
+#include "vm.h"
+#include "vmnet.h"
 
 /*
- * sl-up runs the very tools a person would, so that --print-script prints
- * exactly what runs. A step is one tool invocation.
+ * A step is what one tool invocation does. sl-up calls the same library
+ * function the tool's main calls (each tool is "parse, call one function,
+ * print"), in a child per VM: a process per step costs more than the step
+ * on a small host. --print-script prints the tool commands that do the
+ * same. sl-boot start alone is run as the tool: it leaves a supervisor
+ * behind and takes its inputs the tool's way.
  */
 #define MAX_ARGS 64
 
@@ -243,6 +251,141 @@ again:
 	}
 }
 
+/* What the steps after sl-ipam need of a VM's env file. */
+struct lease_view {
+	uint32_t ip, gw;
+	unsigned prefix;
+	char tap[16], bridge[16];
+};
+
+static int lease_view(const char *name, struct lease_view *v)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	const char *ip, *gw, *pf, *t;
+	int r = sl_state_load(name, &st);
+
+	if (r < 0 && r != -ENOENT)
+		return r;
+	ip = sl_kv_get(&st, "SL_IP");
+	gw = sl_kv_get(&st, "SL_GW");
+	pf = sl_kv_get(&st, "SL_PREFIX");
+	if (!ip || !gw || !pf || sl_ip_parse(ip, &v->ip) < 0 || sl_ip_parse(gw, &v->gw) < 0 ||
+	    (v->prefix = (unsigned)atoi(pf)) < 1 || v->prefix > 30) {
+		sl_set_error("%s: no lease in its env file", name);
+		return -ENXIO;
+	}
+	if ((t = sl_kv_get(&st, "SL_TAP")))
+		snprintf(v->tap, sizeof(v->tap), "%s", t);
+	if ((t = sl_kv_get(&st, "SL_BRIDGE")))
+		snprintf(v->bridge, sizeof(v->bridge), "%s", t);
+	return 0;
+}
+
+/* Step @s of VM @name, in this process. Return 0, or 1 with @err set. */
+static int step_do(const struct sl_group *g, const char *name, enum step s, char *err,
+		   size_t len)
+{
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	bool bridge = g->mode == SL_NET_BRIDGE;
+	struct lease_view v = { 0 };
+	unsigned k = vm_number(name);
+	char a[SL_IP_STRLEN];
+	int r = 0;
+
+	if (s == S_BOOT) {
+		struct cmd c;
+
+		up_cmd(g, name, s, &c);
+		r = run(&c, err, len);
+		if (r && err[0])
+			memmove(err, last_line(err), strlen(last_line(err)) + 1);
+		return r ? 1 : 0;
+	}
+	sl_set_error("%s", "");
+	if (s != S_IPAM)
+		r = lease_view(name, &v);
+	if (r == 0) {
+		switch (s) {
+		case S_IPAM:
+			if (bridge)
+				r = sl_ipam_alloc_bridge(g->gateway_s,
+							 g->naddr && k >= 1 && k <= g->naddr
+								 ? sl_ip_fmt(g->addresses[k - 1], a)
+								 : NULL,
+							 g->name, name, &out);
+			else
+				r = sl_ipam_alloc(g->range_s, g->name, name, &out);
+			break;
+		case S_NETNS:
+			r = sl_netns_add(name, &out);
+			break;
+		case S_VETH: {
+			struct sl_veth_cfg c = { name, SL_VETH_NS_DEFAULT, v.ip, v.prefix };
+
+			r = sl_veth_add(&c, &out);
+			break;
+		}
+		case S_TAP:
+			if (bridge) {
+				char tap[16];
+				struct sl_port_cfg c = { name, tap, g->bridge, v.gw, v.prefix };
+
+				sl_group_tap(g, name, k, tap);
+				r = sl_port_add(&c, &out);
+			} else {
+				struct sl_tap_cfg c = { name, SL_TAP_DEFAULT, v.gw, v.prefix };
+
+				r = sl_tap_add(&c, &out);
+			}
+			break;
+		case S_EGRESS: {
+			struct sl_egress_cfg c = { .name = name, .tap = SL_TAP_DEFAULT,
+						   .veth = SL_VETH_NS_DEFAULT, .ip = v.ip,
+						   .range = g->range, .bridge = bridge,
+						   .allow = g->allow, .drop = g->drop };
+
+			r = sl_egress_apply(&c, &out);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (r < 0)
+		snprintf(err, len, "%s", sl_last_error()[0] ? sl_last_error() : strerror(-r));
+	return r < 0 ? 1 : 0;
+}
+
+/* The undo of step @s, in this process; also the way down. */
+static int step_undo(const struct sl_group *g, const char *name, enum step s)
+{
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	struct lease_view v = { 0 };
+
+	sl_set_error("%s", "");
+	switch (s) {
+	case S_BOOT:
+		return sl_boot_stop(name, 20);
+	case S_EGRESS:
+		return sl_egress_flush(name);
+	case S_NETNS:
+		return sl_netns_del(name);
+	case S_VETH:
+		return sl_veth_del(name);
+	case S_TAP:
+		if (g->mode == SL_NET_ISOLATED)
+			return sl_tap_del(name, SL_TAP_DEFAULT);
+		lease_view(name, &v);
+		if (!v.tap[0])
+			sl_group_tap(g, name, vm_number(name), v.tap);
+		return sl_port_del(name, v.tap, v.bridge[0] ? v.bridge : g->bridge);
+	case S_IPAM:
+		return sl_ipam_release(name, &out);
+	default:
+		return 0;
+	}
+}
+
 /* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
 static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_opts *o,
 		 unsigned idx, unsigned total, enum step first)
@@ -251,24 +394,17 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 	char err[4096];
 	struct cmd c;
 
+	sl_quiet = true; /* the tools' warnings: sl-up gave its own at start */
 	for (enum step s = first; s <= last; s++) {
-		int r;
-
-		if (!step_used(g, s))
+		if (!step_used(g, s) || step_do(g, name, s, err, sizeof(err)) == 0)
 			continue;
 		up_cmd(g, name, s, &c);
-		r = run(&c, err, sizeof(err));
-		if (r == 0)
-			continue;
 		sl_err("[%u/%u] %s failed at %s %s: %s", idx, total, name, c.argv[0], c.argv[1],
-		       err[0] ? last_line(err) : "no message");
+		       err[0] ? err : "no message");
 		/* Undo this VM's steps, the failed one included (it may have half-made). */
-		for (int u = (int)s; u >= 0; u--) {
-			if (!step_used(g, (enum step)u))
-				continue;
-			down_cmd(name, (enum step)u, &c);
-			run(&c, err, sizeof(err));
-		}
+		for (int u = (int)s; u >= 0; u--)
+			if (step_used(g, (enum step)u))
+				step_undo(g, name, (enum step)u);
 		return 1;
 	}
 	{
@@ -304,14 +440,14 @@ static const enum step *down_order(const struct sl_group *g)
 static int vm_down(const struct sl_group *g, const char *name)
 {
 	static const char *const keys[] = { "SL_OWNER_PID", NULL };
-	char err[4096];
 	struct cmd c;
 	int bad = 0;
 
+	sl_quiet = true;
 	for (size_t i = 0; i < ARRAY_SIZE(down_isolated); i++) {
-		down_cmd(name, down_order(g)[i], &c);
-		if (run(&c, err, sizeof(err)) != 0) {
-			sl_err("%s: %s %s: %s", name, c.argv[0], c.argv[1], last_line(err));
+		if (step_undo(g, name, down_order(g)[i]) < 0) {
+			down_cmd(name, down_order(g)[i], &c);
+			sl_err("%s: %s %s: %s", name, c.argv[0], c.argv[1], sl_last_error());
 			bad = 1;
 		}
 	}
@@ -320,6 +456,14 @@ static int vm_down(const struct sl_group *g, const char *name)
 		sl_state_purge(name); /* the console and supervisor logs */
 	return bad;
 }
+
+/*
+ * Bringing a VM up is CPU work (2 cores here: 4 at once is the sweet
+ * spot); taking one down mostly sleeps in the kernel's RCU grace period
+ * per deleted link, so more at once pays (bench/up.sh, docs/PERFORMANCE.md).
+ */
+#define SL_UP_JOBS 4
+#define SL_DOWN_JOBS 16
 
 struct job {
 	const struct sl_group *g;
@@ -410,13 +554,11 @@ static void leases_in_order(struct job *v, size_t n)
 {
 	for (size_t j = 0; j < n; j++) {
 		char err[4096];
-		struct cmd c;
 
-		up_cmd(v[j].g, v[j].name, S_IPAM, &c);
-		if (run(&c, err, sizeof(err)) == 0)
+		if (step_do(v[j].g, v[j].name, S_IPAM, err, sizeof(err)) == 0)
 			continue;
 		sl_err("[%zu/%zu] %s failed at sl-ipam alloc: %s", j + 1, n, v[j].name,
-		       err[0] ? last_line(err) : "no message");
+		       err[0] ? err : "no message");
 		v[j].skip = true;
 	}
 }
@@ -494,7 +636,7 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o)
 		return 0;
 	}
 	leases_in_order(v, n);
-	return parallel(v, n, o->jobs, o, true);
+	return parallel(v, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
 }
 
 /* The VMs of a group that exist: its state dirs, launched ones included. */
@@ -556,7 +698,7 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
 			}
 		return 0;
 	}
-	r = parallel(v, n, o->jobs, o, false);
+	r = parallel(v, n, o->jobs ? o->jobs : SL_DOWN_JOBS, o, false);
 	if (n)
 		fprintf(stderr, "sl-up: %zu VMs down\n", n);
 	return r;

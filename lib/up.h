@@ -11,7 +11,7 @@ struct sl_up_opts {
 	bool no_boot;
 	bool print_only;  /* --print-script: write the commands, run nothing */
 	FILE *script;     /* where --print-script writes */
-	unsigned jobs;    /* VMs brought up at once */
+	unsigned jobs;    /* VMs brought up or down at once; 0: the defaults */
 	int owner_pid;    /* recorded as SL_OWNER_PID while sl-up supervises */
 };
 

@@ -49,7 +49,11 @@ master() {
 	assert_usage_error "bad gateway '169.254.200.0/24'" \
 		inhost sl-ipam alloc --gateway 169.254.200.0/24 "$G-3"
 	inhost sl-tap add "$G-1" --bridge "$BR" >/dev/null
+	local mac
+	mac=$(inhost ip -j link show dev "$BR" | jq -r '.[0].address')
 	inhost sl-tap add "$G-2" --bridge "$BR" --tap "${P}t2" >/dev/null
+	# the gateway's MAC does not move as ports come (the VMs' ARP entries stay good)
+	[ "$(inhost ip -j link show dev "$BR" | jq -r '.[0].address')" = "$mac" ]
 	[ "$(master "$G-1")" = "$BR" ] && [ "$(master "${P}t2")" = "$BR" ]
 	[ "$(inhost ip -j addr show dev "$BR" | jq -r '.[0].addr_info[] | select(.family=="inet") | "\(.local)/\(.prefixlen)"')" = 169.254.200.1/24 ]
 	[ "$(inhost ip -j link show dev "$G-1" | jq -r '.[0].linkinfo.info_kind // "tun"')" = tun ]
