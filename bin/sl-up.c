@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bridge.h"
@@ -265,11 +266,14 @@ int main(int argc, char **argv)
 		o.owner_pid = getpid();
 		r = sl_up_config(&cfg, &o);
 		if (r >= 0) {
+			const struct timespec tick = { 1, 0 };
 			int sig;
 
 			sl_info("%s: up%s; Ctrl-C or SIGTERM takes every VM down", cfg.path,
 				r ? " (with failures)" : "");
-			sigwait(&set, &sig);
+			/* Supervising: a VM that stops is taken down, once a second. */
+			while ((sig = sigtimedwait(&set, NULL, &tick)) < 0)
+				sl_up_reap(&cfg, &o);
 			sl_info("signal %d: taking the VMs down", sig);
 		}
 		sl_up_down(&cfg, &o);

@@ -705,6 +705,45 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
 }
 
 /**
+ * sl_up_reap() - take down the config's VMs whose QEMU or supervisor died
+ * @cfg: the config sl-up brought up
+ * @o: options (jobs)
+ *
+ * What the foreground sl-up does while it supervises: a VM that stopped
+ * (powered off, crashed, killed) is said on stderr and its network, rules,
+ * lease and state go, as sl-gc would do later. VMs never booted
+ * (--no-boot) are left alone.
+ *
+ * Return: how many VMs were found stopped, or -errno
+ */
+int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o)
+{
+	_cleanup_free_ struct job *v = NULL;
+	size_t n = 0, k = 0;
+	int r;
+
+	for (size_t i = 0; i < cfg->n; i++)
+		if ((r = group_vms(&cfg->g[i], &v, &n)) < 0)
+			return r;
+	for (size_t j = 0; j < n; j++) {
+		_cleanup_kv_ struct sl_kv st = { 0 };
+		int sup, qemu;
+
+		if (sl_state_load(v[j].name, &st) < 0 || !sl_kv_get(&st, "SL_PID"))
+			continue;
+		sl_vm_pids(v[j].name, &sup, &qemu);
+		if (sup && qemu)
+			continue;
+		sl_warn("%s stopped (supervisor %s, QEMU %s): taking it down", v[j].name,
+			sup ? "running" : "gone", qemu ? "running" : "gone");
+		v[k++] = v[j];
+	}
+	if (k)
+		parallel(v, k, o->jobs ? o->jobs : SL_DOWN_JOBS, o, false);
+	return (int)k;
+}
+
+/**
  * sl_up_launch() - add one VM to a running group: the lowest free index
  */
 int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o)

@@ -18,6 +18,7 @@ struct sl_up_opts {
 int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o);
 int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o);
 int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o);
+int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o);
 int sl_up_check_host(const struct sl_config *cfg);
 void sl_up_host_warnings(void);
 

@@ -141,3 +141,33 @@ vm_ping() {
 	[ ! -e "$SL_RUN_DIR/$G-2/vm.env" ]
 	ip netns list | grep -q "^$G-2\b" # the foreign one is untouched
 }
+
+@test "in the foreground, sl-up takes down a VM that stops; SIGTERM takes the rest down" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local cfg pid
+	cfg=$(example agents.yaml "$G")
+	inhost sl-up "$cfg" >"$BATS_TEST_TMPDIR/up.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 600); do
+		grep -q "Ctrl-C or SIGTERM" "$BATS_TEST_TMPDIR/up.log" && break
+		sleep 0.2
+	done
+	grep -q "up; Ctrl-C" "$BATS_TEST_TMPDIR/up.log"
+	kill -9 "$(cat "$SL_RUN_DIR/$G-2/qemu.pid")"
+	for _ in $(seq 1 100); do
+		[ -e "$SL_RUN_DIR/$G-2/vm.env" ] || break
+		sleep 0.2
+	done
+	cat "$BATS_TEST_TMPDIR/up.log"
+	grep -q "warning: $G-2 stopped (supervisor gone, QEMU gone): taking it down" "$BATS_TEST_TMPDIR/up.log" ||
+		grep -q "warning: $G-2 stopped (supervisor .*, QEMU gone): taking it down" "$BATS_TEST_TMPDIR/up.log"
+	[ ! -e "$SL_RUN_DIR/$G-2/vm.env" ]
+	! ip netns list | grep -q "^$G-2\b"
+	! grep -q "^$G-2 " "$SL_RUN_DIR/ipam/leases"
+	inhost sl-exec "$G-1" -- true # the other VM is still up
+	# sl-up is nsenter's child: signal it, not nsenter
+	pkill -TERM -f "sl-up $cfg"
+	wait "$pid"
+	[ "$(pgrep -c -f "qemu-system.*-name $G-" || true)" = 0 ]
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+}
