@@ -2,6 +2,7 @@
 #ifndef SL_UTIL_H
 #define SL_UTIL_H
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -25,10 +26,17 @@ static inline void sl_fclosep(FILE **f)
 		fclose(*f);
 }
 
+static inline void sl_closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
 /* Scope-bound resources: freed or closed on every return path. */
 #define _cleanup_free_ __attribute__((cleanup(sl_freep)))
 #define _cleanup_close_ __attribute__((cleanup(sl_closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(sl_fclosep)))
+#define _cleanup_closedir_ __attribute__((cleanup(sl_closedirp)))
 
 /* Hand a scoped fd or pointer to the caller without it being released. */
 static inline int sl_steal_fd(int *fd)

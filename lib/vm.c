@@ -281,6 +281,8 @@ static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 	for (int i = 0; i < a.n && n < 79; i++)
 		args[n++] = a.v[i];
 	args[n] = NULL;
+	/* Said even when it is the default: sl-gc knows ours by it (lib/gc.c). */
+	setenv("SL_RUN_DIR", sl_run_dir(), 1);
 	execv(supervisor_path, args);
 	dprintf(SL_FD_READY, "fail: exec supervisor: %s\n", strerror(errno));
 	_exit(1);

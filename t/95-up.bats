@@ -171,3 +171,28 @@ vm_ping() {
 	[ "$(pgrep -c -f "qemu-system.*-name $G-" || true)" = 0 ]
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
+
+@test "sl-gc finds the QEMU and supervisor of a VM whose state dir was deleted, and nothing of the others" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local cfg sup qemu
+	cfg=$(example agents.yaml "$G")
+	inhost sl-up -d "$cfg"
+	sup=$(cat "$SL_RUN_DIR/$G-2/supervisor.pid") qemu=$(cat "$SL_RUN_DIR/$G-2/qemu.pid")
+	rm -rf "${SL_RUN_DIR:?}/$G-2"
+	run inhost sl-gc --dry-run
+	echo "$output"
+	grep -q "would remove supervisor $sup of $G-2 (no state)" <<<"$output"
+	grep -q "would remove QEMU $qemu of $G-2 (no state)" <<<"$output"
+	! grep -q "$G-1" <<<"$output"
+	pid_alive "$qemu"
+	run inhost sl-gc
+	echo "$output"
+	[ "$status" -eq 0 ]
+	! pid_alive "$qemu"
+	! pid_alive "$sup"
+	! ip netns list | grep -q "^$G-2\b"
+	! grep -q "^$G-2 " "$SL_RUN_DIR/ipam/leases"
+	inhost sl-exec "$G-1" -- true
+	inhost sl-up down "$cfg"
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+}
