@@ -213,7 +213,7 @@ int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out)
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int lock = -1;
 	char alias[300];
-	struct sl_link b, t;
+	struct sl_link b = { 0 }, t;
 	bool made_bridge = false, made_tap = false;
 	int exists, r;
 
