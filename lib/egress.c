@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -484,6 +485,56 @@ static int range_user_del(const char *name, const char *range)
 		return 1;
 	}
 	return errno == ENOTEMPTY || errno == EEXIST ? 0 : -errno;
+}
+
+/**
+ * sl_egress_prune_users() - forget the range users whose VM is gone
+ * @gone: says whether a VM no longer exists
+ * @dry: only report
+ * @report: called with each such VM and its range
+ *
+ * A VM whose state was lost still counts as a user of its range, and would
+ * keep the range's host rules after the last real VM left. The range's
+ * directory goes with its last user; sl-gc then finds the rules of a range
+ * with no directory. Takes the "host" lock.
+ *
+ * Return: how many were (or would be) forgotten, or -errno
+ */
+int sl_egress_prune_users(bool (*gone)(const char *name), bool dry,
+			  void (*report)(const char *name, const char *range))
+{
+	_cleanup_close_ int lock = sl_lock("host");
+	_cleanup_closedir_ DIR *top = NULL;
+	char path[4096];
+	struct dirent *r;
+	int found = 0;
+
+	if (lock < 0)
+		return lock;
+	if (sl_run_path(path, sizeof(path), "egress") < 0)
+		return -ENAMETOOLONG;
+	top = opendir(path);
+	while (top && (r = readdir(top))) {
+		_cleanup_closedir_ DIR *d = NULL;
+		char dir[4096 + 300], range[SL_CIDR_STRLEN + 1];
+		struct dirent *u;
+
+		if (r->d_name[0] == '.' || strlen(r->d_name) >= sizeof(range))
+			continue;
+		snprintf(range, sizeof(range), "%s", r->d_name);
+		*strchrnul(range, '_') = '/';
+		snprintf(dir, sizeof(dir), "%s/%s", path, r->d_name);
+		d = opendir(dir);
+		while (d && (u = readdir(d))) {
+			if (u->d_name[0] == '.' || !gone(u->d_name))
+				continue;
+			report(u->d_name, range);
+			found++;
+			if (!dry)
+				range_user_del(u->d_name, range);
+		}
+	}
+	return found;
 }
 
 static void warn_forwarding(void)

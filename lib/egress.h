@@ -44,5 +44,7 @@ int sl_egress_flush(const char *name);
 int sl_egress_show(const struct sl_egress_cfg *c, FILE *f);
 int sl_egress_check(const struct sl_egress_cfg *c);
 int sl_egress_host_release(const struct sl_cidr *range);
+int sl_egress_prune_users(bool (*gone)(const char *name), bool dry,
+			  void (*report)(const char *name, const char *range));
 
 #endif

@@ -145,6 +145,16 @@ static bool has_state(const char *name)
 	       access(path, F_OK) == 0;
 }
 
+static bool no_state(const char *name)
+{
+	return !has_state(name);
+}
+
+static void say_user(const char *name, const char *range)
+{
+	say("%s as a user of range %s (no state)", name, range);
+}
+
 /* Whether process @pid's environment says SL_RUN_DIR is ours. */
 static bool runs_for_us(int pid)
 {
@@ -331,6 +341,9 @@ int sl_gc(bool dry_run)
 					sl_ipam_release(v[i].name, &out);
 			}
 	}
+
+	/* 4b. Range users (egress) whose VM has no state. */
+	sl_egress_prune_users(no_state, dry, say_user);
 
 	/* 5. Host rules of ranges no VM uses. */
 	{
