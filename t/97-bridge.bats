@@ -186,3 +186,32 @@ Y
 	inhost sl-gc
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
+
+@test "launch in a bridge group takes the next listed address, then says none is left; down removes the bridge" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local f
+	f=$(cfg zero <<Y
+config:
+  host_groups:
+  - name: $G
+    count: 0
+    network:
+      bridge: "$BR"
+      gateway: "169.254.200.1/24"
+      addresses: ["169.254.200.77", "169.254.200.78"]
+Y
+)
+	inhost sl-up -d --no-boot "$f"
+	! inhost ip link show "$BR" 2>/dev/null
+	run inhost sl-up launch --no-boot "$f" "$G"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "$G-1 up 169.254.200.77" <<<"$output"
+	inhost sl-up launch --no-boot "$f" "$G"
+	grep -q "^SL_IP=169.254.200.78$" "$SL_RUN_DIR/$G-2/vm.env"
+	[ "$(master "$G-2")" = "$BR" ]
+	assert_usage_error "no address left for $G-3 in network.addresses (2 listed)" inhost sl-up launch --no-boot "$f" "$G"
+	inhost sl-up down "$f"
+	! inhost ip link show "$BR" 2>/dev/null
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+}
