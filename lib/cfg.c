@@ -209,13 +209,25 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
  *
  * Slicer's tap_prefix and the VM's number, or else the VM's own name, which
  * is unique on the host already.
+ *
+ * Return: 0, or -ENAMETOOLONG (a launched VM past count whose number does
+ * not fit after the prefix) with the error recorded
  */
-void sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16])
+int sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16])
 {
+	char buf[32];
+
 	if (g->tap_prefix[0])
-		snprintf(tap, 16, "%.10s%u", g->tap_prefix, n);
+		snprintf(buf, sizeof(buf), "%s%u", g->tap_prefix, n);
 	else
-		snprintf(tap, 16, "%s", vm);
+		snprintf(buf, sizeof(buf), "%s", vm);
+	if (strlen(buf) > 15) {
+		sl_set_error("group %s: TAP name %s is over 15 bytes (network.tap_prefix)",
+			     g->name, buf);
+		return -ENAMETOOLONG;
+	}
+	memcpy(tap, buf, strlen(buf) + 1);
+	return 0;
 }
 
 static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group *g)

@@ -36,6 +36,6 @@ int sl_config_load(const char *path, struct sl_config *cfg);
 void sl_config_free(struct sl_config *cfg);
 #define _cleanup_config_ __attribute__((cleanup(sl_config_free)))
 const struct sl_group *sl_config_group(const struct sl_config *cfg, const char *name);
-void sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16]);
+int sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16]);
 
 #endif

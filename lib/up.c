@@ -110,9 +110,10 @@ static void up_cmd(const struct sl_group *g, const char *name, enum step s, stru
 	case S_TAP:
 		args(c, "add", name, (char *)NULL);
 		if (g->mode == SL_NET_BRIDGE) {
-			char tap[16];
+			char tap[32];
 
-			sl_group_tap(g, name, k, tap);
+			if (sl_group_tap(g, name, k, tap) < 0) /* printed as is: sl-tap refuses it */
+				snprintf(tap, sizeof(tap), "%s%u", g->tap_prefix, k);
 			args(c, "--bridge", g->bridge, (char *)NULL);
 			if (strcmp(tap, name))
 				args(c, "--tap", tap, (char *)NULL);
@@ -330,8 +331,9 @@ static int step_do(const struct sl_group *g, const char *name, enum step s, char
 				char tap[16];
 				struct sl_port_cfg c = { name, tap, g->bridge, v.gw, v.prefix };
 
-				sl_group_tap(g, name, k, tap);
-				r = sl_port_add(&c, &out);
+				r = sl_group_tap(g, name, k, tap);
+				if (r == 0)
+					r = sl_port_add(&c, &out);
 			} else {
 				struct sl_tap_cfg c = { name, SL_TAP_DEFAULT, v.gw, v.prefix };
 
@@ -376,8 +378,8 @@ static int step_undo(const struct sl_group *g, const char *name, enum step s)
 		if (g->mode == SL_NET_ISOLATED)
 			return sl_tap_del(name, SL_TAP_DEFAULT);
 		lease_view(name, &v);
-		if (!v.tap[0])
-			sl_group_tap(g, name, vm_number(name), v.tap);
+		if (!v.tap[0] && sl_group_tap(g, name, vm_number(name), v.tap) < 0)
+			return 0; /* a name that cannot be was never made */
 		return sl_port_del(name, v.tap, v.bridge[0] ? v.bridge : g->bridge);
 	case S_IPAM:
 		return sl_ipam_release(name, &out);
