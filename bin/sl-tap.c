@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "input.h"
 #include "log.h"
+#include "name.h"
 #include "vmnet.h"
 
 enum {
@@ -102,8 +103,8 @@ int main(int argc, char **argv)
 	if (bridge)
 		return bridge_port(&cli, verb, c.name, &p, &out);
 	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
-	if (strlen(c.tap) > 15 || !*c.tap)
-		return sl_cli_usage(&cli, "bad TAP name '%s'", c.tap);
+	if (sl_ifname_check("TAP", c.tap) < 0)
+		return sl_cli_usage(&cli, "%s", sl_last_error());
 	if (!strcmp(verb, "del")) {
 		r = sl_tap_del(c.name, c.tap);
 		return r < 0 ? sl_cli_fail(r) : 0;

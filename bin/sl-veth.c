@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "input.h"
 #include "log.h"
+#include "name.h"
 #include "vmnet.h"
 
 enum {
@@ -61,8 +62,8 @@ int main(int argc, char **argv)
 	c.peer = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
 	if ((r = sl_cli_ip("SL_IP", &c.ip)) < 0 || (r = sl_cli_prefix(&c.prefix)) < 0)
 		return sl_cli_fail(r);
-	if (strlen(c.peer) > 15)
-		return sl_cli_usage(&cli, "peer name '%s' is longer than 15 bytes", c.peer);
+	if (sl_ifname_check("peer", c.peer) < 0)
+		return sl_cli_usage(&cli, "%s", sl_last_error());
 	if (!strcmp(verb, "check")) {
 		r = sl_veth_check(&c);
 		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;

@@ -52,25 +52,6 @@ int sl_port_owner(const char *alias, char *name, size_t len)
 	return 1;
 }
 
-static int nl_or_fail(struct nl_sock **sk)
-{
-	int r = sl_nl_open(sk);
-
-	if (r < 0)
-		sl_set_error("netlink: %s", strerror(-r));
-	return r;
-}
-
-static int ifname_check(const char *what, const char *s)
-{
-	if (!s || !*s || strlen(s) > 15 || strpbrk(s, " /\t\n:")) {
-		sl_set_error("bad %s name '%s': 1 to 15 bytes, no '/', ':' or spaces", what,
-			     s ? s : "");
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* 1: the bridge is ours and ready; 0: it does not exist; <0: unusable. */
 static int bridge_state(struct nl_sock *sk, const char *bridge, uint32_t gw, unsigned prefix,
 			struct sl_link *b)
@@ -123,7 +104,7 @@ int sl_bridge_usable(const char *bridge, uint32_t gw, unsigned prefix)
 	char what[128], c[SL_CIDR_STRLEN];
 	int r;
 
-	if ((r = ifname_check("bridge", bridge)) < 0 || (r = nl_or_fail(&sk)) < 0)
+	if ((r = sl_ifname_check("bridge", bridge)) < 0 || (r = sl_nl_open_or_fail(&sk)) < 0)
 		return r;
 	r = bridge_state(sk, bridge, gw, prefix, &b);
 	if (r != 0)
@@ -217,7 +198,7 @@ int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out)
 	bool made_bridge = false, made_tap = false;
 	int exists, r;
 
-	if ((r = sl_name_check(c->name)) < 0 || (r = ifname_check("TAP", c->tap)) < 0)
+	if ((r = sl_name_check(c->name)) < 0 || (r = sl_ifname_check("TAP", c->tap)) < 0)
 		return r;
 	lock = sl_lock("bridge");
 	if (lock < 0)
@@ -225,7 +206,7 @@ int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out)
 	exists = sl_bridge_usable(c->bridge, c->gw, c->prefix);
 	if (exists < 0)
 		return exists;
-	if ((r = nl_or_fail(&sk)) < 0)
+	if ((r = sl_nl_open_or_fail(&sk)) < 0)
 		return r;
 	if (exists) {
 		r = sl_link_get(sk, c->bridge, &b);
@@ -294,13 +275,13 @@ int sl_port_del(const char *name, const char *tap, const char *bridge)
 	struct sl_link t;
 	int r;
 
-	if ((r = sl_name_check(name)) < 0 || (r = ifname_check("TAP", tap)) < 0 ||
-	    (r = ifname_check("bridge", bridge)) < 0)
+	if ((r = sl_name_check(name)) < 0 || (r = sl_ifname_check("TAP", tap)) < 0 ||
+	    (r = sl_ifname_check("bridge", bridge)) < 0)
 		return r;
 	lock = sl_lock("bridge");
 	if (lock < 0)
 		return lock;
-	if ((r = nl_or_fail(&sk)) < 0)
+	if ((r = sl_nl_open_or_fail(&sk)) < 0)
 		return r;
 	port_alias(name, alias, sizeof(alias));
 	r = sl_link_get(sk, tap, &t);
@@ -333,7 +314,7 @@ int sl_port_check(const struct sl_port_cfg *c)
 	struct sl_link b, t;
 	int problems = 0, r;
 
-	if ((r = nl_or_fail(&sk)) < 0)
+	if ((r = sl_nl_open_or_fail(&sk)) < 0)
 		return r;
 	r = bridge_state(sk, c->bridge, c->gw, c->prefix, &b);
 	if (r < 0 && r != -EEXIST)

@@ -132,9 +132,9 @@ static int get_ifname(struct ctx *c, const yaml_node_t *v, const char *key, char
 
 	if (r < 0)
 		return r;
-	if (!tmp[0] || strlen(tmp) > 15 - room || strpbrk(tmp, " /:\t"))
+	if (sl_ifname_check(key, tmp) < 0 || strlen(tmp) > SL_NAME_MAX - room)
 		return fail(c, v, "%s: '%s' is not an interface name of at most %zu bytes", key, tmp,
-			    15 - room);
+			    SL_NAME_MAX - room);
 	memcpy(buf, tmp, strlen(tmp) + 1);
 	return 0;
 }

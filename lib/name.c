@@ -41,3 +41,20 @@ int sl_name_check(const char *name)
 	}
 	return 0;
 }
+
+/**
+ * sl_ifname_check() - refuse a name the kernel would not take for a link
+ * @what: what it names, for the error ("TAP", "bridge")
+ * @s: candidate
+ *
+ * Return: 0, or -EINVAL with the error recorded
+ */
+int sl_ifname_check(const char *what, const char *s)
+{
+	if (!s || !*s || strlen(s) > SL_NAME_MAX || strpbrk(s, " /:\t\n")) {
+		sl_set_error("bad %s name '%s': 1 to %d bytes, no '/', ':' or spaces", what,
+			     s ? s : "", SL_NAME_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -6,5 +6,6 @@
 #define SL_NAME_MAX 15
 
 int sl_name_check(const char *name);
+int sl_ifname_check(const char *what, const char *s);
 
 #endif

@@ -107,6 +107,18 @@ static struct nl_addr *ip4(uint32_t ip, unsigned prefix)
 }
 
 /**
+ * sl_nl_open_or_fail() - sl_nl_open(), with the error recorded for main
+ */
+int sl_nl_open_or_fail(struct nl_sock **sk)
+{
+	int r = sl_nl_open(sk);
+
+	if (r < 0)
+		sl_set_error("netlink: %s", strerror(-r));
+	return r;
+}
+
+/**
  * sl_link_get() - look a link up by name
  * @sk: socket in the namespace to look in
  * @name: interface name

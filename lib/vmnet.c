@@ -34,15 +34,6 @@ static void problem(const char *fmt, ...)
 	problems++;
 }
 
-static int nl_or_fail(struct nl_sock **sk)
-{
-	int r = sl_nl_open(sk);
-
-	if (r < 0)
-		sl_set_error("netlink: %s", strerror(-r));
-	return r;
-}
-
 /**
  * sl_vm_netns_open() - open a VM's namespace, checking that it is ours
  * @name: VM name
@@ -116,7 +107,7 @@ static int netns_setup(int fd)
 
 	if (saved < 0)
 		return saved;
-	r = nl_or_fail(&sk);
+	r = sl_nl_open_or_fail(&sk);
 	if (r < 0)
 		return r;
 	r = sl_link_set(sk, "lo", 1, sl_owner_tag());
@@ -230,7 +221,7 @@ int sl_netns_del(const char *name)
 				     name, sl_run_dir());
 			return -EEXIST;
 		}
-		r = nl_or_fail(&sk);
+		r = sl_nl_open_or_fail(&sk);
 		if (r < 0)
 			return r;
 		if (sl_link_get(sk, name, &h) < 0 || strcmp(h.alias, sl_owner_tag()) ||
@@ -266,7 +257,7 @@ int sl_netns_check(const char *name)
 	saved = sl_netns_enter(fd);
 	if (saved < 0)
 		return saved;
-	r = nl_or_fail(&sk);
+	r = sl_nl_open_or_fail(&sk);
 	if (r < 0)
 		return r;
 	if (sl_link_get(sk, "lo", &lo) < 0 || !(lo.flags & IFF_UP))
@@ -353,7 +344,7 @@ static int veth_routes(int nsfd, const struct sl_veth_cfg *c, struct nl_sock *ho
 
 		if (saved < 0)
 			return saved;
-		r = nl_or_fail(&sk);
+		r = sl_nl_open_or_fail(&sk);
 		if (r < 0)
 			return r;
 		r = sl_link_set(sk, c->peer, 1, sl_owner_tag());
@@ -414,7 +405,7 @@ int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out)
 	fd = sl_vm_netns_open(c->name);
 	if (fd < 0)
 		return fd;
-	r = nl_or_fail(&sk);
+	r = sl_nl_open_or_fail(&sk);
 	if (r < 0)
 		return r;
 	r = sl_link_get(sk, c->name, &h);
@@ -473,7 +464,7 @@ int sl_veth_del(const char *name)
 	r = sl_name_check(name);
 	if (r < 0)
 		return r;
-	r = nl_or_fail(&sk);
+	r = sl_nl_open_or_fail(&sk);
 	if (r < 0)
 		return r;
 	r = sl_link_get(sk, name, &h);
@@ -514,7 +505,7 @@ int sl_veth_check(const struct sl_veth_cfg *c)
 	fd = sl_vm_netns_open(c->name);
 	if (fd < 0)
 		return fd;
-	r = nl_or_fail(&sk);
+	r = sl_nl_open_or_fail(&sk);
 	if (r < 0)
 		return r;
 	if (sl_link_get(sk, c->name, &h) < 0) {
@@ -538,7 +529,7 @@ int sl_veth_check(const struct sl_veth_cfg *c)
 
 		if (saved < 0)
 			return saved;
-		r = nl_or_fail(&ns);
+		r = sl_nl_open_or_fail(&ns);
 		if (r < 0)
 			return r;
 		if (sl_link_get(ns, c->peer, &p) < 0) {
@@ -622,7 +613,7 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out)
 
 		if (saved < 0)
 			return saved;
-		r = nl_or_fail(&sk);
+		r = sl_nl_open_or_fail(&sk);
 		if (r < 0)
 			return r;
 		r = sl_link_get(sk, c->tap, &t);
@@ -691,7 +682,7 @@ int sl_tap_del(const char *name, const char *tap)
 
 		if (saved < 0)
 			return saved;
-		r = nl_or_fail(&sk);
+		r = sl_nl_open_or_fail(&sk);
 		if (r < 0)
 			return r;
 		r = sl_link_get(sk, tap, &t);
@@ -733,7 +724,7 @@ int sl_tap_check(const struct sl_tap_cfg *c)
 	saved = sl_netns_enter(fd);
 	if (saved < 0)
 		return saved;
-	r = nl_or_fail(&sk);
+	r = sl_nl_open_or_fail(&sk);
 	if (r < 0)
 		return r;
 	if (sl_link_get(sk, c->tap, &t) < 0) {
