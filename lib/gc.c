@@ -117,26 +117,6 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 		sl_state_purge(name); /* what is left: SL_OWNER_PID, the logs */
 }
 
-/* One NUL-terminated string of a /proc cmdline. */
-static char *fgets_nul(char *buf, size_t len, FILE *f)
-{
-	size_t n = 0;
-	int c;
-
-	while ((c = getc(f)) != EOF && c != '\0')
-		if (n + 1 < len)
-			buf[n++] = (char)c;
-	buf[n] = '\0';
-	return c == EOF && n == 0 ? NULL : buf;
-}
-
-static const char *basename_of(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
-}
-
 static bool has_state(const char *name)
 {
 	char path[4096];
@@ -155,32 +135,9 @@ static void say_user(const char *name, const char *range)
 	say("%s as a user of range %s (no state)", name, range);
 }
 
-/* Whether process @pid's environment says SL_RUN_DIR is ours. */
-static bool runs_for_us(int pid)
-{
-	char path[64], want[4200], buf[65536];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	snprintf(want, sizeof(want), "SL_RUN_DIR=%s", sl_run_dir());
-	for (char *e = buf; e < buf + n; e += strlen(e) + 1)
-		if (!strcmp(e, want))
-			return true;
-	return false;
-}
-
 /*
  * Supervisors and QEMUs of ours whose VM has no state dir any more (it was
- * deleted under them): found in /proc by their name and their environment's
- * SL_RUN_DIR, which sl-boot always sets, and killed.
+ * deleted under them): found in /proc, and killed.
  */
 static void stateless_processes(void)
 {
@@ -188,33 +145,16 @@ static void stateless_processes(void)
 	struct dirent *e;
 
 	while (d && (e = readdir(d))) {
-		char path[64], arg[4096], vm[64] = "";
-		int pid = atoi(e->d_name);
-		_cleanup_fclose_ FILE *f = NULL;
-		bool sup = false, qemu = false, next_is_name = false;
-		int i = 0;
+		int pid = atoi(e->d_name), what;
+		char vm[64];
 
 		if (pid <= 0 || pid == getpid() || !alive(pid))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-		f = fopen(path, "re");
-		/* argv[0] names the program; the VM is argv[1] or after "-name" */
-		while (f && fgets_nul(arg, sizeof(arg), f) && i < 64) {
-			if (i == 0) {
-				sup = !strcmp(basename_of(arg), "sl-supervise");
-				qemu = !strncmp(basename_of(arg), "qemu-system", 11);
-				if (!sup && !qemu)
-					break;
-			} else if ((sup && i == 1) || next_is_name) {
-				snprintf(vm, sizeof(vm), "%.63s", arg);
-				break;
-			}
-			next_is_name = qemu && !strcmp(arg, "-name");
-			i++;
-		}
-		if (!vm[0] || has_state(vm) || !runs_for_us(pid))
+		what = sl_vm_process(pid, vm, sizeof(vm));
+		if (!what || has_state(vm))
 			continue;
-		say("%s %d of %s (no state)", sup ? "supervisor" : "QEMU", pid, vm);
+		say("%s %d of %s (no state)", what == SL_PROC_SUPERVISOR ? "supervisor" : "QEMU",
+		    pid, vm);
 		if (!dry)
 			kill(pid, SIGKILL);
 	}

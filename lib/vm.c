@@ -90,6 +90,83 @@ static bool pid_is(int pid, const char *what)
 	return strstr(cmd, what) != NULL && strstr(cmd, cur_name) != NULL;
 }
 
+/* One NUL-terminated string of a /proc cmdline. */
+static char *fgets_nul(char *buf, size_t len, FILE *f)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(f)) != EOF && c != '\0')
+		if (n + 1 < len)
+			buf[n++] = (char)c;
+	buf[n] = '\0';
+	return c == EOF && n == 0 ? NULL : buf;
+}
+
+static const char *basename_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+/* Whether process @pid's environment says SL_RUN_DIR is ours (sl-boot sets it). */
+static bool runs_for_us(int pid)
+{
+	char path[64], want[4200], buf[65536];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "SL_RUN_DIR=%s", sl_run_dir());
+	for (char *e = buf; e < buf + n; e += strlen(e) + 1)
+		if (!strcmp(e, want))
+			return true;
+	return false;
+}
+
+/**
+ * sl_vm_process() - whether a process is a VM's supervisor or QEMU, ours
+ * @pid: process
+ * @name: the VM's name
+ * @len: size of @name
+ *
+ * Known by the program (sl-supervise NAME, qemu-system-* ... -name NAME) and
+ * by the SL_RUN_DIR that sl-boot puts in the supervisor's environment and
+ * QEMU inherits, so that it works without the VM's state dir (sl-gc).
+ *
+ * Return: SL_PROC_SUPERVISOR, SL_PROC_QEMU, or 0
+ */
+int sl_vm_process(int pid, char *name, size_t len)
+{
+	char path[64], arg[4096];
+	_cleanup_fclose_ FILE *f = NULL;
+	bool sup = false, qemu = false, next_is_name = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	f = fopen(path, "re");
+	for (int i = 0; f && fgets_nul(arg, sizeof(arg), f) && i < 64; i++) {
+		if (i == 0) {
+			sup = !strcmp(basename_of(arg), "sl-supervise");
+			qemu = !strncmp(basename_of(arg), "qemu-system", 11);
+			if (!sup && !qemu)
+				return 0;
+		} else if ((sup && i == 1) || next_is_name) {
+			snprintf(name, len, "%s", arg);
+			return runs_for_us(pid) ? (sup ? SL_PROC_SUPERVISOR : SL_PROC_QEMU) : 0;
+		}
+		next_is_name = qemu && !strcmp(arg, "-name");
+	}
+	return 0;
+}
+
 /**
  * sl_vm_pids() - the live supervisor and QEMU of a VM, 0 where none
  */

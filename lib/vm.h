@@ -3,6 +3,7 @@
 #define SL_VM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kv.h"
@@ -31,5 +32,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out);
 int sl_boot_stop(const char *name, unsigned timeout_s);
 int sl_boot_status(const char *name, struct sl_kv *out);
 int sl_vm_pids(const char *name, int *sup, int *qemu);
+
+enum { SL_PROC_SUPERVISOR = 1, SL_PROC_QEMU = 2 };
+int sl_vm_process(int pid, char *name, size_t len);
 
 #endif
