@@ -31,3 +31,26 @@ handbuilt() {
 	inhost bash "$handbuilt" down "$n"; t2=$(now)
 	hu=$(((t1 - t0) / n / 1000)) hd=$(((t2 - t1) / n / 1000))
 }
+
+# sink_start NS OUT: a TCP sink on 203.0.113.10:5001 in namespace NS that
+# writes how many bytes arrived (until the sender closes) to OUT; returns
+# once it listens, its pid in $sink_pid.
+sink_start() {
+	ip netns exec "$1" python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("203.0.113.10", 5001)); s.listen(1)
+c, _ = s.accept(); n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    n += len(b)
+print(n)' >"$2" &
+	sink_pid=$!
+	for _ in $(seq 1 100); do
+		ip netns exec "$1" ss -Hltn 'sport = :5001' | grep -q . && return 0
+		sleep 0.05
+	done
+	echo "$0: the sink in $1 did not listen" >&2
+	return 1
+}

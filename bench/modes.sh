@@ -52,25 +52,10 @@ inhost sl-up -d "$cfg" >/dev/null 2>&1
 # throughput VM: MB/s of $mb MB through busybox nc to the internet namespace
 throughput() {
 	local vm=$1 t0 t1
-	# a sink that counts what arrives until the sender closes
-	ip netns exec "$inet" python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("203.0.113.10", 5001)); s.listen(1)
-c, _ = s.accept(); n = 0
-while True:
-    b = c.recv(1 << 20)
-    if not b: break
-    n += len(b)
-print(n)' >"$SL_RUN_DIR/got" &
-	local srv=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$inet" ss -Hltn 'sport = :5001' | grep -q . && break
-		sleep 0.05
-	done
+	sink_start "$inet" "$SL_RUN_DIR/got"
 	t0=$(now)
 	inhost sl-exec "$vm" -- sh -c "dd if=/dev/zero bs=65536 count=$((mb * 16)) 2>/dev/null | nc 203.0.113.10 5001"
-	wait "$srv" || true
+	wait "$sink_pid" || true
 	t1=$(now)
 	[ "$(cat "$SL_RUN_DIR/got")" = $((mb * 1048576)) ] || {
 		echo "$vm: the server got $(cat "$SL_RUN_DIR/got") bytes, not $((mb * 1048576))" >&2

@@ -61,27 +61,10 @@ ip -n "$gb" addr add 169.254.200.2/24 dev eth0
 ip -n "$gb" link set eth0 up
 ip -n "$gb" route add default via 169.254.200.1
 
-sink() {
-	ip netns exec "$inet" python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("203.0.113.10", 5001)); s.listen(1)
-c, _ = s.accept(); n = 0
-while True:
-    b = c.recv(1 << 20)
-    if not b: break
-    n += len(b)
-print(n)'
-}
 # throughput NS: MB/s of $mb MiB from guest namespace NS to the internet
 throughput() {
 	local out
-	sink >"$SL_RUN_DIR/got" &
-	local srv=$!
-	for _ in $(seq 1 100); do
-		ip netns exec "$inet" ss -Hltn 'sport = :5001' | grep -q . && break
-		sleep 0.05
-	done
+	sink_start "$inet" "$SL_RUN_DIR/got"
 	out=$(ip netns exec "$1" python3 -c '
 import socket, sys, time
 n = int(sys.argv[1]) << 20; buf = bytes(1 << 20)
@@ -89,7 +72,7 @@ s = socket.create_connection(("203.0.113.10", 5001)); t = time.monotonic()
 for _ in range(n >> 20): s.sendall(buf)
 s.shutdown(socket.SHUT_WR); s.recv(1); s.close()
 print(n / (time.monotonic() - t) / 1e6)' "$mb")
-	wait "$srv" || true
+	wait "$sink_pid" || true
 	[ "$(cat "$SL_RUN_DIR/got")" = $((mb * 1048576)) ] || { echo "$1: short transfer" >&2; exit 1; }
 	printf '%.0f' "$out"
 }

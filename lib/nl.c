@@ -208,24 +208,14 @@ int sl_link_bridge_add(struct nl_sock *sk, const char *name)
 	return r < 0 ? sl_nl_err(r) : 0;
 }
 
-/**
- * sl_link_set_master() - enslave a link to a bridge
- * @sk: socket
- * @name: the port
- * @master: the bridge's ifindex
- */
-int sl_link_set_master(struct nl_sock *sk, const char *name, int master)
+/* Apply the attributes set in @chg to link @name; consumes nothing. */
+static int link_change(struct nl_sock *sk, const char *name, struct rtnl_link *chg)
 {
 	_cleanup_link_ struct rtnl_link *orig = NULL;
-	_cleanup_link_ struct rtnl_link *chg = rtnl_link_alloc();
-	int r;
+	int r = rtnl_link_get_kernel(sk, 0, name, &orig);
 
-	if (!chg)
-		return -ENOMEM;
-	r = rtnl_link_get_kernel(sk, 0, name, &orig);
 	if (r < 0)
 		return r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : sl_nl_err(r);
-	rtnl_link_set_master(chg, master);
 	r = rtnl_link_change(sk, orig, chg, 0);
 	return r < 0 ? sl_nl_err(r) : 0;
 }
@@ -238,23 +228,33 @@ int sl_link_set_master(struct nl_sock *sk, const char *name, int master)
  */
 int sl_link_set_mac(struct nl_sock *sk, const char *name, const uint8_t mac[6])
 {
-	_cleanup_link_ struct rtnl_link *orig = NULL;
 	_cleanup_link_ struct rtnl_link *chg = rtnl_link_alloc();
-	struct nl_addr *a;
-	int r;
+	struct nl_addr *a = nl_addr_build(AF_LLC, mac, 6);
+
+	if (!chg || !a) {
+		if (a)
+			nl_addr_put(a);
+		return -ENOMEM;
+	}
+	rtnl_link_set_addr(chg, a);
+	nl_addr_put(a);
+	return link_change(sk, name, chg);
+}
+
+/**
+ * sl_link_set_master() - enslave a link to a bridge
+ * @sk: socket
+ * @name: the port
+ * @master: the bridge's ifindex
+ */
+int sl_link_set_master(struct nl_sock *sk, const char *name, int master)
+{
+	_cleanup_link_ struct rtnl_link *chg = rtnl_link_alloc();
 
 	if (!chg)
 		return -ENOMEM;
-	r = rtnl_link_get_kernel(sk, 0, name, &orig);
-	if (r < 0)
-		return r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : sl_nl_err(r);
-	a = nl_addr_build(AF_LLC, mac, 6);
-	if (!a)
-		return -ENOMEM;
-	rtnl_link_set_addr(chg, a);
-	nl_addr_put(a);
-	r = rtnl_link_change(sk, orig, chg, 0);
-	return r < 0 ? sl_nl_err(r) : 0;
+	rtnl_link_set_master(chg, master);
+	return link_change(sk, name, chg);
 }
 
 struct ports_ctx {
@@ -298,23 +298,17 @@ int sl_link_ports(struct nl_sock *sk, int master)
  */
 int sl_link_set(struct nl_sock *sk, const char *name, int up, const char *alias)
 {
-	_cleanup_link_ struct rtnl_link *orig = NULL;
 	_cleanup_link_ struct rtnl_link *chg = rtnl_link_alloc();
-	int r;
 
 	if (!chg)
 		return -ENOMEM;
-	r = rtnl_link_get_kernel(sk, 0, name, &orig);
-	if (r < 0)
-		return r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : sl_nl_err(r);
 	if (up > 0)
 		rtnl_link_set_flags(chg, IFF_UP);
 	else if (up == 0)
 		rtnl_link_unset_flags(chg, IFF_UP);
 	if (alias)
 		rtnl_link_set_ifalias(chg, alias);
-	r = rtnl_link_change(sk, orig, chg, 0);
-	return r < 0 ? sl_nl_err(r) : 0;
+	return link_change(sk, name, chg);
 }
 
 /**

@@ -98,13 +98,8 @@ vm_ping() {
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local cfg pid
 	cfg=$(example agents.yaml "$G")
-	inhost sl-up "$cfg" >"$BATS_TEST_TMPDIR/up.log" 2>&1 &
-	pid=$!
-	for _ in $(seq 1 600); do
-		grep -q "Ctrl-C or SIGTERM" "$BATS_TEST_TMPDIR/up.log" && break
-		sleep 0.2
-	done
-	grep -q "up; Ctrl-C" "$BATS_TEST_TMPDIR/up.log"
+	up_foreground "$cfg"
+	pid=$UP_PID
 	inhost sl-exec "$G-1" -- true
 	# kill -9 the sl-up (nsenter's child) and one QEMU
 	pkill -9 -f "sl-up $cfg"
@@ -146,13 +141,8 @@ vm_ping() {
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local cfg pid
 	cfg=$(example agents.yaml "$G")
-	inhost sl-up "$cfg" >"$BATS_TEST_TMPDIR/up.log" 2>&1 &
-	pid=$!
-	for _ in $(seq 1 600); do
-		grep -q "Ctrl-C or SIGTERM" "$BATS_TEST_TMPDIR/up.log" && break
-		sleep 0.2
-	done
-	grep -q "up; Ctrl-C" "$BATS_TEST_TMPDIR/up.log"
+	up_foreground "$cfg"
+	pid=$UP_PID
 	kill -9 "$(cat "$SL_RUN_DIR/$G-2/qemu.pid")"
 	for _ in $(seq 1 100); do
 		[ -e "$SL_RUN_DIR/$G-2/vm.env" ] || break

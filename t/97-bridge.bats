@@ -150,13 +150,8 @@ config:
       gateway: "169.254.200.1/24"
 Y
 )
-	inhost sl-up "$f" >"$BATS_TEST_TMPDIR/up.log" 2>&1 &
-	pid=$!
-	for _ in $(seq 1 600); do
-		grep -q "Ctrl-C or SIGTERM" "$BATS_TEST_TMPDIR/up.log" && break
-		sleep 0.2
-	done
-	grep -q "up; Ctrl-C" "$BATS_TEST_TMPDIR/up.log"
+	up_foreground "$f"
+	pid=$UP_PID
 	pkill -9 -f "sl-up $f"
 	wait "$pid" || true
 	kill -9 "$(cat "$SL_RUN_DIR/$G-2/qemu.pid")"

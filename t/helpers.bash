@@ -162,3 +162,16 @@ json_field() {
 pid_alive() {
 	[ -r "/proc/$1/stat" ] && ! awk '{ exit !($3 == "Z") }' "/proc/$1/stat"
 }
+
+# up_foreground CONFIG: sl-up CONFIG in the foreground (in the background of
+# the test), its output in $BATS_TEST_TMPDIR/up.log; returns once all VMs
+# are up, the pid (nsenter's) in $UP_PID.
+up_foreground() {
+	inhost sl-up "$1" >"$BATS_TEST_TMPDIR/up.log" 2>&1 &
+	UP_PID=$!
+	for _ in $(seq 1 600); do
+		grep -q "Ctrl-C or SIGTERM" "$BATS_TEST_TMPDIR/up.log" && break
+		sleep 0.2
+	done
+	grep -q "up; Ctrl-C" "$BATS_TEST_TMPDIR/up.log"
+}
