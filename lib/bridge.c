@@ -272,7 +272,6 @@ int sl_port_del(const char *name, const char *tap, const char *bridge)
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int lock = -1;
 	char alias[300];
-	struct sl_link t;
 	int r;
 
 	if ((r = sl_name_check(name)) < 0 || (r = sl_ifname_check("TAP", tap)) < 0 ||
@@ -284,20 +283,11 @@ int sl_port_del(const char *name, const char *tap, const char *bridge)
 	if ((r = sl_nl_open_or_fail(&sk)) < 0)
 		return r;
 	port_alias(name, alias, sizeof(alias));
-	r = sl_link_get(sk, tap, &t);
-	if (r == 0) {
-		if (strcmp(t.alias, alias)) {
-			sl_set_error("%s: %s is not its TAP: left alone", name, tap);
-			return -EEXIST;
-		}
-		r = sl_link_del(sk, tap);
-	} else if (r == -ENODEV) {
-		r = 0;
-	}
-	if (r < 0) {
-		sl_set_error("%s: cannot delete %s: %s", name, tap, strerror(-r));
+	r = sl_link_del_owned(sk, tap, NULL, alias);
+	if (r == -EEXIST)
+		sl_set_error("%s: %s is not its TAP: left alone", name, tap);
+	if (r < 0)
 		return r;
-	}
 	bridge_drop_if_unused(sk, bridge);
 	return sl_state_update(name, NULL, keys);
 }

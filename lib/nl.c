@@ -330,6 +330,35 @@ int sl_link_del(struct nl_sock *sk, const char *name)
 	return r < 0 ? sl_nl_err(r) : 0;
 }
 
+/**
+ * sl_link_del_owned() - delete a link only if it carries our alias
+ * @sk: socket in the link's namespace
+ * @name: link
+ * @kind: the kind it must be ("tun"), or NULL for any
+ * @alias: the alias it must carry
+ *
+ * The del verbs' one rule: gone already is success, someone else's link of
+ * that name is left alone.
+ *
+ * Return: 0; -EEXIST when the link is not ours (the caller says so, in its
+ * own words); or -errno with the error recorded
+ */
+int sl_link_del_owned(struct nl_sock *sk, const char *name, const char *kind, const char *alias)
+{
+	struct sl_link l;
+	int r = sl_link_get(sk, name, &l);
+
+	if (r == -ENODEV)
+		return 0;
+	if (r == 0 && ((kind && strcmp(l.kind, kind)) || strcmp(l.alias, alias)))
+		return -EEXIST;
+	if (r == 0)
+		r = sl_link_del(sk, name);
+	if (r < 0)
+		sl_set_error("cannot delete %s: %s", name, strerror(-r));
+	return r;
+}
+
 struct alias_match {
 	const char *alias;
 	char **v;

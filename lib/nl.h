@@ -36,6 +36,7 @@ int sl_link_set_master(struct nl_sock *sk, const char *name, int master);
 int sl_link_ports(struct nl_sock *sk, int master);
 int sl_link_set(struct nl_sock *sk, const char *name, int up, const char *alias);
 int sl_link_del(struct nl_sock *sk, const char *name);
+int sl_link_del_owned(struct nl_sock *sk, const char *name, const char *kind, const char *alias);
 int sl_link_list_alias(struct nl_sock *sk, const char *alias, char ***names,
 		       size_t *n);
 

@@ -67,20 +67,28 @@ static int read_pid(const char *name, const char *file)
  * Whether @pid lives and its command line holds @what and the VM's name:
  * a pid file can outlive its process and the pid be reused.
  */
-static const char *cur_name = "";
-static bool pid_is(int pid, const char *what)
+/* The start of /proc/PID/@what, NUL-terminated; its length, or <= 0. */
+static ssize_t proc_read(int pid, const char *what, char *buf, size_t len)
 {
-	char path[64], cmd[4096];
+	char path[64];
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
 
-	if (pid <= 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
-	n = read(fd, cmd, sizeof(cmd) - 1);
+		return -1;
+	n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+static const char *cur_name = "";
+static bool pid_is(int pid, const char *what)
+{
+	char cmd[4096];
+	ssize_t n = pid > 0 ? proc_read(pid, "cmdline", cmd, sizeof(cmd)) : 0;
+
 	if (n <= 0)
 		return false;
 	for (ssize_t i = 0; i < n; i++)
@@ -88,19 +96,6 @@ static bool pid_is(int pid, const char *what)
 			cmd[i] = ' ';
 	cmd[n] = '\0';
 	return strstr(cmd, what) != NULL && strstr(cmd, cur_name) != NULL;
-}
-
-/* One NUL-terminated string of a /proc cmdline. */
-static char *fgets_nul(char *buf, size_t len, FILE *f)
-{
-	size_t n = 0;
-	int c;
-
-	while ((c = getc(f)) != EOF && c != '\0')
-		if (n + 1 < len)
-			buf[n++] = (char)c;
-	buf[n] = '\0';
-	return c == EOF && n == 0 ? NULL : buf;
 }
 
 static const char *basename_of(const char *p)
@@ -113,18 +108,11 @@ static const char *basename_of(const char *p)
 /* Whether process @pid's environment says SL_RUN_DIR is ours (sl-boot sets it). */
 static bool runs_for_us(int pid)
 {
-	char path[64], want[4200], buf[65536];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
+	char want[4200], buf[65536];
+	ssize_t n = proc_read(pid, "environ", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return false;
-	buf[n] = '\0';
 	snprintf(want, sizeof(want), "SL_RUN_DIR=%s", sl_run_dir());
 	for (char *e = buf; e < buf + n; e += strlen(e) + 1)
 		if (!strcmp(e, want))
@@ -146,23 +134,23 @@ static bool runs_for_us(int pid)
  */
 int sl_vm_process(int pid, char *name, size_t len)
 {
-	char path[64], arg[4096];
-	_cleanup_fclose_ FILE *f = NULL;
-	bool sup = false, qemu = false, next_is_name = false;
+	char cmd[8192];
+	ssize_t n = proc_read(pid, "cmdline", cmd, sizeof(cmd));
+	bool sup, qemu;
+	const char *arg = cmd, *prog = basename_of(cmd);
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	f = fopen(path, "re");
-	for (int i = 0; f && fgets_nul(arg, sizeof(arg), f) && i < 64; i++) {
-		if (i == 0) {
-			sup = !strcmp(basename_of(arg), "sl-supervise");
-			qemu = !strncmp(basename_of(arg), "qemu-system", 11);
-			if (!sup && !qemu)
-				return 0;
-		} else if ((sup && i == 1) || next_is_name) {
-			snprintf(name, len, "%s", arg);
+	if (n <= 0)
+		return 0;
+	sup = !strcmp(prog, "sl-supervise");
+	qemu = !strncmp(prog, "qemu-system", 11);
+	/* argv, NUL-separated: the VM is argv[1] or follows "-name" */
+	for (int i = 0; (sup || qemu) && arg < cmd + n; i++, arg += strlen(arg) + 1) {
+		const char *next = arg + strlen(arg) + 1;
+
+		if ((sup && i == 1) || (qemu && !strcmp(arg, "-name") && next < cmd + n)) {
+			snprintf(name, len, "%s", sup ? arg : next);
 			return runs_for_us(pid) ? (sup ? SL_PROC_SUPERVISOR : SL_PROC_QEMU) : 0;
 		}
-		next_is_name = qemu && !strcmp(arg, "-name");
 	}
 	return 0;
 }

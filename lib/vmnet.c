@@ -458,30 +458,15 @@ int sl_veth_del(const char *name)
 {
 	static const char *const keys[] = { "SL_VETH_HOST", "SL_VETH_NS", NULL };
 	_cleanup_nl_ struct nl_sock *sk = NULL;
-	struct sl_link h;
 	int r;
 
-	r = sl_name_check(name);
+	if ((r = sl_name_check(name)) < 0 || (r = sl_nl_open_or_fail(&sk)) < 0)
+		return r;
+	r = sl_link_del_owned(sk, name, NULL, sl_owner_tag());
+	if (r == -EEXIST)
+		sl_set_error("interface %s is not ours: left alone", name);
 	if (r < 0)
 		return r;
-	r = sl_nl_open_or_fail(&sk);
-	if (r < 0)
-		return r;
-	r = sl_link_get(sk, name, &h);
-	if (r == 0) {
-		if (strcmp(h.alias, sl_owner_tag())) {
-			sl_set_error("interface %s is not ours: left alone", name);
-			return -EEXIST;
-		}
-		r = sl_link_del(sk, name);
-		if (r < 0) {
-			sl_set_error("cannot delete %s: %s", name, strerror(-r));
-			return r;
-		}
-	} else if (r != -ENODEV) {
-		sl_set_error("cannot read %s: %s", name, strerror(-r));
-		return r;
-	}
 	return sl_state_update(name, NULL, keys);
 }
 
@@ -678,27 +663,16 @@ int sl_tap_del(const char *name, const char *tap)
 	{
 		_cleanup_netns_ int saved = sl_netns_enter(fd);
 		_cleanup_nl_ struct nl_sock *sk = NULL;
-		struct sl_link t;
 
 		if (saved < 0)
 			return saved;
-		r = sl_nl_open_or_fail(&sk);
+		if ((r = sl_nl_open_or_fail(&sk)) < 0)
+			return r;
+		r = sl_link_del_owned(sk, tap, "tun", sl_owner_tag());
+		if (r == -EEXIST)
+			sl_set_error("%s: %s is not our TAP: left alone", name, tap);
 		if (r < 0)
 			return r;
-		r = sl_link_get(sk, tap, &t);
-		if (r == 0) {
-			if (strcmp(t.kind, "tun") || strcmp(t.alias, sl_owner_tag())) {
-				sl_set_error("%s: %s is not our TAP: left alone", name, tap);
-				return -EEXIST;
-			}
-			r = sl_link_del(sk, tap);
-		} else if (r == -ENODEV) {
-			r = 0;
-		}
-		if (r < 0) {
-			sl_set_error("%s: cannot delete %s: %s", name, tap, strerror(-r));
-			return r;
-		}
 	}
 	return sl_state_update(name, NULL, keys);
 }
