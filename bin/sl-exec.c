@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,9 +18,11 @@
 
 #include "agent.h"
 #include "cli.h"
+#include "copy.h"
 #include "input.h"
 #include "log.h"
 #include "proto.h"
+#include "spawn.h"
 #include "state.h"
 #include "util.h"
 #include "vm.h"
@@ -29,6 +33,7 @@ enum {
 	OPT_TTY,
 	OPT_ATTACH,
 	OPT_ENVFILE,
+	OPT_MAX_SIZE,
 };
 
 static const char usage[] =
@@ -46,13 +51,46 @@ static const char usage[] =
 	"  -u, --user U      run as user U (name or uid)\n"
 	"  -t, --tty         give the command a pty (a shell, an editor)\n"
 	"      --attach      console: attach to it (Ctrl-] detaches) instead of printing the log\n"
+	"      --max-size N  cp out of the VM: stop past N bytes (K, M, G suffixes; default 1G)\n"
 	"  -h, --help, -V, --version, --json\n"
 	"\nExit status: the command's; 1 failure; 2 bad input or VM not running.\n";
 
 static struct sl_exec_req req;
+static struct sl_copy_limits copy_limits = {
+	.max_bytes = SL_COPY_MAX_BYTES_DEFAULT,
+	.max_entries = SL_COPY_MAX_ENTRIES_DEFAULT,
+};
 static bool attach;
 /* What -t and shell run when no command is given. */
 static char *login_shell[] = { "/bin/sh", "-l", NULL };
+
+/* A byte count with an optional K, M, G or T (powers of 1024). */
+static int parse_size(const char *s, uint64_t *v)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	unsigned long long n;
+	const char *u;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || end[1])
+			return -EINVAL;
+		for (int i = 0; i <= u - units; i++) {
+			if (n > UINT64_MAX / 1024)
+				return -EINVAL;
+			n *= 1024;
+		}
+	}
+	if (!n)
+		return -EINVAL;
+	*v = n;
+	return 0;
+}
 
 /*
  * Options stand anywhere before a "--" (`sl-exec NAME --user u -- id`); with
@@ -68,6 +106,7 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute)
 		{ "tty", no_argument, NULL, OPT_TTY },
 		{ "attach", no_argument, NULL, OPT_ATTACH },
 		{ "env-file", required_argument, NULL, OPT_ENVFILE },
+		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 		{ 0 },
 	};
 	int opt;
@@ -108,6 +147,13 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute)
 		case OPT_ATTACH:
 			attach = true;
 			break;
+		case OPT_MAX_SIZE:
+			if (parse_size(optarg, &copy_limits.max_bytes) < 0) {
+				cli->done = sl_cli_usage(cli, "bad --max-size '%s': a size such as "
+							 "500M or 4G", optarg);
+				return cli->done;
+			}
+			break;
 		}
 	}
 	return -1;
@@ -117,6 +163,8 @@ static int exit_for(int r)
 {
 	if (r >= 0)
 		return r;
+	if (r == -EPIPE) /* our stdout was closed: end as the command would */
+		return 128 + SIGPIPE;
 	return sl_cli_fail(r);
 }
 
@@ -132,12 +180,16 @@ static int run(const char *name, char **cmd)
 
 /* ---- copy ---- */
 
-/* Prints "mode sha256 path" for every file under $1 (or "mode sha256" for a file). */
+/*
+ * Prints "mode sha256 path" for every file under $1 (or "mode sha256" for a
+ * file); the mode without set-id and sticky bits, which copy-out drops.
+ */
 static const char sums_sh[] =
-	"set -e; if [ -d \"$1\" ]; then cd \"$1\"; find . -type f | LC_ALL=C sort | "
-	"while IFS= read -r f; do printf '%s %s %s\\n' \"$(stat -c %a \"$f\")\" "
+	"set -e; m() { echo $((0$(stat -c %a \"$1\") & 511)); }; "
+	"if [ -d \"$1\" ]; then cd \"$1\"; find . -type f | LC_ALL=C sort | "
+	"while IFS= read -r f; do printf '%s %s %s\\n' \"$(m \"$f\")\" "
 	"\"$(sha256sum < \"$f\" | cut -d' ' -f1)\" \"$f\"; done; "
-	"else printf '%s %s\\n' \"$(stat -c %a \"$1\")\" \"$(sha256sum < \"$1\" | cut -d' ' -f1)\"; fi";
+	"else printf '%s %s\\n' \"$(m \"$1\")\" \"$(sha256sum < \"$1\" | cut -d' ' -f1)\"; fi";
 
 /* Unpack a tar stream from stdin into a temporary directory next to nothing,
  * then cp -a it to $1 (into it when it is a directory); print the result. */
@@ -155,6 +207,7 @@ static pid_t spawn(char **argv, int in, int out)
 			dup2(in, 0);
 		if (out >= 0)
 			dup2(out, 1);
+		sl_child_clean(NULL, 0);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -259,53 +312,110 @@ static int copy_in(const char *src, const char *name, const char *dst)
 	return verify(name, src, final);
 }
 
+struct extract_job {
+	int fd;
+	const char *dir, *root;
+	struct sl_copy_limits lim;
+	struct sl_copy_result res;
+	int r;
+};
+
+/* What may follow a tar's end marker (busybox pads to 10 KiB records). */
+#define TRAILER_MAX (1u << 20)
+
+static void *extract_thread(void *p)
+{
+	struct extract_job *j = p;
+
+	j->r = sl_copy_extract(j->fd, j->dir, j->root, &j->lim, &j->res);
+	if (j->r == 0) {
+		char b[16384];
+		size_t left = TRAILER_MAX;
+		ssize_t n;
+
+		while ((n = read(j->fd, b, sizeof(b))) > 0) {
+			if ((size_t)n > left) {
+				snprintf(j->res.error, sizeof(j->res.error),
+					 "more than %u bytes after the archive's end", TRAILER_MAX);
+				j->r = -EFBIG;
+				break;
+			}
+			left -= (size_t)n;
+		}
+	}
+	/* Closed early on a refusal: the relay sees EPIPE and stops the guest's tar. */
+	close(j->fd);
+	return NULL;
+}
+
+/*
+ * Copy out of the guest. What it sends is a tar stream from a hostile
+ * writer: it is unpacked by lib/copy.c, never by tar(1) as root, into a
+ * private directory beside the destination, and moved into place only
+ * when every member passed.
+ */
 static int copy_out(const char *name, const char *src, const char *dst)
 {
 	_cleanup_free_ char *s1 = strdup(src);
 	_cleanup_free_ char *s2 = strdup(src);
-	char *dir = dirname(s1), *base = basename(s2);
-	char *argv[] = { "tar", "-C", dir, "-cf", "-", base, NULL };
+	char *dir = s1 ? dirname(s1) : NULL, *base = s2 ? basename(s2) : NULL;
+	char *argv[] = { "tar", "-C", dir, "-cf", "-", "--", base, NULL };
 	struct sl_exec_req r = { .argv = argv };
-	char tmp[] = "/tmp/sl-exec.XXXXXX";
-	char *untar[] = { "tar", "-x", "-C", tmp, "-f", "-", NULL };
-	char final[8192], from[8192];
+	struct extract_job job = { .root = base, .lim = copy_limits };
+	char final[PATH_MAX], parent[PATH_MAX], tmp[PATH_MAX + 32], from[2 * PATH_MAX + 2];
 	struct stat st;
+	pthread_t th;
 	int p[2], rc, sock;
-	pid_t pid;
 
-	if (!mkdtemp(tmp))
-		return -errno;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = spawn(untar, p[0], -1);
-	close(p[0]);
-	sock = sl_agent_connect(name);
-	rc = sock < 0 ? sock : sl_agent_exec(sock, &r, -1, p[1], 2);
-	if (sock >= 0)
-		close(sock);
-	close(p[1]);
-	if (wait_ok(pid) < 0 && rc == 0)
-		rc = -EIO;
-	snprintf(from, sizeof(from), "%s/%s", tmp, base);
+	if (!dir || !base)
+		return -ENOMEM;
+	if (!strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, "..")) {
+		sl_set_error("copy: %s:%s: name a file or a directory", name, src);
+		return -EINVAL;
+	}
 	if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode))
 		snprintf(final, sizeof(final), "%s/%s", dst, base);
 	else
 		snprintf(final, sizeof(final), "%s", dst);
-	if (rc == 0) {
-		char *rm[] = { "rm", "-rf", final, NULL };
-		char *cp[] = { "cp", "-a", from, final, NULL };
-
-		if (wait_ok(spawn(rm, -1, -1)) < 0 || wait_ok(spawn(cp, -1, -1)) < 0)
-			rc = -EIO;
+	snprintf(parent, sizeof(parent), "%s", final);
+	snprintf(tmp, sizeof(tmp), "%s/.sl-cp.XXXXXX", dirname(parent));
+	if (!mkdtemp(tmp)) {
+		sl_set_error("copy: cannot make a directory beside %s: %s", final, strerror(errno));
+		return -errno;
+	}
+	snprintf(from, sizeof(from), "%s/%s", tmp, base);
+	sock = sl_agent_connect(name);
+	if (sock < 0) {
+		rmdir(tmp);
+		return sock;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	job.fd = p[0];
+	job.dir = tmp;
+	if ((rc = -pthread_create(&th, NULL, extract_thread, &job)) < 0) {
+		close(p[0]);
+		close(p[1]);
+		goto out;
+	}
+	rc = sl_agent_exec(sock, &r, -1, p[1], 2);
+	close(p[1]);
+	pthread_join(th, NULL);
+	if (job.r < 0) {
+		sl_set_error("copy: %s:%s: %s: nothing copied", name, src, job.res.error);
+		rc = job.r;
 	} else if (rc > 0) {
 		sl_set_error("copy: %s:%s cannot be read (status %d)", name, src, rc);
 		rc = -EIO;
+	} else if (rc == 0 && (sl_copy_remove_tree(final) < 0 || rename(from, final) < 0)) {
+		sl_set_error("copy: cannot put the copy at %s: %s", final, strerror(errno));
+		rc = -errno;
 	}
-	{
-		char *rm[] = { "rm", "-rf", tmp, NULL };
-
-		wait_ok(spawn(rm, -1, -1));
-	}
+out:
+	close(sock);
+	sl_copy_remove_tree(tmp);
 	if (rc < 0)
 		return rc;
 	return verify(name, final, src);
@@ -402,6 +512,8 @@ int main(int argc, char **argv)
 	int npos, dd = argc, r;
 
 	sl_log_init(argv[0]);
+	/* A closed socket or pipe is an error to report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
@@ -418,6 +530,17 @@ int main(int argc, char **argv)
 	if (npos < 1)
 		return sl_cli_usage(&cli, "missing VM NAME");
 	first = pos[0];
+	if (dd == argc && (!strcmp(first, "cp") || !strcmp(first, "copy") ||
+			   !strcmp(first, "forward") || !strcmp(first, "console") ||
+			   !strcmp(first, "shell"))) {
+		/* No "--": options may still follow the subcommand. */
+		optind = optind + 1;
+		r = parse_opts(&cli, argc, argv, true);
+		if (r >= 0)
+			return r;
+		pos = argv + optind - 1;
+		npos = argc - optind + 1;
+	}
 	if (!strcmp(first, "cp") || !strcmp(first, "copy")) {
 		if (npos != 3 || cmd)
 			return sl_cli_usage(&cli, "cp takes SRC and DST");
@@ -425,15 +548,6 @@ int main(int argc, char **argv)
 		return r < 0 ? sl_cli_fail(r) : 0;
 	}
 	if (!strcmp(first, "forward") || !strcmp(first, "console") || !strcmp(first, "shell")) {
-		if (dd == argc) {
-			/* No "--": options may still follow the subcommand. */
-			optind = optind + 1;
-			r = parse_opts(&cli, argc, argv, true);
-			if (r >= 0)
-				return r;
-			pos = argv + optind - 1;
-			npos = argc - optind + 1;
-		}
 		r = sl_input_bind(npos > 1 ? pos[1] : NULL, &name);
 		if (r < 0)
 			return sl_cli_fail(r);

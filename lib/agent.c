@@ -110,7 +110,7 @@ static int relay(int sock, int in, int out, int err, int winch_tty, bool conn_mo
 	uint8_t buf[32768];
 	size_t have = 0;
 	bool in_open = in >= 0;
-	int sfd = -1, status = -EPIPE;
+	int sfd = -1, status = -ECONNRESET;
 	sigset_t mask;
 
 	if (winch_tty >= 0) {
@@ -160,7 +160,7 @@ static int relay(int sock, int in, int out, int err, int winch_tty, bool conn_mo
 				if (n < 0 && errno == EINTR)
 					continue;
 				sl_set_error("the VM's supervisor went away");
-				status = -EPIPE;
+				status = -ECONNRESET;
 				break;
 			}
 			have += (size_t)n;
@@ -180,8 +180,14 @@ static int relay(int sock, int in, int out, int err, int winch_tty, bool conn_mo
 				case SL_STDOUT:
 					if (!f.len && conn_mode)
 						shutdown(out, SHUT_WR);
-					else if (f.len && out >= 0 && sl_write_all(out, f.data, f.len) < 0 && conn_mode)
-						goto closed;
+					else if (f.len && out >= 0 && sl_write_all(out, f.data, f.len) < 0) {
+						if (conn_mode)
+							goto closed;
+						/* Nobody reads it: stop, as the command would on SIGPIPE. */
+						sl_set_error("the command's output: %s", strerror(errno));
+						status = -EPIPE;
+						goto done;
+					}
 					break;
 				case SL_STDERR:
 					if (f.len && err >= 0)

@@ -20,6 +20,7 @@
 
 #include "proto.h"
 #include "state.h"
+#include "spawn.h"
 #include "supervisor.h"
 #include "vm.h"
 
@@ -605,6 +606,7 @@ int sl_supervise(int argc, char **argv)
 		dup2(cout[1], 1);
 		dup2(cout[1], 2);
 		fcntl(SL_FD_QEMU_AGENT, F_SETFD, 0);
+		sl_child_clean((const int[]){ SL_FD_QEMU_AGENT }, 1);
 		execvp(argv[3], argv + 3);
 		dprintf(2, "exec %s: %s\n", argv[3], strerror(errno));
 		_exit(127);

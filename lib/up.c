@@ -19,6 +19,7 @@
 #include "name.h"
 #include "netns.h"
 #include "state.h"
+#include "spawn.h"
 #include "up.h"
 #include "util.h"
 #include "vm.h"
@@ -197,6 +198,7 @@ static int run(const struct cmd *c, char *err, size_t errlen)
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(p[1], 2);
+		sl_child_clean(NULL, 0);
 		execv(path, c->argv);
 		dprintf(2, "cannot run %s: %s\n", path, strerror(errno));
 		_exit(127);

@@ -25,6 +25,7 @@
 #include "state.h"
 #include "supervisor.h"
 #include "util.h"
+#include "spawn.h"
 #include "vm.h"
 #include "vmnet.h"
 
@@ -348,6 +349,7 @@ static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 	args[n] = NULL;
 	/* Said even when it is the default: sl-gc knows ours by it (lib/gc.c). */
 	setenv("SL_RUN_DIR", sl_run_dir(), 1);
+	sl_child_clean((const int[]){ SL_FD_READY, SL_FD_NETNS, SL_FD_GUEST, SL_FD_QEMU_AGENT }, 4);
 	execv(supervisor_path, args);
 	dprintf(SL_FD_READY, "fail: exec supervisor: %s\n", strerror(errno));
 	_exit(1);

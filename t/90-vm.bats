@@ -100,6 +100,102 @@ teardown_file() {
 	[ "$status" -ne 0 ]
 }
 
+# Nothing special, set-id or foreign-owned may appear anywhere under $1.
+assert_tame_tree() {
+	local bad
+	bad=$(find "$1" \( ! -type f ! -type d ! -type l \) -o -perm /7000 -o ! -user 0 -o ! -group 0)
+	[ -z "$bad" ] || { echo "unsafe on the host: $bad" >&2; return 1; }
+}
+
+@test "copy-out: a device node, a FIFO, set-id bits and foreign owners never reach the host" {
+	local out="$BATS_TEST_TMPDIR/co"
+	mkdir -p "$out"
+	inhost sl-exec "$VM" -- sh -c 'set -e; mkdir -p /root/loot /root/suid /root/fifo
+		mknod /root/loot/mem c 1 1; chmod 0666 /root/loot/mem
+		cp /bin/busybox /root/loot/sh; chmod 4755 /root/loot/sh
+		cp /bin/busybox /root/suid/sh; chmod 6755 /root/suid/sh; chmod 1777 /root/suid
+		echo x >/root/suid/theirs; chown 1234:1234 /root/suid/theirs
+		mkfifo /root/fifo/pipe; ln -s /dev/zero /root/zero'
+	# a device node anywhere in the tree: the whole copy is refused, nothing left
+	run -1 inhost timeout 60 sl-exec cp "$VM:/root/loot" "$out/"
+	grep -q "loot/mem: a character device: nothing copied" <<<"$output"
+	[ -z "$(ls -A "$out")" ]
+	# set-id, sticky and a foreign owner: copied, as root's, without the bits
+	inhost timeout 60 sl-exec cp "$VM:/root/suid" "$out/"
+	[ "$(stat -c %a "$out/suid/sh")" = 755 ]
+	[ "$(stat -c %a "$out/suid")" = 777 ]
+	[ "$(cat "$out/suid/theirs")" = x ]
+	assert_tame_tree "$out"
+	# a FIFO, a link to /dev/zero, /dev/zero itself: refused at once, not a hang
+	run -1 inhost timeout 60 sl-exec cp "$VM:/root/fifo" "$out/"
+	grep -q "fifo/pipe: a FIFO" <<<"$output"
+	run -1 inhost timeout 60 sl-exec cp "$VM:/root/zero" "$out/"
+	grep -q "zero: a link to '/dev/zero', which is not inside the copy" <<<"$output"
+	run -1 inhost timeout 60 sl-exec cp "$VM:/dev/zero" "$out/"
+	grep -q "zero: a character device" <<<"$output"
+	[ "$(ls -A "$out")" = suid ]
+	assert_tame_tree "$out"
+}
+
+@test "copy-out: links stay inside the copy; --max-size bounds it" {
+	local out="$BATS_TEST_TMPDIR/cl"
+	mkdir -p "$out"
+	inhost sl-exec "$VM" -- sh -c 'set -e; mkdir -p /root/in/sub /root/esc /root/big
+		echo data >/root/in/sub/f; ln -s sub/f /root/in/l; ln -s ../in/sub /root/in/sub/up
+		ln /root/in/sub/f /root/in/hard
+		ln -s ../../etc /root/esc/l
+		head -c 2000000 /dev/urandom >/root/big/f'
+	inhost timeout 60 sl-exec cp "$VM:/root/in" "$out/"
+	[ "$(readlink "$out/in/l")" = sub/f ]
+	[ "$(cat "$out/in/l")" = data ]
+	[ "$(cat "$out/in/hard")" = data ]
+	run -1 inhost timeout 60 sl-exec cp "$VM:/root/esc" "$out/"
+	grep -q "esc/l: a link to '../../etc', which is not inside the copy" <<<"$output"
+	run -1 inhost timeout 60 sl-exec cp --max-size 1M "$VM:/root/big" "$out/"
+	grep -q "more than 1048576 bytes in all: nothing copied" <<<"$output"
+	inhost timeout 60 sl-exec cp --max-size 3M "$VM:/root/big" "$out/"
+	[ "$(stat -c %s "$out/big/f")" = 2000000 ]
+	[ "$(ls -A "$out" | sort | tr '\n' ' ')" = "big in " ]
+}
+
+@test "copy-out: a guest whose tar sends crafted members writes nothing outside the copy" {
+	local out="$BATS_TEST_TMPDIR/cc" t="$BATS_TEST_TMPDIR/tars"
+	mkdir -p "$out/dst" "$t"
+	python3 - "$t" "$out" <<'PY'
+import io, sys, tarfile
+d, out = sys.argv[1], sys.argv[2]
+def mk(name, members):
+    with tarfile.open(f"{d}/{name}.tar", "w", format=tarfile.GNU_FORMAT) as tf:
+        for m in members:
+            ti = tarfile.TarInfo(m[1]); data = b""
+            if m[0] == "dir": ti.type = tarfile.DIRTYPE; ti.mode = 0o755
+            elif m[0] == "file": data = b"pwned\n"; ti.size = len(data); ti.mode = 0o644
+            elif m[0] == "sym": ti.type = tarfile.SYMTYPE; ti.linkname = m[2]
+            elif m[0] == "hard": ti.type = tarfile.LNKTYPE; ti.linkname = m[2]
+            tf.addfile(ti, io.BytesIO(data))
+mk("dotdot", [("dir", "loot"), ("file", "loot/../../escaped")])
+mk("abs", [("dir", "loot"), ("file", out + "/escaped")])
+mk("other", [("dir", "loot"), ("file", "other/escaped")])
+mk("through", [("dir", "loot"), ("sym", "loot/l", "."), ("file", "loot/l/x"),
+               ("sym", "loot/m", "sub/../.."), ("file", "loot/m/escaped")])
+mk("outlink", [("dir", "loot"), ("sym", "loot/l", "../.."), ("file", "loot/l/escaped")])
+mk("hardout", [("dir", "loot"), ("hard", "loot/h", "/etc/passwd")])
+PY
+	for a in dotdot abs other through outlink hardout; do
+		inhost sl-exec cp "$t/$a.tar" "$VM:/root/$a.tar"
+	done
+	for a in dotdot abs other through outlink hardout; do
+		# the guest's root replaces tar with one that sends the crafted stream
+		inhost sl-exec "$VM" -- sh -c "rm /bin/tar; printf '#!/bin/sh\ncat /root/$a.tar\n' >/bin/tar; chmod 755 /bin/tar; mkdir -p /root/loot"
+		run -1 inhost timeout 60 sl-exec cp "$VM:/root/loot" "$out/dst/"
+		grep -q "nothing copied" <<<"$output" || { echo "$a: $output" >&2; false; }
+		[ -z "$(find "$out" -name escaped -o -name x -o -name h)" ]
+		[ -z "$(ls -A "$out/dst")" ]
+	done
+	[ -z "$(find "$out" -mindepth 1 ! -path "$out/dst")" ]
+	inhost sl-exec "$VM" -- sh -c 'rm /bin/tar; ln -s busybox /bin/tar'
+}
+
 @test "a forwarded port carries HTTP to busybox httpd in the guest, many at once" {
 	inhost sl-exec "$VM" -- sh -c 'mkdir -p /www && echo from-the-guest >/www/index.html && httpd -p 8080 -h /www'
 	inhost sl-exec forward "$VM" 127.0.0.1:18080:127.0.0.1:8080 2>"$BATS_TEST_TMPDIR/fwd.err" &

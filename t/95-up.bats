@@ -162,6 +162,38 @@ vm_ping() {
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
 
+# sig_bits PID FIELD: the signals set in /proc/PID/status's FIELD (SigBlk, SigIgn), by number
+sig_bits() {
+	local hex
+	hex=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status")
+	for s in 1 2 3 13 15; do (((0x$hex >> (s - 1)) & 1)) && echo "$s"; done
+	return 0
+}
+
+@test "a QEMU under a foreground sl-up: no signal blocked or ignored, no fd of its callers; SIGTERM ends it" {
+	local cfg qemu sup marker="$BATS_TEST_TMPDIR/marker-fd"
+	cfg=$(example agents.yaml "$G")
+	# sl-up holds fd 9 on a marker file: nothing it starts may inherit it
+	up_foreground "$cfg" 9>"$marker"
+	qemu=$(cat "$SL_RUN_DIR/$G-1/qemu.pid")
+	sup=$(cat "$SL_RUN_DIR/$G-1/supervisor.pid")
+	[ -z "$(sig_bits "$qemu" SigBlk)" ]
+	[ -z "$(sig_bits "$qemu" SigIgn | grep -vx 13)" ] # QEMU ignores SIGPIPE itself
+	for p in "$qemu" "$sup"; do
+		! ls -l "/proc/$p/fd" | grep -F "$marker" || false
+	done
+	# QEMU holds no namespace fd, no pipe to sl-boot, and one socket: its agent chardev
+	! ls -l "/proc/$qemu/fd" | grep -q 'net:\[' || false
+	[ "$(ls -l "/proc/$qemu/fd" | grep -c 'socket:')" = 1 ]
+	# pipes only as its stdin, stdout and stderr (from the supervisor)
+	[ -z "$(find "/proc/$qemu/fd" -mindepth 1 ! -name 0 ! -name 1 ! -name 2 -lname 'pipe:*')" ]
+	kill -TERM "$qemu"
+	for _ in $(seq 1 25); do pid_alive "$qemu" || break; sleep 0.2; done
+	! pid_alive "$qemu" || false
+	pkill -TERM -f "sl-up $cfg"
+	wait "$UP_PID"
+}
+
 @test "sl-gc finds the QEMU and supervisor of a VM whose state dir was deleted, and nothing of the others" {
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local cfg sup qemu
