@@ -96,6 +96,7 @@ deps:
 
 check: all fuzz
 	t/run $(TESTS)
+	@if [ -z "$(TESTS)" ]; then t/mutants.sh; fi
 
 # The host-side frame parser under libFuzzer, for a short time on every check.
 FUZZ_SECONDS ?= 20

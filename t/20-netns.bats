@@ -32,7 +32,7 @@ teardown() { teardown_host; }
 	[ "$status" -eq 1 ]
 	grep -q "forwarding is off" <<<"$output"
 	inhost sl-netns del "$P-1"
-	! ip netns list | grep -q "^$P-1\b"
+	! ip netns list | grep -q "^$P-1\b" || false
 	[ ! -e "$SL_RUN_DIR/$P-1" ]
 	inhost sl-netns del "$P-1"
 }

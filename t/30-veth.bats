@@ -46,11 +46,11 @@ teardown() { teardown_host; }
 	inhost sl-veth add "$P-2" >/dev/null
 	inhost sl-veth check "$P-2"
 	inhost sl-veth del "$P-2"
-	! inhost ip link show "$P-2" 2>/dev/null
-	! ip -n "$P-2" link show veth0 2>/dev/null
+	! inhost ip link show "$P-2" 2>/dev/null || false
+	! ip -n "$P-2" link show veth0 2>/dev/null || false
 	[ -z "$(inhost ip route show 169.254.100.4/30)" ]
 	inhost sl-veth del "$P-2"
-	! grep -q SL_VETH "$SL_RUN_DIR/$P-2/vm.env"
+	! grep -q SL_VETH "$SL_RUN_DIR/$P-2/vm.env" || false
 }
 
 @test "a foreign host interface of the same name is refused and untouched" {
@@ -63,8 +63,8 @@ teardown() { teardown_host; }
 
 @test "no namespace, or no lease: exit 2, nothing made" {
 	assert_usage_error "no namespace $P-1" inhost sl-veth add "$P-1"
-	! inhost ip link show "$P-1" 2>/dev/null
+	! inhost ip link show "$P-1" 2>/dev/null || false
 	inhost sl-netns add "${P}-9" >/dev/null
 	assert_usage_error "$P-9 unknown: no SL_IP" inhost sl-veth add "$P-9"
-	! inhost ip link show "$P-9" 2>/dev/null
+	! inhost ip link show "$P-9" 2>/dev/null || false
 }

@@ -23,7 +23,7 @@ teardown() { teardown_host; }
 	[ -z "$(ip -n "$P-1" -6 addr show dev tap0)" ]
 	[ "$(ip netns exec "$P-1" sysctl -n net.ipv6.conf.tap0.disable_ipv6)" = 1 ]
 	# nothing of it on the host
-	! inhost ip link show tap0 2>/dev/null
+	! inhost ip link show tap0 2>/dev/null || false
 	inhost sl-tap check "$P-1"
 }
 
@@ -37,7 +37,7 @@ teardown() { teardown_host; }
 	grep -q "does not hold exactly 169.254.104.1/30" <<<"$output"
 	assert_usage_error "holds another address" inhost sl-tap add "$P-1"
 	inhost sl-tap del "$P-1"
-	! ip -n "$P-1" link show tap0 2>/dev/null
+	! ip -n "$P-1" link show tap0 2>/dev/null || false
 	inhost sl-tap del "$P-1"
 }
 

@@ -74,7 +74,7 @@ EOR
 	inhost sl-egress apply "$P-1" >/dev/null
 	[ "$ns1" = "$(ns_rules "$P-1")" ]
 	inhost sl-egress apply "$P-1" --drop 10.0.0.0/8 >/dev/null
-	! ns_rules "$P-1" | grep -q 192.168.1.0/24
+	! ns_rules "$P-1" | grep -q 192.168.1.0/24 || false
 	ns_rules "$P-1" | grep -q 10.0.0.0/8
 }
 
@@ -93,8 +93,8 @@ EOR
 	inhost sl-egress flush "$P-3"
 	# the last VM of the range takes the host rules and our chains with it
 	[ -z "$(host_rules)" ]
-	! inhost iptables-legacy -S | grep -q SL-
-	! inhost iptables-legacy -t nat -S | grep -q SL-
+	! inhost iptables-legacy -S | grep -q SL- || false
+	! inhost iptables-legacy -t nat -S | grep -q SL- || false
 	inhost sl-egress flush "$P-3"
 }
 

@@ -45,7 +45,7 @@ readme_block() {
 	inhost ip link show "$P-1" >/dev/null
 	inhost sl-egress flush "$P-1"
 	inhost sl-netns del "$P-1"
-	! inhost ip link show "$P-1" 2>/dev/null
+	! inhost ip link show "$P-1" 2>/dev/null || false
 	inhost sl-tap del "$P-1"
 	inhost sl-veth del "$P-1"
 	inhost sl-ipam release "$P-1"

@@ -41,22 +41,22 @@ vm_ping() {
 	grep -q "\[1/2\] $G-1 up 169.254.100.2" <<<"$output"
 	grep -q "\[2/2\] $G-2 up 169.254.100.6" <<<"$output"
 	vm_get "$G-1" 203.0.113.10
-	! vm_get "$G-1" 198.51.100.10
-	! vm_ping "$G-1" 198.51.100.11
+	! vm_get "$G-1" 198.51.100.10 || false
+	! vm_ping "$G-1" 198.51.100.11 || false
 	# the other VM of the group, the host's addresses, the gateway
 	inhost sl-exec "$G-2" -- sh -c 'mkdir -p /w && echo vm2 >/w/index.html && httpd -p 80 -h /w'
-	! vm_get "$G-1" 169.254.100.6
-	! vm_ping "$G-1" 169.254.100.6
-	! vm_ping "$G-1" 203.0.113.1
-	! vm_get "$G-1" 198.51.100.1
-	! vm_ping "$G-1" 169.254.100.1
+	! vm_get "$G-1" 169.254.100.6 || false
+	! vm_ping "$G-1" 169.254.100.6 || false
+	! vm_ping "$G-1" 203.0.113.1 || false
+	! vm_get "$G-1" 198.51.100.1 || false
+	! vm_ping "$G-1" 169.254.100.1 || false
 	# inbound: host and LAN (with a route to the range) cannot reach a VM
-	! inhost timeout 4 busybox wget -q -O - http://169.254.100.6/
+	! inhost timeout 4 busybox wget -q -O - http://169.254.100.6/ || false
 	ip -n "$LAN" route add 169.254.100.0/22 via 198.51.100.1
-	! ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://169.254.100.6/
+	! ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://169.254.100.6/ || false
 	# a VM that takes another address gets nothing out
 	inhost sl-exec "$G-2" -- sh -c 'ip addr flush dev eth0; ip addr add 169.254.100.9/30 dev eth0; ip route add default via 169.254.100.1 2>/dev/null; true'
-	! vm_get "$G-2" 203.0.113.10
+	! vm_get "$G-2" 203.0.113.10 || false
 	# IPv6 off on every interface we made
 	for n in "$G-1" "$G-2"; do
 		[ -z "$(ip -n "$n" -6 addr)" ]
@@ -78,12 +78,12 @@ vm_ping() {
 	inhost sl-up -d "$wl"
 	inhost sl-up -d "$ad"
 	vm_get "${G}w-1" 198.51.100.10
-	! vm_get "${G}w-1" 203.0.113.10
+	! vm_get "${G}w-1" 203.0.113.10 || false
 	vm_get "${G}a-1" 198.51.100.10      # allowed, before the drop
-	! vm_get "${G}a-1" 198.51.100.11    # dropped
+	! vm_get "${G}a-1" 198.51.100.11 || false    # dropped
 	vm_get "${G}a-1" 203.0.113.10       # the rest is allowed
 	inhost sl-exec "${G}a-1" -- sh -c 'mkdir -p /w && echo a >/w/index.html && httpd -p 80 -h /w'
-	! vm_get "${G}w-1" 169.254.104.2
+	! vm_get "${G}w-1" 169.254.104.2 || false
 	# host rules: 5 per range plus 3 jumps
 	[ "$(inhost sh -c 'iptables-legacy -S; iptables-legacy -t nat -S' | grep -c -- '^-A')" -eq 13 ]
 	inhost sl-up down "$wl"
@@ -132,7 +132,7 @@ vm_ping() {
 	grep -q "\[2/2\] $G-2 failed at sl-netns add: .*not made by sltools" <<<"$output"
 	grep -q "\[1/2\] $G-1 up" <<<"$output"
 	inhost sl-netns check "$G-1"
-	! grep -q "^$G-2 " "$SL_RUN_DIR/ipam/leases"
+	! grep -q "^$G-2 " "$SL_RUN_DIR/ipam/leases" || false
 	[ ! -e "$SL_RUN_DIR/$G-2/vm.env" ]
 	ip netns list | grep -q "^$G-2\b" # the foreign one is untouched
 }
@@ -152,8 +152,8 @@ vm_ping() {
 	grep -q "warning: $G-2 stopped (supervisor gone, QEMU gone): taking it down" "$BATS_TEST_TMPDIR/up.log" ||
 		grep -q "warning: $G-2 stopped (supervisor .*, QEMU gone): taking it down" "$BATS_TEST_TMPDIR/up.log"
 	[ ! -e "$SL_RUN_DIR/$G-2/vm.env" ]
-	! ip netns list | grep -q "^$G-2\b"
-	! grep -q "^$G-2 " "$SL_RUN_DIR/ipam/leases"
+	! ip netns list | grep -q "^$G-2\b" || false
+	! grep -q "^$G-2 " "$SL_RUN_DIR/ipam/leases" || false
 	inhost sl-exec "$G-1" -- true # the other VM is still up
 	# sl-up is nsenter's child: signal it, not nsenter
 	pkill -TERM -f "sl-up $cfg"
@@ -205,15 +205,15 @@ sig_bits() {
 	echo "$output"
 	grep -q "would remove supervisor $sup of $G-2 (no state)" <<<"$output"
 	grep -q "would remove QEMU $qemu of $G-2 (no state)" <<<"$output"
-	! grep -q "$G-1" <<<"$output"
+	! grep -q "$G-1" <<<"$output" || false
 	pid_alive "$qemu"
 	run inhost sl-gc
 	echo "$output"
 	[ "$status" -eq 0 ]
-	! pid_alive "$qemu"
-	! pid_alive "$sup"
-	! ip netns list | grep -q "^$G-2\b"
-	! grep -q "^$G-2 " "$SL_RUN_DIR/ipam/leases"
+	! pid_alive "$qemu" || false
+	! pid_alive "$sup" || false
+	! ip netns list | grep -q "^$G-2\b" || false
+	! grep -q "^$G-2 " "$SL_RUN_DIR/ipam/leases" || false
 	inhost sl-exec "$G-1" -- true
 	inhost sl-up down "$cfg"
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)

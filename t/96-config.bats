@@ -262,7 +262,7 @@ Y
 	[ "$status" -eq 0 ]
 	grep -q "^sl-ipam alloc --gateway 192.168.137.1/24 --group $P $P-2$" <<<"$output"
 	grep -q "^sl-tap add $P-2 --bridge brvm0$" <<<"$output"
-	! grep -q "sl-netns" <<<"$output"
+	! grep -q "sl-netns" <<<"$output" || false
 	assert_usage_error "need --net isolated" inhost sl-up new "$P" --net bridge --drop 10.0.0.0/8
 }
 

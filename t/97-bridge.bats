@@ -73,7 +73,7 @@ master() {
 	inhost sl-tap del "$G-1"
 	inhost ip link show "$BR" >/dev/null # one port left
 	inhost sl-tap del "$G-2"
-	! inhost ip link show "$BR" 2>/dev/null
+	! inhost ip link show "$BR" 2>/dev/null || false
 	inhost sl-tap del "$G-2" # idempotent
 	inhost sl-egress flush "$G-1"
 	inhost sl-ipam release "$G-1"
@@ -111,7 +111,7 @@ Y
 	grep -q "\[2/3\] $G-2 up 169.254.200.21" <<<"$output"
 	[ "$(master "${P}t1")" = "$BR" ] && [ "$(master "${P}t2")" = "$BR" ]
 	# no namespace for bridge VMs; QEMU runs in the host namespace
-	! ip netns list | grep -q "^$G-1\b"
+	! ip netns list | grep -q "^$G-1\b" || false
 	inhost sl-exec "$G-2" -- sh -c 'mkdir -p /w && echo vm2 >/w/index.html && httpd -p 80 -h /w'
 	vm_get "$G-1" 203.0.113.10   # internet, masqueraded
 	vm_get "$G-1" 198.51.100.10  # LAN
@@ -121,12 +121,12 @@ Y
 	# isolated VM ↔ bridge VM: neither way
 	inhost sl-exec "${G}i-1" -- sh -c 'mkdir -p /w && echo iso >/w/index.html && httpd -p 80 -h /w'
 	vm_get "${G}i-1" 203.0.113.10
-	! vm_get "${G}i-1" 169.254.200.21
-	! vm_ping "${G}i-1" 169.254.200.1
-	! vm_get "$G-1" 169.254.100.2
+	! vm_get "${G}i-1" 169.254.200.21 || false
+	! vm_ping "${G}i-1" 169.254.200.1 || false
+	! vm_get "$G-1" 169.254.100.2 || false
 	# the LAN cannot open connections to a bridge VM
 	ip -n "$LAN" route add 169.254.200.0/24 via 198.51.100.1
-	! ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://169.254.200.21/
+	! ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://169.254.200.21/ || false
 	run inhost sl-up down "$f"
 	[ "$status" -eq 0 ]
 	[ "$(pgrep -c -f "qemu-system.*-name $G" || true)" = 0 ]
@@ -197,7 +197,7 @@ config:
 Y
 )
 	inhost sl-up -d --no-boot "$f"
-	! inhost ip link show "$BR" 2>/dev/null
+	! inhost ip link show "$BR" 2>/dev/null || false
 	run inhost sl-up launch --no-boot "$f" "$G"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -207,6 +207,6 @@ Y
 	[ "$(master "$G-2")" = "$BR" ]
 	assert_usage_error "no address left for $G-3 in network.addresses (2 listed)" inhost sl-up launch --no-boot "$f" "$G"
 	inhost sl-up down "$f"
-	! inhost ip link show "$BR" 2>/dev/null
+	! inhost ip link show "$BR" 2>/dev/null || false
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }

@@ -5,6 +5,8 @@
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 export PATH="$TOP/bin:$PATH"
+# t/mutants.sh puts a mutant tool first, to prove the tests can fail.
+[ -z "${SL_TEST_MUTANT:-}" ] || export PATH="$TOP/t/mutants/$SL_TEST_MUTANT:$PATH"
 
 # In CI a test that cannot run fails instead of skipping.
 require() {

@@ -1,0 +1,10 @@
+#!/usr/bin/env bats
+# The suite itself: assertions that can fail.
+
+@test "no negated command that bats cannot see fail (write '! cmd || false' or 'run ! cmd')" {
+	# bats 1.8 runs a test with 'set -e', which ignores a '!' pipeline:
+	# only a test's last line would fail on it.
+	run grep -nE '^[[:space:]]*! ' "$BATS_TEST_DIRNAME"/*.bats "$BATS_TEST_DIRNAME"/helpers.bash
+	bad=$(grep -v -- '|| false' <<<"$output" | grep -v 'helpers.bash:.*; then$' || true)
+	[ -z "$bad" ] || { echo "$bad" >&2; false; }
+}
