@@ -37,7 +37,8 @@ static const char usage[] =
 	"      --vcpu N      vCPUs (or SL_VCPU; default 1)\n"
 	"      --mem MB      memory (or SL_MEM; default 256)\n"
 	"      --accel A     kvm, tcg or auto (default: KVM where it can run the kernel)\n"
-	"      --dns A,B     name servers for the guest (or SL_DNS)\n"
+	"      --dns A,B     name servers for the guest (or SL_DNS; default 8.8.8.8,1.1.1.1;\n"
+	"                    127.0.0.1 or none: no resolver)\n"
 	"      --mode MODE   isolated (default) or bridge (or SL_MODE)\n"
 	"      --timeout S   how long start waits for the agent, stop for power-off\n"
 	"                    (default 120 and 20)\n"
@@ -83,7 +84,7 @@ int main(int argc, char **argv)
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	struct sl_boot_cfg c = { 0 };
 	const char *verb = NULL;
-	char guest[4096], kernel[4200], initrd[4200];
+	char guest[4096], kernel[4200], initrd[4200], dns[256];
 	int opt, r, bad = 0;
 
 	sl_log_init(argv[0]);
@@ -124,7 +125,9 @@ int main(int argc, char **argv)
 	}
 	c.disk = sl_input_get("SL_DISK");
 	c.accel = sl_cli_input("SL_ACCEL", "auto");
-	c.dns = sl_input_get("SL_DNS");
+	if ((r = sl_boot_dns(sl_input_get("SL_DNS"), dns, sizeof(dns))) < 0)
+		return sl_cli_fail(r);
+	c.dns = dns;
 	if ((r = sl_cli_mode(&c.bridge)) < 0)
 		return sl_cli_fail(r);
 	c.tap = sl_cli_input("SL_TAP", c.bridge ? c.name : SL_TAP_DEFAULT);

@@ -20,22 +20,27 @@ enum {
 };
 
 static const char usage[] =
-	"Usage: sl-egress [OPTION]... apply NAME [--allow CIDR]... [--drop CIDR]...\n"
+	"Usage: sl-egress [OPTION]... apply NAME [--allow ENTRY]... [--drop ENTRY]...\n"
+	"       sl-egress [OPTION]... test NAME DEST\n"
 	"       sl-egress [OPTION]... show NAME\n"
 	"       sl-egress [OPTION]... check NAME\n"
 	"       sl-egress [OPTION]... flush NAME\n"
 	"Decide where VM NAME may send packets; it never reaches another VM, the\n"
 	"host, or anything over IPv6, and nothing new reaches it.\n\n"
-	"  -a, --allow CIDR  allow a destination (repeatable; or SL_ALLOW)\n"
-	"  -d, --drop CIDR   drop a destination (repeatable; or SL_DROP)\n"
+	"  -a, --allow ENTRY allow a destination (repeatable; or SL_ALLOW)\n"
+	"  -d, --drop ENTRY  drop a destination (repeatable; or SL_DROP)\n"
 	"      --ip ADDR     the VM's address (or SL_IP)\n"
 	"      --range CIDR  the VM's range (or SL_RANGE)\n"
 	"      --mode MODE   isolated (default) or bridge: only the host rules of the\n"
 	"                    bridge's subnet, SL_RANGE (or SL_MODE)\n"
 	SL_COMMON_HELP
-	"\nOnly --allow: whitelist. Only --drop: the rest is allowed. Both: allow,\n"
-	"then drop, then the rest is allowed. A bare address means /32.\n"
-	"apply prints SL_ALLOW SL_DROP SL_EGRESS_RANGE.\n"
+	"\nAn ENTRY is ADDR or ADDR/P (a bare address is /32), optionally :PORT or\n"
+	"LO-HI (TCP and UDP to those ports). The most specific matching entry\n"
+	"decides: longer prefix first, then one with ports, then allow. When none\n"
+	"matches: dropped if there are allow entries and no drop entries, else allowed.\n"
+	"apply prints SL_ALLOW SL_DROP SL_EGRESS_RANGE. test DEST (ADDR or ADDR:PORT)\n"
+	"prints SL_VERDICT (allow or drop) and SL_ENTRY (the entry, or default),\n"
+	"for the VM's lists or the ones given, without sending a packet.\n"
 	"Exit status: 0 ok, 1 failure (check: rules differ), 2 bad input.\n";
 
 int main(int argc, char **argv)
@@ -49,14 +54,14 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ 0 },
 	};
-	static const char *const verbs[] = { "apply", "show", "check", "flush", NULL };
+	static const char *const verbs[] = { "apply", "test", "show", "check", "flush", NULL };
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
-	_cleanup_cidr_list_ struct sl_cidr_list allow = { 0 };
-	_cleanup_cidr_list_ struct sl_cidr_list drop = { 0 };
+	_cleanup_entry_list_ struct sl_entry_list allow = { 0 };
+	_cleanup_entry_list_ struct sl_entry_list drop = { 0 };
 	struct sl_egress_cfg c = { 0 };
 	bool flag_allow = false, flag_drop = false;
-	const char *verb = NULL, *v;
+	const char *verb = NULL, *dest = NULL, *v;
 	int opt, r;
 
 	sl_log_init(argv[0]);
@@ -71,13 +76,13 @@ int main(int argc, char **argv)
 		case 'a':
 		case OPT_ALLOW:
 			flag_allow = true;
-			if (sl_cidr_list_add(&allow, optarg, "--allow") < 0)
+			if (sl_entry_list_add(&allow, optarg, "--allow") < 0)
 				return sl_cli_fail(-EINVAL);
 			break;
 		case 'd':
 		case OPT_DROP:
 			flag_drop = true;
-			if (sl_cidr_list_add(&drop, optarg, "--drop") < 0)
+			if (sl_entry_list_add(&drop, optarg, "--drop") < 0)
 				return sl_cli_fail(-EINVAL);
 			break;
 		case OPT_IP:
@@ -91,6 +96,12 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	if (optind < argc && !strcmp(argv[optind], "test")) {
+		/* test [NAME] DEST: the last word is the destination */
+		if (argc - optind < 2)
+			return sl_cli_usage(&cli, "test takes [NAME] DEST");
+		dest = argv[--argc];
+	}
 	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
 	if (r >= 0)
 		return r;
@@ -98,17 +109,21 @@ int main(int argc, char **argv)
 		r = sl_egress_flush(c.name);
 		return r < 0 ? sl_cli_fail(r) : 0;
 	}
-	if (strcmp(verb, "apply") && (flag_allow || flag_drop))
-		return sl_cli_usage(&cli, "--allow and --drop go with apply");
+	if (strcmp(verb, "apply") && strcmp(verb, "test") && (flag_allow || flag_drop))
+		return sl_cli_usage(&cli, "--allow and --drop go with apply or test");
 	/* With no flags, the lists come from the inputs: a re-apply or a check. */
 	if (!flag_allow && !flag_drop) {
-		if ((v = sl_input_get("SL_ALLOW")) && sl_cidr_list_add(&allow, v, "SL_ALLOW") < 0)
+		if ((v = sl_input_get("SL_ALLOW")) && sl_entry_list_add(&allow, v, "SL_ALLOW") < 0)
 			return sl_cli_fail(-EINVAL);
-		if ((v = sl_input_get("SL_DROP")) && sl_cidr_list_add(&drop, v, "SL_DROP") < 0)
+		if ((v = sl_input_get("SL_DROP")) && sl_entry_list_add(&drop, v, "SL_DROP") < 0)
 			return sl_cli_fail(-EINVAL);
 	}
 	c.allow = allow;
 	c.drop = drop;
+	if (!strcmp(verb, "test")) {
+		r = sl_egress_test(&c, dest, &out);
+		return r < 0 ? sl_cli_fail(r) : sl_cli_print(&cli, &out);
+	}
 	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
 	c.veth = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
 	v = sl_input_get("SL_RANGE");

@@ -49,15 +49,15 @@ static const char usage[] =
 	SL_COMMON_HELP
 	"\nExit status: 0 ok, 1 some VM failed (the others stay up), 2 bad config.\n";
 
-static void print_cidrs(const char *key, const struct sl_cidr_list *l)
+static void print_entries(const char *key, const struct sl_entry_list *l)
 {
-	char rs[SL_CIDR_STRLEN];
+	char rs[SL_ENTRY_STRLEN];
 
 	if (!l->n)
 		return;
 	printf("      %s: [", key);
 	for (size_t i = 0; i < l->n; i++)
-		printf("%s\"%s\"", i ? ", " : "", sl_cidr_fmt(&l->v[i], rs));
+		printf("%s\"%s\"", i ? ", " : "", sl_entry_fmt(&l->v[i], rs));
 	printf("]\n");
 }
 
@@ -94,8 +94,8 @@ static int new_bridge(const char *name, unsigned count, const char *range)
 	return 0;
 }
 
-static int new_config(const char *name, const char *net, struct sl_cidr_list *allow,
-		      struct sl_cidr_list *drop, unsigned count, const char *range)
+static int new_config(const char *name, const char *net, struct sl_entry_list *allow,
+		      struct sl_entry_list *drop, unsigned count, const char *range)
 {
 	char probe[96], rs[SL_CIDR_STRLEN];
 	struct sl_cidr r;
@@ -139,8 +139,8 @@ static int new_config(const char *name, const char *net, struct sl_cidr_list *al
 	printf("config:\n  host_groups:\n  - name: %s\n    count: %u\n    vcpu: 1\n"
 	       "    ram_mb: 256\n    network:\n      mode: \"isolated\"\n      range: \"%s\"\n",
 	       name, count, sl_cidr_fmt(&r, rs));
-	print_cidrs("allow", allow);
-	print_cidrs("drop", drop);
+	print_entries("allow", allow);
+	print_entries("drop", drop);
 	return 0;
 }
 
@@ -161,8 +161,8 @@ int main(int argc, char **argv)
 	};
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	struct sl_up_opts o = { .jobs = 0, .script = stdout };
-	_cleanup_cidr_list_ struct sl_cidr_list allow = { 0 };
-	_cleanup_cidr_list_ struct sl_cidr_list drop = { 0 };
+	_cleanup_entry_list_ struct sl_entry_list allow = { 0 };
+	_cleanup_entry_list_ struct sl_entry_list drop = { 0 };
 	_cleanup_config_ struct sl_config cfg = { 0 };
 	const char *net = "isolated", *range = NULL, *verb;
 	bool detach = false;
@@ -200,11 +200,11 @@ int main(int argc, char **argv)
 			net = optarg;
 			break;
 		case OPT_ALLOW:
-			if (sl_cidr_list_add(&allow, optarg, "--allow") < 0)
+			if (sl_entry_list_add(&allow, optarg, "--allow") < 0)
 				return sl_cli_fail(-EINVAL);
 			break;
 		case OPT_DROP:
-			if (sl_cidr_list_add(&drop, optarg, "--drop") < 0)
+			if (sl_entry_list_add(&drop, optarg, "--drop") < 0)
 				return sl_cli_fail(-EINVAL);
 			break;
 		case OPT_COUNT:

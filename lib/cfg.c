@@ -95,22 +95,23 @@ static int get_str(struct ctx *c, const yaml_node_t *n, const char *key, char *b
 	return 0;
 }
 
-/* A list of CIDRs: ["a", "b"], or one string. */
-static int get_cidrs(struct ctx *c, const yaml_node_t *n, const char *key, struct sl_cidr_list *l)
+/* A list of egress entries: ["a", "b:80"], or one string. */
+static int get_entries(struct ctx *c, const yaml_node_t *n, const char *key,
+		       struct sl_entry_list *l)
 {
 	if (n->type == YAML_SCALAR_NODE)
-		return sl_cidr_list_add(l, scalar(n), key) < 0 ? fail(c, n, "%s", sl_last_error())
+		return sl_entry_list_add(l, scalar(n), key) < 0 ? fail(c, n, "%s", sl_last_error())
 							       : 0;
 	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, "%s: want a list of CIDRs", key);
+		return fail(c, n, "%s: want a list of addresses or CIDRs", key);
 	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
 		const yaml_node_t *e = node(c, *i);
 		const char *s = scalar(e);
-		struct sl_cidr one;
+		struct sl_entry one;
 
-		if (!s || sl_cidr_parse(s, &one) < 0)
-			return fail(c, e, "%s: '%s' is not an IPv4 address or CIDR", key, s ? s : "?");
-		if (sl_cidr_list_add(l, s, key) < 0)
+		if (!s || sl_entry_parse(s, &one, key) < 0)
+			return fail(c, e, "%s", s ? sl_last_error() : "want a string");
+		if (sl_entry_list_add(l, s, key) < 0)
 			return fail(c, e, "%s", sl_last_error());
 	}
 	return 0;
@@ -266,9 +267,9 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 		return r;
 	if (sl_range_parse(g->range_s, &g->range) < 0)
 		return fail(c, v, "network.range: %s", sl_last_error());
-	if ((v = get(c, net, "allow")) && (r = get_cidrs(c, v, "network.allow", &g->allow)) < 0)
+	if ((v = get(c, net, "allow")) && (r = get_entries(c, v, "network.allow", &g->allow)) < 0)
 		return r;
-	if ((v = get(c, net, "drop")) && (r = get_cidrs(c, v, "network.drop", &g->drop)) < 0)
+	if ((v = get(c, net, "drop")) && (r = get_entries(c, v, "network.drop", &g->drop)) < 0)
 		return r;
 	return 0;
 }
@@ -483,8 +484,8 @@ out:
 void sl_config_free(struct sl_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n; i++) {
-		sl_cidr_list_free(&cfg->g[i].allow);
-		sl_cidr_list_free(&cfg->g[i].drop);
+		sl_entry_list_free(&cfg->g[i].allow);
+		sl_entry_list_free(&cfg->g[i].drop);
 		free(cfg->g[i].addresses);
 	}
 	free(cfg->g);

@@ -21,7 +21,7 @@ struct sl_group {
 	uint32_t gw;
 	uint32_t *addresses; /* network.addresses, VM n gets addresses[n-1] */
 	size_t naddr;
-	struct sl_cidr_list allow, drop;
+	struct sl_entry_list allow, drop;
 	char dns[256];        /* comma-separated */
 	char kernel[1024], initrd[1024], disk[1024];
 };

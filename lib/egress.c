@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <netinet/in.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,83 +16,80 @@
 #include "log.h"
 #include "name.h"
 #include "netns.h"
+#include "policy.h"
 #include "state.h"
 #include "util.h"
 #include "vmnet.h"
 
-#define MAX_RULES 512
-
-/**
- * sl_cidr_list_add() - add CIDRs from a flag or variable value
- * @l: list
- * @text: one or more CIDRs or bare addresses, separated by commas or spaces
- * @what: what to call the value in an error, e.g. "--drop"
- *
- * Return: 0, or -EINVAL with the error recorded
+/*
+ * A rule set grows as it is built and is bounded: the namespace's chain
+ * holds at most two rules (TCP, UDP) per entry of each list, the host's a
+ * handful per range. An append past the bound, or one that finds no
+ * memory, is remembered and reported once by ruleset_status(), so that the
+ * builders stay straight lines.
  */
-int sl_cidr_list_add(struct sl_cidr_list *l, const char *text, const char *what)
-{
-	_cleanup_free_ char *copy = strdup(text);
-	char *save = NULL;
-
-	if (!copy)
-		return -ENOMEM;
-	for (char *t = strtok_r(copy, ", \t\n", &save); t; t = strtok_r(NULL, ", \t\n", &save)) {
-		struct sl_cidr c, *nv;
-
-		if (sl_cidr_parse(t, &c) < 0) {
-			sl_set_error("bad %s value '%s': not an IPv4 address or CIDR "
-				     "(a.b.c.d or a.b.c.d/p, host bits zero)", what, t);
-			return -EINVAL;
-		}
-		if (l->n >= MAX_RULES / 2) {
-			sl_set_error("too many %s values (at most %d)", what, MAX_RULES / 2);
-			return -EINVAL;
-		}
-		nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->v[l->n++] = c;
-	}
-	return 0;
-}
-
-char *sl_cidr_list_fmt(const struct sl_cidr_list *l)
-{
-	char *s = calloc(l->n + 1, SL_CIDR_STRLEN);
-	char c[SL_CIDR_STRLEN];
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < l->n; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, sl_cidr_fmt(&l->v[i], c));
-	}
-	return s;
-}
-
-void sl_cidr_list_free(struct sl_cidr_list *l)
-{
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
+#define MAX_RULES (4 * SL_POLICY_MAX_ENTRIES + 16)
 
 struct ruleset {
-	struct sl_rule r[MAX_RULES];
-	size_t n;
+	struct sl_rule *r;
+	size_t n, cap;
+	int err;
+	struct sl_rule scratch; /* what a failed append writes into */
 };
+
+static void ruleset_free(struct ruleset *s)
+{
+	free(s->r);
+	s->r = NULL;
+	s->n = s->cap = 0;
+}
+#define _cleanup_ruleset_ __attribute__((cleanup(ruleset_free)))
+
+static int ruleset_status(const struct ruleset *s)
+{
+	if (s->err == -E2BIG)
+		sl_set_error("too many rules (at most %d): fewer allow and drop entries", MAX_RULES);
+	return s->err;
+}
 
 static struct sl_rule *rule(struct ruleset *s, const char *target, const char *comment)
 {
-	struct sl_rule *r = &s->r[s->n++];
+	struct sl_rule *r = &s->scratch;
 
+	if (s->err)
+		goto out;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct sl_rule *nv;
+
+		if (s->n >= MAX_RULES) {
+			s->err = -E2BIG;
+			goto out;
+		}
+		if (cap > MAX_RULES)
+			cap = MAX_RULES;
+		nv = realloc(s->r, cap * sizeof(*nv));
+		if (!nv) {
+			s->err = -ENOMEM;
+			goto out;
+		}
+		s->r = nv;
+		s->cap = cap;
+	}
+	r = &s->r[s->n++];
+out:
 	memset(r, 0, sizeof(*r));
 	snprintf(r->target, sizeof(r->target), "%s", target);
 	snprintf(r->comment, sizeof(r->comment), "%s", comment);
 	return r;
+}
+
+/* Append a copy of @r (one rule set made of others). */
+static void rule_copy(struct ruleset *s, const struct sl_rule *r)
+{
+	struct sl_rule *d = rule(s, "", "");
+
+	*d = *r;
 }
 
 static void ns_comment(const struct sl_egress_cfg *c, char *buf, size_t len)
@@ -99,15 +97,43 @@ static void ns_comment(const struct sl_egress_cfg *c, char *buf, size_t len)
 	snprintf(buf, len, "sl:%s", c->name);
 }
 
-/*
- * The VM's own rules, in the order of DESIGN.md §2. The namespace's
- * tables hold nothing else, so they are simply rewritten on every apply.
- */
-static void ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
+/* The rules of one entry, from the TAP: one, or with ports one for TCP and one for UDP. */
+static void entry_rules(const struct sl_egress_cfg *c, const struct sl_policy_rule *pr,
+			const char *cm, struct ruleset *s)
 {
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+
+	for (size_t i = 0; i < (pr->e->lo ? 2 : 1); i++) {
+		struct sl_rule *r = rule(s, pr->allow ? "ACCEPT" : "DROP", cm);
+
+		snprintf(r->in, sizeof(r->in), "%s", c->tap);
+		/* 0.0.0.0/0 is no -d at all: as the kernel reads the rule back */
+		r->has_dst = pr->e->net.prefix > 0;
+		r->dst = pr->e->net;
+		if (pr->e->lo) {
+			r->proto = protos[i];
+			r->dport_lo = pr->e->lo;
+			r->dport_hi = pr->e->hi;
+		}
+	}
+}
+
+/*
+ * The VM's own rules (DESIGN.md §2): anti-spoofing, replies, nothing new
+ * from outside, then the entries most specific first (lib/policy.c), so
+ * that the first rule a packet matches is the entry that decides it, and
+ * in a whitelist a last drop. The namespace's tables hold nothing else, so
+ * they are simply rewritten on every apply.
+ */
+static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
+{
+	_cleanup_policy_ struct sl_policy pol = { 0 };
 	char cm[64];
 	struct sl_rule *r;
+	int err = sl_policy_build(&c->allow, &c->drop, &pol);
 
+	if (err < 0)
+		return err;
 	ns_comment(c, cm, sizeof(cm));
 	r = rule(s, "DROP", cm); /* anti-spoofing */
 	snprintf(r->in, sizeof(r->in), "%s", c->tap);
@@ -117,22 +143,13 @@ static void ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 	r->ct_established = true;
 	r = rule(s, "DROP", cm); /* nothing new reaches the VM */
 	snprintf(r->in, sizeof(r->in), "%s", c->veth);
-	for (size_t i = 0; i < c->allow.n; i++) {
-		r = rule(s, "ACCEPT", cm);
-		snprintf(r->in, sizeof(r->in), "%s", c->tap);
-		r->has_dst = true;
-		r->dst = c->allow.v[i];
-	}
-	for (size_t i = 0; i < c->drop.n; i++) {
-		r = rule(s, "DROP", cm);
-		snprintf(r->in, sizeof(r->in), "%s", c->tap);
-		r->has_dst = true;
-		r->dst = c->drop.v[i];
-	}
-	if (c->allow.n && !c->drop.n) { /* allow only: a whitelist */
+	for (size_t i = 0; i < pol.n; i++)
+		entry_rules(c, &pol.v[i], cm, s);
+	if (!pol.default_allow) { /* allow only: a whitelist */
 		r = rule(s, "DROP", cm);
 		snprintf(r->in, sizeof(r->in), "%s", c->tap);
 	}
+	return ruleset_status(s);
 }
 
 /* The namespace itself (the VM's gateway) answers nobody. */
@@ -189,10 +206,13 @@ static void host_from(const struct sl_cidr *range, struct ruleset *s, const char
 
 static void host_nat(const struct sl_cidr *range, struct ruleset *s)
 {
+	char cm[64];
 	struct sl_rule *r;
 
-	host_from(range, s, "MASQUERADE");
-	r = &s->r[s->n - 1];
+	host_comment(range, cm, sizeof(cm));
+	r = rule(s, "MASQUERADE", cm);
+	r->has_src = true;
+	r->src = *range;
 	r->has_dst = r->inv_dst = true;
 	r->dst = *range;
 }
@@ -223,8 +243,8 @@ static void host_fwd_top_bridge(const struct sl_cidr *b, struct ruleset *s)
 }
 
 /* The rules of one range: SL-FORWARD's top and bottom, SL-INPUT, nat. */
-static void host_rules(const struct sl_cidr *range, bool bridge, struct ruleset *top,
-		       struct ruleset *from, struct ruleset *in, struct ruleset *masq)
+static int host_rules(const struct sl_cidr *range, bool bridge, struct ruleset *top,
+		      struct ruleset *from, struct ruleset *in, struct ruleset *masq)
 {
 	if (bridge) {
 		host_fwd_top_bridge(range, top);
@@ -234,6 +254,8 @@ static void host_rules(const struct sl_cidr *range, bool bridge, struct ruleset 
 	}
 	host_from(range, from, "ACCEPT");
 	host_nat(range, masq);
+	return ruleset_status(top) ?: ruleset_status(from) ?: ruleset_status(in) ?:
+	       ruleset_status(masq);
 }
 
 static int ensure_jump(struct xtc_handle *h, const char *from, const char *to)
@@ -286,15 +308,17 @@ static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
 {
 	_cleanup_netns_ int saved = sl_netns_enter(nsfd);
 	_cleanup_ipt_ struct xtc_handle *h = NULL;
-	static struct ruleset fwd, in;
+	_cleanup_ruleset_ struct ruleset fwd = { 0 };
+	_cleanup_ruleset_ struct ruleset in = { 0 };
 	int r;
 
 	if (saved < 0)
 		return saved;
-	fwd.n = in.n = 0;
-	ns_fwd_rules(c, &fwd);
+	if ((r = ns_fwd_rules(c, &fwd)) < 0)
+		return r;
 	ns_in_rules(c, &in);
-	if ((r = sl_ipt_open("filter", &h)) < 0 ||
+	if ((r = ruleset_status(&in)) < 0 ||
+	    (r = sl_ipt_open("filter", &h)) < 0 ||
 	    (r = write_chain(h, SL_CHAIN_NS_FWD, &fwd)) < 0 ||
 	    (r = write_chain(h, SL_CHAIN_NS_IN, &in)) < 0 ||
 	    (r = ensure_jump(h, "FORWARD", SL_CHAIN_NS_FWD)) < 0 ||
@@ -347,30 +371,35 @@ static int host_apply(const struct sl_cidr *range, bool bridge)
 {
 	_cleanup_ipt_ struct xtc_handle *f = NULL;
 	_cleanup_ipt_ struct xtc_handle *nat = NULL;
-	struct ruleset top = { .n = 0 }, from = { .n = 0 }, in = { .n = 0 }, masq = { .n = 0 };
+	_cleanup_ruleset_ struct ruleset top = { 0 };
+	_cleanup_ruleset_ struct ruleset from = { 0 };
+	_cleanup_ruleset_ struct ruleset in = { 0 };
+	_cleanup_ruleset_ struct ruleset masq = { 0 };
+	_cleanup_ruleset_ struct ruleset both = { 0 };
 	char cm[64];
 	int r;
 
 	host_comment(range, cm, sizeof(cm));
-	host_rules(range, bridge, &top, &from, &in, &masq);
+	if ((r = host_rules(range, bridge, &top, &from, &in, &masq)) < 0)
+		return r;
+	for (size_t i = 0; i < top.n; i++)
+		rule_copy(&both, &top.r[i]);
+	rule_copy(&both, &from.r[0]);
+	if ((r = ruleset_status(&both)) < 0)
+		return r;
 
 	if ((r = sl_ipt_open("filter", &f)) < 0 ||
 	    (r = ensure_jump(f, "FORWARD", SL_CHAIN_HOST_FWD)) < 0 ||
 	    (r = ensure_jump(f, "INPUT", SL_CHAIN_HOST_IN)) < 0)
 		return r;
-	{
-		struct ruleset both = top;
-
-		both.r[both.n++] = from.r[0];
-		if (!tagged_match(f, SL_CHAIN_HOST_FWD, cm, &both)) {
-			if ((r = delete_tagged(f, SL_CHAIN_HOST_FWD, cm)) < 0)
+	if (!tagged_match(f, SL_CHAIN_HOST_FWD, cm, &both)) {
+		if ((r = delete_tagged(f, SL_CHAIN_HOST_FWD, cm)) < 0)
+			return r;
+		for (size_t i = top.n; i-- > 0;)
+			if ((r = sl_ipt_insert(f, SL_CHAIN_HOST_FWD, &top.r[i], 0)) < 0)
 				return r;
-			for (size_t i = top.n; i-- > 0;)
-				if ((r = sl_ipt_insert(f, SL_CHAIN_HOST_FWD, &top.r[i], 0)) < 0)
-					return r;
-			if ((r = sl_ipt_append(f, SL_CHAIN_HOST_FWD, &from.r[0])) < 0)
-				return r;
-		}
+		if ((r = sl_ipt_append(f, SL_CHAIN_HOST_FWD, &from.r[0])) < 0)
+			return r;
 	}
 	if (!tagged_match(f, SL_CHAIN_HOST_IN, cm, &in)) {
 		if ((r = delete_tagged(f, SL_CHAIN_HOST_IN, cm)) < 0)
@@ -560,8 +589,8 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_close_ int lock = -1;
-	_cleanup_free_ char *a = sl_cidr_list_fmt(&c->allow);
-	_cleanup_free_ char *d = sl_cidr_list_fmt(&c->drop);
+	_cleanup_free_ char *a = sl_entry_list_fmt(&c->allow);
+	_cleanup_free_ char *d = sl_entry_list_fmt(&c->drop);
 	char cr[SL_CIDR_STRLEN];
 	int r;
 
@@ -794,16 +823,23 @@ static int check_jump(struct xtc_handle *h, const char *where, const char *from,
  */
 int sl_egress_check(const struct sl_egress_cfg *c)
 {
-	static struct ruleset fwd, in, top, from, hin, masq;
+	_cleanup_ruleset_ struct ruleset fwd = { 0 };
+	_cleanup_ruleset_ struct ruleset in = { 0 };
+	_cleanup_ruleset_ struct ruleset top = { 0 };
+	_cleanup_ruleset_ struct ruleset from = { 0 };
+	_cleanup_ruleset_ struct ruleset hin = { 0 };
+	_cleanup_ruleset_ struct ruleset masq = { 0 };
 	_cleanup_close_ int fd = c->bridge ? -1 : sl_vm_netns_open(c->name);
 	char cm[64], where[64];
 	int bad = 0, r;
 
 	if (fd < 0 && !c->bridge)
 		return fd;
-	fwd.n = in.n = top.n = from.n = hin.n = masq.n = 0;
-	ns_fwd_rules(c, &fwd);
+	if ((r = ns_fwd_rules(c, &fwd)) < 0)
+		return r;
 	ns_in_rules(c, &in);
+	if ((r = ruleset_status(&in)) < 0)
+		return r;
 	snprintf(where, sizeof(where), "namespace %s", c->name);
 	if (!c->bridge) {
 		_cleanup_netns_ int saved = sl_netns_enter(fd);
@@ -819,8 +855,11 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 		bad += check_chain(h, where, SL_CHAIN_NS_IN, NULL, &in);
 	}
 	host_comment(&c->range, cm, sizeof(cm));
-	host_rules(&c->range, c->bridge, &top, &from, &hin, &masq);
-	top.r[top.n++] = from.r[0];
+	if ((r = host_rules(&c->range, c->bridge, &top, &from, &hin, &masq)) < 0)
+		return r;
+	rule_copy(&top, &from.r[0]);
+	if ((r = ruleset_status(&top)) < 0)
+		return r;
 	{
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
 		_cleanup_ipt_ struct xtc_handle *n = NULL;
@@ -840,4 +879,50 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 		}
 	}
 	return bad;
+}
+
+/* DEST of sl-egress test: ADDR (a packet without ports, e.g. ICMP) or ADDR:PORT (TCP). */
+static int dest_parse(const char *dest, struct sl_packet *pkt)
+{
+	struct sl_entry e;
+
+	if (strchr(dest, '/') || strchr(dest, '-') || sl_entry_parse(dest, &e, "DEST") < 0) {
+		sl_set_error("bad DEST '%s': want ADDR or ADDR:PORT", dest);
+		return -EINVAL;
+	}
+	pkt->dst = e.net.addr;
+	pkt->proto = e.lo ? IPPROTO_TCP : 0;
+	pkt->port = e.lo;
+	return 0;
+}
+
+/**
+ * sl_egress_test() - which entry decides a destination, without a packet
+ * @c: the VM's lists (its name is only for the output)
+ * @dest: ADDR or ADDR:PORT
+ * @out: SL_VERDICT (allow or drop), SL_ENTRY (the entry, or "default")
+ *
+ * The order is sl_policy_build()'s, the one ns_fwd_rules() writes: what
+ * this says is what the chain does. Isolation (other VMs, the host) is
+ * enforced by the host's chains whatever the lists say, and not shown here.
+ *
+ * Return: 0, -EINVAL (bad DEST), -ENOMEM
+ */
+int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv *out)
+{
+	_cleanup_policy_ struct sl_policy pol = { 0 };
+	struct sl_packet pkt;
+	char b[SL_ENTRY_STRLEN];
+	int r, i;
+
+	if ((r = dest_parse(dest, &pkt)) < 0 || (r = sl_policy_build(&c->allow, &c->drop, &pol)) < 0)
+		return r;
+	i = sl_policy_decide(&pol, &pkt);
+	if ((r = sl_kv_set(out, "SL_NAME", c->name)) < 0 ||
+	    (r = sl_kv_set(out, "SL_DEST", dest)) < 0 ||
+	    (r = sl_kv_set(out, "SL_VERDICT",
+			   (i < 0 ? pol.default_allow : pol.v[i].allow) ? "allow" : "drop")) < 0 ||
+	    (r = sl_kv_set(out, "SL_ENTRY", i < 0 ? "default" : sl_entry_fmt(pol.v[i].e, b))) < 0)
+		return r;
+	return 0;
 }

@@ -6,6 +6,8 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_tcpudp.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +99,39 @@ static void set_iface(char name[IFNAMSIZ], unsigned char mask[IFNAMSIZ], const c
 	memset(mask, 0xff, len + 1);
 }
 
+/* The -m tcp / -m udp match of a rule with a protocol: destination ports. */
+static size_t port_match(const struct sl_rule *r, unsigned char *p)
+{
+	bool tcp = r->proto == IPPROTO_TCP;
+	size_t len = XT_ALIGN(sizeof(struct xt_entry_match)) +
+		     (tcp ? XT_ALIGN(sizeof(struct xt_tcp)) : XT_ALIGN(sizeof(struct xt_udp)));
+	struct xt_entry_match *m = (struct xt_entry_match *)p;
+
+	if (!r->proto)
+		return 0;
+	if (!p)
+		return len;
+	m->u.match_size = (uint16_t)len;
+	strcpy(m->u.user.name, tcp ? "tcp" : "udp");
+	if (tcp) {
+		struct xt_tcp *t = (void *)m->data;
+
+		t->spts[1] = 0xffff;
+		t->dpts[0] = r->dport_lo;
+		t->dpts[1] = r->dport_hi;
+	} else {
+		struct xt_udp *u = (void *)m->data;
+
+		u->spts[1] = 0xffff;
+		u->dpts[0] = r->dport_lo;
+		u->dpts[1] = r->dport_hi;
+	}
+	return len;
+}
+
 static struct ipt_entry *build(const struct sl_rule *r)
 {
+	size_t pm = port_match(r, NULL);
 	size_t ct = r->ct_established ? XT_ALIGN(sizeof(struct xt_entry_match)) +
 						XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3)) : 0;
 	size_t cm = r->comment[0] ? XT_ALIGN(sizeof(struct xt_entry_match)) +
@@ -107,7 +140,7 @@ static struct ipt_entry *build(const struct sl_rule *r)
 	size_t tg = masq ? XT_ALIGN(sizeof(struct xt_entry_target)) +
 				   XT_ALIGN(sizeof(struct nf_nat_ipv4_multi_range_compat))
 			 : XT_ALIGN(sizeof(struct xt_standard_target));
-	size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + ct + cm + tg;
+	size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + pm + ct + cm + tg;
 	struct ipt_entry *e = calloc(1, size);
 	unsigned char *p;
 	struct xt_entry_target *t;
@@ -131,6 +164,8 @@ static struct ipt_entry *build(const struct sl_rule *r)
 	if (r->out[0])
 		set_iface(e->ip.outiface, e->ip.outiface_mask, r->out);
 	p = (unsigned char *)e + XT_ALIGN(sizeof(struct ipt_entry));
+	e->ip.proto = r->proto;
+	p += port_match(r, p);
 	if (ct) {
 		struct xt_entry_match *m = (struct xt_entry_match *)p;
 		struct xt_conntrack_mtinfo3 *info = (void *)m->data;
@@ -235,8 +270,10 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 	}
 	get_iface(r->in, e->ip.iniface, e->ip.iniface_mask, &r->foreign);
 	get_iface(r->out, e->ip.outiface, e->ip.outiface_mask, &r->foreign);
-	if (e->ip.proto || (e->ip.invflags & ~(IPT_INV_SRCIP | IPT_INV_DSTIP)) || e->ip.flags)
+	if ((e->ip.proto && e->ip.proto != IPPROTO_TCP && e->ip.proto != IPPROTO_UDP) ||
+	    (e->ip.invflags & ~(IPT_INV_SRCIP | IPT_INV_DSTIP)) || e->ip.flags)
 		r->foreign = true;
+	r->proto = (uint8_t)e->ip.proto;
 	while (p < end) {
 		const struct xt_entry_match *m = (const void *)p;
 
@@ -249,6 +286,21 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 			    i->state_mask == EST_MASK)
 				r->ct_established = true;
 			else
+				r->foreign = true;
+		} else if (!strcmp(m->u.user.name, "tcp") && r->proto == IPPROTO_TCP) {
+			const struct xt_tcp *t = (const void *)m->data;
+
+			r->dport_lo = t->dpts[0];
+			r->dport_hi = t->dpts[1];
+			if (t->spts[0] || t->spts[1] != 0xffff || t->option || t->flg_mask ||
+			    t->invflags)
+				r->foreign = true;
+		} else if (!strcmp(m->u.user.name, "udp") && r->proto == IPPROTO_UDP) {
+			const struct xt_udp *u = (const void *)m->data;
+
+			r->dport_lo = u->dpts[0];
+			r->dport_hi = u->dpts[1];
+			if (u->spts[0] || u->spts[1] != 0xffff || u->invflags)
 				r->foreign = true;
 		} else if (!strcmp(m->u.user.name, "comment")) {
 			const struct xt_comment_info *c = (const void *)m->data;
@@ -335,6 +387,9 @@ bool sl_rule_equal(const struct sl_rule *a, const struct sl_rule *b)
 	if (a->has_dst && (a->inv_dst != b->inv_dst || a->dst.addr != b->dst.addr ||
 			   a->dst.prefix != b->dst.prefix))
 		return false;
+	if (a->proto != b->proto ||
+	    (a->proto && (a->dport_lo != b->dport_lo || a->dport_hi != b->dport_hi)))
+		return false;
 	return !strcmp(a->in, b->in) && !strcmp(a->out, b->out) &&
 	       a->ct_established == b->ct_established &&
 	       !strcmp(a->comment, b->comment) && !strcmp(a->target, b->target);
@@ -371,6 +426,15 @@ int sl_rule_format(const struct sl_rule *r, const char *chain, char *buf, size_t
 		PUT(" -i %s", r->in);
 	if (r->out[0])
 		PUT(" -o %s", r->out);
+	if (r->proto) {
+		const char *pn = r->proto == IPPROTO_TCP ? "tcp" : "udp";
+
+		PUT(" -p %s -m %s", pn, pn);
+		if (r->dport_lo == r->dport_hi)
+			PUT(" --dport %u", r->dport_lo);
+		else if (r->dport_lo || r->dport_hi != 0xffff)
+			PUT(" --dport %u:%u", r->dport_lo, r->dport_hi);
+	}
 	if (r->ct_established)
 		PUT(" -m conntrack --ctstate RELATED,ESTABLISHED");
 	if (r->comment[0]) {

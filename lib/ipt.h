@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cidr.h"
 
@@ -20,6 +21,8 @@ struct sl_rule {
 	bool has_src, has_dst, inv_src, inv_dst;
 	struct sl_cidr src, dst;
 	bool ct_established; /* -m conntrack --ctstate RELATED,ESTABLISHED */
+	uint8_t proto;       /* 0, IPPROTO_TCP or IPPROTO_UDP: -p tcp -m tcp */
+	uint16_t dport_lo, dport_hi; /* with proto: --dport LO[:HI] */
 	char comment[256];
 	char target[29]; /* ACCEPT, DROP, MASQUERADE or a chain */
 	bool foreign;

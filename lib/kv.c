@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,9 +193,13 @@ int sl_kv_parse(struct sl_kv *kv, const char *text, const char *origin)
 {
 	const char *p = text;
 	unsigned line = 0;
+	/* No value is longer than the text it is read from. */
+	size_t vlen = strlen(text) + 1;
+	_cleanup_free_ char *val = malloc(vlen);
 
+	if (!val)
+		return -ENOMEM;
 	while (*p) {
-		char val[4096];
 		const char *eq, *k;
 		int r;
 
@@ -214,7 +221,7 @@ int sl_kv_parse(struct sl_kv *kv, const char *text, const char *origin)
 			return -EINVAL;
 		}
 		p = eq + 1;
-		r = parse_word(&p, val, sizeof(val));
+		r = parse_word(&p, val, vlen);
 		if (r < 0) {
 			sl_set_error("%s:%u: bad quoting", origin, line);
 			return -EINVAL;
@@ -251,30 +258,41 @@ int sl_kv_parse(struct sl_kv *kv, const char *text, const char *origin)
  */
 int sl_kv_load(struct sl_kv *kv, const char *path)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	/* Non-blocking open: a FIFO given as an env file is refused, not waited on. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-	size_t n;
+	struct stat st;
+	ssize_t n;
 
-	if (!f) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
 
 		sl_set_error("%s: %s", path, strerror(e));
 		return -e;
 	}
-	do {
-		if (cap - len < 4096) {
-			char *b = realloc(buf, cap + 8192);
+	if (!S_ISREG(st.st_mode)) {
+		sl_set_error("%s: not a regular file", path);
+		return -EINVAL;
+	}
+	if (st.st_size > SL_KV_FILE_MAX) {
+		sl_set_error("%s: larger than %d bytes: not an env file", path, SL_KV_FILE_MAX);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = read(fd, buf, (size_t)st.st_size); /* a file that grew meanwhile is read to its old size */
+	if (n < 0) {
+		int e = errno;
 
-			if (!b)
-				return -ENOMEM;
-			buf = b;
-			cap += 8192;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	buf[len] = '\0';
+		sl_set_error("%s: %s", path, strerror(e));
+		return -e;
+	}
+	buf[n] = '\0';
+	if (memchr(buf, '\0', (size_t)n)) {
+		sl_set_error("%s: holds a NUL byte: not an env file", path);
+		return -EINVAL;
+	}
 	return sl_kv_parse(kv, buf, path);
 }
 

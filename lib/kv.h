@@ -32,4 +32,7 @@ int sl_kv_write(const struct sl_kv *kv, FILE *f, bool json);
 
 #define _cleanup_kv_ __attribute__((cleanup(sl_kv_free)))
 
+/* An env file is small: a bound that stops --env /dev/zero or a runaway file. */
+#define SL_KV_FILE_MAX (4 << 20)
+
 #endif

@@ -123,14 +123,14 @@ static void up_cmd(const struct sl_group *g, const char *name, enum step s, stru
 	case S_EGRESS:
 		args(c, "apply", name, (char *)NULL);
 		for (size_t i = 0; i < g->allow.n; i++) {
-			char b[SL_CIDR_STRLEN];
+			char b[SL_ENTRY_STRLEN];
 
-			args(c, "--allow", sl_cidr_fmt(&g->allow.v[i], b), (char *)NULL);
+			args(c, "--allow", sl_entry_fmt(&g->allow.v[i], b), (char *)NULL);
 		}
 		for (size_t i = 0; i < g->drop.n; i++) {
-			char b[SL_CIDR_STRLEN];
+			char b[SL_ENTRY_STRLEN];
 
-			args(c, "--drop", sl_cidr_fmt(&g->drop.v[i], b), (char *)NULL);
+			args(c, "--drop", sl_entry_fmt(&g->drop.v[i], b), (char *)NULL);
 		}
 		/* explicitly none: everything allowed (bridge mode has no lists) */
 		if (!g->allow.n && !g->drop.n && g->mode == SL_NET_ISOLATED)

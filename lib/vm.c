@@ -271,7 +271,7 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 		add(a, "console=ttyS0 panic=-1 ipv6.disable=1 ip=%s::%s:%s::eth0:off sl_name=%s%s%s%s%s",
 		    sl_ip_fmt(c->ip, ip), sl_ip_fmt(c->gw, gw),
 		    sl_ip_fmt(sl_cidr_mask(c->prefix), mask), c->name, tsc,
-		    c->dns ? " sl_dns=" : "", c->dns ? c->dns : "",
+		    c->dns && *c->dns ? " sl_dns=" : "", c->dns ? c->dns : "",
 		    c->disk ? " sl_root=/dev/vda" : "");
 	}
 	add(a, "-chardev");
@@ -576,4 +576,45 @@ int sl_boot_status(const char *name, struct sl_kv *out)
 	sl_kv_setf(out, "SL_PID", "%d", sup);
 	sl_kv_setf(out, "SL_QEMU_PID", "%d", qemu);
 	return sup && qemu ? 0 : 1;
+}
+
+/**
+ * sl_boot_dns() - the guest's name servers from what a user gave
+ * @in: comma- or space-separated IPv4 addresses; NULL for Slicer's default
+ *      (8.8.8.8, 1.1.1.1); "127.0.0.1" alone (Slicer's way) or "none" for
+ *      no resolver at all
+ * @out: the servers, comma-separated; empty for none
+ * @len: size of @out
+ *
+ * Return: 0, or -EINVAL with the error recorded
+ */
+int sl_boot_dns(const char *in, char *out, size_t len)
+{
+	const char *src = in ? in : SL_DNS_DEFAULT;
+	_cleanup_free_ char *copy = NULL;
+	char *save = NULL;
+	size_t o = 0;
+
+	out[0] = '\0';
+	if (!strcmp(src, "127.0.0.1") || !strcmp(src, "none"))
+		return 0;
+	copy = strdup(src);
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		uint32_t ip;
+		int n;
+
+		if (sl_ip_parse(t, &ip) < 0) {
+			sl_set_error("bad --dns '%s': want IPv4 addresses (or none)", t);
+			return -EINVAL;
+		}
+		n = snprintf(out + o, len - o, "%s%s", o ? "," : "", t);
+		if (n < 0 || (size_t)n >= len - o) {
+			sl_set_error("--dns: too many name servers");
+			return -EINVAL;
+		}
+		o += (size_t)n;
+	}
+	return 0;
 }

@@ -21,7 +21,7 @@ struct sl_boot_cfg {
 	const char *accel;   /* "auto", "kvm" or "tcg" */
 	const char *tap;
 	bool bridge;         /* the TAP is in this namespace, not the VM's */
-	const char *dns;     /* comma-separated, may be NULL */
+	const char *dns;     /* comma-separated, may be NULL: no resolver */
 	const char *qemu;    /* the QEMU binary */
 	uint32_t ip, gw;
 	unsigned prefix, vcpu, mem_mb, timeout_s;
@@ -35,5 +35,9 @@ int sl_vm_pids(const char *name, int *sup, int *qemu);
 
 enum { SL_PROC_SUPERVISOR = 1, SL_PROC_QEMU = 2 };
 int sl_vm_process(int pid, char *name, size_t len);
+
+/* Slicer's default name servers for a guest. */
+#define SL_DNS_DEFAULT "8.8.8.8,1.1.1.1"
+int sl_boot_dns(const char *in, char *out, size_t len);
 
 #endif

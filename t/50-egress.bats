@@ -28,8 +28,8 @@ host_rules() { inhost iptables-legacy -S | grep -- '^-A'; inhost iptables-legacy
 -A SL-FWD ! -s 169.254.100.2/32 -i tap0 $c -j DROP
 -A SL-FWD -m conntrack --ctstate RELATED,ESTABLISHED $c -j ACCEPT
 -A SL-FWD -i veth0 $c -j DROP
--A SL-FWD -d 192.168.1.0/24 -i tap0 $c -j DROP
 -A SL-FWD -d 203.0.113.7/32 -i tap0 $c -j DROP
+-A SL-FWD -d 192.168.1.0/24 -i tap0 $c -j DROP
 -A SL-IN -i tap0 $c -j DROP
 -A SL-IN -i veth0 $c -j DROP
 EOR
@@ -135,4 +135,78 @@ EOR
 	assert_usage_error "bad --drop value '10.0.0.1/8'" inhost sl-egress apply "$P-1" --drop 10.0.0.1/8
 	[ -z "$(ns_rules "$P-1")" ]
 	[ -z "$(host_rules)" ]
+}
+
+@test "entries go most specific first; ports are TCP and UDP rules; show and check agree with the kernel" {
+	run inhost sl-egress apply "$P-1" --drop 0.0.0.0/0 --allow 192.0.2.1:3128,192.0.2.1:3129-3130 \
+		--allow 10.0.0.0/8 --drop 10.1.0.0/16 --allow 10.1.2.0/24:53
+	[ "$status" -eq 0 ]
+	grep -qx "SL_ALLOW='192.0.2.1/32:3128 192.0.2.1/32:3129-3130 10.0.0.0/8 10.1.2.0/24:53'" <<<"$output"
+	grep -qx "SL_DROP='0.0.0.0/0 10.1.0.0/16'" <<<"$output"
+	local c="-m comment --comment \"sl:$P-1\""
+	diff <(ns_rules "$P-1" | grep -- '^-A SL-FWD.*-i tap0' | grep -v -- '-s 169') - <<EOR
+-A SL-FWD -d 192.0.2.1/32 -i tap0 -p tcp -m tcp --dport 3128 $c -j ACCEPT
+-A SL-FWD -d 192.0.2.1/32 -i tap0 -p udp -m udp --dport 3128 $c -j ACCEPT
+-A SL-FWD -d 192.0.2.1/32 -i tap0 -p tcp -m tcp --dport 3129:3130 $c -j ACCEPT
+-A SL-FWD -d 192.0.2.1/32 -i tap0 -p udp -m udp --dport 3129:3130 $c -j ACCEPT
+-A SL-FWD -d 10.1.2.0/24 -i tap0 -p tcp -m tcp --dport 53 $c -j ACCEPT
+-A SL-FWD -d 10.1.2.0/24 -i tap0 -p udp -m udp --dport 53 $c -j ACCEPT
+-A SL-FWD -d 10.1.0.0/16 -i tap0 $c -j DROP
+-A SL-FWD -d 10.0.0.0/8 -i tap0 $c -j ACCEPT
+-A SL-FWD -i tap0 $c -j DROP
+EOR
+	# show prints the same rules as iptables-legacy -S; check finds nothing to say
+	diff <(ns_rules "$P-1" | grep '^-A SL-FWD') <(inhost sl-egress show "$P-1" | grep '^-A SL-FWD')
+	inhost sl-egress check "$P-1"
+	# a rule changed behind our back is found
+	ip netns exec "$P-1" iptables-legacy -D SL-FWD -d 10.1.0.0/16 -i tap0 -m comment --comment "sl:$P-1" -j DROP
+	run inhost sl-egress check "$P-1"
+	[ "$status" -eq 1 ]
+	grep -q "missing rule: -A SL-FWD -d 10.1.0.0/16 -i tap0" <<<"$output"
+}
+
+@test "sl-egress test: the deciding entry for each of the issue's vectors, from the VM's own lists" {
+	t() { # t DEST WANT-VERDICT WANT-ENTRY [apply flags...]
+		local d=$1 v=$2 e=$3
+		run inhost sl-egress test "$P-1" "$d"
+		[ "$status" -eq 0 ] && grep -qx "SL_VERDICT=$v" <<<"$output" && grep -qx "SL_ENTRY=$e" <<<"$output" ||
+			{ echo "test $d: want $v by $e, got: $output" >&2; return 1; }
+	}
+	ap() { inhost sl-egress apply "$P-1" --allow '' --drop '' "$@" >/dev/null; }
+	ap --drop 198.51.100.0/24
+	t 198.51.100.10 drop 198.51.100.0/24; t 203.0.113.10:80 allow default
+	ap --allow 198.51.100.0/24
+	t 198.51.100.10:80 allow 198.51.100.0/24; t 203.0.113.10 drop default
+	ap --allow 0.0.0.0/0 --drop 198.51.100.0/24
+	t 198.51.100.10 drop 198.51.100.0/24; t 203.0.113.10 allow 0.0.0.0/0
+	ap --drop 0.0.0.0/0 --allow 198.51.100.10:3128 --allow 198.51.100.10:3129
+	t 198.51.100.10:3128 allow 198.51.100.10/32:3128; t 198.51.100.10:3129 allow 198.51.100.10/32:3129
+	t 198.51.100.10:3130 drop 0.0.0.0/0; t 198.51.100.10 drop 0.0.0.0/0
+	ap --allow 198.51.100.0/24 --drop 10.0.0.0/8
+	t 10.1.1.1 drop 10.0.0.0/8; t 198.51.100.10 allow 198.51.100.0/24; t 203.0.113.10 allow default
+	ap --allow 10.0.0.0/8 --drop 10.1.0.0/16
+	t 10.1.1.1 drop 10.1.0.0/16; t 10.2.1.1 allow 10.0.0.0/8; t 203.0.113.10 allow default
+	ap
+	t 203.0.113.10 allow default
+	# at an exact tie allow wins; at equal prefix the entry with ports beats the one without
+	ap --drop 198.51.100.10 --allow 198.51.100.10 --drop 198.51.100.11:80 --allow 198.51.100.11
+	t 198.51.100.10 allow 198.51.100.10/32; t 198.51.100.11:80 drop 198.51.100.11/32:80
+	t 198.51.100.11:81 allow 198.51.100.11/32
+	# a policy given by flags is tested without applying it
+	run inhost sl-egress test "$P-1" 192.0.2.9:443 --drop 192.0.2.0/24 --allow 192.0.2.9:443
+	grep -qx "SL_VERDICT=allow" <<<"$output"
+	[ "$(ip netns exec "$P-1" iptables-legacy -S SL-FWD | grep -c 192.0.2)" = 0 ]
+	assert_usage_error "bad DEST 'nowhere': want ADDR or ADDR:PORT" inhost sl-egress test "$P-1" nowhere
+}
+
+@test "1000 allow and 1000 drop entries apply (two rules per entry with ports), and flush" {
+	local a d
+	a=$(python3 -c 'print(",".join(f"10.{i // 256}.{i % 256}.0/24:443" for i in range(1000)))')
+	d=$(python3 -c 'print(",".join(f"172.{16 + i // 256}.{i % 256}.0/24" for i in range(1000)))')
+	inhost sl-egress apply "$P-1" --allow "$a" --drop "$d" >/dev/null
+	[ "$(ip netns exec "$P-1" iptables-legacy -S SL-FWD | grep -c -- '--dport 443')" = 2000 ]
+	[ "$(ip netns exec "$P-1" iptables-legacy -S SL-FWD | grep -c -- '-d 172\..* -j DROP')" = 1000 ]
+	inhost sl-egress check "$P-1"
+	inhost sl-egress flush "$P-1"
+	[ -z "$(ip netns exec "$P-1" iptables-legacy -S | grep -- '-j SL-')" ]
 }

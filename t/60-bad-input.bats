@@ -96,3 +96,36 @@ teardown() {
 	echo "this is not an env file" >"$BATS_TEST_TMPDIR/bad.env"
 	assert_usage_error "not a KEY=value line" inhost sl-veth --env "$BATS_TEST_TMPDIR/bad.env" add "$P-1"
 }
+@test "egress entries: bad ports, a name in drop, a name in allow, a DEST; none applied" {
+	assert_usage_error "bad --allow value '192.0.2.1:0'" inhost sl-egress apply "$P-1" --allow 192.0.2.1:0
+	assert_usage_error "bad --allow value '192.0.2.1:65536'" inhost sl-egress apply "$P-1" --allow 192.0.2.1:65536
+	assert_usage_error "bad --drop value '192.0.2.0/24:90-80'" inhost sl-egress apply "$P-1" --drop 192.0.2.0/24:90-80
+	assert_usage_error "bad --drop value '192.0.2.0/24:'" inhost sl-egress apply "$P-1" --drop 192.0.2.0/24:
+	assert_usage_error "bad --drop value '192.0.2.1/24:80'" inhost sl-egress apply "$P-1" --drop 192.0.2.1/24:80
+	assert_usage_error "'example.com': domain deny lists cannot be enforced: use allow" \
+		inhost sl-egress apply "$P-1" --drop example.com
+	assert_usage_error "'*.example.com': domain names are not supported yet" \
+		inhost sl-egress apply "$P-1" --allow '*.example.com'
+	assert_usage_error "bad DEST '192.0.2.0/24'" inhost sl-egress test "$P-1" 192.0.2.0/24
+	assert_usage_error "bad --dns 'banana'" inhost sl-boot start "$P-1" --dns banana
+}
+@test "egress entries: 4096 per list are taken, one more is refused (was an overflow at 256+256)" {
+	local many
+	many=$(python3 -c 'print(",".join(f"10.{i // 256}.{i % 256}.0/24" for i in range(4097)))')
+	assert_usage_error "too many --drop entries (at most 4096)" inhost sl-egress apply "$P-1" --drop "$many"
+	# 256 + 256 (an overflow of the old fixed rule array), planned and tested without applying
+	run inhost sl-egress test "$P-1" 10.0.3.1:80 --allow "${many%%,10.1.0.0/24*}" \
+		--drop "$(python3 -c 'print(",".join(f"10.{i // 256}.{i % 256}.0/25" for i in range(256)))')"
+	[ "$status" -eq 0 ]
+	grep -qx "SL_ENTRY=10.0.3.0/25" <<<"$output"
+}
+@test "--env that is no env file: /dev/zero, a FIFO, a directory, 5 MB, a NUL byte (bounded, at once)" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	head -c 5000000 /dev/zero | tr '\0' a >"$BATS_TEST_TMPDIR/big.env"
+	printf 'SL_NAME=a\0b\n' >"$BATS_TEST_TMPDIR/nul.env"
+	assert_usage_error "/dev/zero: not a regular file" inhost timeout 10 sl-egress --env /dev/zero flush "$P-1"
+	assert_usage_error "fifo: not a regular file" inhost timeout 10 sl-netns --env "$BATS_TEST_TMPDIR/fifo" list
+	assert_usage_error "$BATS_TEST_TMPDIR: not a regular file" inhost sl-veth --env "$BATS_TEST_TMPDIR" del "$P-1"
+	assert_usage_error "larger than 4194304 bytes" inhost sl-tap --env "$BATS_TEST_TMPDIR/big.env" del "$P-1"
+	assert_usage_error "holds a NUL byte" inhost sl-ipam --env "$BATS_TEST_TMPDIR/nul.env" list
+}

@@ -86,7 +86,9 @@ pings() {
 	! reach "$vm3" 169.254.100.2:8080 || false
 	! pings "$P-1v" 203.0.113.1 || false # the host's addresses
 	! pings "$P-1v" 198.51.100.1 || false
-	! reach "$P-1v" 203.0.113.1 || false
+	inhost busybox httpd -p 80 -h "$BATS_TEST_TMPDIR/www-$LAN" # the host serves the LAN...
+	ip netns exec "$LAN" timeout 4 busybox wget -q -O /dev/null http://198.51.100.1/
+	! reach "$P-1v" 203.0.113.1 || false                 # ...never a VM
 	! pings "$P-1v" 169.254.100.1 || false    # its own gateway (the namespace)
 	# inbound: from the host, from the LAN (with a route to the range)
 	! inhost timeout 4 busybox wget -q -O - http://169.254.100.2:8080/ || false
@@ -113,4 +115,88 @@ pings() {
 	for l in lo veth0 tap0 tap1; do
 		[ "$(ip netns exec "$P-1" sysctl -n "net.ipv6.conf.$l.disable_ipv6")" = 1 ]
 	done
+}
+
+# Servers for the policy vectors: in the LAN, P = 198.51.100.10 answers
+# HTTP on 3128, 3129 and 3130 and UDP echo on 3128 and 3130; the internet
+# also holds 10.1.0.10 and 10.2.0.10 (HTTP on 80), routed by the host.
+setup_vector_servers() {
+	local p
+	for p in 3128 3129 3130; do
+		ip netns exec "$LAN" busybox httpd -p "198.51.100.10:$p" -h "$BATS_TEST_TMPDIR/www-$LAN"
+	done
+	for p in 3128 3130; do
+		ip netns exec "$LAN" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.51.100.10", int(sys.argv[1])))
+while True:
+    d, a = s.recvfrom(512)
+    s.sendto(d, a)' "$p" </dev/null >/dev/null 2>&1 &
+	done
+	ip -n "$NET" addr add 10.1.0.10/32 dev eth0
+	ip -n "$NET" addr add 10.2.0.10/32 dev eth0
+	ip -n "$HOST" route add 10.0.0.0/8 via 203.0.113.10
+	for _ in $(seq 1 50); do
+		ip netns exec "$LAN" busybox nc -z 198.51.100.10 3130 && break
+		sleep 0.1
+	done
+}
+
+udp_echo() { # udp_echo VMNS ADDR PORT: 0 if the echo came back
+	ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+sys.exit(0 if s.recvfrom(512)[0] == b"ping" else 1)' "$2" "$3" >/dev/null 2>&1
+}
+
+# expect VM DEST[:PORT] yes|no [udp]: the packet gets through or not, and
+# sl-egress test says the same for the VM's applied lists.
+expect() {
+	local vm=$1 dest=$2 want=$3 proto=${4:-tcp} got=no verdict
+	if [ "$proto" = udp ]; then
+		udp_echo "${vm}v" "${dest%:*}" "${dest#*:}" && got=yes
+	else
+		reach "${vm}v" "$dest" && got=yes
+	fi
+	verdict=$(inhost sl-egress test "$vm" "$dest" | sed -n 's/^SL_VERDICT=//p')
+	case $dest in *:*) ;; *) verdict=$(inhost sl-egress test "$vm" "$dest:80" | sed -n 's/^SL_VERDICT=//p') ;; esac
+	if [ "$got" != "$want" ] || [ "$verdict" != "$([ "$want" = yes ] && echo allow || echo drop)" ]; then
+		echo "$vm → $dest ($proto): want $want, got $got; sl-egress test says $verdict" >&2
+		return 1
+	fi
+}
+
+@test "policy vectors with real traffic: the most specific entry decides; sl-egress test agrees" {
+	setup_vector_servers
+	local lan=198.51.100.0/24 p=198.51.100.10
+	standin "$P-1" --drop "$lan"
+	expect "$P-1" $p no; expect "$P-1" 203.0.113.10 yes
+	standin "$P-2" --allow "$lan"
+	expect "$P-2" $p yes; expect "$P-2" 198.51.100.11 yes; expect "$P-2" 203.0.113.10 no
+	standin "$P-3" --allow 0.0.0.0/0 --drop "$lan"
+	expect "$P-3" $p no; expect "$P-3" 198.51.100.11 no; expect "$P-3" 203.0.113.10 yes
+	standin "$P-4" --drop 0.0.0.0/0 --allow "$p:3128" --allow "$p:3129"
+	expect "$P-4" $p:3128 yes; expect "$P-4" $p:3129 yes; expect "$P-4" $p:3130 no
+	expect "$P-4" $p no; expect "$P-4" 203.0.113.10 no
+	expect "$P-4" $p:3128 yes udp; expect "$P-4" $p:3130 no udp
+	standin "$P-5" --allow "$lan" --drop 10.0.0.0/8
+	expect "$P-5" 10.1.0.10 no; expect "$P-5" $p yes; expect "$P-5" 203.0.113.10 yes
+	standin "$P-6" --allow 10.0.0.0/8 --drop 10.1.0.0/16
+	expect "$P-6" 10.1.0.10 no; expect "$P-6" 10.2.0.10 yes; expect "$P-6" 203.0.113.10 yes
+	standin "$P-7"
+	expect "$P-7" $p yes; expect "$P-7" 203.0.113.10 yes; expect "$P-7" 10.1.0.10 yes
+	# whatever the entries say, no other VM and no host address
+	standin "$P-8" --allow 0.0.0.0/0 --allow 169.254.100.0/22 --allow 203.0.113.1:8081
+	ip netns exec "$P-7v" busybox httpd -p 8080 -h "$BATS_TEST_TMPDIR/www-$LAN"
+	inhost busybox httpd -p 8081 -h "$BATS_TEST_TMPDIR/www-$LAN"
+	# both servers answer someone: from the VM's own namespace, from the LAN
+	reach "$P-7v" 169.254.100.26:8080
+	ip netns exec "$LAN" timeout 4 busybox wget -q -O /dev/null http://203.0.113.1:8081/
+	! reach "$P-8v" 169.254.100.26:8080 || false # P-7's VM
+	! reach "$P-8v" 203.0.113.1:8081 || false
+	! pings "$P-8v" 198.51.100.1 || false
+	reach "$P-8v" 203.0.113.10
 }

@@ -230,6 +230,8 @@ PY
 	grep -q "default via 169.254.100.1" <<<"$output"
 	run inhost sl-exec "$VM" -- cat /proc/net/if_inet6
 	[ "$status" -ne 0 ] || [ -z "$output" ]
+	# Slicer's default name servers, with no --dns
+	[ "$(inhost sl-exec "$VM" -- cat /etc/resolv.conf)" = "$(printf 'nameserver 8.8.8.8\nnameserver 1.1.1.1')" ]
 }
 
 @test "start of a busy name, or with a missing kernel: exit 2, nothing more running" {

@@ -18,8 +18,9 @@ teardown() {
 
 # example FILE GROUP: the example with its group renamed and its LAN scratch
 example() {
-	sed -e "s/name: agents/name: $2/; s/name: review/name: $2/" \
+	sed -e "s/name: agents/name: $2/; s/name: review/name: $2/; s/name: sandbox/name: $2/" \
 		-e 's#192.168.1.0/24#198.51.100.0/24#g; s#10.0.0.0/8#198.51.100.11/32#g' \
+		-e 's#192.168.1.10:#198.51.100.10:#g' \
 		"$TOP/examples/$1" >"$BATS_TEST_TMPDIR/$2.yaml"
 	echo "$BATS_TEST_TMPDIR/$2.yaml"
 }
@@ -160,6 +161,33 @@ vm_ping() {
 	wait "$pid"
 	[ "$(pgrep -c -f "qemu-system.*-name $G-" || true)" = 0 ]
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+}
+
+@test "booted VMs: Slicer's generated allow 0.0.0.0/0 + drop LAN, and the proxy-only recipe" {
+	local sg px
+	sg=$(example slicer-generated.yaml "${G}s")
+	px=$(example proxy-only.yaml "${G}p")
+	sed -i 's#^    network:#    dns_servers: ["127.0.0.1"]\n    network:#' "$px"
+	ip netns exec "$LAN" busybox httpd -p 198.51.100.10:3128 -h "$BATS_TEST_TMPDIR/www-$LAN"
+	ip netns exec "$LAN" busybox httpd -p 198.51.100.10:3129 -h "$BATS_TEST_TMPDIR/www-$LAN"
+	inhost sl-up -d "$sg"
+	inhost sl-up -d "$px"
+	vm_get "${G}s-1" 203.0.113.10
+	! vm_get "${G}s-1" 198.51.100.10 || false
+	! vm_get "${G}s-1" 198.51.100.11 || false
+	vm_get "${G}p-1" 198.51.100.10:3128
+	! vm_get "${G}p-1" 198.51.100.10:3129 || false
+	! vm_get "${G}p-1" 198.51.100.10 || false
+	! vm_get "${G}p-1" 203.0.113.10 || false
+	# the lists the VM got, and what sl-egress test says of them
+	grep -qx "SL_DROP=0.0.0.0/0" "$SL_RUN_DIR/${G}p-1/vm.env"
+	grep -qx "SL_ALLOW=198.51.100.10/32:3128" "$SL_RUN_DIR/${G}p-1/vm.env"
+	inhost sl-egress test "${G}p-1" 198.51.100.10:3128 | grep -qx SL_VERDICT=allow
+	# dns_servers: ["127.0.0.1"] is no resolver; the default is Slicer's
+	[ -z "$(inhost sl-exec "${G}p-1" -- cat /etc/resolv.conf)" ]
+	inhost sl-exec "${G}s-1" -- cat /etc/resolv.conf | grep -qx "nameserver 8.8.8.8"
+	inhost sl-up down "$sg"
+	inhost sl-up down "$px"
 }
 
 # sig_bits PID FIELD: the signals set in /proc/PID/status's FIELD (SigBlk, SigIgn), by number

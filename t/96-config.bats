@@ -85,7 +85,7 @@ config:
       drop: ["192.168.1.0/24", "not-a-cidr"]
 Y
 )
-	assert_usage_error "group a: network.drop: 'not-a-cidr' is not an IPv4 address or CIDR" inhost sl-up -d --no-boot "$f"
+	assert_usage_error "group a: bad network.drop value 'not-a-cidr': want ADDR or ADDR/P" inhost sl-up -d --no-boot "$f"
 }
 @test "duplicate group names" {
 	f=$(cfg dup <<'Y'
