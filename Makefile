@@ -10,7 +10,7 @@ DESTDIR ?=
 CC ?= cc
 AR ?= ar
 PKG_CONFIG ?= pkg-config
-PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive
+PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack
 VERSION := 0.1.0
 
 CFLAGS ?= -O2 -g
@@ -84,7 +84,7 @@ man/%.1: man/%.1.scd
 
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
-	libyaml-dev libarchive-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
+	libyaml-dev libarchive-dev libnetfilter-conntrack-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
 	busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -94,21 +94,40 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "all dependencies present"; fi
 
-check: all fuzz
+check: all fuzz unit
 	t/run $(TESTS)
 	@if [ -z "$(TESTS)" ]; then t/mutants.sh; fi
 
-# The host-side frame parser under libFuzzer, for a short time on every check.
-FUZZ_SECONDS ?= 20
-fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
-	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined \
-		-o $@ fuzz/frame-fuzz.c lib/proto.c
+# Unit tests of the pure code (t/unit/), plain asserts and one runner.
+UNIT_SRC := $(wildcard t/unit/*.c)
+t/unit/unit-tests: $(UNIT_SRC) t/unit/unit.h t/unit/tests.def lib/libsl.a .flags
+	$(CC) $(CFLAGS) -It/unit $(LDFLAGS) -o $@ $(UNIT_SRC) lib/libsl.a $(LDLIBS)
 
-fuzz: fuzz/frame-fuzz
-	@mkdir -p build/fuzz-corpus
-	@fuzz/frame-fuzz -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus fuzz/corpus \
-		>build/fuzz.log 2>&1 || { tail -n 40 build/fuzz.log; echo "fuzz: FAILED"; exit 1; }
-	@echo "fuzz: $$(grep -o 'Done [0-9]* runs in [0-9]* second' build/fuzz.log), no crash"
+unit: t/unit/unit-tests
+	t/unit/unit-tests
+
+# libFuzzer targets, each for a short time on every check: the frame parser
+# (what the guest sends the supervisor), copy-out (the guest's tar stream)
+# and egress entries (what users and env files write).
+FUZZ_SECONDS ?= 15
+FUZZ_TARGETS := frame copy entry
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
+fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/proto.c
+fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/copy.c lib/copy.h
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/copy.c -larchive
+fuzz/entry-fuzz: fuzz/entry-fuzz.c lib/policy.c lib/policy.h lib/cidr.c lib/log.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/entry-fuzz.c lib/policy.c lib/cidr.c lib/log.c
+
+fuzz: $(FUZZ_TARGETS:%=fuzz/%-fuzz)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz-corpus-$$t; \
+		seeds=fuzz/corpus-$$t; [ $$t = frame ] && seeds=fuzz/corpus; \
+		fuzz/$$t-fuzz -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus-$$t $$seeds \
+			>build/fuzz-$$t.log 2>&1 || { tail -n 40 build/fuzz-$$t.log; \
+			echo "fuzz: $$t FAILED"; exit 1; }; \
+		echo "fuzz: $$t: $$(grep -o 'Done [0-9]* runs in [0-9]* second' build/fuzz-$$t.log), no crash"; \
+	done
 
 # The agents example end to end, in scratch namespaces: the first thing to run.
 demo: deps
@@ -142,11 +161,12 @@ uninstall:
 	rm -rf $(DESTDIR)$(GUESTDIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
-	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags $(GUEST)/sl-agent fuzz/frame-fuzz libexec/sl-supervise
+	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
+		libexec/sl-supervise t/unit/unit-tests
 
 # clean keeps the downloaded kernel; this takes it too.
 distclean: clean
 	rm -rf build
 
-.PHONY: all guest fuzz deps check demo lint install uninstall clean distclean FORCE
+.PHONY: all guest fuzz unit deps check demo lint install uninstall clean distclean FORCE
 .SECONDARY:

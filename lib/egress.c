@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conntrack.h"
 #include "egress.h"
 #include "ipt.h"
 #include <libiptc/libiptc.h>
@@ -128,7 +129,7 @@ static void entry_rules(const struct sl_egress_cfg *c, const struct sl_policy_ru
 static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 {
 	_cleanup_policy_ struct sl_policy pol = { 0 };
-	char cm[64];
+	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 	int err = sl_policy_build(&c->allow, &c->drop, &pol);
 
@@ -155,7 +156,7 @@ static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 /* The namespace itself (the VM's gateway) answers nobody. */
 static void ns_in_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 {
-	char cm[64];
+	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
 	ns_comment(c, cm, sizeof(cm));
@@ -165,11 +166,63 @@ static void ns_in_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 	snprintf(r->in, sizeof(r->in), "%s", c->veth);
 }
 
+/* The run dir's part of a host rule's comment: its path, or a hash of a long one. */
+static void run_tag(char *buf, size_t len)
+{
+	const char *rd = sl_run_dir();
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	if (strlen(rd) <= SL_HOST_TAG_PATH_MAX) {
+		snprintf(buf, len, "%s", rd);
+		return;
+	}
+	for (const char *p = rd; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	snprintf(buf, len, "#%016llx", (unsigned long long)h);
+}
+
+/**
+ * sl_egress_host_comment() - the comment on a range's host rules
+ * @range: the range
+ * @buf: result, at most SL_HOST_COMMENT_LEN bytes
+ * @len: size of @buf
+ *
+ * "sl:RANGE RUNDIR": host chains are shared by every run dir of the host
+ * namespace, and each may only ever touch its own rules.
+ */
+void sl_egress_host_comment(const struct sl_cidr *range, char *buf, size_t len)
+{
+	char cr[SL_CIDR_STRLEN], tag[SL_HOST_TAG_PATH_MAX + 1];
+
+	run_tag(tag, sizeof(tag));
+	snprintf(buf, len, "sl:%s %s", sl_cidr_fmt(range, cr), tag);
+}
+
+/**
+ * sl_egress_host_comment_range() - the range of a host rule of this run dir
+ * @comment: a rule's comment
+ * @range: result
+ *
+ * Return: true for a rule made by sl_egress_apply() under this SL_RUN_DIR
+ */
+bool sl_egress_host_comment_range(const char *comment, struct sl_cidr *range)
+{
+	char rs[SL_CIDR_STRLEN + 1], want[SL_HOST_COMMENT_LEN];
+	const char *sp;
+
+	if (strncmp(comment, "sl:", 3) || !(sp = strchr(comment, ' ')) ||
+	    (size_t)(sp - comment - 3) >= sizeof(rs))
+		return false;
+	snprintf(rs, sizeof(rs), "%.*s", (int)(sp - comment - 3), comment + 3);
+	if (sl_cidr_parse(rs, range) < 0)
+		return false;
+	sl_egress_host_comment(range, want, sizeof(want));
+	return !strcmp(want, comment);
+}
+
 static void host_comment(const struct sl_cidr *range, char *buf, size_t len)
 {
-	char cr[SL_CIDR_STRLEN];
-
-	snprintf(buf, len, "sl:%s", sl_cidr_fmt(range, cr));
+	sl_egress_host_comment(range, buf, len);
 }
 
 /*
@@ -180,7 +233,7 @@ static void host_comment(const struct sl_cidr *range, char *buf, size_t len)
  */
 static void host_fwd_top(const struct sl_cidr *range, struct ruleset *s)
 {
-	char cm[64];
+	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
 	host_comment(range, cm, sizeof(cm));
@@ -195,7 +248,7 @@ static void host_fwd_top(const struct sl_cidr *range, struct ruleset *s)
 
 static void host_from(const struct sl_cidr *range, struct ruleset *s, const char *target)
 {
-	char cm[64];
+	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
 	host_comment(range, cm, sizeof(cm));
@@ -206,7 +259,7 @@ static void host_from(const struct sl_cidr *range, struct ruleset *s, const char
 
 static void host_nat(const struct sl_cidr *range, struct ruleset *s)
 {
-	char cm[64];
+	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
 	host_comment(range, cm, sizeof(cm));
@@ -226,7 +279,7 @@ static void host_nat(const struct sl_cidr *range, struct ruleset *s)
  */
 static void host_fwd_top_bridge(const struct sl_cidr *b, struct ruleset *s)
 {
-	char cm[64];
+	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
 	host_comment(b, cm, sizeof(cm));
@@ -304,6 +357,20 @@ static int write_chain(struct xtc_handle *h, const char *chain, const struct rul
 	return 0;
 }
 
+/* A policy that changes also ends the open flows it now drops. In the namespace. */
+static int cut_dropped_flows(const struct sl_egress_cfg *c)
+{
+	_cleanup_policy_ struct sl_policy pol = { 0 };
+	int r = sl_policy_build(&c->allow, &c->drop, &pol);
+
+	if (r < 0 || (r = sl_conntrack_cut(&pol, c->ip)) < 0)
+		return r;
+	if (r > 0)
+		sl_info("%s: %d open flow%s to destinations now dropped cut", c->name, r,
+			r == 1 ? "" : "s");
+	return 0;
+}
+
 static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
 {
 	_cleanup_netns_ int saved = sl_netns_enter(nsfd);
@@ -322,9 +389,10 @@ static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
 	    (r = write_chain(h, SL_CHAIN_NS_FWD, &fwd)) < 0 ||
 	    (r = write_chain(h, SL_CHAIN_NS_IN, &in)) < 0 ||
 	    (r = ensure_jump(h, "FORWARD", SL_CHAIN_NS_FWD)) < 0 ||
-	    (r = ensure_jump(h, "INPUT", SL_CHAIN_NS_IN)) < 0)
+	    (r = ensure_jump(h, "INPUT", SL_CHAIN_NS_IN)) < 0 ||
+	    (r = sl_ipt_commit(h)) < 0)
 		return r;
-	return sl_ipt_commit(h);
+	return cut_dropped_flows(c);
 }
 
 /* Delete every rule of a chain whose comment is @cm. */
@@ -376,7 +444,7 @@ static int host_apply(const struct sl_cidr *range, bool bridge)
 	_cleanup_ruleset_ struct ruleset in = { 0 };
 	_cleanup_ruleset_ struct ruleset masq = { 0 };
 	_cleanup_ruleset_ struct ruleset both = { 0 };
-	char cm[64];
+	char cm[SL_HOST_COMMENT_LEN];
 	int r;
 
 	host_comment(range, cm, sizeof(cm));
@@ -438,7 +506,7 @@ int sl_egress_host_release(const struct sl_cidr *range)
 {
 	_cleanup_ipt_ struct xtc_handle *f = NULL;
 	_cleanup_ipt_ struct xtc_handle *nat = NULL;
-	char cm[64];
+	char cm[SL_HOST_COMMENT_LEN];
 	int r;
 
 	host_comment(range, cm, sizeof(cm));
@@ -740,7 +808,7 @@ int sl_egress_show(const struct sl_egress_cfg *c, FILE *f)
 	static const char *const nb[] = { "POSTROUTING", NULL };
 	static const char *const nc[] = { SL_CHAIN_HOST_NAT, NULL };
 	_cleanup_close_ int fd = c->bridge ? -1 : sl_vm_netns_open(c->name);
-	char cm[64], cr[SL_CIDR_STRLEN];
+	char cm[SL_HOST_COMMENT_LEN], cr[SL_CIDR_STRLEN];
 	int r;
 
 	if (fd < 0 && !c->bridge)
@@ -830,7 +898,7 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 	_cleanup_ruleset_ struct ruleset hin = { 0 };
 	_cleanup_ruleset_ struct ruleset masq = { 0 };
 	_cleanup_close_ int fd = c->bridge ? -1 : sl_vm_netns_open(c->name);
-	char cm[64], where[64];
+	char cm[SL_HOST_COMMENT_LEN], where[64];
 	int bad = 0, r;
 
 	if (fd < 0 && !c->bridge)

@@ -17,6 +17,9 @@
 #define SL_CHAIN_HOST_FWD "SL-FORWARD"
 #define SL_CHAIN_HOST_IN "SL-INPUT"
 #define SL_CHAIN_HOST_NAT "SL-POSTROUTING"
+/* A host rule's comment: "sl:RANGE RUNDIR", the run dir hashed past this. */
+#define SL_HOST_TAG_PATH_MAX 200
+#define SL_HOST_COMMENT_LEN 256
 /* Comment on the jumps into our chains. */
 #define SL_JUMP_COMMENT "sltools"
 
@@ -37,6 +40,8 @@ int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv
 int sl_egress_show(const struct sl_egress_cfg *c, FILE *f);
 int sl_egress_check(const struct sl_egress_cfg *c);
 int sl_egress_host_release(const struct sl_cidr *range);
+void sl_egress_host_comment(const struct sl_cidr *range, char *buf, size_t len);
+bool sl_egress_host_comment_range(const char *comment, struct sl_cidr *range);
 int sl_egress_prune_users(bool (*gone)(const char *name), bool dry,
 			  void (*report)(const char *name, const char *range));
 

@@ -299,19 +299,19 @@ int sl_gc(bool dry_run)
 				char dir[4096], rs[SL_CIDR_STRLEN + 1];
 				bool dup = false;
 
-				if (strncmp(rules[i].comment, "sl:", 3) ||
-				    sl_cidr_parse(rules[i].comment + 3, &range) < 0)
+				/* only this run dir's rules: others' ranges are theirs */
+				if (!sl_egress_host_comment_range(rules[i].comment, &range))
 					continue;
 				for (size_t j = 0; j < i; j++)
 					dup |= !strcmp(rules[j].comment, rules[i].comment);
 				if (dup)
 					continue;
-				snprintf(rs, sizeof(rs), "%s", rules[i].comment + 3);
+				sl_cidr_fmt(&range, rs);
 				*strchrnul(rs, '/') = '_';
 				if (sl_run_path(dir, sizeof(dir), "egress/%s", rs) == 0 &&
 				    access(dir, F_OK) == 0)
 					continue;
-				say("host rules of range %s", rules[i].comment + 3);
+				say("host rules of range %s", sl_cidr_fmt(&range, rs));
 				if (!dry)
 					sl_egress_host_release(&range);
 			}

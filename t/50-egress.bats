@@ -33,7 +33,7 @@ host_rules() { inhost iptables-legacy -S | grep -- '^-A'; inhost iptables-legacy
 -A SL-IN -i tap0 $c -j DROP
 -A SL-IN -i veth0 $c -j DROP
 EOR
-	local h='-m comment --comment "sl:169.254.100.0/22"'
+	local h="-m comment --comment \"sl:169.254.100.0/22 $SL_RUN_DIR\""
 	diff <(host_rules) - <<EOR
 -A INPUT -m comment --comment sltools -j SL-INPUT
 -A FORWARD -m comment --comment sltools -j SL-FORWARD
@@ -116,7 +116,7 @@ EOR
 	[ "${lines[0]}" = "# namespace $P-1" ]
 	[ "${lines[1]}" = "*filter" ]
 	grep -qx -- '-A SL-FWD -d 192.168.1.0/24 -i tap0 -m comment --comment "sl:'"$P-1"'" -j DROP' <<<"$output"
-	grep -qx -- '-A SL-POSTROUTING -s 169.254.100.0/22 ! -d 169.254.100.0/22 -m comment --comment "sl:169.254.100.0/22" -j MASQUERADE' <<<"$output"
+	grep -qx -- "-A SL-POSTROUTING -s 169.254.100.0/22 ! -d 169.254.100.0/22 -m comment --comment \"sl:169.254.100.0/22 $SL_RUN_DIR\" -j MASQUERADE" <<<"$output"
 	[ "$(grep -c '^COMMIT$' <<<"$output")" -eq 3 ]
 	# every rule shown in the namespace section is what iptables-legacy -S has
 	diff <(sed -n '/^# namespace/,/^COMMIT/p' <<<"$output" | grep -- '^-A' | sort) <(ns_rules "$P-1" | sort)
@@ -209,4 +209,27 @@ EOR
 	inhost sl-egress check "$P-1"
 	inhost sl-egress flush "$P-1"
 	[ -z "$(ip netns exec "$P-1" iptables-legacy -S | grep -- '-j SL-')" ]
+}
+
+@test "host rules belong to one run dir: another run dir's gc and flush never touch them" {
+	local b="$BATS_TEST_TMPDIR/run-b" before
+	SCRATCH_NS+=("$P-b") # removed by teardown if this test fails half way
+	inhost sl-egress apply "$P-1" --drop 192.168.1.0/24 >/dev/null
+	SL_RUN_DIR=$b vm_net_up "$P-b" 169.254.104.0/22 --drop 192.168.1.0/24
+	before=$(host_rules | grep 169.254.100.0/22)
+	[ "$(grep -c . <<<"$before")" = 5 ]
+	grep -qF -- "--comment \"sl:169.254.100.0/22 $SL_RUN_DIR\"" <<<"$before"
+	SL_RUN_DIR=$b inhost sl-gc >/dev/null
+	[ "$(host_rules | grep 169.254.100.0/22)" = "$before" ]
+	SL_RUN_DIR=$b vm_net_down "$P-b"
+	[ -z "$(host_rules | grep 169.254.104.0/22)" ]
+	[ "$(host_rules | grep 169.254.100.0/22)" = "$before" ]
+	SL_RUN_DIR=$b inhost sl-gc >/dev/null
+	[ "$(host_rules | grep 169.254.100.0/22)" = "$before" ]
+	# this run's own gc still finds this run's orphans: rules of a range nobody uses
+	inhost sl-egress flush "$P-1"
+	inhost iptables-legacy -N SL-FORWARD 2>/dev/null || true
+	inhost iptables-legacy -A SL-FORWARD -s 169.254.200.0/22 -m comment --comment "sl:169.254.200.0/22 $SL_RUN_DIR" -j ACCEPT
+	inhost sl-gc | grep -q "host rules of range 169.254.200.0/22"
+	[ -z "$(host_rules | grep 169.254.200.0/22)" ]
 }

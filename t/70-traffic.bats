@@ -200,3 +200,47 @@ expect() {
 	! pings "$P-8v" 198.51.100.1 || false
 	reach "$P-8v" 203.0.113.10
 }
+
+# line_server NS ADDR FILE: a TCP server on ADDR:7000 appending each line it gets to FILE
+line_server() {
+	ip netns exec "$1" python3 -c '
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 7000)); s.listen(4)
+def serve(c):
+    with open(sys.argv[2], "a") as f:
+        for line in c.makefile():
+            f.write(line); f.flush()
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()' "$2" "$3" </dev/null >/dev/null 2>&1 &
+}
+
+@test "a new policy cuts the open flows it now drops within a second, and keeps the others" {
+	local lan="$BATS_TEST_TMPDIR/lan.lines" net="$BATS_TEST_TMPDIR/net.lines" c1 c2 n1 n2
+	: >"$lan"; : >"$net"
+	line_server "$LAN" 198.51.100.10 "$lan"
+	line_server "$NET" 203.0.113.10 "$net"
+	standin "$P-1"
+	sleep 0.5
+	# one client, two open connections, a line to each every 0.1 s for 12 s
+	ip netns exec "$P-1v" python3 -c '
+import socket, time
+cs = [socket.create_connection((a, 7000), timeout=2) for a in ("198.51.100.10", "203.0.113.10")]
+for c in cs: c.setblocking(False)
+for i in range(120):
+    for c in cs:
+        try: c.send(b"x\n")
+        except OSError: pass
+    time.sleep(0.1)' </dev/null >/dev/null 2>&1 &
+	for _ in $(seq 1 50); do [ "$(wc -l <"$lan")" -ge 5 ] && break; sleep 0.1; done
+	[ "$(wc -l <"$lan")" -ge 5 ]
+	run inhost sl-egress apply "$P-1" --drop 198.51.100.0/24
+	[ "$status" -eq 0 ]
+	grep -q "1 open flow to destinations now dropped cut" <<<"$output"
+	sleep 1
+	c1=$(wc -l <"$lan"); n1=$(wc -l <"$net")
+	sleep 1.5
+	c2=$(wc -l <"$lan"); n2=$(wc -l <"$net")
+	[ "$c1" = "$c2" ] || { echo "LAN still got lines: $c1 then $c2" >&2; false; }
+	[ "$n2" -gt "$n1" ] || { echo "internet flow stopped: $n1 then $n2" >&2; false; }
+}

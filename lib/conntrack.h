@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_CONNTRACK_H
+#define SL_CONNTRACK_H
+
+#include <stdint.h>
+
+#include "policy.h"
+
+int sl_conntrack_cut(const struct sl_policy *pol, uint32_t vm);
+
+#endif

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cidr.h"
+#include "policy.h"
+#include "unit.h"
+
+void test_entry_parse_forms(void);
+void test_entry_parse_refuses(void);
+void test_entry_fmt_round_trip(void);
+void test_policy_order(void);
+void test_policy_vectors(void);
+void test_policy_ports(void);
+
+static struct sl_entry parse(const char *s)
+{
+	struct sl_entry e;
+
+	CHECK(sl_entry_parse(s, &e, "--allow") == 0);
+	return e;
+}
+
+void test_entry_parse_forms(void)
+{
+	struct sl_entry e = parse("192.0.2.1");
+
+	CHECK(e.net.prefix == 32 && e.lo == 0 && e.hi == 0);
+	e = parse("10.0.0.0/8:443");
+	CHECK(e.net.addr == 0x0a000000 && e.net.prefix == 8 && e.lo == 443 && e.hi == 443);
+	e = parse("192.0.2.1:3128-3129");
+	CHECK(e.net.prefix == 32 && e.lo == 3128 && e.hi == 3129);
+	e = parse("0.0.0.0/0:1-65535");
+	CHECK(e.net.prefix == 0 && e.lo == 1 && e.hi == 65535);
+}
+
+void test_entry_parse_refuses(void)
+{
+	static const char *const bad[] = {
+		"", "192.0.2.1:", "192.0.2.1:0", "192.0.2.1:65536", "192.0.2.1:80-79",
+		"192.0.2.1:-80", "192.0.2.1:80-", "192.0.2.1:8a", "192.0.2.1/24:80",
+		"192.0.2.0/33", "192.0.2.1::80", "example.com", "*.example.com",
+		"192.0.2.1:80:90", "1.2.3", "192.0.2.1:+80", "192.0.2.1: 80",
+		"192.0.2.1:000080", "::1",
+	};
+	struct sl_entry e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (sl_entry_parse(bad[i], &e, "--drop") == 0) {
+			fprintf(stderr, "accepted '%s'\n", bad[i]);
+			CHECK(!"a bad entry was accepted");
+		}
+}
+
+void test_entry_fmt_round_trip(void)
+{
+	static const char *const in[] = { "192.0.2.1", "10.0.0.0/8:443", "192.0.2.1:3128-3129",
+					   "0.0.0.0/0" };
+	static const char *const want[] = { "192.0.2.1/32", "10.0.0.0/8:443",
+					    "192.0.2.1/32:3128-3129", "0.0.0.0/0" };
+	char b[SL_ENTRY_STRLEN];
+
+	for (size_t i = 0; i < 4; i++) {
+		struct sl_entry e = parse(in[i]), back;
+
+		CHECK_STR(sl_entry_fmt(&e, b), want[i]);
+		CHECK(sl_entry_parse(b, &back, "x") == 0 && !memcmp(&e, &back, sizeof(e)));
+	}
+}
+
+struct lists {
+	struct sl_entry_list allow, drop;
+	struct sl_policy pol;
+};
+
+static void lists(struct lists *l, const char *allow, const char *drop)
+{
+	memset(l, 0, sizeof(*l));
+	CHECK(sl_entry_list_add(&l->allow, allow, "allow") == 0);
+	CHECK(sl_entry_list_add(&l->drop, drop, "drop") == 0);
+	CHECK(sl_policy_build(&l->allow, &l->drop, &l->pol) == 0);
+}
+
+static void lists_free(struct lists *l)
+{
+	sl_policy_free(&l->pol);
+	sl_entry_list_free(&l->allow);
+	sl_entry_list_free(&l->drop);
+}
+
+/* "allow" or "drop", and the deciding entry or "default", for DEST. */
+static void verdict(const struct lists *l, const char *dest, const char *want_v,
+		    const char *want_e)
+{
+	struct sl_entry d;
+	struct sl_packet p;
+	char b[SL_ENTRY_STRLEN];
+	int i;
+
+	CHECK(sl_entry_parse(dest, &d, "dest") == 0);
+	p = (struct sl_packet){ d.net.addr, d.lo ? IPPROTO_TCP : 0, d.lo };
+	i = sl_policy_decide(&l->pol, &p);
+	CHECK_STR((i < 0 ? l->pol.default_allow : l->pol.v[i].allow) ? "allow" : "drop", want_v);
+	CHECK_STR(i < 0 ? "default" : sl_entry_fmt(l->pol.v[i].e, b), want_e);
+}
+
+void test_policy_order(void)
+{
+	struct lists l;
+	char b[SL_ENTRY_STRLEN];
+	static const char *const want[] = { "192.0.2.1/32:80", "192.0.2.1/32:80", "192.0.2.1/32",
+					    "10.1.0.0/16", "10.0.0.0/8", "0.0.0.0/0" };
+
+	lists(&l, "0.0.0.0/0 192.0.2.1:80 10.0.0.0/8", "10.1.0.0/16 192.0.2.1 192.0.2.1:80");
+	CHECK(l.pol.n == 6);
+	for (size_t i = 0; i < l.pol.n && i < 6; i++)
+		CHECK_STR(sl_entry_fmt(l.pol.v[i].e, b), want[i]);
+	/* at the exact tie (192.0.2.1:80 in both) allow comes first */
+	CHECK(l.pol.v[0].allow && !l.pol.v[1].allow);
+	CHECK(l.pol.default_allow);
+	lists_free(&l);
+}
+
+/* The vectors: lists, then destinations with their verdict and deciding entry. */
+static const struct vector {
+	const char *allow, *drop;
+	const char *probe[3][3];
+} vectors[] = {
+	{ "", "198.51.100.0/24",
+	  { { "198.51.100.10", "drop", "198.51.100.0/24" }, { "203.0.113.10", "allow", "default" } } },
+	{ "198.51.100.0/24", "",
+	  { { "198.51.100.10", "allow", "198.51.100.0/24" }, { "203.0.113.10", "drop", "default" } } },
+	{ "0.0.0.0/0", "198.51.100.0/24",
+	  { { "198.51.100.10", "drop", "198.51.100.0/24" }, { "203.0.113.10", "allow", "0.0.0.0/0" } } },
+	{ "198.51.100.0/24", "10.0.0.0/8",
+	  { { "10.1.1.1", "drop", "10.0.0.0/8" }, { "198.51.100.1", "allow", "198.51.100.0/24" },
+	    { "203.0.113.10", "allow", "default" } } },
+	{ "10.0.0.0/8", "10.1.0.0/16",
+	  { { "10.1.1.1", "drop", "10.1.0.0/16" }, { "10.2.1.1", "allow", "10.0.0.0/8" },
+	    { "203.0.113.10", "allow", "default" } } },
+	{ "", "", { { "203.0.113.10", "allow", "default" } } },
+	{ "198.51.100.10", "198.51.100.10", { { "198.51.100.10", "allow", "198.51.100.10/32" } } },
+};
+
+void test_policy_vectors(void)
+{
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		struct lists l;
+
+		lists(&l, vectors[i].allow, vectors[i].drop);
+		for (size_t j = 0; j < 3 && vectors[i].probe[j][0]; j++)
+			verdict(&l, vectors[i].probe[j][0], vectors[i].probe[j][1],
+				vectors[i].probe[j][2]);
+		lists_free(&l);
+	}
+}
+
+void test_policy_ports(void)
+{
+	struct lists l;
+
+	lists(&l, "198.51.100.10:3128 198.51.100.10:3129", "0.0.0.0/0");
+	verdict(&l, "198.51.100.10:3128", "allow", "198.51.100.10/32:3128");
+	verdict(&l, "198.51.100.10:3129", "allow", "198.51.100.10/32:3129");
+	verdict(&l, "198.51.100.10:3130", "drop", "0.0.0.0/0");
+	verdict(&l, "198.51.100.10", "drop", "0.0.0.0/0"); /* ICMP has no port */
+	lists_free(&l);
+	/* equal prefix: the entry with ports beats the one without */
+	lists(&l, "198.51.100.11", "198.51.100.11:80");
+	verdict(&l, "198.51.100.11:80", "drop", "198.51.100.11/32:80");
+	verdict(&l, "198.51.100.11:81", "allow", "198.51.100.11/32");
+	lists_free(&l);
+	/* but a longer prefix without ports beats a shorter one with */
+	lists(&l, "198.51.100.0/24:1-65535", "198.51.100.12");
+	verdict(&l, "198.51.100.12:80", "drop", "198.51.100.12/32");
+	lists_free(&l);
+}
