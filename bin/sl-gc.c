@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "gc.h"
 #include "log.h"
+#include "state.h"
 
 enum {
 	OPT_DRY = OPT_TOOL,
@@ -44,6 +45,9 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return sl_cli_usage(&cli, "unexpected argument '%s'", argv[optind]);
+	r = sl_run_dir_ready();
+	if (r < 0)
+		return sl_cli_fail(r);
 	r = sl_gc(dry);
 	if (r < 0)
 		return sl_cli_fail(r);

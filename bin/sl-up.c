@@ -17,6 +17,7 @@
 #include "input.h"
 #include "ipam.h"
 #include "log.h"
+#include "state.h"
 #include "name.h"
 #include "up.h"
 
@@ -239,6 +240,8 @@ int main(int argc, char **argv)
 	}
 	r = sl_config_load(argv[optind], &cfg);
 	if (r < 0)
+		return sl_cli_fail(r);
+	if (!o.print_only && (r = sl_run_dir_ready()) < 0)
 		return sl_cli_fail(r);
 	if (!strcmp(verb, "down")) {
 		r = sl_up_down(&cfg, &o);

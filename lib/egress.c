@@ -551,12 +551,12 @@ static int range_user_add(const char *name, const char *range)
 	if (range_dir(range, dir, sizeof(dir)) < 0)
 		return -ENAMETOOLONG;
 	snprintf(path, sizeof(path), "%s/egress", sl_run_dir());
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		goto fail;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto fail;
 	close(fd);

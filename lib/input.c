@@ -83,6 +83,10 @@ int sl_input_bind(const char *arg, const char **name)
 	r = sl_name_check(n);
 	if (r < 0)
 		return r;
+	/* Before anything is made for the VM: a run dir that is not ours is refused. */
+	r = sl_run_dir_ready();
+	if (r < 0)
+		return r;
 	if (env && *env && strcmp(env, n))
 		use_environ = 0;
 	r = sl_kv_set(&flags, "SL_NAME", n);

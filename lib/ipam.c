@@ -109,9 +109,9 @@ static int store(const struct sl_lease *v, size_t n)
 	    sl_run_path(tmp, sizeof(tmp), "ipam/.leases.tmp") < 0 ||
 	    sl_run_path(dir, sizeof(dir), "ipam") < 0)
 		return -ENAMETOOLONG;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		goto fail;
-	f = fopen(tmp, "we");
+	f = sl_run_fopen_new(tmp);
 	if (!f)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {

@@ -77,6 +77,101 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/*
+ * Only its owner may write what the tools read back as their own record:
+ * a directory that is a link, someone else's, or writable by others could
+ * hold planted links that make root write, truncate or delete elsewhere.
+ */
+static int check_dir(const char *path, const char *what)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		sl_set_error("%s %s: %s", what, path, strerror(errno));
+		return -errno;
+	}
+	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
+		sl_set_error("%s %s is %s, not a directory: refusing it", what, path,
+			     S_ISLNK(st.st_mode) ? "a link" : "something else");
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid()) {
+		sl_set_error("%s %s is owned by uid %u, not by us (uid %u): refusing it", what,
+			     path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EINVAL;
+	}
+	if (st.st_mode & 022) {
+		sl_set_error("%s %s is writable by others (mode %03o): refusing it", what, path,
+			     (unsigned)(st.st_mode & 0777));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * sl_run_dir_ready() - make the run dir if needed, and check it is ours
+ *
+ * Made 0700. A run dir that is a link, not ours, or writable by group or
+ * others is refused (docs/SECURITY.md).
+ *
+ * Return: 0, or -errno / -EINVAL with the error recorded
+ */
+int sl_run_dir_ready(void)
+{
+	int r = mkdir_p(sl_run_dir(), 0700);
+
+	if (r < 0) {
+		sl_set_error("cannot create %s: %s", sl_run_dir(), strerror(-r));
+		return r;
+	}
+	return check_dir(sl_run_dir(), "SL_RUN_DIR");
+}
+
+/**
+ * sl_vm_dir_ready() - make a VM's state directory if needed, and check it
+ * @name: VM
+ * @dir: result, its path
+ * @len: size of @dir
+ *
+ * Return: 0, or -errno / -EINVAL with the error recorded
+ */
+int sl_vm_dir_ready(const char *name, char *dir, size_t len)
+{
+	int r = sl_name_check(name);
+
+	if (r < 0 || (r = sl_run_dir_ready()) < 0)
+		return r;
+	if (sl_run_path(dir, len, "%s", name) < 0)
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		sl_set_error("cannot create %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	return check_dir(dir, "state directory");
+}
+
+/**
+ * sl_run_fopen_new() - create a file under the run dir for writing, never through a link
+ * @path: the file; one left by a crash, or a link planted there, is removed first
+ *
+ * Return: a stream, or NULL with errno set
+ */
+FILE *sl_run_fopen_new(const char *path)
+{
+	int fd;
+	FILE *f;
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		return NULL;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 /**
  * sl_lock() - take an exclusive lock on shared state
  * @what: lock name, e.g. "ipam" or "host"
@@ -91,15 +186,13 @@ int sl_lock(const char *what)
 	char path[4096];
 	int fd, r;
 
-	r = mkdir_p(sl_run_dir(), 0755);
-	if (r < 0) {
-		sl_set_error("cannot create %s: %s", sl_run_dir(), strerror(-r));
+	r = sl_run_dir_ready();
+	if (r < 0)
 		return r;
-	}
 	r = sl_run_path(path, sizeof(path), ".%s.lock", what);
 	if (r < 0)
 		return r;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
 		sl_set_error("%s: %s", path, strerror(errno));
@@ -125,7 +218,8 @@ int sl_lock(const char *what)
  */
 int sl_state_load(const char *name, struct sl_kv *kv)
 {
-	char path[4096];
+	char path[4096], dir[4096];
+	struct stat st = { 0 };
 	int r;
 
 	if (sl_name_check(name) < 0)
@@ -133,8 +227,15 @@ int sl_state_load(const char *name, struct sl_kv *kv)
 	r = sl_run_path(path, sizeof(path), "%s/%s", name, SL_VM_ENV);
 	if (r < 0)
 		return r;
-	if (access(path, F_OK) < 0 && errno == ENOENT)
+	if (lstat(path, &st) < 0 && errno == ENOENT)
 		return 0;
+	/* what the tools made is read back only from where they made it */
+	if (S_ISLNK(st.st_mode) || (r = sl_run_path(dir, sizeof(dir), "%s", name)) < 0 ||
+	    (r = check_dir(dir, "state directory")) < 0) {
+		if (S_ISLNK(st.st_mode))
+			sl_set_error("%s is a link: refusing to read it", path);
+		return r < 0 ? r : -EINVAL;
+	}
 	return sl_kv_load(kv, path);
 }
 
@@ -198,12 +299,10 @@ int sl_state_update(const char *name, const struct sl_kv *set,
 			unlink(tmp);
 		return 0;
 	}
-	r = mkdir_p(dir, 0755);
-	if (r < 0) {
-		sl_set_error("cannot create %s: %s", dir, strerror(-r));
+	r = sl_vm_dir_ready(name, dir, sizeof(dir));
+	if (r < 0)
 		return r;
-	}
-	f = fopen(tmp, "we");
+	f = sl_run_fopen_new(tmp);
 	if (!f) {
 		r = -errno;
 		sl_set_error("%s: %s", tmp, strerror(errno));
@@ -290,17 +389,28 @@ int sl_state_purge(const char *name)
 	char path[4096], f[4400];
 	struct dirent *de;
 	DIR *d;
+	int fd, r;
 
 	if (sl_name_check(name) < 0 || sl_run_path(path, sizeof(path), "%s", name) < 0)
 		return -EINVAL;
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+	if ((r = check_dir(sl_run_dir(), "SL_RUN_DIR")) < 0)
+		return r;
+	/* A link planted in place of the directory is removed, never followed. */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return unlink(path) < 0 ? -errno : 0;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
-		unlink(f);
+		unlinkat(fd, de->d_name, 0);
 	}
 	closedir(d);
 	if (rmdir(path) < 0 && errno != ENOENT)

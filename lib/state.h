@@ -3,6 +3,7 @@
 #define SL_STATE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "kv.h"
 
@@ -14,6 +15,9 @@ const char *sl_owner_tag(void);
 int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int sl_lock(const char *what);
+int sl_run_dir_ready(void);
+int sl_vm_dir_ready(const char *name, char *dir, size_t len);
+FILE *sl_run_fopen_new(const char *path);
 int sl_state_load(const char *name, struct sl_kv *kv);
 int sl_state_update(const char *name, const struct sl_kv *set,
 		    const char *const *unset);

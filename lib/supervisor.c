@@ -526,7 +526,7 @@ int sl_vm_write_pid(const char *name, const char *file, int v)
 
 	if (sl_run_path(path, sizeof(path), "%s/%s", name, file) < 0)
 		return -ENAMETOOLONG;
-	f = fopen(path, "we");
+	f = sl_run_fopen_new(path);
 	if (!f)
 		return -errno;
 	fprintf(f, "%d\n", v);
@@ -562,7 +562,7 @@ int sl_supervise(int argc, char **argv)
 {
 	struct sl_supervisor s = { .ready_fd = SL_FD_READY, .guest_fd = SL_FD_GUEST };
 	char sock[4096], log[4096], diag[4096];
-	int cin[2], cout[2], nul, dash = 0;
+	int cin[2], cout[2], nul, dash = 0, log_errno;
 	pid_t q;
 
 	for (int i = 0; i < argc; i++)
@@ -577,8 +577,10 @@ int sl_supervise(int argc, char **argv)
 	    sl_run_path(log, sizeof(log), "%s/%s", s.name, SL_CONSOLE_LOG) < 0 ||
 	    sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
 		return 1;
-	s.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
-	s.diag_fd = open(diag, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	/* Never through a link: a planted one would aim guest bytes at any file. */
+	s.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+	log_errno = errno;
+	s.diag_fd = open(diag, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul >= 0) {
 		dup2(nul, 0);
@@ -589,8 +591,13 @@ int sl_supervise(int argc, char **argv)
 	fcntl(SL_FD_NETNS, F_SETFD, FD_CLOEXEC);
 	fcntl(SL_FD_GUEST, F_SETFD, FD_CLOEXEC);
 	fcntl(SL_FD_QEMU_AGENT, F_SETFD, FD_CLOEXEC);
+	if (s.log_fd < 0) {
+		dprintf(SL_FD_READY, "fail: %s: %s (not opened through a link)\n", log,
+			strerror(log_errno));
+		return 1;
+	}
 	s.listen_fd = sl_listen_unix(sock);
-	if (s.log_fd < 0 || s.listen_fd < 0 || pipe2(cin, O_CLOEXEC) < 0 ||
+	if (s.listen_fd < 0 || pipe2(cin, O_CLOEXEC) < 0 ||
 	    pipe2(cout, O_CLOEXEC) < 0) {
 		dprintf(SL_FD_READY, "fail: supervisor set-up: %s\n", strerror(errno));
 		return 1;

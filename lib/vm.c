@@ -363,7 +363,7 @@ static void console_tail(const char *dir)
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, SL_CONSOLE_LOG);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	size = lseek(fd, 0, SEEK_END);
@@ -440,10 +440,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 	}
 	if (sl_run_path(dir, sizeof(dir), "%s", c->name) < 0)
 		return -ENAMETOOLONG;
-	if (mkdir(sl_run_dir(), 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	if ((r = sl_vm_dir_ready(c->name, dir, sizeof(dir))) < 0)
+		return r;
 	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return -errno;
