@@ -31,12 +31,16 @@ enum {
 	OPT_DROP,
 	OPT_COUNT,
 	OPT_RANGE,
+	OPT_NO_ALLOW,
+	OPT_NO_DROP,
 };
 
 static const char usage[] =
 	"Usage: sl-up [OPTION]... CONFIG            bring every group up, supervise\n"
 	"       sl-up [OPTION]... down CONFIG       take every VM of the groups down\n"
-	"       sl-up [OPTION]... launch CONFIG GROUP   add one VM to a group\n"
+	"       sl-up [OPTION]... launch CONFIG GROUP [--allow E]... [--drop E]...\n"
+	"                      [--no-allow] [--no-drop]   add one VM to a group, its\n"
+	"                      lists replaced (--no-allow, --no-drop: emptied)\n"
 	"       sl-up new NAME [--net isolated|bridge] [--allow CIDR]... [--drop CIDR]...\n"
 	"                      [--count N] [--range CIDR]   print a config\n"
 	"Bring up microVMs from a Slicer config: per VM sl-ipam, sl-netns, sl-veth,\n"
@@ -158,6 +162,8 @@ int main(int argc, char **argv)
 		{ "drop", required_argument, NULL, OPT_DROP },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "range", required_argument, NULL, OPT_RANGE },
+		{ "no-allow", no_argument, NULL, OPT_NO_ALLOW },
+		{ "no-drop", no_argument, NULL, OPT_NO_DROP },
 		{ 0 },
 	};
 	struct sl_cli cli = { .usage = usage, .done = -1 };
@@ -166,7 +172,8 @@ int main(int argc, char **argv)
 	_cleanup_entry_list_ struct sl_entry_list drop = { 0 };
 	_cleanup_config_ struct sl_config cfg = { 0 };
 	const char *net = "isolated", *range = NULL, *verb;
-	bool detach = false;
+	bool detach = false, flag_allow = false, flag_drop = false, no_allow = false,
+	     no_drop = false;
 	unsigned long count = 1;
 	int opt, r;
 
@@ -201,12 +208,20 @@ int main(int argc, char **argv)
 			net = optarg;
 			break;
 		case OPT_ALLOW:
+			flag_allow = true;
 			if (sl_entry_list_add(&allow, optarg, "--allow") < 0)
 				return sl_cli_fail(-EINVAL);
 			break;
 		case OPT_DROP:
+			flag_drop = true;
 			if (sl_entry_list_add(&drop, optarg, "--drop") < 0)
 				return sl_cli_fail(-EINVAL);
+			break;
+		case OPT_NO_ALLOW:
+			no_allow = true;
+			break;
+		case OPT_NO_DROP:
+			no_drop = true;
 			break;
 		case OPT_COUNT:
 			count = strtoul(optarg, &end, 10);
@@ -227,6 +242,16 @@ int main(int argc, char **argv)
 		r = new_config(argv[optind + 1], net, &allow, &drop, (unsigned)count, range);
 		return r < 0 ? sl_cli_fail(r) : 0;
 	}
+	if ((flag_allow && no_allow) || (flag_drop && no_drop))
+		return sl_cli_usage(&cli, "--%s and --no-%s together", flag_allow && no_allow ? "allow" : "drop",
+				    flag_allow && no_allow ? "allow" : "drop");
+	if ((no_allow || no_drop) && strcmp(verb, "launch"))
+		return sl_cli_usage(&cli, "--no-allow and --no-drop go with launch");
+	if ((flag_allow || flag_drop) && strcmp(verb, "launch"))
+		return sl_cli_usage(&cli, "--allow and --drop go with new or launch");
+	/* launch: a list given (or emptied) replaces the group's for that VM */
+	o.allow = flag_allow || no_allow ? &allow : NULL;
+	o.drop = flag_drop || no_drop ? &drop : NULL;
 	if (!strcmp(verb, "down") || !strcmp(verb, "launch")) {
 		int want = !strcmp(verb, "down") ? 2 : 3;
 

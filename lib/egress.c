@@ -793,6 +793,27 @@ static int dump(struct xtc_handle *h, FILE *f, const char *const *builtin,
 	return 0;
 }
 
+/* The lists as given, then the order that decides, as comments. */
+static int show_policy(const struct sl_egress_cfg *c, FILE *f)
+{
+	_cleanup_policy_ struct sl_policy pol = { 0 };
+	_cleanup_free_ char *a = sl_entry_list_fmt(&c->allow);
+	_cleanup_free_ char *d = sl_entry_list_fmt(&c->drop);
+	char b[SL_ENTRY_STRLEN];
+	int r = sl_policy_build(&c->allow, &c->drop, &pol);
+
+	if (r < 0 || !a || !d)
+		return r < 0 ? r : -ENOMEM;
+	fprintf(f, "# %s: allow [%s] drop [%s]\n", c->name, a, d);
+	fprintf(f, "# policy, the first entry that matches decides:\n");
+	for (size_t i = 0; i < pol.n; i++)
+		fprintf(f, "#   %-5s %s\n", pol.v[i].allow ? "allow" : "drop",
+			sl_entry_fmt(pol.v[i].e, b));
+	fprintf(f, "#   %-5s anything else (%s)\n", pol.default_allow ? "allow" : "drop",
+		pol.default_allow ? "no allow-only list" : "allow entries and no drop entries");
+	return 0;
+}
+
 /**
  * sl_egress_show() - print a VM's rules and its range's host rules
  * @c: VM (only name and range are used)
@@ -813,6 +834,8 @@ int sl_egress_show(const struct sl_egress_cfg *c, FILE *f)
 
 	if (fd < 0 && !c->bridge)
 		return fd;
+	if (!c->bridge && (r = show_policy(c, f)) < 0)
+		return r;
 	if (!c->bridge) {
 		_cleanup_netns_ int saved = sl_netns_enter(fd);
 		_cleanup_ipt_ struct xtc_handle *h = NULL;

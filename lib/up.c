@@ -753,12 +753,26 @@ int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o)
 int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o)
 {
 	const struct sl_group *g = sl_config_group(cfg, group);
+	struct sl_group over;
 	struct job one = { .g = g };
 	int r;
 
 	if (!g) {
 		sl_set_error("%s: no group %s", cfg->path, group);
 		return -EINVAL;
+	}
+	if (o->allow || o->drop) {
+		/* Slicer's per-VM override: this VM's lists, the group's otherwise */
+		if (g->mode != SL_NET_ISOLATED) {
+			sl_set_error("group %s: bridge mode has no egress lists to override", g->name);
+			return -EINVAL;
+		}
+		over = *g;
+		if (o->allow)
+			over.allow = *o->allow;
+		if (o->drop)
+			over.drop = *o->drop;
+		one.g = &over;
 	}
 	if ((r = prepare()) < 0)
 		return r;

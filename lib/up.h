@@ -13,6 +13,8 @@ struct sl_up_opts {
 	FILE *script;     /* where --print-script writes */
 	unsigned jobs;    /* VMs brought up or down at once; 0: the defaults */
 	int owner_pid;    /* recorded as SL_OWNER_PID while sl-up supervises */
+	/* launch: lists that replace the group's for the new VM; NULL: inherit */
+	const struct sl_entry_list *allow, *drop;
 };
 
 int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o);

@@ -113,8 +113,9 @@ EOR
 	inhost sl-egress apply "$P-1" --drop 192.168.1.0/24 >/dev/null
 	run inhost sl-egress show "$P-1"
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "# namespace $P-1" ]
-	[ "${lines[1]}" = "*filter" ]
+	[ "${lines[0]}" = "# $P-1: allow [] drop [192.168.1.0/24]" ]
+	[ "${lines[4]}" = "# namespace $P-1" ]
+	[ "${lines[5]}" = "*filter" ]
 	grep -qx -- '-A SL-FWD -d 192.168.1.0/24 -i tap0 -m comment --comment "sl:'"$P-1"'" -j DROP' <<<"$output"
 	grep -qx -- "-A SL-POSTROUTING -s 169.254.100.0/22 ! -d 169.254.100.0/22 -m comment --comment \"sl:169.254.100.0/22 $SL_RUN_DIR\" -j MASQUERADE" <<<"$output"
 	[ "$(grep -c '^COMMIT$' <<<"$output")" -eq 3 ]
@@ -155,6 +156,18 @@ EOR
 -A SL-FWD -d 10.0.0.0/8 -i tap0 $c -j ACCEPT
 -A SL-FWD -i tap0 $c -j DROP
 EOR
+	# show prints the lists and the order that decides, then the rules
+	inhost sl-egress show "$P-1" >"$BATS_TEST_TMPDIR/show"
+	grep -qx "# $P-1: allow \[192.0.2.1/32:3128 192.0.2.1/32:3129-3130 10.0.0.0/8 10.1.2.0/24:53\] drop \[0.0.0.0/0 10.1.0.0/16\]" "$BATS_TEST_TMPDIR/show"
+	diff <(sed -n 's/^#   //p' "$BATS_TEST_TMPDIR/show") - <<EOP
+allow 192.0.2.1/32:3128
+allow 192.0.2.1/32:3129-3130
+allow 10.1.2.0/24:53
+drop  10.1.0.0/16
+allow 10.0.0.0/8
+drop  0.0.0.0/0
+allow anything else (no allow-only list)
+EOP
 	# show prints the same rules as iptables-legacy -S; check finds nothing to say
 	diff <(ns_rules "$P-1" | grep '^-A SL-FWD') <(inhost sl-egress show "$P-1" | grep '^-A SL-FWD')
 	inhost sl-egress check "$P-1"

@@ -298,3 +298,42 @@ Y
 	inhost sl-up down "$f" 2>/dev/null
 	diff "$BATS_TEST_TMPDIR/by-hand" "$BATS_TEST_TMPDIR/sl-up"
 }
+
+@test "launch overrides a group's lists for one VM: --allow, --drop, --no-allow, --no-drop" {
+	G="o${P:1:4}"
+	f=$(cfg over <<Y
+config:
+  host_groups:
+  - name: $G
+    count: 1
+    network:
+      mode: isolated
+      range: "169.254.100.0/22"
+      allow: ["198.51.100.0/24"]
+      drop: ["198.51.100.11"]
+Y
+)
+	inhost sl-up -d --no-boot "$f" >/dev/null
+	inhost sl-up --no-boot launch "$f" "$G" --drop 203.0.113.0/24 >/dev/null
+	inhost sl-up --no-boot launch "$f" "$G" --no-allow >/dev/null
+	inhost sl-up --no-boot launch "$f" "$G" --no-allow --no-drop >/dev/null
+	inhost sl-up --no-boot launch "$f" "$G" --allow 192.0.2.1:443 >/dev/null
+	lists() { grep -E '^SL_(ALLOW|DROP)=' "$SL_RUN_DIR/$1/vm.env" | sort | tr '\n' ' '; }
+	[ "$(lists "$G-1")" = "SL_ALLOW=198.51.100.0/24 SL_DROP=198.51.100.11/32 " ]
+	[ "$(lists "$G-2")" = "SL_ALLOW=198.51.100.0/24 SL_DROP=203.0.113.0/24 " ]
+	[ "$(lists "$G-3")" = "SL_ALLOW='' SL_DROP=198.51.100.11/32 " ]
+	[ "$(lists "$G-4")" = "SL_ALLOW='' SL_DROP='' " ]
+	[ "$(lists "$G-5")" = "SL_ALLOW=192.0.2.1/32:443 SL_DROP=198.51.100.11/32 " ]
+	# the kernel has each VM's own lists
+	ip netns exec "$G-2" iptables-legacy -S SL-FWD | grep -q -- '-d 203.0.113.0/24 -i tap0 .* -j DROP'
+	! ip netns exec "$G-4" iptables-legacy -S SL-FWD | grep -q -- '-d 198.51.100' || false
+	inhost sl-egress test "$G-3" 203.0.113.10 | grep -qx SL_VERDICT=allow
+	inhost sl-egress test "$G-5" 198.51.100.11 | grep -qx SL_VERDICT=drop
+	inhost sl-egress test "$G-5" 192.0.2.1:443 | grep -qx SL_ENTRY=192.0.2.1/32:443
+	# the printed script carries the override
+	inhost sl-up --print-script launch "$f" "$G" --drop 10.0.0.0/8 | grep -q -- "--drop 10.0.0.0/8"
+	assert_usage_error "--allow and --no-allow together" inhost sl-up launch "$f" "$G" --allow 10.0.0.1 --no-allow
+	assert_usage_error "--allow and --drop go with new or launch" inhost sl-up down "$f" --drop 10.0.0.1
+	assert_usage_error "--no-allow and --no-drop go with launch" inhost sl-up -d "$f" --no-drop
+	inhost sl-up down "$f" >/dev/null
+}
