@@ -10,7 +10,7 @@ DESTDIR ?=
 CC ?= cc
 AR ?= ar
 PKG_CONFIG ?= pkg-config
-PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack
+PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack libnetfilter_log
 VERSION := 0.1.0
 
 CFLAGS ?= -O2 -g
@@ -84,7 +84,7 @@ man/%.1: man/%.1.scd
 
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
-	libyaml-dev libarchive-dev libnetfilter-conntrack-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
+	libyaml-dev libarchive-dev libnetfilter-conntrack-dev libnetfilter-log-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
 	busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -9,6 +9,7 @@
 #include "input.h"
 #include "ipam.h"
 #include "log.h"
+#include "nflog.h"
 #include "vmnet.h"
 
 enum {
@@ -17,11 +18,13 @@ enum {
 	OPT_IP,
 	OPT_RANGE,
 	OPT_MODE,
+	OPT_FOLLOW,
 };
 
 static const char usage[] =
 	"Usage: sl-egress [OPTION]... apply NAME [--allow ENTRY]... [--drop ENTRY]...\n"
 	"       sl-egress [OPTION]... test NAME DEST\n"
+	"       sl-egress [OPTION]... log -f NAME\n"
 	"       sl-egress [OPTION]... show NAME\n"
 	"       sl-egress [OPTION]... check NAME\n"
 	"       sl-egress [OPTION]... flush NAME\n"
@@ -31,6 +34,7 @@ static const char usage[] =
 	"  -d, --drop ENTRY  drop a destination (repeatable; or SL_DROP)\n"
 	"      --ip ADDR     the VM's address (or SL_IP)\n"
 	"      --range CIDR  the VM's range (or SL_RANGE)\n"
+	"  -f, --follow      log: print each denial as it happens, until interrupted\n"
 	"      --mode MODE   isolated (default) or bridge: only the host rules of the\n"
 	"                    bridge's subnet, SL_RANGE (or SL_MODE)\n"
 	SL_COMMON_HELP
@@ -40,7 +44,8 @@ static const char usage[] =
 	"matches: dropped if there are allow entries and no drop entries, else allowed.\n"
 	"apply prints SL_ALLOW SL_DROP SL_EGRESS_RANGE. test DEST (ADDR or ADDR:PORT)\n"
 	"prints SL_VERDICT (allow or drop) and SL_ENTRY (the entry, or default),\n"
-	"for the VM's lists or the ones given, without sending a packet.\n"
+	"for the VM's lists or the ones given, without sending a packet. log -f\n"
+	"prints the VM's denials (rate-limited) with the entry that decided.\n"
 	"Exit status: 0 ok, 1 failure (check: rules differ), 2 bad input.\n";
 
 int main(int argc, char **argv)
@@ -52,21 +57,22 @@ int main(int argc, char **argv)
 		{ "ip", required_argument, NULL, OPT_IP },
 		{ "range", required_argument, NULL, OPT_RANGE },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ 0 },
 	};
-	static const char *const verbs[] = { "apply", "test", "show", "check", "flush", NULL };
+	static const char *const verbs[] = { "apply", "test", "log", "show", "check", "flush", NULL };
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	_cleanup_entry_list_ struct sl_entry_list allow = { 0 };
 	_cleanup_entry_list_ struct sl_entry_list drop = { 0 };
 	struct sl_egress_cfg c = { 0 };
-	bool flag_allow = false, flag_drop = false;
+	bool flag_allow = false, flag_drop = false, follow = false;
 	const char *verb = NULL, *dest = NULL, *v;
 	int opt, r;
 
 	sl_log_init(argv[0]);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hVa:d:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hVa:d:f", opts, NULL)) != -1) {
 		if (sl_cli_common(&cli, opt, optarg, argv)) {
 			if (cli.done >= 0)
 				return cli.done;
@@ -94,6 +100,10 @@ int main(int argc, char **argv)
 		case OPT_MODE:
 			sl_input_flag("SL_MODE", optarg);
 			break;
+		case 'f':
+		case OPT_FOLLOW:
+			follow = true;
+			break;
 		}
 	}
 	if (optind < argc && !strcmp(argv[optind], "test")) {
@@ -105,6 +115,15 @@ int main(int argc, char **argv)
 	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
 	if (r >= 0)
 		return r;
+	if (!strcmp(verb, "log")) {
+		if (!follow)
+			return sl_cli_usage(&cli, "log takes -f: the kernel keeps no past denials, "
+						   "they are seen as they happen");
+		r = sl_egress_log(c.name, cli.json, stdout);
+		return sl_cli_fail(r);
+	}
+	if (follow)
+		return sl_cli_usage(&cli, "-f goes with log");
 	if (!strcmp(verb, "flush")) {
 		r = sl_egress_flush(c.name);
 		return r < 0 ? sl_cli_fail(r) : 0;

@@ -98,23 +98,51 @@ static void ns_comment(const struct sl_egress_cfg *c, char *buf, size_t len)
 	snprintf(buf, len, "sl:%s", c->name);
 }
 
+/*
+ * A drop that is logged: an NFLOG rule with @match's matches, rate-limited,
+ * then the DROP. @match is a template; its target is set here.
+ */
+static void drop_logged(struct ruleset *s, const struct sl_rule *match, const char *why)
+{
+	struct sl_rule *r = rule(s, "", "");
+
+	*r = *match;
+	snprintf(r->target, sizeof(r->target), "NFLOG");
+	r->limit_per_s = SL_LOG_RATE;
+	r->limit_burst = SL_LOG_BURST;
+	r->nflog_group = SL_NFLOG_GROUP;
+	snprintf(r->nflog_prefix, sizeof(r->nflog_prefix), "%s", why);
+	r = rule(s, "", "");
+	*r = *match;
+	snprintf(r->target, sizeof(r->target), "DROP");
+}
+
 /* The rules of one entry, from the TAP: one, or with ports one for TCP and one for UDP. */
 static void entry_rules(const struct sl_egress_cfg *c, const struct sl_policy_rule *pr,
 			const char *cm, struct ruleset *s)
 {
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	char why[SL_ENTRY_STRLEN];
 
+	sl_entry_fmt(pr->e, why);
 	for (size_t i = 0; i < (pr->e->lo ? 2 : 1); i++) {
-		struct sl_rule *r = rule(s, pr->allow ? "ACCEPT" : "DROP", cm);
+		struct sl_rule m = { 0 };
 
-		snprintf(r->in, sizeof(r->in), "%s", c->tap);
+		snprintf(m.comment, sizeof(m.comment), "%s", cm);
+		snprintf(m.in, sizeof(m.in), "%s", c->tap);
 		/* 0.0.0.0/0 is no -d at all: as the kernel reads the rule back */
-		r->has_dst = pr->e->net.prefix > 0;
-		r->dst = pr->e->net;
+		m.has_dst = pr->e->net.prefix > 0;
+		m.dst = pr->e->net;
 		if (pr->e->lo) {
-			r->proto = protos[i];
-			r->dport_lo = pr->e->lo;
-			r->dport_hi = pr->e->hi;
+			m.proto = protos[i];
+			m.dport_lo = pr->e->lo;
+			m.dport_hi = pr->e->hi;
+		}
+		if (pr->allow) {
+			snprintf(m.target, sizeof(m.target), "ACCEPT");
+			*rule(s, "", "") = m;
+		} else {
+			drop_logged(s, &m, why);
 		}
 	}
 }
@@ -136,10 +164,15 @@ static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 	if (err < 0)
 		return err;
 	ns_comment(c, cm, sizeof(cm));
-	r = rule(s, "DROP", cm); /* anti-spoofing */
-	snprintf(r->in, sizeof(r->in), "%s", c->tap);
-	r->has_src = r->inv_src = true;
-	r->src = (struct sl_cidr){ c->ip, 32 };
+	{
+		struct sl_rule spoof = { 0 }; /* anti-spoofing */
+
+		snprintf(spoof.comment, sizeof(spoof.comment), "%s", cm);
+		snprintf(spoof.in, sizeof(spoof.in), "%s", c->tap);
+		spoof.has_src = spoof.inv_src = true;
+		spoof.src = (struct sl_cidr){ c->ip, 32 };
+		drop_logged(s, &spoof, "spoofed");
+	}
 	r = rule(s, "ACCEPT", cm);
 	r->ct_established = true;
 	r = rule(s, "DROP", cm); /* nothing new reaches the VM */
@@ -147,8 +180,11 @@ static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 	for (size_t i = 0; i < pol.n; i++)
 		entry_rules(c, &pol.v[i], cm, s);
 	if (!pol.default_allow) { /* allow only: a whitelist */
-		r = rule(s, "DROP", cm);
-		snprintf(r->in, sizeof(r->in), "%s", c->tap);
+		struct sl_rule rest = { 0 };
+
+		snprintf(rest.comment, sizeof(rest.comment), "%s", cm);
+		snprintf(rest.in, sizeof(rest.in), "%s", c->tap);
+		drop_logged(s, &rest, "default");
 	}
 	return ruleset_status(s);
 }

@@ -13,6 +13,15 @@
 /* Chains in the VM's namespace. */
 #define SL_CHAIN_NS_FWD "SL-FWD"
 #define SL_CHAIN_NS_IN "SL-IN"
+/*
+ * Denials are logged to this NFLOG group of the VM's namespace (groups are
+ * per namespace), at most SL_LOG_RATE a second per rule in bursts of
+ * SL_LOG_BURST; the prefix names what decided: an entry, "default" or
+ * "spoofed".
+ */
+#define SL_NFLOG_GROUP 10
+#define SL_LOG_RATE 5
+#define SL_LOG_BURST 10
 /* Chains on the host, shared by every range: rules per range, not per VM. */
 #define SL_CHAIN_HOST_FWD "SL-FORWARD"
 #define SL_CHAIN_HOST_IN "SL-INPUT"

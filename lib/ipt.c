@@ -7,6 +7,8 @@
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_tcpudp.h>
+#include <linux/netfilter/xt_limit.h>
+#include <linux/netfilter/xt_NFLOG.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,18 +131,40 @@ static size_t port_match(const struct sl_rule *r, unsigned char *p)
 	return len;
 }
 
+/* -m limit: at most limit_per_s a second, in bursts of limit_burst. */
+static size_t limit_match(const struct sl_rule *r, unsigned char *p)
+{
+	size_t len = XT_ALIGN(sizeof(struct xt_entry_match)) + XT_ALIGN(sizeof(struct xt_rateinfo));
+	struct xt_entry_match *m = (struct xt_entry_match *)p;
+	struct xt_rateinfo *ri;
+
+	if (!r->limit_per_s)
+		return 0;
+	if (!p)
+		return len;
+	m->u.match_size = (uint16_t)len;
+	strcpy(m->u.user.name, "limit");
+	ri = (void *)m->data;
+	ri->avg = XT_LIMIT_SCALE / r->limit_per_s;
+	ri->burst = r->limit_burst;
+	return len;
+}
+
 static struct ipt_entry *build(const struct sl_rule *r)
 {
-	size_t pm = port_match(r, NULL);
+	size_t pm = port_match(r, NULL), lm = limit_match(r, NULL);
 	size_t ct = r->ct_established ? XT_ALIGN(sizeof(struct xt_entry_match)) +
 						XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3)) : 0;
 	size_t cm = r->comment[0] ? XT_ALIGN(sizeof(struct xt_entry_match)) +
 					    XT_ALIGN(sizeof(struct xt_comment_info)) : 0;
 	bool masq = !strcmp(r->target, "MASQUERADE");
+	bool nflog = !strcmp(r->target, "NFLOG");
 	size_t tg = masq ? XT_ALIGN(sizeof(struct xt_entry_target)) +
 				   XT_ALIGN(sizeof(struct nf_nat_ipv4_multi_range_compat))
-			 : XT_ALIGN(sizeof(struct xt_standard_target));
-	size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + pm + ct + cm + tg;
+		    : nflog ? XT_ALIGN(sizeof(struct xt_entry_target)) +
+				      XT_ALIGN(sizeof(struct xt_nflog_info))
+			    : XT_ALIGN(sizeof(struct xt_standard_target));
+	size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + pm + ct + lm + cm + tg;
 	struct ipt_entry *e = calloc(1, size);
 	unsigned char *p;
 	struct xt_entry_target *t;
@@ -177,6 +201,7 @@ static struct ipt_entry *build(const struct sl_rule *r)
 		info->state_mask = EST_MASK;
 		p += ct;
 	}
+	p += limit_match(r, p);
 	if (cm) {
 		struct xt_entry_match *m = (struct xt_entry_match *)p;
 
@@ -195,6 +220,12 @@ static struct ipt_entry *build(const struct sl_rule *r)
 		struct nf_nat_ipv4_multi_range_compat *mr = (void *)t->data;
 
 		mr->rangesize = 1;
+	}
+	if (nflog) {
+		struct xt_nflog_info *ni = (void *)t->data;
+
+		ni->group = r->nflog_group;
+		snprintf(ni->prefix, sizeof(ni->prefix), "%s", r->nflog_prefix);
 	}
 	return e;
 }
@@ -302,6 +333,13 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 			r->dport_hi = u->dpts[1];
 			if (u->spts[0] || u->spts[1] != 0xffff || u->invflags)
 				r->foreign = true;
+		} else if (!strcmp(m->u.user.name, "limit")) {
+			const struct xt_rateinfo *ri = (const void *)m->data;
+
+			r->limit_per_s = ri->avg ? XT_LIMIT_SCALE / ri->avg : 0;
+			r->limit_burst = ri->burst;
+			if (!ri->avg || XT_LIMIT_SCALE % ri->avg)
+				r->foreign = true; /* not a whole number a second: not ours */
 		} else if (!strcmp(m->u.user.name, "comment")) {
 			const struct xt_comment_info *c = (const void *)m->data;
 
@@ -314,6 +352,16 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 	}
 	tgt = iptc_get_target(e, h);
 	snprintf(r->target, sizeof(r->target), "%s", tgt ? tgt : "");
+	if (!strcmp(r->target, "NFLOG")) {
+		const struct xt_entry_target *t = (const void *)((const char *)e + e->target_offset);
+		const struct xt_nflog_info *ni = (const void *)t->data;
+
+		r->nflog_group = ni->group;
+		snprintf(r->nflog_prefix, sizeof(r->nflog_prefix), "%.*s",
+			 (int)sizeof(ni->prefix) - 1, ni->prefix);
+		if (ni->flags || ni->threshold)
+			r->foreign = true;
+	}
 }
 
 /**
@@ -390,9 +438,22 @@ bool sl_rule_equal(const struct sl_rule *a, const struct sl_rule *b)
 	if (a->proto != b->proto ||
 	    (a->proto && (a->dport_lo != b->dport_lo || a->dport_hi != b->dport_hi)))
 		return false;
+	if (a->limit_per_s != b->limit_per_s ||
+	    (a->limit_per_s && a->limit_burst != b->limit_burst) ||
+	    a->nflog_group != b->nflog_group || strcmp(a->nflog_prefix, b->nflog_prefix))
+		return false;
 	return !strcmp(a->in, b->in) && !strcmp(a->out, b->out) &&
 	       a->ct_established == b->ct_established &&
 	       !strcmp(a->comment, b->comment) && !strcmp(a->target, b->target);
+}
+
+/* The quote iptables-save puts around a string: none when plain alphanumeric. */
+static const char *quote(const char *v)
+{
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			return "\"";
+	return "";
 }
 
 /**
@@ -437,20 +498,25 @@ int sl_rule_format(const struct sl_rule *r, const char *chain, char *buf, size_t
 	}
 	if (r->ct_established)
 		PUT(" -m conntrack --ctstate RELATED,ESTABLISHED");
-	if (r->comment[0]) {
-		/* Quoted unless plain alphanumeric, as iptables-save does. */
-		bool plain = true;
-
-		for (const char *p = r->comment; *p; p++)
-			plain &= (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-				 (*p >= '0' && *p <= '9');
-		PUT(plain ? " -m comment --comment %s" : " -m comment --comment \"%s\"",
-		    r->comment);
+	if (r->limit_per_s) {
+		PUT(" -m limit --limit %u/sec", r->limit_per_s);
+		if (r->limit_burst != 5) /* iptables says the burst only when not its default */
+			PUT(" --limit-burst %u", r->limit_burst);
 	}
+	if (r->comment[0])
+		PUT(" -m comment --comment %s%s%s", quote(r->comment), r->comment,
+		    quote(r->comment));
 	if (r->foreign)
 		PUT(" (other matches)");
 	if (r->target[0])
 		PUT(" -j %s", r->target);
+	if (!strcmp(r->target, "NFLOG")) {
+		if (r->nflog_prefix[0])
+			PUT(" --nflog-prefix %s%s%s", quote(r->nflog_prefix), r->nflog_prefix,
+			    quote(r->nflog_prefix));
+		if (r->nflog_group)
+			PUT(" --nflog-group %u", r->nflog_group);
+	}
 #undef PUT
 	return o < len ? 0 : -ENOSPC;
 }

@@ -23,6 +23,9 @@ struct sl_rule {
 	bool ct_established; /* -m conntrack --ctstate RELATED,ESTABLISHED */
 	uint8_t proto;       /* 0, IPPROTO_TCP or IPPROTO_UDP: -p tcp -m tcp */
 	uint16_t dport_lo, dport_hi; /* with proto: --dport LO[:HI] */
+	uint32_t limit_per_s, limit_burst; /* -m limit --limit N/sec; 0: none */
+	uint16_t nflog_group;      /* target NFLOG: --nflog-group */
+	char nflog_prefix[64];     /* and --nflog-prefix */
 	char comment[256];
 	char target[29]; /* ACCEPT, DROP, MASQUERADE or a chain */
 	bool foreign;

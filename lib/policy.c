@@ -263,3 +263,30 @@ int sl_policy_decide(const struct sl_policy *p, const struct sl_packet *pkt)
 			return (int)i;
 	return -1;
 }
+
+/**
+ * sl_packet_parse() - what a packet is for, from its first bytes (a logged denial)
+ * @p: the packet from its IPv4 header on (the guest wrote it: any bytes)
+ * @n: how many bytes the log copied
+ * @d: result
+ *
+ * Return: 0, or -EINVAL when it is not an IPv4 header that fits in @n
+ */
+int sl_packet_parse(const uint8_t *p, size_t n, struct sl_packet *d)
+{
+	size_t ihl;
+
+	memset(d, 0, sizeof(*d));
+	if (n < 20 || p[0] >> 4 != 4)
+		return -EINVAL;
+	ihl = (size_t)(p[0] & 0x0f) * 4;
+	if (ihl < 20 || ihl > n)
+		return -EINVAL;
+	d->proto = p[9];
+	d->dst = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 | (uint32_t)p[18] << 8 | p[19];
+	/* ports only in a first fragment that holds them */
+	if ((d->proto == IPPROTO_TCP || d->proto == IPPROTO_UDP) && !(p[6] & 0x1f) && !p[7] &&
+	    n >= ihl + 4)
+		d->port = (uint16_t)(p[ihl + 2] << 8 | p[ihl + 3]);
+	return 0;
+}

@@ -61,5 +61,6 @@ struct sl_packet {
 
 int sl_policy_decide(const struct sl_policy *p, const struct sl_packet *pkt);
 bool sl_entry_matches(const struct sl_entry *e, const struct sl_packet *pkt);
+int sl_packet_parse(const uint8_t *p, size_t n, struct sl_packet *pkt);
 
 #endif

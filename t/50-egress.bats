@@ -21,14 +21,17 @@ host_rules() { inhost iptables-legacy -S | grep -- '^-A'; inhost iptables-legacy
 	run inhost sl-egress apply "$P-1" --drop 192.168.1.0/24 --drop 203.0.113.7
 	[ "$status" -eq 0 ]
 	grep -qx "SL_DROP='192.168.1.0/24 203.0.113.7/32'" <<<"$output"
-	local c="-m comment --comment \"sl:$P-1\""
+	local c="-m comment --comment \"sl:$P-1\"" l="-m limit --limit 5/sec --limit-burst 10"
 	diff <(ns_rules "$P-1") - <<EOR
 -A INPUT -m comment --comment sltools -j SL-IN
 -A FORWARD -m comment --comment sltools -j SL-FWD
+-A SL-FWD ! -s 169.254.100.2/32 -i tap0 $l $c -j NFLOG --nflog-prefix spoofed --nflog-group 10
 -A SL-FWD ! -s 169.254.100.2/32 -i tap0 $c -j DROP
 -A SL-FWD -m conntrack --ctstate RELATED,ESTABLISHED $c -j ACCEPT
 -A SL-FWD -i veth0 $c -j DROP
+-A SL-FWD -d 203.0.113.7/32 -i tap0 $l $c -j NFLOG --nflog-prefix "203.0.113.7/32" --nflog-group 10
 -A SL-FWD -d 203.0.113.7/32 -i tap0 $c -j DROP
+-A SL-FWD -d 192.168.1.0/24 -i tap0 $l $c -j NFLOG --nflog-prefix "192.168.1.0/24" --nflog-group 10
 -A SL-FWD -d 192.168.1.0/24 -i tap0 $c -j DROP
 -A SL-IN -i tap0 $c -j DROP
 -A SL-IN -i veth0 $c -j DROP
@@ -49,17 +52,17 @@ EOR
 
 @test "allow only is a whitelist; allow and drop: allow, drop, rest allowed; neither: all allowed" {
 	inhost sl-egress apply "$P-1" --allow 192.168.1.0/24 >/dev/null
-	ns_rules "$P-1" | grep -- '-A SL-FWD' | tail -n 2 >"$BATS_TEST_TMPDIR/a"
+	ns_rules "$P-1" | grep -- '-A SL-FWD' | grep -v -- '-j NFLOG' | tail -n 2 >"$BATS_TEST_TMPDIR/a"
 	grep -q -- '-A SL-FWD -d 192.168.1.0/24 -i tap0 .* -j ACCEPT' <(head -1 "$BATS_TEST_TMPDIR/a")
 	grep -q -- '-A SL-FWD -i tap0 .* -j DROP' <(tail -1 "$BATS_TEST_TMPDIR/a")
 
 	inhost sl-egress apply "$P-2" --allow 192.168.1.0/24 --drop 10.0.0.0/8 >/dev/null
-	ns_rules "$P-2" | grep -- '-A SL-FWD' | tail -n 2 >"$BATS_TEST_TMPDIR/b"
+	ns_rules "$P-2" | grep -- '-A SL-FWD' | grep -v -- '-j NFLOG' | tail -n 2 >"$BATS_TEST_TMPDIR/b"
 	grep -q -- '-d 192.168.1.0/24 -i tap0 .* -j ACCEPT' <(head -1 "$BATS_TEST_TMPDIR/b")
 	grep -q -- '-d 10.0.0.0/8 -i tap0 .* -j DROP' <(tail -1 "$BATS_TEST_TMPDIR/b")
 
 	inhost sl-egress apply "$P-3" >/dev/null
-	[ "$(ns_rules "$P-3" | grep -c -- '-A SL-FWD')" -eq 3 ]
+	[ "$(ns_rules "$P-3" | grep -c -- '-A SL-FWD')" -eq 4 ] # the spoof drop and its log, replies, the veth
 	for i in 1 2 3; do inhost sl-egress check "$P-$i"; done
 }
 
@@ -145,7 +148,7 @@ EOR
 	grep -qx "SL_ALLOW='192.0.2.1/32:3128 192.0.2.1/32:3129-3130 10.0.0.0/8 10.1.2.0/24:53'" <<<"$output"
 	grep -qx "SL_DROP='0.0.0.0/0 10.1.0.0/16'" <<<"$output"
 	local c="-m comment --comment \"sl:$P-1\""
-	diff <(ns_rules "$P-1" | grep -- '^-A SL-FWD.*-i tap0' | grep -v -- '-s 169') - <<EOR
+	diff <(ns_rules "$P-1" | grep -- '^-A SL-FWD.*-i tap0' | grep -v -- '-s 169' | grep -v -- '-j NFLOG') - <<EOR
 -A SL-FWD -d 192.0.2.1/32 -i tap0 -p tcp -m tcp --dport 3128 $c -j ACCEPT
 -A SL-FWD -d 192.0.2.1/32 -i tap0 -p udp -m udp --dport 3128 $c -j ACCEPT
 -A SL-FWD -d 192.0.2.1/32 -i tap0 -p tcp -m tcp --dport 3129:3130 $c -j ACCEPT

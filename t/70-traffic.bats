@@ -244,3 +244,52 @@ for i in range(120):
 	[ "$c1" = "$c2" ] || { echo "LAN still got lines: $c1 then $c2" >&2; false; }
 	[ "$n2" -gt "$n1" ] || { echo "internet flow stopped: $n1 then $n2" >&2; false; }
 }
+
+# log_start VM FILE [--json]: sl-egress log -f in the background, its pid in LOG_PID
+log_start() {
+	local vm=$1 file=$2; shift 2
+	# exec all the way: $! is then the listener itself, to be killed by pid
+	(exec nsenter --net="/run/netns/$HOST" sl-egress log -f "$@" "$vm" >"$file" 2>&1) &
+	LOG_PID=$!
+	sleep 0.5
+}
+wait_line() { # wait_line FILE PATTERN
+	for _ in $(seq 1 50); do grep -q -- "$2" "$1" && return 0; sleep 0.1; done
+	echo "no line '$2' in:" >&2; cat "$1" >&2
+	return 1
+}
+
+@test "denials are logged with the entry that decided: a drop, a whitelist's default, a spoofed source" {
+	standin "$P-1" --allow 0.0.0.0/0 --drop 198.51.100.0/24
+	standin "$P-2" --allow 198.51.100.0/24
+	log_start "$P-1" "$BATS_TEST_TMPDIR/l1"
+	local l1=$LOG_PID
+	log_start "$P-2" "$BATS_TEST_TMPDIR/l2" --json
+	local l2=$LOG_PID
+	! reach "$P-1v" 198.51.100.10 || false
+	! reach "$P-2v" 203.0.113.10 || false
+	reach "$P-1v" 203.0.113.10 # an allowed one is not logged
+	wait_line "$BATS_TEST_TMPDIR/l1" "Z $P-1 tcp 198.51.100.10:80 denied by 198.51.100.0/24\$"
+	wait_line "$BATS_TEST_TMPDIR/l2" "\"SL_NAME\":\"$P-2\",\"SL_PROTO\":\"tcp\",\"SL_DEST\":\"203.0.113.10\",\"SL_PORT\":\"80\",\"SL_ENTRY\":\"default\"}"
+	! grep -q 203.0.113.10 "$BATS_TEST_TMPDIR/l1" || false
+	# a VM that lies about its source is logged as spoofed
+	ip -n "$P-1v" addr add 10.9.9.9/32 dev eth0
+	ip netns exec "$P-1v" busybox ping -c 1 -W 1 -I 10.9.9.9 203.0.113.10 >/dev/null 2>&1 || true
+	wait_line "$BATS_TEST_TMPDIR/l1" "icmp 203.0.113.10 denied by spoofed"
+	# one listener per VM: a second one says why it cannot
+	run inhost timeout 5 sl-egress log -f "$P-1"
+	[ "$status" -eq 1 ]
+	grep -q "another sl-egress log follows it" <<<"$output"
+	kill "$l1" "$l2"
+	# the rate limit: a flood of 200 denied connections gives at most burst + rate x time lines
+	log_start "$P-1" "$BATS_TEST_TMPDIR/l3"
+	l1=$LOG_PID
+	for i in $(seq 1 200); do
+		ip netns exec "$P-1v" busybox nc -w 1 198.51.100.10 81 </dev/null >/dev/null 2>&1 &
+	done
+	wait_line "$BATS_TEST_TMPDIR/l3" "198.51.100.10:81 denied"
+	sleep 1
+	kill "$l1"
+	[ "$(grep -c 'denied by' "$BATS_TEST_TMPDIR/l3")" -le 40 ]
+	assert_usage_error "log takes -f" inhost sl-egress log "$P-1"
+}

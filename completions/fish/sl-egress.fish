@@ -6,8 +6,8 @@ function __sl_egress_vms
     end
 end
 complete -c sl-egress -f
-complete -c sl-egress -n "not __fish_seen_subcommand_from apply test show check flush" -a "apply test show check flush"
-complete -c sl-egress -n "__fish_seen_subcommand_from apply test show check flush" -a "(__sl_egress_vms)"
+complete -c sl-egress -n "not __fish_seen_subcommand_from apply test log show check flush" -a "apply test log show check flush"
+complete -c sl-egress -n "__fish_seen_subcommand_from apply test log show check flush" -a "(__sl_egress_vms)"
 complete -c sl-egress -s h -l help -d 'show help'
 complete -c sl-egress -s V -l version -d 'show version'
 complete -c sl-egress -l env -r -F -d 'read SL_* inputs from FILE'
@@ -17,3 +17,4 @@ complete -c sl-egress -s d -l drop -r -d 'drop a destination (CIDR)'
 complete -c sl-egress -l ip -r -d 'VM address'
 complete -c sl-egress -l range -r -d 'VM range'
 complete -c sl-egress -l mode -x -a 'isolated bridge' -d 'network mode'
+complete -c sl-egress -s f -l follow -d 'log: print denials as they happen'

@@ -176,3 +176,30 @@ void test_policy_ports(void)
 	verdict(&l, "198.51.100.12:80", "drop", "198.51.100.12/32");
 	lists_free(&l);
 }
+
+void test_packet_parse(void);
+void test_packet_parse(void)
+{
+	/* IPv4, IHL 5, TCP to 198.51.100.10:3128 */
+	uint8_t tcp[24] = { 0x45, 0, 0, 24, 0, 0, 0x40, 0, 64, 6, 0, 0, 169, 254, 100, 2,
+			    198, 51, 100, 10, 0x9c, 0x40, 0x0c, 0x38 };
+	uint8_t frag[24];
+	struct sl_packet p;
+
+	CHECK(sl_packet_parse(tcp, sizeof(tcp), &p) == 0);
+	CHECK(p.proto == IPPROTO_TCP && p.dst == 0xc633640a && p.port == 3128);
+	/* a later fragment carries no ports */
+	memcpy(frag, tcp, sizeof(frag));
+	frag[7] = 1;
+	CHECK(sl_packet_parse(frag, sizeof(frag), &p) == 0 && p.port == 0);
+	/* short, not IPv4, an IHL past the copy */
+	CHECK(sl_packet_parse(tcp, 19, &p) < 0);
+	frag[0] = 0x65;
+	CHECK(sl_packet_parse(frag, sizeof(frag), &p) < 0);
+	frag[0] = 0x4f;
+	CHECK(sl_packet_parse(frag, sizeof(frag), &p) < 0);
+	frag[0] = 0x44;
+	CHECK(sl_packet_parse(frag, sizeof(frag), &p) < 0);
+	/* the ports cut off: still the address */
+	CHECK(sl_packet_parse(tcp, 22, &p) == 0 && p.port == 0 && p.dst == 0xc633640a);
+}
