@@ -107,10 +107,11 @@ unit: t/unit/unit-tests
 	t/unit/unit-tests
 
 # libFuzzer targets, each for a short time on every check: the frame parser
-# (what the guest sends the supervisor), copy-out (the guest's tar stream)
-# and egress entries (what users and env files write).
-FUZZ_SECONDS ?= 15
-FUZZ_TARGETS := frame copy entry
+# (what the guest sends the supervisor), copy-out (the guest's tar stream),
+# egress entries and denied packets' headers, env files and the config
+# loader (what users, env files and guests write).
+FUZZ_SECONDS ?= 12
+FUZZ_TARGETS := frame copy entry env config
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
 fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/proto.c
@@ -118,6 +119,13 @@ fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/copy.c lib/copy.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/copy.c -larchive
 fuzz/entry-fuzz: fuzz/entry-fuzz.c lib/policy.c lib/policy.h lib/cidr.c lib/log.c
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/entry-fuzz.c lib/policy.c lib/cidr.c lib/log.c
+
+fuzz/env-fuzz: fuzz/env-fuzz.c lib/kv.c lib/kv.h lib/log.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/kv.c lib/log.c
+# The loader pulls in much of lib/: it is built from all of it.
+fuzz/config-fuzz: fuzz/config-fuzz.c $(LIB_SRC) lib/*.h
+	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/config-fuzz.c \
+		$(LIB_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_TARGETS:%=fuzz/%-fuzz)
 	@for t in $(FUZZ_TARGETS); do \

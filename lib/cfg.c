@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -51,6 +54,114 @@ static const char *scalar(const yaml_node_t *n)
 static yaml_node_t *node(struct ctx *c, int i)
 {
 	return yaml_document_get_node(c->doc, i);
+}
+
+/*
+ * Before the document is built: a bounded depth and node count. libyaml
+ * builds a 100,000-deep document in time quadratic in its depth; the
+ * events say how deep it goes at a cost linear in what was read.
+ */
+#define CFG_MAX_DEPTH 64
+#define CFG_MAX_NODES 100000
+#define CFG_MAX_BYTES (1 << 20)
+
+static int prescan(const char *path, const unsigned char *text, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t e;
+	unsigned depth = 0, nodes = 0;
+	int r = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&p, text, len);
+	for (bool done = false; !done && !r;) {
+		if (!yaml_parser_parse(&p, &e))
+			break; /* yaml_parser_load() says what is wrong, with its line */
+		switch (e.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CFG_MAX_DEPTH) {
+				sl_set_error("%s:%lu: nested deeper than %d levels: not a config",
+					     path, (unsigned long)e.start_mark.line + 1, CFG_MAX_DEPTH);
+				r = -EINVAL;
+			}
+			/* fall through */
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			if (++nodes > CFG_MAX_NODES) {
+				sl_set_error("%s: more than %d nodes: not a config", path, CFG_MAX_NODES);
+				r = -EINVAL;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&e);
+	}
+	yaml_parser_delete(&p);
+	return r;
+}
+
+/* A key given twice is an error: which one counts would be a guess. */
+static int check_dup_keys(struct ctx *c)
+{
+	for (yaml_node_t *n = c->doc->nodes.start; n < c->doc->nodes.top; n++) {
+		if (n->type != YAML_MAPPING_NODE)
+			continue;
+		for (yaml_node_pair_t *a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top; a++) {
+			const char *ka = scalar(node(c, a->key));
+
+			for (yaml_node_pair_t *b = a + 1; ka && b < n->data.mapping.pairs.top; b++) {
+				const yaml_node_t *kb = node(c, b->key);
+
+				if (scalar(kb) && !strcmp(ka, scalar(kb)))
+					return fail(c, kb, "key '%s' given twice (first on line %lu)", ka,
+						    (unsigned long)node(c, a->key)->start_mark.line + 1);
+			}
+		}
+	}
+	return 0;
+}
+
+/* The file whole, when it is a regular file of a config's size. */
+static int read_config(const char *path, unsigned char **text, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		sl_set_error("%s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+		sl_set_error("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+		return -EINVAL;
+	}
+	if (st.st_size > CFG_MAX_BYTES) {
+		sl_set_error("%s: larger than %d bytes: not a config", path, CFG_MAX_BYTES);
+		return -EINVAL;
+	}
+	*text = malloc((size_t)st.st_size + 1);
+	if (!*text)
+		return -ENOMEM;
+	n = read(fd, *text, (size_t)st.st_size);
+	if (n < 0) {
+		sl_set_error("%s: %s", path, strerror(errno));
+		free(*text);
+		*text = NULL;
+		return -EINVAL;
+	}
+	*len = (size_t)n;
+	return 0;
 }
 
 /* Mapping lookup. */
@@ -314,6 +425,20 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 			return fail(c, v, "vcpu: at least 1");
 		g->vcpu = (unsigned)n;
 	}
+	{
+		/* one of them: with two, one would be dropped without a word */
+		static const char *const mem[] = { "ram_gb", "ram_mb", "ram_bytes" };
+		const char *first = NULL;
+
+		for (size_t i = 0; i < 3; i++) {
+			const yaml_node_t *m = get(c, gn, mem[i]);
+
+			if (m && first)
+				return fail(c, m, "%s and %s: give the memory once", first, mem[i]);
+			if (m)
+				first = mem[i];
+		}
+	}
 	if ((v = get(c, gn, "ram_gb")) && (r = get_uint(c, v, "ram_gb", 1024, &n)) == 0)
 		g->mem_mb = (unsigned)n * 1024;
 	else if (v)
@@ -322,7 +447,7 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 		g->mem_mb = (unsigned)n;
 	else if (v)
 		return r;
-	if ((v = get(c, gn, "ram_bytes")) && (r = get_uint(c, v, "ram_bytes", ~0UL, &n)) == 0)
+	if ((v = get(c, gn, "ram_bytes")) && (r = get_uint(c, v, "ram_bytes", 1048576UL << 20, &n)) == 0)
 		g->mem_mb = (unsigned)(n >> 20);
 	else if (v)
 		return r;
@@ -422,7 +547,8 @@ static int groups_clash(struct ctx *c, const yaml_node_t *gn, const struct sl_gr
  */
 int sl_config_load(const char *path, struct sl_config *cfg)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ unsigned char *text = NULL;
+	size_t len = 0;
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	struct ctx c = { .doc = &doc, .path = path };
@@ -431,16 +557,11 @@ int sl_config_load(const char *path, struct sl_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	if (!f) {
-		sl_set_error("%s: %s", path, strerror(errno));
-		return -EINVAL;
-	}
-	if (!yaml_parser_initialize(&parser)) {
-		/* f is closed by _cleanup_fclose_, which cppcheck does not model */
-		// cppcheck-suppress resourceLeak
+	if ((r = read_config(path, &text, &len)) < 0 || (r = prescan(path, text, len)) < 0)
+		return r;
+	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
-	}
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		sl_set_error("%s:%lu: malformed YAML: %s", path,
 			     (unsigned long)parser.problem_mark.line + 1,
@@ -449,17 +570,24 @@ int sl_config_load(const char *path, struct sl_config *cfg)
 		return -EINVAL;
 	}
 	root = yaml_document_get_root_node(&doc);
+	if ((r = check_dup_keys(&c)) < 0)
+		goto out;
 	groups = get(&c, get(&c, root, "config"), "host_groups");
 	if (!groups || groups->type != YAML_SEQUENCE_NODE || groups->data.sequence.items.top ==
 								     groups->data.sequence.items.start) {
 		r = fail(&c, root, "no config.host_groups list");
 		goto out;
 	}
-	cfg->n = (size_t)(groups->data.sequence.items.top - groups->data.sequence.items.start);
-	cfg->g = calloc(cfg->n, sizeof(*cfg->g));
-	if (!cfg->g) {
-		r = -ENOMEM;
-		goto out;
+	{
+		/* counted only once there is room: sl_config_free() walks n entries */
+		size_t n = (size_t)(groups->data.sequence.items.top - groups->data.sequence.items.start);
+
+		cfg->g = calloc(n, sizeof(*cfg->g));
+		if (!cfg->g) {
+			r = -ENOMEM;
+			goto out;
+		}
+		cfg->n = n;
 	}
 	for (size_t i = 0; i < cfg->n && !r; i++) {
 		yaml_node_t *gn = node(&c, groups->data.sequence.items.start[i]);
@@ -483,7 +611,7 @@ out:
 
 void sl_config_free(struct sl_config *cfg)
 {
-	for (size_t i = 0; i < cfg->n; i++) {
+	for (size_t i = 0; cfg->g && i < cfg->n; i++) {
 		sl_entry_list_free(&cfg->g[i].allow);
 		sl_entry_list_free(&cfg->g[i].drop);
 		free(cfg->g[i].addresses);

@@ -38,6 +38,21 @@ int sl_range_parse(const char *s, struct sl_cidr *range)
 			     s, range->prefix, SL_RANGE_MIN_PREFIX, SL_BLOCK_PREFIX);
 		return -EINVAL;
 	}
+	/* No host can route these to a VM: "this network", loopback, multicast, reserved. */
+	switch (range->addr >> 24) {
+	case 0:
+	case 127:
+		sl_set_error("bad range '%s': %s/8 is not routable to a VM", s,
+			     range->addr >> 24 ? "127.0.0.0" : "0.0.0.0");
+		return -EINVAL;
+	default:
+		if (range->addr >= 0xe0000000u) {
+			sl_set_error("bad range '%s': %s is not unicast", s,
+				     range->addr >= 0xf0000000u ? "240.0.0.0/4 (reserved)"
+								: "224.0.0.0/4 (multicast)");
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 

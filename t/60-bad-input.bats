@@ -129,3 +129,9 @@ teardown() {
 	assert_usage_error "larger than 4194304 bytes" inhost sl-tap --env "$BATS_TEST_TMPDIR/big.env" del "$P-1"
 	assert_usage_error "holds a NUL byte" inhost sl-ipam --env "$BATS_TEST_TMPDIR/nul.env" list
 }
+@test "range: not unicast or not routable (0/8, 127/8, 224/4, 240/4)" {
+	assert_usage_error "0.0.0.0/8 is not routable" inhost sl-ipam alloc --range 0.1.0.0/22 "$P-3"
+	assert_usage_error "127.0.0.0/8 is not routable" inhost sl-ipam alloc --range 127.1.0.0/22 "$P-3"
+	assert_usage_error "224.0.0.0/4 (multicast)" inhost sl-ipam alloc --range 224.1.0.0/22 "$P-3"
+	assert_usage_error "240.0.0.0/4 (reserved)" inhost sl-ipam alloc --range 250.1.0.0/22 "$P-3"
+}

@@ -337,3 +337,48 @@ Y
 	assert_usage_error "--no-allow and --no-drop go with launch" inhost sl-up -d "$f" --no-drop
 	inhost sl-up down "$f" >/dev/null
 }
+
+@test "CONFIG that is no config: a directory, a FIFO, /dev/zero, 2 MB, 100000 nested lists, a key twice, ram_bytes past 1 TiB" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	assert_usage_error "$BATS_TEST_TMPDIR: is a directory" inhost timeout 10 sl-up -d --no-boot "$BATS_TEST_TMPDIR"
+	assert_usage_error "fifo: not a regular file" inhost timeout 10 sl-up -d --no-boot "$BATS_TEST_TMPDIR/fifo"
+	assert_usage_error "/dev/zero: not a regular file" inhost timeout 10 sl-up -d --no-boot /dev/zero
+	head -c 2000000 /dev/zero | tr '\0' '#' >"$BATS_TEST_TMPDIR/big.yaml"
+	assert_usage_error "larger than 1048576 bytes" inhost timeout 10 sl-up -d --no-boot "$BATS_TEST_TMPDIR/big.yaml"
+	python3 -c 'print("config: " + "[" * 100000)' >"$BATS_TEST_TMPDIR/deep.yaml"
+	assert_usage_error "deep.yaml:1: nested deeper than 64 levels" inhost timeout 10 sl-up -d --no-boot "$BATS_TEST_TMPDIR/deep.yaml"
+	f=$(cfg dup <<'Y'
+config:
+  host_groups:
+  - name: a
+    count: 1
+    count: 2
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	assert_usage_error "dup.yaml:5: key 'count' given twice (first on line 4)" inhost sl-up -d --no-boot "$f"
+	f=$(cfg bytes <<'Y'
+config:
+  host_groups:
+  - name: a
+    ram_bytes: 18446744073709551615
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	run inhost sl-up -d --no-boot "$f"
+	[ "$status" -eq 2 ]
+	grep -q "ram_bytes" <<<"$output"
+}
+
+@test "two memory keys in one group (ram_gb and ram_mb) name both" {
+	f=$(cfg mem <<'Y'
+config:
+  host_groups:
+  - name: a
+    ram_gb: 1
+    ram_mb: 512
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	assert_usage_error "mem.yaml:5: group a: ram_gb and ram_mb: give the memory once" inhost sl-up -d --no-boot "$f"
+}

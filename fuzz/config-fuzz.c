@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for the config loader (lib/cfg.c): any bytes as a
+ * Slicer YAML file. It either loads or says why, in bounded time; a config
+ * that loads holds names that fit and lists within their bounds.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "name.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char path[] = "/tmp/sl-config-fuzz.XXXXXX";
+	static int fd = -1;
+	struct sl_config cfg;
+
+	sl_quiet = true; /* warnings for unknown keys, once per input, are noise here */
+	if (fd < 0 && (fd = mkstemp(path)) < 0)
+		abort();
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
+		abort();
+	if (sl_config_load(path, &cfg) == 0) {
+		for (size_t i = 0; i < cfg.n; i++)
+			if (!cfg.g[i].name[0] || cfg.g[i].allow.n > 4096 || cfg.g[i].drop.n > 4096)
+				abort();
+		sl_config_free(&cfg);
+	}
+	return 0;
+}
