@@ -67,6 +67,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(copy, split, &u1);
 		(void)u1;
 	}
+	/*
+	 * The reader every client uses (sl_frame_reader): the bytes in pieces
+	 * of a size the input chooses give the frames a whole parse gives,
+	 * each once, in order, up to the first bytes that are no frame.
+	 */
+	{
+		struct sl_frame_reader r;
+		size_t piece = size ? (size_t)data[size - 1] % 17 + 1 : 1, pos = 0, whole = 0;
+		struct sl_frame f, g;
+		int k = 0;
+
+		if (sl_frame_reader_init(&r) < 0)
+			abort();
+		while (pos < size && k >= 0) {
+			size_t n = size - pos < piece ? size - pos : piece;
+
+			pos += sl_frame_reader_put(&r, copy + pos, n);
+			while ((k = sl_frame_reader_next(&r, &f)) > 0) {
+				ssize_t used_whole = sl_frame_parse(copy + whole, size - whole, &g);
+
+				if (used_whole <= 0 || g.type != f.type || g.chan != f.chan ||
+				    g.len != f.len || memcmp(g.data, f.data, f.len))
+					abort();
+				whole += (size_t)used_whole;
+			}
+		}
+		sl_frame_reader_free(&r);
+	}
 	free(copy);
 	return 0;
 }

@@ -106,12 +106,14 @@ static int send_winch(int sock, int tty)
  */
 static int relay(int sock, int in, int out, int err, int winch_tty, bool conn_mode)
 {
-	static uint8_t rx[2 * (SL_HDR_LEN + SL_FRAME_MAX)];
+	struct sl_frame_reader rx;
 	uint8_t buf[32768];
-	size_t have = 0;
 	bool in_open = in >= 0;
 	int sfd = -1, status = -ECONNRESET;
 	sigset_t mask;
+
+	if (sl_frame_reader_init(&rx) < 0)
+		return -ENOMEM;
 
 	if (winch_tty >= 0) {
 		sigemptyset(&mask);
@@ -153,29 +155,23 @@ static int relay(int sock, int in, int out, int err, int winch_tty, bool conn_mo
 			}
 		}
 		if (pf[0].revents) {
-			ssize_t n = read(sock, rx + have, sizeof(rx) - have);
-			size_t off = 0;
+			ssize_t n = sl_frame_reader_fill(&rx, sock);
+			struct sl_frame f;
+			int k;
 
 			if (n <= 0) {
-				if (n < 0 && errno == EINTR)
+				if (n == -EINTR)
 					continue;
 				sl_set_error("the VM's supervisor went away");
 				status = -ECONNRESET;
 				break;
 			}
-			have += (size_t)n;
-			for (;;) {
-				struct sl_frame f;
-				ssize_t used = sl_frame_parse(rx + off, have - off, &f);
-
-				if (used == 0)
-					break;
-				if (used < 0) {
+			while ((k = sl_frame_reader_next(&rx, &f)) != 0) {
+				if (k < 0) {
 					sl_set_error("bad data from the supervisor");
 					status = -EPROTO;
 					goto done;
 				}
-				off += (size_t)used;
 				switch (f.type) {
 				case SL_STDOUT:
 					if (!f.len && conn_mode)
@@ -208,13 +204,12 @@ closed:
 					break;
 				}
 			}
-			memmove(rx, rx + off, have - off);
-			have -= off;
 		}
 	}
 done:
 	if (sfd >= 0)
 		close(sfd);
+	sl_frame_reader_free(&rx);
 	return status;
 }
 
@@ -309,10 +304,13 @@ int sl_agent_connect_tcp(int sock, const char *target, int conn)
 int sl_agent_console(int sock, int in, int out)
 {
 	uint8_t buf[4096];
+	struct sl_frame_reader rx;
 	int r = sl_frame_send(sock, SL_CONSOLE, 0, NULL, 0);
 
 	if (r < 0)
 		return r;
+	if (sl_frame_reader_init(&rx) < 0)
+		return -ENOMEM;
 	if (in >= 0 && isatty(in))
 		tty_raw(in);
 	for (;;) {
@@ -322,23 +320,19 @@ int sl_agent_console(int sock, int in, int out)
 		if (poll(pf, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (pf[0].revents) {
-			static uint8_t rx[SL_HDR_LEN + SL_FRAME_MAX];
-			size_t have = 0;
+			/* frames come in pieces of any size: a split one waits for its rest */
 			struct sl_frame f;
+			int k;
 
-			n = read(sock, rx, SL_HDR_LEN);
-			if (n != (ssize_t)SL_HDR_LEN)
+			if (sl_frame_reader_fill(&rx, sock) <= 0)
 				break;
-			have = (size_t)n;
-			while (sl_frame_parse(rx, have, &f) == 0) {
-				n = read(sock, rx + have, sizeof(rx) - have);
-				if (n <= 0)
+			while ((k = sl_frame_reader_next(&rx, &f)) > 0) {
+				if (f.type == SL_STDOUT)
+					sl_write_all(out, f.data, f.len);
+				else if (f.type == SL_ERROR)
 					goto out;
-				have += (size_t)n;
 			}
-			if (f.type == SL_STDOUT)
-				sl_write_all(out, f.data, f.len);
-			else if (f.type == SL_ERROR)
+			if (k < 0)
 				break;
 		}
 		if (pf[1].revents) {
@@ -352,6 +346,7 @@ int sl_agent_console(int sock, int in, int out)
 	}
 out:
 	tty_restore();
+	sl_frame_reader_free(&rx);
 	return 0;
 }
 

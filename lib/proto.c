@@ -214,3 +214,83 @@ void sl_buf_free(struct sl_buf *b)
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }
+
+/**
+ * sl_frame_reader_init() - a reader for one stream
+ *
+ * Return: 0 or -ENOMEM
+ */
+int sl_frame_reader_init(struct sl_frame_reader *r)
+{
+	r->off = r->have = 0;
+	r->buf = malloc(SL_READER_CAP);
+	return r->buf ? 0 : -ENOMEM;
+}
+
+void sl_frame_reader_free(struct sl_frame_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+/* Move what is left to the front, so that the room is at the end. */
+static void reader_compact(struct sl_frame_reader *r)
+{
+	if (r->off) {
+		memmove(r->buf, r->buf + r->off, r->have - r->off);
+		r->have -= r->off;
+		r->off = 0;
+	}
+}
+
+/**
+ * sl_frame_reader_fill() - one read() of what @fd has into the reader
+ *
+ * Return: bytes read, 0 at EOF, or -errno
+ */
+ssize_t sl_frame_reader_fill(struct sl_frame_reader *r, int fd)
+{
+	ssize_t n;
+
+	reader_compact(r);
+	n = read(fd, r->buf + r->have, SL_READER_CAP - r->have);
+	if (n < 0)
+		return -errno;
+	r->have += (size_t)n;
+	return n;
+}
+
+/**
+ * sl_frame_reader_put() - add bytes from elsewhere (a test, a fuzzer)
+ *
+ * Return: how many were taken (fewer when the reader is full)
+ */
+size_t sl_frame_reader_put(struct sl_frame_reader *r, const void *data, size_t n)
+{
+	reader_compact(r);
+	if (n > SL_READER_CAP - r->have)
+		n = SL_READER_CAP - r->have;
+	memcpy(r->buf + r->have, data, n);
+	r->have += n;
+	return n;
+}
+
+/**
+ * sl_frame_reader_next() - the next whole frame, if the reader holds one
+ * @r: reader
+ * @f: result; its data points into the reader
+ *
+ * Return: 1 with @f, 0 when more bytes are needed, -EBADMSG on bytes that
+ * are no frame (the caller decides: resynchronise or give up)
+ */
+int sl_frame_reader_next(struct sl_frame_reader *r, struct sl_frame *f)
+{
+	ssize_t used = sl_frame_parse(r->buf + r->off, r->have - r->off, f);
+
+	if (used < 0)
+		return -EBADMSG;
+	if (used == 0)
+		return 0;
+	r->off += (size_t)used;
+	return 1;
+}

@@ -54,6 +54,22 @@ void sl_frame_hdr(uint8_t hdr[SL_HDR_LEN], uint8_t type, uint32_t chan, uint32_t
 int sl_frame_send(int fd, uint8_t type, uint32_t chan, const void *data, size_t len);
 int sl_write_all(int fd, const void *buf, size_t len);
 
+/*
+ * Frames out of a byte stream that arrives in pieces of any size: a split
+ * header or payload waits for the rest. A frame's data stays valid until
+ * the next fill or put.
+ */
+struct sl_frame_reader {
+	uint8_t *buf; /* SL_READER_CAP bytes */
+	size_t off, have;
+};
+#define SL_READER_CAP (2 * (SL_HDR_LEN + SL_FRAME_MAX))
+int sl_frame_reader_init(struct sl_frame_reader *r);
+void sl_frame_reader_free(struct sl_frame_reader *r);
+ssize_t sl_frame_reader_fill(struct sl_frame_reader *r, int fd);
+size_t sl_frame_reader_put(struct sl_frame_reader *r, const void *data, size_t n);
+int sl_frame_reader_next(struct sl_frame_reader *r, struct sl_frame *f);
+
 /* A growable byte queue for non-blocking I/O. */
 struct sl_buf {
 	uint8_t *p;
