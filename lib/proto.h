@@ -63,7 +63,7 @@ struct sl_frame_reader {
 	uint8_t *buf; /* SL_READER_CAP bytes */
 	size_t off, have;
 };
-#define SL_READER_CAP (2 * (SL_HDR_LEN + SL_FRAME_MAX))
+#define SL_READER_CAP ((size_t)2 * (SL_HDR_LEN + SL_FRAME_MAX))
 int sl_frame_reader_init(struct sl_frame_reader *r);
 void sl_frame_reader_free(struct sl_frame_reader *r);
 ssize_t sl_frame_reader_fill(struct sl_frame_reader *r, int fd);
