@@ -189,13 +189,24 @@ static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 	return ruleset_status(s);
 }
 
-/* The namespace itself (the VM's gateway) answers nobody. */
+/*
+ * The namespace itself answers nobody but the VM's ping of its gateway
+ * (the first thing an admin tries): ICMP echo from the TAP to the gateway's
+ * address, the block's second address, one below the VM's.
+ */
 static void ns_in_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 {
 	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
 	ns_comment(c, cm, sizeof(cm));
+	r = rule(s, "ACCEPT", cm);
+	snprintf(r->in, sizeof(r->in), "%s", c->tap);
+	r->has_src = r->has_dst = true;
+	r->src = (struct sl_cidr){ c->ip, 32 };
+	r->dst = (struct sl_cidr){ c->ip - 1, 32 };
+	r->proto = IPPROTO_ICMP;
+	r->icmp_type = 8; /* echo request */
 	r = rule(s, "DROP", cm);
 	snprintf(r->in, sizeof(r->in), "%s", c->tap);
 	r = rule(s, "DROP", cm);

@@ -101,6 +101,23 @@ static void set_iface(char name[IFNAMSIZ], unsigned char mask[IFNAMSIZ], const c
 	memset(mask, 0xff, len + 1);
 }
 
+/* -m icmp --icmp-type N, any code. */
+static size_t icmp_match(const struct sl_rule *r, unsigned char *p)
+{
+	size_t len = XT_ALIGN(sizeof(struct xt_entry_match)) + XT_ALIGN(sizeof(struct ipt_icmp));
+	struct xt_entry_match *m = (struct xt_entry_match *)p;
+	struct ipt_icmp *ic;
+
+	if (!p)
+		return len;
+	m->u.match_size = (uint16_t)len;
+	strcpy(m->u.user.name, "icmp");
+	ic = (void *)m->data;
+	ic->type = r->icmp_type;
+	ic->code[1] = 0xff;
+	return len;
+}
+
 /* The -m tcp / -m udp match of a rule with a protocol: destination ports. */
 static size_t port_match(const struct sl_rule *r, unsigned char *p)
 {
@@ -111,6 +128,8 @@ static size_t port_match(const struct sl_rule *r, unsigned char *p)
 
 	if (!r->proto)
 		return 0;
+	if (r->proto == IPPROTO_ICMP)
+		return icmp_match(r, p);
 	if (!p)
 		return len;
 	m->u.match_size = (uint16_t)len;
@@ -301,7 +320,8 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 	}
 	get_iface(r->in, e->ip.iniface, e->ip.iniface_mask, &r->foreign);
 	get_iface(r->out, e->ip.outiface, e->ip.outiface_mask, &r->foreign);
-	if ((e->ip.proto && e->ip.proto != IPPROTO_TCP && e->ip.proto != IPPROTO_UDP) ||
+	if ((e->ip.proto && e->ip.proto != IPPROTO_TCP && e->ip.proto != IPPROTO_UDP &&
+	     e->ip.proto != IPPROTO_ICMP) ||
 	    (e->ip.invflags & ~(IPT_INV_SRCIP | IPT_INV_DSTIP)) || e->ip.flags)
 		r->foreign = true;
 	r->proto = (uint8_t)e->ip.proto;
@@ -332,6 +352,12 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 			r->dport_lo = u->dpts[0];
 			r->dport_hi = u->dpts[1];
 			if (u->spts[0] || u->spts[1] != 0xffff || u->invflags)
+				r->foreign = true;
+		} else if (!strcmp(m->u.user.name, "icmp") && r->proto == IPPROTO_ICMP) {
+			const struct ipt_icmp *ic = (const void *)m->data;
+
+			r->icmp_type = ic->type;
+			if (ic->code[0] || ic->code[1] != 0xff || ic->invflags)
 				r->foreign = true;
 		} else if (!strcmp(m->u.user.name, "limit")) {
 			const struct xt_rateinfo *ri = (const void *)m->data;
@@ -436,7 +462,9 @@ bool sl_rule_equal(const struct sl_rule *a, const struct sl_rule *b)
 			   a->dst.prefix != b->dst.prefix))
 		return false;
 	if (a->proto != b->proto ||
-	    (a->proto && (a->dport_lo != b->dport_lo || a->dport_hi != b->dport_hi)))
+	    (a->proto == IPPROTO_ICMP && a->icmp_type != b->icmp_type) ||
+	    (a->proto && a->proto != IPPROTO_ICMP &&
+	     (a->dport_lo != b->dport_lo || a->dport_hi != b->dport_hi)))
 		return false;
 	if (a->limit_per_s != b->limit_per_s ||
 	    (a->limit_per_s && a->limit_burst != b->limit_burst) ||
@@ -487,7 +515,9 @@ int sl_rule_format(const struct sl_rule *r, const char *chain, char *buf, size_t
 		PUT(" -i %s", r->in);
 	if (r->out[0])
 		PUT(" -o %s", r->out);
-	if (r->proto) {
+	if (r->proto == IPPROTO_ICMP) {
+		PUT(" -p icmp -m icmp --icmp-type %u", r->icmp_type);
+	} else if (r->proto) {
 		const char *pn = r->proto == IPPROTO_TCP ? "tcp" : "udp";
 
 		PUT(" -p %s -m %s", pn, pn);

@@ -21,7 +21,8 @@ struct sl_rule {
 	bool has_src, has_dst, inv_src, inv_dst;
 	struct sl_cidr src, dst;
 	bool ct_established; /* -m conntrack --ctstate RELATED,ESTABLISHED */
-	uint8_t proto;       /* 0, IPPROTO_TCP or IPPROTO_UDP: -p tcp -m tcp */
+	uint8_t proto;       /* 0, IPPROTO_TCP, IPPROTO_UDP (-p tcp -m tcp), IPPROTO_ICMP */
+	uint8_t icmp_type;   /* with IPPROTO_ICMP: -m icmp --icmp-type N (any code) */
 	uint16_t dport_lo, dport_hi; /* with proto: --dport LO[:HI] */
 	uint32_t limit_per_s, limit_burst; /* -m limit --limit N/sec; 0: none */
 	uint16_t nflog_group;      /* target NFLOG: --nflog-group */

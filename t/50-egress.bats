@@ -33,6 +33,7 @@ host_rules() { inhost iptables-legacy -S | grep -- '^-A'; inhost iptables-legacy
 -A SL-FWD -d 203.0.113.7/32 -i tap0 $c -j DROP
 -A SL-FWD -d 192.168.1.0/24 -i tap0 $l $c -j NFLOG --nflog-prefix "192.168.1.0/24" --nflog-group 10
 -A SL-FWD -d 192.168.1.0/24 -i tap0 $c -j DROP
+-A SL-IN -s 169.254.100.2/32 -d 169.254.100.1/32 -i tap0 -p icmp -m icmp --icmp-type 8 $c -j ACCEPT
 -A SL-IN -i tap0 $c -j DROP
 -A SL-IN -i veth0 $c -j DROP
 EOR

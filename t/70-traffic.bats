@@ -64,7 +64,7 @@ pings() {
 	! reach "$P-1v" 198.51.100.10 || false
 }
 
-@test "a VM reaches no other VM, no host address, not its gateway; nothing reaches it" {
+@test "a VM reaches no other VM, no host address, only a ping of its gateway; nothing reaches it" {
 	standin "$P-1"
 	standin "$P-2"
 	inhost sl-ipam alloc --range 169.254.104.0/22 "$P-3" >/dev/null
@@ -89,7 +89,14 @@ pings() {
 	inhost busybox httpd -p 80 -h "$BATS_TEST_TMPDIR/www-$LAN" # the host serves the LAN...
 	ip netns exec "$LAN" timeout 4 busybox wget -q -O /dev/null http://198.51.100.1/
 	! reach "$P-1v" 203.0.113.1 || false                 # ...never a VM
-	! pings "$P-1v" 169.254.100.1 || false    # its own gateway (the namespace)
+	# its own gateway answers a ping, and nothing else: a server there stays out of reach
+	pings "$P-1v" 169.254.100.1
+	# in the VM's namespace, which teardown does not sweep: bounded, and no fd of bats
+	(ip netns exec "$P-1" timeout 30 busybox httpd -f -p 169.254.100.1:8080 \
+		-h "$BATS_TEST_TMPDIR/www-$LAN" </dev/null >/dev/null 2>&1 3>&- &)
+	for _ in $(seq 1 30); do ip netns exec "$P-1" busybox nc -z 169.254.100.1 8080 && break; sleep 0.1; done
+	ip netns exec "$P-1" timeout 4 busybox wget -q -O /dev/null http://169.254.100.1:8080/
+	! reach "$P-1v" 169.254.100.1:8080 || false
 	# inbound: from the host, from the LAN (with a route to the range)
 	! inhost timeout 4 busybox wget -q -O - http://169.254.100.2:8080/ || false
 	ip -n "$LAN" route add 169.254.100.0/22 via 198.51.100.1
