@@ -267,10 +267,6 @@ bool sl_egress_host_comment_range(const char *comment, struct sl_cidr *range)
 	return !strcmp(want, comment);
 }
 
-static void host_comment(const struct sl_cidr *range, char *buf, size_t len)
-{
-	sl_egress_host_comment(range, buf, len);
-}
 
 /*
  * Host rules of one range. Rules *to* a range go at the top of SL-FORWARD,
@@ -283,7 +279,7 @@ static void host_fwd_top(const struct sl_cidr *range, struct ruleset *s)
 	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
-	host_comment(range, cm, sizeof(cm));
+	sl_egress_host_comment(range, cm, sizeof(cm));
 	r = rule(s, "ACCEPT", cm);
 	r->has_dst = true;
 	r->dst = *range;
@@ -298,7 +294,7 @@ static void host_from(const struct sl_cidr *range, struct ruleset *s, const char
 	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
-	host_comment(range, cm, sizeof(cm));
+	sl_egress_host_comment(range, cm, sizeof(cm));
 	r = rule(s, target, cm);
 	r->has_src = true;
 	r->src = *range;
@@ -309,7 +305,7 @@ static void host_nat(const struct sl_cidr *range, struct ruleset *s)
 	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
-	host_comment(range, cm, sizeof(cm));
+	sl_egress_host_comment(range, cm, sizeof(cm));
 	r = rule(s, "MASQUERADE", cm);
 	r->has_src = true;
 	r->src = *range;
@@ -329,7 +325,7 @@ static void host_fwd_top_bridge(const struct sl_cidr *b, struct ruleset *s)
 	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
 
-	host_comment(b, cm, sizeof(cm));
+	sl_egress_host_comment(b, cm, sizeof(cm));
 	r = rule(s, "ACCEPT", cm);
 	r->has_dst = true;
 	r->dst = *b;
@@ -494,7 +490,7 @@ static int host_apply(const struct sl_cidr *range, bool bridge)
 	char cm[SL_HOST_COMMENT_LEN];
 	int r;
 
-	host_comment(range, cm, sizeof(cm));
+	sl_egress_host_comment(range, cm, sizeof(cm));
 	if ((r = host_rules(range, bridge, &top, &from, &in, &masq)) < 0)
 		return r;
 	for (size_t i = 0; i < top.n; i++)
@@ -556,7 +552,7 @@ int sl_egress_host_release(const struct sl_cidr *range)
 	char cm[SL_HOST_COMMENT_LEN];
 	int r;
 
-	host_comment(range, cm, sizeof(cm));
+	sl_egress_host_comment(range, cm, sizeof(cm));
 	if ((r = sl_ipt_open("filter", &f)) < 0 ||
 	    (r = delete_tagged(f, SL_CHAIN_HOST_FWD, cm)) < 0 ||
 	    (r = delete_tagged(f, SL_CHAIN_HOST_IN, cm)) < 0)
@@ -898,7 +894,7 @@ int sl_egress_show(const struct sl_egress_cfg *c, FILE *f)
 	{
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
 
-		host_comment(&c->range, cm, sizeof(cm));
+		sl_egress_host_comment(&c->range, cm, sizeof(cm));
 		fprintf(f, "# host, range %s\n*filter\n", sl_cidr_fmt(&c->range, cr));
 		if ((r = sl_ipt_open("filter", &h)) < 0)
 			return r;
@@ -992,7 +988,7 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 		bad += check_chain(h, where, SL_CHAIN_NS_FWD, NULL, &fwd);
 		bad += check_chain(h, where, SL_CHAIN_NS_IN, NULL, &in);
 	}
-	host_comment(&c->range, cm, sizeof(cm));
+	sl_egress_host_comment(&c->range, cm, sizeof(cm));
 	if ((r = host_rules(&c->range, c->bridge, &top, &from, &hin, &masq)) < 0)
 		return r;
 	rule_copy(&top, &from.r[0]);

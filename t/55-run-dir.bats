@@ -21,6 +21,7 @@ victim_intact() {
 
 @test "a run dir writable by others, owned by another user, or a link: refused, nothing made" {
 	local d="$BATS_TEST_TMPDIR/shared"
+	SCRATCH_NS+=("$P-1") # under a foreign run dir teardown would not find it
 	mkdir -m 0777 "$d"
 	chmod 0777 "$d"
 	SL_RUN_DIR=$d assert_usage_error "SL_RUN_DIR $d is writable by others (mode 777): refusing it" \
