@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -239,6 +240,23 @@ int sl_state_load(const char *name, struct sl_kv *kv)
 	return sl_kv_load(kv, path);
 }
 
+/*
+ * The per-VM lock. Its file is never removed: a lock file unlinked while a
+ * waiter holds it open lets the next process lock a new file, and two
+ * believe they hold the VM. So the names hash into a fixed set of files; two
+ * VMs sharing one only wait for each other a moment.
+ */
+#define SL_VM_LOCKS 64
+
+static void vm_lock_name(const char *name, char *buf, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	snprintf(buf, len, "vm-%02u", (unsigned)(h % SL_VM_LOCKS));
+}
+
 /**
  * sl_state_update() - merge keys into a VM's env file and drop others
  * @name: VM name
@@ -264,7 +282,7 @@ int sl_state_update(const char *name, const struct sl_kv *set,
 	r = sl_name_check(name);
 	if (r < 0)
 		return r;
-	snprintf(lname, sizeof(lname), "vm-%s", name);
+	vm_lock_name(name, lname, sizeof(lname));
 	lock = sl_lock(lname);
 	if (lock < 0)
 		return lock;
@@ -294,9 +312,6 @@ int sl_state_update(const char *name, const struct sl_kv *set,
 		}
 		if (rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
 			sl_debug("rmdir %s: %s", dir, strerror(errno));
-		/* Nobody else works on a VM whose state is gone. */
-		if (sl_run_path(tmp, sizeof(tmp), ".%s.lock", lname) == 0)
-			unlink(tmp);
 		return 0;
 	}
 	r = sl_vm_dir_ready(name, dir, sizeof(dir));
@@ -386,7 +401,7 @@ int sl_state_list(char ***names, size_t *n)
  */
 int sl_state_purge(const char *name)
 {
-	char path[4096], f[4400];
+	char path[4096];
 	struct dirent *de;
 	DIR *d;
 	int fd, r;
@@ -415,8 +430,6 @@ int sl_state_purge(const char *name)
 	closedir(d);
 	if (rmdir(path) < 0 && errno != ENOENT)
 		return -errno;
-	snprintf(f, sizeof(f), "%s/.vm-%s.lock", sl_run_dir(), name);
-	unlink(f);
 	return 0;
 }
 
