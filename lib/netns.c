@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/nsfs.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -116,14 +120,23 @@ int sl_netns_same(int a, int b)
 
 /*
  * The mount point must be shared so that a namespace bound here from one
- * mount namespace shows in the others: ip-netns does the same.
+ * mount namespace shows in the others: ip-netns does the same, under a
+ * flock of the directory (iproute2 >= 5.x takes the same lock), so that
+ * two first adds at once do not stack two bind mounts.
  */
 static int prepare_run_dir(void)
 {
+	_cleanup_close_ int dir = -1;
 	int made = 0;
 
 	if (mkdir(SL_NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	dir = open(SL_NETNS_RUN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	while (flock(dir, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -errno;
 	while (mount("", SL_NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
 		if (errno != EINVAL || made)
 			return -errno;
@@ -134,17 +147,36 @@ static int prepare_run_dir(void)
 	return 0;
 }
 
+/*
+ * An empty file where a namespace should be mounted is what an add killed
+ * between creating its mount point and binding the namespace leaves (ours
+ * and `ip netns add` alike). Call only under the name's lock, so that it is
+ * never another add's mount point of the moment.
+ */
+static bool stale_mount_point(const char *path)
+{
+	struct statfs fs;
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0 &&
+	       statfs(path, &fs) == 0 && fs.f_type != NSFS_MAGIC;
+}
+
 /**
- * sl_netns_create() - make a named namespace exactly as `ip netns add` does
+ * sl_netns_create() - make a named namespace as `ip netns add` does
  * @name: namespace name
+ * @setup: run inside the new namespace before it gets its name (may be NULL)
+ * @arg: for @setup
  *
  * A bind mount of the new namespace on /run/netns/NAME, so `ip netns exec`
- * and `ip -n` work on it and it outlives this process. The caller's
- * namespace is unchanged afterwards.
+ * and `ip -n` work on it and it outlives this process. It is set up before
+ * it is bound: whoever sees the name sees it whole, and a kill on the way
+ * leaves at most an empty mount point (replaced by the next add). The
+ * caller's namespace is unchanged afterwards.
  *
  * Return: 0, -EEXIST, or -errno with the error recorded
  */
-int sl_netns_create(const char *name)
+int sl_netns_create(const char *name, int (*setup)(void *), void *arg)
 {
 	_cleanup_close_ int saved = -1;
 	char path[256];
@@ -156,6 +188,10 @@ int sl_netns_create(const char *name)
 	if (r < 0) {
 		sl_set_error("cannot prepare %s: %s", SL_NETNS_RUN_DIR, strerror(-r));
 		return r;
+	}
+	if (stale_mount_point(path)) {
+		sl_debug("%s: an empty mount point left by an interrupted add: replaced", path);
+		unlink(path);
 	}
 	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
 	if (fd < 0) {
@@ -173,6 +209,12 @@ int sl_netns_create(const char *name)
 	if (unshare(CLONE_NEWNET) < 0) {
 		r = -errno;
 		goto fail;
+	}
+	if (setup && (r = setup(arg)) < 0) {
+		if (setns(saved, CLONE_NEWNET) < 0)
+			sl_warn("cannot return to the caller's namespace: %s", strerror(errno));
+		unlink(path);
+		return r; /* @setup said why */
 	}
 	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
 		r = -errno;

@@ -258,6 +258,22 @@ static void vm_lock_name(const char *name, char *buf, size_t len)
 }
 
 /**
+ * sl_vm_lock() - take a VM's lock, for work that must not interleave
+ * @name: VM name
+ *
+ * The lock sl_state_update() takes: release it before updating the state.
+ *
+ * Return: fd holding the lock, or -errno with the error recorded
+ */
+int sl_vm_lock(const char *name)
+{
+	char lname[64];
+
+	vm_lock_name(name, lname, sizeof(lname));
+	return sl_lock(lname);
+}
+
+/**
  * sl_state_update() - merge keys into a VM's env file and drop others
  * @name: VM name
  * @set: keys to set (may be NULL)
@@ -275,15 +291,14 @@ int sl_state_update(const char *name, const struct sl_kv *set,
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
 	_cleanup_close_ int lock = -1;
-	char dir[4096], path[4096], tmp[4096], lname[64];
+	char dir[4096], path[4096], tmp[4096];
 	_cleanup_fclose_ FILE *f = NULL;
 	int r;
 
 	r = sl_name_check(name);
 	if (r < 0)
 		return r;
-	vm_lock_name(name, lname, sizeof(lname));
-	lock = sl_lock(lname);
+	lock = sl_vm_lock(name);
 	if (lock < 0)
 		return lock;
 	if (sl_run_path(dir, sizeof(dir), "%s", name) < 0 ||

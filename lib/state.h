@@ -15,6 +15,7 @@ const char *sl_owner_tag(void);
 int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int sl_lock(const char *what);
+int sl_vm_lock(const char *name);
 int sl_run_dir_ready(void);
 int sl_vm_dir_ready(const char *name, char *dir, size_t len);
 FILE *sl_run_fopen_new(const char *path);

@@ -99,14 +99,12 @@ int sl_owned_netns(const char *name)
 }
 
 /* lo up and tagged, IPv6 off for every interface to come, forwarding on. */
-static int netns_setup(int fd)
+static int netns_setup_here(void *unused)
 {
-	_cleanup_netns_ int saved = sl_netns_enter(fd);
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	int r;
 
-	if (saved < 0)
-		return saved;
+	(void)unused;
 	r = sl_nl_open_or_fail(&sk);
 	if (r < 0)
 		return r;
@@ -122,6 +120,45 @@ static int netns_setup(int fd)
 	return 0;
 }
 
+static int netns_setup(int fd)
+{
+	_cleanup_netns_ int saved = sl_netns_enter(fd);
+
+	if (saved < 0)
+		return saved;
+	return netns_setup_here(NULL);
+}
+
+/*
+ * Made and tagged under the VM's lock: a second add of the same name waits,
+ * then finds one of ours and re-applies, instead of seeing an untagged
+ * namespace of the moment and calling it foreign.
+ */
+static int netns_make(const char *name)
+{
+	_cleanup_close_ int lock = sl_vm_lock(name);
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (lock < 0)
+		return lock;
+	r = sl_netns_create(name, netns_setup_here, NULL);
+	if (r != -EEXIST)
+		return r;
+	r = sl_owned_netns(name);
+	if (r < 0)
+		return r;
+	if (!r) {
+		sl_set_error("namespace %s exists but was not made by sltools in %s", name,
+			     sl_run_dir());
+		return -EEXIST;
+	}
+	fd = sl_netns_open(name);
+	if (fd < 0)
+		return fd;
+	return netns_setup(fd);
+}
+
 /**
  * sl_netns_add() - create a VM's private namespace
  * @name: VM name
@@ -134,7 +171,6 @@ static int netns_setup(int fd)
  */
 int sl_netns_add(const char *name, struct sl_kv *out)
 {
-	_cleanup_close_ int fd = -1;
 	char path[256];
 	int r;
 
@@ -142,33 +178,9 @@ int sl_netns_add(const char *name, struct sl_kv *out)
 	if (r < 0)
 		return r;
 	sl_netns_path(name, path, sizeof(path));
-	r = sl_netns_create(name);
-	if (r == -EEXIST) {
-		r = sl_owned_netns(name);
-		if (r < 0)
-			return r;
-		if (!r) {
-			sl_set_error("namespace %s exists but was not made by sltools in %s",
-				     name, sl_run_dir());
-			return -EEXIST;
-		}
-		fd = sl_netns_open(name);
-		if (fd < 0)
-			return fd;
-		r = netns_setup(fd);
-		if (r < 0)
-			return r;
-	} else if (r < 0) {
-		return r;
-	} else {
-		fd = sl_netns_open(name);
-		r = fd < 0 ? fd : netns_setup(fd);
-		if (r < 0) {
-			sl_netns_remove(name);
-			return r;
-		}
-	}
-	r = sl_kv_set(out, "SL_NETNS", path);
+	r = netns_make(name);
+	if (r == 0)
+		r = sl_kv_set(out, "SL_NETNS", path);
 	if (r == 0)
 		r = sl_state_update(name, out, NULL);
 	return r;

@@ -52,3 +52,26 @@ teardown() { teardown_host; }
 	[ "$status" -eq 2 ]
 	ip netns list | grep -q "^$P-1\b"
 }
+
+@test "two adds of one name at once both succeed: the loser never sees it half-made" {
+	SCRATCH_NS+=("$P-1")
+	for i in $(seq 20); do
+		inhost sl-netns add "$P-1" >"$BATS_TEST_TMPDIR/a" 2>&1 & a=$!
+		inhost sl-netns add "$P-1" >"$BATS_TEST_TMPDIR/b" 2>&1 & b=$!
+		wait "$a" || { cat "$BATS_TEST_TMPDIR/a"; false; }
+		wait "$b" || { cat "$BATS_TEST_TMPDIR/b"; false; }
+		run inhost sl-netns check "$P-1"
+		[ "$status" -eq 0 ]
+		inhost sl-netns del "$P-1"
+	done
+}
+
+@test "an empty mount point left by an add killed half-way is replaced by the next add" {
+	SCRATCH_NS+=("$P-1")
+	touch "/run/netns/$P-1" # what a kill between the mount point and the bind leaves
+	run inhost sl-netns add "$P-1"
+	[ "$status" -eq 0 ]
+	run inhost sl-netns check "$P-1"
+	[ "$status" -eq 0 ]
+	[ "$(stat -f -c %T "/run/netns/$P-1")" = nsfs ]
+}
