@@ -291,7 +291,7 @@ int main(int argc, char **argv)
 		sigaddset(&set, SIGTERM);
 		sigaddset(&set, SIGHUP);
 		sigprocmask(SIG_BLOCK, &set, NULL);
-		o.owner_pid = getpid();
+		o.foreground = true;
 		r = sl_up_config(&cfg, &o);
 		if (r >= 0) {
 			const struct timespec tick = { 1, 0 };

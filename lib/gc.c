@@ -45,36 +45,21 @@ static void say(const char *fmt, ...)
 
 static bool alive(int pid)
 {
-	char path[64], st[512];
-	FILE *f;
-	bool ok = false;
-
-	if (pid <= 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (f) {
-		const char *p;
-
-		/* A zombie is dead, whoever has not reaped it yet. */
-		ok = fgets(st, sizeof(st), f) && (p = strrchr(st, ')')) && p[1] == ' ' && p[2] != 'Z';
-		fclose(f);
-	}
-	return ok;
+	return sl_proc_start(pid, NULL) == 0;
 }
 
 /*
  * A VM is dead when it was booted and its supervisor or QEMU is gone, or
- * when the sl-up that owned it is gone. A network made by hand (never
- * booted, no owner) is the user's, and alive.
+ * when the process that owns it (the sl-up making it, or a foreground one
+ * supervising it) is gone: a kill -9 half-way leaves such VMs. A network
+ * made by hand (never booted, no owner) is the user's, and alive.
  */
 static bool vm_dead(const char *name, const struct sl_kv *st)
 {
-	const char *owner = sl_kv_get(st, "SL_OWNER_PID");
 	int sup, qemu;
 
 	sl_vm_pids(name, &sup, &qemu);
-	if (owner && !alive(atoi(owner)))
+	if (sl_owner_gone(st))
 		return true;
 	if (sl_kv_get(st, "SL_PID") && (!sup || !qemu))
 		return true;
@@ -114,7 +99,7 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 			sl_ipam_release(name, &out);
 	}
 	if (!dry)
-		sl_state_purge(name); /* what is left: SL_OWNER_PID, the logs */
+		sl_state_purge(name); /* what is left: the owner, the logs */
 }
 
 static bool has_state(const char *name)

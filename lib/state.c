@@ -258,6 +258,84 @@ static void vm_lock_name(const char *name, char *buf, size_t len)
 }
 
 /**
+ * sl_proc_start() - when a live process started (clock ticks since boot)
+ * @pid: process
+ * @start: its start time (may be NULL)
+ *
+ * With the pid, the start time names one process for good: a pid reused
+ * after a reboot or a wrap is another process.
+ *
+ * Return: 0, or -ESRCH when it is gone or a zombie (whoever has not reaped it)
+ */
+int sl_proc_start(int pid, unsigned long long *start)
+{
+	char path[64], st[1024];
+	_cleanup_fclose_ FILE *f = NULL;
+	unsigned long long t = 0;
+	const char *p;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f || !fgets(st, sizeof(st), f) || !(p = strrchr(st, ')')) || p[1] != ' ' ||
+	    p[2] == 'Z')
+		return -ESRCH;
+	/* after ") S": fields 4..21, then starttime (proc(5), field 22) */
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &t) != 1)
+		return -ESRCH;
+	if (start)
+		*start = t;
+	return 0;
+}
+
+/**
+ * sl_owner_mark() - name this process the owner of a VM being made
+ * @kv: gets SL_OWNER_PID and SL_OWNER_START
+ *
+ * Recorded before the first step, so that whatever a kill -9 leaves is
+ * known to be abandoned (sl_owner_gone()), not taken for a network made by
+ * hand. Removed when the VM is complete, unless the owner stays to take it
+ * down (a foreground sl-up).
+ *
+ * Return: 0 or -errno
+ */
+int sl_owner_mark(struct sl_kv *kv)
+{
+	unsigned long long start = 0;
+	int r = sl_proc_start(getpid(), &start);
+
+	if (r == 0)
+		r = sl_kv_setf(kv, "SL_OWNER_PID", "%d", getpid());
+	if (r == 0)
+		r = sl_kv_setf(kv, "SL_OWNER_START", "%llu", start);
+	return r;
+}
+
+const char *const sl_owner_keys[] = { "SL_OWNER_PID", "SL_OWNER_START", NULL };
+
+/**
+ * sl_owner_gone() - whether a VM's recorded owner has died
+ * @st: the VM's state
+ *
+ * Return: true when an owner is recorded and that process (same pid, same
+ * start time) no longer runs
+ */
+bool sl_owner_gone(const struct sl_kv *st)
+{
+	const char *pid = sl_kv_get(st, "SL_OWNER_PID"), *want = sl_kv_get(st, "SL_OWNER_START");
+	unsigned long long start;
+
+	if (!pid)
+		return false;
+	if (sl_proc_start(atoi(pid), &start) < 0)
+		return true;
+	return want && strtoull(want, NULL, 10) != start;
+}
+
+/**
  * sl_vm_lock() - take a VM's lock, for work that must not interleave
  * @name: VM name
  *

@@ -2,6 +2,7 @@
 #ifndef SL_STATE_H
 #define SL_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -16,6 +17,10 @@ int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int sl_lock(const char *what);
 int sl_vm_lock(const char *name);
+int sl_proc_start(int pid, unsigned long long *start);
+int sl_owner_mark(struct sl_kv *kv);
+bool sl_owner_gone(const struct sl_kv *st);
+extern const char *const sl_owner_keys[];
 int sl_run_dir_ready(void);
 int sl_vm_dir_ready(const char *name, char *dir, size_t len);
 FILE *sl_run_fopen_new(const char *path);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -563,7 +564,7 @@ int sl_supervise(int argc, char **argv)
 	struct sl_supervisor s = { .ready_fd = SL_FD_READY, .guest_fd = SL_FD_GUEST };
 	char sock[4096], log[4096], diag[4096];
 	int cin[2], cout[2], nul, dash = 0, log_errno;
-	pid_t q;
+	pid_t q, sup;
 
 	for (int i = 0; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
@@ -602,8 +603,13 @@ int sl_supervise(int argc, char **argv)
 		dprintf(SL_FD_READY, "fail: supervisor set-up: %s\n", strerror(errno));
 		return 1;
 	}
+	sup = getpid();
 	q = fork();
 	if (q == 0) {
+		/* A VM nobody supervises has no console log and no agent: QEMU dies
+		 * with its supervisor, also a kill -9 of it (docs/VM.md). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != sup)
+			_exit(127);
 		/* QEMU runs in the VM's namespace, where its TAP is. */
 		if (setns(SL_FD_NETNS, CLONE_NEWNET) < 0) {
 			dprintf(2, "setns: %s\n", strerror(errno));

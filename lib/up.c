@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -409,18 +410,16 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 		for (int u = (int)s; u >= 0; u--)
 			if (step_used(g, (enum step)u))
 				step_undo(g, name, (enum step)u);
+		sl_state_update(name, NULL, sl_owner_keys);
 		return 1;
 	}
 	{
 		_cleanup_kv_ struct sl_kv st = { 0 };
 
+		/* Complete: nobody owns it now, unless we stay to take it down. */
+		if (!o->foreground)
+			sl_state_update(name, NULL, sl_owner_keys);
 		sl_state_load(name, &st);
-		if (o->owner_pid) {
-			_cleanup_kv_ struct sl_kv own = { 0 };
-
-			sl_kv_setf(&own, "SL_OWNER_PID", "%d", o->owner_pid);
-			sl_state_update(name, &own, NULL);
-		}
 		fprintf(stderr, "[%u/%u] %s up %s\n", idx, total, name,
 			sl_kv_get(&st, "SL_IP") ? sl_kv_get(&st, "SL_IP") : "");
 	}
@@ -443,7 +442,6 @@ static const enum step *down_order(const struct sl_group *g)
 
 static int vm_down(const struct sl_group *g, const char *name)
 {
-	static const char *const keys[] = { "SL_OWNER_PID", NULL };
 	struct cmd c;
 	int bad = 0;
 
@@ -455,7 +453,7 @@ static int vm_down(const struct sl_group *g, const char *name)
 			bad = 1;
 		}
 	}
-	sl_state_update(name, NULL, keys);
+	sl_state_update(name, NULL, sl_owner_keys);
 	if (!bad)
 		sl_state_purge(name); /* the console and supervisor logs */
 	return bad;
@@ -480,6 +478,7 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 {
 	size_t next = 0, running = 0;
 	int failed = 0, st;
+	pid_t self = getpid();
 
 	fflush(NULL);
 	while (next < n || running) {
@@ -492,10 +491,15 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 				continue;
 			}
 			pid = fork();
-			if (pid == 0)
+			if (pid == 0) {
+				/* A kill -9 of sl-up ends its VMs' workers too: what they
+				 * leave is recorded as owned by a dead sl-up, for sl-gc. */
+				if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
+					_exit(1);
 				_exit(up ? vm_up(v[next].g, v[next].name, o, (unsigned)next + 1,
 						 (unsigned)n, S_NETNS)
 					 : vm_down(v[next].g, v[next].name));
+			}
 			if (pid < 0)
 				return -errno;
 			next++;
@@ -549,6 +553,15 @@ static void script_header(FILE *f)
 	}
 }
 
+/* This sl-up owns the VM from before its first step (sl_owner_mark()). */
+static int own(const char *name)
+{
+	_cleanup_kv_ struct sl_kv kv = { 0 };
+	int r = sl_owner_mark(&kv);
+
+	return r < 0 ? r : sl_state_update(name, &kv, NULL);
+}
+
 /*
  * Leases first, one VM after the other in config order, so that on a fresh
  * range <group>-n gets block n-1 whatever order the parallel steps finish
@@ -557,10 +570,13 @@ static void script_header(FILE *f)
 static void leases_in_order(struct job *v, size_t n)
 {
 	for (size_t j = 0; j < n; j++) {
-		char err[4096];
+		char err[4096] = "";
 
-		if (step_do(v[j].g, v[j].name, S_IPAM, err, sizeof(err)) == 0)
+		if (own(v[j].name) == 0 && step_do(v[j].g, v[j].name, S_IPAM, err, sizeof(err)) == 0)
 			continue;
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", sl_last_error());
+		sl_state_update(v[j].name, NULL, sl_owner_keys);
 		sl_err("[%zu/%zu] %s failed at sl-ipam alloc: %s", j + 1, n, v[j].name,
 		       err[0] ? err : "no message");
 		v[j].skip = true;
@@ -747,6 +763,36 @@ int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o)
 	return (int)k;
 }
 
+/*
+ * The lowest free name of the group, taken (its owner recorded) under one
+ * lock, so that two launches at once pick two names.
+ */
+static int launch_name(const struct sl_group *g, struct job *one, bool print_only)
+{
+	_cleanup_close_ int lock = print_only ? -1 : sl_lock("launch");
+
+	if (!print_only && lock < 0)
+		return lock;
+	for (unsigned k = 1;; k++) {
+		char path[4096];
+
+		snprintf(one->name, sizeof(one->name), "%s-%u", g->name, k);
+		if (sl_name_check(one->name) < 0) {
+			sl_set_error("group %s: no free VM name fits 15 bytes", g->name);
+			return -EINVAL;
+		}
+		if (sl_run_path(path, sizeof(path), "%s/vm.env", one->name) == 0 &&
+		    access(path, F_OK) < 0 && sl_netns_exists(one->name) == 0)
+			break;
+	}
+	if (g->naddr && vm_number(one->name) > g->naddr) {
+		sl_set_error("group %s: no address left for %s in network.addresses (%zu listed)",
+			     g->name, one->name, g->naddr);
+		return -ENOSPC;
+	}
+	return print_only ? 0 : own(one->name);
+}
+
 /**
  * sl_up_launch() - add one VM to a running group: the lowest free index
  */
@@ -776,23 +822,9 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 	}
 	if ((r = prepare()) < 0)
 		return r;
-	for (unsigned k = 1;; k++) {
-		char path[4096];
-
-		snprintf(one.name, sizeof(one.name), "%s-%u", g->name, k);
-		if (sl_name_check(one.name) < 0) {
-			sl_set_error("group %s: no free VM name fits 15 bytes", g->name);
-			return -EINVAL;
-		}
-		if (sl_run_path(path, sizeof(path), "%s/vm.env", one.name) == 0 &&
-		    access(path, F_OK) < 0 && sl_netns_exists(one.name) == 0)
-			break;
-	}
-	if (g->naddr && vm_number(one.name) > g->naddr) {
-		sl_set_error("group %s: no address left for %s in network.addresses (%zu listed)",
-			     g->name, one.name, g->naddr);
-		return -ENOSPC;
-	}
+	r = launch_name(g, &one, o->print_only);
+	if (r < 0)
+		return r;
 	if (o->print_only) {
 		script_header(o->script);
 		print_up(o, &one);

@@ -12,7 +12,7 @@ struct sl_up_opts {
 	bool print_only;  /* --print-script: write the commands, run nothing */
 	FILE *script;     /* where --print-script writes */
 	unsigned jobs;    /* VMs brought up or down at once; 0: the defaults */
-	int owner_pid;    /* recorded as SL_OWNER_PID while sl-up supervises */
+	bool foreground;  /* sl-up stays as the VMs' owner (SL_OWNER_PID) to take them down */
 	/* launch: lists that replace the group's for the new VM; NULL: inherit */
 	const struct sl_entry_list *allow, *drop;
 };

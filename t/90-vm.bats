@@ -17,7 +17,7 @@ setup_file() {
 teardown_file() {
 	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
 	SCRATCH_NS=("$HOST")
-	for n in "$VM" "$P-2"; do inhost sl-boot stop "$n" --timeout 5 2>/dev/null || true; done
+	for n in "$VM" "$P-2" "$P-3"; do inhost sl-boot stop "$n" --timeout 5 2>/dev/null || true; done
 	teardown_host
 }
 
@@ -245,6 +245,22 @@ PY
 	[ ! -e "$SL_RUN_DIR/$P-2/agent.sock" ]
 	run inhost sl-boot status "$P-2"
 	[ "$status" -eq 1 ]
+}
+
+@test "kill -9 of a supervisor takes its QEMU with it; status says not running" {
+	vm_net_up "$P-3" 169.254.104.0/22
+	inhost sl-boot start "$P-3" >"$BATS_TEST_TMPDIR/start3.out"
+	local sup qemu
+	sup=$(sed -n 's/^SL_PID=//p' "$BATS_TEST_TMPDIR/start3.out")
+	qemu=$(sed -n 's/^SL_QEMU_PID=//p' "$BATS_TEST_TMPDIR/start3.out")
+	pid_alive "$qemu"
+	kill -9 "$sup"
+	for _ in $(seq 20); do pid_alive "$qemu" || break; sleep 0.1; done
+	! pid_alive "$qemu" || false
+	run inhost sl-boot status "$P-3"
+	[ "$status" -eq 1 ]
+	inhost sl-boot stop "$P-3"
+	vm_net_down "$P-3"
 }
 
 @test "stop leaves no QEMU and no supervisor; stop twice is fine" {

@@ -246,3 +246,64 @@ sig_bits() {
 	inhost sl-up down "$cfg"
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
+
+# After a kill and sl-gc, each VM of group $G is whole or gone: no half-made
+# one (a lease, a state dir, a namespace or a process with nobody to finish it).
+whole_or_gone() {
+	local n
+	for n in "$G-1" "$G-2"; do
+		if [ -e "$SL_RUN_DIR/$n/vm.env" ]; then
+			grep -q "^SL_EGRESS_RANGE=" "$SL_RUN_DIR/$n/vm.env" || { cat "$SL_RUN_DIR/$n/vm.env"; return 1; }
+			! grep -q "^SL_OWNER_PID=" "$SL_RUN_DIR/$n/vm.env" || { echo "$n: owner left"; return 1; }
+			inhost sl-netns check "$n" >/dev/null || return 1
+		else
+			! ip netns list | grep -q "^$n\b" || { echo "$n: namespace, no state"; return 1; }
+			! grep -q "^$n " "$SL_RUN_DIR/ipam/leases" 2>/dev/null || { echo "$n: lease, no state"; return 1; }
+			[ ! -e "$SL_RUN_DIR/$n" ] || { ls -la "$SL_RUN_DIR/$n"; return 1; }
+			[ "$(pgrep -c -f "qemu-system.*-name $n\b" || true)" = 0 ] || { echo "$n: QEMU"; return 1; }
+		fi
+	done
+}
+
+@test "kill -9 of sl-up -d at 50 random points (with and without boots), then sl-gc: each VM whole or gone" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local cfg pid boot ms
+	cfg=$(example agents.yaml "$G")
+	for i in $(seq 50); do
+		boot=--no-boot
+		[ $((i % 2)) = 0 ] || boot=
+		ms=$((RANDOM % 300))
+		(exec nsenter --net="/run/netns/$HOST" sl-up -d $boot "$cfg" </dev/null >/dev/null 2>&1) &
+		pid=$!
+		sleep "$(printf '0.%03d' "$ms")"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" || true
+		inhost sl-gc >"$BATS_TEST_TMPDIR/gc.out"
+		whole_or_gone || { echo "round $i ($boot, killed at $ms ms)"; cat "$BATS_TEST_TMPDIR/gc.out"; false; }
+		inhost sl-up down "$cfg" >/dev/null
+		diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+	done
+	[ -z "$(inhost sl-gc)" ]
+}
+
+@test "kill -9 of a foreground sl-up's process group during boot, then sl-gc: nothing left, 5 of 5" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local cfg pid
+	cfg=$(example agents.yaml "$G")
+	for i in $(seq 5); do
+		# its own process group, as a shell job is; Ctrl-\ kills the whole group
+		setsid nsenter --net="/run/netns/$HOST" sl-up "$cfg" </dev/null >/dev/null 2>&1 &
+		pid=$!
+		for _ in $(seq 100); do
+			pgrep -f "qemu-system.*-name $G-" >/dev/null && break
+			sleep 0.05
+		done
+		kill -9 -- "-$pid"
+		wait "$pid" || true
+		inhost sl-gc >/dev/null
+		[ "$(pgrep -c -f "qemu-system.*-name $G-" || true)" = 0 ]
+		[ "$(pgrep -c -f "sl-supervise $G-" || true)" = 0 ]
+		[ -z "$(ls "$SL_RUN_DIR" | grep "^$G-" || true)" ]
+		diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+	done
+}

@@ -153,16 +153,19 @@ Y
 	inhost sl-ipam release "$P-1"
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 }
-@test "count 0: nothing at up; launch adds VMs one by one, lowest free index; down removes them" {
-	f=$(cfg zero <<'Y'
+# A group named $P with count 0 on 169.254.100.0/22: VMs come by launch only.
+empty_group() {
+	cfg zero <<Y
 config:
   host_groups:
-  - name: z
+  - name: $P
     count: 0
     network: {mode: isolated, range: "169.254.100.0/22"}
 Y
-)
-	sed -i "s/name: z/name: $P/" "$f"
+}
+
+@test "count 0: nothing at up; launch adds VMs one by one, lowest free index; down removes them" {
+	f=$(empty_group)
 	inhost sl-up -d --no-boot "$f"
 	[ ! -e "$SL_RUN_DIR/$P-1" ]
 	run inhost sl-up launch --no-boot "$f" "$P"
@@ -174,6 +177,21 @@ Y
 	run inhost sl-up down "$f"
 	grep -q "2 VMs down" <<<"$output"
 	[ ! -e "$SL_RUN_DIR/$P-1" ] && [ ! -e "$SL_RUN_DIR/$P-2" ]
+}
+
+@test "eight launches at once give eight VMs with eight names and eight addresses" {
+	f=$(empty_group)
+	local pids=()
+	for i in 1 2 3 4 5 6 7 8; do
+		inhost sl-up launch --no-boot "$f" "$P" >"$BATS_TEST_TMPDIR/l$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in 0 1 2 3 4 5 6 7; do wait "${pids[$i]}" || { cat "$BATS_TEST_TMPDIR/l$((i + 1))"; false; }; done
+	for i in 1 2 3 4 5 6 7 8; do inhost sl-netns check "$P-$i"; done
+	[ "$(grep -c "^$P-" "$SL_RUN_DIR/ipam/leases")" = 8 ]
+	[ "$(cut -d' ' -f4 "$SL_RUN_DIR/ipam/leases" | sort -u | wc -l)" = 8 ]
+	run inhost sl-up down "$f"
+	grep -q "8 VMs down" <<<"$output"
 }
 
 @test "bridge mode: a missing or bad gateway, allow/drop, a clash between groups" {
