@@ -504,6 +504,29 @@ static int forward(const char *name, const char *spec)
 	}
 }
 
+/* The console log as kept: the rotated part first, if any (docs/VM.md). */
+static int print_console_log(const char *name)
+{
+	char path[4096], old[4200], b[8192];
+	_cleanup_close_ int fd = -1, fd1 = -1;
+	ssize_t n;
+
+	if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_CONSOLE_LOG) < 0)
+		return 1;
+	snprintf(old, sizeof(old), "%s.1", path);
+	fd1 = open(old, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		sl_set_error("%s has no console log (%s)", name, path);
+		return sl_cli_fail(-ENXIO);
+	}
+	while (fd1 >= 0 && (n = read(fd1, b, sizeof(b))) > 0)
+		sl_write_all(1, b, (size_t)n);
+	while ((n = read(fd, b, sizeof(b))) > 0)
+		sl_write_all(1, b, (size_t)n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sl_cli cli = { .usage = usage, .done = -1 };
@@ -562,23 +585,8 @@ int main(int argc, char **argv)
 			req.pty = true;
 			return run(name, cmd && *cmd ? cmd : login_shell);
 		}
-		if (!attach) {
-			char path[4096];
-			_cleanup_close_ int fd = -1;
-			char b[8192];
-			ssize_t n;
-
-			if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_CONSOLE_LOG) < 0)
-				return 1;
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0) {
-				sl_set_error("%s has no console log (%s)", name, path);
-				return sl_cli_fail(-ENXIO);
-			}
-			while ((n = read(fd, b, sizeof(b))) > 0)
-				sl_write_all(1, b, (size_t)n);
-			return 0;
-		}
+		if (!attach)
+			return print_console_log(name);
 		{
 			int s = sl_agent_connect(name);
 

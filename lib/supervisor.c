@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "log.h"
 #include "proto.h"
 #include "state.h"
 #include "spawn.h"
@@ -331,6 +332,46 @@ static void read_guest(void)
 	ghave -= off;
 }
 
+/*
+ * The guest fills the console log as fast as it likes (MB/s under KVM), and
+ * it lives in /run: once full it becomes console.log.1, replacing the
+ * older one, whose bytes are counted as dropped in supervisor.log.
+ */
+static void console_rotate(void)
+{
+	char old[4200];
+	struct stat st;
+
+	snprintf(old, sizeof(old), "%s.1", sv->log_path);
+	if (lstat(old, &st) == 0 && S_ISREG(st.st_mode))
+		sv->log_dropped += (unsigned long long)st.st_size;
+	close(sv->log_fd);
+	sv->log_fd = -1;
+	if (rename(sv->log_path, old) < 0) {
+		diag("cannot rotate %s: %s; console no longer logged", sv->log_path,
+		     strerror(errno));
+		return;
+	}
+	sv->log_fd = open(sv->log_path,
+			  O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (sv->log_fd < 0)
+		diag("cannot reopen %s: %s; console no longer logged", sv->log_path,
+		     strerror(errno));
+	sv->log_size = 0;
+	diag("console log reached %llu bytes: rotated to %s, %llu bytes dropped so far",
+	     sv->log_max, old, sv->log_dropped);
+}
+
+static void console_log(const uint8_t *buf, size_t n)
+{
+	if (sv->log_fd >= 0 && sv->log_size + n > sv->log_max)
+		console_rotate();
+	if (sv->log_fd < 0)
+		return;
+	sl_write_all(sv->log_fd, buf, n);
+	sv->log_size += n;
+}
+
 static void read_console(void)
 {
 	uint8_t buf[8192];
@@ -338,7 +379,7 @@ static void read_console(void)
 
 	if (n <= 0)
 		return;
-	sl_write_all(sv->log_fd, buf, (size_t)n);
+	console_log(buf, (size_t)n);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (clients[i].st == C_CONSOLE && sl_buf_size(&clients[i].out) < HIGH_WATER)
 			to_client(&clients[i], SL_STDOUT, buf, (size_t)n);
@@ -547,7 +588,31 @@ void sl_vm_remove_files(const char *name)
 			unlink(path);
 }
 
-/* Fixed fd numbers across the exec of the supervisor. */
+/**
+ * sl_console_max() - the console log's cap: $SL_CONSOLE_MAX bytes
+ * @max: the cap; 4 MiB when the variable is unset or empty
+ *
+ * Return: 0, or -EINVAL with the error recorded (not a number, under 64 KiB)
+ */
+int sl_console_max(unsigned long long *max)
+{
+	const char *e = getenv("SL_CONSOLE_MAX");
+	char *end;
+
+	*max = SL_CONSOLE_MAX_DEFAULT;
+	if (!e || !*e)
+		return 0;
+	errno = 0;
+	*max = strtoull(e, &end, 10);
+	if (errno || *end || *e == '-' || *max < SL_CONSOLE_MAX_MIN) {
+		*max = SL_CONSOLE_MAX_DEFAULT;
+		sl_set_error("bad SL_CONSOLE_MAX '%s': a byte count, %llu or more", e,
+			     SL_CONSOLE_MAX_MIN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /**
  * sl_supervise() - the supervisor's main: `sl-supervise NAME -- QEMU...`
  * @argc: argc
@@ -577,6 +642,12 @@ int sl_supervise(int argc, char **argv)
 	if (sl_run_path(sock, sizeof(sock), "%s/%s", s.name, SL_AGENT_SOCK) < 0 ||
 	    sl_run_path(log, sizeof(log), "%s/%s", s.name, SL_CONSOLE_LOG) < 0 ||
 	    sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
+		return 1;
+	s.log_path = log;
+	sl_console_max(&s.log_max); /* sl-boot start checked it */
+	if (sl_run_path(diag, sizeof(diag), "%s/%s.1", s.name, SL_CONSOLE_LOG) == 0)
+		unlink(diag); /* the last boot's */
+	if (sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
 		return 1;
 	/* Never through a link: a planted one would aim guest bytes at any file. */
 	s.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);

@@ -13,17 +13,24 @@ struct sl_supervisor {
 	int con_in;     /* QEMU's stdin: console input */
 	int con_out;    /* QEMU's stdout and stderr: console output */
 	int log_fd;     /* console.log */
+	const char *log_path;
+	unsigned long long log_size, log_max; /* bytes in console.log, its cap */
+	unsigned long long log_dropped;       /* bytes rotated away for good */
 	int diag_fd;    /* supervisor.log */
 	int ready_fd;   /* tells sl-boot start "ok" or why not; -1 after */
 	int qemu_pid;
 	const char *sock_path;
 };
 
+#define SL_CONSOLE_MAX_DEFAULT (4ULL << 20)
+#define SL_CONSOLE_MAX_MIN (64ULL << 10)
+
 /* Fixed fd numbers across the exec of sl-supervise. */
 enum { SL_FD_READY = 3, SL_FD_NETNS, SL_FD_GUEST, SL_FD_QEMU_AGENT };
 
 int sl_supervisor_run(struct sl_supervisor *s);
 int sl_supervise(int argc, char **argv);
+int sl_console_max(unsigned long long *max);
 int sl_listen_unix(const char *path);
 int sl_vm_write_pid(const char *name, const char *file, int v);
 void sl_vm_remove_files(const char *name);

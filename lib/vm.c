@@ -406,6 +406,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 			     c->mem_mb);
 		return -EINVAL;
 	}
+	if ((r = sl_console_max(&(unsigned long long){ 0 })) < 0)
+		return r;
 	sl_vm_pids(c->name, &sup, &qemu);
 	if (sup || qemu) {
 		sl_set_error("%s is running already (supervisor %d, qemu %d)", c->name, sup, qemu);

@@ -247,6 +247,24 @@ PY
 	[ "$status" -eq 1 ]
 }
 
+@test "the console log is capped: a guest flooding its console fills two logs of SL_CONSOLE_MAX at most" {
+	vm_net_up "$P-3" 169.254.104.0/22
+	SL_CONSOLE_MAX=1k assert_usage_error "bad SL_CONSOLE_MAX '1k'" inhost sl-boot start "$P-3"
+	SL_CONSOLE_MAX=65536 inhost sl-boot start "$P-3" >/dev/null
+	local d="$SL_RUN_DIR/$P-3"
+	# 400 KB through the serial console, as a hostile guest would (~1 s under TCG)
+	inhost sl-exec "$P-3" -- sh -c 'for i in $(seq 50); do head -c 8000 /dev/zero | tr "\0" x >/dev/console; done'
+	[ "$(stat -c %s "$d/console.log")" -le 65536 ]
+	[ "$(stat -c %s "$d/console.log.1")" -le 65536 ]
+	[ "$(stat -c %s "$d/console.log.1")" -gt 32768 ]
+	grep -q "console log reached 65536 bytes: rotated to .*console.log.1, [1-9][0-9]* bytes dropped so far" "$d/supervisor.log"
+	run inhost sl-exec console "$P-3"
+	[ "${#output}" -le 131072 ]
+	grep -q xxxxxxxx <<<"$output"
+	inhost sl-boot stop "$P-3"
+	vm_net_down "$P-3"
+}
+
 @test "kill -9 of a supervisor takes its QEMU with it; status says not running" {
 	vm_net_up "$P-3" 169.254.104.0/22
 	inhost sl-boot start "$P-3" >"$BATS_TEST_TMPDIR/start3.out"
