@@ -159,13 +159,28 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute)
 	return -1;
 }
 
+/*
+ * Where a command's status passes through (run, shell, console --attach),
+ * sl-exec's own failure after its input was accepted (the VM is not
+ * running, the agent went away, garbage on the channel) is 255, as ssh's:
+ * no status a command gives by accident. Bad input stays 2, before
+ * anything was sent.
+ */
+#define SL_EXEC_OWN_FAILURE 255
+
+static int own_failure(int r)
+{
+	sl_cli_fail(r);
+	return SL_EXEC_OWN_FAILURE;
+}
+
 static int exit_for(int r)
 {
 	if (r >= 0)
 		return r;
 	if (r == -EPIPE) /* our stdout was closed: end as the command would */
 		return 128 + SIGPIPE;
-	return sl_cli_fail(r);
+	return own_failure(r);
 }
 
 static int run(const char *name, char **cmd)
@@ -173,7 +188,7 @@ static int run(const char *name, char **cmd)
 	int sock = sl_agent_connect(name);
 
 	if (sock < 0)
-		return sl_cli_fail(sock);
+		return own_failure(sock);
 	req.argv = cmd;
 	return exit_for(sl_agent_exec(sock, &req, 0, 1, 2));
 }
@@ -591,7 +606,7 @@ int main(int argc, char **argv)
 			int s = sl_agent_connect(name);
 
 			if (s < 0)
-				return sl_cli_fail(s);
+				return own_failure(s);
 			return exit_for(sl_agent_console(s, 0, 1));
 		}
 	}

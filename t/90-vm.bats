@@ -37,10 +37,12 @@ teardown_file() {
 	grep -qx "SL_STATE=running" <<<"$output"
 }
 
-@test "exit statuses: true 0, false 1, exit 7, kill -9 137" {
+@test "exit statuses: true 0, false 1, exit 2, exit 7, kill -9 137" {
 	inhost sl-exec "$VM" -- true
 	run inhost sl-exec "$VM" -- false
 	[ "$status" -eq 1 ]
+	run inhost sl-exec "$VM" -- sh -c 'exit 2'
+	[ "$status" -eq 2 ]
 	run inhost sl-exec "$VM" -- sh -c 'exit 7'
 	[ "$status" -eq 7 ]
 	run inhost sl-exec "$VM" -- sh -c 'kill -9 $$'
@@ -289,7 +291,7 @@ PY
 	[ ! -e "$SL_AGENT" ]
 	inhost sl-boot stop "$VM"
 	run inhost sl-exec "$VM" -- true
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 255 ]
 	grep -q "is not running" <<<"$output"
 	grep -q "reboot: Power down" "$SL_RUN_DIR/$VM/console.log"
 }

@@ -59,7 +59,7 @@ teardown() {
 		inhost env SL_QEMU="$FAKE" FAKE_MODE=$mode sl-boot start "$P-1" --timeout 20 >"$BATS_TEST_TMPDIR/start"
 		. "$BATS_TEST_TMPDIR/start"
 		run inhost timeout 20 sl-exec "$P-1" -- echo hi
-		[ "$status" -eq 1 ]
+		[ "$status" -eq 255 ]
 		grep -q "malformed frame" <<<"$output"
 		kill -0 "$SL_PID"
 		grep -q "malformed data from the guest" "$SL_RUN_DIR/$P-1/supervisor.log"
