@@ -79,6 +79,11 @@ lib/libsl.a: $(LIB_OBJ)
 bin/sl-%: bin/sl-%.c lib/libsl.a lib/*.h .flags
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsl.a $(LDLIBS)
 
+# sl-up with fault injection (SL_FAULT, lib/up.c), for the tests only: next
+# to the tools it runs, hidden, never installed.
+bin/.sl-up-fault: bin/sl-up.c lib/up.c lib/libsl.a lib/*.h .flags
+	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-up.c lib/up.c lib/libsl.a $(LDLIBS)
+
 man/%.1: man/%.1.scd
 	scdoc < $< > $@
 
@@ -94,7 +99,7 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "all dependencies present"; fi
 
-check: all fuzz unit
+check: all bin/.sl-up-fault fuzz unit
 	t/run $(TESTS)
 	@if [ -z "$(TESTS)" ]; then t/mutants.sh; fi
 
@@ -169,7 +174,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(GUESTDIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
-	rm -f lib/*.o lib/libsl.a $(BINS) $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
+	rm -f lib/*.o lib/libsl.a $(BINS) bin/.sl-up-fault $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
 		libexec/sl-supervise t/unit/unit-tests
 
 # clean keeps the downloaded kernel; this takes it too.

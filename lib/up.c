@@ -72,6 +72,26 @@ enum step { S_IPAM, S_NETNS, S_VETH, S_TAP, S_EGRESS, S_BOOT, S_COUNT };
 static const char *const step_tool[S_COUNT] = { "sl-ipam", "sl-netns", "sl-veth",
 						"sl-tap", "sl-egress", "sl-boot" };
 
+/*
+ * Fault injection, in the test build only (bin/.sl-up-fault, made by make
+ * check): SL_FAULT=WHAT:VM fails WHAT (a step's tool, or "fork" of the VM's
+ * worker) for that VM, so that the tests can
+ * prove each undo. The installed sl-up has no such variable.
+ */
+static bool fault(const char *what, const char *vm)
+{
+#ifdef SL_FAULT_INJECTION
+	const char *f = getenv("SL_FAULT");
+	size_t w = strlen(what);
+
+	return f && !strncmp(f, what, w) && f[w] == ':' && !strcmp(f + w + 1, vm);
+#else
+	(void)what;
+	(void)vm;
+	return false;
+#endif
+}
+
 /* Isolated VMs take every step; bridge VMs have no namespace nor veth. */
 static bool step_used(const struct sl_group *g, enum step s)
 {
@@ -233,7 +253,11 @@ static void clean_env(void)
 {
 	/* An exported SL_* from an earlier eval must not steer the steps. */
 	static const char *const keep[] = { "SL_RUN_DIR", "SL_GUEST_DIR", "SL_LIBEXEC_DIR",
-					    "SL_QEMU", "SL_DEBUG", NULL };
+					    "SL_QEMU", "SL_DEBUG", "SL_CONSOLE_MAX",
+#ifdef SL_FAULT_INJECTION
+					    "SL_FAULT",
+#endif
+					    NULL };
 	extern char **environ;
 
 again:
@@ -286,7 +310,7 @@ static int lease_view(const char *name, struct lease_view *v)
 }
 
 /* Step @s of VM @name, in this process. Return 0, or 1 with @err set. */
-static int step_do(const struct sl_group *g, const char *name, enum step s, char *err,
+static int step_run(const struct sl_group *g, const char *name, enum step s, char *err,
 		   size_t len)
 {
 	_cleanup_kv_ struct sl_kv out = { 0 };
@@ -359,6 +383,25 @@ static int step_do(const struct sl_group *g, const char *name, enum step s, char
 	if (r < 0)
 		snprintf(err, len, "%s", sl_last_error()[0] ? sl_last_error() : strerror(-r));
 	return r < 0 ? 1 : 0;
+}
+
+static int step_do(const struct sl_group *g, const char *name, enum step s, char *err,
+		   size_t len)
+{
+	int r;
+
+	/* The lease is all or nothing (one locked write): it fails before. The
+	 * others may half-make: they fail after their work, for the undo. */
+	if (s == S_IPAM && fault(step_tool[s], name)) {
+		snprintf(err, len, "fault injected (SL_FAULT)");
+		return 1;
+	}
+	r = step_run(g, name, s, err, len);
+	if (r == 0 && s != S_IPAM && fault(step_tool[s], name)) {
+		snprintf(err, len, "fault injected after the step (SL_FAULT)");
+		return 1;
+	}
+	return r;
 }
 
 /* The undo of step @s, in this process; also the way down. */
@@ -473,6 +516,25 @@ struct job {
 	bool skip; /* failed already (its lease) */
 };
 
+/*
+ * VMs whose worker could not be started (fork failed): on the way up their
+ * lease and owner record are undone, on the way down they stay as they are;
+ * each is reported.
+ */
+static void not_started(struct job *v, size_t from, size_t n, bool up, const char *why)
+{
+	for (size_t j = from; j < n; j++) {
+		if (v[j].skip)
+			continue;
+		sl_err("[%zu/%zu] %s: not %s: cannot start its worker: %s", j + 1, n, v[j].name,
+		       up ? "brought up" : "taken down", why);
+		if (up) {
+			step_undo(v[j].g, v[j].name, S_IPAM);
+			sl_state_update(v[j].name, NULL, sl_owner_keys);
+		}
+	}
+}
+
 /* Run @fn over the VMs, @jobs at a time. Return how many failed. */
 static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_opts *o, bool up)
 {
@@ -490,7 +552,7 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 				failed++;
 				continue;
 			}
-			pid = fork();
+			pid = fault("fork", v[next].name) ? (errno = EAGAIN, -1) : fork();
 			if (pid == 0) {
 				/* A kill -9 of sl-up ends its VMs' workers too: what they
 				 * leave is recorded as owned by a dead sl-up, for sl-gc. */
@@ -500,8 +562,13 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 						 (unsigned)n, S_NETNS)
 					 : vm_down(v[next].g, v[next].name));
 			}
-			if (pid < 0)
-				return -errno;
+			if (pid < 0) {
+				/* Start no more; the running ones are waited for below. */
+				not_started(v, next, n, up, strerror(errno));
+				failed += (int)(n - next);
+				next = n;
+				break;
+			}
 			next++;
 			running++;
 		}
