@@ -627,6 +627,41 @@ static int range_user_del(const char *name, const char *range)
 	return errno == ENOTEMPTY || errno == EEXIST ? 0 : -errno;
 }
 
+/*
+ * The ranges @name is recorded as a user of, by apply, under the run dir
+ * only root writes: what flush undoes comes from there, never from vm.env,
+ * which a person may edit (SL_EGRESS_RANGE=0.0.0.0/0 there would strand the
+ * real range's host rules). Call with the "host" lock held.
+ */
+static int user_ranges(const char *name, struct sl_cidr **v, size_t *n)
+{
+	_cleanup_closedir_ DIR *top = NULL;
+	char path[4096];
+	struct dirent *e;
+
+	if (sl_run_path(path, sizeof(path), "egress") < 0)
+		return -ENAMETOOLONG;
+	top = opendir(path);
+	while (top && (e = readdir(top))) {
+		char user[4096 + 600], range[SL_CIDR_STRLEN + 1];
+		struct sl_cidr c, *nv;
+
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(range))
+			continue;
+		snprintf(range, sizeof(range), "%s", e->d_name);
+		*strchrnul(range, '_') = '/';
+		snprintf(user, sizeof(user), "%s/%s/%s", path, e->d_name, name);
+		if (sl_cidr_parse(range, &c) < 0 || access(user, F_OK) < 0)
+			continue;
+		nv = realloc(*v, (*n + 1) * sizeof(**v));
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		nv[(*n)++] = c;
+	}
+	return 0;
+}
+
 /**
  * sl_egress_prune_users() - forget the range users whose VM is gone
  * @gone: says whether a VM no longer exists
@@ -752,10 +787,9 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 int sl_egress_flush(const char *name)
 {
 	static const char *const keys[] = { "SL_ALLOW", "SL_DROP", "SL_EGRESS_RANGE", NULL };
-	_cleanup_kv_ struct sl_kv st = { 0 };
+	_cleanup_free_ struct sl_cidr *ranges = NULL;
 	_cleanup_close_ int lock = -1;
-	const char *range_s;
-	struct sl_cidr range;
+	size_t n = 0;
 	int r;
 
 	r = sl_name_check(name);
@@ -783,20 +817,17 @@ int sl_egress_flush(const char *name)
 	lock = sl_lock("host");
 	if (lock < 0)
 		return lock;
-	r = sl_state_load(name, &st);
+	r = user_ranges(name, &ranges, &n);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		char range_s[SL_CIDR_STRLEN + 1];
+
+		sl_cidr_fmt(&ranges[i], range_s);
+		r = range_user_del(name, range_s);
+		if (r > 0)
+			r = sl_egress_host_release(&ranges[i]);
+	}
 	if (r < 0)
 		return r;
-	range_s = sl_kv_get(&st, "SL_EGRESS_RANGE");
-	if (range_s && sl_cidr_parse(range_s, &range) == 0) {
-		r = range_user_del(name, range_s);
-		if (r < 0)
-			return r;
-		if (r) {
-			r = sl_egress_host_release(&range);
-			if (r < 0)
-				return r;
-		}
-	}
 	return sl_state_update(name, NULL, keys);
 }
 

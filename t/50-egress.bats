@@ -102,6 +102,15 @@ EOR
 	inhost sl-egress flush "$P-3"
 }
 
+@test "flush undoes what apply recorded, not what an edited vm.env says" {
+	inhost sl-egress apply "$P-1" >/dev/null
+	[ -n "$(host_rules)" ]
+	sed -i 's#^SL_EGRESS_RANGE=.*#SL_EGRESS_RANGE=0.0.0.0/0#' "$SL_RUN_DIR/$P-1/vm.env"
+	inhost sl-egress flush "$P-1"
+	[ -z "$(host_rules)" ]
+	[ ! -e "$SL_RUN_DIR/egress" ]
+}
+
 @test "a second range gets its own rules; drops to every range come before accepts" {
 	inhost sl-ipam alloc --range 169.254.104.0/22 "$P-9" >/dev/null
 	inhost sl-netns add "$P-9" >/dev/null
