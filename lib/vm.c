@@ -210,8 +210,9 @@ static unsigned long tsc_khz(void)
 struct argv {
 	char *v[64];
 	int n;
-	char buf[8192];
+	char buf[32768];
 	size_t used;
+	bool full; /* an argument did not fit: never exec a partial line */
 };
 
 static void add(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -220,22 +221,43 @@ static void add(struct argv *a, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (a->n >= 63 || a->used >= sizeof(a->buf))
+	if (a->n >= 63 || a->used >= sizeof(a->buf)) {
+		a->full = true;
 		return;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(a->buf + a->used, sizeof(a->buf) - a->used, fmt, ap);
 	va_end(ap);
-	if (n < 0 || a->used + (size_t)n >= sizeof(a->buf))
+	if (n < 0 || a->used + (size_t)n >= sizeof(a->buf)) {
+		a->full = true;
 		return;
+	}
 	a->v[a->n++] = a->buf + a->used;
 	a->v[a->n] = NULL;
 	a->used += (size_t)n + 1;
 }
 
+/*
+ * A value inside a QEMU option list (-drive file=V,...): a comma ends the
+ * value unless doubled, so "a,format=qcow2" would set an option of its own.
+ */
+static const char *qemu_opt_value(const char *v, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *v && o + 2 < len; v++) {
+		if (*v == ',')
+			buf[o++] = ',';
+		buf[o++] = *v;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_fd,
 		      struct argv *a)
 {
-	char ip[SL_IP_STRLEN], gw[SL_IP_STRLEN], mask[SL_IP_STRLEN];
+	char ip[SL_IP_STRLEN], gw[SL_IP_STRLEN], mask[SL_IP_STRLEN], esc[2 * 4096 + 1];
 	bool kvm = !strcmp(accel, "kvm");
 
 	add(a, "%s", c->qemu);
@@ -285,14 +307,16 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 	add(a, "-device");
 	add(a, "virtserialport,chardev=agent,name=sl.agent");
 	add(a, "-netdev");
-	add(a, "tap,id=net0,ifname=%s,script=no,downscript=no", c->tap);
+	add(a, "tap,id=net0,ifname=%s,script=no,downscript=no",
+	    qemu_opt_value(c->tap, esc, sizeof(esc)));
 	add(a, "-device");
 	/* A locally administered MAC made of the VM's address. */
 	add(a, "virtio-net-device,netdev=net0,mac=06:00:%02x:%02x:%02x:%02x", c->ip >> 24,
 	    (c->ip >> 16) & 255, (c->ip >> 8) & 255, c->ip & 255);
 	if (c->disk) {
 		add(a, "-drive");
-		add(a, "file=%s,format=raw,if=none,id=disk0", c->disk);
+		add(a, "file=%s,format=raw,if=none,id=disk0",
+		    qemu_opt_value(c->disk, esc, sizeof(esc)));
 		add(a, "-device");
 		add(a, "virtio-blk-device,drive=disk0");
 	}
@@ -341,6 +365,10 @@ static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 	    dup2(sp[0], SL_FD_GUEST) < 0 || dup2(sp[1], SL_FD_QEMU_AGENT) < 0)
 		_exit(1);
 	qemu_argv(c, accel, SL_FD_QEMU_AGENT, &a);
+	if (a.full) {
+		dprintf(SL_FD_READY, "fail: the QEMU command line is too long\n");
+		_exit(1);
+	}
 	args[n++] = "sl-supervise";
 	args[n++] = (char *)c->name;
 	args[n++] = "--";

@@ -267,6 +267,17 @@ PY
 	vm_net_down "$P-3"
 }
 
+@test "a disk whose path holds commas reaches the guest whole (QEMU's option list escaped)" {
+	vm_net_up "$P-3" 169.254.104.0/22
+	local disk="$BATS_TEST_TMPDIR/a,format=qcow2,b.img"
+	{ printf 'sltools-disk-mark'; head -c 1048576 /dev/zero; } >"$disk"
+	inhost sl-boot start "$P-3" --disk "$disk" >/dev/null
+	run inhost sl-exec "$P-3" -- head -c 17 /dev/vda
+	[ "$output" = sltools-disk-mark ]
+	inhost sl-boot stop "$P-3"
+	vm_net_down "$P-3"
+}
+
 @test "kill -9 of a supervisor takes its QEMU with it; status says not running" {
 	vm_net_up "$P-3" 169.254.104.0/22
 	inhost sl-boot start "$P-3" >"$BATS_TEST_TMPDIR/start3.out"
