@@ -124,7 +124,10 @@ static void entry_rules(const struct sl_egress_cfg *c, const struct sl_policy_ru
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
 	char why[SL_ENTRY_STRLEN];
 
-	sl_entry_fmt(pr->e, why);
+	if (pr->builtin)
+		snprintf(why, sizeof(why), "metadata");
+	else
+		sl_entry_fmt(pr->e, why);
 	for (size_t i = 0; i < (pr->e->lo ? 2 : 1); i++) {
 		struct sl_rule m = { 0 };
 
@@ -881,8 +884,9 @@ static int show_policy(const struct sl_egress_cfg *c, FILE *f)
 	fprintf(f, "# %s: allow [%s] drop [%s]\n", c->name, a, d);
 	fprintf(f, "# policy, the first entry that matches decides:\n");
 	for (size_t i = 0; i < pol.n; i++)
-		fprintf(f, "#   %-5s %s\n", pol.v[i].allow ? "allow" : "drop",
-			sl_entry_fmt(pol.v[i].e, b));
+		fprintf(f, "#   %-5s %s%s\n", pol.v[i].allow ? "allow" : "drop",
+			sl_entry_fmt(pol.v[i].e, b),
+			pol.v[i].builtin ? " (built in: cloud metadata; allow it as a /32)" : "");
 	fprintf(f, "#   %-5s anything else (%s)\n", pol.default_allow ? "allow" : "drop",
 		pol.default_allow ? "no allow-only list" : "allow entries and no drop entries");
 	return 0;

@@ -189,6 +189,8 @@ static int by_specificity(const void *pa, const void *pb)
 		return a->e->lo ? -1 : 1;
 	if (a->allow != b->allow)
 		return a->allow ? -1 : 1;
+	if (a->builtin != b->builtin)
+		return a->builtin ? 1 : -1;
 	return a->e < b->e ? -1 : a->e > b->e; /* same list here: the order given */
 }
 
@@ -203,18 +205,23 @@ static int by_specificity(const void *pa, const void *pb)
  * an exact tie allow wins. Sorted so, the first entry that matches is the
  * one that decides, which is how iptables reads a chain. When none
  * matches: drop if there are allow entries and no drop entries (a
- * whitelist), allow otherwise.
+ * whitelist), allow otherwise. One entry is always there, not the user's:
+ * drop 169.254.169.254/32, the clouds' instance metadata (credentials of
+ * the host's cloud account), as sandboxes do; an allow of that /32 (or of a
+ * port of it) wins over it, anything wider does not. It does not count as
+ * a drop entry for the whitelist rule.
  *
  * Return: 0 or -ENOMEM
  */
 int sl_policy_build(const struct sl_entry_list *allow, const struct sl_entry_list *drop,
 		    struct sl_policy *p)
 {
-	size_t n = allow->n + drop->n, k = 0;
+	static const struct sl_entry metadata = { { SL_METADATA_ADDR, 32 }, 0, 0 };
+	size_t n = allow->n + drop->n + 1, k = 0;
 
 	p->n = 0;
 	p->default_allow = !(allow->n && !drop->n);
-	p->v = calloc(n ? n : 1, sizeof(*p->v));
+	p->v = calloc(n, sizeof(*p->v));
 	if (!p->v)
 		return -ENOMEM;
 	/* Allow entries first, then drop: by_specificity()'s last key needs one array order. */
@@ -222,6 +229,8 @@ int sl_policy_build(const struct sl_entry_list *allow, const struct sl_entry_lis
 		p->v[k++] = (struct sl_policy_rule){ &allow->v[i], true };
 	for (size_t i = 0; i < drop->n; i++)
 		p->v[k++] = (struct sl_policy_rule){ &drop->v[i], false };
+	/* Last, so an equal user drop sorts first and is the one named. */
+	p->v[k++] = (struct sl_policy_rule){ &metadata, false, true };
 	p->n = n;
 	qsort(p->v, n, sizeof(*p->v), by_specificity);
 	return 0;

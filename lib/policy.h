@@ -38,7 +38,11 @@ void sl_entry_list_free(struct sl_entry_list *l);
 struct sl_policy_rule {
 	const struct sl_entry *e;
 	bool allow;
+	bool builtin; /* not the user's: the cloud metadata address */
 };
+
+/* Clouds' instance metadata (credentials): dropped unless allowed as a /32. */
+#define SL_METADATA_ADDR 0xa9fea9feu /* 169.254.169.254 */
 
 /* allow and drop merged, most specific first: iptables' first match decides. */
 struct sl_policy {

@@ -229,9 +229,21 @@ static int run(const struct cmd *c, char *err, size_t errlen)
 		close(p[0]);
 		return -errno;
 	}
-	err[0] = '\0';
-	while ((n = read(p[0], err + have, errlen - 1 - have)) > 0)
+	/* Read to the end, whatever the step says (the last line is what
+	 * counts): a full buffer keeps its second half, so the step never
+	 * meets a closed pipe. */
+	while ((n = read(p[0], err + have, errlen - 1 - have)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
 		have += (size_t)n;
+		if (have == errlen - 1) {
+			memmove(err, err + have / 2, have - have / 2);
+			have -= have / 2;
+		}
+	}
 	err[have] = '\0';
 	/* Keep the last line: the tools say what is wrong in one. */
 	while (have && err[have - 1] == '\n')

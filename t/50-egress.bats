@@ -31,6 +31,8 @@ host_rules() { inhost iptables-legacy -S | grep -- '^-A'; inhost iptables-legacy
 -A SL-FWD -i veth0 $c -j DROP
 -A SL-FWD -d 203.0.113.7/32 -i tap0 $l $c -j NFLOG --nflog-prefix "203.0.113.7/32" --nflog-group 10
 -A SL-FWD -d 203.0.113.7/32 -i tap0 $c -j DROP
+-A SL-FWD -d 169.254.169.254/32 -i tap0 $l $c -j NFLOG --nflog-prefix metadata --nflog-group 10
+-A SL-FWD -d 169.254.169.254/32 -i tap0 $c -j DROP
 -A SL-FWD -d 192.168.1.0/24 -i tap0 $l $c -j NFLOG --nflog-prefix "192.168.1.0/24" --nflog-group 10
 -A SL-FWD -d 192.168.1.0/24 -i tap0 $c -j DROP
 -A SL-IN -s 169.254.100.2/32 -d 169.254.100.1/32 -i tap0 -p icmp -m icmp --icmp-type 8 $c -j ACCEPT
@@ -63,7 +65,8 @@ EOR
 	grep -q -- '-d 10.0.0.0/8 -i tap0 .* -j DROP' <(tail -1 "$BATS_TEST_TMPDIR/b")
 
 	inhost sl-egress apply "$P-3" >/dev/null
-	[ "$(ns_rules "$P-3" | grep -c -- '-A SL-FWD')" -eq 4 ] # the spoof drop and its log, replies, the veth
+	# the spoof drop and its log, replies, the veth, the metadata drop and its log
+	[ "$(ns_rules "$P-3" | grep -c -- '-A SL-FWD')" -eq 6 ]
 	for i in 1 2 3; do inhost sl-egress check "$P-$i"; done
 }
 
@@ -127,14 +130,15 @@ EOR
 	run inhost sl-egress show "$P-1"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "# $P-1: allow [] drop [192.168.1.0/24]" ]
-	[ "${lines[4]}" = "# namespace $P-1" ]
-	[ "${lines[5]}" = "*filter" ]
+	[ "${lines[2]}" = "#   drop  169.254.169.254/32 (built in: cloud metadata; allow it as a /32)" ]
+	[ "${lines[5]}" = "# namespace $P-1" ]
+	[ "${lines[6]}" = "*filter" ]
 	grep -qx -- '-A SL-FWD -d 192.168.1.0/24 -i tap0 -m comment --comment "sl:'"$P-1"'" -j DROP' <<<"$output"
 	grep -qx -- "-A SL-POSTROUTING -s 169.254.100.0/22 ! -d 169.254.100.0/22 -m comment --comment \"sl:169.254.100.0/22 $SL_RUN_DIR\" -j MASQUERADE" <<<"$output"
 	[ "$(grep -c '^COMMIT$' <<<"$output")" -eq 3 ]
 	# every rule shown in the namespace section is what iptables-legacy -S has
 	diff <(sed -n '/^# namespace/,/^COMMIT/p' <<<"$output" | grep -- '^-A' | sort) <(ns_rules "$P-1" | sort)
-	ip netns exec "$P-1" iptables-legacy -D SL-FWD 4
+	ip netns exec "$P-1" iptables-legacy -D SL-FWD -d 192.168.1.0/24 -i tap0 -m comment --comment "sl:$P-1" -j DROP
 	run inhost sl-egress check "$P-1"
 	[ "$status" -eq 1 ]
 	grep -q "missing rule: -A SL-FWD -d 192.168.1.0/24" <<<"$output"
@@ -163,6 +167,7 @@ EOR
 -A SL-FWD -d 192.0.2.1/32 -i tap0 -p udp -m udp --dport 3128 $c -j ACCEPT
 -A SL-FWD -d 192.0.2.1/32 -i tap0 -p tcp -m tcp --dport 3129:3130 $c -j ACCEPT
 -A SL-FWD -d 192.0.2.1/32 -i tap0 -p udp -m udp --dport 3129:3130 $c -j ACCEPT
+-A SL-FWD -d 169.254.169.254/32 -i tap0 $c -j DROP
 -A SL-FWD -d 10.1.2.0/24 -i tap0 -p tcp -m tcp --dport 53 $c -j ACCEPT
 -A SL-FWD -d 10.1.2.0/24 -i tap0 -p udp -m udp --dport 53 $c -j ACCEPT
 -A SL-FWD -d 10.1.0.0/16 -i tap0 $c -j DROP
@@ -175,6 +180,7 @@ EOR
 	diff <(sed -n 's/^#   //p' "$BATS_TEST_TMPDIR/show") - <<EOP
 allow 192.0.2.1/32:3128
 allow 192.0.2.1/32:3129-3130
+drop  169.254.169.254/32 (built in: cloud metadata; allow it as a /32)
 allow 10.1.2.0/24:53
 drop  10.1.0.0/16
 allow 10.0.0.0/8

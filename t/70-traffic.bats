@@ -300,3 +300,18 @@ wait_line() { # wait_line FILE PATTERN
 	[ "$(grep -c 'denied by' "$BATS_TEST_TMPDIR/l3")" -le 40 ]
 	assert_usage_error "log takes -f" inhost sl-egress log "$P-1"
 }
+
+@test "the cloud metadata address is dropped by default, whatever wider entries say; allowed as a /32 it answers" {
+	ip -n "$NET" addr add 169.254.169.254/32 dev eth0
+	inhost ip route add 169.254.169.254/32 via 203.0.113.10
+	standin "$P-1"
+	reach "$P-1v" 203.0.113.10
+	! reach "$P-1v" 169.254.169.254 || false
+	inhost sl-egress apply "$P-1" --allow 0.0.0.0/0 --allow 169.254.0.0/16 --drop '' >/dev/null
+	! reach "$P-1v" 169.254.169.254 || false
+	run inhost sl-egress test "$P-1" 169.254.169.254:80
+	grep -qx "SL_VERDICT=drop" <<<"$output"
+	inhost sl-egress apply "$P-1" --allow 169.254.169.254:80 --drop '' >/dev/null
+	reach "$P-1v" 169.254.169.254
+	! reach "$P-1v" 203.0.113.10 || false # still a whitelist
+}

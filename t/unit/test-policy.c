@@ -110,11 +110,13 @@ void test_policy_order(void)
 	struct lists l;
 	char b[SL_ENTRY_STRLEN];
 	static const char *const want[] = { "192.0.2.1/32:80", "192.0.2.1/32:80", "192.0.2.1/32",
-					    "10.1.0.0/16", "10.0.0.0/8", "0.0.0.0/0" };
+					    "169.254.169.254/32", "10.1.0.0/16", "10.0.0.0/8",
+					    "0.0.0.0/0" };
 
 	lists(&l, "0.0.0.0/0 192.0.2.1:80 10.0.0.0/8", "10.1.0.0/16 192.0.2.1 192.0.2.1:80");
-	CHECK(l.pol.n == 6);
-	for (size_t i = 0; i < l.pol.n && i < 6; i++)
+	CHECK(l.pol.n == 7); /* the user's six and the built-in metadata drop */
+	CHECK(l.pol.v[3].builtin && !l.pol.v[3].allow);
+	for (size_t i = 0; i < l.pol.n && i < 7; i++)
 		CHECK_STR(sl_entry_fmt(l.pol.v[i].e, b), want[i]);
 	/* at the exact tie (192.0.2.1:80 in both) allow comes first */
 	CHECK(l.pol.v[0].allow && !l.pol.v[1].allow);
@@ -141,6 +143,15 @@ static const struct vector {
 	    { "203.0.113.10", "allow", "default" } } },
 	{ "", "", { { "203.0.113.10", "allow", "default" } } },
 	{ "198.51.100.10", "198.51.100.10", { { "198.51.100.10", "allow", "198.51.100.10/32" } } },
+	/* the cloud metadata address: dropped whatever the wider entries say */
+	{ "", "", { { "169.254.169.254:80", "drop", "169.254.169.254/32" } } },
+	{ "0.0.0.0/0 169.254.0.0/16", "198.51.100.0/24",
+	  { { "169.254.169.254", "drop", "169.254.169.254/32" }, { "169.254.1.1", "allow", "169.254.0.0/16" } } },
+	/* allowed as a /32 (or a port of it); a whitelist stays a whitelist */
+	{ "169.254.169.254", "", { { "169.254.169.254:80", "allow", "169.254.169.254/32" },
+				   { "203.0.113.10", "drop", "default" } } },
+	{ "169.254.169.254:80", "", { { "169.254.169.254:80", "allow", "169.254.169.254/32:80" },
+				      { "169.254.169.254:22", "drop", "169.254.169.254/32" } } },
 };
 
 void test_policy_vectors(void)
