@@ -44,6 +44,7 @@ struct client {
 	uint8_t *rx;
 	size_t have;
 	struct sl_buf out;
+	long long since; /* accepted at (ms): an idle C_NEW may be evicted */
 };
 
 static struct client clients[MAX_CLIENTS];
@@ -51,6 +52,9 @@ static struct sl_supervisor *sv;
 static uint8_t grx[RX_SIZE];
 static size_t ghave;
 static struct sl_buf gout;
+/* Console input for QEMU's stdin: queued, never written blocking (a guest
+ * that does not read its serial port would stall every client). */
+static struct sl_buf con_queue;
 static bool ready, synced;
 static uint8_t nonce[12];
 static struct client *by_chan[SL_CHAN_MAX];
@@ -238,8 +242,8 @@ static void from_client(struct client *c, const struct sl_frame *f)
 		return;
 	case SL_STDIN:
 		if (c->st == C_CONSOLE) {
-			if (f->len)
-				sl_write_all(sv->con_in, f->data, f->len);
+			if (f->len && sl_buf_put(&con_queue, f->data, f->len) < 0)
+				diag("console input lost: out of memory");
 			return;
 		}
 		/* fall through */
@@ -253,21 +257,57 @@ static void from_client(struct client *c, const struct sl_frame *f)
 	}
 }
 
+static long long now_ms(void);
+
+/*
+ * The table is full: the oldest connection that has asked for nothing in
+ * IDLE_EVICT_MS makes room (a client sends its request at once), so idle
+ * connections cannot lock out sl-exec. Return a free slot, or NULL.
+ */
+#define IDLE_EVICT_MS 2000
+static struct client *evict_idle(void)
+{
+	struct client *old = NULL;
+	long long t = now_ms();
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].st == C_NEW && !clients[i].have &&
+		    t - clients[i].since >= IDLE_EVICT_MS &&
+		    (!old || clients[i].since < old->since))
+			old = &clients[i];
+	if (!old)
+		return NULL;
+	diag("%d connections: closing one idle for %lld ms", MAX_CLIENTS, t - old->since);
+	client_close(old);
+	return old;
+}
+
 static void accept_client(void)
 {
+	static const char full[] = "sl-supervisor: too many connections (128), none idle";
 	int fd = accept4(sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct client *c = NULL;
 
 	if (fd < 0)
 		return;
-	for (int i = 0; i < MAX_CLIENTS; i++) {
-		if (clients[i].st != C_FREE)
-			continue;
-		clients[i].rx = malloc(RX_SIZE);
-		if (!clients[i].rx)
-			break;
-		clients[i].st = C_NEW;
-		clients[i].fd = fd;
+	for (int i = 0; i < MAX_CLIENTS && !c; i++)
+		if (clients[i].st == C_FREE)
+			c = &clients[i];
+	if (!c)
+		c = evict_idle();
+	if (c && (c->rx = malloc(RX_SIZE))) {
+		c->st = C_NEW;
+		c->fd = fd;
+		c->since = now_ms();
 		return;
+	}
+	{
+		/* Say why, so the client does not report a vanished supervisor. */
+		struct sl_buf b = { 0 };
+
+		if (sl_buf_frame(&b, SL_ERROR, 0, full, sizeof(full) - 1) == 0)
+			sl_buf_flush(&b, fd);
+		sl_buf_free(&b);
 	}
 	close(fd);
 }
@@ -418,6 +458,7 @@ int sl_supervisor_run(struct sl_supervisor *s)
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	fcntl(s->guest_fd, F_SETFL, O_NONBLOCK);
 	fcntl(s->con_out, F_SETFL, O_NONBLOCK);
+	fcntl(s->con_in, F_SETFL, O_NONBLOCK);
 	fcntl(s->listen_fd, F_SETFL, O_NONBLOCK);
 	{
 		int ur = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -429,15 +470,18 @@ int sl_supervisor_run(struct sl_supervisor *s)
 	}
 	diag("supervising qemu pid %d", s->qemu_pid);
 	for (;;) {
-		struct pollfd pf[4 + MAX_CLIENTS];
+		struct pollfd pf[5 + MAX_CLIENTS];
 		int n = 0, timeout = -1;
 		bool clients_full = false;
 		bool guest_backlog = sl_buf_size(&gout) > HIGH_WATER;
+		bool console_backlog = sl_buf_size(&con_queue) > HIGH_WATER;
 
 		if (!synced) {
 			long long t = now_ms();
 
-			if (t - last_hello >= 50) {
+			/* One hello at a time: a guest that does not read its port
+			 * must not grow the queue by one every 50 ms. */
+			if (t - last_hello >= 50 && !sl_buf_size(&gout)) {
 				send_hello();
 				last_hello = t;
 			}
@@ -457,12 +501,14 @@ int sl_supervisor_run(struct sl_supervisor *s)
 			struct client *c = &clients[i];
 			short ev = 0;
 
-			if (c->st != C_FREE && c->st != C_CLOSING && !guest_backlog)
+			if (c->st != C_FREE && c->st != C_CLOSING && !guest_backlog &&
+			    !(c->st == C_CONSOLE && console_backlog))
 				ev |= POLLIN;
 			if (sl_buf_size(&c->out))
 				ev |= POLLOUT;
 			pf[n++] = (struct pollfd){ .fd = c->st == C_FREE ? -1 : c->fd, .events = ev };
 		}
+		pf[n++] = (struct pollfd){ .fd = sl_buf_size(&con_queue) ? s->con_in : -1, .events = POLLOUT };
 		if (poll(pf, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			continue;
 		if (pf[0].revents) {
@@ -504,6 +550,9 @@ int sl_supervisor_run(struct sl_supervisor *s)
 		}
 		if (sl_buf_size(&gout))
 			sl_buf_flush(&gout, s->guest_fd);
+		if ((pf[4 + MAX_CLIENTS].revents & (POLLOUT | POLLERR)) &&
+		    sl_buf_flush(&con_queue, s->con_in) < 0)
+			sl_buf_drop(&con_queue, sl_buf_size(&con_queue)); /* QEMU is going */
 	}
 	/* QEMU is gone: drain the console, tell everyone, clean up. */
 	read_console();

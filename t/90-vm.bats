@@ -249,6 +249,38 @@ PY
 	[ "$status" -eq 1 ]
 }
 
+@test "console input the guest does not read never stalls the supervisor for other clients" {
+	# 4 MB at the serial port, which nothing in the guest reads
+	(exec timeout 20 nsenter --net="/run/netns/$HOST" sl-exec console --attach "$VM" \
+		< <(head -c 4000000 /dev/zero) >/dev/null 2>&1 3>&-) &
+	local flood=$!
+	sleep 2
+	run timeout 10 nsenter --net="/run/netns/$HOST" sl-exec "$VM" -- echo alive
+	kill "$flood" 2>/dev/null || true
+	wait "$flood" || true
+	[ "$output" = alive ]
+}
+
+@test "128 idle connections to the agent socket do not lock out sl-exec" {
+	. "$BATS_FILE_TMPDIR/start.out"
+	(exec timeout 30 python3 -c '
+import socket, sys, time
+held = []
+for _ in range(128):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+time.sleep(25)
+' "$SL_AGENT" </dev/null >/dev/null 2>&1 3>&-) &
+	local idle=$!
+	sleep 3 # idle past the supervisor's 2 s
+	run timeout 10 nsenter --net="/run/netns/$HOST" sl-exec "$VM" -- echo alive
+	kill "$idle" 2>/dev/null || true
+	wait "$idle" || true
+	[ "$output" = alive ]
+	grep -q "128 connections: closing one idle" "$SL_RUN_DIR/$VM/supervisor.log"
+}
+
 @test "the console log is capped: a guest flooding its console fills two logs of SL_CONSOLE_MAX at most" {
 	vm_net_up "$P-3" 169.254.104.0/22
 	SL_CONSOLE_MAX=1k assert_usage_error "bad SL_CONSOLE_MAX '1k'" inhost sl-boot start "$P-3"
