@@ -331,6 +331,9 @@ static void handle(const struct sl_frame *f)
 		sl_buf_free(&outq);
 		send_frame(SL_HELLO, 0, f->data, f->len);
 		break;
+	case SL_PING:
+		send_frame(SL_PONG, 0, f->data, f->len);
+		break;
 	case SL_EXEC:
 		if (f->chan)
 			do_exec(f->chan, f->data, f->len);
@@ -534,6 +537,11 @@ int main(void)
 
 			if (r > 0)
 				have += (size_t)r;
+			/* No host on the port (it hung up): poll would say so at
+			 * once, forever; look again ten times a second instead of
+			 * spinning. */
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				usleep(100000);
 			for (;;) {
 				struct sl_frame f;
 				ssize_t used = sl_frame_parse(rx, have, &f);

@@ -37,7 +37,9 @@ enum sl_frame_type {
 	SL_POWEROFF,    /* the guest syncs and powers off */
 	SL_CONSOLE,     /* client to supervisor: attach to the serial console */
 	SL_READY,       /* client to supervisor: answered once the agent has said hello */
-	SL_TYPE_MAX = SL_READY,
+	SL_PING,        /* supervisor to agent, when a command waits and the guest is silent */
+	SL_PONG,        /* the agent's answer, echoing the ping's payload */
+	SL_TYPE_MAX = SL_PONG,
 };
 
 struct sl_frame {

@@ -56,6 +56,8 @@ static struct sl_buf gout;
  * that does not read its serial port would stall every client). */
 static struct sl_buf con_queue;
 static bool ready, synced;
+/* Liveness of the agent while commands wait (SL_AGENT_TIMEOUT): */
+static long long guest_heard_ms, ping_sent_ms;
 static uint8_t nonce[12];
 static struct client *by_chan[SL_CHAN_MAX];
 
@@ -190,6 +192,9 @@ static void from_guest(const struct sl_frame *f)
 		break;
 	case SL_HELLO:
 		return; /* a late echo */
+	case SL_PONG:
+		ping_sent_ms = 0;
+		return;
 	default:
 		return guest_reset("unexpected frame type");
 	}
@@ -258,6 +263,42 @@ static void from_client(struct client *c, const struct sl_frame *f)
 }
 
 static long long now_ms(void);
+
+/*
+ * A command waits and the guest has been silent for a third of the
+ * timeout: ping the agent. No answer in the whole timeout: the agent is
+ * dead or hung (PID 1 in the guest; the VM may still run), so every waiting
+ * client is told, instead of waiting forever, and the handshake starts
+ * over. Return the poll timeout this asks for (ms), or -1.
+ */
+static int agent_liveness(long long timeout_ms)
+{
+	long long t = now_ms();
+	bool waiting = false;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		waiting |= clients[i].st == C_CHAN;
+	if (!synced || !waiting) {
+		ping_sent_ms = 0;
+		return -1;
+	}
+	if (ping_sent_ms && t - ping_sent_ms >= timeout_ms) {
+		diag("the guest agent did not answer for %lld ms: failing its channels",
+		     t - ping_sent_ms + timeout_ms / 3);
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (clients[i].st == C_CHAN)
+				client_error(&clients[i], "sl-supervisor: the guest agent stopped "
+							  "answering (SL_AGENT_TIMEOUT)");
+		synced = false; /* hellos again; the agent resets when it answers */
+		ping_sent_ms = 0;
+		return -1;
+	}
+	if (!ping_sent_ms && t - guest_heard_ms >= timeout_ms / 3) {
+		sl_buf_frame(&gout, SL_PING, 0, NULL, 0);
+		ping_sent_ms = t;
+	}
+	return 1000;
+}
 
 /*
  * The table is full: the oldest connection that has asked for nothing in
@@ -348,6 +389,7 @@ static void read_guest(void)
 
 	if (n <= 0)
 		return;
+	guest_heard_ms = now_ms();
 	ghave += (size_t)n;
 	while (off < ghave) {
 		struct sl_frame f;
@@ -487,6 +529,8 @@ int sl_supervisor_run(struct sl_supervisor *s)
 			}
 			timeout = 50;
 		}
+		if (agent_liveness(s->agent_timeout_ms) > 0 && timeout < 0)
+			timeout = 1000;
 		for (int i = 0; i < MAX_CLIENTS; i++)
 			if (clients[i].st != C_FREE && sl_buf_size(&clients[i].out) > HIGH_WATER &&
 			    clients[i].st != C_CONSOLE)
@@ -637,6 +681,26 @@ void sl_vm_remove_files(const char *name)
 			unlink(path);
 }
 
+/* A count from the environment: @def when unset or empty, at least @min. */
+static int env_count(const char *name, const char *what, unsigned long long def,
+		     unsigned long long min, unsigned long long *v)
+{
+	const char *e = getenv(name);
+	char *end;
+
+	*v = def;
+	if (!e || !*e)
+		return 0;
+	errno = 0;
+	*v = strtoull(e, &end, 10);
+	if (errno || *end || *e == '-' || *v < min) {
+		*v = def;
+		sl_set_error("bad %s '%s': %s, %llu or more", name, e, what, min);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /**
  * sl_console_max() - the console log's cap: $SL_CONSOLE_MAX bytes
  * @max: the cap; 4 MiB when the variable is unset or empty
@@ -645,21 +709,23 @@ void sl_vm_remove_files(const char *name)
  */
 int sl_console_max(unsigned long long *max)
 {
-	const char *e = getenv("SL_CONSOLE_MAX");
-	char *end;
+	return env_count("SL_CONSOLE_MAX", "a byte count", SL_CONSOLE_MAX_DEFAULT,
+			 SL_CONSOLE_MAX_MIN, max);
+}
 
-	*max = SL_CONSOLE_MAX_DEFAULT;
-	if (!e || !*e)
-		return 0;
-	errno = 0;
-	*max = strtoull(e, &end, 10);
-	if (errno || *end || *e == '-' || *max < SL_CONSOLE_MAX_MIN) {
-		*max = SL_CONSOLE_MAX_DEFAULT;
-		sl_set_error("bad SL_CONSOLE_MAX '%s': a byte count, %llu or more", e,
-			     SL_CONSOLE_MAX_MIN);
-		return -EINVAL;
-	}
-	return 0;
+/**
+ * sl_agent_timeout() - how long a silent guest agent is given: $SL_AGENT_TIMEOUT
+ * @ms: the timeout in ms; 30 s when the variable is unset or empty
+ *
+ * Return: 0, or -EINVAL with the error recorded (not a number of seconds >= 1)
+ */
+int sl_agent_timeout(long long *ms)
+{
+	unsigned long long s;
+	int r = env_count("SL_AGENT_TIMEOUT", "seconds", 30, 1, &s);
+
+	*ms = (long long)(s > 86400 ? 86400 : s) * 1000;
+	return r;
 }
 
 /**
@@ -693,7 +759,8 @@ int sl_supervise(int argc, char **argv)
 	    sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
 		return 1;
 	s.log_path = log;
-	sl_console_max(&s.log_max); /* sl-boot start checked it */
+	sl_console_max(&s.log_max); /* sl-boot start checked them */
+	sl_agent_timeout(&s.agent_timeout_ms);
 	if (sl_run_path(diag, sizeof(diag), "%s/%s.1", s.name, SL_CONSOLE_LOG) == 0)
 		unlink(diag); /* the last boot's */
 	if (sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)

@@ -16,6 +16,7 @@ struct sl_supervisor {
 	const char *log_path;
 	unsigned long long log_size, log_max; /* bytes in console.log, its cap */
 	unsigned long long log_dropped;       /* bytes rotated away for good */
+	long long agent_timeout_ms;           /* silence before waiting clients are failed */
 	int diag_fd;    /* supervisor.log */
 	int ready_fd;   /* tells sl-boot start "ok" or why not; -1 after */
 	int qemu_pid;
@@ -31,6 +32,7 @@ enum { SL_FD_READY = 3, SL_FD_NETNS, SL_FD_GUEST, SL_FD_QEMU_AGENT };
 int sl_supervisor_run(struct sl_supervisor *s);
 int sl_supervise(int argc, char **argv);
 int sl_console_max(unsigned long long *max);
+int sl_agent_timeout(long long *ms);
 int sl_listen_unix(const char *path);
 int sl_vm_write_pid(const char *name, const char *file, int v);
 void sl_vm_remove_files(const char *name);

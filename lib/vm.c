@@ -434,7 +434,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 			     c->mem_mb);
 		return -EINVAL;
 	}
-	if ((r = sl_console_max(&(unsigned long long){ 0 })) < 0)
+	if ((r = sl_console_max(&(unsigned long long){ 0 })) < 0 ||
+	    (r = sl_agent_timeout(&(long long){ 0 })) < 0)
 		return r;
 	sl_vm_pids(c->name, &sup, &qemu);
 	if (sup || qemu) {

@@ -299,13 +299,17 @@ time.sleep(25)
 	vm_net_down "$P-3"
 }
 
-@test "a disk whose path holds commas reaches the guest whole (QEMU's option list escaped)" {
+@test "a disk whose path holds commas reaches the guest; a silent command outlives SL_AGENT_TIMEOUT" {
 	vm_net_up "$P-3" 169.254.104.0/22
 	local disk="$BATS_TEST_TMPDIR/a,format=qcow2,b.img"
 	{ printf 'sltools-disk-mark'; head -c 1048576 /dev/zero; } >"$disk"
-	inhost sl-boot start "$P-3" --disk "$disk" >/dev/null
+	inhost env SL_AGENT_TIMEOUT=2 sl-boot start "$P-3" --disk "$disk" >/dev/null
 	run inhost sl-exec "$P-3" -- head -c 17 /dev/vda
 	[ "$output" = sltools-disk-mark ]
+	# silent for three timeouts: the agent answers the supervisor's pings
+	run inhost sl-exec "$P-3" -- sh -c 'sleep 6; echo done'
+	[ "$status" -eq 0 ]
+	[ "$output" = done ]
 	inhost sl-boot stop "$P-3"
 	vm_net_down "$P-3"
 }

@@ -35,6 +35,9 @@ def handshake():
         if t == 1:
             os.write(fd, frame(1, 0, data)); return
 handshake()
+if mode == "mute":
+    # An agent that hangs after the handshake: reads everything, answers nothing.
+    while True: next_frame()
 # First request: answer with a malformed frame (bad magic, then an oversized length).
 t, ch, data = next_frame()
 while t != 2: t, ch, data = next_frame()
@@ -72,4 +75,13 @@ teardown() {
 		inhost sl-boot stop "$P-1" --timeout 1
 		! pid_alive "$SL_PID" || false
 	done
+}
+
+@test "an agent that stops answering: sl-exec says so (255) after SL_AGENT_TIMEOUT, not never" {
+	SL_AGENT_TIMEOUT=0 assert_usage_error "bad SL_AGENT_TIMEOUT '0'" inhost sl-boot start "$P-1"
+	inhost env SL_QEMU="$FAKE" FAKE_MODE=mute SL_AGENT_TIMEOUT=3 sl-boot start "$P-1" --timeout 20 >/dev/null
+	run timeout 30 nsenter --net="/run/netns/$HOST" sl-exec "$P-1" -- sleep 1
+	[ "$status" -eq 255 ]
+	grep -q "the guest agent stopped answering" <<<"$output"
+	grep -q "the guest agent did not answer for" "$SL_RUN_DIR/$P-1/supervisor.log"
 }
