@@ -251,6 +251,37 @@ static int get_ifname(struct ctx *c, const yaml_node_t *v, const char *key, char
 	return 0;
 }
 
+/*
+ * One of network.addresses: an address of the gateway's subnet, written
+ * bare or as Slicer writes it, with the subnet's prefix (192.168.137.2/24).
+ */
+static int bridge_address(struct ctx *c, const yaml_node_t *e, const struct sl_group *g,
+			  uint32_t *ip)
+{
+	const char *s = scalar(e);
+	char a[SL_CIDR_STRLEN + 1];
+	char *slash, *end;
+	unsigned long p;
+
+	if (!s || strlen(s) >= sizeof(a))
+		return fail(c, e, "network.addresses: '%s' is not an address in %s", s ? s : "?",
+			    g->range_s);
+	snprintf(a, sizeof(a), "%s", s);
+	slash = strchr(a, '/');
+	if (slash) {
+		*slash = '\0';
+		errno = 0;
+		p = strtoul(slash + 1, &end, 10);
+		if (errno || *end || end == slash + 1 || p != g->range.prefix)
+			return fail(c, e, "network.addresses: '%s': the prefix must be the "
+					  "gateway's, /%u", s, g->range.prefix);
+	}
+	if (sl_ip_parse(a, ip) < 0 || !sl_cidr_contains(&g->range, *ip))
+		return fail(c, e, "network.addresses: '%s' is not an address in %s", s,
+			    g->range_s);
+	return 0;
+}
+
 /* Slicer's bridge mode: gateway (required), bridge, tap_prefix, addresses. */
 static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
 {
@@ -294,9 +325,8 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
 			const char *s = scalar(e);
 			uint32_t ip, host;
 
-			if (!s || sl_ip_parse(s, &ip) < 0 || !sl_cidr_contains(&g->range, ip))
-				return fail(c, e, "network.addresses: '%s' is not an address in %s",
-					    s ? s : "?", g->range_s);
+			if ((r = bridge_address(c, e, g, &ip)) < 0)
+				return r;
 			host = ip & ~sl_cidr_mask(g->range.prefix);
 			if (ip == g->gw || host == 0 || host == ~sl_cidr_mask(g->range.prefix))
 				return fail(c, e, "network.addresses: %s is the gateway, network or "
@@ -385,6 +415,42 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 	return 0;
 }
 
+/* QEMU is what boots here: asking for another hypervisor is an error, not a warning. */
+static int check_hypervisor(struct ctx *c, const yaml_node_t *v)
+{
+	const char *s = scalar(v);
+
+	if (s && !strcasecmp(s, "qemu"))
+		return 0;
+	return fail(c, v, "hypervisor: %s is not supported: sltools boots QEMU's microvm "
+			  "(say qemu, or remove the key)", s ? s : "?");
+}
+
+/* The keys beside host_groups: Slicer's, warned about once; a foreign hypervisor refused. */
+static int check_top(struct ctx *c, const yaml_node_t *top)
+{
+	if (!top || top->type != YAML_MAPPING_NODE)
+		return 0;
+	for (yaml_node_pair_t *p = top->data.mapping.pairs.start; p < top->data.mapping.pairs.top;
+	     p++) {
+		const char *k = scalar(node(c, p->key));
+		int r;
+
+		if (!k || !strcmp(k, "host_groups"))
+			continue;
+		if (!strcmp(k, "hypervisor")) {
+			if ((r = check_hypervisor(c, node(c, p->value))) < 0)
+				return r;
+		} else if (known(k, ignored)) {
+			sl_warn("%s: config.%s is not implemented, ignored", c->path, k);
+		} else {
+			sl_warn("%s:%lu: unknown key config.%s, ignored", c->path,
+				(unsigned long)node(c, p->key)->start_mark.line + 1, k);
+		}
+	}
+	return 0;
+}
+
 static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 {
 	static const char *const keys[] = { "name", "count", "vcpu", "ram_gb", "ram_mb",
@@ -404,9 +470,11 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 	for (yaml_node_pair_t *p = gn->data.mapping.pairs.start; p < gn->data.mapping.pairs.top; p++) {
 		const char *k = scalar(node(c, p->key));
 
-		if (k && known(k, ignored))
+		if (k && !strcmp(k, "hypervisor") && (r = check_hypervisor(c, node(c, p->value))) < 0)
+			return r;
+		if (k && known(k, ignored) && strcmp(k, "hypervisor"))
 			sl_warn("%s: %s: %s is not implemented, ignored", c->path, c->where, k);
-		else if (k && !known(k, keys))
+		else if (k && !known(k, keys) && !known(k, ignored))
 			sl_warn("%s:%lu: %s: unknown key %s, ignored", c->path,
 				(unsigned long)node(c, p->key)->start_mark.line + 1, c->where, k);
 	}
@@ -571,6 +639,8 @@ int sl_config_load(const char *path, struct sl_config *cfg)
 	}
 	root = yaml_document_get_root_node(&doc);
 	if ((r = check_dup_keys(&c)) < 0)
+		goto out;
+	if ((r = check_top(&c, get(&c, root, "config"))) < 0)
 		goto out;
 	groups = get(&c, get(&c, root, "config"), "host_groups");
 	if (!groups || groups->type != YAML_SEQUENCE_NODE || groups->data.sequence.items.top ==

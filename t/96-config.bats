@@ -272,6 +272,43 @@ Y
 	assert_usage_error "group a: network.bridge: ${P}fb exists and is not a bridge made by sltools" inhost sl-up -d --no-boot "$f"
 }
 
+@test "Slicer's top-level keys: another hypervisor is refused; image, api, github_user are warned about" {
+	f=$(cfg hv <<'Y'
+config:
+  hypervisor: firecracker
+  image: "ghcr.io/openfaasltd/slicer-systemd:latest"
+  api: {bind: 127.0.0.1, port: 8080}
+  github_user: someone
+  host_groups:
+  - name: a
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	assert_usage_error "hypervisor: firecracker is not supported: sltools boots QEMU's microvm" inhost sl-up -d --no-boot "$f"
+	sed -i 's/firecracker/qemu/' "$f"
+	run inhost sl-up --print-script "$f"
+	[ "$status" -eq 0 ]
+	for k in image api github_user; do grep -q "warning: .*config.$k is not implemented, ignored" <<<"$output"; done
+	! grep -q hypervisor <<<"$output" || false
+}
+
+@test "bridge addresses as Slicer writes them, with the subnet's prefix; another prefix is refused" {
+	f=$(cfg pfx <<'Y'
+config:
+  host_groups:
+  - name: a
+    count: 2
+    network: {gateway: "169.254.200.1/24", addresses: ["169.254.200.5/24", "169.254.200.6"]}
+Y
+)
+	run inhost sl-up --print-script "$f"
+	[ "$status" -eq 0 ]
+	grep -q -- "--address 169.254.200.5 " <<<"$output"
+	grep -q -- "--address 169.254.200.6 " <<<"$output"
+	sed -i 's#169.254.200.5/24#169.254.200.5/16#' "$f"
+	assert_usage_error "network.addresses: '169.254.200.5/16': the prefix must be the gateway's, /24" inhost sl-up -d --no-boot "$f"
+}
+
 @test "sl-up new --net bridge prints a config that loads" {
 	inhost sl-up new "$P" --net bridge --count 2 >"$BATS_TEST_TMPDIR/new.yaml"
 	grep -q 'gateway: "192.168.137.1/24"' "$BATS_TEST_TMPDIR/new.yaml"
