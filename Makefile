@@ -28,7 +28,9 @@ TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-egress sl-boot sl-exec sl-up sl-gc
 BINS := $(addprefix bin/,$(TOOLS))
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:.c=.o)
-MANS := $(patsubst %.scd,%,$(wildcard man/*.scd))
+MANS1 := $(patsubst %.scd,%,$(wildcard man/*.1.scd))
+MANS7 := $(patsubst %.scd,%,$(wildcard man/*.7.scd))
+MANS := $(MANS1) $(MANS7)
 
 GUEST := build/guest
 GUEST_FILES := $(GUEST)/vmlinuz $(GUEST)/initramfs.cpio.gz
@@ -84,8 +86,12 @@ bin/sl-%: bin/sl-%.c lib/libsl.a lib/*.h .flags
 bin/.sl-up-fault: bin/sl-up.c lib/up.c lib/libsl.a lib/*.h .flags
 	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-up.c lib/up.c lib/libsl.a $(LDLIBS)
 
+# Through a temporary: a page scdoc refuses leaves no half page behind.
+man/%.7: man/%.7.scd
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
 man/%.1: man/%.1.scd
-	scdoc < $< > $@
+	scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
@@ -153,10 +159,11 @@ lint:
 	clang-tidy --quiet $(LIB_SRC) $(BINS:=.c) libexec/sl-supervise.c -- $(CFLAGS)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
-	install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(MANS1) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(MANS7) $(DESTDIR)$(MANDIR)/man7
 	for t in $(TOOLS); do \
 		install -m 0644 completions/bash/sltools $(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	install -m 0644 completions/zsh/_sltools $(DESTDIR)$(ZSHCOMPDIR)/_sltools
@@ -167,7 +174,8 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MANS7)))
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(TOOLS))
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_sltools
 	rm -f $(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(TOOLS:=.fish))

@@ -8,3 +8,13 @@
 	bad=$(grep -v -- '|| false' <<<"$output" | grep -v 'helpers.bash:.*; then$' || true)
 	[ -z "$bad" ] || { echo "$bad" >&2; false; }
 }
+
+@test "sltools(7) names every tool, and every tool's page points to it" {
+	local TOP="$BATS_TEST_DIRNAME/.."
+	local t
+	for t in "$TOP"/bin/sl-*.c; do
+		t=$(basename "$t" .c)
+		grep -q "^\*$t\*(1)" <(sed -n '/^# SEE ALSO/,$p' "$TOP/man/sltools.7.scd" | tr ',' '\n' | sed 's/^ *//')
+		grep -q '\*sltools\*(7)' <(sed -n '/^# SEE ALSO/,$p' "$TOP/man/$t.1.scd")
+	done
+}

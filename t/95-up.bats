@@ -254,11 +254,11 @@ whole_or_gone() {
 	for n in "$G-1" "$G-2"; do
 		if [ -e "$SL_RUN_DIR/$n/vm.env" ]; then
 			grep -q "^SL_EGRESS_RANGE=" "$SL_RUN_DIR/$n/vm.env" || { cat "$SL_RUN_DIR/$n/vm.env"; return 1; }
-			! grep -q "^SL_OWNER_PID=" "$SL_RUN_DIR/$n/vm.env" || { echo "$n: owner left"; return 1; }
+			if grep -q "^SL_OWNER_PID=" "$SL_RUN_DIR/$n/vm.env"; then echo "$n: owner left"; return 1; fi
 			inhost sl-netns check "$n" >/dev/null || return 1
 		else
-			! ip netns list | grep -q "^$n\b" || { echo "$n: namespace, no state"; return 1; }
-			! grep -q "^$n " "$SL_RUN_DIR/ipam/leases" 2>/dev/null || { echo "$n: lease, no state"; return 1; }
+			if ip netns list | grep -q "^$n\b"; then echo "$n: namespace, no state"; return 1; fi
+			if grep -q "^$n " "$SL_RUN_DIR/ipam/leases" 2>/dev/null; then echo "$n: lease, no state"; return 1; fi
 			[ ! -e "$SL_RUN_DIR/$n" ] || { ls -la "$SL_RUN_DIR/$n"; return 1; }
 			[ "$(pgrep -c -f "qemu-system.*-name $n\b" || true)" = 0 ] || { echo "$n: QEMU"; return 1; }
 		fi
