@@ -19,13 +19,14 @@ enum {
 	OPT_RANGE,
 	OPT_MODE,
 	OPT_FOLLOW,
+	OPT_STATS,
 };
 
 static const char usage[] =
 	"Usage: sl-egress [OPTION]... apply NAME [--allow ENTRY]... [--drop ENTRY]...\n"
 	"       sl-egress [OPTION]... test NAME DEST\n"
 	"       sl-egress [OPTION]... log -f NAME\n"
-	"       sl-egress [OPTION]... show NAME\n"
+	"       sl-egress [OPTION]... show [--stats] NAME\n"
 	"       sl-egress [OPTION]... check NAME\n"
 	"       sl-egress [OPTION]... flush NAME\n"
 	"Decide where VM NAME may send packets; it never reaches another VM, the\n"
@@ -35,6 +36,8 @@ static const char usage[] =
 	"      --ip ADDR     the VM's address (or SL_IP)\n"
 	"      --range CIDR  the VM's range (or SL_RANGE)\n"
 	"  -f, --follow      log: print each denial as it happens, until interrupted\n"
+	"      --stats       show: the kernel's counters on each rule ([packets:bytes],\n"
+	"                    as iptables-save -c) and the packets each entry decided\n"
 	"      --mode MODE   isolated (default) or bridge: only the host rules of the\n"
 	"                    bridge's subnet, SL_RANGE (or SL_MODE)\n"
 	SL_COMMON_HELP
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
 		{ "range", required_argument, NULL, OPT_RANGE },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "stats", no_argument, NULL, OPT_STATS },
 		{ 0 },
 	};
 	static const char *const verbs[] = { "apply", "test", "log", "show", "check", "flush", NULL };
@@ -66,7 +70,7 @@ int main(int argc, char **argv)
 	_cleanup_entry_list_ struct sl_entry_list allow = { 0 };
 	_cleanup_entry_list_ struct sl_entry_list drop = { 0 };
 	struct sl_egress_cfg c = { 0 };
-	bool flag_allow = false, flag_drop = false, follow = false;
+	bool flag_allow = false, flag_drop = false, follow = false, stats = false;
 	const char *verb = NULL, *dest = NULL, *v;
 	int opt, r;
 
@@ -104,6 +108,9 @@ int main(int argc, char **argv)
 		case OPT_FOLLOW:
 			follow = true;
 			break;
+		case OPT_STATS:
+			stats = true;
+			break;
 		}
 	}
 	if (optind < argc && !strcmp(argv[optind], "test")) {
@@ -124,6 +131,8 @@ int main(int argc, char **argv)
 	}
 	if (follow)
 		return sl_cli_usage(&cli, "-f goes with log");
+	if (stats && strcmp(verb, "show"))
+		return sl_cli_usage(&cli, "--stats goes with show");
 	if (!strcmp(verb, "flush")) {
 		r = sl_egress_flush(c.name);
 		return r < 0 ? sl_cli_fail(r) : 0;
@@ -162,7 +171,7 @@ int main(int argc, char **argv)
 		return sl_cli_fail(r);
 
 	if (!strcmp(verb, "show"))
-		r = sl_egress_show(&c, stdout);
+		r = sl_egress_show(&c, stdout, stats);
 	else if (!strcmp(verb, "check"))
 		r = sl_egress_check(&c);
 	else

@@ -323,7 +323,7 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
 		for (size_t i = 0; i < n; i++) {
 			const yaml_node_t *e = node(c, v->data.sequence.items.start[i]);
 			const char *s = scalar(e);
-			uint32_t ip, host;
+			uint32_t ip = 0, host;
 
 			if ((r = bridge_address(c, e, g, &ip)) < 0)
 				return r;

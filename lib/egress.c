@@ -834,8 +834,9 @@ int sl_egress_flush(const char *name)
 	return sl_state_update(name, NULL, keys);
 }
 
+/* As iptables-save does, with -c: the counters first, "[packets:bytes]". */
 static void print_chain(FILE *f, const char *chain, const struct sl_rule *v, size_t n,
-			const char *only_comment)
+			const char *only_comment, bool stats)
 {
 	char line[512];
 
@@ -843,12 +844,15 @@ static void print_chain(FILE *f, const char *chain, const struct sl_rule *v, siz
 		if (only_comment && strcmp(v[i].comment, only_comment))
 			continue;
 		sl_rule_format(&v[i], chain, line, sizeof(line));
+		if (stats)
+			fprintf(f, "[%llu:%llu] ", (unsigned long long)v[i].pkts,
+				(unsigned long long)v[i].bytes);
 		fprintf(f, "%s\n", line);
 	}
 }
 
 static int dump(struct xtc_handle *h, FILE *f, const char *const *builtin,
-		const char *const *ours, const char *cm)
+		const char *const *ours, const char *cm, bool stats)
 {
 	for (const char *const *c = ours; *c; c++)
 		if (sl_ipt_chain_exists(h, *c))
@@ -858,20 +862,47 @@ static int dump(struct xtc_handle *h, FILE *f, const char *const *builtin,
 		size_t n;
 
 		if (sl_ipt_list(h, *b, &v, &n) == 0)
-			print_chain(f, *b, v, n, SL_JUMP_COMMENT);
+			print_chain(f, *b, v, n, SL_JUMP_COMMENT, stats);
 	}
 	for (const char *const *c = ours; *c; c++) {
 		_cleanup_free_ struct sl_rule *v = NULL;
 		size_t n;
 
 		if (sl_ipt_list(h, *c, &v, &n) == 0)
-			print_chain(f, *c, v, n, cm);
+			print_chain(f, *c, v, n, cm, stats);
 	}
 	return 0;
 }
 
-/* The lists as given, then the order that decides, as comments. */
-static int show_policy(const struct sl_egress_cfg *c, FILE *f)
+/*
+ * Packets an entry decided: those of its ACCEPT or DROP rules from the TAP
+ * (the NFLOG twins count the same packets again, rate-limited). @e NULL:
+ * the whitelist's last drop.
+ */
+static unsigned long long entry_packets(const struct sl_entry *e, const char *tap,
+					const struct sl_rule *v, size_t n)
+{
+	unsigned long long sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_rule *r = &v[i];
+
+		if (strcmp(r->in, tap) || r->has_src || r->nflog_group ||
+		    (strcmp(r->target, "ACCEPT") && strcmp(r->target, "DROP")))
+			continue;
+		if (!e ? !r->has_dst && !r->proto
+		       : (r->has_dst ? r->dst.addr == e->net.addr && r->dst.prefix == e->net.prefix
+				     : e->net.prefix == 0) &&
+				 (e->lo ? r->dport_lo == e->lo && r->dport_hi == e->hi : !r->proto))
+			sum += r->pkts;
+	}
+	return sum;
+}
+
+/* The lists as given, then the order that decides, as comments (with
+ * --stats, how many packets each entry decided). */
+static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_rule *v,
+		       size_t nv, bool stats)
 {
 	_cleanup_policy_ struct sl_policy pol = { 0 };
 	_cleanup_free_ char *a = sl_entry_list_fmt(&c->allow);
@@ -883,23 +914,31 @@ static int show_policy(const struct sl_egress_cfg *c, FILE *f)
 		return r < 0 ? r : -ENOMEM;
 	fprintf(f, "# %s: allow [%s] drop [%s]\n", c->name, a, d);
 	fprintf(f, "# policy, the first entry that matches decides:\n");
-	for (size_t i = 0; i < pol.n; i++)
-		fprintf(f, "#   %-5s %s%s\n", pol.v[i].allow ? "allow" : "drop",
+	for (size_t i = 0; i < pol.n; i++) {
+		fprintf(f, "#   %-5s %s%s", pol.v[i].allow ? "allow" : "drop",
 			sl_entry_fmt(pol.v[i].e, b),
 			pol.v[i].builtin ? " (built in: cloud metadata; allow it as a /32)" : "");
-	fprintf(f, "#   %-5s anything else (%s)\n", pol.default_allow ? "allow" : "drop",
+		if (stats)
+			fprintf(f, ": %llu packets", entry_packets(pol.v[i].e, c->tap, v, nv));
+		fputc('\n', f);
+	}
+	fprintf(f, "#   %-5s anything else (%s)", pol.default_allow ? "allow" : "drop",
 		pol.default_allow ? "no allow-only list" : "allow entries and no drop entries");
+	if (stats && !pol.default_allow)
+		fprintf(f, ": %llu packets", entry_packets(NULL, c->tap, v, nv));
+	fputc('\n', f);
 	return 0;
 }
 
 /**
  * sl_egress_show() - print a VM's rules and its range's host rules
- * @c: VM (only name and range are used)
+ * @c: VM (only name, TAP and range are used)
  * @f: stream
+ * @stats: with the kernel's counters, as iptables-save -c, and per entry
  *
  * In iptables-save syntax, one section per namespace and table.
  */
-int sl_egress_show(const struct sl_egress_cfg *c, FILE *f)
+int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats)
 {
 	static const char *const fb[] = { "FORWARD", "INPUT", NULL };
 	static const char *const nsc[] = { SL_CHAIN_NS_FWD, SL_CHAIN_NS_IN, NULL };
@@ -912,18 +951,22 @@ int sl_egress_show(const struct sl_egress_cfg *c, FILE *f)
 
 	if (fd < 0 && !c->bridge)
 		return fd;
-	if (!c->bridge && (r = show_policy(c, f)) < 0)
-		return r;
 	if (!c->bridge) {
 		_cleanup_netns_ int saved = sl_netns_enter(fd);
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
+		_cleanup_free_ struct sl_rule *v = NULL;
+		size_t nv = 0;
 
 		if (saved < 0)
 			return saved;
 		if ((r = sl_ipt_open("filter", &h)) < 0)
 			return r;
+		if (stats)
+			sl_ipt_list(h, SL_CHAIN_NS_FWD, &v, &nv);
+		if ((r = show_policy(c, f, v, nv, stats)) < 0)
+			return r;
 		fprintf(f, "# namespace %s\n*filter\n", c->name);
-		dump(h, f, fb, nsc, NULL);
+		dump(h, f, fb, nsc, NULL, stats);
 		fprintf(f, "COMMIT\n");
 	}
 	{
@@ -933,13 +976,13 @@ int sl_egress_show(const struct sl_egress_cfg *c, FILE *f)
 		fprintf(f, "# host, range %s\n*filter\n", sl_cidr_fmt(&c->range, cr));
 		if ((r = sl_ipt_open("filter", &h)) < 0)
 			return r;
-		dump(h, f, fb, hc, cm);
+		dump(h, f, fb, hc, cm, stats);
 		fprintf(f, "COMMIT\n*nat\n");
 		sl_ipt_closep(&h);
 		h = NULL;
 		if ((r = sl_ipt_open("nat", &h)) < 0)
 			return r;
-		dump(h, f, nb, nc, cm);
+		dump(h, f, nb, nc, cm, stats);
 		fprintf(f, "COMMIT\n");
 	}
 	return 0;

@@ -46,7 +46,7 @@ struct sl_egress_cfg {
 int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out);
 int sl_egress_flush(const char *name);
 int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv *out);
-int sl_egress_show(const struct sl_egress_cfg *c, FILE *f);
+int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats);
 int sl_egress_check(const struct sl_egress_cfg *c);
 int sl_egress_host_release(const struct sl_cidr *range);
 void sl_egress_host_comment(const struct sl_cidr *range, char *buf, size_t len);

@@ -306,6 +306,8 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 	const char *tgt;
 
 	memset(r, 0, sizeof(*r));
+	r->pkts = e->counters.pcnt;
+	r->bytes = e->counters.bcnt;
 	if (e->ip.smsk.s_addr) {
 		r->has_src = true;
 		r->src.addr = ntohl(e->ip.src.s_addr);

@@ -30,6 +30,7 @@ struct sl_rule {
 	char comment[256];
 	char target[29]; /* ACCEPT, DROP, MASQUERADE or a chain */
 	bool foreign;
+	uint64_t pkts, bytes; /* the kernel's counters, when read back; never compared */
 };
 
 int sl_ipt_open(const char *table, struct xtc_handle **h);

@@ -230,6 +230,25 @@ fail:
 }
 
 /**
+ * sl_netns_remove_stale() - remove an empty mount point left by a killed add
+ * @name: namespace name
+ *
+ * Call under the name's lock (see stale_mount_point()).
+ *
+ * Return: 1 removed, 0 none there, or -errno
+ */
+int sl_netns_remove_stale(const char *name)
+{
+	char path[256];
+
+	if (sl_netns_path(name, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	if (!stale_mount_point(path))
+		return 0;
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 1;
+}
+
+/**
  * sl_netns_remove() - undo sl_netns_create(), as `ip netns del` does
  * @name: namespace name
  *

@@ -12,6 +12,7 @@ int sl_netns_exists(const char *name);
 int sl_netns_open(const char *name);
 int sl_netns_create(const char *name, int (*setup)(void *), void *arg);
 int sl_netns_remove(const char *name);
+int sl_netns_remove_stale(const char *name);
 int sl_netns_enter(int nsfd);
 int sl_netns_return(int *saved);
 int sl_netns_same(int fd_a, int fd_b);

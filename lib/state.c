@@ -292,8 +292,9 @@ int sl_proc_start(int pid, unsigned long long *start)
 }
 
 /**
- * sl_owner_mark() - name this process the owner of a VM being made
+ * sl_owner_mark() - name a process the owner of a VM being made
  * @kv: gets SL_OWNER_PID and SL_OWNER_START
+ * @pid: the process (getpid(): this one)
  *
  * Recorded before the first step, so that whatever a kill -9 leaves is
  * known to be abandoned (sl_owner_gone()), not taken for a network made by
@@ -302,13 +303,13 @@ int sl_proc_start(int pid, unsigned long long *start)
  *
  * Return: 0 or -errno
  */
-int sl_owner_mark(struct sl_kv *kv)
+int sl_owner_mark(struct sl_kv *kv, int pid)
 {
 	unsigned long long start = 0;
-	int r = sl_proc_start(getpid(), &start);
+	int r = sl_proc_start(pid, &start);
 
 	if (r == 0)
-		r = sl_kv_setf(kv, "SL_OWNER_PID", "%d", getpid());
+		r = sl_kv_setf(kv, "SL_OWNER_PID", "%d", pid);
 	if (r == 0)
 		r = sl_kv_setf(kv, "SL_OWNER_START", "%llu", start);
 	return r;

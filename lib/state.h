@@ -18,7 +18,7 @@ int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 int sl_lock(const char *what);
 int sl_vm_lock(const char *name);
 int sl_proc_start(int pid, unsigned long long *start);
-int sl_owner_mark(struct sl_kv *kv);
+int sl_owner_mark(struct sl_kv *kv, int pid);
 bool sl_owner_gone(const struct sl_kv *st);
 extern const char *const sl_owner_keys[];
 int sl_run_dir_ready(void);

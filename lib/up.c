@@ -446,6 +446,19 @@ static int step_undo(const struct sl_group *g, const char *name, enum step s)
 	}
 }
 
+/*
+ * @pid owns the VM (sl_owner_mark()): sl-up from before the first step,
+ * then the worker that takes the steps, which is killed with sl-up but may
+ * finish its system call first; until it is gone, sl-gc leaves the VM be.
+ */
+static int own(const char *name, int pid)
+{
+	_cleanup_kv_ struct sl_kv kv = { 0 };
+	int r = sl_owner_mark(&kv, pid);
+
+	return r < 0 ? r : sl_state_update(name, &kv, NULL);
+}
+
 /* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
 static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_opts *o,
 		 unsigned idx, unsigned total, enum step first)
@@ -455,6 +468,13 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 	struct cmd c;
 
 	sl_quiet = true; /* the tools' warnings: sl-up gave its own at start */
+	if (own(name, getpid()) < 0) {
+		sl_err("[%u/%u] %s failed: cannot record its owner: %s", idx, total, name,
+		       sl_last_error());
+		step_undo(g, name, S_IPAM); /* nothing else was made yet */
+		sl_state_update(name, NULL, sl_owner_keys);
+		return 1;
+	}
 	for (enum step s = first; s <= last; s++) {
 		if (!step_used(g, s) || step_do(g, name, s, err, sizeof(err)) == 0)
 			continue;
@@ -471,9 +491,11 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 	{
 		_cleanup_kv_ struct sl_kv st = { 0 };
 
-		/* Complete: nobody owns it now, unless we stay to take it down. */
+		/* Complete: nobody owns it now, unless sl-up stays to take it down. */
 		if (!o->foreground)
 			sl_state_update(name, NULL, sl_owner_keys);
+		else
+			own(name, getppid());
 		sl_state_load(name, &st);
 		fprintf(stderr, "[%u/%u] %s up %s\n", idx, total, name,
 			sl_kv_get(&st, "SL_IP") ? sl_kv_get(&st, "SL_IP") : "");
@@ -632,14 +654,6 @@ static void script_header(FILE *f)
 	}
 }
 
-/* This sl-up owns the VM from before its first step (sl_owner_mark()). */
-static int own(const char *name)
-{
-	_cleanup_kv_ struct sl_kv kv = { 0 };
-	int r = sl_owner_mark(&kv);
-
-	return r < 0 ? r : sl_state_update(name, &kv, NULL);
-}
 
 /*
  * Leases first, one VM after the other in config order, so that on a fresh
@@ -651,7 +665,7 @@ static void leases_in_order(struct job *v, size_t n)
 	for (size_t j = 0; j < n; j++) {
 		char err[4096] = "";
 
-		if (own(v[j].name) == 0 && step_do(v[j].g, v[j].name, S_IPAM, err, sizeof(err)) == 0)
+		if (own(v[j].name, getpid()) == 0 && step_do(v[j].g, v[j].name, S_IPAM, err, sizeof(err)) == 0)
 			continue;
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", sl_last_error());
@@ -869,7 +883,7 @@ static int launch_name(const struct sl_group *g, struct job *one, bool print_onl
 			     g->name, one->name, g->naddr);
 		return -ENOSPC;
 	}
-	return print_only ? 0 : own(one->name);
+	return print_only ? 0 : own(one->name, getpid());
 }
 
 /**

@@ -223,6 +223,13 @@ int sl_netns_del(const char *name)
 
 	if (r < 0)
 		return r;
+	{
+		/* what an add killed half-way left: not a namespace, but in its place */
+		_cleanup_close_ int lock = sl_vm_lock(name);
+
+		if (lock >= 0)
+			sl_netns_remove_stale(name);
+	}
 	r = sl_netns_exists(name);
 	if (r > 0) {
 		r = sl_owned_netns(name);

@@ -66,7 +66,7 @@ teardown() { teardown_host; }
 	done
 }
 
-@test "an empty mount point left by an add killed half-way is replaced by the next add" {
+@test "an empty mount point left by an add killed half-way is replaced by the next add, removed by del" {
 	SCRATCH_NS+=("$P-1")
 	touch "/run/netns/$P-1" # what a kill between the mount point and the bind leaves
 	run inhost sl-netns add "$P-1"
@@ -74,4 +74,8 @@ teardown() { teardown_host; }
 	run inhost sl-netns check "$P-1"
 	[ "$status" -eq 0 ]
 	[ "$(stat -f -c %T "/run/netns/$P-1")" = nsfs ]
+	inhost sl-netns del "$P-1"
+	touch "/run/netns/$P-1"
+	inhost sl-netns del "$P-1"
+	[ ! -e "/run/netns/$P-1" ]
 }

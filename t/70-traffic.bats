@@ -315,3 +315,18 @@ wait_line() { # wait_line FILE PATTERN
 	reach "$P-1v" 169.254.169.254
 	! reach "$P-1v" 203.0.113.10 || false # still a whitelist
 }
+
+@test "show --stats: the kernel's counters per rule, as iptables-save -c, and the packets each entry decided" {
+	standin "$P-1" --drop 198.51.100.0/24
+	reach "$P-1v" 203.0.113.10
+	! reach "$P-1v" 198.51.100.10 || false
+	run inhost sl-egress show --stats "$P-1"
+	[ "$status" -eq 0 ]
+	# each entry's count, then the same rules and counters iptables-save -c prints
+	grep -qE "^#   drop  198.51.100.0/24: [1-9][0-9]* packets$" <<<"$output"
+	grep -qE "^#   drop  169.254.169.254/32 .*: 0 packets$" <<<"$output"
+	diff <(grep -- '-A SL-FWD' <<<"$output") \
+		<(ip netns exec "$P-1" iptables-legacy-save -c -t filter | grep -- '-A SL-FWD')
+	grep -q '^\[[1-9][0-9]*:[1-9][0-9]*\] -A SL-FWD -d 198.51.100.0/24 -i tap0 .* -j DROP$' <<<"$output"
+	assert_usage_error "--stats goes with show" inhost sl-egress check --stats "$P-1"
+}

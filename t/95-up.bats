@@ -247,6 +247,17 @@ sig_bits() {
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
 
+# sl-up's workers (and the sl-boot they run) die with it, each once its
+# system call of the moment returns: what they leave is known only then.
+gone_workers() {
+	for _ in $(seq 100); do
+		pgrep -f "sl-up .*$cfg" >/dev/null || pgrep -f "sl-boot start $G-" >/dev/null || return 0
+		sleep 0.05
+	done
+	echo "sl-up's workers outlived it by 5 s" >&2
+	return 1
+}
+
 # After a kill and sl-gc, each VM of group $G is whole or gone: no half-made
 # one (a lease, a state dir, a namespace or a process with nobody to finish it).
 whole_or_gone() {
@@ -278,6 +289,7 @@ whole_or_gone() {
 		sleep "$(printf '0.%03d' "$ms")"
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" || true
+		gone_workers
 		inhost sl-gc >"$BATS_TEST_TMPDIR/gc.out"
 		whole_or_gone || { echo "round $i ($boot, killed at $ms ms)"; cat "$BATS_TEST_TMPDIR/gc.out"; false; }
 		inhost sl-up down "$cfg" >/dev/null
@@ -300,6 +312,7 @@ whole_or_gone() {
 		done
 		kill -9 -- "-$pid"
 		wait "$pid" || true
+		gone_workers
 		inhost sl-gc >/dev/null
 		[ "$(pgrep -c -f "qemu-system.*-name $G-" || true)" = 0 ]
 		[ "$(pgrep -c -f "sl-supervise $G-" || true)" = 0 ]
