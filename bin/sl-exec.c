@@ -522,13 +522,13 @@ static int forward(const char *name, const char *spec)
 /* The console log as kept: the rotated part first, if any (docs/VM.md). */
 static int print_console_log(const char *name)
 {
-	char path[4096], old[4200], b[8192];
+	char path[4096], old[4096], b[8192];
 	_cleanup_close_ int fd = -1, fd1 = -1;
 	ssize_t n;
 
-	if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_CONSOLE_LOG) < 0)
+	if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_CONSOLE_LOG) < 0 ||
+	    sl_run_path(old, sizeof(old), "%s/%s", name, SL_CONSOLE_LOG_OLD) < 0)
 		return 1;
-	snprintf(old, sizeof(old), "%s.1", path);
 	fd1 = open(old, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {

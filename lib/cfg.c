@@ -236,6 +236,41 @@ static bool known(const char *k, const char *const *list)
 	return false;
 }
 
+/*
+ * The keys of @map beyond @keys (which the caller reads): Slicer's that we
+ * do not implement get one warning each, others a warning with their line;
+ * a hypervisor other than QEMU, which is what boots here, is an error.
+ * @prefix names the map in messages ("network.", "config." or "").
+ */
+static int other_keys(struct ctx *c, const yaml_node_t *map, const char *const *keys,
+		      const char *prefix)
+{
+	const char *sep = c->where[0] ? ": " : "";
+
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		const char *k = scalar(node(c, p->key)), *v;
+
+		if (!k || known(k, keys))
+			continue;
+		if (!strcmp(k, "hypervisor")) {
+			v = scalar(node(c, p->value));
+			if (!v || strcasecmp(v, "qemu"))
+				return fail(c, node(c, p->value),
+					    "hypervisor: %s is not supported: sltools boots QEMU's "
+					    "microvm (say qemu, or remove the key)", v ? v : "?");
+		} else if (known(k, ignored)) {
+			sl_warn("%s: %s%s%s%s is not implemented, ignored", c->path, c->where, sep,
+				prefix, k);
+		} else {
+			sl_warn("%s:%lu: %s%sunknown key %s%s, ignored", c->path,
+				(unsigned long)node(c, p->key)->start_mark.line + 1, c->where, sep,
+				prefix, k);
+		}
+	}
+	return 0;
+}
+
 static int get_ifname(struct ctx *c, const yaml_node_t *v, const char *key, char buf[16],
 		      size_t room)
 {
@@ -381,15 +416,8 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 
 	if (net->type != YAML_MAPPING_NODE)
 		return fail(c, net, "network: want a mapping");
-	for (yaml_node_pair_t *p = net->data.mapping.pairs.start; p < net->data.mapping.pairs.top; p++) {
-		const char *k = scalar(node(c, p->key));
-
-		if (k && !known(k, keys) && !known(k, ignored))
-			sl_warn("%s:%lu: %s: unknown key network.%s, ignored", c->path,
-				(unsigned long)node(c, p->key)->start_mark.line + 1, c->where, k);
-		else if (k && known(k, ignored))
-			sl_warn("%s: %s: network.%s is not implemented, ignored", c->path, c->where, k);
-	}
+	if ((r = other_keys(c, net, keys, "network.")) < 0)
+		return r;
 	v = get(c, net, "mode");
 	if (!v || !strcmp(scalar(v) ? scalar(v) : "", "bridge"))
 		return parse_bridge(c, net, g); /* Slicer's default */
@@ -415,41 +443,7 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 	return 0;
 }
 
-/* QEMU is what boots here: asking for another hypervisor is an error, not a warning. */
-static int check_hypervisor(struct ctx *c, const yaml_node_t *v)
-{
-	const char *s = scalar(v);
 
-	if (s && !strcasecmp(s, "qemu"))
-		return 0;
-	return fail(c, v, "hypervisor: %s is not supported: sltools boots QEMU's microvm "
-			  "(say qemu, or remove the key)", s ? s : "?");
-}
-
-/* The keys beside host_groups: Slicer's, warned about once; a foreign hypervisor refused. */
-static int check_top(struct ctx *c, const yaml_node_t *top)
-{
-	if (!top || top->type != YAML_MAPPING_NODE)
-		return 0;
-	for (yaml_node_pair_t *p = top->data.mapping.pairs.start; p < top->data.mapping.pairs.top;
-	     p++) {
-		const char *k = scalar(node(c, p->key));
-		int r;
-
-		if (!k || !strcmp(k, "host_groups"))
-			continue;
-		if (!strcmp(k, "hypervisor")) {
-			if ((r = check_hypervisor(c, node(c, p->value))) < 0)
-				return r;
-		} else if (known(k, ignored)) {
-			sl_warn("%s: config.%s is not implemented, ignored", c->path, k);
-		} else {
-			sl_warn("%s:%lu: unknown key config.%s, ignored", c->path,
-				(unsigned long)node(c, p->key)->start_mark.line + 1, k);
-		}
-	}
-	return 0;
-}
 
 static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 {
@@ -464,20 +458,11 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 	if (gn->type != YAML_MAPPING_NODE)
 		return fail(c, gn, "a host group must be a mapping");
 	v = get(c, gn, "name");
-	if (!v || (r = get_str(c, v, "name", g->name, sizeof(g->name))) < 0)
+	if (!v || get_str(c, v, "name", g->name, sizeof(g->name)) < 0)
 		return fail(c, v ? v : gn, "host group without a name");
 	snprintf(c->where, sizeof(c->where), "group %s", g->name);
-	for (yaml_node_pair_t *p = gn->data.mapping.pairs.start; p < gn->data.mapping.pairs.top; p++) {
-		const char *k = scalar(node(c, p->key));
-
-		if (k && !strcmp(k, "hypervisor") && (r = check_hypervisor(c, node(c, p->value))) < 0)
-			return r;
-		if (k && known(k, ignored) && strcmp(k, "hypervisor"))
-			sl_warn("%s: %s: %s is not implemented, ignored", c->path, c->where, k);
-		else if (k && !known(k, keys) && !known(k, ignored))
-			sl_warn("%s:%lu: %s: unknown key %s, ignored", c->path,
-				(unsigned long)node(c, p->key)->start_mark.line + 1, c->where, k);
-	}
+	if ((r = other_keys(c, gn, keys, "")) < 0)
+		return r;
 	g->count = 1;
 	g->vcpu = 1;
 	g->mem_mb = 256;
@@ -640,8 +625,15 @@ int sl_config_load(const char *path, struct sl_config *cfg)
 	root = yaml_document_get_root_node(&doc);
 	if ((r = check_dup_keys(&c)) < 0)
 		goto out;
-	if ((r = check_top(&c, get(&c, root, "config"))) < 0)
-		goto out;
+	{
+		/* The keys beside host_groups: Slicer's, warned about; a foreign hypervisor refused. */
+		static const char *const top[] = { "host_groups", NULL };
+		const yaml_node_t *config = get(&c, root, "config");
+
+		if (config && config->type == YAML_MAPPING_NODE &&
+		    (r = other_keys(&c, config, top, "config.")) < 0)
+			goto out;
+	}
 	groups = get(&c, get(&c, root, "config"), "host_groups");
 	if (!groups || groups->type != YAML_SEQUENCE_NODE || groups->data.sequence.items.top ==
 								     groups->data.sequence.items.start) {

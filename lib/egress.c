@@ -589,6 +589,16 @@ static int range_dir(const char *range, char *buf, size_t len)
 	return sl_run_path(buf, len, "egress/%s", r);
 }
 
+/* range_dir() backwards: the range a directory under egress/ is for, or false. */
+static bool dir_range(const char *d_name, char range[SL_CIDR_STRLEN + 1])
+{
+	if (d_name[0] == '.' || strlen(d_name) > SL_CIDR_STRLEN)
+		return false;
+	snprintf(range, SL_CIDR_STRLEN + 1, "%s", d_name);
+	*strchrnul(range, '_') = '/';
+	return true;
+}
+
 static int range_user_add(const char *name, const char *range)
 {
 	char dir[4096], path[4096 + 32];
@@ -649,10 +659,8 @@ static int user_ranges(const char *name, struct sl_cidr **v, size_t *n)
 		char user[4096 + 600], range[SL_CIDR_STRLEN + 1];
 		struct sl_cidr c, *nv;
 
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(range))
+		if (!dir_range(e->d_name, range))
 			continue;
-		snprintf(range, sizeof(range), "%s", e->d_name);
-		*strchrnul(range, '_') = '/';
 		snprintf(user, sizeof(user), "%s/%s/%s", path, e->d_name, name);
 		if (sl_cidr_parse(range, &c) < 0 || access(user, F_OK) < 0)
 			continue;
@@ -697,10 +705,8 @@ int sl_egress_prune_users(bool (*gone)(const char *name), bool dry,
 		char dir[4096 + 300], range[SL_CIDR_STRLEN + 1];
 		struct dirent *u;
 
-		if (r->d_name[0] == '.' || strlen(r->d_name) >= sizeof(range))
+		if (!dir_range(r->d_name, range))
 			continue;
-		snprintf(range, sizeof(range), "%s", r->d_name);
-		*strchrnul(range, '_') = '/';
 		snprintf(dir, sizeof(dir), "%s/%s", path, r->d_name);
 		d = opendir(dir);
 		while (d && (u = readdir(d))) {

@@ -189,10 +189,8 @@ int sl_netns_create(const char *name, int (*setup)(void *), void *arg)
 		sl_set_error("cannot prepare %s: %s", SL_NETNS_RUN_DIR, strerror(-r));
 		return r;
 	}
-	if (stale_mount_point(path)) {
+	if (sl_netns_remove_stale(name) > 0)
 		sl_debug("%s: an empty mount point left by an interrupted add: replaced", path);
-		unlink(path);
-	}
 	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;

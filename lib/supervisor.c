@@ -421,10 +421,9 @@ static void read_guest(void)
  */
 static void console_rotate(void)
 {
-	char old[4200];
+	const char *old = sv->log_old;
 	struct stat st;
 
-	snprintf(old, sizeof(old), "%s.1", sv->log_path);
 	if (lstat(old, &st) == 0 && S_ISREG(st.st_mode))
 		sv->log_dropped += (unsigned long long)st.st_size;
 	close(sv->log_fd);
@@ -742,7 +741,7 @@ int sl_agent_timeout(long long *ms)
 int sl_supervise(int argc, char **argv)
 {
 	struct sl_supervisor s = { .ready_fd = SL_FD_READY, .guest_fd = SL_FD_GUEST };
-	char sock[4096], log[4096], diag[4096];
+	char sock[4096], log[4096], old[4096], diag[4096];
 	int cin[2], cout[2], nul, dash = 0, log_errno;
 	pid_t q, sup;
 
@@ -756,15 +755,14 @@ int sl_supervise(int argc, char **argv)
 	s.name = argv[1];
 	if (sl_run_path(sock, sizeof(sock), "%s/%s", s.name, SL_AGENT_SOCK) < 0 ||
 	    sl_run_path(log, sizeof(log), "%s/%s", s.name, SL_CONSOLE_LOG) < 0 ||
+	    sl_run_path(old, sizeof(old), "%s/%s", s.name, SL_CONSOLE_LOG_OLD) < 0 ||
 	    sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
 		return 1;
 	s.log_path = log;
+	s.log_old = old;
+	unlink(old); /* the last boot's */
 	sl_console_max(&s.log_max); /* sl-boot start checked them */
 	sl_agent_timeout(&s.agent_timeout_ms);
-	if (sl_run_path(diag, sizeof(diag), "%s/%s.1", s.name, SL_CONSOLE_LOG) == 0)
-		unlink(diag); /* the last boot's */
-	if (sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
-		return 1;
 	/* Never through a link: a planted one would aim guest bytes at any file. */
 	s.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
 	log_errno = errno;

@@ -13,7 +13,7 @@ struct sl_supervisor {
 	int con_in;     /* QEMU's stdin: console input */
 	int con_out;    /* QEMU's stdout and stderr: console output */
 	int log_fd;     /* console.log */
-	const char *log_path;
+	const char *log_path, *log_old; /* console.log, console.log.1 */
 	unsigned long long log_size, log_max; /* bytes in console.log, its cap */
 	unsigned long long log_dropped;       /* bytes rotated away for good */
 	long long agent_timeout_ms;           /* silence before waiting clients are failed */

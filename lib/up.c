@@ -75,8 +75,8 @@ static const char *const step_tool[S_COUNT] = { "sl-ipam", "sl-netns", "sl-veth"
 /*
  * Fault injection, in the test build only (bin/.sl-up-fault, made by make
  * check): SL_FAULT=WHAT:VM fails WHAT (a step's tool, or "fork" of the VM's
- * worker) for that VM, so that the tests can
- * prove each undo. The installed sl-up has no such variable.
+ * worker) for that VM, so that the tests can prove each undo. The installed
+ * sl-up has no such variable.
  */
 static bool fault(const char *what, const char *vm)
 {
@@ -459,6 +459,12 @@ static int own(const char *name, int pid)
 	return r < 0 ? r : sl_state_update(name, &kv, NULL);
 }
 
+/* Nobody owns the VM: complete and left to itself, or undone. */
+static void disown(const char *name)
+{
+	sl_state_update(name, NULL, sl_owner_keys);
+}
+
 /* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
 static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_opts *o,
 		 unsigned idx, unsigned total, enum step first)
@@ -472,7 +478,7 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 		sl_err("[%u/%u] %s failed: cannot record its owner: %s", idx, total, name,
 		       sl_last_error());
 		step_undo(g, name, S_IPAM); /* nothing else was made yet */
-		sl_state_update(name, NULL, sl_owner_keys);
+		disown(name);
 		return 1;
 	}
 	for (enum step s = first; s <= last; s++) {
@@ -485,7 +491,7 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 		for (int u = (int)s; u >= 0; u--)
 			if (step_used(g, (enum step)u))
 				step_undo(g, name, (enum step)u);
-		sl_state_update(name, NULL, sl_owner_keys);
+		disown(name);
 		return 1;
 	}
 	{
@@ -493,7 +499,7 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 
 		/* Complete: nobody owns it now, unless sl-up stays to take it down. */
 		if (!o->foreground)
-			sl_state_update(name, NULL, sl_owner_keys);
+			disown(name);
 		else
 			own(name, getppid());
 		sl_state_load(name, &st);
@@ -530,7 +536,7 @@ static int vm_down(const struct sl_group *g, const char *name)
 			bad = 1;
 		}
 	}
-	sl_state_update(name, NULL, sl_owner_keys);
+	disown(name);
 	if (!bad)
 		sl_state_purge(name); /* the console and supervisor logs */
 	return bad;
@@ -564,7 +570,7 @@ static void not_started(struct job *v, size_t from, size_t n, bool up, const cha
 		       up ? "brought up" : "taken down", why);
 		if (up) {
 			step_undo(v[j].g, v[j].name, S_IPAM);
-			sl_state_update(v[j].name, NULL, sl_owner_keys);
+			disown(v[j].name);
 		}
 	}
 }
@@ -654,7 +660,6 @@ static void script_header(FILE *f)
 	}
 }
 
-
 /*
  * Leases first, one VM after the other in config order, so that on a fresh
  * range <group>-n gets block n-1 whatever order the parallel steps finish
@@ -665,11 +670,12 @@ static void leases_in_order(struct job *v, size_t n)
 	for (size_t j = 0; j < n; j++) {
 		char err[4096] = "";
 
-		if (own(v[j].name, getpid()) == 0 && step_do(v[j].g, v[j].name, S_IPAM, err, sizeof(err)) == 0)
+		if (own(v[j].name, getpid()) == 0 &&
+		    step_do(v[j].g, v[j].name, S_IPAM, err, sizeof(err)) == 0)
 			continue;
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", sl_last_error());
-		sl_state_update(v[j].name, NULL, sl_owner_keys);
+		disown(v[j].name);
 		sl_err("[%zu/%zu] %s failed at sl-ipam alloc: %s", j + 1, n, v[j].name,
 		       err[0] ? err : "no message");
 		v[j].skip = true;

@@ -11,6 +11,7 @@
 /* Files of a running VM, in $SL_RUN_DIR/NAME. */
 #define SL_AGENT_SOCK "agent.sock"
 #define SL_CONSOLE_LOG "console.log"
+#define SL_CONSOLE_LOG_OLD "console.log.1" /* the log rotated away once full */
 #define SL_SUPERVISOR_LOG "supervisor.log"
 #define SL_SUPERVISOR_PID "supervisor.pid"
 #define SL_QEMU_PID "qemu.pid"
