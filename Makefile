@@ -10,7 +10,7 @@ DESTDIR ?=
 CC ?= cc
 AR ?= ar
 PKG_CONFIG ?= pkg-config
-PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack libnetfilter_log
+PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack libnetfilter_log libipset ldns
 VERSION := 0.1.0
 
 CFLAGS ?= -O2 -g
@@ -47,11 +47,15 @@ else
 SUPERVISE_LINK := -static
 endif
 
-all: $(BINS) libexec/sl-supervise $(MANS) guest
+all: $(BINS) libexec/sl-supervise libexec/sl-resolve $(MANS) guest
 
 # The supervisor: static and small, it stays running for each VM.
 libexec/sl-supervise: $(SUPERVISE_SRC) lib/*.h .flags
 	$(CC) $(CFLAGS) $(LDFLAGS) $(SUPERVISE_LINK) -o $@ $(SUPERVISE_SRC)
+
+# The resolver of a VM whose allow list holds names (started by sl-egress).
+libexec/sl-resolve: libexec/sl-resolve.c lib/libsl.a lib/*.h .flags
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsl.a $(LDLIBS)
 
 # The guest: Debian's cloud kernel (fetched, unpacked, never installed) and
 # an initramfs of busybox-static, the virtio modules, /init and the agent.
@@ -96,7 +100,7 @@ man/%.1: man/%.1.scd
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
 	libyaml-dev libarchive-dev libnetfilter-conntrack-dev libnetfilter-log-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
-	busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
+	libipset-dev libldns-dev dnsmasq-base ipset busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -119,10 +123,11 @@ unit: t/unit/unit-tests
 
 # libFuzzer targets, each for a short time on every check: the frame parser
 # (what the guest sends the supervisor), copy-out (the guest's tar stream),
-# egress entries and denied packets' headers, env files and the config
-# loader (what users, env files and guests write).
+# egress entries and denied packets' headers, env files, the config
+# loader and the resolver's DNS messages (what users, env files, guests
+# and upstream servers write).
 FUZZ_SECONDS ?= 12
-FUZZ_TARGETS := frame copy entry env config
+FUZZ_TARGETS := frame copy entry env config dns
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
 fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/proto.c
@@ -130,6 +135,9 @@ fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/copy.c lib/copy.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/copy.c -larchive
 fuzz/entry-fuzz: fuzz/entry-fuzz.c lib/policy.c lib/policy.h lib/cidr.c lib/log.c
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/entry-fuzz.c lib/policy.c lib/cidr.c lib/log.c
+
+fuzz/dns-fuzz: fuzz/dns-fuzz.c lib/dns.c lib/dns.h lib/cidr.c lib/log.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/dns-fuzz.c lib/dns.c lib/cidr.c lib/log.c -lldns
 
 fuzz/env-fuzz: fuzz/env-fuzz.c lib/kv.c lib/kv.h lib/log.c
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/kv.c lib/log.c
@@ -156,7 +164,7 @@ demo: deps
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=missingIncludeSystem -Ilib lib bin libexec guest
-	clang-tidy --quiet $(LIB_SRC) $(BINS:=.c) libexec/sl-supervise.c -- $(CFLAGS)
+	clang-tidy --quiet $(LIB_SRC) $(BINS:=.c) libexec/sl-supervise.c libexec/sl-resolve.c -- $(CFLAGS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) \
@@ -169,7 +177,7 @@ install: all
 	install -m 0644 completions/zsh/_sltools $(DESTDIR)$(ZSHCOMPDIR)/_sltools
 	install -m 0644 completions/fish/*.fish $(DESTDIR)$(FISHCOMPDIR)
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(GUESTDIR)
-	install -m 0755 libexec/sl-supervise $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 libexec/sl-supervise libexec/sl-resolve $(DESTDIR)$(LIBEXECDIR)
 	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(GUESTDIR)
 
 uninstall:
@@ -183,7 +191,7 @@ uninstall:
 
 clean:
 	rm -f lib/*.o lib/libsl.a $(BINS) bin/.sl-up-fault $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
-		libexec/sl-supervise t/unit/unit-tests
+		libexec/sl-supervise libexec/sl-resolve t/unit/unit-tests
 
 # clean keeps the downloaded kernel; this takes it too.
 distclean: clean

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dns.h"
 #include "input.h"
 #include "log.h"
 #include "vm.h"
@@ -125,7 +126,7 @@ int main(int argc, char **argv)
 	}
 	c.disk = sl_input_get("SL_DISK");
 	c.accel = sl_cli_input("SL_ACCEL", "auto");
-	if ((r = sl_boot_dns(sl_input_get("SL_DNS"), dns, sizeof(dns))) < 0)
+	if ((r = sl_dns_servers(sl_input_get("SL_DNS"), "--dns", dns, sizeof(dns))) < 0)
 		return sl_cli_fail(r);
 	c.dns = dns;
 	if ((r = sl_cli_mode(&c.bridge)) < 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dns.h"
 #include "egress.h"
 #include "input.h"
 #include "ipam.h"
@@ -20,12 +21,13 @@ enum {
 	OPT_MODE,
 	OPT_FOLLOW,
 	OPT_STATS,
+	OPT_DNS_UPSTREAM,
 };
 
 static const char usage[] =
 	"Usage: sl-egress [OPTION]... apply NAME [--allow ENTRY]... [--drop ENTRY]...\n"
 	"       sl-egress [OPTION]... test NAME DEST\n"
-	"       sl-egress [OPTION]... log -f NAME\n"
+	"       sl-egress [OPTION]... log [-f] NAME\n"
 	"       sl-egress [OPTION]... show [--stats] NAME\n"
 	"       sl-egress [OPTION]... check NAME\n"
 	"       sl-egress [OPTION]... flush NAME\n"
@@ -38,17 +40,23 @@ static const char usage[] =
 	"  -f, --follow      log: print each denial as it happens, until interrupted\n"
 	"      --stats       show: the kernel's counters on each rule ([packets:bytes],\n"
 	"                    as iptables-save -c) and the packets each entry decided\n"
+	"      --dns-upstream A,B  with names in allow: the servers the VM's resolver\n"
+	"                    asks (or SL_DNS_UPSTREAM; default 8.8.8.8,1.1.1.1)\n"
 	"      --mode MODE   isolated (default) or bridge: only the host rules of the\n"
 	"                    bridge's subnet, SL_RANGE (or SL_MODE)\n"
 	SL_COMMON_HELP
-	"\nAn ENTRY is ADDR or ADDR/P (a bare address is /32), optionally :PORT or\n"
-	"LO-HI (TCP and UDP to those ports). The most specific matching entry\n"
-	"decides: longer prefix first, then one with ports, then allow. When none\n"
-	"matches: dropped if there are allow entries and no drop entries, else allowed.\n"
-	"apply prints SL_ALLOW SL_DROP SL_EGRESS_RANGE. test DEST (ADDR or ADDR:PORT)\n"
-	"prints SL_VERDICT (allow or drop) and SL_ENTRY (the entry, or default),\n"
-	"for the VM's lists or the ones given, without sending a packet. log -f\n"
-	"prints the VM's denials (rate-limited) with the entry that decided.\n"
+	"\nAn ENTRY is ADDR or ADDR/P (a bare address is /32), or in allow a DNS name\n"
+	"(example.com, *.example.com: any name below), optionally :PORT or :LO-HI\n"
+	"(TCP and UDP to those ports). The most specific matching entry decides:\n"
+	"longer prefix first (a name counts as a /32), then one with ports, then\n"
+	"allow. When none matches: dropped if there are allow entries and no drop\n"
+	"entries, else allowed. Names: the VM's resolver on its gateway answers only\n"
+	"them and lets the VM reach their addresses for the answer's TTL; DNS to\n"
+	"anywhere else is dropped. apply prints SL_ALLOW SL_DROP SL_EGRESS_RANGE (and\n"
+	"SL_DNS SL_DNS_UPSTREAM SL_RESOLVER_PID with a resolver). test DEST (ADDR,\n"
+	"ADDR:PORT or a name) prints SL_VERDICT (allow or drop) and SL_ENTRY (the\n"
+	"entry, or default), without sending a packet. log prints the names the\n"
+	"resolver refused; log -f also each denied packet (rate-limited) as it happens.\n"
 	"Exit status: 0 ok, 1 failure (check: rules differ), 2 bad input.\n";
 
 int main(int argc, char **argv)
@@ -62,6 +70,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM },
 		{ 0 },
 	};
 	static const char *const verbs[] = { "apply", "test", "log", "show", "check", "flush", NULL };
@@ -71,7 +80,9 @@ int main(int argc, char **argv)
 	_cleanup_entry_list_ struct sl_entry_list drop = { 0 };
 	struct sl_egress_cfg c = { 0 };
 	bool flag_allow = false, flag_drop = false, follow = false, stats = false;
+	static const char *const ttl_keys[] = { "SL_DNS_TTL_MIN", "SL_DNS_TTL_MAX", NULL };
 	const char *verb = NULL, *dest = NULL, *v;
+	char upstream[256];
 	int opt, r;
 
 	sl_log_init(argv[0]);
@@ -111,6 +122,9 @@ int main(int argc, char **argv)
 		case OPT_STATS:
 			stats = true;
 			break;
+		case OPT_DNS_UPSTREAM:
+			sl_input_flag("SL_DNS_UPSTREAM", optarg);
+			break;
 		}
 	}
 	if (optind < argc && !strcmp(argv[optind], "test")) {
@@ -123,11 +137,8 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	if (!strcmp(verb, "log")) {
-		if (!follow)
-			return sl_cli_usage(&cli, "log takes -f: the kernel keeps no past denials, "
-						   "they are seen as they happen");
-		r = sl_egress_log(c.name, cli.json, stdout);
-		return sl_cli_fail(r);
+		r = sl_egress_log(c.name, cli.json, follow, stdout);
+		return r < 0 ? sl_cli_fail(r) : 0;
 	}
 	if (follow)
 		return sl_cli_usage(&cli, "-f goes with log");
@@ -169,6 +180,22 @@ int main(int argc, char **argv)
 		return sl_cli_fail(r);
 	if (!c.bridge && strcmp(verb, "show") && (r = sl_cli_ip("SL_IP", &c.ip)) < 0)
 		return sl_cli_fail(r);
+	if (!c.bridge && !strcmp(verb, "show") && sl_input_get("SL_IP"))
+		sl_cli_ip("SL_IP", &c.ip);
+	/* A resolver for names in allow, and from then on for the VM's life. */
+	v = sl_input_get("SL_DNS_UPSTREAM");
+	if (!c.bridge && (v || sl_entry_list_names(&allow))) {
+		if ((r = sl_dns_servers(v ? v : SL_DNS_DEFAULT, "--dns-upstream", upstream,
+					sizeof(upstream))) < 0)
+			return sl_cli_fail(r);
+		if (!upstream[0] && sl_entry_list_names(&allow))
+			return sl_cli_usage(&cli, "names in allow need a resolver upstream: "
+						  "--dns-upstream (dns_servers) cannot be none");
+		c.dns_upstream = upstream;
+	}
+	for (const char *const *k = ttl_keys; *k; k++)
+		if ((v = sl_input_get(*k)) && (r = sl_kv_set(&out, *k, v)) < 0)
+			return sl_cli_fail(r);
 
 	if (!strcmp(verb, "show"))
 		r = sl_egress_show(&c, stdout, stats);

@@ -542,6 +542,12 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 				   "does not do (add network: {mode: isolated, range: ...})");
 	if ((r = parse_network(c, v, g)) < 0)
 		return r;
+	/* Names in allow are resolved by the VM's resolver, which asks dns_servers. */
+	if (sl_entry_list_names(&g->allow) &&
+	    (!strcmp(g->dns, "127.0.0.1") || !strcmp(g->dns, "none")))
+		return fail(c, get(c, gn, "dns_servers"), "dns_servers: %s means no resolver, "
+			    "but network.allow holds names: the VM's resolver needs an upstream",
+			    g->dns);
 	if (g->mode == SL_NET_ISOLATED && g->count > sl_range_blocks(&g->range))
 		return fail(c, get(c, gn, "count"), "count %u is more than range %s holds (%u)",
 			    g->count, g->range_s, sl_range_blocks(&g->range));

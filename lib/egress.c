@@ -12,12 +12,14 @@
 
 #include "conntrack.h"
 #include "egress.h"
+#include "ipset.h"
 #include "ipt.h"
 #include <libiptc/libiptc.h>
 #include "log.h"
 #include "name.h"
 #include "netns.h"
 #include "policy.h"
+#include "resolver.h"
 #include "state.h"
 #include "util.h"
 #include "vmnet.h"
@@ -133,9 +135,14 @@ static void entry_rules(const struct sl_egress_cfg *c, const struct sl_policy_ru
 
 		snprintf(m.comment, sizeof(m.comment), "%s", cm);
 		snprintf(m.in, sizeof(m.in), "%s", c->tap);
-		/* 0.0.0.0/0 is no -d at all: as the kernel reads the rule back */
-		m.has_dst = pr->e->net.prefix > 0;
-		m.dst = pr->e->net;
+		if (pr->e->name[0]) {
+			/* the addresses the resolver added for the name */
+			sl_entry_set_name(pr->e, m.set);
+		} else {
+			/* 0.0.0.0/0 is no -d at all: as the kernel reads the rule back */
+			m.has_dst = pr->e->net.prefix > 0;
+			m.dst = pr->e->net;
+		}
 		if (pr->e->lo) {
 			m.proto = protos[i];
 			m.dport_lo = pr->e->lo;
@@ -147,6 +154,32 @@ static void entry_rules(const struct sl_egress_cfg *c, const struct sl_policy_ru
 		} else {
 			drop_logged(s, &m, why);
 		}
+	}
+}
+
+/*
+ * With names in allow, the guest's resolver is its gateway: DNS (and DNS
+ * over TLS) to anywhere else is dropped before any entry is looked at, so
+ * that no name resolves by another path and an allow of ADDR:53 cannot
+ * open one.
+ */
+static void dns_elsewhere_rules(const struct sl_egress_cfg *c, const char *cm,
+				struct ruleset *s)
+{
+	static const struct {
+		uint8_t proto;
+		uint16_t port;
+	} dns[] = { { IPPROTO_UDP, SL_DNS_PORT }, { IPPROTO_TCP, SL_DNS_PORT },
+		    { IPPROTO_TCP, SL_DOT_PORT }, { IPPROTO_UDP, SL_DOT_PORT } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(dns); i++) {
+		struct sl_rule m = { 0 };
+
+		snprintf(m.comment, sizeof(m.comment), "%s", cm);
+		snprintf(m.in, sizeof(m.in), "%s", c->tap);
+		m.proto = dns[i].proto;
+		m.dport_lo = m.dport_hi = dns[i].port;
+		drop_logged(s, &m, "dns");
 	}
 }
 
@@ -180,6 +213,8 @@ static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 	r->ct_established = true;
 	r = rule(s, "DROP", cm); /* nothing new reaches the VM */
 	snprintf(r->in, sizeof(r->in), "%s", c->veth);
+	if (sl_entry_list_names(&c->allow))
+		dns_elsewhere_rules(c, cm, s);
 	for (size_t i = 0; i < pol.n; i++)
 		entry_rules(c, &pol.v[i], cm, s);
 	if (!pol.default_allow) { /* allow only: a whitelist */
@@ -195,7 +230,8 @@ static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 /*
  * The namespace itself answers nobody but the VM's ping of its gateway
  * (the first thing an admin tries): ICMP echo from the TAP to the gateway's
- * address, the block's second address, one below the VM's.
+ * address, the block's second address, one below the VM's; and, when it
+ * has a resolver, the VM's DNS to it and the upstreams' replies.
  */
 static void ns_in_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 {
@@ -210,6 +246,23 @@ static void ns_in_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 	r->dst = (struct sl_cidr){ c->ip - 1, 32 };
 	r->proto = IPPROTO_ICMP;
 	r->icmp_type = 8; /* echo request */
+	if (c->dns_upstream && *c->dns_upstream) {
+		/* the guest's queries to its resolver; the resolver's answers from upstream */
+		static const uint8_t protos[] = { IPPROTO_UDP, IPPROTO_TCP };
+
+		for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
+			r = rule(s, "ACCEPT", cm);
+			snprintf(r->in, sizeof(r->in), "%s", c->tap);
+			r->has_src = r->has_dst = true;
+			r->src = (struct sl_cidr){ c->ip, 32 };
+			r->dst = (struct sl_cidr){ c->ip - 1, 32 };
+			r->proto = protos[i];
+			r->dport_lo = r->dport_hi = SL_DNS_PORT;
+		}
+		r = rule(s, "ACCEPT", cm);
+		snprintf(r->in, sizeof(r->in), "%s", c->veth);
+		r->ct_established = true;
+	}
 	r = rule(s, "DROP", cm);
 	snprintf(r->in, sizeof(r->in), "%s", c->tap);
 	r = rule(s, "DROP", cm);
@@ -403,12 +456,73 @@ static int write_chain(struct xtc_handle *h, const char *chain, const struct rul
 	return 0;
 }
 
+/* Whether a name entry's ip set holds an address now (sl_policy.resolved). */
+static bool in_set(const struct sl_entry *e, uint32_t addr, void *arg)
+{
+	char set[SL_SET_NAME_LEN];
+
+	sl_entry_set_name(e, set);
+	return sl_ipset_test(arg, set, addr) == 1;
+}
+
+/* The ip sets of the name entries, in the namespace: before the rules that name them. */
+static int sets_create(struct sl_ipset *h, const struct sl_entry_list *allow)
+{
+	for (size_t i = 0; i < allow->n; i++) {
+		char set[SL_SET_NAME_LEN];
+		int r;
+
+		if (!allow->v[i].name[0])
+			continue;
+		sl_entry_set_name(&allow->v[i], set);
+		if ((r = sl_ipset_create(h, set)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Whether @set is one of ours (sl_entry_set_name()) and no entry of @allow names it. */
+static bool set_unwanted(const char *set, const struct sl_entry_list *allow)
+{
+	if (strncmp(set, "sl-", 3) || strlen(set) != SL_SET_NAME_LEN - 1)
+		return false;
+	for (size_t i = 0; allow && i < allow->n; i++) {
+		char want[SL_SET_NAME_LEN];
+
+		if (!allow->v[i].name[0])
+			continue;
+		sl_entry_set_name(&allow->v[i], want);
+		if (!strcmp(want, set))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Our ip sets that no entry of @allow names (NULL: all of them), once no
+ * rule uses them: with the name go the addresses it let the VM reach.
+ */
+static int sets_prune(struct sl_ipset *h, const struct sl_entry_list *allow)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int r = sl_ipset_names(h, &names, &n);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (set_unwanted(names[i], allow))
+			r = sl_ipset_destroy(h, names[i]);
+	sl_strv_free(names, n);
+	return r;
+}
+
 /* A policy that changes also ends the open flows it now drops. In the namespace. */
-static int cut_dropped_flows(const struct sl_egress_cfg *c)
+static int cut_dropped_flows(const struct sl_egress_cfg *c, struct sl_ipset *sets)
 {
 	_cleanup_policy_ struct sl_policy pol = { 0 };
 	int r = sl_policy_build(&c->allow, &c->drop, &pol);
 
+	pol.resolved = in_set;
+	pol.arg = sets;
 	if (r < 0 || (r = sl_conntrack_cut(&pol, c->ip)) < 0)
 		return r;
 	if (r > 0)
@@ -421,6 +535,7 @@ static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
 {
 	_cleanup_netns_ int saved = sl_netns_enter(nsfd);
 	_cleanup_ipt_ struct xtc_handle *h = NULL;
+	_cleanup_ipset_ struct sl_ipset *sets = NULL;
 	_cleanup_ruleset_ struct ruleset fwd = { 0 };
 	_cleanup_ruleset_ struct ruleset in = { 0 };
 	int r;
@@ -431,14 +546,17 @@ static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
 		return r;
 	ns_in_rules(c, &in);
 	if ((r = ruleset_status(&in)) < 0 ||
+	    (r = sl_ipset_open(&sets)) < 0 ||
+	    (r = sets_create(sets, &c->allow)) < 0 ||
 	    (r = sl_ipt_open("filter", &h)) < 0 ||
 	    (r = write_chain(h, SL_CHAIN_NS_FWD, &fwd)) < 0 ||
 	    (r = write_chain(h, SL_CHAIN_NS_IN, &in)) < 0 ||
 	    (r = ensure_jump(h, "FORWARD", SL_CHAIN_NS_FWD)) < 0 ||
 	    (r = ensure_jump(h, "INPUT", SL_CHAIN_NS_IN)) < 0 ||
-	    (r = sl_ipt_commit(h)) < 0)
+	    (r = sl_ipt_commit(h)) < 0 ||
+	    (r = sets_prune(sets, &c->allow)) < 0)
 		return r;
-	return cut_dropped_flows(c);
+	return cut_dropped_flows(c, sets);
 }
 
 /* Delete every rule of a chain whose comment is @cm. */
@@ -730,13 +848,36 @@ static void warn_forwarding(void)
 			"nothing until it is on (sysctl -w net.ipv4.ip_forward=1)");
 }
 
+/*
+ * The VM's resolver, for a list that holds names (or did): the guest is to
+ * ask its gateway (SL_DNS, which sl-boot reads), the resolver its upstreams.
+ * The state is written first: the resolver reads its lists from there.
+ */
+static int resolver_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
+{
+	_cleanup_kv_ struct sl_kv res = { 0 };
+	char gw[SL_IP_STRLEN];
+	int r;
+
+	if ((r = sl_kv_set(out, "SL_DNS_UPSTREAM", c->dns_upstream)) < 0 ||
+	    (r = sl_kv_set(out, "SL_DNS", sl_ip_fmt(c->ip - 1, gw))) < 0 ||
+	    (r = sl_state_update(c->name, out, NULL)) < 0 ||
+	    (r = sl_resolver_ensure(c->name, &res)) < 0 ||
+	    (r = sl_kv_merge(out, &res)) < 0)
+		return r;
+	return sl_state_update(c->name, &res, NULL);
+}
+
 /**
  * sl_egress_apply() - install a VM's egress rules and its range's host rules
  * @c: VM, addresses, allow and drop lists
- * @out: SL_ALLOW, SL_DROP, SL_EGRESS_RANGE
+ * @out: SL_ALLOW, SL_DROP, SL_EGRESS_RANGE; with a resolver SL_DNS (the
+ *	 gateway), SL_DNS_UPSTREAM, SL_RESOLVER_PID, SL_RESOLVER_START
  *
  * Applying twice is the same as once: the namespace's chains are rewritten
  * whole, and the host's rules for the range are added only when missing.
+ * Names in allow get an ip set each, made before the rules and removed
+ * with the last entry naming them, and a resolver (lib/resolver.c).
  *
  * Return: 0, -ENXIO (no namespace), or -errno with the error recorded
  */
@@ -782,7 +923,11 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 	r = range_user_add(c->name, sl_kv_get(out, "SL_EGRESS_RANGE"));
 	if (r < 0)
 		return r;
-	return sl_state_update(c->name, out, NULL);
+	sl_closep(&lock);
+	lock = -1;
+	if (c->bridge || !c->dns_upstream || !*c->dns_upstream)
+		return sl_state_update(c->name, out, NULL);
+	return resolver_apply(c, out);
 }
 
 /**
@@ -795,7 +940,12 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
  */
 int sl_egress_flush(const char *name)
 {
-	static const char *const keys[] = { "SL_ALLOW", "SL_DROP", "SL_EGRESS_RANGE", NULL };
+	static const char *const keys[] = { "SL_ALLOW", "SL_DROP", "SL_EGRESS_RANGE",
+					    "SL_DNS_UPSTREAM", "SL_RESOLVER_PID",
+					    "SL_RESOLVER_START", "SL_DNS_TTL_MIN",
+					    "SL_DNS_TTL_MAX", NULL };
+	static const char *const dns_keys[] = { "SL_DNS", NULL };
+	_cleanup_kv_ struct sl_kv st = { 0 };
 	_cleanup_free_ struct sl_cidr *ranges = NULL;
 	_cleanup_close_ int lock = -1;
 	size_t n = 0;
@@ -804,6 +954,8 @@ int sl_egress_flush(const char *name)
 	r = sl_name_check(name);
 	if (r < 0)
 		return r;
+	if ((r = sl_state_load(name, &st)) < 0 || (r = sl_resolver_stop(name)) < 0)
+		return r;
 	r = sl_owned_netns(name);
 	if (r < 0)
 		return r;
@@ -811,6 +963,7 @@ int sl_egress_flush(const char *name)
 		_cleanup_close_ int fd = sl_netns_open(name);
 		_cleanup_netns_ int saved = -1;
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
+		_cleanup_ipset_ struct sl_ipset *sets = NULL;
 
 		if (fd < 0)
 			return fd;
@@ -820,7 +973,8 @@ int sl_egress_flush(const char *name)
 		if ((r = sl_ipt_open("filter", &h)) < 0 ||
 		    (r = drop_jump(h, "FORWARD", SL_CHAIN_NS_FWD)) < 0 ||
 		    (r = drop_jump(h, "INPUT", SL_CHAIN_NS_IN)) < 0 ||
-		    (r = sl_ipt_commit(h)) < 0)
+		    (r = sl_ipt_commit(h)) < 0 ||
+		    (r = sl_ipset_open(&sets)) < 0 || (r = sets_prune(sets, NULL)) < 0)
 			return r;
 	}
 	lock = sl_lock("host");
@@ -836,6 +990,9 @@ int sl_egress_flush(const char *name)
 			r = sl_egress_host_release(&ranges[i]);
 	}
 	if (r < 0)
+		return r;
+	/* The guest's resolver was its gateway: ours to take back. */
+	if (sl_kv_get(&st, "SL_DNS_UPSTREAM") && (r = sl_state_update(name, NULL, dns_keys)) < 0)
 		return r;
 	return sl_state_update(name, NULL, keys);
 }
@@ -905,6 +1062,37 @@ static unsigned long long entry_packets(const struct sl_entry *e, const char *ta
 	return sum;
 }
 
+/* The resolver, when the VM has one: where it listens, whom it asks, its pid. */
+static void show_resolver(const struct sl_egress_cfg *c, FILE *f)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	const char *up;
+	char gw[SL_IP_STRLEN];
+	int pid;
+
+	if (sl_state_load(c->name, &st) < 0 || !(up = sl_kv_get(&st, "SL_DNS_UPSTREAM")))
+		return;
+	pid = sl_resolver_pid(&st);
+	sl_ip_fmt(c->ip - 1, gw);
+	if (pid)
+		fprintf(f, "# resolver: pid %d on %s:53, upstream %s; %s\n", pid,
+			c->ip ? gw : "the gateway", up,
+			sl_entry_list_names(&c->allow) ? "names in allow only (REFUSED otherwise)"
+							: "every name (no name in allow)");
+	else
+		fprintf(f, "# resolver: NOT RUNNING (upstream %s): the guest resolves nothing; "
+			   "sl-egress apply starts it\n", up);
+	for (size_t i = 0; i < c->allow.n; i++) {
+		char set[SL_SET_NAME_LEN];
+
+		if (!c->allow.v[i].name[0])
+			continue;
+		sl_entry_set_name(&c->allow.v[i], set);
+		fprintf(f, "#   %s: its addresses in ip set %s (ip netns exec %s ipset list %s)\n",
+			c->allow.v[i].name, set, c->name, set);
+	}
+}
+
 /* The lists as given, then the order that decides, as comments (with
  * --stats, how many packets each entry decided). */
 static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_rule *v,
@@ -933,6 +1121,7 @@ static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_r
 	if (stats && !pol.default_allow)
 		fprintf(f, ": %llu packets", entry_packets(NULL, c->tap, v, nv));
 	fputc('\n', f);
+	show_resolver(c, f);
 	return 0;
 }
 
@@ -1025,6 +1214,18 @@ static int check_chain(struct xtc_handle *h, const char *where, const char *chai
 	return bad;
 }
 
+/* A VM with a resolver has it running. */
+static int check_resolver(const struct sl_egress_cfg *c, const char *where)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 };
+
+	if (!c->dns_upstream || !*c->dns_upstream || sl_state_load(c->name, &st) < 0 ||
+	    sl_resolver_pid(&st))
+		return 0;
+	sl_info("check: %s: the resolver is not running", where);
+	return 1;
+}
+
 static int check_jump(struct xtc_handle *h, const char *where, const char *from, const char *to)
 {
 	if (sl_ipt_find_jump(h, from, to) >= 0)
@@ -1071,6 +1272,7 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 		bad += check_jump(h, where, "INPUT", SL_CHAIN_NS_IN);
 		bad += check_chain(h, where, SL_CHAIN_NS_FWD, NULL, &fwd);
 		bad += check_chain(h, where, SL_CHAIN_NS_IN, NULL, &in);
+		bad += check_resolver(c, where);
 	}
 	sl_egress_host_comment(&c->range, cm, sizeof(cm));
 	if ((r = host_rules(&c->range, c->bridge, &top, &from, &hin, &masq)) < 0)
@@ -1099,30 +1301,56 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 	return bad;
 }
 
-/* DEST of sl-egress test: ADDR (a packet without ports, e.g. ICMP) or ADDR:PORT (TCP). */
-static int dest_parse(const char *dest, struct sl_packet *pkt)
+/* DEST of sl-egress test: ADDR (a packet without ports, e.g. ICMP), ADDR:PORT (TCP), or a name. */
+static int dest_parse(const char *dest, struct sl_packet *pkt, char name[SL_DNS_NAME_MAX + 1])
 {
 	struct sl_entry e;
 
-	if (strchr(dest, '/') || strchr(dest, '-') || sl_entry_parse(dest, &e, "DEST") < 0) {
-		sl_set_error("bad DEST '%s': want ADDR or ADDR:PORT", dest);
+	if (strchr(dest, '/') || strchr(dest, '-') || strchr(dest, '*') ||
+	    sl_entry_parse(dest, &e, "DEST") < 0 || (e.name[0] && e.lo)) {
+		sl_set_error("bad DEST '%s': want ADDR, ADDR:PORT or a DNS name", dest);
 		return -EINVAL;
 	}
+	memcpy(name, e.name, sizeof(e.name));
 	pkt->dst = e.net.addr;
 	pkt->proto = e.lo ? IPPROTO_TCP : 0;
 	pkt->port = e.lo;
 	return 0;
 }
 
+/* Which entry decides, with what the VM's ip sets hold now when it has a namespace. */
+static int decide(const struct sl_egress_cfg *c, struct sl_policy *pol, const char *name,
+		  const struct sl_packet *pkt)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_netns_ int saved = -1;
+	_cleanup_ipset_ struct sl_ipset *sets = NULL;
+
+	if (name[0])
+		return sl_policy_decide_name(pol, name);
+	if (sl_entry_list_names(&c->allow) && sl_owned_netns(c->name) == 1 &&
+	    (fd = sl_netns_open(c->name)) >= 0)
+		saved = sl_netns_enter(fd);
+	if (saved >= 0 && sl_ipset_open(&sets) == 0) {
+		pol->resolved = in_set;
+		pol->arg = sets;
+	}
+	return sl_policy_decide(pol, pkt);
+}
+
 /**
  * sl_egress_test() - which entry decides a destination, without a packet
  * @c: the VM's lists (its name is only for the output)
- * @dest: ADDR or ADDR:PORT
+ * @dest: ADDR, ADDR:PORT or a DNS name
  * @out: SL_VERDICT (allow or drop), SL_ENTRY (the entry, or "default")
  *
  * The order is sl_policy_build()'s, the one ns_fwd_rules() writes: what
- * this says is what the chain does. Isolation (other VMs, the host) is
- * enforced by the host's chains whatever the lists say, and not shown here.
+ * this says is what the chain does. An address a name entry allows is one
+ * its ip set holds now (the VM's, when it has a namespace). For a name, the
+ * verdict is the resolver's: allow when an entry covers it (its addresses
+ * are then reachable), drop (REFUSED) when names are listed and none does.
+ * Isolation (other VMs, the host) is enforced by the host's chains whatever
+ * the lists say, and not shown here.
  *
  * Return: 0, -EINVAL (bad DEST), -ENOMEM
  */
@@ -1130,16 +1358,21 @@ int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv
 {
 	_cleanup_policy_ struct sl_policy pol = { 0 };
 	struct sl_packet pkt;
-	char b[SL_ENTRY_STRLEN];
+	char b[SL_ENTRY_STRLEN], name[SL_DNS_NAME_MAX + 1];
+	bool allow;
 	int r, i;
 
-	if ((r = dest_parse(dest, &pkt)) < 0 || (r = sl_policy_build(&c->allow, &c->drop, &pol)) < 0)
+	if ((r = dest_parse(dest, &pkt, name)) < 0 ||
+	    (r = sl_policy_build(&c->allow, &c->drop, &pol)) < 0)
 		return r;
-	i = sl_policy_decide(&pol, &pkt);
+	i = decide(c, &pol, name, &pkt);
+	if (name[0])
+		allow = i >= 0 || !sl_entry_list_names(&c->allow); /* no names: not policed */
+	else
+		allow = i < 0 ? pol.default_allow : pol.v[i].allow;
 	if ((r = sl_kv_set(out, "SL_NAME", c->name)) < 0 ||
 	    (r = sl_kv_set(out, "SL_DEST", dest)) < 0 ||
-	    (r = sl_kv_set(out, "SL_VERDICT",
-			   (i < 0 ? pol.default_allow : pol.v[i].allow) ? "allow" : "drop")) < 0 ||
+	    (r = sl_kv_set(out, "SL_VERDICT", allow ? "allow" : "drop")) < 0 ||
 	    (r = sl_kv_set(out, "SL_ENTRY", i < 0 ? "default" : sl_entry_fmt(pol.v[i].e, b))) < 0)
 		return r;
 	return 0;

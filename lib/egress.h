@@ -40,7 +40,14 @@ struct sl_egress_cfg {
 	struct sl_cidr range;    /* isolated: the range; bridge: the subnet */
 	bool bridge;             /* bridge mode: host rules only */
 	struct sl_entry_list allow, drop;
+	/* The resolver's upstreams (comma-separated): set when names are in
+	 * allow, or were (a resolver runs from then on); NULL or "": none. */
+	const char *dns_upstream;
 };
+
+/* What the guest may not send but to its resolver: DNS, DNS over TLS. */
+#define SL_DNS_PORT 53
+#define SL_DOT_PORT 853
 
 
 int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out);

@@ -9,11 +9,13 @@
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter/xt_limit.h>
 #include <linux/netfilter/xt_NFLOG.h>
+#include <linux/netfilter/xt_set.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipset.h"
 #include "ipt.h"
 #include "log.h"
 #include "util.h"
@@ -169,9 +171,36 @@ static size_t limit_match(const struct sl_rule *r, unsigned char *p)
 	return len;
 }
 
+/*
+ * -m set --match-set SET dst (revision 1): the kernel keeps the set's
+ * index, so the set must exist before the rule, and stays while it is used.
+ */
+static size_t set_match(const struct sl_rule *r, unsigned char *p, uint16_t index)
+{
+	size_t len = XT_ALIGN(sizeof(struct xt_entry_match)) +
+		     XT_ALIGN(sizeof(struct xt_set_info_match_v1));
+	struct xt_entry_match *m = (struct xt_entry_match *)p;
+	struct xt_set_info_match_v1 *si;
+
+	if (!r->set[0])
+		return 0;
+	if (!p)
+		return len;
+	m->u.match_size = (uint16_t)len;
+	strcpy(m->u.user.name, "set");
+	m->u.user.revision = 1;
+	si = (void *)m->data;
+	si->match_set.index = index;
+	si->match_set.dim = 1;
+	si->match_set.flags = 0; /* dst */
+	return len;
+}
+
+/* NULL: no memory, or (errno ENOENT) a set that does not exist, recorded. */
 static struct ipt_entry *build(const struct sl_rule *r)
 {
-	size_t pm = port_match(r, NULL), lm = limit_match(r, NULL);
+	uint16_t set_index = 0;
+	size_t pm = port_match(r, NULL), lm = limit_match(r, NULL), sm = set_match(r, NULL, 0);
 	size_t ct = r->ct_established ? XT_ALIGN(sizeof(struct xt_entry_match)) +
 						XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3)) : 0;
 	size_t cm = r->comment[0] ? XT_ALIGN(sizeof(struct xt_entry_match)) +
@@ -183,11 +212,16 @@ static struct ipt_entry *build(const struct sl_rule *r)
 		    : nflog ? XT_ALIGN(sizeof(struct xt_entry_target)) +
 				      XT_ALIGN(sizeof(struct xt_nflog_info))
 			    : XT_ALIGN(sizeof(struct xt_standard_target));
-	size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + pm + ct + lm + cm + tg;
-	struct ipt_entry *e = calloc(1, size);
+	size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + pm + sm + ct + lm + cm + tg;
+	struct ipt_entry *e;
 	unsigned char *p;
 	struct xt_entry_target *t;
 
+	if (r->set[0] && sl_ipset_index(r->set, &set_index) < 0) {
+		errno = ENOENT;
+		return NULL;
+	}
+	e = calloc(1, size);
 	if (!e)
 		return NULL;
 	if (r->has_src) {
@@ -209,6 +243,7 @@ static struct ipt_entry *build(const struct sl_rule *r)
 	p = (unsigned char *)e + XT_ALIGN(sizeof(struct ipt_entry));
 	e->ip.proto = r->proto;
 	p += port_match(r, p);
+	p += set_match(r, p, set_index);
 	if (ct) {
 		struct xt_entry_match *m = (struct xt_entry_match *)p;
 		struct xt_conntrack_mtinfo3 *info = (void *)m->data;
@@ -258,7 +293,7 @@ int sl_ipt_insert(struct xtc_handle *h, const char *chain,
 	_cleanup_free_ struct ipt_entry *e = build(r);
 
 	if (!e)
-		return -ENOMEM;
+		return errno == ENOENT ? -ENOENT : -ENOMEM;
 	errno = 0;
 	if (!iptc_insert_entry(chain, e, pos, h))
 		return ipt_error("insert into", chain);
@@ -273,7 +308,7 @@ int sl_ipt_append(struct xtc_handle *h, const char *chain, const struct sl_rule 
 	_cleanup_free_ struct ipt_entry *e = build(r);
 
 	if (!e)
-		return -ENOMEM;
+		return errno == ENOENT ? -ENOENT : -ENOMEM;
 	errno = 0;
 	if (!iptc_append_entry(chain, e, h))
 		return ipt_error("append to", chain);
@@ -360,6 +395,12 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 
 			r->icmp_type = ic->type;
 			if (ic->code[0] || ic->code[1] != 0xff || ic->invflags)
+				r->foreign = true;
+		} else if (!strcmp(m->u.user.name, "set") && m->u.user.revision == 1) {
+			const struct xt_set_info_match_v1 *si = (const void *)m->data;
+
+			if (si->match_set.dim != 1 || si->match_set.flags ||
+			    sl_ipset_name_of(si->match_set.index, r->set, sizeof(r->set)) < 0)
 				r->foreign = true;
 		} else if (!strcmp(m->u.user.name, "limit")) {
 			const struct xt_rateinfo *ri = (const void *)m->data;
@@ -468,6 +509,8 @@ bool sl_rule_equal(const struct sl_rule *a, const struct sl_rule *b)
 	    (a->proto && a->proto != IPPROTO_ICMP &&
 	     (a->dport_lo != b->dport_lo || a->dport_hi != b->dport_hi)))
 		return false;
+	if (strcmp(a->set, b->set))
+		return false;
 	if (a->limit_per_s != b->limit_per_s ||
 	    (a->limit_per_s && a->limit_burst != b->limit_burst) ||
 	    a->nflog_group != b->nflog_group || strcmp(a->nflog_prefix, b->nflog_prefix))
@@ -528,6 +571,8 @@ int sl_rule_format(const struct sl_rule *r, const char *chain, char *buf, size_t
 		else if (r->dport_lo || r->dport_hi != 0xffff)
 			PUT(" --dport %u:%u", r->dport_lo, r->dport_hi);
 	}
+	if (r->set[0])
+		PUT(" -m set --match-set %s dst", r->set);
 	if (r->ct_established)
 		PUT(" -m conntrack --ctstate RELATED,ESTABLISHED");
 	if (r->limit_per_s) {

@@ -24,6 +24,7 @@ struct sl_rule {
 	uint8_t proto;       /* 0, IPPROTO_TCP, IPPROTO_UDP (-p tcp -m tcp), IPPROTO_ICMP */
 	uint8_t icmp_type;   /* with IPPROTO_ICMP: -m icmp --icmp-type N (any code) */
 	uint16_t dport_lo, dport_hi; /* with proto: --dport LO[:HI] */
+	char set[32];        /* -m set --match-set SET dst: an ip set of the namespace */
 	uint32_t limit_per_s, limit_burst; /* -m limit --limit N/sec; 0: none */
 	uint16_t nflog_group;      /* target NFLOG: --nflog-group */
 	char nflog_prefix[64];     /* and --nflog-prefix */

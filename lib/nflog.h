@@ -5,6 +5,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-int sl_egress_log(const char *name, bool json, FILE *out);
+int sl_egress_log(const char *name, bool json, bool follow, FILE *out);
 
 #endif

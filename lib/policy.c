@@ -27,24 +27,77 @@ static int port_parse(const char *s, size_t len, uint16_t *port)
 	return 0;
 }
 
-/* Whether @s looks like a DNS name (example.com, *.example.com): for a clear error. */
-static bool looks_like_name(const char *s)
+/*
+ * Whether the first @len bytes of @s are meant as a DNS name (example.com,
+ * *.example.com): its last label has a letter, which no address has.
+ */
+static bool looks_like_name(const char *s, size_t len)
 {
-	const char *dot = strrchr(s, '.');
-	bool alpha = false;
+	size_t i = len && s[len - 1] == '.' ? --len : len; /* a final dot: "example.com." */
 
-	if (!strncmp(s, "*.", 2))
-		s += 2;
-	if (!dot || !dot[1])
+	while (i > 0 && s[i - 1] != '.')
+		i--;
+	if (!i)
 		return false;
-	for (; *s; s++) {
-		if (s > dot && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
-			alpha = true; /* the top-level label has a letter */
-		else if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
-			   (*s >= 'A' && *s <= 'Z') || *s == '-' || *s == '.'))
-			return false;
+	for (; i < len; i++)
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))
+			return true;
+	return false;
+}
+
+/*
+ * A name as a resolver compares it: labels of letters, digits, '-' and '_'
+ * (not first or last: '-'), 1-63 bytes each, 253 in all, lower-cased into
+ * @out; "*." first for any name below the rest.
+ */
+static int name_parse(const char *s, size_t len, char out[SL_DNS_NAME_MAX + 1])
+{
+	size_t o = 0, label = 0;
+
+	if (len >= 2 && !strncmp(s, "*.", 2)) {
+		memcpy(out, "*.", 2);
+		o = 2;
 	}
-	return alpha;
+	if (len > SL_DNS_NAME_MAX || len == o)
+		return -EINVAL;
+	for (size_t i = o; i < len; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (!label || s[i - 1] == '-')
+				return -EINVAL;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+			   (c == '-' && label)) {
+			label++;
+		} else if (c >= 'A' && c <= 'Z') {
+			c = (char)(c - 'A' + 'a');
+			label++;
+		} else {
+			return -EINVAL;
+		}
+		if (label > 63)
+			return -EINVAL;
+		out[o++] = c;
+	}
+	if (!label || s[len - 1] == '-')
+		return -EINVAL;
+	out[o] = '\0';
+	return 0;
+}
+
+/* :PORT or :LO-HI after an address or a name. */
+static int ports_parse(const char *p, struct sl_entry *e)
+{
+	const char *dash = strchr(p, '-');
+
+	if (dash ? port_parse(p, (size_t)(dash - p), &e->lo) < 0 ||
+			   port_parse(dash + 1, strlen(dash + 1), &e->hi) < 0 || e->lo > e->hi
+		 : port_parse(p, strlen(p), &e->lo) < 0)
+		return -EINVAL;
+	if (!dash)
+		e->hi = e->lo;
+	return 0;
 }
 
 /**
@@ -65,36 +118,31 @@ int sl_entry_parse(const char *s, struct sl_entry *e, const char *what)
 	size_t alen = colon ? (size_t)(colon - s) : strlen(s);
 
 	memset(e, 0, sizeof(*e));
-	if (looks_like_name(s)) {
-		if (strstr(what, "drop"))
-			sl_set_error("bad %s value '%s': domain deny lists cannot be enforced: use allow",
-				     what, s);
-		else
-			sl_set_error("bad %s value '%s': domain names are not supported yet: "
-				     "give addresses", what, s);
+	if (looks_like_name(s, alen)) {
+		if (strstr(what, "drop")) {
+			sl_set_error("bad %s value '%s': domain deny lists cannot be enforced: "
+				     "use allow", what, s);
+			return -EINVAL;
+		}
+		if (name_parse(s, alen > 1 && s[alen - 1] == '.' ? alen - 1 : alen, e->name) < 0 ||
+		    (colon && ports_parse(colon + 1, e) < 0)) {
+			sl_set_error("bad %s value '%s': want a DNS name (example.com or "
+				     "*.example.com: labels of letters, digits, '-', at most 63 "
+				     "bytes, 253 in all), optionally :PORT or :LO-HI", what, s);
+			return -EINVAL;
+		}
+		e->net.prefix = 32;
+		return 0;
+	}
+	snprintf(addr, sizeof(addr), "%.*s", (int)(alen < sizeof(addr) ? alen : 0), s);
+	if (alen >= sizeof(addr) || sl_cidr_parse(addr, &e->net) < 0 ||
+	    (colon && ports_parse(colon + 1, e) < 0)) {
+		sl_set_error("bad %s value '%s': want ADDR or ADDR/P, optionally :PORT or "
+			     ":LO-HI (an IPv4 address, host bits zero; ports 1-65535), or in "
+			     "allow a DNS name", what, s);
 		return -EINVAL;
 	}
-	if (alen >= sizeof(addr))
-		goto bad;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (sl_cidr_parse(addr, &e->net) < 0)
-		goto bad;
-	if (colon) {
-		const char *p = colon + 1, *dash = strchr(p, '-');
-
-		if (dash ? port_parse(p, (size_t)(dash - p), &e->lo) < 0 ||
-				   port_parse(dash + 1, strlen(dash + 1), &e->hi) < 0 || e->lo > e->hi
-			 : port_parse(p, strlen(p), &e->lo) < 0)
-			goto bad;
-		if (!dash)
-			e->hi = e->lo;
-	}
 	return 0;
-bad:
-	sl_set_error("bad %s value '%s': want ADDR or ADDR/P, optionally :PORT or :LO-HI "
-		     "(an IPv4 address, host bits zero; ports 1-65535)", what, s);
-	return -EINVAL;
 }
 
 /**
@@ -103,15 +151,61 @@ bad:
 char *sl_entry_fmt(const struct sl_entry *e, char buf[SL_ENTRY_STRLEN])
 {
 	char c[SL_CIDR_STRLEN];
+	const char *what = e->name[0] ? e->name : sl_cidr_fmt(&e->net, c);
 
-	sl_cidr_fmt(&e->net, c);
 	if (!e->lo)
-		snprintf(buf, SL_ENTRY_STRLEN, "%s", c);
+		snprintf(buf, SL_ENTRY_STRLEN, "%s", what);
 	else if (e->lo == e->hi)
-		snprintf(buf, SL_ENTRY_STRLEN, "%s:%u", c, e->lo);
+		snprintf(buf, SL_ENTRY_STRLEN, "%s:%u", what, e->lo);
 	else
-		snprintf(buf, SL_ENTRY_STRLEN, "%s:%u-%u", c, e->lo, e->hi);
+		snprintf(buf, SL_ENTRY_STRLEN, "%s:%u-%u", what, e->lo, e->hi);
 	return buf;
+}
+
+/**
+ * sl_entry_set_name() - the kernel ip set that holds a name entry's addresses
+ * @e: a name entry
+ * @buf: result
+ *
+ * One set per name, whatever the ports: "sl-" and 16 hex digits of a hash
+ * of the name, so that it is the same on every apply and fits ip_set's 31
+ * bytes. Sets are per network namespace: the VM's own.
+ */
+void sl_entry_set_name(const struct sl_entry *e, char buf[SL_SET_NAME_LEN])
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (const char *p = e->name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	snprintf(buf, SL_SET_NAME_LEN, "sl-%016llx", (unsigned long long)h);
+}
+
+/**
+ * sl_name_matches() - whether a name entry covers a name
+ * @pattern: an entry's name: NAME exactly, or *.NAME any name below NAME
+ * @name: a name from a query, lower case, no final dot
+ *
+ * "*.example.com" covers "a.example.com" and "a.b.example.com", not
+ * "example.com" itself (write both for both).
+ */
+bool sl_name_matches(const char *pattern, const char *name)
+{
+	size_t pl, nl = strlen(name);
+
+	if (strncmp(pattern, "*.", 2))
+		return !strcmp(pattern, name);
+	pl = strlen(pattern + 1); /* ".example.com" */
+	return nl > pl && !strcmp(name + nl - pl, pattern + 1);
+}
+
+/* How many entries of @l are names. */
+size_t sl_entry_list_names(const struct sl_entry_list *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		n += l->v[i].name[0] != 0;
+	return n;
 }
 
 /**
@@ -137,6 +231,10 @@ int sl_entry_list_add(struct sl_entry_list *l, const char *text, const char *wha
 			return -EINVAL;
 		if (l->n >= SL_POLICY_MAX_ENTRIES) {
 			sl_set_error("too many %s entries (at most %d)", what, SL_POLICY_MAX_ENTRIES);
+			return -EINVAL;
+		}
+		if (e.name[0] && sl_entry_list_names(l) >= SL_POLICY_MAX_NAMES) {
+			sl_set_error("too many names in %s (at most %d)", what, SL_POLICY_MAX_NAMES);
 			return -EINVAL;
 		}
 		nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
@@ -243,19 +341,26 @@ void sl_policy_free(struct sl_policy *p)
 	p->n = 0;
 }
 
-/**
- * sl_entry_matches() - whether an entry matches a packet
- *
- * An entry with ports matches TCP and UDP to those ports only.
- */
-bool sl_entry_matches(const struct sl_entry *e, const struct sl_packet *pkt)
+/* An entry's ports against a packet's (an entry without ports: any). */
+static bool ports_match(const struct sl_entry *e, const struct sl_packet *pkt)
 {
-	if (!sl_cidr_contains(&e->net, pkt->dst))
-		return false;
 	if (!e->lo)
 		return true;
 	return (pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP) && pkt->port >= e->lo &&
 	       pkt->port <= e->hi;
+}
+
+/**
+ * sl_entry_matches() - whether an address entry matches a packet
+ *
+ * An entry with ports matches TCP and UDP to those ports only. A name
+ * entry matches no packet here: its addresses are the kernel's to know.
+ */
+bool sl_entry_matches(const struct sl_entry *e, const struct sl_packet *pkt)
+{
+	if (e->name[0] || !sl_cidr_contains(&e->net, pkt->dst))
+		return false;
+	return ports_match(e, pkt);
 }
 
 /**
@@ -267,8 +372,29 @@ bool sl_entry_matches(const struct sl_entry *e, const struct sl_packet *pkt)
  */
 int sl_policy_decide(const struct sl_policy *p, const struct sl_packet *pkt)
 {
+	for (size_t i = 0; i < p->n; i++) {
+		const struct sl_entry *e = p->v[i].e;
+
+		if (e->name[0] ? p->resolved && ports_match(e, pkt) &&
+					 p->resolved(e, pkt->dst, p->arg)
+			       : sl_entry_matches(e, pkt))
+			return (int)i;
+	}
+	return -1;
+}
+
+/**
+ * sl_policy_decide_name() - which name entry lets a name be resolved
+ * @p: from sl_policy_build()
+ * @name: a query's name, lower case, no final dot
+ *
+ * Return: the index in @p->v of the first allow entry whose name covers
+ * @name (the most specific first), or -1: the resolver refuses it
+ */
+int sl_policy_decide_name(const struct sl_policy *p, const char *name)
+{
 	for (size_t i = 0; i < p->n; i++)
-		if (sl_entry_matches(p->v[i].e, pkt))
+		if (p->v[i].allow && p->v[i].e->name[0] && sl_name_matches(p->v[i].e->name, name))
 			return (int)i;
 	return -1;
 }

@@ -8,19 +8,28 @@
 
 #include "cidr.h"
 
+/* A DNS name in presentation form, without the final dot: at most 253 bytes. */
+#define SL_DNS_NAME_MAX 253
+
 /*
- * An egress entry as a user writes it in allow or drop: ADDR, ADDR/P,
- * either optionally followed by :PORT or :LO-HI (TCP and UDP to those
- * destination ports).
+ * An egress entry as a user writes it in allow or drop: ADDR, ADDR/P, or
+ * (allow only) a DNS name, NAME or *.NAME, either optionally followed by
+ * :PORT or :LO-HI (TCP and UDP to those destination ports). A name stands
+ * for the addresses its answers gave (lib/dns.c): it is as specific as a /32.
  */
 struct sl_entry {
-	struct sl_cidr net;
+	struct sl_cidr net; /* a name: 0.0.0.0/32 */
 	uint16_t lo, hi; /* destination ports, TCP and UDP; 0, 0: any protocol, any port */
+	char name[SL_DNS_NAME_MAX + 1]; /* lower case, "*." first for a wildcard; "" */
 };
 
-#define SL_ENTRY_STRLEN (SL_CIDR_STRLEN + 12) /* "a.b.c.d/p:65535-65535" */
+#define SL_ENTRY_STRLEN (SL_DNS_NAME_MAX + 13) /* "*.name:65535-65535" */
 /* Per list (allow, drop): a bound that keeps a bad input from eating memory. */
 #define SL_POLICY_MAX_ENTRIES 4096
+/* Distinct names per VM: each has a kernel ip set, at most 256 per namespace. */
+#define SL_POLICY_MAX_NAMES 128
+/* An entry's ip set: "sl-" and a hash of its name. */
+#define SL_SET_NAME_LEN 20
 
 struct sl_entry_list {
 	struct sl_entry *v;
@@ -29,6 +38,9 @@ struct sl_entry_list {
 
 int sl_entry_parse(const char *s, struct sl_entry *e, const char *what);
 char *sl_entry_fmt(const struct sl_entry *e, char buf[SL_ENTRY_STRLEN]);
+void sl_entry_set_name(const struct sl_entry *e, char buf[SL_SET_NAME_LEN]);
+bool sl_name_matches(const char *pattern, const char *name);
+size_t sl_entry_list_names(const struct sl_entry_list *l);
 int sl_entry_list_add(struct sl_entry_list *l, const char *text, const char *what);
 char *sl_entry_list_fmt(const struct sl_entry_list *l);
 void sl_entry_list_free(struct sl_entry_list *l);
@@ -44,11 +56,17 @@ struct sl_policy_rule {
 /* Clouds' instance metadata (credentials): dropped unless allowed as a /32. */
 #define SL_METADATA_ADDR 0xa9fea9feu /* 169.254.169.254 */
 
-/* allow and drop merged, most specific first: iptables' first match decides. */
+/*
+ * allow and drop merged, most specific first: iptables' first match decides.
+ * A name entry matches the addresses @resolved says its ip set holds now
+ * (the kernel's, lib/ipset.c); none when @resolved is NULL.
+ */
 struct sl_policy {
 	struct sl_policy_rule *v;
 	size_t n;
 	bool default_allow; /* when no entry matches */
+	bool (*resolved)(const struct sl_entry *e, uint32_t addr, void *arg);
+	void *arg;
 };
 
 int sl_policy_build(const struct sl_entry_list *allow, const struct sl_entry_list *drop,
@@ -64,6 +82,7 @@ struct sl_packet {
 };
 
 int sl_policy_decide(const struct sl_policy *p, const struct sl_packet *pkt);
+int sl_policy_decide_name(const struct sl_policy *p, const char *name);
 bool sl_entry_matches(const struct sl_entry *e, const struct sl_packet *pkt);
 int sl_packet_parse(const uint8_t *p, size_t n, struct sl_packet *pkt);
 

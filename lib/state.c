@@ -281,8 +281,8 @@ int sl_proc_start(int pid, unsigned long long *start)
 	if (!f || !fgets(st, sizeof(st), f) || !(p = strrchr(st, ')')) || p[1] != ' ' ||
 	    p[2] == 'Z')
 		return -ESRCH;
-	/* after ") S": fields 4..21, then starttime (proc(5), field 22) */
-	for (int field = 3; field < 22 && p; field++)
+	/* ") S ...": field 22 is starttime (proc(5)); field 21 is always 0 */
+	for (int field = 2; field < 22 && p; field++) /* to the space before field 22 */
 		p = strchr(p + 1, ' ');
 	if (!p || sscanf(p + 1, "%llu", &t) != 1)
 		return -ESRCH;

@@ -13,6 +13,7 @@
 
 #include "bridge.h"
 #include "cidr.h"
+#include "dns.h"
 #include "egress.h"
 #include "ipam.h"
 #include "kv.h"
@@ -156,6 +157,10 @@ static void up_cmd(const struct sl_group *g, const char *name, enum step s, stru
 		/* explicitly none: everything allowed (bridge mode has no lists) */
 		if (!g->allow.n && !g->drop.n && g->mode == SL_NET_ISOLATED)
 			args(c, "--drop", "", (char *)NULL);
+		/* names: the VM's resolver asks dns_servers; the guest asks the
+		 * resolver (SL_DNS, which sl-egress records and sl-boot reads) */
+		if (sl_entry_list_names(&g->allow) && g->dns[0])
+			args(c, "--dns-upstream", g->dns, (char *)NULL);
 		break;
 	case S_BOOT:
 		args(c, "start", name, (char *)NULL);
@@ -169,7 +174,7 @@ static void up_cmd(const struct sl_group *g, const char *name, enum step s, stru
 			args(c, "--initrd", g->initrd, (char *)NULL);
 		if (g->disk[0])
 			args(c, "--disk", g->disk, (char *)NULL);
-		if (g->dns[0])
+		if (g->dns[0] && !sl_entry_list_names(&g->allow))
 			args(c, "--dns", g->dns, (char *)NULL);
 		break;
 	default:
@@ -380,10 +385,15 @@ static int step_run(const struct sl_group *g, const char *name, enum step s, cha
 			}
 			break;
 		case S_EGRESS: {
+			/* as up_cmd() prints it: names get a resolver asking dns_servers */
+			const char *up = sl_entry_list_names(&g->allow)
+						 ? (g->dns[0] ? g->dns : SL_DNS_DEFAULT)
+						 : NULL;
 			struct sl_egress_cfg c = { .name = name, .tap = SL_TAP_DEFAULT,
 						   .veth = SL_VETH_NS_DEFAULT, .ip = v.ip,
 						   .range = g->range, .bridge = bridge,
-						   .allow = g->allow, .drop = g->drop };
+						   .allow = g->allow, .drop = g->drop,
+						   .dns_upstream = up };
 
 			r = sl_egress_apply(&c, &out);
 			break;

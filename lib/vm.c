@@ -26,6 +26,7 @@
 #include "supervisor.h"
 #include "util.h"
 #include "spawn.h"
+#include "resolver.h"
 #include "vm.h"
 #include "vmnet.h"
 
@@ -590,7 +591,8 @@ int sl_boot_stop(const char *name, unsigned timeout_s)
 
 /**
  * sl_boot_status() - whether a VM runs, and its pids
- * @out: SL_STATE running|stopped|broken, SL_PID, SL_QEMU_PID
+ * @out: SL_STATE running|stopped|broken, SL_PID, SL_QEMU_PID, and
+ *	 SL_RESOLVER_PID for a VM with a resolver
  *
  * Return: 0 if running, 1 if not, or -errno
  */
@@ -604,46 +606,13 @@ int sl_boot_status(const char *name, struct sl_kv *out)
 	sl_kv_set(out, "SL_STATE", sup && qemu ? "running" : !sup && !qemu ? "stopped" : "broken");
 	sl_kv_setf(out, "SL_PID", "%d", sup);
 	sl_kv_setf(out, "SL_QEMU_PID", "%d", qemu);
+	{
+		_cleanup_kv_ struct sl_kv st = { 0 };
+
+		/* the VM's resolver (names in allow) is part of it: 0 when it died */
+		if (sl_state_load(name, &st) == 0 && sl_kv_get(&st, "SL_DNS_UPSTREAM"))
+			sl_kv_setf(out, "SL_RESOLVER_PID", "%d", sl_resolver_pid(&st));
+	}
 	return sup && qemu ? 0 : 1;
 }
 
-/**
- * sl_boot_dns() - the guest's name servers from what a user gave
- * @in: comma- or space-separated IPv4 addresses; NULL for Slicer's default
- *      (8.8.8.8, 1.1.1.1); "127.0.0.1" alone (Slicer's way) or "none" for
- *      no resolver at all
- * @out: the servers, comma-separated; empty for none
- * @len: size of @out
- *
- * Return: 0, or -EINVAL with the error recorded
- */
-int sl_boot_dns(const char *in, char *out, size_t len)
-{
-	const char *src = in ? in : SL_DNS_DEFAULT;
-	_cleanup_free_ char *copy = NULL;
-	char *save = NULL;
-	size_t o = 0;
-
-	out[0] = '\0';
-	if (!strcmp(src, "127.0.0.1") || !strcmp(src, "none"))
-		return 0;
-	copy = strdup(src);
-	if (!copy)
-		return -ENOMEM;
-	for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-		uint32_t ip;
-		int n;
-
-		if (sl_ip_parse(t, &ip) < 0) {
-			sl_set_error("bad --dns '%s': want IPv4 addresses (or none)", t);
-			return -EINVAL;
-		}
-		n = snprintf(out + o, len - o, "%s%s", o ? "," : "", t);
-		if (n < 0 || (size_t)n >= len - o) {
-			sl_set_error("--dns: too many name servers");
-			return -EINVAL;
-		}
-		o += (size_t)n;
-	}
-	return 0;
-}

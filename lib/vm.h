@@ -38,7 +38,5 @@ enum { SL_PROC_SUPERVISOR = 1, SL_PROC_QEMU = 2 };
 int sl_vm_process(int pid, char *name, size_t len);
 
 /* Slicer's default name servers for a guest. */
-#define SL_DNS_DEFAULT "8.8.8.8,1.1.1.1"
-int sl_boot_dns(const char *in, char *out, size_t len);
 
 #endif

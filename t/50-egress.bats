@@ -149,7 +149,7 @@ EOR
 
 @test "bad CIDRs name the flag and the value; nothing is applied" {
 	assert_usage_error "bad --drop value '192.168.1.0/33'" inhost sl-egress apply "$P-1" --drop 192.168.1.0/33
-	assert_usage_error "bad --allow value 'example.com'" inhost sl-egress apply "$P-1" --allow example.com
+	assert_usage_error "bad --allow value 'example..com'" inhost sl-egress apply "$P-1" --allow example..com
 	assert_usage_error "bad --drop value '10.0.0.1/8'" inhost sl-egress apply "$P-1" --drop 10.0.0.1/8
 	[ -z "$(ns_rules "$P-1")" ]
 	[ -z "$(host_rules)" ]
@@ -228,7 +228,7 @@ EOP
 	run inhost sl-egress test "$P-1" 192.0.2.9:443 --drop 192.0.2.0/24 --allow 192.0.2.9:443
 	grep -qx "SL_VERDICT=allow" <<<"$output"
 	[ "$(ip netns exec "$P-1" iptables-legacy -S SL-FWD | grep -c 192.0.2)" = 0 ]
-	assert_usage_error "bad DEST 'nowhere': want ADDR or ADDR:PORT" inhost sl-egress test "$P-1" nowhere
+	assert_usage_error "bad DEST 'nowhere': want ADDR, ADDR:PORT or a DNS name" inhost sl-egress test "$P-1" nowhere
 }
 
 @test "1000 allow and 1000 drop entries apply (two rules per entry with ports), and flush" {

@@ -96,7 +96,7 @@ teardown() {
 	echo "this is not an env file" >"$BATS_TEST_TMPDIR/bad.env"
 	assert_usage_error "not a KEY=value line" inhost sl-veth --env "$BATS_TEST_TMPDIR/bad.env" add "$P-1"
 }
-@test "egress entries: bad ports, a name in drop, a name in allow, a DEST; none applied" {
+@test "egress entries: bad ports, a name in drop, a bad name in allow, a DEST; none applied" {
 	assert_usage_error "bad --allow value '192.0.2.1:0'" inhost sl-egress apply "$P-1" --allow 192.0.2.1:0
 	assert_usage_error "bad --allow value '192.0.2.1:65536'" inhost sl-egress apply "$P-1" --allow 192.0.2.1:65536
 	assert_usage_error "bad --drop value '192.0.2.0/24:90-80'" inhost sl-egress apply "$P-1" --drop 192.0.2.0/24:90-80
@@ -104,8 +104,8 @@ teardown() {
 	assert_usage_error "bad --drop value '192.0.2.1/24:80'" inhost sl-egress apply "$P-1" --drop 192.0.2.1/24:80
 	assert_usage_error "'example.com': domain deny lists cannot be enforced: use allow" \
 		inhost sl-egress apply "$P-1" --drop example.com
-	assert_usage_error "'*.example.com': domain names are not supported yet" \
-		inhost sl-egress apply "$P-1" --allow '*.example.com'
+	assert_usage_error "'*.-example.com': want a DNS name" \
+		inhost sl-egress apply "$P-1" --allow '*.-example.com'
 	assert_usage_error "bad DEST '192.0.2.0/24'" inhost sl-egress test "$P-1" 192.0.2.0/24
 	assert_usage_error "bad --dns 'banana'" inhost sl-boot start "$P-1" --dns banana
 }

@@ -190,6 +190,35 @@ vm_ping() {
 	inhost sl-up down "$px"
 }
 
+@test "a booted VM with names in allow: the name resolves at its gateway and answers; a blocked one by no path" {
+	dns_server
+	local c="$BATS_TEST_TMPDIR/$G.yaml" vm="$G-1" gw pid
+	sed -e "s/name: builder/name: $G/" -e 's/dns_servers: .*/dns_servers: ["203.0.113.10"]/' \
+		-e '/allow:/,$d' "$TOP/examples/domain-allowlist.yaml" >"$c"
+	echo '      allow: ["allowed.test", "*.allowed.test:80"]' >>"$c"
+	inhost sl-up -d "$c"
+	gw=$(grep '^SL_GW=' "$SL_RUN_DIR/$vm/vm.env" | cut -d= -f2)
+	# the guest asks its gateway, and nothing else
+	[ "$(inhost sl-exec "$vm" -- cat /etc/resolv.conf)" = "nameserver $gw" ]
+	run inhost sl-exec "$vm" -- nslookup allowed.test
+	grep -q "203.0.113.10" <<<"$output"
+	vm_get "$vm" allowed.test
+	run inhost sl-exec "$vm" -- nslookup alias.allowed.test
+	grep -q "203.0.113.11" <<<"$output"
+	vm_get "$vm" alias.allowed.test
+	! vm_get "$vm" blocked.test || false
+	! vm_get "$vm" 203.0.113.20 || false
+	run inhost sl-exec "$vm" -- nslookup blocked.test 203.0.113.10
+	! grep -q "203.0.113.20" <<<"$output" || false
+	inhost sl-egress log "$vm" | grep -q "dns blocked.test denied by default"
+	# the resolver is the VM's: in its status, gone with it
+	pid=$(inhost sl-boot status "$vm" | grep '^SL_RESOLVER_PID=' | cut -d= -f2)
+	[ "$pid" -gt 0 ] && pid_alive "$pid"
+	inhost sl-up --print-script "$c" | grep -q -- "--allow allowed.test .*--dns-upstream 203.0.113.10"
+	inhost sl-up down "$c"
+	! pid_alive "$pid" || false
+}
+
 # sig_bits PID FIELD: the signals set in /proc/PID/status's FIELD (SigBlk, SigIgn), by number
 sig_bits() {
 	local hex

@@ -331,6 +331,10 @@ config:
   - name: brg
     count: 2
     network: {bridge: brs0, gateway: "169.254.200.1/24", tap_prefix: "brstap"}
+  - name: dns
+    count: 1
+    dns_servers: ["192.0.2.53"]
+    network: {mode: isolated, range: "169.254.104.0/22", allow: ["a.test", "*.b.test:443"]}
 Y
 )
 	# sorted: the order of VMs and of ranges' rules depends on which VM's
@@ -338,13 +342,17 @@ Y
 	snap() {
 		{
 			kernel_state
-			for e in "$SL_RUN_DIR"/*/vm.env; do sed "s|^|$e |" "$e"; done
+			# a resolver's pid is its own each time
+			for e in "$SL_RUN_DIR"/*/vm.env; do grep -v "^SL_RESOLVER_" "$e" | sed "s|^|$e |"; done
+			ip netns exec dns-1 ipset list -n
 		} | sort
 	}
 	inhost sl-up --print-script --no-boot "$f" >"$BATS_TEST_TMPDIR/up.sh"
 	inhost sh "$BATS_TEST_TMPDIR/up.sh" >/dev/null 2>&1
 	snap >"$BATS_TEST_TMPDIR/by-hand"
 	grep -q "brstap2" "$BATS_TEST_TMPDIR/by-hand"
+	grep -q "dns-1/vm.env SL_DNS_UPSTREAM=192.0.2.53" "$BATS_TEST_TMPDIR/by-hand"
+	grep -q "dns-1/vm.env SL_DNS=169.254.104.1" "$BATS_TEST_TMPDIR/by-hand"
 	inhost sl-up --print-script down "$f" >"$BATS_TEST_TMPDIR/down.sh"
 	inhost sh "$BATS_TEST_TMPDIR/down.sh" >/dev/null 2>&1
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
@@ -436,4 +444,26 @@ config:
 Y
 )
 	assert_usage_error "mem.yaml:5: group a: ram_gb and ram_mb: give the memory once" inhost sl-up -d --no-boot "$f"
+}
+
+@test "names in allow with dns_servers [127.0.0.1] (no resolver) are refused; every example loads" {
+	f=$(cfg nodns <<'Y'
+config:
+  host_groups:
+  - name: a
+    dns_servers: ["127.0.0.1"]
+    network:
+      mode: isolated
+      range: "169.254.100.0/22"
+      allow: ["github.com"]
+Y
+)
+	assert_usage_error "group a: dns_servers: 127.0.0.1 means no resolver, but network.allow holds names" \
+		inhost sl-up -d --no-boot "$f"
+	local e
+	for e in "$TOP"/examples/*.yaml; do
+		inhost sl-up --print-script "$e" >/dev/null || { echo "$e does not load" >&2; return 1; }
+	done
+	inhost sl-up --print-script "$TOP/examples/domain-allowlist.yaml" |
+		grep -q -- "--allow github.com --allow '\*.github.com' .*--dns-upstream 8.8.8.8,1.1.1.1"
 }

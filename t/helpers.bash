@@ -98,7 +98,11 @@ teardown_host() {
 			n=$(basename "$(dirname "$f")")
 			sl-boot stop "$n" --timeout 2 >/dev/null 2>&1 || true
 		done
-		for n in $(owned_netns); do ip netns del "$n" 2>/dev/null || true; done
+		for n in $(owned_netns); do
+			# what runs in a VM's namespace (its resolver) is ours to end
+			ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
+			ip netns del "$n" 2>/dev/null || true
+		done
 	fi
 	for n in "${SCRATCH_NS[@]}"; do
 		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
@@ -176,4 +180,64 @@ up_foreground() {
 		sleep 0.2
 	done
 	grep -q "up; Ctrl-C" "$BATS_TEST_TMPDIR/up.log"
+}
+
+# standin NAME: bring up NAME's network with the tools (no sl-tap), and a
+# "VM" namespace NAMEv on a veth called tap0 with the VM's address.
+standin() {
+	local name=$1; shift
+	local vm="${name}v"
+	inhost sl-ipam alloc --range 169.254.100.0/22 "$name" >/dev/null
+	inhost sl-netns add "$name" >/dev/null
+	inhost sl-veth add "$name" >/dev/null
+	eval "$(inhost sl-ipam alloc --range 169.254.100.0/22 "$name")"
+	scratch_ns "$vm"
+	ip -n "$name" link add tap0 type veth peer name eth0 netns "$vm"
+	ip -n "$name" addr add "$SL_GW/30" dev tap0
+	ip -n "$name" link set tap0 up
+	ip -n "$vm" addr add "$SL_IP/30" dev eth0
+	ip -n "$vm" link set eth0 up
+	ip -n "$vm" route add default via "$SL_GW"
+	inhost sl-egress apply "$name" "$@" >/dev/null
+}
+
+reach() { # reach VMNS URL-host
+	ip netns exec "$1" timeout 4 busybox wget -q -O - "http://$2/" >/dev/null 2>&1
+}
+
+# log_start VM FILE [--json]: sl-egress log -f in the background, its pid in LOG_PID
+log_start() {
+	local vm=$1 file=$2; shift 2
+	# exec all the way: $! is then the listener itself, to be killed by pid
+	(exec nsenter --net="/run/netns/$HOST" sl-egress log -f "$@" "$vm" >"$file" 2>&1) &
+	LOG_PID=$!
+	sleep 0.5
+}
+wait_line() { # wait_line FILE PATTERN
+	for _ in $(seq 1 50); do grep -q -- "$2" "$1" && return 0; sleep 0.1; done
+	echo "no line '$2' in:" >&2; cat "$1" >&2
+	return 1
+}
+
+# dns_server: dnsmasq in the internet (setup_lan_internet) on 203.0.113.10:
+# allowed.test .10, blocked.test .20, alias.allowed.test a CNAME to
+# target.other.test .11, TTL $DNS_TTL (default 300); the internet gets .11
+# and .20 too. Its pid in DNSMASQ_PID.
+dns_server() {
+	ip -n "$NET" addr replace 203.0.113.11/24 dev eth0
+	ip -n "$NET" addr replace 203.0.113.20/24 dev eth0
+	(exec ip netns exec "$NET" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+		--bind-interfaces --listen-address=203.0.113.10 --port=53 --pid-file= --user=root \
+		--host-record=allowed.test,203.0.113.10,"${DNS_TTL:-300}" \
+		--host-record=blocked.test,203.0.113.20,"${DNS_TTL:-300}" \
+		--host-record=target.other.test,203.0.113.11,"${DNS_TTL:-300}" \
+		--cname=alias.allowed.test,target.other.test \
+		</dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/dnsmasq.log" 3>&-) &
+	DNSMASQ_PID=$!
+	for _ in $(seq 1 50); do
+		ip netns exec "$NET" "$TOP/t/dnsq.py" 203.0.113.10 allowed.test >/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$BATS_TEST_TMPDIR/dnsmasq.log" >&2
+	return 1
 }

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "unit.h"
 
 void test_state_racing_writers(void);
+void test_proc_start(void);
 
 /*
  * Writers of one VM that each set a key, read it back and remove it: the
@@ -59,4 +62,39 @@ void test_state_racing_writers(void)
 	unsetenv("SL_RUN_DIR");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
+}
+
+/*
+ * A process's start time is field 22 of /proc/PID/stat, counted here
+ * another way (the fields after the command's closing parenthesis); a
+ * child started later has a later or equal one. It was field 21, always
+ * 0, so that a reused pid passed for its VM's owner.
+ */
+void test_proc_start(void)
+{
+	char line[1024];
+	unsigned long long want = 0, got = 0, child = 0;
+	FILE *f = fopen("/proc/self/stat", "r");
+	char *p, *save = NULL;
+	int field = 2;
+	pid_t pid;
+
+	CHECK(f && fgets(line, sizeof(line), f));
+	if (f)
+		fclose(f);
+	p = strrchr(line, ')');
+	for (char *t = strtok_r(p + 1, " ", &save); t; t = strtok_r(NULL, " ", &save))
+		if (++field == 22)
+			want = strtoull(t, NULL, 10);
+	CHECK(sl_proc_start(getpid(), &got) == 0);
+	CHECK(want > 0 && got == want);
+	pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	CHECK(sl_proc_start(pid, &child) == 0 && child >= got);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	CHECK(sl_proc_start(pid, &child) == -ESRCH);
 }

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for what the VM's resolver reads (lib/dns.c): the
+ * guest's queries (hostile) and the upstream's answers (believed only
+ * for the name asked). Any bytes: no crash, no read past them, the
+ * resolver's own reply to a query is itself a well-formed answer to it,
+ * and an answer never yields more addresses than asked for.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t *msg = malloc(size ? size : 1); /* exactly size: ASan sees any overread */
+	struct sl_dns_query q, fixed = { 0, SL_DNS_TYPE_A, "allowed.test" };
+	struct sl_dns_addr addrs[4];
+	uint8_t out[SL_DNS_MSG_MAX];
+	int k;
+
+	if (!msg)
+		return 0;
+	memcpy(msg, data, size);
+	if (sl_dns_query_parse(msg, size, &q) == 0) {
+		int len = sl_dns_reply(msg, size, SL_DNS_RCODE_REFUSED, out, sizeof(out));
+		struct sl_dns_query back;
+
+		if (len > 0) {
+			/* an answer to the query: parses, same id and question, no address */
+			if (sl_dns_answer_addrs(out, (size_t)len, &q, addrs, 4) != 0)
+				abort();
+			if (sl_dns_query_parse(out, (size_t)len, &back) == 0)
+				abort(); /* QR set: not a query */
+		}
+		k = sl_dns_answer_addrs(msg, size, &q, addrs, 4);
+		if (k > 4)
+			abort();
+	}
+	if (size >= 2)
+		fixed.id = (uint16_t)(data[0] << 8 | data[1]);
+	k = sl_dns_answer_addrs(msg, size, &fixed, addrs, 4);
+	if (k > 4)
+		abort();
+	free(msg);
+	return 0;
+}

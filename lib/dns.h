@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_DNS_H
+#define SL_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+/*
+ * What the resolver of a VM whose allow list holds names reads and writes
+ * (libexec/sl-resolve.c): the guest's queries, the upstream's answers. The
+ * wire format is ldns's to parse; the guest is hostile, so every function
+ * here takes any bytes (fuzz/dns-fuzz.c).
+ */
+
+/* The largest message read or written, UDP or TCP: more is dropped. */
+#define SL_DNS_MSG_MAX 4096
+/* Addresses taken from one answer; the rest are not added. */
+#define SL_DNS_ADDRS_MAX 32
+/* How long a resolved address stays allowed: the answer's TTL, clamped (by default). */
+#define SL_DNS_TTL_MIN 60
+#define SL_DNS_TTL_MAX 3600
+
+#define SL_DNS_TYPE_A 1
+#define SL_DNS_TYPE_AAAA 28
+
+struct sl_dns_query {
+	uint16_t id;
+	uint16_t qtype;
+	char name[SL_DNS_NAME_MAX + 2]; /* lower case, no final dot; "" for the root */
+};
+
+struct sl_dns_addr {
+	uint32_t addr;
+	uint32_t ttl;
+};
+
+int sl_dns_query_parse(const uint8_t *msg, size_t n, struct sl_dns_query *q);
+int sl_dns_reply(const uint8_t *query, size_t n, unsigned rcode, uint8_t *out, size_t cap);
+int sl_dns_answer_addrs(const uint8_t *msg, size_t n, const struct sl_dns_query *q,
+			struct sl_dns_addr *addrs, size_t max);
+
+/* Slicer's default name servers; "127.0.0.1" or "none": no resolver. */
+#define SL_DNS_DEFAULT "8.8.8.8,1.1.1.1"
+int sl_dns_servers(const char *in, const char *what, char *out, size_t len);
+
+#define SL_DNS_RCODE_NOERROR 0
+#define SL_DNS_RCODE_SERVFAIL 2
+#define SL_DNS_RCODE_REFUSED 5
+
+#endif

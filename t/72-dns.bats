@@ -1,0 +1,202 @@
+#!/usr/bin/env bats
+# Names in allow: the VM's resolver on its gateway, ip sets filled from the
+# answers, DNS by any other path dropped. A real DNS server (dnsmasq) in the
+# scratch "internet" answers allowed.test and blocked.test; the "VM" is a
+# stand-in namespace (helpers.bash), real VMs are in 95-up.
+
+load helpers
+
+setup() {
+	setup_host
+	require busybox dnsmasq python3 ipset
+	setup_lan_internet
+	DNS_TTL=${DNS_TTL:-300}
+	dns_server
+}
+teardown() { teardown_host; }
+
+# dnsq VMNS SERVER NAME [ARGS]: a query from the stand-in guest
+dnsq() {
+	local ns=$1; shift
+	ip netns exec "$ns" "$TOP/t/dnsq.py" "$@"
+}
+
+resolver_pid() {
+	grep '^SL_RESOLVER_PID=' "$SL_RUN_DIR/$1/vm.env" | cut -d= -f2 | tr -d "'"
+}
+
+@test "an allowed name resolves at the gateway and only then is its address reachable; a blocked one by no path" {
+	standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
+	local gw=$SL_GW
+	grep -q "^SL_DNS=$gw\$" "$SL_RUN_DIR/$P-1/vm.env"
+	# not resolved yet: a whitelist of one name reaches nothing
+	! reach "$P-1v" 203.0.113.10 || false
+	run dnsq "$P-1v" "$gw" allowed.test
+	[ "$status" -eq 0 ]
+	grep -q "^rcode 0" <<<"$output"
+	grep -q "^A 203.0.113.10 300" <<<"$output"
+	reach "$P-1v" 203.0.113.10
+	# the kernel holds it, with a timeout, in the name's ip set
+	run ip netns exec "$P-1" ipset list
+	grep -q "^203.0.113.10 timeout" <<<"$output"
+	# the blocked name: REFUSED at the gateway, and logged
+	run dnsq "$P-1v" "$gw" blocked.test
+	grep -q "^rcode 5" <<<"$output"
+	! grep -q "^A " <<<"$output" || false
+	run dnsq "$P-1v" "$gw" blocked.test --tcp
+	grep -q "^rcode 5" <<<"$output"
+	# ... and by no other path: the upstream directly, UDP, TCP, port 853
+	! dnsq "$P-1v" 203.0.113.10 blocked.test || false
+	! dnsq "$P-1v" 203.0.113.10 blocked.test --tcp || false
+	! dnsq "$P-1v" 203.0.113.10 blocked.test --tcp --port 853 || false
+	! reach "$P-1v" 203.0.113.20 || false
+	# AAAA: no data (no IPv6 in isolated mode)
+	run dnsq "$P-1v" "$gw" allowed.test --type AAAA
+	[ "$output" = "rcode 0" ]
+	# what sl-egress says agrees
+	run inhost sl-egress test "$P-1" allowed.test
+	grep -q "^SL_VERDICT=allow" <<<"$output" && grep -q "^SL_ENTRY=allowed.test" <<<"$output"
+	run inhost sl-egress test "$P-1" blocked.test
+	grep -q "^SL_VERDICT=drop" <<<"$output" && grep -q "^SL_ENTRY=default" <<<"$output"
+	run inhost sl-egress test "$P-1" 203.0.113.10:80
+	grep -q "^SL_VERDICT=allow" <<<"$output" && grep -q "^SL_ENTRY=allowed.test" <<<"$output"
+	run inhost sl-egress test "$P-1" 203.0.113.20:80
+	grep -q "^SL_VERDICT=drop" <<<"$output"
+	run inhost sl-egress log "$P-1"
+	[ "$status" -eq 0 ]
+	grep -q "Z $P-1 dns blocked.test denied by default\$" <<<"$output"
+	run inhost sl-egress log --json "$P-1"
+	grep -q '"SL_PROTO":"dns","SL_DEST":"blocked.test","SL_PORT":"0","SL_ENTRY":"default"' <<<"$output"
+	run inhost sl-egress show "$P-1"
+	grep -q "^# resolver: pid $(resolver_pid "$P-1") on $gw:53, upstream 203.0.113.10" <<<"$output"
+	grep -q -- "-i tap0 -m set --match-set sl-[0-9a-f]* dst -m comment .* -j ACCEPT" <<<"$output"
+	grep -q -- "-p udp -m udp --dport 53 .*-j DROP" <<<"$output"
+	inhost sl-egress check "$P-1"
+}
+
+@test "a wildcard covers the names below it, not the apex; a CNAME's target address is allowed; ports hold" {
+	standin "$P-1" --allow '*.allowed.test:80' --dns-upstream 203.0.113.10
+	local gw=$SL_GW
+	run dnsq "$P-1v" "$gw" allowed.test
+	grep -q "^rcode 5" <<<"$output"
+	run dnsq "$P-1v" "$gw" alias.allowed.test
+	grep -q "^A 203.0.113.11" <<<"$output"
+	reach "$P-1v" 203.0.113.11
+	# port 80 only
+	! ip netns exec "$P-1v" timeout 3 busybox nc -w 2 203.0.113.11 81 </dev/null >/dev/null 2>&1 || false
+	run inhost sl-egress test "$P-1" 203.0.113.11:81
+	grep -q "^SL_VERDICT=drop" <<<"$output"
+}
+
+@test "a resolved address stops being reachable for new connections once its TTL has passed" {
+	DNS_TTL=2
+	kill "$DNSMASQ_PID"; wait "$DNSMASQ_PID" 2>/dev/null || true
+	dns_server
+	SL_DNS_TTL_MIN=1 standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
+	dnsq "$P-1v" "$SL_GW" allowed.test | grep -q "^A 203.0.113.10 2"
+	reach "$P-1v" 203.0.113.10
+	sleep 3.5
+	! reach "$P-1v" 203.0.113.10 || false
+	# asked again, open again
+	dnsq "$P-1v" "$SL_GW" allowed.test >/dev/null
+	reach "$P-1v" 203.0.113.10
+}
+
+@test "a live update: a name taken out takes its addresses with it; the resolver stays, answering every name" {
+	standin "$P-1" --allow allowed.test --allow 203.0.113.11 --dns-upstream 203.0.113.10
+	local pid
+	pid=$(resolver_pid "$P-1")
+	dnsq "$P-1v" "$SL_GW" allowed.test >/dev/null
+	reach "$P-1v" 203.0.113.10
+	inhost sl-egress apply "$P-1" --allow 203.0.113.11 >/dev/null
+	[ "$(resolver_pid "$P-1")" = "$pid" ]
+	[ -z "$(ip netns exec "$P-1" ipset list -n)" ]
+	! reach "$P-1v" 203.0.113.10 || false
+	reach "$P-1v" 203.0.113.11
+	# no name left: names are not policed (their addresses are, by the list)
+	dnsq "$P-1v" "$SL_GW" blocked.test | grep -q "^A 203.0.113.20"
+	! reach "$P-1v" 203.0.113.20 || false
+	# and a name back
+	inhost sl-egress apply "$P-1" --allow blocked.test >/dev/null
+	dnsq "$P-1v" "$SL_GW" blocked.test | grep -q "^A 203.0.113.20"
+	reach "$P-1v" 203.0.113.20
+}
+
+@test "the resolver survives a flood of malformed queries with bounded memory" {
+	standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
+	local pid rss0 rss1
+	pid=$(resolver_pid "$P-1")
+	rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	ip netns exec "$P-1v" python3 - "$SL_GW" <<'EOF'
+import os, random, socket, struct, sys
+gw = sys.argv[1]
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(20000):
+    n = random.choice([0, 1, 11, 12, 13, 40, 300, 512, 1400])
+    b = bytearray(os.urandom(n))
+    if n >= 12 and i % 2:  # a header that claims a query, then garbage
+        b[2:6] = b"\x01\x00\x00\x01"
+    u.sendto(bytes(b), (gw, 53))
+for i in range(40):  # TCP: junk, huge lengths, half messages, idle connections
+    try:
+        t = socket.create_connection((gw, 53), timeout=1)
+        t.send(random.choice([b"\xff\xff" + os.urandom(100), os.urandom(50), b"\x00\x30\x00"]))
+    except OSError:
+        pass
+EOF
+	pid_alive "$pid"
+	run dnsq "$P-1v" "$SL_GW" allowed.test
+	grep -q "^A 203.0.113.10" <<<"$output"
+	rss1=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	echo "resolver RSS: $rss0 kB before, $rss1 kB after" >&2
+	[ "$rss1" -le $((rss0 + 2048)) ]
+}
+
+@test "bad name entries exit 2 and change nothing" {
+	standin "$P-1" --allow 203.0.113.11
+	local before
+	before=$(kernel_state)
+	assert_usage_error "domain deny lists cannot be enforced: use allow" \
+		inhost sl-egress apply "$P-1" --drop blocked.test
+	assert_usage_error "want a DNS name" inhost sl-egress apply "$P-1" --allow 'bad-.test'
+	assert_usage_error "want a DNS name" inhost sl-egress apply "$P-1" --allow '-a.test'
+	assert_usage_error "want a DNS name" inhost sl-egress apply "$P-1" \
+		--allow "$(printf 'a%.0s' $(seq 1 64)).test"
+	assert_usage_error "cannot be none" \
+		inhost sl-egress apply "$P-1" --allow allowed.test --dns-upstream none
+	assert_usage_error "bad --dns-upstream" \
+		inhost sl-egress apply "$P-1" --allow allowed.test --dns-upstream 8.8.8
+	[ "$(kernel_state)" = "$before" ]
+	! grep -q SL_RESOLVER "$SL_RUN_DIR/$P-1/vm.env" || false
+}
+
+@test "flush ends the resolver and removes the sets; a namespace deleted ends it; sl-gc reaps it" {
+	standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
+	standin "$P-2" --allow allowed.test --dns-upstream 203.0.113.10
+	local p1 p2
+	p1=$(resolver_pid "$P-1"); p2=$(resolver_pid "$P-2")
+	pid_alive "$p1" && pid_alive "$p2"
+	inhost sl-egress flush "$P-1"
+	! pid_alive "$p1" || false
+	[ -z "$(ip netns exec "$P-1" ipset list -n)" ]
+	! grep -q "^SL_DNS" "$SL_RUN_DIR/$P-1/vm.env" || false
+	# the namespace goes under the resolver's feet: it goes too
+	ip netns pids "$P-2v" | xargs -r kill
+	ip netns del "$P-2v"
+	ip netns del "$P-2"
+	for _ in $(seq 1 30); do pid_alive "$p2" || break; sleep 0.1; done
+	! pid_alive "$p2" || false
+	# a VM whose owner died: sl-gc ends its resolver with the rest
+	standin "$P-3" --allow allowed.test --dns-upstream 203.0.113.10
+	local p3 owner
+	p3=$(resolver_pid "$P-3")
+	sleep 60 & owner=$!
+	printf "SL_OWNER_PID=%s\nSL_OWNER_START=%s\n" "$owner" \
+		"$(awk '{print $22}' "/proc/$owner/stat")" >>"$SL_RUN_DIR/$P-3/vm.env"
+	kill "$owner"; wait "$owner" 2>/dev/null || true
+	run inhost sl-gc
+	[ "$status" -eq 0 ]
+	grep -q "VM $P-3: egress rules" <<<"$output"
+	! pid_alive "$p3" || false
+	! ip netns exec "$P-3" true 2>/dev/null || false
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+#include "policy.h"
+#include "unit.h"
+
+void test_name_entries(void);
+void test_name_policy(void);
+void test_dns_answer_chain(void);
+void test_dns_reply(void);
+
+void test_name_entries(void)
+{
+	static const char *const bad[] = { "-a.test", "a-.test", "a..test", "*.", "*.*.a.test",
+					   "a b.test", "a.test:0", "a.test:90-80", NULL };
+	struct sl_entry e;
+	char b[SL_ENTRY_STRLEN];
+
+	CHECK(sl_entry_parse("Example.COM.", &e, "--allow") == 0);
+	CHECK_STR(e.name, "example.com");
+	CHECK(e.net.prefix == 32 && !e.lo);
+	CHECK(sl_entry_parse("*.example.com:443", &e, "--allow") == 0);
+	CHECK_STR(sl_entry_fmt(&e, b), "*.example.com:443");
+	CHECK(sl_entry_parse("example.com", &e, "--drop") == -EINVAL);
+	for (const char *const *p = bad; *p; p++) {
+		int r = sl_entry_parse(*p, &e, "--allow");
+
+		if (r != -EINVAL)
+			fprintf(stderr, "'%s' was taken\n", *p);
+		CHECK(r == -EINVAL);
+	}
+	CHECK(sl_name_matches("*.example.com", "a.example.com"));
+	CHECK(sl_name_matches("*.example.com", "a.b.example.com"));
+	CHECK(!sl_name_matches("*.example.com", "example.com"));
+	CHECK(!sl_name_matches("*.example.com", "badexample.com"));
+	CHECK(sl_name_matches("example.com", "example.com"));
+	CHECK(!sl_name_matches("example.com", "a.example.com"));
+}
+
+static bool held(const struct sl_entry *e, uint32_t addr, void *arg)
+{
+	(void)arg;
+	return !strcmp(e->name, "a.test") && addr == 0xc0000201;
+}
+
+/* A name is a /32: a wider drop loses to it, an equal drop ties and allow wins. */
+void test_name_policy(void)
+{
+	struct sl_entry_list a = { 0 }, d = { 0 };
+	struct sl_policy p = { 0 };
+	struct sl_packet in = { 0xc0000201, 6, 80 }, out = { 0xc0000202, 6, 80 };
+	int i;
+
+	CHECK(sl_entry_list_add(&a, "a.test *.b.test", "--allow") == 0);
+	CHECK(sl_entry_list_add(&d, "192.0.2.0/24 192.0.2.1", "--drop") == 0);
+	CHECK(sl_entry_list_names(&a) == 2);
+	CHECK(sl_policy_build(&a, &d, &p) == 0);
+	p.resolved = held;
+	i = sl_policy_decide(&p, &in);
+	CHECK(i >= 0 && p.v[i].allow && !strcmp(p.v[i].e->name, "a.test"));
+	i = sl_policy_decide(&p, &out);
+	CHECK(i >= 0 && !p.v[i].allow && p.v[i].e->net.prefix == 24);
+	p.resolved = NULL; /* what the kernel does not hold, no name matches */
+	i = sl_policy_decide(&p, &in);
+	CHECK(i >= 0 && !p.v[i].allow);
+	i = sl_policy_decide_name(&p, "x.b.test");
+	CHECK(i >= 0 && !strcmp(p.v[i].e->name, "*.b.test"));
+	CHECK(sl_policy_decide_name(&p, "b.test") == -1);
+	sl_policy_free(&p);
+	sl_entry_list_free(&a);
+	sl_entry_list_free(&d);
+}
+
+static size_t put_name(uint8_t *p, const char *name)
+{
+	size_t o = 0;
+
+	while (*name) {
+		size_t l = strcspn(name, ".");
+
+		p[o++] = (uint8_t)l;
+		memcpy(p + o, name, l);
+		o += l;
+		name += l + (name[l] == '.');
+	}
+	p[o++] = 0;
+	return o;
+}
+
+static size_t put_rr(uint8_t *p, const char *owner, uint16_t type, uint32_t ttl,
+		     const uint8_t *rdata, size_t rlen)
+{
+	size_t o = put_name(p, owner);
+
+	p[o++] = (uint8_t)(type >> 8);
+	p[o++] = (uint8_t)type;
+	p[o++] = 0;
+	p[o++] = 1;
+	p[o++] = (uint8_t)(ttl >> 24);
+	p[o++] = (uint8_t)(ttl >> 16);
+	p[o++] = (uint8_t)(ttl >> 8);
+	p[o++] = (uint8_t)ttl;
+	p[o++] = (uint8_t)(rlen >> 8);
+	p[o++] = (uint8_t)rlen;
+	memcpy(p + o, rdata, rlen);
+	return o + rlen;
+}
+
+/*
+ * An answer for www.a.test: a CNAME to cdn.x.test (listed after its A
+ * record), that A, and an A for evil.test that nothing asked for: only the
+ * chain's address counts.
+ */
+void test_dns_answer_chain(void)
+{
+	uint8_t m[512] = { 0x12, 0x34, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 0 }, cname[64];
+	static const uint8_t a1[] = { 192, 0, 2, 7 }, a2[] = { 203, 0, 113, 66 };
+	struct sl_dns_query q = { 0x1234, SL_DNS_TYPE_A, "www.a.test" };
+	struct sl_dns_addr addrs[4];
+	size_t o = 12, cl = put_name(cname, "cdn.x.test");
+	int k;
+
+	o += put_name(m + o, "www.a.test");
+	m[o++] = 0, m[o++] = 1, m[o++] = 0, m[o++] = 1;
+	o += put_rr(m + o, "cdn.x.test", 1, 30, a1, 4);
+	o += put_rr(m + o, "evil.test", 1, 30, a2, 4);
+	o += put_rr(m + o, "www.a.test", 5, 30, cname, cl);
+	k = sl_dns_answer_addrs(m, o, &q, addrs, 4);
+	CHECK(k == 1 && addrs[0].addr == 0xc0000207 && addrs[0].ttl == 30);
+	q.id = 0x1235; /* not the answer to this query */
+	CHECK(sl_dns_answer_addrs(m, o, &q, addrs, 4) == -EINVAL);
+	q.id = 0x1234;
+	snprintf(q.name, sizeof(q.name), "other.test");
+	CHECK(sl_dns_answer_addrs(m, o, &q, addrs, 4) == -EINVAL);
+}
+
+void test_dns_reply(void)
+{
+	uint8_t m[512] = { 0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 }, out[512];
+	struct sl_dns_query q;
+	size_t o = 12;
+	int n;
+
+	o += put_name(m + o, "Blocked.Test");
+	m[o++] = 0, m[o++] = 1, m[o++] = 0, m[o++] = 1;
+	CHECK(sl_dns_query_parse(m, o, &q) == 0);
+	CHECK_STR(q.name, "blocked.test");
+	CHECK(q.id == 0xabcd && q.qtype == SL_DNS_TYPE_A);
+	n = sl_dns_reply(m, o, SL_DNS_RCODE_REFUSED, out, sizeof(out));
+	CHECK(n > 12 && out[0] == 0xab && out[1] == 0xcd && (out[2] & 0x80) &&
+	      (out[3] & 0x0f) == SL_DNS_RCODE_REFUSED && out[7] == 0);
+	CHECK(sl_dns_reply(m, o, SL_DNS_RCODE_REFUSED, out, 12) == -E2BIG);
+	m[2] |= 0x80; /* an answer is not a query */
+	CHECK(sl_dns_query_parse(m, o, &q) == -EINVAL);
+}
