@@ -10,7 +10,7 @@ DESTDIR ?=
 CC ?= cc
 AR ?= ar
 PKG_CONFIG ?= pkg-config
-PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack libnetfilter_log libipset ldns
+PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack libnetfilter_log libipset ldns json-c
 VERSION := 0.1.0
 
 CFLAGS ?= -O2 -g
@@ -51,7 +51,7 @@ all: $(BINS) libexec/sl-supervise libexec/sl-resolve $(MANS) guest
 
 # The supervisor: static and small, it stays running for each VM.
 libexec/sl-supervise: $(SUPERVISE_SRC) lib/*.h .flags
-	$(CC) $(CFLAGS) $(LDFLAGS) $(SUPERVISE_LINK) -o $@ $(SUPERVISE_SRC)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SUPERVISE_LINK) -o $@ $(SUPERVISE_SRC) -ljson-c
 
 # The resolver of a VM whose allow list holds names (started by sl-egress).
 libexec/sl-resolve: libexec/sl-resolve.c lib/libsl.a lib/*.h .flags
@@ -100,7 +100,7 @@ man/%.1: man/%.1.scd
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
 	libyaml-dev libarchive-dev libnetfilter-conntrack-dev libnetfilter-log-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
-	libipset-dev libldns-dev dnsmasq-base ipset busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
+	libipset-dev libldns-dev libjson-c-dev dnsmasq-base ipset busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -140,7 +140,7 @@ fuzz/dns-fuzz: fuzz/dns-fuzz.c lib/dns.c lib/dns.h lib/cidr.c lib/log.c
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/dns-fuzz.c lib/dns.c lib/cidr.c lib/log.c -lldns
 
 fuzz/env-fuzz: fuzz/env-fuzz.c lib/kv.c lib/kv.h lib/log.c
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/kv.c lib/log.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/kv.c lib/log.c -ljson-c
 # The loader pulls in much of lib/: it is built from all of it.
 fuzz/config-fuzz: fuzz/config-fuzz.c $(LIB_SRC) lib/*.h
 	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/config-fuzz.c \

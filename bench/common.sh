@@ -54,3 +54,14 @@ print(n)' >"$2" &
 	echo "$0: the sink in $1 did not listen" >&2
 	return 1
 }
+
+# internet_join NS: scratch namespace NS (made already) as the "internet",
+# 203.0.113.10, joined to the scratch host (203.0.113.1, link ${tag}-i); no
+# route back, so only masqueraded replies return.
+internet_join() {
+	inhost ip link add "${tag}-i" type veth peer name eth0 netns "$1"
+	inhost ip addr add 203.0.113.1/24 dev "${tag}-i"
+	inhost ip link set "${tag}-i" up
+	ip -n "$1" addr add 203.0.113.10/24 dev eth0
+	ip -n "$1" link set eth0 up
+}

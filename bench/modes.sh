@@ -22,11 +22,7 @@ trap modes_cleanup EXIT
 
 ip netns add "$inet"
 ip -n "$inet" link set lo up
-inhost ip link add "${tag}-i" type veth peer name eth0 netns "$inet"
-inhost ip addr add 203.0.113.1/24 dev "${tag}-i"
-inhost ip link set "${tag}-i" up
-ip -n "$inet" addr add 203.0.113.10/24 dev eth0
-ip -n "$inet" link set eth0 up # no route back: only masqueraded replies return
+internet_join "$inet" # no route back: only masqueraded replies return
 mkdir -p "$SL_RUN_DIR/www"
 head -c $((4 * mb * 1048576)) /dev/zero >"$SL_RUN_DIR/www/blob"
 ip netns exec "$inet" busybox httpd -p 80 -h "$SL_RUN_DIR/www"

@@ -28,11 +28,7 @@ for n in "$inet" "$gi" "$gb"; do
 	ip netns add "$n"
 	ip -n "$n" link set lo up
 done
-inhost ip link add "${tag}-i" type veth peer name eth0 netns "$inet"
-inhost ip addr add 203.0.113.1/24 dev "${tag}-i"
-inhost ip link set "${tag}-i" up
-ip -n "$inet" addr add 203.0.113.10/24 dev eth0
-ip -n "$inet" link set eth0 up
+internet_join "$inet"
 
 cat >"$cfg" <<Y
 config:

@@ -11,6 +11,7 @@
 #include "ipam.h"
 #include "log.h"
 #include "nflog.h"
+#include "shape.h"
 #include "vmnet.h"
 
 enum {
@@ -22,6 +23,8 @@ enum {
 	OPT_FOLLOW,
 	OPT_STATS,
 	OPT_DNS_UPSTREAM,
+	OPT_RATE_OUT,
+	OPT_RATE_IN,
 };
 
 static const char usage[] =
@@ -42,6 +45,8 @@ static const char usage[] =
 	"                    as iptables-save -c) and the packets each entry decided\n"
 	"      --dns-upstream A,B  with names in allow: the servers the VM's resolver\n"
 	"                    asks (or SL_DNS_UPSTREAM; default 8.8.8.8,1.1.1.1)\n"
+	"      --rate-out RATE  cap what the VM sends, e.g. 100mbit (or SL_RATE_OUT; 0: none)\n"
+	"      --rate-in RATE   cap what the VM receives (or SL_RATE_IN; 0: none)\n"
 	"      --mode MODE   isolated (default) or bridge: only the host rules of the\n"
 	"                    bridge's subnet, SL_RANGE (or SL_MODE)\n"
 	SL_COMMON_HELP
@@ -71,6 +76,8 @@ int main(int argc, char **argv)
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM },
+		{ "rate-out", required_argument, NULL, OPT_RATE_OUT },
+		{ "rate-in", required_argument, NULL, OPT_RATE_IN },
 		{ 0 },
 	};
 	static const char *const verbs[] = { "apply", "test", "log", "show", "check", "flush", NULL };
@@ -124,6 +131,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DNS_UPSTREAM:
 			sl_input_flag("SL_DNS_UPSTREAM", optarg);
+			break;
+		case OPT_RATE_OUT:
+			sl_input_flag("SL_RATE_OUT", optarg);
+			break;
+		case OPT_RATE_IN:
+			sl_input_flag("SL_RATE_IN", optarg);
 			break;
 		}
 	}
@@ -193,12 +206,17 @@ int main(int argc, char **argv)
 						  "--dns-upstream (dns_servers) cannot be none");
 		c.dns_upstream = upstream;
 	}
+	if ((r = sl_rate_parse(sl_input_get("SL_RATE_OUT"), &c.rate_out, "--rate-out")) < 0 ||
+	    (r = sl_rate_parse(sl_input_get("SL_RATE_IN"), &c.rate_in, "--rate-in")) < 0)
+		return sl_cli_fail(r);
+	if (c.bridge && (c.rate_out || c.rate_in))
+		return sl_cli_usage(&cli, "--rate-out and --rate-in need isolated mode");
 	for (const char *const *k = ttl_keys; *k; k++)
 		if ((v = sl_input_get(*k)) && (r = sl_kv_set(&out, *k, v)) < 0)
 			return sl_cli_fail(r);
 
 	if (!strcmp(verb, "show"))
-		r = sl_egress_show(&c, stdout, stats);
+		r = sl_egress_show(&c, stdout, stats, cli.json);
 	else if (!strcmp(verb, "check"))
 		r = sl_egress_check(&c);
 	else

@@ -16,6 +16,7 @@
 #include "ipam.h"
 #include "log.h"
 #include "name.h"
+#include "shape.h"
 #include "util.h"
 
 /* Slicer keys we read and ignore, each with one warning (DESIGN.md §1). */
@@ -324,7 +325,8 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
 	int r;
 
 	g->mode = SL_NET_BRIDGE;
-	for (const char *const *k = (const char *const[]){ "range", "allow", "drop", NULL }; *k; k++)
+	for (const char *const *k = (const char *const[]){ "range", "allow", "drop", "bandwidth",
+							   NULL }; *k; k++)
 		if ((v = get(c, net, *k)))
 			return fail(c, v, "network.%s: only for mode: isolated; bridge mode has "
 					  "network.gateway and no egress rules", *k);
@@ -407,10 +409,37 @@ int sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[
 	return 0;
 }
 
+/* network.bandwidth: {egress: RATE, ingress: RATE}, as tc(8) writes rates. */
+static int parse_bandwidth(struct ctx *c, const yaml_node_t *bw, struct sl_group *g)
+{
+	static const char *const keys[] = { "egress", "ingress", NULL };
+	char *dst[] = { g->rate_out, g->rate_in };
+	const yaml_node_t *v;
+	int r;
+
+	if (bw->type != YAML_MAPPING_NODE)
+		return fail(c, bw, "network.bandwidth: want a mapping (egress: 100mbit, ingress: ...)");
+	if ((r = other_keys(c, bw, keys, "network.bandwidth.")) < 0)
+		return r;
+	for (size_t i = 0; keys[i]; i++) {
+		char what[64];
+		uint64_t rate;
+
+		if (!(v = get(c, bw, keys[i])))
+			continue;
+		snprintf(what, sizeof(what), "network.bandwidth.%s", keys[i]);
+		if ((r = get_str(c, v, what, dst[i], sizeof(g->rate_out))) < 0)
+			return r;
+		if (sl_rate_parse(dst[i], &rate, what) < 0)
+			return fail(c, v, "%s", sl_last_error());
+	}
+	return 0;
+}
+
 static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
 {
 	static const char *const keys[] = { "mode", "range", "allow", "drop", "bridge",
-					    "gateway", "addresses", "tap_prefix", NULL };
+					    "gateway", "addresses", "tap_prefix", "bandwidth", NULL };
 	const yaml_node_t *v;
 	int r;
 
@@ -439,6 +468,8 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 	if ((v = get(c, net, "allow")) && (r = get_entries(c, v, "network.allow", &g->allow)) < 0)
 		return r;
 	if ((v = get(c, net, "drop")) && (r = get_entries(c, v, "network.drop", &g->drop)) < 0)
+		return r;
+	if ((v = get(c, net, "bandwidth")) && (r = parse_bandwidth(c, v, g)) < 0)
 		return r;
 	return 0;
 }

@@ -22,8 +22,12 @@ struct sl_group {
 	uint32_t *addresses; /* network.addresses, VM n gets addresses[n-1] */
 	size_t naddr;
 	struct sl_entry_list allow, drop;
+	char rate_out[32], rate_in[32]; /* network.bandwidth, as written; "" none */
 	char dns[256];        /* comma-separated */
 	char kernel[1024], initrd[1024], disk[1024];
+	/* sl-up launch with --allow/--drop: the group as configured (this is a
+	 * copy with the VM's own lists); NULL otherwise */
+	const struct sl_group *base;
 };
 
 struct sl_config {

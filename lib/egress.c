@@ -15,11 +15,14 @@
 #include "ipset.h"
 #include "ipt.h"
 #include <libiptc/libiptc.h>
+#include <json-c/json.h>
 #include "log.h"
 #include "name.h"
 #include "netns.h"
 #include "policy.h"
+#include "nl.h"
 #include "resolver.h"
+#include "shape.h"
 #include "state.h"
 #include "util.h"
 #include "vmnet.h"
@@ -531,6 +534,36 @@ static int cut_dropped_flows(const struct sl_egress_cfg *c, struct sl_ipset *set
 	return 0;
 }
 
+/*
+ * The bandwidth caps, in the namespace: on the veth what the VM sends, on
+ * the TAP what it receives. A cap of 0 lifts one. Before the rules: a cap
+ * that cannot be set (no TAP yet) leaves the old policy whole.
+ */
+static int shape(const struct sl_egress_cfg *c)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	struct sl_link l;
+	int r;
+	const char *dev[] = { c->veth, c->tap };
+	const uint64_t rate[] = { c->rate_out, c->rate_in };
+	static const char *const why[] = { "sends: run sl-veth add first",
+					    "receives: run sl-tap add first" };
+
+	if ((r = sl_nl_open_or_fail(&sk)) < 0)
+		return r;
+	for (size_t i = 0; i < 2; i++) {
+		if (sl_link_get(sk, dev[i], &l) < 0) {
+			if (!rate[i])
+				continue; /* no link, no cap to lift */
+			sl_set_error("%s: no %s to cap what the VM %s", c->name, dev[i], why[i]);
+			return -ENODEV;
+		}
+		if ((r = sl_shape_set(sk, dev[i], rate[i])) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
 {
 	_cleanup_netns_ int saved = sl_netns_enter(nsfd);
@@ -546,6 +579,7 @@ static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
 		return r;
 	ns_in_rules(c, &in);
 	if ((r = ruleset_status(&in)) < 0 ||
+	    (r = shape(c)) < 0 ||
 	    (r = sl_ipset_open(&sets)) < 0 ||
 	    (r = sets_create(sets, &c->allow)) < 0 ||
 	    (r = sl_ipt_open("filter", &h)) < 0 ||
@@ -848,6 +882,17 @@ static void warn_forwarding(void)
 			"nothing until it is on (sysctl -w net.ipv4.ip_forward=1)");
 }
 
+/* SL_RATE_OUT and SL_RATE_IN: the caps as tc writes them, "0" for none. */
+static int rate_keys(const struct sl_egress_cfg *c, struct sl_kv *out)
+{
+	char b[32];
+	int r;
+
+	if ((r = sl_kv_set(out, "SL_RATE_OUT", c->rate_out ? sl_rate_fmt(c->rate_out, b) : "0")) < 0)
+		return r;
+	return sl_kv_set(out, "SL_RATE_IN", c->rate_in ? sl_rate_fmt(c->rate_in, b) : "0");
+}
+
 /*
  * The VM's resolver, for a list that holds names (or did): the guest is to
  * ask its gateway (SL_DNS, which sl-boot reads), the resolver its upstreams.
@@ -916,7 +961,8 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 		return r;
 	warn_forwarding();
 	if ((!c->bridge && ((r = sl_kv_set(out, "SL_ALLOW", a)) < 0 ||
-			    (r = sl_kv_set(out, "SL_DROP", d)) < 0)) ||
+			    (r = sl_kv_set(out, "SL_DROP", d)) < 0 ||
+			    (r = rate_keys(c, out)) < 0)) ||
 	    (r = sl_kv_set(out, "SL_EGRESS_RANGE", sl_cidr_fmt(&c->range, cr))) < 0)
 		return r;
 	/* Recorded under the host lock: flush counts a range's users by them. */
@@ -928,6 +974,25 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 	if (c->bridge || !c->dns_upstream || !*c->dns_upstream)
 		return sl_state_update(c->name, out, NULL);
 	return resolver_apply(c, out);
+}
+
+/* Flush: the caps off whichever of the VM's links are there (in the namespace). */
+static int unshape(const struct sl_kv *st)
+{
+	const char *devs[] = { sl_kv_get(st, "SL_VETH_NS") ?: SL_VETH_NS_DEFAULT,
+			       sl_kv_get(st, "SL_TAP") ?: SL_TAP_DEFAULT };
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	int r;
+
+	if ((r = sl_nl_open_or_fail(&sk)) < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
+		struct sl_link l;
+
+		if (sl_link_get(sk, devs[i], &l) == 0 && (r = sl_shape_set(sk, devs[i], 0)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 /**
@@ -943,7 +1008,7 @@ int sl_egress_flush(const char *name)
 	static const char *const keys[] = { "SL_ALLOW", "SL_DROP", "SL_EGRESS_RANGE",
 					    "SL_DNS_UPSTREAM", "SL_RESOLVER_PID",
 					    "SL_RESOLVER_START", "SL_DNS_TTL_MIN",
-					    "SL_DNS_TTL_MAX", NULL };
+					    "SL_DNS_TTL_MAX", "SL_RATE_OUT", "SL_RATE_IN", NULL };
 	static const char *const dns_keys[] = { "SL_DNS", NULL };
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	_cleanup_free_ struct sl_cidr *ranges = NULL;
@@ -974,7 +1039,8 @@ int sl_egress_flush(const char *name)
 		    (r = drop_jump(h, "FORWARD", SL_CHAIN_NS_FWD)) < 0 ||
 		    (r = drop_jump(h, "INPUT", SL_CHAIN_NS_IN)) < 0 ||
 		    (r = sl_ipt_commit(h)) < 0 ||
-		    (r = sl_ipset_open(&sets)) < 0 || (r = sets_prune(sets, NULL)) < 0)
+		    (r = sl_ipset_open(&sets)) < 0 || (r = sets_prune(sets, NULL)) < 0 ||
+		    (r = unshape(&st)) < 0)
 			return r;
 	}
 	lock = sl_lock("host");
@@ -1046,16 +1112,20 @@ static unsigned long long entry_packets(const struct sl_entry *e, const char *ta
 					const struct sl_rule *v, size_t n)
 {
 	unsigned long long sum = 0;
+	char set[SL_SET_NAME_LEN] = "";
 
+	if (e && e->name[0])
+		sl_entry_set_name(e, set);
 	for (size_t i = 0; i < n; i++) {
 		const struct sl_rule *r = &v[i];
 
 		if (strcmp(r->in, tap) || r->has_src || r->nflog_group ||
-		    (strcmp(r->target, "ACCEPT") && strcmp(r->target, "DROP")))
+		    (strcmp(r->target, "ACCEPT") && strcmp(r->target, "DROP")) || strcmp(r->set, set))
 			continue;
 		if (!e ? !r->has_dst && !r->proto
-		       : (r->has_dst ? r->dst.addr == e->net.addr && r->dst.prefix == e->net.prefix
-				     : e->net.prefix == 0) &&
+		       : (set[0] || (r->has_dst ? r->dst.addr == e->net.addr &&
+							  r->dst.prefix == e->net.prefix
+						: e->net.prefix == 0)) &&
 				 (e->lo ? r->dport_lo == e->lo && r->dport_hi == e->hi : !r->proto))
 			sum += r->pkts;
 	}
@@ -1093,6 +1163,23 @@ static void show_resolver(const struct sl_egress_cfg *c, FILE *f)
 	}
 }
 
+/* The bandwidth caps the kernel has, in the namespace. */
+static void show_caps(const struct sl_egress_cfg *c, FILE *f)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	uint64_t out = 0, in = 0;
+	char a[32], b[32];
+
+	if (sl_nl_open(&sk) < 0)
+		return;
+	sl_shape_get(sk, c->veth, &out);
+	sl_shape_get(sk, c->tap, &in);
+	if (out || in)
+		fprintf(f, "# bandwidth: out %s (tbf on %s), in %s (tbf on %s)\n",
+			out ? sl_rate_fmt(out, a) : "no cap", c->veth, in ? sl_rate_fmt(in, b) : "no cap",
+			c->tap);
+}
+
 /* The lists as given, then the order that decides, as comments (with
  * --stats, how many packets each entry decided). */
 static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_rule *v,
@@ -1107,6 +1194,15 @@ static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_r
 	if (r < 0 || !a || !d)
 		return r < 0 ? r : -ENOMEM;
 	fprintf(f, "# %s: allow [%s] drop [%s]\n", c->name, a, d);
+	{
+		_cleanup_kv_ struct sl_kv st = { 0 };
+
+		if (sl_state_load(c->name, &st) == 0 &&
+		    (sl_kv_get(&st, "SL_GROUP_ALLOW") || sl_kv_get(&st, "SL_GROUP_DROP")))
+			fprintf(f, "# (its own lists, from sl-up launch; its group's: allow [%s] "
+				   "drop [%s])\n",
+				sl_kv_get(&st, "SL_GROUP_ALLOW") ?: "", sl_kv_get(&st, "SL_GROUP_DROP") ?: "");
+	}
 	fprintf(f, "# policy, the first entry that matches decides:\n");
 	for (size_t i = 0; i < pol.n; i++) {
 		fprintf(f, "#   %-5s %s%s", pol.v[i].allow ? "allow" : "drop",
@@ -1125,15 +1221,238 @@ static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_r
 	return 0;
 }
 
+/*
+ * The VM's namespace entered, its filter table open and, for --stats, the
+ * rules of its chain with their counters: what show reads, text or JSON.
+ */
+struct ns_view {
+	int saved;
+	struct xtc_handle *h;
+	struct sl_rule *v;
+	size_t nv;
+};
+
+static void ns_view_close(struct ns_view *w)
+{
+	sl_ipt_closep(&w->h);
+	free(w->v);
+	w->v = NULL;
+	if (w->saved >= 0)
+		sl_netns_return(&w->saved);
+}
+#define _cleanup_ns_view_ __attribute__((cleanup(ns_view_close)))
+
+static int ns_view_open(int fd, bool stats, struct ns_view *w)
+{
+	int r;
+
+	w->saved = sl_netns_enter(fd);
+	if (w->saved < 0)
+		return w->saved;
+	if ((r = sl_ipt_open("filter", &w->h)) < 0)
+		return r;
+	if (stats)
+		sl_ipt_list(w->h, SL_CHAIN_NS_FWD, &w->v, &w->nv);
+	return 0;
+}
+
+/* json-c, freed at scope exit. */
+static void json_putp(json_object **o)
+{
+	json_object_put(*o);
+}
+#define _cleanup_json_ __attribute__((cleanup(json_putp)))
+
+/* Add @v to @o under @key, or to the array @o when @key is NULL; @v is consumed. */
+static int jadd(json_object *o, const char *key, json_object *v)
+{
+	if (!v)
+		return -ENOMEM;
+	if (key ? json_object_object_add(o, key, v) : json_object_array_add(o, v)) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static json_object *entries_json(const struct sl_entry_list *l)
+{
+	json_object *a = json_object_new_array();
+	char b[SL_ENTRY_STRLEN];
+
+	for (size_t i = 0; a && i < l->n; i++)
+		if (jadd(a, NULL, json_object_new_string(sl_entry_fmt(&l->v[i], b))) < 0) {
+			json_object_put(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* A list as SL_ALLOW or SL_DROP holds it, as a JSON array (NULL for none). */
+static json_object *state_list_json(const struct sl_kv *st, const char *key)
+{
+	_cleanup_entry_list_ struct sl_entry_list l = { 0 };
+	const char *v = sl_kv_get(st, key);
+
+	if (!v || sl_entry_list_add(&l, v, key) < 0)
+		return NULL;
+	return entries_json(&l);
+}
+
+/* The chains' rules as lines (dump()'s output, one string each). */
+static json_object *dump_json(struct xtc_handle *h, const char *const *builtin,
+			      const char *const *ours, const char *cm, bool stats)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	json_object *a = json_object_new_array();
+	char *save = NULL;
+
+	if (!m || !a) {
+		if (m)
+			fclose(m);
+		json_object_put(a);
+		return NULL;
+	}
+	dump(h, m, builtin, ours, cm, stats);
+	fclose(m);
+	for (char *t = buf ? strtok_r(buf, "\n", &save) : NULL; t; t = strtok_r(NULL, "\n", &save))
+		if (jadd(a, NULL, json_object_new_string(t)) < 0) {
+			json_object_put(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The policy, most specific first, and what happens to anything else. */
+static int policy_json(const struct sl_egress_cfg *c, json_object *o, const struct sl_rule *v,
+		       size_t nv, bool stats)
+{
+	_cleanup_policy_ struct sl_policy pol = { 0 };
+	json_object *a, *d;
+	char b[SL_ENTRY_STRLEN];
+	int r = sl_policy_build(&c->allow, &c->drop, &pol);
+
+	if (r < 0 || (r = jadd(o, "policy", a = json_object_new_array())) < 0)
+		return r;
+	for (size_t i = 0; i < pol.n; i++) {
+		json_object *e = json_object_new_object();
+
+		if ((r = jadd(a, NULL, e)) < 0 ||
+		    (r = jadd(e, "verdict", json_object_new_string(pol.v[i].allow ? "allow" : "drop"))) < 0 ||
+		    (r = jadd(e, "entry", json_object_new_string(sl_entry_fmt(pol.v[i].e, b)))) < 0 ||
+		    (r = jadd(e, "builtin", json_object_new_boolean(pol.v[i].builtin))) < 0 ||
+		    (stats && (r = jadd(e, "packets", json_object_new_int64((int64_t)entry_packets(
+								  pol.v[i].e, c->tap, v, nv)))) < 0))
+			return r;
+	}
+	if ((r = jadd(o, "default", d = json_object_new_object())) < 0 ||
+	    (r = jadd(d, "verdict", json_object_new_string(pol.default_allow ? "allow" : "drop"))) < 0)
+		return r;
+	if (stats && !pol.default_allow)
+		r = jadd(d, "packets", json_object_new_int64((int64_t)entry_packets(NULL, c->tap, v, nv)));
+	return r;
+}
+
+/* The resolver and the caps, from the state and the kernel (in the namespace). */
+static int extras_json(const struct sl_egress_cfg *c, const struct sl_kv *st, json_object *o)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	const char *up = sl_kv_get(st, "SL_DNS_UPSTREAM");
+	uint64_t out = 0, in = 0;
+	json_object *bw, *res;
+	char a[32];
+	int r;
+
+	if (!up) {
+		r = json_object_object_add(o, "resolver", NULL) ? -ENOMEM : 0; /* null */
+	} else if ((r = jadd(o, "resolver", res = json_object_new_object())) == 0) {
+		r = jadd(res, "pid", json_object_new_int(sl_resolver_pid(st)));
+		if (r == 0)
+			r = jadd(res, "upstream", json_object_new_string(up));
+	}
+	if (r < 0)
+		return r;
+	if (sl_nl_open(&sk) == 0) {
+		sl_shape_get(sk, c->veth, &out);
+		sl_shape_get(sk, c->tap, &in);
+	}
+	if ((r = jadd(o, "bandwidth", bw = json_object_new_object())) < 0)
+		return r;
+	if (out && (r = jadd(bw, "out", json_object_new_string(sl_rate_fmt(out, a)))) < 0)
+		return r;
+	if (in && (r = jadd(bw, "in", json_object_new_string(sl_rate_fmt(in, a)))) < 0)
+		return r;
+	return 0;
+}
+
+/*
+ * show --json: one object, name, the lists (and the group's, when sl-up
+ * launch overrode them), the policy, resolver, caps and rule lines.
+ */
+static int show_json(const struct sl_egress_cfg *c, FILE *f, bool stats, int fd)
+{
+	static const char *const fb[] = { "FORWARD", "INPUT", NULL };
+	static const char *const nsc[] = { SL_CHAIN_NS_FWD, SL_CHAIN_NS_IN, NULL };
+	static const char *const hc[] = { SL_CHAIN_HOST_FWD, SL_CHAIN_HOST_IN, NULL };
+	static const char *const nb[] = { "POSTROUTING", NULL };
+	static const char *const nc[] = { SL_CHAIN_HOST_NAT, NULL };
+	_cleanup_json_ json_object *o = json_object_new_object();
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	json_object *rules, *g;
+	char cm[SL_HOST_COMMENT_LEN];
+	int r;
+
+	if (!o || (r = jadd(o, "name", json_object_new_string(c->name))) < 0 ||
+	    (r = jadd(o, "allow", entries_json(&c->allow))) < 0 ||
+	    (r = jadd(o, "drop", entries_json(&c->drop))) < 0 ||
+	    (r = jadd(o, "rules", rules = json_object_new_object())) < 0)
+		return o ? r : -ENOMEM;
+	sl_state_load(c->name, &st);
+	if (sl_kv_get(&st, "SL_GROUP_ALLOW") || sl_kv_get(&st, "SL_GROUP_DROP")) {
+		if ((r = jadd(o, "group", g = json_object_new_object())) < 0 ||
+		    (r = jadd(g, "allow", state_list_json(&st, "SL_GROUP_ALLOW") ?: json_object_new_array())) < 0 ||
+		    (r = jadd(g, "drop", state_list_json(&st, "SL_GROUP_DROP") ?: json_object_new_array())) < 0)
+			return r;
+	}
+	if (!c->bridge) {
+		_cleanup_ns_view_ struct ns_view w = { .saved = -1 };
+
+		if ((r = ns_view_open(fd, stats, &w)) < 0 ||
+		    (r = policy_json(c, o, w.v, w.nv, stats)) < 0 || (r = extras_json(c, &st, o)) < 0 ||
+		    (r = jadd(rules, "namespace", dump_json(w.h, fb, nsc, NULL, stats))) < 0)
+			return r;
+	}
+	sl_egress_host_comment(&c->range, cm, sizeof(cm));
+	{
+		_cleanup_ipt_ struct xtc_handle *h = NULL;
+
+		if ((r = sl_ipt_open("filter", &h)) < 0 ||
+		    (r = jadd(rules, "host", dump_json(h, fb, hc, cm, stats))) < 0)
+			return r;
+	}
+	{
+		_cleanup_ipt_ struct xtc_handle *h = NULL;
+
+		if ((r = sl_ipt_open("nat", &h)) < 0 ||
+		    (r = jadd(rules, "nat", dump_json(h, nb, nc, cm, stats))) < 0)
+			return r;
+	}
+	fprintf(f, "%s\n", sl_json_line(o));
+	return 0;
+}
+
 /**
  * sl_egress_show() - print a VM's rules and its range's host rules
  * @c: VM (only name, TAP and range are used)
  * @f: stream
  * @stats: with the kernel's counters, as iptables-save -c, and per entry
+ * @json: one JSON object (show_json()) instead
  *
  * In iptables-save syntax, one section per namespace and table.
  */
-int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats)
+int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats, bool json)
 {
 	static const char *const fb[] = { "FORWARD", "INPUT", NULL };
 	static const char *const nsc[] = { SL_CHAIN_NS_FWD, SL_CHAIN_NS_IN, NULL };
@@ -1146,22 +1465,17 @@ int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats)
 
 	if (fd < 0 && !c->bridge)
 		return fd;
+	if (json)
+		return show_json(c, f, stats, fd);
 	if (!c->bridge) {
-		_cleanup_netns_ int saved = sl_netns_enter(fd);
-		_cleanup_ipt_ struct xtc_handle *h = NULL;
-		_cleanup_free_ struct sl_rule *v = NULL;
-		size_t nv = 0;
+		_cleanup_ns_view_ struct ns_view w = { .saved = -1 };
 
-		if (saved < 0)
-			return saved;
-		if ((r = sl_ipt_open("filter", &h)) < 0)
+		if ((r = ns_view_open(fd, stats, &w)) < 0 ||
+		    (r = show_policy(c, f, w.v, w.nv, stats)) < 0)
 			return r;
-		if (stats)
-			sl_ipt_list(h, SL_CHAIN_NS_FWD, &v, &nv);
-		if ((r = show_policy(c, f, v, nv, stats)) < 0)
-			return r;
+		show_caps(c, f);
 		fprintf(f, "# namespace %s\n*filter\n", c->name);
-		dump(h, f, fb, nsc, NULL, stats);
+		dump(w.h, f, fb, nsc, NULL, stats);
 		fprintf(f, "COMMIT\n");
 	}
 	{
@@ -1209,6 +1523,30 @@ static int check_chain(struct xtc_handle *h, const char *where, const char *chai
 	for (; k < want->n; k++) {
 		sl_rule_format(&want->r[k], chain, line, sizeof(line));
 		sl_info("check: %s: missing rule: %s", where, line);
+		bad++;
+	}
+	return bad;
+}
+
+/* The kernel's caps are the ones given. */
+static int check_caps(const struct sl_egress_cfg *c, const char *where)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	const char *dev[] = { c->veth, c->tap };
+	const uint64_t want[] = { c->rate_out, c->rate_in };
+	int bad = 0;
+
+	if (sl_nl_open(&sk) < 0)
+		return 0;
+	for (size_t i = 0; i < 2; i++) {
+		uint64_t have = 0;
+		char a[32], b[32];
+
+		sl_shape_get(sk, dev[i], &have);
+		if (have == want[i])
+			continue;
+		sl_info("check: %s: %s is capped at %s, want %s", where, dev[i],
+			have ? sl_rate_fmt(have, a) : "nothing", want[i] ? sl_rate_fmt(want[i], b) : "no cap");
 		bad++;
 	}
 	return bad;
@@ -1273,6 +1611,7 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 		bad += check_chain(h, where, SL_CHAIN_NS_FWD, NULL, &fwd);
 		bad += check_chain(h, where, SL_CHAIN_NS_IN, NULL, &in);
 		bad += check_resolver(c, where);
+		bad += check_caps(c, where);
 	}
 	sl_egress_host_comment(&c->range, cm, sizeof(cm));
 	if ((r = host_rules(&c->range, c->bridge, &top, &from, &hin, &masq)) < 0)

@@ -43,6 +43,9 @@ struct sl_egress_cfg {
 	/* The resolver's upstreams (comma-separated): set when names are in
 	 * allow, or were (a resolver runs from then on); NULL or "": none. */
 	const char *dns_upstream;
+	/* Caps in bytes a second (lib/shape.h), 0: none: what the VM sends
+	 * (tbf on the veth), what it receives (tbf on the TAP). */
+	uint64_t rate_out, rate_in;
 };
 
 /* What the guest may not send but to its resolver: DNS, DNS over TLS. */
@@ -53,7 +56,7 @@ struct sl_egress_cfg {
 int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out);
 int sl_egress_flush(const char *name);
 int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv *out);
-int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats);
+int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats, bool json);
 int sl_egress_check(const struct sl_egress_cfg *c);
 int sl_egress_host_release(const struct sl_cidr *range);
 void sl_egress_host_comment(const struct sl_cidr *range, char *buf, size_t len);

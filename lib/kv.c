@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "kv.h"
 #include "log.h"
@@ -339,27 +340,8 @@ char *sl_shell_quote(const char *s)
 	return q;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
-
 /**
- * sl_kv_write() - print pairs as shell assignments or one JSON object
+ * sl_kv_write() - print pairs as shell assignments or one JSON object (json-c)
  * @kv: pairs
  * @f: stream
  * @json: JSON instead of KEY=value lines
@@ -369,15 +351,21 @@ static void json_string(FILE *f, const char *s)
 int sl_kv_write(const struct sl_kv *kv, FILE *f, bool json)
 {
 	if (json) {
-		fputc('{', f);
-		for (size_t i = 0; i < kv->n; i++) {
-			if (i)
-				fputc(',', f);
-			json_string(f, kv->key[i]);
-			fputc(':', f);
-			json_string(f, kv->val[i]);
+		json_object *o = json_object_new_object();
+
+		for (size_t i = 0; o && i < kv->n; i++) {
+			json_object *v = json_object_new_string(kv->val[i]);
+
+			if (!v || json_object_object_add(o, kv->key[i], v) < 0) {
+				json_object_put(v);
+				json_object_put(o);
+				o = NULL;
+			}
 		}
-		fputs("}\n", f);
+		if (!o)
+			return -ENOMEM;
+		fprintf(f, "%s\n", sl_json_line(o));
+		json_object_put(o);
 	} else {
 		for (size_t i = 0; i < kv->n; i++) {
 			_cleanup_free_ char *q = sl_shell_quote(kv->val[i]);
@@ -388,4 +376,16 @@ int sl_kv_write(const struct sl_kv *kv, FILE *f, bool json)
 		}
 	}
 	return ferror(f) ? -EIO : 0;
+}
+
+/**
+ * sl_json_line() - an object as one line of JSON, as the tools print it
+ * @o: object; the string lives as long as it
+ *
+ * No spaces and no escaped '/' (an entry such as 10.0.0.0/8 reads as written).
+ */
+const char *sl_json_line(json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						  JSON_C_TO_STRING_NOSLASHESCAPE);
 }

@@ -30,6 +30,9 @@ int sl_kv_load(struct sl_kv *kv, const char *path);
 char *sl_shell_quote(const char *s);
 int sl_kv_write(const struct sl_kv *kv, FILE *f, bool json);
 
+struct json_object;
+const char *sl_json_line(struct json_object *o);
+
 #define _cleanup_kv_ __attribute__((cleanup(sl_kv_free)))
 
 /* An env file is small: a bound that stops --env /dev/zero or a runaway file. */

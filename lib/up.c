@@ -15,6 +15,7 @@
 #include "cidr.h"
 #include "dns.h"
 #include "egress.h"
+#include "shape.h"
 #include "ipam.h"
 #include "kv.h"
 #include "log.h"
@@ -161,6 +162,10 @@ static void up_cmd(const struct sl_group *g, const char *name, enum step s, stru
 		 * resolver (SL_DNS, which sl-egress records and sl-boot reads) */
 		if (sl_entry_list_names(&g->allow) && g->dns[0])
 			args(c, "--dns-upstream", g->dns, (char *)NULL);
+		if (g->rate_out[0])
+			args(c, "--rate-out", g->rate_out, (char *)NULL);
+		if (g->rate_in[0])
+			args(c, "--rate-in", g->rate_in, (char *)NULL);
 		break;
 	case S_BOOT:
 		args(c, "start", name, (char *)NULL);
@@ -326,6 +331,26 @@ static int lease_view(const char *name, struct lease_view *v)
 	return 0;
 }
 
+/*
+ * A VM launched with its own lists keeps its group's beside them
+ * (SL_GROUP_ALLOW, SL_GROUP_DROP), so that sl-egress show tells the
+ * override from what it overrode.
+ */
+static int record_group_lists(const char *name, const struct sl_group *base)
+{
+	_cleanup_kv_ struct sl_kv kv = { 0 };
+	_cleanup_free_ char *a = sl_entry_list_fmt(&base->allow);
+	_cleanup_free_ char *d = sl_entry_list_fmt(&base->drop);
+	int r;
+
+	if (!a || !d)
+		return -ENOMEM;
+	if ((r = sl_kv_set(&kv, "SL_GROUP_ALLOW", a)) < 0 ||
+	    (r = sl_kv_set(&kv, "SL_GROUP_DROP", d)) < 0)
+		return r;
+	return sl_state_update(name, &kv, NULL);
+}
+
 /* Step @s of VM @name, in this process. Return 0, or 1 with @err set. */
 static int step_run(const struct sl_group *g, const char *name, enum step s, char *err,
 		   size_t len)
@@ -395,7 +420,13 @@ static int step_run(const struct sl_group *g, const char *name, enum step s, cha
 						   .allow = g->allow, .drop = g->drop,
 						   .dns_upstream = up };
 
+			if ((r = sl_rate_parse(g->rate_out, &c.rate_out, "rate")) < 0 ||
+			    (r = sl_rate_parse(g->rate_in, &c.rate_in, "rate")) < 0)
+				break;
+
 			r = sl_egress_apply(&c, &out);
+			if (r == 0 && g->base)
+				r = record_group_lists(name, g->base);
 			break;
 		}
 		default:
@@ -923,6 +954,7 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 			return -EINVAL;
 		}
 		over = *g;
+		over.base = g;
 		if (o->allow)
 			over.allow = *o->allow;
 		if (o->drop)

@@ -72,6 +72,11 @@ resolver_pid() {
 	grep -q -- "-i tap0 -m set --match-set sl-[0-9a-f]* dst -m comment .* -j ACCEPT" <<<"$output"
 	grep -q -- "-p udp -m udp --dport 53 .*-j DROP" <<<"$output"
 	inhost sl-egress check "$P-1"
+	run inhost sl-egress show --json --stats "$P-1"
+	[ "$(jq -r .resolver.pid <<<"$output")" = "$(resolver_pid "$P-1")" ]
+	[ "$(jq -r '.resolver.upstream, .policy[0].entry, .default.verdict' <<<"$output")" = \
+		"$(printf '203.0.113.10\nallowed.test\ndrop')" ]
+	[ "$(jq -r '.policy[0].packets' <<<"$output")" -gt 0 ]
 }
 
 @test "a wildcard covers the names below it, not the apex; a CNAME's target address is allowed; ports hold" {

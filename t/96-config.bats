@@ -393,6 +393,18 @@ Y
 	inhost sl-egress test "$G-3" 203.0.113.10 | grep -qx SL_VERDICT=allow
 	inhost sl-egress test "$G-5" 198.51.100.11 | grep -qx SL_VERDICT=drop
 	inhost sl-egress test "$G-5" 192.0.2.1:443 | grep -qx SL_ENTRY=192.0.2.1/32:443
+	# show tells the override from the group's lists, in text and JSON
+	inhost sl-egress show "$G-2" | grep -qF "# (its own lists, from sl-up launch; its group's: allow [198.51.100.0/24] drop [198.51.100.11/32])"
+	run inhost sl-egress show --json "$G-2"
+	[ "$(jq -c '[.allow, .drop, .group.allow, .group.drop]' <<<"$output")" = \
+		'[["198.51.100.0/24"],["203.0.113.0/24"],["198.51.100.0/24"],["198.51.100.11/32"]]' ]
+	[ "$(jq -c '[.policy[] | select(.builtin | not) | [.verdict, .entry]]' <<<"$output")" = \
+		'[["allow","198.51.100.0/24"],["drop","203.0.113.0/24"]]' ]
+	[ "$(jq -r '.default.verdict, .resolver' <<<"$output")" = "$(printf 'allow\nnull')" ]
+	jq -e '.rules.namespace | any(test("-A SL-FWD -d 203.0.113.0/24 -i tap0 .*-j DROP"))' <<<"$output" >/dev/null
+	jq -e '.rules.host | length > 0' <<<"$output" >/dev/null
+	! inhost sl-egress show "$G-1" | grep -q "its own lists" || false
+	[ "$(inhost sl-egress show --json "$G-1" | jq -c .group)" = null ]
 	# the printed script carries the override
 	inhost sl-up --print-script launch "$f" "$G" --drop 10.0.0.0/8 | grep -q -- "--drop 10.0.0.0/8"
 	assert_usage_error "--allow and --no-allow together" inhost sl-up launch "$f" "$G" --allow 10.0.0.1 --no-allow
@@ -466,4 +478,36 @@ Y
 	done
 	inhost sl-up --print-script "$TOP/examples/domain-allowlist.yaml" |
 		grep -q -- "--allow github.com --allow '\*.github.com' .*--dns-upstream 8.8.8.8,1.1.1.1"
+}
+
+@test "network.bandwidth: rates go to sl-egress; a bad rate and bridge mode are refused, an unknown key warned about" {
+	f=$(cfg bw <<'Y'
+config:
+  host_groups:
+  - name: a
+    network:
+      mode: isolated
+      range: "169.254.100.0/22"
+      bandwidth: {egress: 100mbit, ingress: 20mbit}
+Y
+)
+	inhost sl-up --print-script "$f" | grep -q -- "sl-egress apply a-1 .*--rate-out 100mbit --rate-in 20mbit"
+	sed -i 's/20mbit/lots/' "$f"
+	assert_usage_error "group a: bad network.bandwidth.ingress 'lots'" inhost sl-up -d --no-boot "$f"
+	# a key of its own it does not know is warned about, as elsewhere
+	sed -i 's/ingress: lots/ingres: 1mbit/' "$f"
+	run inhost sl-up --print-script "$f"
+	[ "$status" -eq 0 ]
+	grep -q "group a: unknown key network.bandwidth.ingres, ignored" <<<"$output"
+	! grep -q -- "--rate-in" <<<"$output" || false
+	f=$(cfg bwb <<'Y'
+config:
+  host_groups:
+  - name: b
+    network:
+      gateway: "169.254.200.1/24"
+      bandwidth: {egress: 100mbit}
+Y
+)
+	assert_usage_error "group b: network.bandwidth: only for mode: isolated" inhost sl-up -d --no-boot "$f"
 }

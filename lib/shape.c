@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <linux/pkt_sched.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/tbf.h>
+#include <netlink/route/tc.h>
+
+#include "log.h"
+#include "nl.h"
+#include "shape.h"
+#include "util.h"
+
+/* How much a queue may hold before tbf drops: this long at the rate. */
+#define LATENCY_US 50000
+/* The bucket: 10 ms at the rate, and at least a few full frames. */
+#define BURST_MIN 16384u
+
+/**
+ * sl_rate_parse() - a rate as tc(8) writes it
+ * @s: a number and a unit: bit (or none), kbit, mbit, gbit (powers of
+ *     1000, bits), or bps, kbps, mbps, gbps (bytes); "0" or "" for none
+ * @bytes_per_s: result, 0 for none
+ * @what: the option, for an error
+ *
+ * Return: 0, or -EINVAL with the error recorded
+ */
+int sl_rate_parse(const char *s, uint64_t *bytes_per_s, const char *what)
+{
+	static const struct {
+		const char *unit;
+		uint64_t bits; /* bits in one unit */
+	} units[] = { { "", 1 },	     { "bit", 1 },	   { "kbit", 1000 },
+		      { "mbit", 1000000 },   { "gbit", 1000000000 }, { "bps", 8 },
+		      { "kbps", 8000 },	     { "mbps", 8000000 },  { "gbps", 8000000000ull } };
+	char *end;
+	unsigned long long n;
+
+	*bytes_per_s = 0;
+	if (!s || !*s || !strcmp(s, "0"))
+		return 0;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || errno || end == s)
+		goto bad;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcasecmp(end, units[i].unit))
+			continue;
+		if (n > SL_RATE_MAX_BYTES * 8 / units[i].bits)
+			goto bad;
+		*bytes_per_s = n * units[i].bits / 8;
+		if (n && *bytes_per_s < 1000) /* 8 kbit: below, tbf cannot hold a frame in time */
+			goto bad;
+		return 0;
+	}
+bad:
+	sl_set_error("bad %s '%s': want a rate such as 100mbit, 512kbit or 10mbps "
+		     "(8kbit to 16gbit; 0 for none)", what, s);
+	return -EINVAL;
+}
+
+/**
+ * sl_rate_fmt() - a rate as tc -s prints it, in bits a second
+ */
+char *sl_rate_fmt(uint64_t bytes_per_s, char buf[32])
+{
+	uint64_t b = bytes_per_s * 8;
+
+	if (b && b % 1000000000 == 0)
+		snprintf(buf, 32, "%llugbit", (unsigned long long)(b / 1000000000));
+	else if (b && b % 1000000 == 0)
+		snprintf(buf, 32, "%llumbit", (unsigned long long)(b / 1000000));
+	else if (b && b % 1000 == 0)
+		snprintf(buf, 32, "%llukbit", (unsigned long long)(b / 1000));
+	else
+		snprintf(buf, 32, "%llubit", (unsigned long long)b);
+	return buf;
+}
+
+static void qdisc_putp(struct rtnl_qdisc **q)
+{
+	if (*q)
+		rtnl_qdisc_put(*q);
+}
+
+/**
+ * sl_shape_set() - cap what leaves a link, or lift the cap
+ * @sk: rtnetlink socket of the link's namespace
+ * @dev: link
+ * @bytes_per_s: rate; 0 removes the root qdisc (the link's default returns)
+ *
+ * A tbf root qdisc, replaced whole: applying twice is the same as once.
+ *
+ * Return: 0, or -errno with the error recorded
+ */
+int sl_shape_set(struct nl_sock *sk, const char *dev, uint64_t bytes_per_s)
+{
+	__attribute__((cleanup(qdisc_putp))) struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	struct sl_link l;
+	uint64_t burst = bytes_per_s / 100;
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	if ((r = sl_link_get(sk, dev, &l)) < 0) {
+		sl_set_error("cannot shape %s: %s", dev, strerror(-r));
+		return r;
+	}
+	rtnl_tc_set_ifindex(TC_CAST(q), l.ifindex);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+	if (!bytes_per_s) {
+		r = rtnl_qdisc_delete(sk, q);
+		/* none there (the default qdisc) is what was asked */
+		if (r == -NLE_OBJ_NOTFOUND || r == -NLE_INVAL || r == -NLE_NOADDR)
+			return 0;
+		if (r < 0)
+			sl_set_error("cannot remove the cap of %s: %s", dev, nl_geterror(r));
+		return r < 0 ? sl_nl_err(r) : 0;
+	}
+	if ((r = rtnl_tc_set_kind(TC_CAST(q), "tbf")) < 0)
+		return sl_nl_err(r);
+	rtnl_qdisc_tbf_set_rate(q, (int)bytes_per_s, (int)(burst > BURST_MIN ? burst : BURST_MIN), 0);
+	rtnl_qdisc_tbf_set_limit_by_latency(q, LATENCY_US);
+	r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
+	if (r < 0) {
+		sl_set_error("cannot cap %s at %llu bytes/s: %s", dev,
+			     (unsigned long long)bytes_per_s, nl_geterror(r));
+		return sl_nl_err(r);
+	}
+	return 0;
+}
+
+/**
+ * sl_shape_get() - the cap on what leaves a link
+ * @bytes_per_s: result: the rate of its tbf root qdisc, 0 when it has none
+ *
+ * Return: 0 or -errno
+ */
+int sl_shape_get(struct nl_sock *sk, const char *dev, uint64_t *bytes_per_s)
+{
+	struct nl_cache *cache = NULL;
+	struct rtnl_qdisc *q;
+	struct sl_link l;
+	int r;
+
+	*bytes_per_s = 0;
+	if ((r = sl_link_get(sk, dev, &l)) < 0)
+		return r;
+	if ((r = rtnl_qdisc_alloc_cache(sk, &cache)) < 0)
+		return sl_nl_err(r);
+	q = rtnl_qdisc_get_by_parent(cache, l.ifindex, TC_H_ROOT);
+	if (q) {
+		const char *kind = rtnl_tc_get_kind(TC_CAST(q));
+
+		if (kind && !strcmp(kind, "tbf"))
+			*bytes_per_s = (uint64_t)rtnl_qdisc_tbf_get_rate(q);
+		rtnl_qdisc_put(q);
+	}
+	nl_cache_free(cache);
+	return 0;
+}
