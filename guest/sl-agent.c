@@ -167,15 +167,15 @@ static void do_exec(uint32_t id, const uint8_t *p, uint32_t len)
 	envp[envc++] = "PATH=/bin:/sbin:/usr/bin:/usr/sbin";
 	for (s = copy; s < copy + len; s = e + 1) {
 		e = s + strlen(s);
-		if (*s == 'a' && argc < 255)
+		if (*s == SL_EXEC_ARG && argc < 255)
 			argv[argc++] = s + 1;
-		else if (*s == 'e' && envc < 250 && strchr(s + 1, '='))
+		else if (*s == SL_EXEC_ENV && envc < 250 && strchr(s + 1, '='))
 			envp[envc++] = s + 1;
-		else if (*s == 'c')
+		else if (*s == SL_EXEC_CWD)
 			cwd = s + 1;
-		else if (*s == 'u')
+		else if (*s == SL_EXEC_USER)
 			user = s + 1;
-		else if (*s == 't' && sscanf(s + 1, "%d %d", &rows, &cols) == 2)
+		else if (*s == SL_EXEC_TTY && sscanf(s + 1, "%d %d", &rows, &cols) == 2)
 			pty = true;
 	}
 	argv[argc] = NULL;

@@ -213,7 +213,7 @@ done:
 	return status;
 }
 
-static int put_str(uint8_t *buf, size_t *len, char tag, const char *s)
+static int put_str(uint8_t *buf, size_t *len, enum sl_exec_tag tag, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -248,13 +248,13 @@ int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int 
 	if (!p)
 		return -ENOMEM;
 	for (char **a = req->argv; *a && !r; a++)
-		r = put_str(p, &len, 'a', *a);
+		r = put_str(p, &len, SL_EXEC_ARG, *a);
 	for (size_t i = 0; i < req->nenv && !r; i++)
-		r = put_str(p, &len, 'e', req->env[i]);
+		r = put_str(p, &len, SL_EXEC_ENV, req->env[i]);
 	if (req->cwd && !r)
-		r = put_str(p, &len, 'c', req->cwd);
+		r = put_str(p, &len, SL_EXEC_CWD, req->cwd);
 	if (req->user && !r)
-		r = put_str(p, &len, 'u', req->user);
+		r = put_str(p, &len, SL_EXEC_USER, req->user);
 	if (req->pty && !r) {
 		struct winsize ws = { .ws_row = 24, .ws_col = 80 };
 		char t[32];
@@ -264,7 +264,7 @@ int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int 
 			ioctl(in, TIOCGWINSZ, &ws);
 		}
 		snprintf(t, sizeof(t), "%u %u", ws.ws_row, ws.ws_col);
-		r = put_str(p, &len, 't', t);
+		r = put_str(p, &len, SL_EXEC_TTY, t);
 	}
 	if (r) {
 		sl_set_error("command line too long for one request");

@@ -283,6 +283,10 @@ static int by_specificity(const void *pa, const void *pb)
 
 	if (a->e->net.prefix != b->e->net.prefix)
 		return a->e->net.prefix > b->e->net.prefix ? -1 : 1;
+	/* A name is no address: it does not open the metadata address, whatever
+	 * an answer says (a name below an allowed wildcard can be anyone's). */
+	if (a->builtin != b->builtin && (a->e->name[0] || b->e->name[0]))
+		return a->builtin ? -1 : 1;
 	if (!!a->e->lo != !!b->e->lo)
 		return a->e->lo ? -1 : 1;
 	if (a->allow != b->allow)
@@ -306,7 +310,8 @@ static int by_specificity(const void *pa, const void *pb)
  * whitelist), allow otherwise. One entry is always there, not the user's:
  * drop 169.254.169.254/32, the clouds' instance metadata (credentials of
  * the host's cloud account), as sandboxes do; an allow of that /32 (or of a
- * port of it) wins over it, anything wider does not. It does not count as
+ * port of it) wins over it, anything wider does not, nor does a name (its
+ * answer may say 169.254.169.254). It does not count as
  * a drop entry for the whitelist rule.
  *
  * Return: 0 or -ENOMEM

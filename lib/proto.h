@@ -25,7 +25,7 @@
 
 enum sl_frame_type {
 	SL_HELLO = 1,   /* u32 version, u64 nonce: the reply echoes it */
-	SL_EXEC,        /* NUL-separated "a<arg>" "e<K=V>" "c<cwd>" "u<user>" "t<rows> <cols>" */
+	SL_EXEC,        /* NUL-separated items, each an enum sl_exec_tag and its text */
 	SL_STDIN,       /* data to the process or connection; empty = EOF */
 	SL_STDOUT,      /* data from it; empty = EOF */
 	SL_STDERR,
@@ -40,6 +40,15 @@ enum sl_frame_type {
 	SL_PING,        /* supervisor to agent, when a command waits and the guest is silent */
 	SL_PONG,        /* the agent's answer, echoing the ping's payload */
 	SL_TYPE_MAX = SL_PONG,
+};
+
+/* The items of an SL_EXEC payload: each a tag byte, its text, a NUL. */
+enum sl_exec_tag {
+	SL_EXEC_ARG = 'a',  /* one argument, in order */
+	SL_EXEC_ENV = 'e',  /* K=V */
+	SL_EXEC_CWD = 'c',
+	SL_EXEC_USER = 'u',
+	SL_EXEC_TTY = 't',  /* "ROWS COLS": run on a pty of that size */
 };
 
 struct sl_frame {

@@ -93,6 +93,18 @@ resolver_pid() {
 	grep -q "^SL_VERDICT=drop" <<<"$output"
 }
 
+@test "an allowed name whose answer is the cloud metadata address does not open it" {
+	ip -n "$NET" addr add 169.254.169.254/32 dev eth0
+	inhost ip route add 169.254.169.254/32 via 203.0.113.10
+	standin "$P-1" --allow '*.allowed.test:80' --dns-upstream 203.0.113.10
+	dnsq "$P-1v" "$SL_GW" meta.allowed.test | grep -q "^A 169.254.169.254"
+	! reach "$P-1v" 169.254.169.254 || false
+	run inhost sl-egress test "$P-1" 169.254.169.254:80
+	grep -qx "SL_ENTRY=169.254.169.254/32" <<<"$output" && grep -qx "SL_VERDICT=drop" <<<"$output"
+	dnsq "$P-1v" "$SL_GW" alias.allowed.test | grep -q "^A 203.0.113.11"
+	reach "$P-1v" 203.0.113.11
+}
+
 @test "a resolved address stops being reachable for new connections once its TTL has passed" {
 	DNS_TTL=2
 	kill "$DNSMASQ_PID"; wait "$DNSMASQ_PID" 2>/dev/null || true

@@ -221,8 +221,9 @@ wait_line() { # wait_line FILE PATTERN
 
 # dns_server: dnsmasq in the internet (setup_lan_internet) on 203.0.113.10:
 # allowed.test .10, blocked.test .20, alias.allowed.test a CNAME to
-# target.other.test .11, TTL $DNS_TTL (default 300); the internet gets .11
-# and .20 too. Its pid in DNSMASQ_PID.
+# target.other.test .11, meta.allowed.test the clouds' metadata address,
+# TTL $DNS_TTL (default 300); the internet gets .11 and .20 too. Its pid in
+# DNSMASQ_PID.
 dns_server() {
 	ip -n "$NET" addr replace 203.0.113.11/24 dev eth0
 	ip -n "$NET" addr replace 203.0.113.20/24 dev eth0
@@ -231,6 +232,7 @@ dns_server() {
 		--host-record=allowed.test,203.0.113.10,"${DNS_TTL:-300}" \
 		--host-record=blocked.test,203.0.113.20,"${DNS_TTL:-300}" \
 		--host-record=target.other.test,203.0.113.11,"${DNS_TTL:-300}" \
+		--host-record=meta.allowed.test,169.254.169.254,"${DNS_TTL:-300}" \
 		--cname=alias.allowed.test,target.other.test \
 		</dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/dnsmasq.log" 3>&-) &
 	DNSMASQ_PID=$!

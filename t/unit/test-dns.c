@@ -13,6 +13,7 @@ void test_name_entries(void);
 void test_name_policy(void);
 void test_dns_answer_chain(void);
 void test_dns_reply(void);
+void test_name_not_metadata(void);
 
 void test_name_entries(void)
 {
@@ -157,4 +158,31 @@ void test_dns_reply(void)
 	CHECK(sl_dns_reply(m, o, SL_DNS_RCODE_REFUSED, out, 12) == -E2BIG);
 	m[2] |= 0x80; /* an answer is not a query */
 	CHECK(sl_dns_query_parse(m, o, &q) == -EINVAL);
+}
+
+static bool anything(const struct sl_entry *e, uint32_t addr, void *arg)
+{
+	(void)e;
+	(void)addr;
+	(void)arg;
+	return true;
+}
+
+/* An answer that says 169.254.169.254 opens nothing: the built-in drop goes first. */
+void test_name_not_metadata(void)
+{
+	struct sl_entry_list a = { 0 }, d = { 0 };
+	struct sl_policy p = { 0 };
+	struct sl_packet meta = { 0xa9fea9fe, 6, 80 }, other = { 0xc0000201, 6, 80 };
+	int i;
+
+	CHECK(sl_entry_list_add(&a, "*.a.test:80 b.test", "--allow") == 0);
+	CHECK(sl_policy_build(&a, &d, &p) == 0);
+	p.resolved = anything;
+	i = sl_policy_decide(&p, &meta);
+	CHECK(i >= 0 && p.v[i].builtin && !p.v[i].allow);
+	i = sl_policy_decide(&p, &other);
+	CHECK(i >= 0 && p.v[i].allow && p.v[i].e->name[0]);
+	sl_policy_free(&p);
+	sl_entry_list_free(&a);
 }
