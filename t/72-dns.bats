@@ -74,9 +74,11 @@ resolver_pid() {
 	inhost sl-egress check "$P-1"
 	run inhost sl-egress show --json --stats "$P-1"
 	[ "$(jq -r .resolver.pid <<<"$output")" = "$(resolver_pid "$P-1")" ]
-	[ "$(jq -r '.resolver.upstream, .policy[0].entry, .default.verdict' <<<"$output")" = \
-		"$(printf '203.0.113.10\nallowed.test\ndrop')" ]
-	[ "$(jq -r '.policy[0].packets' <<<"$output")" -gt 0 ]
+	[ "$(jq -r '.resolver.upstream, (.policy[] | select(.entry == "allowed.test") | .verdict), .default.verdict' <<<"$output")" = \
+		"$(printf '203.0.113.10\nallow\ndrop')" ]
+	[ "$(jq -r '.policy[] | select(.entry == "allowed.test") | .packets' <<<"$output")" -gt 0 ]
+	# a name sorts after the built-in metadata drop (an answer may point there)
+	[ "$(jq -r '.policy[0].entry' <<<"$output")" = 169.254.169.254/32 ]
 }
 
 @test "a wildcard covers the names below it, not the apex; a CNAME's target address is allowed; ports hold" {
@@ -139,34 +141,49 @@ resolver_pid() {
 	reach "$P-1v" 203.0.113.20
 }
 
-@test "the resolver survives a flood of malformed queries with bounded memory" {
-	standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
-	local pid rss0 rss1
-	pid=$(resolver_pid "$P-1")
-	rss0=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
-	ip netns exec "$P-1v" python3 - "$SL_GW" <<'EOF'
+# flood GW: 20000 datagrams of garbage (half with a header that claims a
+# query) and 40 TCP connections of junk, huge lengths, half messages
+flood() {
+	ip netns exec "$P-1v" python3 - "$1" <<'EOF'
 import os, random, socket, struct, sys
 gw = sys.argv[1]
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(20000):
     n = random.choice([0, 1, 11, 12, 13, 40, 300, 512, 1400])
     b = bytearray(os.urandom(n))
-    if n >= 12 and i % 2:  # a header that claims a query, then garbage
+    if n >= 12 and i % 2:
         b[2:6] = b"\x01\x00\x00\x01"
     u.sendto(bytes(b), (gw, 53))
-for i in range(40):  # TCP: junk, huge lengths, half messages, idle connections
+for i in range(40):
     try:
         t = socket.create_connection((gw, 53), timeout=1)
         t.send(random.choice([b"\xff\xff" + os.urandom(100), os.urandom(50), b"\x00\x30\x00"]))
     except OSError:
         pass
 EOF
+}
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+@test "the resolver survives a flood of malformed queries with bounded memory" {
+	standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
+	local pid rss0 rss1 rss2
+	pid=$(resolver_pid "$P-1")
+	rss0=$(rss "$pid")
+	flood "$SL_GW"
+	rss1=$(rss "$pid")
+	# bounded: a second and a third flood take no more (the first warms the allocator)
+	flood "$SL_GW"
+	flood "$SL_GW"
+	rss2=$(rss "$pid")
 	pid_alive "$pid"
 	run dnsq "$P-1v" "$SL_GW" allowed.test
 	grep -q "^A 203.0.113.10" <<<"$output"
-	rss1=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
-	echo "resolver RSS: $rss0 kB before, $rss1 kB after" >&2
-	[ "$rss1" -le $((rss0 + 2048)) ]
+	echo "resolver RSS: $rss0 kB at start, $rss1 kB after a flood, $rss2 kB after two more" >&2
+	# ASan's allocator keeps what it freed (no leak is reported: the run's
+	# sanitizer log stays empty), so the bound is the plain build's
+	if ldd "$TOP/libexec/sl-resolve" | grep -q libasan; then return 0; fi
+	[ "$rss2" -le $((rss1 + 1024)) ]
+	[ "$rss1" -le $((rss0 + 4096)) ]
 }
 
 @test "bad name entries exit 2 and change nothing" {
