@@ -102,6 +102,11 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 		sl_state_purge(name); /* what is left: the owner, the logs */
 }
 
+static void say_torn(const char *name)
+{
+	say("VM %s: a state directory with only a cut-short write", name);
+}
+
 static bool has_state(const char *name)
 {
 	char path[4096];
@@ -176,6 +181,9 @@ int sl_gc(bool dry_run)
 		remove_vm(names[i], &st);
 	}
 	sl_strv_free(names, n);
+
+	/* 1a. State dirs that a kill left with only a cut-short first write. */
+	sl_state_torn(dry, say_torn);
 
 	/* 1b. Processes of VMs whose state dir was lost. */
 	stateless_processes();

@@ -441,6 +441,69 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Whether VM dir @name holds exactly one thing, the temporary of a state write. */
+static bool only_torn_write(const char *name)
+{
+	char path[4096];
+	DIR *d;
+	struct dirent *de;
+	bool tmp = false, other = false;
+
+	if (sl_run_path(path, sizeof(path), "%s", name) < 0 || !(d = opendir(path)))
+		return false;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!strcmp(de->d_name, "." SL_VM_ENV ".tmp"))
+			tmp = true;
+		else
+			other = true;
+	}
+	closedir(d);
+	return tmp && !other;
+}
+
+/**
+ * sl_state_torn() - VM directories that hold only a cut-short state write
+ * @dry: only report
+ * @report: called with each such VM
+ *
+ * A kill -9 between the temporary of the first write of a VM's state and
+ * its rename leaves a directory with no vm.env and that temporary: no tool
+ * sees a VM there, so nothing else would ever remove it. Taken under the
+ * VM's lock, so a write in progress is waited for, never cut.
+ *
+ * Return: how many were (or would be) removed
+ */
+int sl_state_torn(bool dry, void (*report)(const char *name))
+{
+	DIR *d = opendir(sl_run_dir());
+	struct dirent *de;
+	int found = 0;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_close_ int lock = -1;
+		char path[4096];
+
+		if (de->d_name[0] == '.' || sl_name_check(de->d_name) < 0 ||
+		    !only_torn_write(de->d_name))
+			continue;
+		lock = sl_vm_lock(de->d_name);
+		if (lock < 0 || !only_torn_write(de->d_name)) /* again, under the lock */
+			continue;
+		report(de->d_name);
+		found++;
+		if (dry || sl_run_path(path, sizeof(path), "%s/.%s.tmp", de->d_name, SL_VM_ENV) < 0)
+			continue;
+		unlink(path);
+		if (sl_run_path(path, sizeof(path), "%s", de->d_name) == 0)
+			rmdir(path);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 /**
  * sl_state_list() - names of the VMs that have state under $SL_RUN_DIR
  * @names: result, sorted; free with sl_strv_free()

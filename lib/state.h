@@ -28,6 +28,7 @@ int sl_state_load(const char *name, struct sl_kv *kv);
 int sl_state_update(const char *name, const struct sl_kv *set,
 		    const char *const *unset);
 int sl_state_list(char ***names, size_t *n);
+int sl_state_torn(bool dry, void (*report)(const char *name));
 int sl_state_purge(const char *name);
 int sl_self_dir(char *buf, size_t len);
 int sl_locate(char *buf, size_t len, const char *env, const char *rel, const char *installed,
