@@ -105,11 +105,11 @@ static void dns_past(struct follow *f)
 	if (sl_run_path(f->dns_path, sizeof(f->dns_path), "%s/%s", f->name, SL_DNS_LOG) < 0)
 		return;
 	snprintf(old, sizeof(old), "%s.1", f->dns_path);
-	if ((in = fopen(old, "re"))) {
+	if ((in = sl_run_fopen(old, false))) {
 		dns_lines(f, in);
 		fclose(in);
 	}
-	if ((f->dns = fopen(f->dns_path, "re")))
+	if ((f->dns = sl_run_fopen(f->dns_path, false)))
 		dns_lines(f, f->dns);
 }
 
@@ -119,7 +119,7 @@ static void dns_more(struct follow *f)
 	struct stat now, open_st;
 
 	if (!f->dns) {
-		f->dns = fopen(f->dns_path, "re");
+		f->dns = sl_run_fopen(f->dns_path, false);
 		if (!f->dns)
 			return;
 	}

@@ -23,6 +23,7 @@ bool sl_owner_gone(const struct sl_kv *st);
 extern const char *const sl_owner_keys[];
 int sl_run_dir_ready(void);
 int sl_vm_dir_ready(const char *name, char *dir, size_t len);
+FILE *sl_run_fopen(const char *path, bool append);
 FILE *sl_run_fopen_new(const char *path);
 int sl_state_load(const char *name, struct sl_kv *kv);
 int sl_state_update(const char *name, const struct sl_kv *set,

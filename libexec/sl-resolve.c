@@ -202,7 +202,7 @@ static void log_denied(struct resolver *R, const char *qname)
 		snprintf(old, sizeof(old), "%s.1", path);
 		rename(path, old);
 	}
-	f = fopen(path, "ae");
+	f = sl_run_fopen(path, true);
 	if (!f)
 		return;
 	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));

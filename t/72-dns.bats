@@ -234,3 +234,14 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 	! pid_alive "$p3" || false
 	! ip netns exec "$P-3" true 2>/dev/null || false
 }
+
+@test "a link planted for dns.log is not followed by the resolver or by sl-egress log" {
+	standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
+	echo "precious" >"$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$SL_RUN_DIR/$P-1/dns.log"
+	dnsq "$P-1v" "$SL_GW" blocked.test | grep -q "^rcode 5"
+	[ "$(cat "$BATS_TEST_TMPDIR/target")" = precious ]
+	printf '2026-01-01T00:00:00Z %s dns planted.test denied by default\n' "$P-1" >"$BATS_TEST_TMPDIR/target"
+	run inhost sl-egress log "$P-1"
+	! grep -q planted.test <<<"$output" || false
+}
