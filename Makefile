@@ -79,7 +79,9 @@ $(GUEST)/initramfs.cpio.gz: guest/init guest/mkinitramfs.sh $(GUEST)/sl-agent $(
 lib/%.o: lib/%.c lib/*.h .flags
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# Made anew: ar keeps the members of files that no longer exist.
 lib/libsl.a: $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 bin/sl-%: bin/sl-%.c lib/libsl.a lib/*.h .flags

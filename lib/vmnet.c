@@ -203,6 +203,30 @@ static int wait_host_end(struct nl_sock *sk, const char *name, int ifindex)
 	return sl_link_del(sk, name);
 }
 
+/*
+ * A host veth without our alias is still the VM's when its peer is the
+ * VM's end in the VM's namespace: an add killed before it set the alias.
+ */
+static bool peer_in_vm_netns(const char *name, const struct sl_link *h)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	_cleanup_close_ int fd = -1;
+	_cleanup_netns_ int saved = -1;
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	struct sl_link p;
+	const char *peer;
+
+	if (strcmp(h->kind, "veth") || !h->has_peer_netns || (fd = sl_netns_open(name)) < 0)
+		return false;
+	sl_state_load(name, &st);
+	peer = sl_kv_get(&st, "SL_VETH_NS") ?: SL_VETH_NS_DEFAULT;
+	saved = sl_netns_enter(fd);
+	if (saved < 0 || sl_nl_open(&sk) < 0)
+		return false;
+	return sl_link_get(sk, peer, &p) == 0 && p.ifindex == h->peer_ifindex &&
+	       p.peer_ifindex == h->ifindex;
+}
+
 /**
  * sl_netns_del() - remove a VM's namespace, and so everything in it
  * @name: VM name
@@ -243,8 +267,9 @@ int sl_netns_del(const char *name)
 		r = sl_nl_open_or_fail(&sk);
 		if (r < 0)
 			return r;
-		if (sl_link_get(sk, name, &h) < 0 || strcmp(h.alias, sl_owner_tag()) ||
-		    strcmp(h.kind, "veth"))
+		if (sl_link_get(sk, name, &h) < 0 ||
+		    ((strcmp(h.alias, sl_owner_tag()) || strcmp(h.kind, "veth")) &&
+		     !peer_in_vm_netns(name, &h)))
 			h.ifindex = 0;
 		r = sl_netns_remove(name);
 		if (r == 0 && h.ifindex)

@@ -79,3 +79,23 @@ teardown() { teardown_host; }
 	inhost sl-netns del "$P-1"
 	[ ! -e "/run/netns/$P-1" ]
 }
+
+@test "del waits for a host veth an add left without its alias (killed half-way), even with the namespace held" {
+	inhost sl-netns add "$P-1" >/dev/null
+	# what a kill between making the pair and naming it ours leaves
+	inhost ip link add "$P-1" type veth peer name veth0 netns "$P-1"
+	# a process in the namespace keeps it, and so the pair, after del
+	(exec ip netns exec "$P-1" sleep 20) &
+	local holder=$!
+	sleep 0.2
+	inhost sl-netns del "$P-1"
+	run inhost ip link show "$P-1"
+	kill "$holder"
+	[ "$status" -ne 0 ]
+	# a veth of that name whose peer is elsewhere is not the VM's: left alone
+	inhost sl-netns add "$P-1" >/dev/null
+	inhost ip link add "$P-1" type veth peer name "$P-x"
+	inhost sl-netns del "$P-1"
+	inhost ip link show "$P-1" >/dev/null
+	inhost ip link del "$P-1"
+}

@@ -317,12 +317,14 @@ whole_or_gone() {
 		pid=$!
 		sleep "$(printf '0.%03d' "$ms")"
 		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" || true
+		# (the shell's "Killed" line for each round would bury a failure's own)
+		wait "$pid" 2>/dev/null || true
 		gone_workers
 		inhost sl-gc >"$BATS_TEST_TMPDIR/gc.out"
 		whole_or_gone || { echo "round $i ($boot, killed at $ms ms)"; cat "$BATS_TEST_TMPDIR/gc.out"; false; }
 		inhost sl-up down "$cfg" >/dev/null
-		diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+		diff "$BATS_TEST_TMPDIR/before" <(kernel_state) ||
+			{ echo "round $i ($boot, killed at $ms ms)"; cat "$BATS_TEST_TMPDIR/gc.out"; false; }
 	done
 	[ -z "$(inhost sl-gc)" ]
 }
