@@ -47,14 +47,16 @@ else
 SUPERVISE_LINK := -static
 endif
 
-all: $(BINS) libexec/sl-supervise libexec/sl-resolve $(MANS) guest
+# The daemons of a VM's namespace (lib/daemon.h), started by sl-egress.
+DAEMONS := libexec/sl-resolve libexec/sl-denylog
+
+all: $(BINS) libexec/sl-supervise $(DAEMONS) $(MANS) guest
 
 # The supervisor: static and small, it stays running for each VM.
 libexec/sl-supervise: $(SUPERVISE_SRC) lib/*.h .flags
 	$(CC) $(CFLAGS) $(LDFLAGS) $(SUPERVISE_LINK) -o $@ $(SUPERVISE_SRC) -ljson-c
 
-# The resolver of a VM whose allow list holds names (started by sl-egress).
-libexec/sl-resolve: libexec/sl-resolve.c lib/libsl.a lib/*.h .flags
+$(DAEMONS): libexec/%: libexec/%.c lib/libsl.a lib/*.h .flags
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsl.a $(LDLIBS)
 
 # The guest: Debian's cloud kernel (fetched, unpacked, never installed) and
@@ -166,7 +168,7 @@ demo: deps
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=missingIncludeSystem -Ilib lib bin libexec guest
-	clang-tidy --quiet $(LIB_SRC) $(BINS:=.c) libexec/sl-supervise.c libexec/sl-resolve.c -- $(CFLAGS)
+	clang-tidy --quiet $(LIB_SRC) $(BINS:=.c) libexec/sl-supervise.c $(DAEMONS:=.c) -- $(CFLAGS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) \
@@ -179,7 +181,7 @@ install: all
 	install -m 0644 completions/zsh/_sltools $(DESTDIR)$(ZSHCOMPDIR)/_sltools
 	install -m 0644 completions/fish/*.fish $(DESTDIR)$(FISHCOMPDIR)
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(GUESTDIR)
-	install -m 0755 libexec/sl-supervise libexec/sl-resolve $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 libexec/sl-supervise $(DAEMONS) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(GUESTDIR)
 
 uninstall:
@@ -193,7 +195,7 @@ uninstall:
 
 clean:
 	rm -f lib/*.o lib/libsl.a $(BINS) bin/.sl-up-fault $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
-		libexec/sl-supervise libexec/sl-resolve t/unit/unit-tests
+		libexec/sl-supervise $(DAEMONS) t/unit/unit-tests
 
 # clean keeps the downloaded kernel; this takes it too.
 distclean: clean

@@ -6,7 +6,11 @@
 #  2. the resolver of a VM with names in allow: a query at the gateway vs
 #     the same query from a VM without names straight to the upstream
 #     (same hops: guest, its namespace, the host, the "internet");
-#  3. TCP throughput from a guest with 1000 entries vs one with none.
+#  3. TCP throughput from a guest with 1000 entries vs one with none;
+#  4. the memory of the daemons each VM's namespace gets: its denial logger
+#     (every isolated VM) and its resolver (names in allow), after the
+#     queries of 2 and a burst of denied packets, beside the supervisor
+#     figure of bench/boot.sh.
 # Guests are namespaces on a veth in place of the TAP (no emulated CPU
 # noise). The upstream is dnsmasq in a scratch "internet".
 # Usage: bench/egress.sh [QUERIES] [MB] (default 1000 queries, 512 MB).
@@ -147,3 +151,24 @@ a=$(printf '%s\n' "${t0s[@]}" | sort -n | sed -n 2p)
 b=$(printf '%s\n' "${t1000s[@]}" | sort -n | sed -n 2p)
 printf 'no entries: %s MB/s   1000 entries: %s MB/s   ratio %s (median of 3)\n' "$a" "$b" \
 	"$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')"
+
+echo "== 4. the daemons of VM 2's namespace after 2. and 300 denied connections (KiB)"
+ip netns exec "${tag}-2g" python3 -c '
+import socket, time
+socks = []
+for _ in range(300):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex(("198.51.100.1", 9))
+    socks.append(s)
+time.sleep(1)
+'
+sleep 0.5
+printf '%-16s %8s %8s %8s\n' daemon pid RSS PSS
+for key in SL_DENYLOG_PID SL_RESOLVER_PID; do
+	pid=$(sed -n "s/^$key=//p" "$SL_RUN_DIR/${tag}-2/vm.env")
+	printf '%-16s %8s %8s %8s\n' "$(cat "/proc/$pid/comm")" "$pid" \
+		"$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")" \
+		"$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup")"
+done
+printf 'lines kept in denied.log: %s\n' "$(wc -l <"$SL_RUN_DIR/${tag}-2/denied.log")"

@@ -10,7 +10,7 @@
 #include "input.h"
 #include "ipam.h"
 #include "log.h"
-#include "nflog.h"
+#include "denials.h"
 #include "shape.h"
 #include "vmnet.h"
 
@@ -57,11 +57,12 @@ static const char usage[] =
 	"allow. When none matches: dropped if there are allow entries and no drop\n"
 	"entries, else allowed. Names: the VM's resolver on its gateway answers only\n"
 	"them and lets the VM reach their addresses for the answer's TTL; DNS to\n"
-	"anywhere else is dropped. apply prints SL_ALLOW SL_DROP SL_EGRESS_RANGE (and\n"
-	"SL_DNS SL_DNS_UPSTREAM SL_RESOLVER_PID with a resolver). test DEST (ADDR,\n"
-	"ADDR:PORT or a name) prints SL_VERDICT (allow or drop) and SL_ENTRY (the\n"
-	"entry, or default), without sending a packet. log prints the names the\n"
-	"resolver refused; log -f also each denied packet (rate-limited) as it happens.\n"
+	"anywhere else is dropped. apply prints SL_ALLOW SL_DROP SL_EGRESS_RANGE\n"
+	"SL_DENYLOG_PID (and SL_DNS SL_DNS_UPSTREAM SL_RESOLVER_PID with a resolver).\n"
+	"test DEST (ADDR, ADDR:PORT or a name) prints SL_VERDICT (allow or drop) and\n"
+	"SL_ENTRY (the entry, or default), without sending a packet. log prints the\n"
+	"packets dropped (rate-limited) and the names refused, as the VM's denial\n"
+	"logger and resolver kept them; log -f then each new one as it happens.\n"
 	"Exit status: 0 ok, 1 failure (check: rules differ), 2 bad input.\n";
 
 int main(int argc, char **argv)

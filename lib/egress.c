@@ -21,7 +21,8 @@
 #include "netns.h"
 #include "policy.h"
 #include "nl.h"
-#include "resolver.h"
+#include "daemon.h"
+#include "denials.h"
 #include "shape.h"
 #include "state.h"
 #include "util.h"
@@ -894,35 +895,47 @@ static int rate_keys(const struct sl_egress_cfg *c, struct sl_kv *out)
 }
 
 /*
+ * A daemon of the VM's namespace (lib/daemon.h), started or told of the
+ * new policy. The state is written first: daemons read it from there.
+ */
+static int daemon_apply(const struct sl_daemon *d, const char *name, struct sl_kv *out)
+{
+	_cleanup_kv_ struct sl_kv res = { 0 };
+	int r;
+
+	if ((r = sl_state_update(name, out, NULL)) < 0 || (r = sl_daemon_ensure(d, name, &res)) < 0 ||
+	    (r = sl_kv_merge(out, &res)) < 0)
+		return r;
+	return sl_state_update(name, &res, NULL);
+}
+
+/*
  * The VM's resolver, for a list that holds names (or did): the guest is to
  * ask its gateway (SL_DNS, which sl-boot reads), the resolver its upstreams.
- * The state is written first: the resolver reads its lists from there.
  */
 static int resolver_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 {
-	_cleanup_kv_ struct sl_kv res = { 0 };
 	char gw[SL_IP_STRLEN];
 	int r;
 
 	if ((r = sl_kv_set(out, "SL_DNS_UPSTREAM", c->dns_upstream)) < 0 ||
-	    (r = sl_kv_set(out, "SL_DNS", sl_ip_fmt(c->ip - 1, gw))) < 0 ||
-	    (r = sl_state_update(c->name, out, NULL)) < 0 ||
-	    (r = sl_resolver_ensure(c->name, &res)) < 0 ||
-	    (r = sl_kv_merge(out, &res)) < 0)
+	    (r = sl_kv_set(out, "SL_DNS", sl_ip_fmt(c->ip - 1, gw))) < 0)
 		return r;
-	return sl_state_update(c->name, &res, NULL);
+	return daemon_apply(&sl_resolver, c->name, out);
 }
 
 /**
  * sl_egress_apply() - install a VM's egress rules and its range's host rules
  * @c: VM, addresses, allow and drop lists
- * @out: SL_ALLOW, SL_DROP, SL_EGRESS_RANGE; with a resolver SL_DNS (the
- *	 gateway), SL_DNS_UPSTREAM, SL_RESOLVER_PID, SL_RESOLVER_START
+ * @out: SL_ALLOW, SL_DROP, SL_EGRESS_RANGE, SL_DENYLOG_PID, SL_DENYLOG_START;
+ *	 with a resolver SL_DNS (the gateway), SL_DNS_UPSTREAM, SL_RESOLVER_PID,
+ *	 SL_RESOLVER_START
  *
  * Applying twice is the same as once: the namespace's chains are rewritten
  * whole, and the host's rules for the range are added only when missing.
  * Names in allow get an ip set each, made before the rules and removed
- * with the last entry naming them, and a resolver (lib/resolver.c).
+ * with the last entry naming them, and a resolver. An isolated VM's
+ * dropped packets are kept by its denial logger (lib/daemon.h).
  *
  * Return: 0, -ENXIO (no namespace), or -errno with the error recorded
  */
@@ -971,8 +984,11 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 		return r;
 	sl_closep(&lock);
 	lock = -1;
-	if (c->bridge || !c->dns_upstream || !*c->dns_upstream)
+	if (c->bridge)
 		return sl_state_update(c->name, out, NULL);
+	if ((r = daemon_apply(&sl_denylog, c->name, out)) < 0 || !c->dns_upstream ||
+	    !*c->dns_upstream)
+		return r;
 	return resolver_apply(c, out);
 }
 
@@ -1007,7 +1023,8 @@ int sl_egress_flush(const char *name)
 {
 	static const char *const keys[] = { "SL_ALLOW", "SL_DROP", "SL_EGRESS_RANGE",
 					    "SL_DNS_UPSTREAM", "SL_RESOLVER_PID",
-					    "SL_RESOLVER_START", "SL_DNS_TTL_MIN",
+					    "SL_RESOLVER_START", "SL_DENYLOG_PID",
+					    "SL_DENYLOG_START", "SL_DNS_TTL_MIN",
 					    "SL_DNS_TTL_MAX", "SL_RATE_OUT", "SL_RATE_IN", NULL };
 	static const char *const dns_keys[] = { "SL_DNS", NULL };
 	_cleanup_kv_ struct sl_kv st = { 0 };
@@ -1019,8 +1036,10 @@ int sl_egress_flush(const char *name)
 	r = sl_name_check(name);
 	if (r < 0)
 		return r;
-	if ((r = sl_state_load(name, &st)) < 0 || (r = sl_resolver_stop(name)) < 0)
+	if ((r = sl_state_load(name, &st)) < 0 || (r = sl_daemon_stop(&sl_resolver, name)) < 0 ||
+	    (r = sl_daemon_stop(&sl_denylog, name)) < 0)
 		return r;
+	sl_denial_logs_remove(name);
 	r = sl_owned_netns(name);
 	if (r < 0)
 		return r;
@@ -1132,17 +1151,27 @@ static unsigned long long entry_packets(const struct sl_entry *e, const char *ta
 	return sum;
 }
 
-/* The resolver, when the VM has one: where it listens, whom it asks, its pid. */
-static void show_resolver(const struct sl_egress_cfg *c, FILE *f)
+/*
+ * The daemons of the VM's namespace: the denial logger, and the resolver
+ * when the VM has one (where it listens, whom it asks).
+ */
+static void show_daemons(const struct sl_egress_cfg *c, FILE *f)
 {
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	const char *up;
 	char gw[SL_IP_STRLEN];
 	int pid;
 
-	if (sl_state_load(c->name, &st) < 0 || !(up = sl_kv_get(&st, "SL_DNS_UPSTREAM")))
+	if (sl_state_load(c->name, &st) < 0)
 		return;
-	pid = sl_resolver_pid(&st);
+	if ((pid = sl_daemon_pid(&sl_denylog, &st)))
+		fprintf(f, "# denial logger: pid %d (sl-egress log %s)\n", pid, c->name);
+	else
+		fprintf(f, "# denial logger: NOT RUNNING: dropped packets are not kept; "
+			   "sl-egress apply starts it\n");
+	if (!(up = sl_kv_get(&st, "SL_DNS_UPSTREAM")))
+		return;
+	pid = sl_daemon_pid(&sl_resolver, &st);
 	sl_ip_fmt(c->ip - 1, gw);
 	if (pid)
 		fprintf(f, "# resolver: pid %d on %s:53, upstream %s; %s\n", pid,
@@ -1217,7 +1246,7 @@ static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_r
 	if (stats && !pol.default_allow)
 		fprintf(f, ": %llu packets", entry_packets(NULL, c->tap, v, nv));
 	fputc('\n', f);
-	show_resolver(c, f);
+	show_daemons(c, f);
 	return 0;
 }
 
@@ -1355,7 +1384,7 @@ static int policy_json(const struct sl_egress_cfg *c, json_object *o, const stru
 	return r;
 }
 
-/* The resolver and the caps, from the state and the kernel (in the namespace). */
+/* The daemons and the caps, from the state and the kernel (in the namespace). */
 static int extras_json(const struct sl_egress_cfg *c, const struct sl_kv *st, json_object *o)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
@@ -1365,10 +1394,12 @@ static int extras_json(const struct sl_egress_cfg *c, const struct sl_kv *st, js
 	char a[32];
 	int r;
 
+	if ((r = jadd(o, "denylog", json_object_new_int(sl_daemon_pid(&sl_denylog, st)))) < 0)
+		return r;
 	if (!up) {
 		r = json_object_object_add(o, "resolver", NULL) ? -ENOMEM : 0; /* null */
 	} else if ((r = jadd(o, "resolver", res = json_object_new_object())) == 0) {
-		r = jadd(res, "pid", json_object_new_int(sl_resolver_pid(st)));
+		r = jadd(res, "pid", json_object_new_int(sl_daemon_pid(&sl_resolver, st)));
 		if (r == 0)
 			r = jadd(res, "upstream", json_object_new_string(up));
 	}
@@ -1552,16 +1583,23 @@ static int check_caps(const struct sl_egress_cfg *c, const char *where)
 	return bad;
 }
 
-/* A VM with a resolver has it running. */
-static int check_resolver(const struct sl_egress_cfg *c, const char *where)
+/* A VM has its denial logger running, and its resolver when it has one. */
+static int check_daemons(const struct sl_egress_cfg *c, const char *where)
 {
 	_cleanup_kv_ struct sl_kv st = { 0 };
+	int bad = 0;
 
-	if (!c->dns_upstream || !*c->dns_upstream || sl_state_load(c->name, &st) < 0 ||
-	    sl_resolver_pid(&st))
+	if (sl_state_load(c->name, &st) < 0)
 		return 0;
-	sl_info("check: %s: the resolver is not running", where);
-	return 1;
+	if (!sl_daemon_pid(&sl_denylog, &st)) {
+		sl_info("check: %s: the denial logger is not running", where);
+		bad++;
+	}
+	if (c->dns_upstream && *c->dns_upstream && !sl_daemon_pid(&sl_resolver, &st)) {
+		sl_info("check: %s: the resolver is not running", where);
+		bad++;
+	}
+	return bad;
 }
 
 static int check_jump(struct xtc_handle *h, const char *where, const char *from, const char *to)
@@ -1610,7 +1648,7 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 		bad += check_jump(h, where, "INPUT", SL_CHAIN_NS_IN);
 		bad += check_chain(h, where, SL_CHAIN_NS_FWD, NULL, &fwd);
 		bad += check_chain(h, where, SL_CHAIN_NS_IN, NULL, &in);
-		bad += check_resolver(c, where);
+		bad += check_daemons(c, where);
 		bad += check_caps(c, where);
 	}
 	sl_egress_host_comment(&c->range, cm, sizeof(cm));

@@ -26,7 +26,7 @@
 #include "supervisor.h"
 #include "util.h"
 #include "spawn.h"
-#include "resolver.h"
+#include "daemon.h"
 #include "vm.h"
 #include "vmnet.h"
 
@@ -592,7 +592,7 @@ int sl_boot_stop(const char *name, unsigned timeout_s)
 /**
  * sl_boot_status() - whether a VM runs, and its pids
  * @out: SL_STATE running|stopped|broken, SL_PID, SL_QEMU_PID, and
- *	 SL_RESOLVER_PID for a VM with a resolver
+ *	 SL_DENYLOG_PID for an isolated VM, SL_RESOLVER_PID for one with a resolver
  *
  * Return: 0 if running, 1 if not, or -errno
  */
@@ -609,9 +609,11 @@ int sl_boot_status(const char *name, struct sl_kv *out)
 	{
 		_cleanup_kv_ struct sl_kv st = { 0 };
 
-		/* the VM's resolver (names in allow) is part of it: 0 when it died */
-		if (sl_state_load(name, &st) == 0 && sl_kv_get(&st, "SL_DNS_UPSTREAM"))
-			sl_kv_setf(out, "SL_RESOLVER_PID", "%d", sl_resolver_pid(&st));
+		/* the daemons of its namespace are part of it: 0 when one died */
+		if (sl_state_load(name, &st) == 0 && sl_kv_get(&st, "SL_ALLOW"))
+			sl_kv_setf(out, "SL_DENYLOG_PID", "%d", sl_daemon_pid(&sl_denylog, &st));
+		if (sl_kv_get(&st, "SL_DNS_UPSTREAM"))
+			sl_kv_setf(out, "SL_RESOLVER_PID", "%d", sl_daemon_pid(&sl_resolver, &st));
 	}
 	return sup && qemu ? 0 : 1;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sl-resolve: the resolver of a VM whose allow list holds DNS names.
- * Started by `sl-egress apply` (lib/resolver.c), never by hand:
+ * Started by `sl-egress apply` (lib/daemon.c), never by hand:
  * `sl-resolve NAME` with fd 3 a pipe it writes "ok" or its error to once
  * it listens. It lives in the VM's namespace, on the gateway's address,
  * port 53 (UDP and TCP); the namespace's rules let the guest reach no other
@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +40,9 @@
 #include "kv.h"
 #include "log.h"
 #include "name.h"
-#include "netns.h"
 #include "policy.h"
-#include "resolver.h"
+#include "daemon.h"
+#include "denials.h"
 #include "state.h"
 #include "util.h"
 
@@ -188,26 +187,19 @@ fail:
 /* A denied name, in dns.log as `sl-egress log` prints it. */
 static void log_denied(struct resolver *R, const char *qname)
 {
-	char path[4096], t[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	struct stat st;
-	FILE *f;
+	struct sl_denial d = { 0 };
+	static bool warned; /* its own log is not to grow with the denials */
+	int r;
 
-	if (sl_run_path(path, sizeof(path), "%s/%s", R->name, SL_DNS_LOG) < 0)
-		return;
-	if (stat(path, &st) == 0 && st.st_size > SL_DNS_LOG_MAX) {
-		char old[4200];
-
-		snprintf(old, sizeof(old), "%s.1", path);
-		rename(path, old);
+	sl_denial_now(d.time);
+	snprintf(d.vm, sizeof(d.vm), "%s", R->name);
+	snprintf(d.proto, sizeof(d.proto), "dns");
+	snprintf(d.dest, sizeof(d.dest), "%s", qname[0] ? qname : ".");
+	snprintf(d.entry, sizeof(d.entry), "default");
+	if ((r = sl_denial_append(R->name, SL_DNS_LOG, &d)) < 0 && !warned) {
+		sl_warn("%s: cannot write %s: %s", R->name, SL_DNS_LOG, strerror(-r));
+		warned = true;
 	}
-	f = sl_run_fopen(path, true);
-	if (!f)
-		return;
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	fprintf(f, "%s %s dns %s denied by default\n", t, R->name, qname[0] ? qname : ".");
-	fclose(f);
 }
 
 static void tcp_close(struct tcp_client *c)
@@ -409,8 +401,6 @@ static void on_accept(struct resolver *R)
 static bool on_tick(struct resolver *R)
 {
 	long long t = now_ms();
-	struct stat st;
-	char path[4096];
 
 	for (size_t i = 0; i < PENDING; i++) {
 		struct pending *p = &R->pend[i];
@@ -433,31 +423,18 @@ static bool on_tick(struct resolver *R)
 		if (R->cl[i].fd >= 0 && t - R->cl[i].last_ms > TCP_IDLE_MS)
 			tcp_close(&R->cl[i]);
 	/* The VM's namespace is gone (sl-netns del): so is its resolver. */
-	return sl_netns_path(R->name, path, sizeof(path)) == 0 && stat(path, &st) == 0 &&
-	       st.st_dev == R->ns.st_dev && st.st_ino == R->ns.st_ino;
+	return sl_daemon_ns_alive(R->name, &R->ns);
 }
 
 static int setup(struct resolver *R)
 {
-	_cleanup_close_ int nsfd = sl_netns_open(R->name);
-	sigset_t set;
 	int r;
 
-	if (nsfd < 0)
-		return nsfd;
-	if (setns(nsfd, CLONE_NEWNET) < 0 || fstat(nsfd, &R->ns) < 0) {
-		sl_set_error("%s: cannot enter its namespace: %s", R->name, strerror(errno));
-		return -errno;
-	}
-	if ((r = load(R)) < 0 || (r = listen_on(R)) < 0 || (r = sl_ipset_open(&R->sets)) < 0)
+	if ((r = sl_daemon_enter(R->name, &R->ns)) < 0 || (r = load(R)) < 0 ||
+	    (r = listen_on(R)) < 0 || (r = sl_ipset_open(&R->sets)) < 0)
 		return r;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	R->sig = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return R->sig < 0 ? -errno : 0;
+	R->sig = sl_daemon_signals();
+	return R->sig < 0 ? R->sig : 0;
 }
 
 static int serve(struct resolver *R)
@@ -532,8 +509,7 @@ int main(int argc, char **argv)
 		R.cl[i].fd = -1;
 	r = setup(&R);
 	/* sl-egress waits for this line: the resolver listens, or why not */
-	dprintf(3, "%s\n", r < 0 ? sl_last_error() : "ok");
-	close(3);
+	sl_daemon_ready(r);
 	if (r < 0)
 		sl_die(1, "%s", sl_last_error());
 	r = serve(&R);

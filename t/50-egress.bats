@@ -131,8 +131,9 @@ EOR
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "# $P-1: allow [] drop [192.168.1.0/24]" ]
 	[ "${lines[2]}" = "#   drop  169.254.169.254/32 (built in: cloud metadata; allow it as a /32)" ]
-	[ "${lines[5]}" = "# namespace $P-1" ]
-	[ "${lines[6]}" = "*filter" ]
+	[[ ${lines[5]} =~ ^"# denial logger: pid "[0-9]+" (sl-egress log $P-1)"$ ]]
+	[ "${lines[6]}" = "# namespace $P-1" ]
+	[ "${lines[7]}" = "*filter" ]
 	grep -qx -- '-A SL-FWD -d 192.168.1.0/24 -i tap0 -m comment --comment "sl:'"$P-1"'" -j DROP' <<<"$output"
 	grep -qx -- "-A SL-POSTROUTING -s 169.254.100.0/22 ! -d 169.254.100.0/22 -m comment --comment \"sl:169.254.100.0/22 $SL_RUN_DIR\" -j MASQUERADE" <<<"$output"
 	[ "$(grep -c '^COMMIT$' <<<"$output")" -eq 3 ]

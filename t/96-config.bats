@@ -342,8 +342,8 @@ Y
 	snap() {
 		{
 			kernel_state
-			# a resolver's pid is its own each time
-			for e in "$SL_RUN_DIR"/*/vm.env; do grep -v "^SL_RESOLVER_" "$e" | sed "s|^|$e |"; done
+			# a daemon's pid is its own each time
+			for e in "$SL_RUN_DIR"/*/vm.env; do grep -Ev "^SL_(RESOLVER|DENYLOG)_" "$e" | sed "s|^|$e |"; done
 			ip netns exec dns-1 ipset list -n
 		} | sort
 	}

@@ -213,6 +213,11 @@ log_start() {
 	LOG_PID=$!
 	sleep 0.5
 }
+wait_logged() { # wait_logged VM PATTERN: a line in what sl-egress log prints
+	for _ in $(seq 1 50); do inhost sl-egress log "$1" 2>&1 | grep -q -- "$2" && return 0; sleep 0.1; done
+	echo "no line '$2' in:" >&2; inhost sl-egress log "$1" >&2
+	return 1
+}
 wait_line() { # wait_line FILE PATTERN
 	for _ in $(seq 1 50); do grep -q -- "$2" "$1" && return 0; sleep 0.1; done
 	echo "no line '$2' in:" >&2; cat "$1" >&2

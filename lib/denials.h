@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_DENIALS_H
+#define SL_DENIALS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * The denial logs in a VM's directory, one line a denial:
+ *	TIME VM PROTO DEST[:PORT] denied by ENTRY
+ * (TIME as 2026-11-29T09:59:33Z). sl-denylog writes the packets, the
+ * resolver the names (PROTO "dns"); sl-egress log reads both. Each is
+ * rotated once to FILE.1 past SL_DENIAL_LOG_MAX.
+ */
+#define SL_DENIED_LOG "denied.log"
+#define SL_DNS_LOG "dns.log"
+#define SL_DENIAL_LOG_MAX (1024L * 1024)
+/* Longer than any line the fields below make. */
+#define SL_DENIAL_LINE_MAX 512
+
+/* One denial as its log keeps it. */
+struct sl_denial {
+	char time[32];
+	char vm[32];
+	char proto[8];
+	char dest[256]; /* an address or a name */
+	unsigned port;  /* 0: none */
+	char entry[64];
+};
+
+int sl_denial_fmt(const struct sl_denial *d, char *line, size_t size);
+int sl_denial_append(const char *name, const char *file, const struct sl_denial *d);
+void sl_denial_logs_remove(const char *name);
+int sl_denial_parse(const char *line, struct sl_denial *d);
+void sl_denial_now(char t[32]);
+int sl_egress_log(const char *name, bool json, bool follow, FILE *out);
+
+#endif
