@@ -44,9 +44,8 @@ static const char usage[] =
 	"       sl-exec [OPTION]... console [--attach] NAME\n"
 	"Run a command in VM NAME through its agent: stdin, stdout, stderr and the\n"
 	"exit status are carried through (128+N when killed by signal N).\n\n"
-	"  -e, --env K=V     set a variable for the command (repeatable); an argument\n"
-	"                    without '=' is an env FILE of SL_* inputs, as elsewhere\n"
-	"      --env-file F  read SL_* inputs from F\n"
+	"  -e, --env K=V     set a variable for the command (repeatable)\n"
+	"      --env-file F  read SL_* inputs from F (what --env FILE is in the other tools)\n"
 	"  -w, --cwd DIR     run in DIR\n"
 	"  -u, --user U      run as user U (name or uid)\n"
 	"  -t, --tty         give the command a pty (a shell, an editor)\n"
@@ -113,19 +112,28 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute)
 
 	while ((opt = getopt_long(argc, argv, permute ? ":hVe:w:u:t" : "+:hVe:w:u:t", opts,
 				  NULL)) != -1) {
-		if ((opt == OPT_ENV || opt == 'e') && strchr(optarg, '=')) {
-			char **nv = realloc(req.env, (req.nenv + 1) * sizeof(*nv));
+		/* Here --env is the command's K=V, not the other tools' env file. */
+		if (opt == OPT_ENV || opt == 'e') {
+			char **nv;
 
-			if (!nv)
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				cli->done = sl_cli_usage(cli, "-e/--env takes K=V, not '%s' (an env "
+							 "file of SL_* inputs is --env-file FILE)", optarg);
+				return cli->done;
+			}
+			if (!(nv = realloc(req.env, (req.nenv + 1) * sizeof(*nv))))
 				return 1;
 			req.env = nv;
 			req.env[req.nenv++] = optarg;
 			continue;
 		}
-		if (opt == 'e')
-			opt = OPT_ENV;
-		if (opt == OPT_ENVFILE)
-			opt = OPT_ENV;
+		if (opt == OPT_ENVFILE) {
+			if (sl_input_env_file(optarg) < 0) {
+				sl_err("--env-file: %s", sl_last_error());
+				return cli->done = 2;
+			}
+			continue;
+		}
 		if (sl_cli_common(cli, opt, optarg, argv)) {
 			if (cli->done >= 0)
 				return cli->done;

@@ -135,3 +135,15 @@ teardown() {
 	assert_usage_error "224.0.0.0/4 (multicast)" inhost sl-ipam alloc --range 224.1.0.0/22 "$P-3"
 	assert_usage_error "240.0.0.0/4 (reserved)" inhost sl-ipam alloc --range 250.1.0.0/22 "$P-3"
 }
+
+@test "sl-exec: -e/--env takes K=V only; an env file of inputs is --env-file (issue 10, item 8)" {
+	printf 'SL_NAME=%s\n' "$P-1" >"$BATS_TEST_TMPDIR/in.env"
+	assert_usage_error "-e/--env takes K=V, not '$BATS_TEST_TMPDIR/in.env'" \
+		inhost sl-exec -e "$BATS_TEST_TMPDIR/in.env" -- true
+	assert_usage_error "-e/--env takes K=V, not '=x'" inhost sl-exec --env =x "$P-1" -- true
+	assert_usage_error "--env-file: .*nope.env" inhost sl-exec --env-file "$BATS_TEST_TMPDIR/nope.env" -- true
+	# the file is read: its SL_NAME names the VM (none runs: no agent there)
+	run inhost sl-exec --env-file "$BATS_TEST_TMPDIR/in.env" shell </dev/null
+	[ "$status" -eq 255 ]
+	grep -q "$P-1 is not running" <<<"$output"
+}
