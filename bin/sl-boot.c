@@ -9,8 +9,8 @@
 #include "dns.h"
 #include "input.h"
 #include "log.h"
+#include "tap.h"
 #include "vm.h"
-#include "vmnet.h"
 
 enum {
 	OPT_KERNEL = OPT_TOOL,

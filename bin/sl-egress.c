@@ -5,14 +5,15 @@
 #include <string.h>
 
 #include "cli.h"
+#include "denials.h"
 #include "dns.h"
 #include "egress.h"
 #include "input.h"
 #include "ipam.h"
 #include "log.h"
-#include "denials.h"
 #include "shape.h"
-#include "vmnet.h"
+#include "tap.h"
+#include "veth.h"
 
 enum {
 	OPT_ALLOW = OPT_TOOL,

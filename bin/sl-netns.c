@@ -5,8 +5,8 @@
 
 #include "cli.h"
 #include "log.h"
+#include "netns.h"
 #include "state.h"
-#include "vmnet.h"
 
 static const char usage[] =
 	"Usage: sl-netns [OPTION]... add NAME\n"

@@ -11,7 +11,7 @@
 #include "input.h"
 #include "log.h"
 #include "name.h"
-#include "vmnet.h"
+#include "tap.h"
 
 enum {
 	OPT_GW = OPT_TOOL,

@@ -7,7 +7,7 @@
 #include "input.h"
 #include "log.h"
 #include "name.h"
-#include "vmnet.h"
+#include "veth.h"
 
 enum {
 	OPT_IP = OPT_TOOL,

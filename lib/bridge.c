@@ -13,8 +13,8 @@
 #include "netns.h"
 #include "nl.h"
 #include "state.h"
+#include "tap.h"
 #include "util.h"
-#include "vmnet.h"
 
 /*
  * Bridge mode's links carry the owner tag plus what they are, so that

@@ -11,9 +11,9 @@
 #include "denials.h"
 #include "kv.h"
 #include "log.h"
+#include "netns.h"
 #include "state.h"
 #include "util.h"
-#include "vmnet.h"
 
 /**
  * sl_denial_now() - the time as a denial log writes it (UTC, to the second)

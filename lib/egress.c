@@ -16,17 +16,18 @@
 #include "ipt.h"
 #include <libiptc/libiptc.h>
 #include <json-c/json.h>
+#include "daemon.h"
+#include "denials.h"
 #include "log.h"
 #include "name.h"
 #include "netns.h"
-#include "policy.h"
 #include "nl.h"
-#include "daemon.h"
-#include "denials.h"
+#include "policy.h"
 #include "shape.h"
 #include "state.h"
+#include "tap.h"
 #include "util.h"
-#include "vmnet.h"
+#include "veth.h"
 
 /*
  * A rule set grows as it is built and is bounded: the namespace's chain

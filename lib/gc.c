@@ -23,7 +23,6 @@
 #include "state.h"
 #include "util.h"
 #include "vm.h"
-#include "vmnet.h"
 
 #include <libiptc/libiptc.h>
 

@@ -69,6 +69,23 @@ void sl_info(const char *fmt, ...)
 	va_end(ap);
 }
 
+/**
+ * sl_check() - report one difference a check found, and count it
+ * @count: the check's tally, which it returns (0: as made)
+ * @fmt: what differs, after "check: "
+ */
+void sl_check(int *count, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sl_info("check: %s", buf);
+	(*count)++;
+}
+
 void sl_debug(const char *fmt, ...)
 {
 	va_list ap;

@@ -20,6 +20,7 @@ void sl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sl_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sl_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sl_check(int *count, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sl_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if.h>
 #include <linux/magic.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -15,8 +17,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "name.h"
 #include "netns.h"
+#include "nl.h"
+#include "state.h"
 #include "util.h"
+#include "veth.h"
 
 int sl_netns_path(const char *name, char *buf, size_t len)
 {
@@ -324,5 +330,338 @@ int sl_sysctl_read(const char *key, char *buf, size_t len)
 	buf[n] = '\0';
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
+	return 0;
+}
+
+/*
+ * The VM layer of sl-netns: a VM's namespace, made and checked as ours,
+ * on top of the mechanics above.
+ */
+
+/**
+ * sl_vm_netns_open() - open a VM's namespace, checking that it is ours
+ * @name: VM name
+ *
+ * Return: fd; -EINVAL for a name no VM can have, -ENXIO when there is
+ * none (an unknown VM), -EEXIST when it is someone else's; the error
+ * recorded
+ */
+int sl_vm_netns_open(const char *name)
+{
+	_cleanup_close_ int fd = -1;
+	int r = sl_name_check(name);
+
+	if (r < 0)
+		return r;
+	fd = sl_netns_open(name);
+	if (fd == -ENOENT) {
+		sl_set_error("no namespace %s (run sl-netns add %s first)", name, name);
+		return -ENXIO;
+	}
+	if (fd < 0) {
+		sl_set_error("cannot open namespace %s: %s", name, strerror(-fd));
+		return fd;
+	}
+	r = sl_owned_netns(name);
+	if (r < 0)
+		return r;
+	if (!r) {
+		sl_set_error("namespace %s exists but was not made by sltools in %s",
+			     name, sl_run_dir());
+		return -EEXIST;
+	}
+	return sl_steal_fd(&fd);
+}
+
+/**
+ * sl_owned_netns() - whether a named namespace is one of ours
+ * @name: namespace name
+ *
+ * Ours carry the owner tag as the alias of their loopback: a mark in the
+ * kernel, so it survives the loss of $SL_RUN_DIR (a reboot of /run aside).
+ *
+ * Return: 1, 0 (foreign or absent), or -errno
+ */
+int sl_owned_netns(const char *name)
+{
+	_cleanup_close_ int fd = sl_netns_open(name);
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	_cleanup_netns_ int saved = -1;
+	struct sl_link lo;
+	int r;
+
+	if (fd == -ENOENT || fd == -EBADF)
+		return 0;
+	if (fd < 0)
+		return fd;
+	saved = sl_netns_enter(fd);
+	if (saved < 0)
+		return saved;
+	r = sl_nl_open(&sk);
+	if (r < 0)
+		return r;
+	r = sl_link_get(sk, "lo", &lo);
+	if (r < 0)
+		return r;
+	return !strcmp(lo.alias, sl_owner_tag());
+}
+
+/* lo up and tagged, IPv6 off for every interface to come, forwarding on. */
+static int netns_setup_here(void *unused)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	int r;
+
+	(void)unused;
+	r = sl_nl_open_or_fail(&sk);
+	if (r < 0)
+		return r;
+	r = sl_link_set(sk, "lo", 1, sl_owner_tag());
+	if (r < 0) {
+		sl_set_error("cannot set up lo: %s", strerror(-r));
+		return r;
+	}
+	if ((r = sl_sysctl_write("net/ipv6/conf/default/disable_ipv6", "1")) < 0 ||
+	    (r = sl_sysctl_write("net/ipv6/conf/all/disable_ipv6", "1")) < 0 ||
+	    (r = sl_sysctl_write("net/ipv4/ip_forward", "1")) < 0)
+		return r;
+	return 0;
+}
+
+static int netns_setup(int fd)
+{
+	_cleanup_netns_ int saved = sl_netns_enter(fd);
+
+	if (saved < 0)
+		return saved;
+	return netns_setup_here(NULL);
+}
+
+/*
+ * Made and tagged under the VM's lock: a second add of the same name waits,
+ * then finds one of ours and re-applies, instead of seeing an untagged
+ * namespace of the moment and calling it foreign.
+ */
+static int netns_make(const char *name)
+{
+	_cleanup_close_ int lock = sl_vm_lock(name);
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (lock < 0)
+		return lock;
+	r = sl_netns_create(name, netns_setup_here, NULL);
+	if (r != -EEXIST)
+		return r;
+	r = sl_owned_netns(name);
+	if (r < 0)
+		return r;
+	if (!r) {
+		sl_set_error("namespace %s exists but was not made by sltools in %s", name,
+			     sl_run_dir());
+		return -EEXIST;
+	}
+	fd = sl_netns_open(name);
+	if (fd < 0)
+		return fd;
+	return netns_setup(fd);
+}
+
+/**
+ * sl_netns_add() - create a VM's private namespace
+ * @name: VM name
+ * @out: SL_NETNS
+ *
+ * Adding one of ours again re-applies its settings and succeeds; a
+ * namespace of the same name that is not ours is refused and untouched.
+ *
+ * Return: 0, -EEXIST, or -errno with the error recorded
+ */
+int sl_netns_add(const char *name, struct sl_kv *out)
+{
+	char path[256];
+	int r;
+
+	r = sl_name_check(name);
+	if (r < 0)
+		return r;
+	sl_netns_path(name, path, sizeof(path));
+	r = netns_make(name);
+	if (r == 0)
+		r = sl_kv_set(out, "SL_NETNS", path);
+	if (r == 0)
+		r = sl_state_update(name, out, NULL);
+	return r;
+}
+
+/*
+ * The host end of a VM's veth goes when the kernel frees the namespace,
+ * asynchronously. Wait for it, so that del means gone, and take it by hand
+ * if something still holds the namespace.
+ */
+static int wait_host_end(struct nl_sock *sk, const char *name, int ifindex)
+{
+	struct sl_link h;
+
+	for (int waited = 0; waited < 3000; waited += 2) {
+		if (sl_link_get(sk, name, &h) < 0 || h.ifindex != ifindex)
+			return 0;
+		usleep(2000);
+	}
+	return sl_link_del(sk, name);
+}
+
+/*
+ * A host veth without our alias is still the VM's when its peer is the
+ * VM's end in the VM's namespace: an add killed before it set the alias.
+ */
+static bool peer_in_vm_netns(const char *name, const struct sl_link *h)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	_cleanup_close_ int fd = -1;
+	_cleanup_netns_ int saved = -1;
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	struct sl_link p;
+	const char *peer;
+
+	if (strcmp(h->kind, "veth") || !h->has_peer_netns || (fd = sl_netns_open(name)) < 0)
+		return false;
+	sl_state_load(name, &st);
+	peer = sl_kv_get(&st, "SL_VETH_NS") ?: SL_VETH_NS_DEFAULT;
+	saved = sl_netns_enter(fd);
+	if (saved < 0 || sl_nl_open(&sk) < 0)
+		return false;
+	return sl_link_get(sk, peer, &p) == 0 && p.ifindex == h->peer_ifindex &&
+	       p.peer_ifindex == h->ifindex;
+}
+
+/**
+ * sl_netns_del() - remove a VM's namespace, and so everything in it
+ * @name: VM name
+ *
+ * Like `ip netns del`, this takes the TAP and the veth pair with the
+ * namespace; the kernel removes them in one batch, which is cheaper than
+ * sl-tap del and sl-veth del one after the other.
+ *
+ * Return: 0, also when it is already gone; -EEXIST when it is not ours
+ */
+int sl_netns_del(const char *name)
+{
+	static const char *const keys[] = { "SL_NETNS", "SL_TAP", "SL_VETH_HOST", "SL_VETH_NS",
+					    NULL };
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	struct sl_link h = { 0 };
+	int r = sl_name_check(name);
+
+	if (r < 0)
+		return r;
+	{
+		/* what an add killed half-way left: not a namespace, but in its place */
+		_cleanup_close_ int lock = sl_vm_lock(name);
+
+		if (lock >= 0)
+			sl_netns_remove_stale(name);
+	}
+	r = sl_netns_exists(name);
+	if (r > 0) {
+		r = sl_owned_netns(name);
+		if (r < 0)
+			return r;
+		if (!r) {
+			sl_set_error("namespace %s was not made by sltools in %s: left alone",
+				     name, sl_run_dir());
+			return -EEXIST;
+		}
+		r = sl_nl_open_or_fail(&sk);
+		if (r < 0)
+			return r;
+		if (sl_link_get(sk, name, &h) < 0 ||
+		    ((strcmp(h.alias, sl_owner_tag()) || strcmp(h.kind, "veth")) &&
+		     !peer_in_vm_netns(name, &h)))
+			h.ifindex = 0;
+		r = sl_netns_remove(name);
+		if (r == 0 && h.ifindex)
+			r = wait_host_end(sk, name, h.ifindex);
+	}
+	if (r < 0)
+		return r;
+	return sl_state_update(name, NULL, keys);
+}
+
+/**
+ * sl_netns_check() - compare a VM's namespace with what sl_netns_add() makes
+ *
+ * Return: number of differences (each reported on stderr), or -errno
+ */
+int sl_netns_check(const char *name)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	_cleanup_netns_ int saved = -1;
+	struct sl_link lo;
+	char v[32];
+	int problems = 0, r;
+
+	fd = sl_vm_netns_open(name);
+	if (fd < 0)
+		return fd;
+	if ((r = sl_nl_open_in(fd, &saved, &sk)) < 0)
+		return r;
+	if (sl_link_get(sk, "lo", &lo) < 0 || !(lo.flags & IFF_UP))
+		sl_check(&problems, "%s: lo is not up", name);
+	if (sl_sysctl_read("net/ipv6/conf/all/disable_ipv6", v, sizeof(v)) < 0 || strcmp(v, "1"))
+		sl_check(&problems, "%s: IPv6 is not disabled (net.ipv6.conf.all.disable_ipv6)", name);
+	if (sl_sysctl_read("net/ipv6/conf/default/disable_ipv6", v, sizeof(v)) < 0 || strcmp(v, "1"))
+		sl_check(&problems, "%s: IPv6 is not disabled for new links "
+			 "(net.ipv6.conf.default.disable_ipv6)", name);
+	if (sl_sysctl_read("net/ipv4/ip_forward", v, sizeof(v)) < 0 || strcmp(v, "1"))
+		sl_check(&problems, "%s: forwarding is off (net.ipv4.ip_forward)", name);
+	return problems;
+}
+
+/**
+ * sl_netns_list() - names of the namespaces under /run/netns that are ours
+ */
+int sl_netns_list(char ***names, size_t *n)
+{
+	_cleanup_free_ char **all = NULL;
+	size_t cnt = 0, k = 0;
+	int r;
+
+	*names = NULL;
+	*n = 0;
+	{
+		DIR *d;
+		struct dirent *de;
+
+		d = opendir(SL_NETNS_RUN_DIR);
+		if (!d)
+			return errno == ENOENT ? 0 : -errno;
+		while ((de = readdir(d))) {
+			char **nv;
+
+			if (de->d_name[0] == '.' || sl_name_check(de->d_name) < 0)
+				continue;
+			nv = realloc(all, (cnt + 1) * sizeof(*nv));
+			if (!nv || !(nv[cnt] = strdup(de->d_name))) {
+				closedir(d);
+				sl_strv_free(nv ? nv : all, cnt);
+				all = NULL;
+				return -ENOMEM;
+			}
+			all = nv;
+			cnt++;
+		}
+		closedir(d);
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		r = sl_owned_netns(all[i]);
+		if (r > 0)
+			all[k++] = all[i];
+		else
+			free(all[i]);
+	}
+	*names = SL_STEAL(all);
+	*n = k;
 	return 0;
 }

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "kv.h"
+
 /* Where ip-netns(8) keeps its named namespaces; ours go there too. */
 #define SL_NETNS_RUN_DIR "/run/netns"
 
@@ -16,6 +18,14 @@ int sl_netns_remove_stale(const char *name);
 int sl_netns_enter(int nsfd);
 int sl_netns_return(int *saved);
 int sl_netns_same(int fd_a, int fd_b);
+
+/* A VM's namespace (sl-netns). */
+int sl_owned_netns(const char *name);
+int sl_vm_netns_open(const char *name);
+int sl_netns_add(const char *name, struct sl_kv *out);
+int sl_netns_del(const char *name);
+int sl_netns_check(const char *name);
+int sl_netns_list(char ***names, size_t *n);
 
 int sl_sysctl_write(const char *key, const char *val);
 int sl_sysctl_read(const char *key, char *buf, size_t len);

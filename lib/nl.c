@@ -13,6 +13,7 @@
 #include <netlink/route/route.h>
 
 #include "log.h"
+#include "netns.h"
 #include "nl.h"
 #include "util.h"
 
@@ -116,6 +117,22 @@ int sl_nl_open_or_fail(struct nl_sock **sk)
 	if (r < 0)
 		sl_set_error("netlink: %s", strerror(-r));
 	return r;
+}
+
+/**
+ * sl_nl_open_in() - enter a namespace and open a netlink socket there
+ * @nsfd: the namespace
+ * @saved: gets where to come back; declare it _cleanup_netns_
+ * @sk: the socket; made in the namespace, it stays bound to it
+ *
+ * Return: 0 or -errno, the error recorded
+ */
+int sl_nl_open_in(int nsfd, int *saved, struct nl_sock **sk)
+{
+	*saved = sl_netns_enter(nsfd);
+	if (*saved < 0)
+		return *saved;
+	return sl_nl_open_or_fail(sk);
 }
 
 /**

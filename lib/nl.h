@@ -24,6 +24,7 @@ struct sl_link {
 int sl_nl_err(int nlerr);
 int sl_nl_open(struct nl_sock **sk);
 int sl_nl_open_or_fail(struct nl_sock **sk);
+int sl_nl_open_in(int nsfd, int *saved, struct nl_sock **sk);
 void sl_nl_closep(struct nl_sock **sk);
 #define _cleanup_nl_ __attribute__((cleanup(sl_nl_closep)))
 

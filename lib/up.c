@@ -15,18 +15,19 @@
 #include "cidr.h"
 #include "dns.h"
 #include "egress.h"
-#include "shape.h"
 #include "ipam.h"
 #include "kv.h"
 #include "log.h"
 #include "name.h"
 #include "netns.h"
-#include "state.h"
+#include "shape.h"
 #include "spawn.h"
+#include "state.h"
+#include "tap.h"
 #include "up.h"
 #include "util.h"
+#include "veth.h"
 #include "vm.h"
-#include "vmnet.h"
 
 /*
  * A step is what one tool invocation does. sl-up calls the same library

@@ -17,18 +17,17 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "daemon.h"
 #include "log.h"
 #include "name.h"
 #include "netns.h"
 #include "nl.h"
 #include "proto.h"
+#include "spawn.h"
 #include "state.h"
 #include "supervisor.h"
 #include "util.h"
-#include "spawn.h"
-#include "daemon.h"
 #include "vm.h"
-#include "vmnet.h"
 
 #ifndef SL_GUEST_INSTALL_DIR
 #define SL_GUEST_INSTALL_DIR "/usr/local/lib/sltools/guest"

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cidr.h"
+#include "log.h"
+#include "name.h"
+#include "netns.h"
+#include "nl.h"
+#include "state.h"
+#include "tap.h"
+#include "util.h"
+
+/**
+ * sl_tap_create() - a persistent TAP in the current namespace
+ * @tap: its name
+ *
+ * Return: 0 or -errno, the error recorded
+ */
+int sl_tap_create(const char *tap)
+{
+	_cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	struct ifreq ifr = { 0 };
+
+	if (fd < 0) {
+		int e = errno;
+
+		sl_set_error("/dev/net/tun: %s", strerror(e));
+		return -e;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+	/* QEMU asks for the same flags when it opens the TAP by name. */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
+		int e = errno;
+
+		sl_set_error("cannot create TAP %s: %s", tap, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/**
+ * sl_tap_add() - a persistent TAP in the VM's namespace, holding the gateway
+ * @c: namespace, TAP name, gateway address
+ * @out: SL_TAP
+ *
+ * QEMU opens it later by name (or is handed an fd), from inside the
+ * namespace. IPv6 is off because the namespace's default says so.
+ *
+ * Return: 0, -ENXIO (no namespace), -EEXIST (a different link of that
+ * name), or -errno
+ */
+int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out)
+{
+	_cleanup_close_ int fd = -1;
+	struct sl_link t;
+	bool made = false;
+	int r;
+
+	fd = sl_vm_netns_open(c->name);
+	if (fd < 0)
+		return fd;
+	{
+		_cleanup_netns_ int saved = sl_netns_enter(fd);
+		_cleanup_nl_ struct nl_sock *sk = NULL;
+		char ip[SL_IP_STRLEN];
+
+		if (saved < 0)
+			return saved;
+		r = sl_nl_open_or_fail(&sk);
+		if (r < 0)
+			return r;
+		r = sl_link_get(sk, c->tap, &t);
+		if (r == 0 && (strcmp(t.kind, "tun") || strcmp(t.alias, sl_owner_tag()))) {
+			sl_set_error("%s: %s exists in the namespace and is not our TAP", c->name, c->tap);
+			return -EEXIST;
+		}
+		if (r == -ENODEV) {
+			r = sl_tap_create(c->tap);
+			if (r < 0)
+				return r;
+			made = true;
+			r = sl_link_set(sk, c->tap, -1, sl_owner_tag());
+			if (r == 0)
+				r = sl_link_get(sk, c->tap, &t);
+		}
+		if (r == 0) {
+			r = sl_addr_has(sk, t.ifindex, c->gw, c->prefix);
+			if (r == 0)
+				r = sl_addr_add(sk, t.ifindex, c->gw, c->prefix);
+			else if (r == -EEXIST)
+				sl_set_error("%s: %s holds another address than %s/%u", c->name,
+					     c->tap, sl_ip_fmt(c->gw, ip), c->prefix);
+			else if (r == 1)
+				r = 0;
+		}
+		if (r == 0)
+			r = sl_link_set(sk, c->tap, 1, NULL);
+		if (r < 0) {
+			if (r != -EEXIST)
+				sl_set_error("%s: cannot set up %s: %s", c->name, c->tap, strerror(-r));
+			if (made)
+				sl_link_del(sk, c->tap);
+			return r;
+		}
+	}
+	r = sl_kv_set(out, "SL_TAP", c->tap);
+	if (r == 0)
+		r = sl_state_update(c->name, out, NULL);
+	return r;
+}
+
+/**
+ * sl_tap_del() - remove a VM's TAP
+ *
+ * Return: 0, also when it or the namespace is already gone
+ */
+int sl_tap_del(const char *name, const char *tap)
+{
+	static const char *const keys[] = { "SL_TAP", NULL };
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	r = sl_name_check(name);
+	if (r < 0)
+		return r;
+	fd = sl_vm_netns_open(name);
+	if (fd == -ENXIO)
+		return sl_state_update(name, NULL, keys);
+	if (fd < 0)
+		return fd;
+	{
+		_cleanup_netns_ int saved = sl_netns_enter(fd);
+		_cleanup_nl_ struct nl_sock *sk = NULL;
+
+		if (saved < 0)
+			return saved;
+		if ((r = sl_nl_open_or_fail(&sk)) < 0)
+			return r;
+		r = sl_link_del_owned(sk, tap, "tun", sl_owner_tag());
+		if (r == -EEXIST)
+			sl_set_error("%s: %s is not our TAP: left alone", name, tap);
+		if (r < 0)
+			return r;
+	}
+	return sl_state_update(name, NULL, keys);
+}
+
+/**
+ * sl_tap_check() - compare a VM's TAP with what sl_tap_add() makes
+ *
+ * Return: number of differences (each reported on stderr), or -errno
+ */
+int sl_tap_check(const struct sl_tap_cfg *c)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_netns_ int saved = -1;
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	char key[128], v[16], ip[SL_IP_STRLEN];
+	struct sl_link t;
+	int problems = 0, r;
+
+	fd = sl_vm_netns_open(c->name);
+	if (fd < 0)
+		return fd;
+	if ((r = sl_nl_open_in(fd, &saved, &sk)) < 0)
+		return r;
+	if (sl_link_get(sk, c->tap, &t) < 0) {
+		sl_check(&problems, "%s: no %s in the namespace", c->name, c->tap);
+		return problems;
+	}
+	if (strcmp(t.kind, "tun"))
+		sl_check(&problems, "%s: %s is a '%s', not a TAP", c->name, c->tap, t.kind);
+	if (!(t.flags & IFF_UP))
+		sl_check(&problems, "%s: %s is down", c->name, c->tap);
+	if (sl_addr_has(sk, t.ifindex, c->gw, c->prefix) != 1)
+		sl_check(&problems, "%s: %s does not hold exactly %s/%u", c->name, c->tap,
+			sl_ip_fmt(c->gw, ip), c->prefix);
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", c->tap);
+	if (sl_sysctl_read(key, v, sizeof(v)) == 0 && strcmp(v, "1"))
+		sl_check(&problems, "%s: IPv6 is enabled on %s", c->name, c->tap);
+	return problems;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_TAP_H
+#define SL_TAP_H
+
+#include <stdint.h>
+
+#include "kv.h"
+
+/* The TAP inside a VM's namespace; one VM per namespace, so fixed. */
+#define SL_TAP_DEFAULT "tap0"
+
+/* A VM's TAP (sl-tap): in its namespace, or on the host in bridge mode. */
+struct sl_tap_cfg {
+	const char *name; /* VM name = namespace */
+	const char *tap;
+	uint32_t gw;
+	unsigned prefix;
+};
+int sl_tap_create(const char *tap);
+int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out);
+int sl_tap_del(const char *name, const char *tap);
+int sl_tap_check(const struct sl_tap_cfg *c);
+
+#endif

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <linux/if.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cidr.h"
+#include "log.h"
+#include "name.h"
+#include "netns.h"
+#include "nl.h"
+#include "state.h"
+#include "util.h"
+#include "veth.h"
+
+static uint32_t nexthop_label(uint32_t ip, unsigned prefix)
+{
+	struct sl_cidr block = { ip & sl_cidr_mask(prefix), prefix };
+
+	/* Never the VM's own block, where it would be a local address. */
+	return sl_cidr_contains(&block, SL_NEXTHOP_LABEL) ? SL_NEXTHOP_LABEL + 4
+							  : SL_NEXTHOP_LABEL;
+}
+
+static int veth_routes(int nsfd, const struct sl_veth_cfg *c, struct nl_sock *host,
+		       const struct sl_link *h)
+{
+	struct sl_cidr block = { c->ip & sl_cidr_mask(c->prefix), c->prefix };
+	struct sl_cidr deflt = { 0, 0 };
+	uint32_t label = nexthop_label(c->ip, c->prefix);
+	struct sl_link p;
+	int r;
+
+	{
+		_cleanup_netns_ int saved = -1;
+		_cleanup_nl_ struct nl_sock *sk = NULL;
+
+		if ((r = sl_nl_open_in(nsfd, &saved, &sk)) < 0)
+			return r;
+		r = sl_link_set(sk, c->peer, 1, sl_owner_tag());
+		if (r == 0)
+			r = sl_link_get(sk, c->peer, &p);
+		if (r == 0)
+			r = sl_neigh_add(sk, p.ifindex, label, h->mac);
+		if (r == 0) {
+			r = sl_route_add(sk, &deflt, label, p.ifindex);
+			if (r == -EEXIST)
+				r = sl_route_has(sk, &deflt, label, p.ifindex) > 0 ? 0 : -EEXIST;
+		}
+		if (r < 0) {
+			sl_set_error("%s: cannot set up %s in the namespace: %s", c->name, c->peer,
+				     strerror(-r));
+			return r;
+		}
+	}
+	r = sl_neigh_add(host, h->ifindex, c->ip, p.mac);
+	if (r == 0) {
+		r = sl_route_add(host, &block, 0, h->ifindex);
+		if (r == -EEXIST)
+			r = sl_route_has(host, &block, 0, h->ifindex) > 0 ? 0 : -EEXIST;
+	}
+	if (r < 0) {
+		char b[SL_CIDR_STRLEN];
+
+		sl_set_error("%s: cannot route %s to it: %s%s", c->name, sl_cidr_fmt(&block, b),
+			     strerror(-r), r == -EEXIST ? " (another route holds it)" : "");
+	}
+	return r;
+}
+
+/* The VM's namespace, ours, and netlink in the host's, where the pair's host end is. */
+static int vm_and_host(const char *name, int *nsfd, struct nl_sock **host)
+{
+	*nsfd = sl_vm_netns_open(name);
+	if (*nsfd < 0)
+		return *nsfd;
+	return sl_nl_open_or_fail(host);
+}
+
+/**
+ * sl_veth_add() - join a VM's namespace to the host with a veth pair
+ * @c: names and the VM's address
+ * @out: SL_VETH_HOST, SL_VETH_NS
+ *
+ * The host end is named after the VM and carries no address: the host
+ * routes the VM's /30 to it and knows the VM's address by a permanent
+ * neighbour entry; the namespace sends everything to the host the same
+ * way. Nothing is taken from the range.
+ *
+ * Return: 0, -ENXIO (no namespace), -EEXIST (foreign link), or -errno
+ */
+int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	_cleanup_close_ int fd = -1;
+	struct sl_link h;
+	char key[128];
+	bool made = false;
+	int r;
+
+	if ((r = vm_and_host(c->name, &fd, &sk)) < 0)
+		return r;
+	r = sl_link_get(sk, c->name, &h);
+	if (r == 0 && (strcmp(h.alias, sl_owner_tag()) || strcmp(h.kind, "veth"))) {
+		sl_set_error("interface %s exists on the host and is not ours: left alone", c->name);
+		return -EEXIST;
+	}
+	if (r == -ENODEV) {
+		r = sl_link_veth_add(sk, c->name, c->peer, fd);
+		if (r == -EEXIST) {
+			sl_set_error("cannot create veth %s: %s already exists in namespace %s",
+				     c->name, c->peer, c->name);
+			return r;
+		}
+		if (r < 0) {
+			sl_set_error("cannot create veth %s: %s", c->name, strerror(-r));
+			return r;
+		}
+		made = true;
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", c->name);
+		r = sl_sysctl_write(key, "1");
+		if (r == 0) {
+			r = sl_link_set(sk, c->name, 1, sl_owner_tag());
+			if (r < 0)
+				sl_set_error("cannot set up %s: %s", c->name, strerror(-r));
+		}
+		if (r == 0)
+			r = sl_link_get(sk, c->name, &h);
+	}
+	if (r == 0)
+		r = veth_routes(fd, c, sk, &h);
+	if (r == 0)
+		r = sl_kv_set(out, "SL_VETH_HOST", c->name);
+	if (r == 0)
+		r = sl_kv_set(out, "SL_VETH_NS", c->peer);
+	if (r == 0)
+		r = sl_state_update(c->name, out, NULL);
+	if (r < 0 && made)
+		sl_link_del(sk, c->name); /* takes the peer and the routes with it */
+	return r;
+}
+
+/**
+ * sl_veth_del() - remove the veth pair of a VM
+ *
+ * Return: 0, also when it is already gone; -EEXIST when the host link of
+ * that name is not ours
+ */
+int sl_veth_del(const char *name)
+{
+	static const char *const keys[] = { "SL_VETH_HOST", "SL_VETH_NS", NULL };
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	int r;
+
+	if ((r = sl_name_check(name)) < 0 || (r = sl_nl_open_or_fail(&sk)) < 0)
+		return r;
+	r = sl_link_del_owned(sk, name, NULL, sl_owner_tag());
+	if (r == -EEXIST)
+		sl_set_error("interface %s is not ours: left alone", name);
+	if (r < 0)
+		return r;
+	return sl_state_update(name, NULL, keys);
+}
+
+/**
+ * sl_veth_check() - compare a VM's veth pair with what sl_veth_add() makes
+ *
+ * Return: number of differences (each reported on stderr), or -errno
+ */
+int sl_veth_check(const struct sl_veth_cfg *c)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	_cleanup_close_ int fd = -1;
+	struct sl_cidr block = { c->ip & sl_cidr_mask(c->prefix), c->prefix };
+	struct sl_cidr deflt = { 0, 0 };
+	uint32_t label = nexthop_label(c->ip, c->prefix);
+	struct sl_link h, p;
+	char key[128], v[16], b[SL_CIDR_STRLEN];
+	int problems = 0, r;
+
+	if ((r = vm_and_host(c->name, &fd, &sk)) < 0)
+		return r;
+	if (sl_link_get(sk, c->name, &h) < 0) {
+		sl_check(&problems, "%s: no host interface %s", c->name, c->name);
+		return problems;
+	}
+	if (strcmp(h.kind, "veth"))
+		sl_check(&problems, "%s: host interface is a '%s', not a veth", c->name, h.kind);
+	if (strcmp(h.alias, sl_owner_tag()))
+		sl_check(&problems, "%s: host interface alias is '%s', not '%s'", c->name, h.alias,
+			 sl_owner_tag());
+	if (!(h.flags & IFF_UP))
+		sl_check(&problems, "%s: host interface is down", c->name);
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", c->name);
+	if (sl_sysctl_read(key, v, sizeof(v)) == 0 && strcmp(v, "1"))
+		sl_check(&problems, "%s: IPv6 is enabled on the host interface", c->name);
+	if (sl_route_has(sk, &block, 0, h.ifindex) <= 0)
+		sl_check(&problems, "%s: no route %s dev %s", c->name, sl_cidr_fmt(&block, b), c->name);
+	{
+		_cleanup_netns_ int saved = -1;
+		_cleanup_nl_ struct nl_sock *ns = NULL;
+
+		if ((r = sl_nl_open_in(fd, &saved, &ns)) < 0)
+			return r;
+		if (sl_link_get(ns, c->peer, &p) < 0) {
+			sl_check(&problems, "%s: no %s in the namespace", c->name, c->peer);
+			return problems;
+		}
+		if (p.peer_ifindex != h.ifindex || !p.has_peer_netns)
+			sl_check(&problems, "%s: %s in the namespace is not the peer of host %s", c->name,
+				c->peer, c->name);
+		if (!(p.flags & IFF_UP))
+			sl_check(&problems, "%s: %s is down", c->name, c->peer);
+		if (sl_neigh_has(ns, p.ifindex, label, h.mac) <= 0)
+			sl_check(&problems, "%s: no permanent neighbour for the next hop on %s", c->name, c->peer);
+		if (sl_route_has(ns, &deflt, label, p.ifindex) <= 0)
+			sl_check(&problems, "%s: no default route via %s in the namespace", c->name, c->peer);
+	}
+	if (sl_neigh_has(sk, h.ifindex, c->ip, p.mac) <= 0)
+		sl_check(&problems, "%s: no permanent neighbour for the VM's address on %s", c->name, c->name);
+	return problems;
+}
