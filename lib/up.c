@@ -302,33 +302,30 @@ again:
 	}
 }
 
-/* What the steps after sl-ipam need of a VM's env file. */
-struct lease_view {
+/*
+ * What the steps after sl-ipam need: the lease, as sl-ipam's call gave it.
+ * It goes from the lease step to the VM's worker in memory; the env file
+ * is the tools' interface, not sl-up's.
+ */
+struct lease {
 	uint32_t ip, gw;
 	unsigned prefix;
-	char tap[16], bridge[16];
 };
 
-static int lease_view(const char *name, struct lease_view *v)
+/* From what sl_ipam_alloc() (or _bridge) put out. */
+static int lease_parse(const struct sl_kv *out, const char *name, struct lease *l)
 {
-	_cleanup_kv_ struct sl_kv st = { 0 };
-	const char *ip, *gw, *pf, *t;
-	int r = sl_state_load(name, &st);
+	const char *ip = sl_kv_get(out, "SL_IP"), *gw = sl_kv_get(out, "SL_GW");
+	const char *pf = sl_kv_get(out, "SL_PREFIX");
+	char *end = NULL;
+	unsigned long p = pf ? strtoul(pf, &end, 10) : 0;
 
-	if (r < 0 && r != -ENOENT)
-		return r;
-	ip = sl_kv_get(&st, "SL_IP");
-	gw = sl_kv_get(&st, "SL_GW");
-	pf = sl_kv_get(&st, "SL_PREFIX");
-	if (!ip || !gw || !pf || sl_ip_parse(ip, &v->ip) < 0 || sl_ip_parse(gw, &v->gw) < 0 ||
-	    (v->prefix = (unsigned)atoi(pf)) < 1 || v->prefix > 30) {
-		sl_set_error("%s: no lease in its env file", name);
-		return -ENXIO;
+	if (!ip || !gw || !pf || *end || sl_ip_parse(ip, &l->ip) < 0 ||
+	    sl_ip_parse(gw, &l->gw) < 0 || p < 1 || p > 30) {
+		sl_set_error("%s: sl-ipam gave no lease", name);
+		return -EIO;
 	}
-	if ((t = sl_kv_get(&st, "SL_TAP")))
-		snprintf(v->tap, sizeof(v->tap), "%s", t);
-	if ((t = sl_kv_get(&st, "SL_BRIDGE")))
-		snprintf(v->bridge, sizeof(v->bridge), "%s", t);
+	l->prefix = (unsigned)p;
 	return 0;
 }
 
@@ -352,13 +349,15 @@ static int record_group_lists(const char *name, const struct sl_group *base)
 	return sl_state_update(name, &kv, NULL);
 }
 
-/* Step @s of VM @name, in this process. Return 0, or 1 with @err set. */
-static int step_run(const struct sl_group *g, const char *name, enum step s, char *err,
-		   size_t len)
+/*
+ * Step @s of VM @name, in this process: the lease step fills @v, the
+ * others read it. Return 0, or 1 with @err set.
+ */
+static int step_run(const struct sl_group *g, const char *name, enum step s,
+		    struct lease *v, char *err, size_t len)
 {
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	bool bridge = g->mode == SL_NET_BRIDGE;
-	struct lease_view v = { 0 };
 	unsigned k = vm_number(name);
 	char a[SL_IP_STRLEN];
 	int r = 0;
@@ -373,74 +372,72 @@ static int step_run(const struct sl_group *g, const char *name, enum step s, cha
 		return r ? 1 : 0;
 	}
 	sl_set_error("%s", "");
-	if (s != S_IPAM)
-		r = lease_view(name, &v);
-	if (r == 0) {
-		switch (s) {
-		case S_IPAM:
-			if (bridge)
-				r = sl_ipam_alloc_bridge(g->gateway_s,
-							 g->naddr && k >= 1 && k <= g->naddr
-								 ? sl_ip_fmt(g->addresses[k - 1], a)
-								 : NULL,
-							 g->name, name, &out);
-			else
-				r = sl_ipam_alloc(g->range_s, g->name, name, &out);
-			break;
-		case S_NETNS:
-			r = sl_netns_add(name, &out);
-			break;
-		case S_VETH: {
-			struct sl_veth_cfg c = { name, SL_VETH_NS_DEFAULT, v.ip, v.prefix };
+	switch (s) {
+	case S_IPAM:
+		if (bridge)
+			r = sl_ipam_alloc_bridge(g->gateway_s,
+						 g->naddr && k >= 1 && k <= g->naddr
+							 ? sl_ip_fmt(g->addresses[k - 1], a)
+							 : NULL,
+						 g->name, name, &out);
+		else
+			r = sl_ipam_alloc(g->range_s, g->name, name, &out);
+		if (r == 0)
+			r = lease_parse(&out, name, v);
+		break;
+	case S_NETNS:
+		r = sl_netns_add(name, &out);
+		break;
+	case S_VETH: {
+		struct sl_veth_cfg c = { name, SL_VETH_NS_DEFAULT, v->ip, v->prefix };
 
-			r = sl_veth_add(&c, &out);
-			break;
+		r = sl_veth_add(&c, &out);
+		break;
+	}
+	case S_TAP:
+		if (bridge) {
+			char tap[16];
+			struct sl_port_cfg c = { name, tap, g->bridge, v->gw, v->prefix };
+
+			r = sl_group_tap(g, name, k, tap);
+			if (r == 0)
+				r = sl_port_add(&c, &out);
+		} else {
+			struct sl_tap_cfg c = { name, SL_TAP_DEFAULT, v->gw, v->prefix };
+
+			r = sl_tap_add(&c, &out);
 		}
-		case S_TAP:
-			if (bridge) {
-				char tap[16];
-				struct sl_port_cfg c = { name, tap, g->bridge, v.gw, v.prefix };
+		break;
+	case S_EGRESS: {
+		/* as up_cmd() prints it: names get a resolver asking dns_servers */
+		const char *up = sl_entry_list_names(&g->allow)
+					 ? (g->dns[0] ? g->dns : SL_DNS_DEFAULT)
+					 : NULL;
+		struct sl_egress_cfg c = { .name = name, .tap = SL_TAP_DEFAULT,
+					   .veth = SL_VETH_NS_DEFAULT, .ip = v->ip,
+					   .range = g->range, .bridge = bridge,
+					   .allow = g->allow, .drop = g->drop,
+					   .dns_upstream = up };
 
-				r = sl_group_tap(g, name, k, tap);
-				if (r == 0)
-					r = sl_port_add(&c, &out);
-			} else {
-				struct sl_tap_cfg c = { name, SL_TAP_DEFAULT, v.gw, v.prefix };
-
-				r = sl_tap_add(&c, &out);
-			}
+		if ((r = sl_rate_parse(g->rate_out, &c.rate_out, "rate")) < 0 ||
+		    (r = sl_rate_parse(g->rate_in, &c.rate_in, "rate")) < 0)
 			break;
-		case S_EGRESS: {
-			/* as up_cmd() prints it: names get a resolver asking dns_servers */
-			const char *up = sl_entry_list_names(&g->allow)
-						 ? (g->dns[0] ? g->dns : SL_DNS_DEFAULT)
-						 : NULL;
-			struct sl_egress_cfg c = { .name = name, .tap = SL_TAP_DEFAULT,
-						   .veth = SL_VETH_NS_DEFAULT, .ip = v.ip,
-						   .range = g->range, .bridge = bridge,
-						   .allow = g->allow, .drop = g->drop,
-						   .dns_upstream = up };
 
-			if ((r = sl_rate_parse(g->rate_out, &c.rate_out, "rate")) < 0 ||
-			    (r = sl_rate_parse(g->rate_in, &c.rate_in, "rate")) < 0)
-				break;
-
-			r = sl_egress_apply(&c, &out);
-			if (r == 0 && g->base)
-				r = record_group_lists(name, g->base);
-			break;
-		}
-		default:
-			break;
-		}
+		r = sl_egress_apply(&c, &out);
+		if (r == 0 && g->base)
+			r = record_group_lists(name, g->base);
+		break;
+	}
+	default:
+		break;
 	}
 	if (r < 0)
 		snprintf(err, len, "%s", sl_last_error()[0] ? sl_last_error() : strerror(-r));
 	return r < 0 ? 1 : 0;
 }
 
-static int step_do(const struct sl_group *g, const char *name, enum step s, char *err,
-		   size_t len)
+static int step_do(const struct sl_group *g, const char *name, enum step s, struct lease *v,
+		   char *err, size_t len)
 {
 	int r;
 
@@ -450,7 +447,7 @@ static int step_do(const struct sl_group *g, const char *name, enum step s, char
 		snprintf(err, len, "fault injected (SL_FAULT)");
 		return 1;
 	}
-	r = step_run(g, name, s, err, len);
+	r = step_run(g, name, s, v, err, len);
 	if (r == 0 && s != S_IPAM && fault(step_tool[s], name)) {
 		snprintf(err, len, "fault injected after the step (SL_FAULT)");
 		return 1;
@@ -462,7 +459,9 @@ static int step_do(const struct sl_group *g, const char *name, enum step s, char
 static int step_undo(const struct sl_group *g, const char *name, enum step s)
 {
 	_cleanup_kv_ struct sl_kv out = { 0 };
-	struct lease_view v = { 0 };
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	char tap[16] = "";
+	const char *t, *bridge;
 
 	sl_set_error("%s", "");
 	switch (s) {
@@ -477,10 +476,14 @@ static int step_undo(const struct sl_group *g, const char *name, enum step s)
 	case S_TAP:
 		if (g->mode == SL_NET_ISOLATED)
 			return sl_tap_del(name, SL_TAP_DEFAULT);
-		lease_view(name, &v);
-		if (!v.tap[0] && sl_group_tap(g, name, vm_number(name), v.tap) < 0)
+		/* the way down may be another sl-up's: what was made is in the env file */
+		sl_state_load(name, &st);
+		if ((t = sl_kv_get(&st, "SL_TAP")))
+			snprintf(tap, sizeof(tap), "%s", t);
+		else if (sl_group_tap(g, name, vm_number(name), tap) < 0)
 			return 0; /* a name that cannot be was never made */
-		return sl_port_del(name, v.tap, v.bridge[0] ? v.bridge : g->bridge);
+		bridge = sl_kv_get(&st, "SL_BRIDGE");
+		return sl_port_del(name, tap, bridge && *bridge ? bridge : g->bridge);
 	case S_IPAM:
 		return sl_ipam_release(name, &out);
 	default:
@@ -508,8 +511,8 @@ static void disown(const char *name)
 }
 
 /* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
-static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_opts *o,
-		 unsigned idx, unsigned total, enum step first)
+static int vm_up(const struct sl_group *g, const char *name, struct lease *lease,
+		 const struct sl_up_opts *o, unsigned idx, unsigned total, enum step first)
 {
 	enum step last = o->no_boot ? S_EGRESS : S_BOOT;
 	char err[4096];
@@ -524,7 +527,7 @@ static int vm_up(const struct sl_group *g, const char *name, const struct sl_up_
 		return 1;
 	}
 	for (enum step s = first; s <= last; s++) {
-		if (!step_used(g, s) || step_do(g, name, s, err, sizeof(err)) == 0)
+		if (!step_used(g, s) || step_do(g, name, s, lease, err, sizeof(err)) == 0)
 			continue;
 		up_cmd(g, name, s, &c);
 		sl_err("[%u/%u] %s failed at %s %s: %s", idx, total, name, c.argv[0], c.argv[1],
@@ -595,7 +598,8 @@ static int vm_down(const struct sl_group *g, const char *name)
 struct job {
 	const struct sl_group *g;
 	char name[96];
-	bool skip; /* failed already (its lease) */
+	struct lease lease; /* taken before the workers start */
+	bool skip;          /* failed already (its lease) */
 };
 
 /*
@@ -640,8 +644,8 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 				 * leave is recorded as owned by a dead sl-up, for sl-gc. */
 				if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
 					_exit(1);
-				_exit(up ? vm_up(v[next].g, v[next].name, o, (unsigned)next + 1,
-						 (unsigned)n, S_NETNS)
+				_exit(up ? vm_up(v[next].g, v[next].name, &v[next].lease, o,
+						 (unsigned)next + 1, (unsigned)n, S_NETNS)
 					 : vm_down(v[next].g, v[next].name));
 			}
 			if (pid < 0) {
@@ -713,7 +717,7 @@ static void leases_in_order(struct job *v, size_t n)
 		char err[4096] = "";
 
 		if (own(v[j].name, getpid()) == 0 &&
-		    step_do(v[j].g, v[j].name, S_IPAM, err, sizeof(err)) == 0)
+		    step_do(v[j].g, v[j].name, S_IPAM, &v[j].lease, err, sizeof(err)) == 0)
 			continue;
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", sl_last_error());
