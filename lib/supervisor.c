@@ -47,22 +47,30 @@ struct client {
 	long long since; /* accepted at (ms): an idle C_NEW may be evicted */
 };
 
-static struct client clients[MAX_CLIENTS];
-static struct sl_supervisor *sv;
-static uint8_t grx[RX_SIZE];
-static size_t ghave;
-static struct sl_buf gout;
-/* Console input for QEMU's stdin: queued, never written blocking (a guest
- * that does not read its serial port would stall every client). */
-static struct sl_buf con_queue;
-static bool ready, synced;
-/* Liveness of the agent while commands wait (SL_AGENT_TIMEOUT): */
-static long long guest_heard_ms, ping_sent_ms;
-static uint8_t nonce[12];
-static struct client *by_chan[SL_CHAN_MAX];
+/*
+ * Everything the supervisor's loop knows, in one place and passed to each
+ * helper: the VM's fds and logs (@sv, from sl-supervise), the clients, the
+ * guest's stream both ways, and where the handshake and liveness stand.
+ */
+struct supervisor {
+	struct sl_supervisor *sv;
+	struct client clients[MAX_CLIENTS];
+	struct client *by_chan[SL_CHAN_MAX];
+	uint32_t next_chan;
+	uint8_t grx[RX_SIZE]; /* from the guest, not yet parsed */
+	size_t ghave;
+	struct sl_buf gout;   /* to the guest */
+	/* Console input for QEMU's stdin: queued, never written blocking (a
+	 * guest that does not read its serial port would stall every client). */
+	struct sl_buf con_queue;
+	bool ready, synced;
+	/* Liveness of the agent while commands wait (SL_AGENT_TIMEOUT): */
+	long long guest_heard_ms, ping_sent_ms;
+	uint8_t nonce[12];
+};
 
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void diag(const char *fmt, ...)
+static void diag(struct supervisor *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void diag(struct supervisor *L, const char *fmt, ...)
 {
 	char buf[512];
 	struct timespec ts;
@@ -71,34 +79,34 @@ static void diag(const char *fmt, ...)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = snprintf(buf, sizeof(buf), "%lld.%03ld %s: ", (long long)ts.tv_sec,
-		     ts.tv_nsec / 1000000, sv->name);
+		     ts.tv_nsec / 1000000, L->sv->name);
 	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	va_end(ap);
 	if (n >= (int)sizeof(buf) - 1)
 		n = (int)sizeof(buf) - 2;
 	buf[n++] = '\n';
-	if (sv->diag_fd >= 0)
-		sl_write_all(sv->diag_fd, buf, (size_t)n);
+	if (L->sv->diag_fd >= 0)
+		sl_write_all(L->sv->diag_fd, buf, (size_t)n);
 }
 
-static void tell_starter(const char *msg)
+static void tell_starter(struct supervisor *L, const char *msg)
 {
-	if (sv->ready_fd < 0)
+	if (L->sv->ready_fd < 0)
 		return;
-	sl_write_all(sv->ready_fd, msg, strlen(msg));
-	close(sv->ready_fd);
-	sv->ready_fd = -1;
+	sl_write_all(L->sv->ready_fd, msg, strlen(msg));
+	close(L->sv->ready_fd);
+	L->sv->ready_fd = -1;
 }
 
-static void client_close(struct client *c)
+static void client_close(struct supervisor *L, struct client *c)
 {
 	if (c->st == C_CHAN && c->chan) {
 		/* The guest ends whatever ran for a client that went away. */
-		sl_buf_frame(&gout, SL_CLOSE, c->chan, NULL, 0);
+		sl_buf_frame(&L->gout, SL_CLOSE, c->chan, NULL, 0);
 	}
 	if (c->chan)
-		by_chan[c->chan] = NULL;
+		L->by_chan[c->chan] = NULL;
 	close(c->fd);
 	free(c->rx);
 	sl_buf_free(&c->out);
@@ -111,74 +119,73 @@ static void to_client(struct client *c, uint8_t type, const void *data, size_t l
 	sl_buf_frame(&c->out, type, 0, data, len);
 }
 
-static void client_error(struct client *c, const char *msg)
+static void client_error(struct supervisor *L, struct client *c, const char *msg)
 {
 	to_client(c, SL_ERROR, msg, strlen(msg));
 	if (c->chan)
-		by_chan[c->chan] = NULL;
+		L->by_chan[c->chan] = NULL;
 	c->chan = 0;
 	c->st = C_CLOSING;
 }
 
-static uint32_t new_chan(void)
+static uint32_t new_chan(struct supervisor *L)
 {
-	static uint32_t next = 1;
-
 	for (uint32_t i = 0; i < SL_CHAN_MAX - 1; i++) {
-		uint32_t id = next;
+		uint32_t id = L->next_chan ? L->next_chan : 1;
 
-		next = next + 1 >= SL_CHAN_MAX ? 1 : next + 1;
-		if (!by_chan[id])
+		L->next_chan = id + 1 >= SL_CHAN_MAX ? 1 : id + 1;
+		if (!L->by_chan[id])
 			return id;
 	}
 	return 0;
 }
 
-static void send_hello(void)
+static void send_hello(struct supervisor *L)
 {
 	uint8_t p[12] = { 0, 0, 0, SL_PROTO_VERSION };
 
-	memcpy(p + 4, nonce + 4, 8);
-	memcpy(nonce, p, 4);
-	sl_buf_frame(&gout, SL_HELLO, 0, p, sizeof(p));
+	memcpy(p + 4, L->nonce + 4, 8);
+	memcpy(L->nonce, p, 4);
+	sl_buf_frame(&L->gout, SL_HELLO, 0, p, sizeof(p));
 }
 
 /*
  * The guest said something we cannot accept: drop every channel with an
  * error and start again from the handshake, discarding what follows.
  */
-static void guest_reset(const char *why)
+static void guest_reset(struct supervisor *L, const char *why)
 {
-	diag("malformed data from the guest (%s): closing all channels, resynchronising", why);
+	diag(L, "malformed data from the guest (%s): closing all channels, resynchronising", why);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
-		struct client *c = &clients[i];
+		struct client *c = &L->clients[i];
 
 		if (c->st == C_CHAN)
-			client_error(c, "sl-supervisor: the guest agent sent a malformed frame");
+			client_error(L, c, "sl-supervisor: the guest agent sent a malformed frame");
 	}
-	synced = false;
-	ghave = 0;
-	sl_buf_free(&gout);
-	send_hello();
+	L->synced = false;
+	L->ghave = 0;
+	sl_buf_free(&L->gout);
+	send_hello(L);
 }
 
-static void from_guest(const struct sl_frame *f)
+static void from_guest(struct supervisor *L, const struct sl_frame *f)
 {
 	struct client *c;
 
-	if (!synced) {
+	if (!L->synced) {
 		/* Before the handshake only our own hello, echoed, counts. */
-		if (f->type == SL_HELLO && f->len == sizeof(nonce) && !memcmp(f->data, nonce, sizeof(nonce))) {
-			synced = true;
-			if (!ready) {
-				ready = true;
-				diag("agent ready");
-				tell_starter("ok\n");
+		if (f->type == SL_HELLO && f->len == sizeof(L->nonce) &&
+		    !memcmp(f->data, L->nonce, sizeof(L->nonce))) {
+			L->synced = true;
+			if (!L->ready) {
+				L->ready = true;
+				diag(L, "agent ready");
+				tell_starter(L, "ok\n");
 			}
 			for (int i = 0; i < MAX_CLIENTS; i++)
-				if (clients[i].st == C_READY_WAIT) {
-					to_client(&clients[i], SL_READY, NULL, 0);
-					clients[i].st = C_CLOSING;
+				if (L->clients[i].st == C_READY_WAIT) {
+					to_client(&L->clients[i], SL_READY, NULL, 0);
+					L->clients[i].st = C_CLOSING;
 				}
 		}
 		return;
@@ -193,31 +200,31 @@ static void from_guest(const struct sl_frame *f)
 	case SL_HELLO:
 		return; /* a late echo */
 	case SL_PONG:
-		ping_sent_ms = 0;
+		L->ping_sent_ms = 0;
 		return;
 	default:
-		return guest_reset("unexpected frame type");
+		return guest_reset(L, "unexpected frame type");
 	}
 	if (f->chan == 0 || f->chan >= SL_CHAN_MAX)
-		return guest_reset("bad channel id");
+		return guest_reset(L, "bad channel id");
 	if (f->type == SL_EXIT && f->len != 2)
-		return guest_reset("bad exit frame");
-	c = by_chan[f->chan];
+		return guest_reset(L, "bad exit frame");
+	c = L->by_chan[f->chan];
 	if (!c)
 		return; /* the client left already */
 	to_client(c, f->type, f->data, f->len);
 	if (f->type == SL_EXIT || f->type == SL_CLOSE || f->type == SL_ERROR) {
-		by_chan[f->chan] = NULL;
+		L->by_chan[f->chan] = NULL;
 		c->chan = 0;
 		c->st = C_CLOSING;
 	}
 }
 
-static void from_client(struct client *c, const struct sl_frame *f)
+static void from_client(struct supervisor *L, struct client *c, const struct sl_frame *f)
 {
 	switch (f->type) {
 	case SL_READY:
-		if (ready && synced) {
+		if (L->ready && L->synced) {
 			to_client(c, SL_READY, NULL, 0);
 			c->st = C_CLOSING;
 		} else {
@@ -228,37 +235,37 @@ static void from_client(struct client *c, const struct sl_frame *f)
 		c->st = C_CONSOLE;
 		return;
 	case SL_POWEROFF:
-		diag("power off requested");
-		sl_buf_frame(&gout, SL_POWEROFF, 0, NULL, 0);
+		diag(L, "power off requested");
+		sl_buf_frame(&L->gout, SL_POWEROFF, 0, NULL, 0);
 		c->st = C_CLOSING;
 		return;
 	case SL_EXEC:
 	case SL_CONNECT:
 		if (c->st != C_NEW)
-			return client_error(c, "sl-supervisor: one command per connection");
-		if (!synced)
-			return client_error(c, "sl-supervisor: the guest agent is not ready");
-		c->chan = new_chan();
+			return client_error(L, c, "sl-supervisor: one command per connection");
+		if (!L->synced)
+			return client_error(L, c, "sl-supervisor: the guest agent is not ready");
+		c->chan = new_chan(L);
 		if (!c->chan)
-			return client_error(c, "sl-supervisor: too many channels");
-		by_chan[c->chan] = c;
+			return client_error(L, c, "sl-supervisor: too many channels");
+		L->by_chan[c->chan] = c;
 		c->st = C_CHAN;
-		sl_buf_frame(&gout, f->type, c->chan, f->data, f->len);
+		sl_buf_frame(&L->gout, f->type, c->chan, f->data, f->len);
 		return;
 	case SL_STDIN:
 		if (c->st == C_CONSOLE) {
-			if (f->len && sl_buf_put(&con_queue, f->data, f->len) < 0)
-				diag("console input lost: out of memory");
+			if (f->len && sl_buf_put(&L->con_queue, f->data, f->len) < 0)
+				diag(L, "console input lost: out of memory");
 			return;
 		}
 		/* fall through */
 	case SL_WINCH:
 	case SL_CLOSE:
 		if (c->st == C_CHAN)
-			sl_buf_frame(&gout, f->type, c->chan, f->data, f->len);
+			sl_buf_frame(&L->gout, f->type, c->chan, f->data, f->len);
 		return;
 	default:
-		return client_error(c, "sl-supervisor: unexpected request");
+		return client_error(L, c, "sl-supervisor: unexpected request");
 	}
 }
 
@@ -271,31 +278,31 @@ static long long now_ms(void);
  * client is told, instead of waiting forever, and the handshake starts
  * over. Return the poll timeout this asks for (ms), or -1.
  */
-static int agent_liveness(long long timeout_ms)
+static int agent_liveness(struct supervisor *L, long long timeout_ms)
 {
 	long long t = now_ms();
 	bool waiting = false;
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		waiting |= clients[i].st == C_CHAN;
-	if (!synced || !waiting) {
-		ping_sent_ms = 0;
+		waiting |= L->clients[i].st == C_CHAN;
+	if (!L->synced || !waiting) {
+		L->ping_sent_ms = 0;
 		return -1;
 	}
-	if (ping_sent_ms && t - ping_sent_ms >= timeout_ms) {
-		diag("the guest agent did not answer for %lld ms: failing its channels",
-		     t - ping_sent_ms + timeout_ms / 3);
+	if (L->ping_sent_ms && t - L->ping_sent_ms >= timeout_ms) {
+		diag(L, "the guest agent did not answer for %lld ms: failing its channels",
+		     t - L->ping_sent_ms + timeout_ms / 3);
 		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (clients[i].st == C_CHAN)
-				client_error(&clients[i], "sl-supervisor: the guest agent stopped "
+			if (L->clients[i].st == C_CHAN)
+				client_error(L, &L->clients[i], "sl-supervisor: the guest agent stopped "
 							  "answering (SL_AGENT_TIMEOUT)");
-		synced = false; /* hellos again; the agent resets when it answers */
-		ping_sent_ms = 0;
+		L->synced = false; /* hellos again; the agent resets when it answers */
+		L->ping_sent_ms = 0;
 		return -1;
 	}
-	if (!ping_sent_ms && t - guest_heard_ms >= timeout_ms / 3) {
-		sl_buf_frame(&gout, SL_PING, 0, NULL, 0);
-		ping_sent_ms = t;
+	if (!L->ping_sent_ms && t - L->guest_heard_ms >= timeout_ms / 3) {
+		sl_buf_frame(&L->gout, SL_PING, 0, NULL, 0);
+		L->ping_sent_ms = t;
 	}
 	return 1000;
 }
@@ -306,36 +313,36 @@ static int agent_liveness(long long timeout_ms)
  * connections cannot lock out sl-exec. Return a free slot, or NULL.
  */
 #define IDLE_EVICT_MS 2000
-static struct client *evict_idle(void)
+static struct client *evict_idle(struct supervisor *L)
 {
 	struct client *old = NULL;
 	long long t = now_ms();
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (clients[i].st == C_NEW && !clients[i].have &&
-		    t - clients[i].since >= IDLE_EVICT_MS &&
-		    (!old || clients[i].since < old->since))
-			old = &clients[i];
+		if (L->clients[i].st == C_NEW && !L->clients[i].have &&
+		    t - L->clients[i].since >= IDLE_EVICT_MS &&
+		    (!old || L->clients[i].since < old->since))
+			old = &L->clients[i];
 	if (!old)
 		return NULL;
-	diag("%d connections: closing one idle for %lld ms", MAX_CLIENTS, t - old->since);
-	client_close(old);
+	diag(L, "%d connections: closing one idle for %lld ms", MAX_CLIENTS, t - old->since);
+	client_close(L, old);
 	return old;
 }
 
-static void accept_client(void)
+static void accept_client(struct supervisor *L)
 {
 	static const char full[] = "sl-supervisor: too many connections (128), none idle";
-	int fd = accept4(sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = accept4(L->sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct client *c = NULL;
 
 	if (fd < 0)
 		return;
 	for (int i = 0; i < MAX_CLIENTS && !c; i++)
-		if (clients[i].st == C_FREE)
-			c = &clients[i];
+		if (L->clients[i].st == C_FREE)
+			c = &L->clients[i];
 	if (!c)
-		c = evict_idle();
+		c = evict_idle(L);
 	if (c && (c->rx = malloc(RX_SIZE))) {
 		c->st = C_NEW;
 		c->fd = fd;
@@ -353,12 +360,12 @@ static void accept_client(void)
 	close(fd);
 }
 
-static void read_client(struct client *c)
+static void read_client(struct supervisor *L, struct client *c)
 {
 	ssize_t n = read(c->fd, c->rx + c->have, RX_SIZE - c->have);
 
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		client_close(c);
+		client_close(L, c);
 		return;
 	}
 	if (n < 0)
@@ -371,10 +378,10 @@ static void read_client(struct client *c)
 		if (used == 0)
 			break;
 		if (used < 0) {
-			client_close(c);
+			client_close(L, c);
 			return;
 		}
-		from_client(c, &f);
+		from_client(L, c, &f);
 		memmove(c->rx, c->rx + used, c->have - (size_t)used);
 		c->have -= (size_t)used;
 		if (c->st == C_FREE)
@@ -382,36 +389,36 @@ static void read_client(struct client *c)
 	}
 }
 
-static void read_guest(void)
+static void read_guest(struct supervisor *L)
 {
-	ssize_t n = read(sv->guest_fd, grx + ghave, RX_SIZE - ghave);
+	ssize_t n = read(L->sv->guest_fd, L->grx + L->ghave, RX_SIZE - L->ghave);
 	size_t off = 0;
 
 	if (n <= 0)
 		return;
-	guest_heard_ms = now_ms();
-	ghave += (size_t)n;
-	while (off < ghave) {
+	L->guest_heard_ms = now_ms();
+	L->ghave += (size_t)n;
+	while (off < L->ghave) {
 		struct sl_frame f;
-		ssize_t used = sl_frame_parse(grx + off, ghave - off, &f);
+		ssize_t used = sl_frame_parse(L->grx + off, L->ghave - off, &f);
 
 		if (used == 0)
 			break;
 		if (used < 0) {
-			if (synced) {
-				guest_reset("bad frame header");
+			if (L->synced) {
+				guest_reset(L, "bad frame header");
 				return;
 			}
-			off += sl_frame_hunt(grx + off, ghave - off);
+			off += sl_frame_hunt(L->grx + off, L->ghave - off);
 			continue;
 		}
-		from_guest(&f);
-		if (ghave == 0)
+		from_guest(L, &f);
+		if (L->ghave == 0)
 			return; /* reset */
 		off += (size_t)used;
 	}
-	memmove(grx, grx + off, ghave - off);
-	ghave -= off;
+	memmove(L->grx, L->grx + off, L->ghave - off);
+	L->ghave -= off;
 }
 
 /*
@@ -419,51 +426,51 @@ static void read_guest(void)
  * it lives in /run: once full it becomes console.log.1, replacing the
  * older one, whose bytes are counted as dropped in supervisor.log.
  */
-static void console_rotate(void)
+static void console_rotate(struct supervisor *L)
 {
-	const char *old = sv->log_old;
+	const char *old = L->sv->log_old;
 	struct stat st;
 
 	if (lstat(old, &st) == 0 && S_ISREG(st.st_mode))
-		sv->log_dropped += (unsigned long long)st.st_size;
-	close(sv->log_fd);
-	sv->log_fd = -1;
-	if (rename(sv->log_path, old) < 0) {
-		diag("cannot rotate %s: %s; console no longer logged", sv->log_path,
+		L->sv->log_dropped += (unsigned long long)st.st_size;
+	close(L->sv->log_fd);
+	L->sv->log_fd = -1;
+	if (rename(L->sv->log_path, old) < 0) {
+		diag(L, "cannot rotate %s: %s; console no longer logged", L->sv->log_path,
 		     strerror(errno));
 		return;
 	}
-	sv->log_fd = open(sv->log_path,
+	L->sv->log_fd = open(L->sv->log_path,
 			  O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (sv->log_fd < 0)
-		diag("cannot reopen %s: %s; console no longer logged", sv->log_path,
+	if (L->sv->log_fd < 0)
+		diag(L, "cannot reopen %s: %s; console no longer logged", L->sv->log_path,
 		     strerror(errno));
-	sv->log_size = 0;
-	diag("console log reached %llu bytes: rotated to %s, %llu bytes dropped so far",
-	     sv->log_max, old, sv->log_dropped);
+	L->sv->log_size = 0;
+	diag(L, "console log reached %llu bytes: rotated to %s, %llu bytes dropped so far",
+	     L->sv->log_max, old, L->sv->log_dropped);
 }
 
-static void console_log(const uint8_t *buf, size_t n)
+static void console_log(struct supervisor *L, const uint8_t *buf, size_t n)
 {
-	if (sv->log_fd >= 0 && sv->log_size + n > sv->log_max)
-		console_rotate();
-	if (sv->log_fd < 0)
+	if (L->sv->log_fd >= 0 && L->sv->log_size + n > L->sv->log_max)
+		console_rotate(L);
+	if (L->sv->log_fd < 0)
 		return;
-	sl_write_all(sv->log_fd, buf, n);
-	sv->log_size += n;
+	sl_write_all(L->sv->log_fd, buf, n);
+	L->sv->log_size += n;
 }
 
-static void read_console(void)
+static void read_console(struct supervisor *L)
 {
 	uint8_t buf[8192];
-	ssize_t n = read(sv->con_out, buf, sizeof(buf));
+	ssize_t n = read(L->sv->con_out, buf, sizeof(buf));
 
 	if (n <= 0)
 		return;
-	console_log(buf, (size_t)n);
+	console_log(L, buf, (size_t)n);
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (clients[i].st == C_CONSOLE && sl_buf_size(&clients[i].out) < HIGH_WATER)
-			to_client(&clients[i], SL_STDOUT, buf, (size_t)n);
+		if (L->clients[i].st == C_CONSOLE && sl_buf_size(&L->clients[i].out) < HIGH_WATER)
+			to_client(&L->clients[i], SL_STDOUT, buf, (size_t)n);
 }
 
 static long long now_ms(void)
@@ -482,13 +489,15 @@ static long long now_ms(void)
  */
 int sl_supervisor_run(struct sl_supervisor *s)
 {
+	static struct supervisor one; /* one VM a process; too big for the stack */
+	struct supervisor *L = &one;
 	long long last_hello = 0;
 	int status = 0, sfd;
 	sigset_t mask;
 
-	sv = s;
+	L->sv = s;
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		clients[i].fd = -1;
+		L->clients[i].fd = -1;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -504,44 +513,44 @@ int sl_supervisor_run(struct sl_supervisor *s)
 	{
 		int ur = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
-		if (ur < 0 || read(ur, nonce + 4, 8) != 8)
-			memcpy(nonce + 4, &s->qemu_pid, sizeof(s->qemu_pid));
+		if (ur < 0 || read(ur, L->nonce + 4, 8) != 8)
+			memcpy(L->nonce + 4, &s->qemu_pid, sizeof(s->qemu_pid));
 		if (ur >= 0)
 			close(ur);
 	}
-	diag("supervising qemu pid %d", s->qemu_pid);
+	diag(L, "supervising qemu pid %d", s->qemu_pid);
 	for (;;) {
 		struct pollfd pf[5 + MAX_CLIENTS];
 		int n = 0, timeout = -1;
 		bool clients_full = false;
-		bool guest_backlog = sl_buf_size(&gout) > HIGH_WATER;
-		bool console_backlog = sl_buf_size(&con_queue) > HIGH_WATER;
+		bool guest_backlog = sl_buf_size(&L->gout) > HIGH_WATER;
+		bool console_backlog = sl_buf_size(&L->con_queue) > HIGH_WATER;
 
-		if (!synced) {
+		if (!L->synced) {
 			long long t = now_ms();
 
 			/* One hello at a time: a guest that does not read its port
 			 * must not grow the queue by one every 50 ms. */
-			if (t - last_hello >= 50 && !sl_buf_size(&gout)) {
-				send_hello();
+			if (t - last_hello >= 50 && !sl_buf_size(&L->gout)) {
+				send_hello(L);
 				last_hello = t;
 			}
 			timeout = 50;
 		}
-		if (agent_liveness(s->agent_timeout_ms) > 0 && timeout < 0)
+		if (agent_liveness(L, s->agent_timeout_ms) > 0 && timeout < 0)
 			timeout = 1000;
 		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (clients[i].st != C_FREE && sl_buf_size(&clients[i].out) > HIGH_WATER &&
-			    clients[i].st != C_CONSOLE)
+			if (L->clients[i].st != C_FREE && sl_buf_size(&L->clients[i].out) > HIGH_WATER &&
+			    L->clients[i].st != C_CONSOLE)
 				clients_full = true;
 		pf[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pf[n++] = (struct pollfd){ .fd = s->guest_fd,
 					   .events = (short)((clients_full ? 0 : POLLIN) |
-							     (sl_buf_size(&gout) ? POLLOUT : 0)) };
+							     (sl_buf_size(&L->gout) ? POLLOUT : 0)) };
 		pf[n++] = (struct pollfd){ .fd = s->con_out, .events = POLLIN };
 		pf[n++] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
 		for (int i = 0; i < MAX_CLIENTS; i++) {
-			struct client *c = &clients[i];
+			struct client *c = &L->clients[i];
 			short ev = 0;
 
 			if (c->st != C_FREE && c->st != C_CLOSING && !guest_backlog &&
@@ -551,7 +560,7 @@ int sl_supervisor_run(struct sl_supervisor *s)
 				ev |= POLLOUT;
 			pf[n++] = (struct pollfd){ .fd = c->st == C_FREE ? -1 : c->fd, .events = ev };
 		}
-		pf[n++] = (struct pollfd){ .fd = sl_buf_size(&con_queue) ? s->con_in : -1, .events = POLLOUT };
+		pf[n++] = (struct pollfd){ .fd = sl_buf_size(&L->con_queue) ? s->con_in : -1, .events = POLLOUT };
 		if (poll(pf, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			continue;
 		if (pf[0].revents) {
@@ -560,50 +569,50 @@ int sl_supervisor_run(struct sl_supervisor *s)
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGCHLD)
 					continue;
-				diag("signal %u: stopping qemu", si.ssi_signo);
+				diag(L, "signal %u: stopping qemu", si.ssi_signo);
 				kill(s->qemu_pid, SIGTERM);
 			}
 			if (waitpid(s->qemu_pid, &status, WNOHANG) == s->qemu_pid)
 				break;
 		}
 		if (pf[2].revents)
-			read_console();
+			read_console(L);
 		if (pf[1].revents & POLLOUT)
-			sl_buf_flush(&gout, s->guest_fd);
+			sl_buf_flush(&L->gout, s->guest_fd);
 		if (pf[1].revents & POLLIN)
-			read_guest();
+			read_guest(L);
 		if (pf[3].revents & POLLIN)
-			accept_client();
+			accept_client(L);
 		for (int i = 0; i < MAX_CLIENTS; i++) {
-			struct client *c = &clients[i];
+			struct client *c = &L->clients[i];
 			short re = pf[4 + i].revents;
 
 			if (c->st == C_FREE || pf[4 + i].fd != c->fd)
 				continue;
 			if (re & POLLOUT) {
 				if (sl_buf_flush(&c->out, c->fd) < 0) {
-					client_close(c);
+					client_close(L, c);
 					continue;
 				}
 			}
 			if (re & (POLLIN | POLLHUP | POLLERR))
-				read_client(c);
+				read_client(L, c);
 			if (c->st == C_CLOSING && !sl_buf_size(&c->out))
-				client_close(c);
+				client_close(L, c);
 		}
-		if (sl_buf_size(&gout))
-			sl_buf_flush(&gout, s->guest_fd);
+		if (sl_buf_size(&L->gout))
+			sl_buf_flush(&L->gout, s->guest_fd);
 		if ((pf[4 + MAX_CLIENTS].revents & (POLLOUT | POLLERR)) &&
-		    sl_buf_flush(&con_queue, s->con_in) < 0)
-			sl_buf_drop(&con_queue, sl_buf_size(&con_queue)); /* QEMU is going */
+		    sl_buf_flush(&L->con_queue, s->con_in) < 0)
+			sl_buf_drop(&L->con_queue, sl_buf_size(&L->con_queue)); /* QEMU is going */
 	}
 	/* QEMU is gone: drain the console, tell everyone, clean up. */
-	read_console();
-	diag("qemu exited (%s %d)", WIFSIGNALED(status) ? "signal" : "status",
+	read_console(L);
+	diag(L, "qemu exited (%s %d)", WIFSIGNALED(status) ? "signal" : "status",
 	     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	tell_starter("fail: QEMU exited before the agent answered\n");
+	tell_starter(L, "fail: QEMU exited before the agent answered\n");
 	for (int i = 0; i < MAX_CLIENTS; i++) {
-		struct client *c = &clients[i];
+		struct client *c = &L->clients[i];
 
 		if (c->st == C_FREE)
 			continue;
@@ -612,7 +621,7 @@ int sl_supervisor_run(struct sl_supervisor *s)
 		fcntl(c->fd, F_SETFL, 0);
 		sl_buf_flush(&c->out, c->fd);
 		c->chan = 0;
-		client_close(c);
+		client_close(L, c);
 	}
 	unlink(s->sock_path);
 	return status;
