@@ -243,13 +243,29 @@ int sl_daemon_signals(void)
 }
 
 /**
- * sl_daemon_ready() - in a daemon: tell sl_daemon_ensure() it is ready, or why not
+ * sl_daemon_ready() - in a daemon: record itself, then tell its starter
+ * @d: which daemon this is
+ * @name: its VM
  * @r: 0, or the failure whose error is recorded
  *
- * The word goes on fd 3, which is then closed: the caller waits for it.
+ * Ready, it writes its own pid and start time into the VM's state before
+ * it says so: a starter killed between the word and its own write leaves
+ * no daemon that flush cannot find. The word ("ok" or why not) goes on
+ * fd 3, which is then closed: the starter waits for it.
+ *
+ * Return: @r, or the failure to record itself
  */
-void sl_daemon_ready(int r)
+int sl_daemon_ready(const struct sl_daemon *d, const char *name, int r)
 {
+	_cleanup_kv_ struct sl_kv me = { 0 };
+	unsigned long long start;
+
+	if (r == 0 && ((r = sl_proc_start(getpid(), &start)) < 0 ||
+		       (r = sl_kv_setf(&me, d->pid_key, "%d", getpid())) < 0 ||
+		       (r = sl_kv_setf(&me, d->start_key, "%llu", start)) < 0 ||
+		       (r = sl_state_update(name, &me, NULL)) < 0))
+		sl_set_error("%s: %s cannot record itself: %s", name, d->what, strerror(-r));
 	dprintf(3, "%s\n", r < 0 ? sl_last_error() : "ok");
 	close(3);
+	return r;
 }

@@ -37,6 +37,6 @@ int sl_daemon_pid(const struct sl_daemon *d, const struct sl_kv *st);
 int sl_daemon_enter(const char *name, struct stat *ns);
 bool sl_daemon_ns_alive(const char *name, const struct stat *ns);
 int sl_daemon_signals(void);
-void sl_daemon_ready(int r);
+int sl_daemon_ready(const struct sl_daemon *d, const char *name, int r);
 
 #endif

@@ -148,8 +148,7 @@ int main(int argc, char **argv)
 		sl_die(2, "usage: sl-denylog NAME (run by sl-egress apply)");
 	}
 	L.name = argv[1];
-	r = setup(&L);
-	sl_daemon_ready(r);
+	r = sl_daemon_ready(&sl_denylog, L.name, setup(&L));
 	if (r < 0)
 		sl_die(1, "%s", sl_last_error());
 	r = serve(&L);

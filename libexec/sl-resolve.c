@@ -509,7 +509,7 @@ int main(int argc, char **argv)
 		R.cl[i].fd = -1;
 	r = setup(&R);
 	/* sl-egress waits for this line: the resolver listens, or why not */
-	sl_daemon_ready(r);
+	r = sl_daemon_ready(&sl_resolver, R.name, r);
 	if (r < 0)
 		sl_die(1, "%s", sl_last_error());
 	r = serve(&R);
