@@ -71,9 +71,6 @@ static void args(struct cmd *c, ...)
 	va_end(ap);
 }
 
-enum step { S_IPAM, S_NETNS, S_VETH, S_TAP, S_EGRESS, S_BOOT, S_COUNT };
-static const char *const step_tool[S_COUNT] = { "sl-ipam", "sl-netns", "sl-veth",
-						"sl-tap", "sl-egress", "sl-boot" };
 
 /*
  * Fault injection, in the test build only (bin/.sl-up-fault, made by make
@@ -95,11 +92,6 @@ static bool fault(const char *what, const char *vm)
 #endif
 }
 
-/* Isolated VMs take every step; bridge VMs have no namespace nor veth. */
-static bool step_used(const struct sl_group *g, enum step s)
-{
-	return g->mode == SL_NET_ISOLATED || (s != S_NETNS && s != S_VETH);
-}
 
 /* "agents-12" is VM 12 of its group. */
 static unsigned vm_number(const char *name)
@@ -109,93 +101,6 @@ static unsigned vm_number(const char *name)
 	return dash ? (unsigned)strtoul(dash + 1, NULL, 10) : 0;
 }
 
-static void up_cmd(const struct sl_group *g, const char *name, enum step s, struct cmd *c)
-{
-	unsigned k = vm_number(name);
-	char n[32];
-
-	memset(c, 0, sizeof(*c));
-	arg(c, step_tool[s]);
-	switch (s) {
-	case S_IPAM:
-		if (g->mode == SL_NET_BRIDGE) {
-			args(c, "alloc", "--gateway", g->gateway_s, (char *)NULL);
-			if (g->naddr && k >= 1 && k <= g->naddr)
-				args(c, "--address", sl_ip_fmt(g->addresses[k - 1], n), (char *)NULL);
-			args(c, "--group", g->name, name, (char *)NULL);
-		} else {
-			args(c, "alloc", "--range", g->range_s, "--group", g->name, name,
-			     (char *)NULL);
-		}
-		break;
-	case S_NETNS:
-	case S_VETH:
-		args(c, "add", name, (char *)NULL);
-		break;
-	case S_TAP:
-		args(c, "add", name, (char *)NULL);
-		if (g->mode == SL_NET_BRIDGE) {
-			char tap[32];
-
-			if (sl_group_tap(g, name, k, tap) < 0) /* printed as is: sl-tap refuses it */
-				snprintf(tap, sizeof(tap), "%s%u", g->tap_prefix, k);
-			args(c, "--bridge", g->bridge, (char *)NULL);
-			if (strcmp(tap, name))
-				args(c, "--tap", tap, (char *)NULL);
-		}
-		break;
-	case S_EGRESS:
-		args(c, "apply", name, (char *)NULL);
-		for (size_t i = 0; i < g->allow.n; i++) {
-			char b[SL_ENTRY_STRLEN];
-
-			args(c, "--allow", sl_entry_fmt(&g->allow.v[i], b), (char *)NULL);
-		}
-		for (size_t i = 0; i < g->drop.n; i++) {
-			char b[SL_ENTRY_STRLEN];
-
-			args(c, "--drop", sl_entry_fmt(&g->drop.v[i], b), (char *)NULL);
-		}
-		/* explicitly none: everything allowed (bridge mode has no lists) */
-		if (!g->allow.n && !g->drop.n && g->mode == SL_NET_ISOLATED)
-			args(c, "--drop", "", (char *)NULL);
-		/* names: the VM's resolver asks dns_servers; the guest asks the
-		 * resolver (SL_DNS, which sl-egress records and sl-boot reads) */
-		if (sl_entry_list_names(&g->allow) && g->dns[0])
-			args(c, "--dns-upstream", g->dns, (char *)NULL);
-		if (g->rate_out[0])
-			args(c, "--rate-out", g->rate_out, (char *)NULL);
-		if (g->rate_in[0])
-			args(c, "--rate-in", g->rate_in, (char *)NULL);
-		break;
-	case S_BOOT:
-		args(c, "start", name, (char *)NULL);
-		snprintf(n, sizeof(n), "%u", g->vcpu);
-		args(c, "--vcpu", n, (char *)NULL);
-		snprintf(n, sizeof(n), "%u", g->mem_mb);
-		args(c, "--mem", n, (char *)NULL);
-		if (g->kernel[0])
-			args(c, "--kernel", g->kernel, (char *)NULL);
-		if (g->initrd[0])
-			args(c, "--initrd", g->initrd, (char *)NULL);
-		if (g->disk[0])
-			args(c, "--disk", g->disk, (char *)NULL);
-		if (g->dns[0] && !sl_entry_list_names(&g->allow))
-			args(c, "--dns", g->dns, (char *)NULL);
-		break;
-	default:
-		break;
-	}
-}
-
-/* The undo of step @s (and the way down). */
-static void down_cmd(const char *name, enum step s, struct cmd *c)
-{
-	static const char *const verb[S_COUNT] = { "release", "del", "del", "del", "flush", "stop" };
-
-	memset(c, 0, sizeof(*c));
-	args(c, step_tool[s], verb[s], name, (char *)NULL);
-}
 
 static void print_cmd(FILE *f, const struct cmd *c)
 {
@@ -350,145 +255,346 @@ static int record_group_lists(const char *name, const struct sl_group *base)
 }
 
 /*
- * Step @s of VM @name, in this process: the lease step fills @v, the
- * others read it. Return 0, or 1 with @err set.
+ * What a VM's steps need, worked out once from its group and its name: the
+ * printed commands and the calls read the same values.
  */
-static int step_run(const struct sl_group *g, const char *name, enum step s,
-		    struct lease *v, char *err, size_t len)
+struct plan {
+	const struct sl_group *g;
+	const char *name;
+	unsigned k;               /* its number in the group */
+	bool bridge;
+	const char *address;      /* bridge: its entry of network.addresses, or NULL */
+	char address_s[SL_IP_STRLEN];
+	char tap[32];             /* bridge: its TAP */
+	char tap_error[160];      /* bridge: why that TAP name cannot be, or "" */
+	const char *dns_upstream; /* names in allow: what the VM's resolver asks */
+	const char *boot_dns;     /* else what the guest asks, or NULL */
+};
+
+static void plan_make(const struct sl_group *g, const char *name, struct plan *p)
 {
-	_cleanup_kv_ struct sl_kv out = { 0 };
-	bool bridge = g->mode == SL_NET_BRIDGE;
-	unsigned k = vm_number(name);
-	char a[SL_IP_STRLEN];
-	int r = 0;
+	bool names = sl_entry_list_names(&g->allow);
+	char tap[16];
 
-	if (s == S_BOOT) {
-		struct cmd c;
-
-		up_cmd(g, name, s, &c);
-		r = run(&c, err, len);
-		if (r && err[0])
-			memmove(err, last_line(err), strlen(last_line(err)) + 1);
-		return r ? 1 : 0;
+	memset(p, 0, sizeof(*p));
+	p->g = g;
+	p->name = name;
+	p->k = vm_number(name);
+	p->bridge = g->mode == SL_NET_BRIDGE;
+	if (p->bridge && g->naddr && p->k >= 1 && p->k <= g->naddr)
+		p->address = sl_ip_fmt(g->addresses[p->k - 1], p->address_s);
+	if (p->bridge && sl_group_tap(g, name, p->k, tap) == 0)
+		snprintf(p->tap, sizeof(p->tap), "%s", tap);
+	else if (p->bridge) {
+		/* printed as is (sl-tap refuses it); the step fails with why */
+		snprintf(p->tap_error, sizeof(p->tap_error), "%s", sl_last_error());
+		snprintf(p->tap, sizeof(p->tap), "%s%u", g->tap_prefix, p->k);
 	}
-	sl_set_error("%s", "");
-	switch (s) {
-	case S_IPAM:
-		if (bridge)
-			r = sl_ipam_alloc_bridge(g->gateway_s,
-						 g->naddr && k >= 1 && k <= g->naddr
-							 ? sl_ip_fmt(g->addresses[k - 1], a)
-							 : NULL,
-						 g->name, name, &out);
-		else
-			r = sl_ipam_alloc(g->range_s, g->name, name, &out);
-		if (r == 0)
-			r = lease_parse(&out, name, v);
-		break;
-	case S_NETNS:
-		r = sl_netns_add(name, &out);
-		break;
-	case S_VETH: {
-		struct sl_veth_cfg c = { name, SL_VETH_NS_DEFAULT, v->ip, v->prefix };
-
-		r = sl_veth_add(&c, &out);
-		break;
-	}
-	case S_TAP:
-		if (bridge) {
-			char tap[16];
-			struct sl_port_cfg c = { name, tap, g->bridge, v->gw, v->prefix };
-
-			r = sl_group_tap(g, name, k, tap);
-			if (r == 0)
-				r = sl_port_add(&c, &out);
-		} else {
-			struct sl_tap_cfg c = { name, SL_TAP_DEFAULT, v->gw, v->prefix };
-
-			r = sl_tap_add(&c, &out);
-		}
-		break;
-	case S_EGRESS: {
-		/* as up_cmd() prints it: names get a resolver asking dns_servers */
-		const char *up = sl_entry_list_names(&g->allow)
-					 ? (g->dns[0] ? g->dns : SL_DNS_DEFAULT)
-					 : NULL;
-		struct sl_egress_cfg c = { .name = name, .tap = SL_TAP_DEFAULT,
-					   .veth = SL_VETH_NS_DEFAULT, .ip = v->ip,
-					   .range = g->range, .bridge = bridge,
-					   .allow = g->allow, .drop = g->drop,
-					   .dns_upstream = up };
-
-		if ((r = sl_rate_parse(g->rate_out, &c.rate_out, "rate")) < 0 ||
-		    (r = sl_rate_parse(g->rate_in, &c.rate_in, "rate")) < 0)
-			break;
-
-		r = sl_egress_apply(&c, &out);
-		if (r == 0 && g->base)
-			r = record_group_lists(name, g->base);
-		break;
-	}
-	default:
-		break;
-	}
-	if (r < 0)
-		snprintf(err, len, "%s", sl_last_error()[0] ? sl_last_error() : strerror(-r));
-	return r < 0 ? 1 : 0;
+	if (names)
+		p->dns_upstream = g->dns[0] ? g->dns : SL_DNS_DEFAULT;
+	else if (g->dns[0])
+		p->boot_dns = g->dns;
 }
 
-static int step_do(const struct sl_group *g, const char *name, enum step s, struct lease *v,
-		   char *err, size_t len)
+/*
+ * The steps. Each is one tool's verb: what it prints in --print-script
+ * (@args, after "TOOL VERB"), what sl-up calls in its place (@up: the
+ * library function the tool's main calls), and its undo (@undo, printed as
+ * "TOOL UNDO_VERB NAME"). @modes are the network modes whose VMs take the
+ * step, @down_modes those whose way down runs its undo: an isolated VM's
+ * TAP and veth go with its namespace, in one kernel batch, much cheaper
+ * than deleting each. A failed VM is undone step by step, every step it
+ * took. Up runs the table in order, down and undo backwards.
+ */
+struct step {
+	const char *tool, *verb, *undo_verb;
+	unsigned modes, down_modes;
+	void (*args)(const struct plan *p, struct cmd *c);
+	int (*up)(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
+		  size_t len);
+	int (*undo)(const struct plan *p);
+};
+
+#define MODE(m) (1u << (m))
+#define ISOLATED MODE(SL_NET_ISOLATED)
+#define BRIDGE MODE(SL_NET_BRIDGE)
+
+static void ipam_args(const struct plan *p, struct cmd *c)
 {
+	if (p->bridge) {
+		args(c, "--gateway", p->g->gateway_s, (char *)NULL);
+		if (p->address)
+			args(c, "--address", p->address, (char *)NULL);
+	} else {
+		args(c, "--range", p->g->range_s, (char *)NULL);
+	}
+	args(c, "--group", p->g->name, p->name, (char *)NULL);
+}
+
+static int ipam_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
+		   size_t len)
+{
+	int r = p->bridge ? sl_ipam_alloc_bridge(p->g->gateway_s, p->address, p->g->name,
+						 p->name, out)
+			  : sl_ipam_alloc(p->g->range_s, p->g->name, p->name, out);
+
+	(void)err;
+	(void)len;
+	return r < 0 ? r : lease_parse(out, p->name, v);
+}
+
+static int ipam_undo(const struct plan *p)
+{
+	_cleanup_kv_ struct sl_kv out = { 0 };
+
+	return sl_ipam_release(p->name, &out);
+}
+
+static void name_args(const struct plan *p, struct cmd *c)
+{
+	args(c, p->name, (char *)NULL);
+}
+
+static int netns_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
+		    size_t len)
+{
+	(void)v;
+	(void)err;
+	(void)len;
+	return sl_netns_add(p->name, out);
+}
+
+static int netns_undo(const struct plan *p)
+{
+	return sl_netns_del(p->name);
+}
+
+static int veth_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
+		   size_t len)
+{
+	struct sl_veth_cfg c = { p->name, SL_VETH_NS_DEFAULT, v->ip, v->prefix };
+
+	(void)err;
+	(void)len;
+	return sl_veth_add(&c, out);
+}
+
+static int veth_undo(const struct plan *p)
+{
+	return sl_veth_del(p->name);
+}
+
+static void tap_args(const struct plan *p, struct cmd *c)
+{
+	args(c, p->name, (char *)NULL);
+	if (p->bridge) {
+		args(c, "--bridge", p->g->bridge, (char *)NULL);
+		if (strcmp(p->tap, p->name))
+			args(c, "--tap", p->tap, (char *)NULL);
+	}
+}
+
+static int tap_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
+		  size_t len)
+{
+	(void)err;
+	(void)len;
+	if (!p->bridge) {
+		struct sl_tap_cfg c = { p->name, SL_TAP_DEFAULT, v->gw, v->prefix };
+
+		return sl_tap_add(&c, out);
+	}
+	if (p->tap_error[0]) {
+		sl_set_error("%s", p->tap_error);
+		return -ENAMETOOLONG;
+	}
+	struct sl_port_cfg c = { p->name, p->tap, p->g->bridge, v->gw, v->prefix };
+
+	return sl_port_add(&c, out);
+}
+
+static int tap_undo(const struct plan *p)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	const char *t, *bridge;
+
+	if (!p->bridge)
+		return sl_tap_del(p->name, SL_TAP_DEFAULT);
+	/* the way down may be another sl-up's: what was made is in the env file */
+	sl_state_load(p->name, &st);
+	t = sl_kv_get(&st, "SL_TAP");
+	if (!t && p->tap_error[0])
+		return 0; /* a name that cannot be was never made */
+	bridge = sl_kv_get(&st, "SL_BRIDGE");
+	return sl_port_del(p->name, t ? t : p->tap, bridge && *bridge ? bridge : p->g->bridge);
+}
+
+static void egress_args(const struct plan *p, struct cmd *c)
+{
+	const struct sl_group *g = p->g;
+	char b[SL_ENTRY_STRLEN];
+
+	args(c, p->name, (char *)NULL);
+	for (size_t i = 0; i < g->allow.n; i++)
+		args(c, "--allow", sl_entry_fmt(&g->allow.v[i], b), (char *)NULL);
+	for (size_t i = 0; i < g->drop.n; i++)
+		args(c, "--drop", sl_entry_fmt(&g->drop.v[i], b), (char *)NULL);
+	/* explicitly none: everything allowed (bridge mode has no lists) */
+	if (!g->allow.n && !g->drop.n && !p->bridge)
+		args(c, "--drop", "", (char *)NULL);
+	/* names: the VM's resolver asks dns_servers; the guest asks the
+	 * resolver (SL_DNS, which sl-egress records and sl-boot reads) */
+	if (p->dns_upstream)
+		args(c, "--dns-upstream", p->dns_upstream, (char *)NULL);
+	if (g->rate_out[0])
+		args(c, "--rate-out", g->rate_out, (char *)NULL);
+	if (g->rate_in[0])
+		args(c, "--rate-in", g->rate_in, (char *)NULL);
+}
+
+static int egress_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
+		     size_t len)
+{
+	const struct sl_group *g = p->g;
+	struct sl_egress_cfg c = { .name = p->name, .tap = SL_TAP_DEFAULT,
+				   .veth = SL_VETH_NS_DEFAULT, .ip = v->ip,
+				   .range = g->range, .bridge = p->bridge,
+				   .allow = g->allow, .drop = g->drop,
+				   .dns_upstream = p->dns_upstream };
+	int r;
+
+	(void)err;
+	(void)len;
+	if ((r = sl_rate_parse(g->rate_out, &c.rate_out, "rate")) < 0 ||
+	    (r = sl_rate_parse(g->rate_in, &c.rate_in, "rate")) < 0 ||
+	    (r = sl_egress_apply(&c, out)) < 0)
+		return r;
+	return g->base ? record_group_lists(p->name, g->base) : 0;
+}
+
+static int egress_undo(const struct plan *p)
+{
+	return sl_egress_flush(p->name);
+}
+
+static void boot_args(const struct plan *p, struct cmd *c)
+{
+	const struct sl_group *g = p->g;
+	char n[32];
+
+	args(c, p->name, (char *)NULL);
+	snprintf(n, sizeof(n), "%u", g->vcpu);
+	args(c, "--vcpu", n, (char *)NULL);
+	snprintf(n, sizeof(n), "%u", g->mem_mb);
+	args(c, "--mem", n, (char *)NULL);
+	if (g->kernel[0])
+		args(c, "--kernel", g->kernel, (char *)NULL);
+	if (g->initrd[0])
+		args(c, "--initrd", g->initrd, (char *)NULL);
+	if (g->disk[0])
+		args(c, "--disk", g->disk, (char *)NULL);
+	if (p->boot_dns)
+		args(c, "--dns", p->boot_dns, (char *)NULL);
+}
+
+static void step_cmd(const struct plan *p, const struct step *s, struct cmd *c)
+{
+	memset(c, 0, sizeof(*c));
+	args(c, s->tool, s->verb, (char *)NULL);
+	s->args(p, c);
+}
+
+static void undo_cmd(const struct plan *p, const struct step *s, struct cmd *c)
+{
+	memset(c, 0, sizeof(*c));
+	args(c, s->tool, s->undo_verb, p->name, (char *)NULL);
+}
+
+/*
+ * sl-boot start alone is run as the tool: it leaves a supervisor behind
+ * and takes its inputs the tool's way. It fails with its last line.
+ */
+static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
+		   size_t len);
+
+static int boot_undo(const struct plan *p)
+{
+	return sl_boot_stop(p->name, 20);
+}
+
+static const struct step steps[] = {
+	{ "sl-ipam", "alloc", "release", ISOLATED | BRIDGE, ISOLATED | BRIDGE, ipam_args,
+	  ipam_up, ipam_undo },
+	{ "sl-netns", "add", "del", ISOLATED, ISOLATED, name_args, netns_up, netns_undo },
+	{ "sl-veth", "add", "del", ISOLATED, 0, name_args, veth_up, veth_undo },
+	{ "sl-tap", "add", "del", ISOLATED | BRIDGE, BRIDGE, tap_args, tap_up, tap_undo },
+	{ "sl-egress", "apply", "flush", ISOLATED | BRIDGE, ISOLATED | BRIDGE, egress_args,
+	  egress_up, egress_undo },
+	{ "sl-boot", "start", "stop", ISOLATED | BRIDGE, ISOLATED | BRIDGE, boot_args, boot_up,
+	  boot_undo },
+};
+#define STEP_LEASE (&steps[0])
+#define STEP_BOOT (&steps[ARRAY_SIZE(steps) - 1])
+
+static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
+		   size_t len)
+{
+	struct cmd c;
+	int r;
+
+	(void)v;
+	(void)out;
+	step_cmd(p, STEP_BOOT, &c);
+	r = run(&c, err, len);
+	if (r && err[0])
+		memmove(err, last_line(err), strlen(last_line(err)) + 1);
+	return r ? -EIO : 0;
+}
+
+static bool step_used(const struct plan *p, const struct step *s)
+{
+	return s->modes & MODE(p->g->mode);
+}
+
+/* The last step a VM takes: sl-up --no-boot stops before the boot. */
+static const struct step *last_step(const struct sl_up_opts *o)
+{
+	return o->no_boot ? STEP_BOOT - 1 : STEP_BOOT;
+}
+
+/*
+ * Step @s of the VM in this process; the lease step fills @v, the others
+ * read it. Return 0, or 1 with @err set.
+ */
+static int step_do(const struct plan *p, const struct step *s, struct lease *v, char *err,
+		   size_t len)
+{
+	_cleanup_kv_ struct sl_kv out = { 0 };
 	int r;
 
 	/* The lease is all or nothing (one locked write): it fails before. The
 	 * others may half-make: they fail after their work, for the undo. */
-	if (s == S_IPAM && fault(step_tool[s], name)) {
+	if (s == STEP_LEASE && fault(s->tool, p->name)) {
 		snprintf(err, len, "fault injected (SL_FAULT)");
 		return 1;
 	}
-	r = step_run(g, name, s, v, err, len);
-	if (r == 0 && s != S_IPAM && fault(step_tool[s], name)) {
+	err[0] = '\0';
+	sl_set_error("%s", "");
+	r = s->up(p, v, &out, err, len);
+	if (r < 0 && !err[0])
+		snprintf(err, len, "%s", sl_last_error()[0] ? sl_last_error() : strerror(-r));
+	if (r == 0 && s != STEP_LEASE && fault(s->tool, p->name)) {
 		snprintf(err, len, "fault injected after the step (SL_FAULT)");
 		return 1;
 	}
-	return r;
+	return r < 0 ? 1 : 0;
 }
 
 /* The undo of step @s, in this process; also the way down. */
-static int step_undo(const struct sl_group *g, const char *name, enum step s)
+static int step_undo(const struct plan *p, const struct step *s)
 {
-	_cleanup_kv_ struct sl_kv out = { 0 };
-	_cleanup_kv_ struct sl_kv st = { 0 };
-	char tap[16] = "";
-	const char *t, *bridge;
-
 	sl_set_error("%s", "");
-	switch (s) {
-	case S_BOOT:
-		return sl_boot_stop(name, 20);
-	case S_EGRESS:
-		return sl_egress_flush(name);
-	case S_NETNS:
-		return sl_netns_del(name);
-	case S_VETH:
-		return sl_veth_del(name);
-	case S_TAP:
-		if (g->mode == SL_NET_ISOLATED)
-			return sl_tap_del(name, SL_TAP_DEFAULT);
-		/* the way down may be another sl-up's: what was made is in the env file */
-		sl_state_load(name, &st);
-		if ((t = sl_kv_get(&st, "SL_TAP")))
-			snprintf(tap, sizeof(tap), "%s", t);
-		else if (sl_group_tap(g, name, vm_number(name), tap) < 0)
-			return 0; /* a name that cannot be was never made */
-		bridge = sl_kv_get(&st, "SL_BRIDGE");
-		return sl_port_del(name, tap, bridge && *bridge ? bridge : g->bridge);
-	case S_IPAM:
-		return sl_ipam_release(name, &out);
-	default:
-		return 0;
-	}
+	return s->undo(p);
 }
 
 /*
@@ -512,30 +618,30 @@ static void disown(const char *name)
 
 /* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
 static int vm_up(const struct sl_group *g, const char *name, struct lease *lease,
-		 const struct sl_up_opts *o, unsigned idx, unsigned total, enum step first)
+		 const struct sl_up_opts *o, unsigned idx, unsigned total)
 {
-	enum step last = o->no_boot ? S_EGRESS : S_BOOT;
+	struct plan p;
 	char err[4096];
-	struct cmd c;
 
 	sl_quiet = true; /* the tools' warnings: sl-up gave its own at start */
+	plan_make(g, name, &p);
 	if (own(name, getpid()) < 0) {
 		sl_err("[%u/%u] %s failed: cannot record its owner: %s", idx, total, name,
 		       sl_last_error());
-		step_undo(g, name, S_IPAM); /* nothing else was made yet */
+		step_undo(&p, STEP_LEASE); /* nothing else was made yet */
 		disown(name);
 		return 1;
 	}
-	for (enum step s = first; s <= last; s++) {
-		if (!step_used(g, s) || step_do(g, name, s, lease, err, sizeof(err)) == 0)
+	/* the lease was taken before the workers started (leases_in_order) */
+	for (const struct step *s = STEP_LEASE + 1; s <= last_step(o); s++) {
+		if (!step_used(&p, s) || step_do(&p, s, lease, err, sizeof(err)) == 0)
 			continue;
-		up_cmd(g, name, s, &c);
-		sl_err("[%u/%u] %s failed at %s %s: %s", idx, total, name, c.argv[0], c.argv[1],
+		sl_err("[%u/%u] %s failed at %s %s: %s", idx, total, name, s->tool, s->verb,
 		       err[0] ? err : "no message");
 		/* Undo this VM's steps, the failed one included (it may have half-made). */
-		for (int u = (int)s; u >= 0; u--)
-			if (step_used(g, (enum step)u))
-				step_undo(g, name, (enum step)u);
+		for (size_t u = (size_t)(s - steps) + 1; u-- > 0;)
+			if (step_used(&p, &steps[u]))
+				step_undo(&p, &steps[u]);
 		disown(name);
 		return 1;
 	}
@@ -554,30 +660,24 @@ static int vm_up(const struct sl_group *g, const char *name, struct lease *lease
 	return 0;
 }
 
-/*
- * The way down. sl-netns del takes the TAP and the veth with the namespace,
- * in one kernel batch: much cheaper than sl-tap del and sl-veth del first.
- * A bridge VM's TAP is in the host namespace: sl-tap del takes it (and the
- * bridge with its last port).
- */
-static const enum step down_isolated[] = { S_BOOT, S_EGRESS, S_NETNS, S_IPAM };
-static const enum step down_bridge[] = { S_BOOT, S_EGRESS, S_TAP, S_IPAM };
-
-static const enum step *down_order(const struct sl_group *g)
+/* The way down: the undo of each step the VM's mode runs on the way down. */
+static bool down_used(const struct plan *p, const struct step *s)
 {
-	return g->mode == SL_NET_BRIDGE ? down_bridge : down_isolated;
+	return s->down_modes & MODE(p->g->mode);
 }
 
 static int vm_down(const struct sl_group *g, const char *name)
 {
-	struct cmd c;
+	struct plan p;
 	int bad = 0;
 
 	sl_quiet = true;
-	for (size_t i = 0; i < ARRAY_SIZE(down_isolated); i++) {
-		if (step_undo(g, name, down_order(g)[i]) < 0) {
-			down_cmd(name, down_order(g)[i], &c);
-			sl_err("%s: %s %s: %s", name, c.argv[0], c.argv[1], sl_last_error());
+	plan_make(g, name, &p);
+	for (size_t i = ARRAY_SIZE(steps); i-- > 0;) {
+		const struct step *s = &steps[i];
+
+		if (down_used(&p, s) && step_undo(&p, s) < 0) {
+			sl_err("%s: %s %s: %s", name, s->tool, s->undo_verb, sl_last_error());
 			bad = 1;
 		}
 	}
@@ -615,7 +715,10 @@ static void not_started(struct job *v, size_t from, size_t n, bool up, const cha
 		sl_err("[%zu/%zu] %s: not %s: cannot start its worker: %s", j + 1, n, v[j].name,
 		       up ? "brought up" : "taken down", why);
 		if (up) {
-			step_undo(v[j].g, v[j].name, S_IPAM);
+			struct plan p;
+
+			plan_make(v[j].g, v[j].name, &p);
+			step_undo(&p, STEP_LEASE);
 			disown(v[j].name);
 		}
 	}
@@ -645,7 +748,7 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 				if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
 					_exit(1);
 				_exit(up ? vm_up(v[next].g, v[next].name, &v[next].lease, o,
-						 (unsigned)next + 1, (unsigned)n, S_NETNS)
+						 (unsigned)next + 1, (unsigned)n)
 					 : vm_down(v[next].g, v[next].name));
 			}
 			if (pid < 0) {
@@ -682,13 +785,30 @@ static int jobs_for(const struct sl_group *g, const char *name, struct job **v, 
 
 static void print_up(const struct sl_up_opts *o, const struct job *j)
 {
-	fprintf(o->script, "# %s\n", j->name);
-	for (enum step s = S_IPAM; s <= (o->no_boot ? S_EGRESS : S_BOOT); s++) {
-		struct cmd c;
+	struct plan p;
+	struct cmd c;
 
-		if (!step_used(j->g, s))
+	plan_make(j->g, j->name, &p);
+	fprintf(o->script, "# %s\n", j->name);
+	for (const struct step *s = steps; s <= last_step(o); s++) {
+		if (!step_used(&p, s))
 			continue;
-		up_cmd(j->g, j->name, s, &c);
+		step_cmd(&p, s, &c);
+		print_cmd(o->script, &c);
+	}
+}
+
+/* The commands of vm_down(). */
+static void print_down(const struct sl_up_opts *o, const struct job *j)
+{
+	struct plan p;
+	struct cmd c;
+
+	plan_make(j->g, j->name, &p);
+	for (size_t i = ARRAY_SIZE(steps); i-- > 0;) {
+		if (!down_used(&p, &steps[i]))
+			continue;
+		undo_cmd(&p, &steps[i], &c);
 		print_cmd(o->script, &c);
 	}
 }
@@ -715,9 +835,11 @@ static void leases_in_order(struct job *v, size_t n)
 {
 	for (size_t j = 0; j < n; j++) {
 		char err[4096] = "";
+		struct plan p;
 
+		plan_make(v[j].g, v[j].name, &p);
 		if (own(v[j].name, getpid()) == 0 &&
-		    step_do(v[j].g, v[j].name, S_IPAM, &v[j].lease, err, sizeof(err)) == 0)
+		    step_do(&p, STEP_LEASE, &v[j].lease, err, sizeof(err)) == 0)
 			continue;
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", sl_last_error());
@@ -855,12 +977,7 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
 	if (o->print_only) {
 		script_header(o->script);
 		for (size_t j = 0; j < n; j++)
-			for (size_t i = 0; i < ARRAY_SIZE(down_isolated); i++) {
-				struct cmd c;
-
-				down_cmd(v[j].name, down_order(v[j].g)[i], &c);
-				print_cmd(o->script, &c);
-			}
+			print_down(o, &v[j]);
 		return 0;
 	}
 	r = parallel(v, n, o->jobs ? o->jobs : SL_DOWN_JOBS, o, false);
