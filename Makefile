@@ -37,7 +37,7 @@ GUEST_FILES := $(GUEST)/vmlinuz $(GUEST)/initramfs.cpio.gz
 GUESTDIR ?= $(PREFIX)/lib/sltools/guest
 override CFLAGS += -DSL_GUEST_INSTALL_DIR='"$(GUESTDIR)"'
 
-SUPERVISE_SRC := libexec/sl-supervise.c lib/supervisor.c lib/proto.c lib/state.c lib/kv.c \
+SUPERVISE_SRC := libexec/sl-supervise.c lib/supervisor.c lib/error.c lib/proto.c lib/state.c lib/kv.c \
 	lib/log.c lib/name.c lib/spawn.c
 LIBEXECDIR ?= $(PREFIX)/libexec/sltools
 override CFLAGS += -DSL_LIBEXEC_DIR='"$(LIBEXECDIR)"'
@@ -128,23 +128,26 @@ unit: t/unit/unit-tests
 # libFuzzer targets, each for a short time on every check: the frame parser
 # (what the guest sends the supervisor), copy-out (the guest's tar stream),
 # egress entries and denied packets' headers, env files, the config
-# loader and the resolver's DNS messages (what users, env files, guests
-# and upstream servers write).
+# loader, the resolver's DNS messages and the denial log lines (what users,
+# env files, guests and upstream servers write).
 FUZZ_SECONDS ?= 12
-FUZZ_TARGETS := frame copy entry env config dns
+FUZZ_TARGETS := frame copy entry env config dns denial
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
 fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/proto.c
 fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/copy.c lib/copy.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/copy.c -larchive
-fuzz/entry-fuzz: fuzz/entry-fuzz.c lib/policy.c lib/policy.h lib/cidr.c lib/log.c
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/entry-fuzz.c lib/policy.c lib/cidr.c lib/log.c
+fuzz/entry-fuzz: fuzz/entry-fuzz.c lib/policy.c lib/policy.h lib/cidr.c lib/log.c lib/error.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/entry-fuzz.c lib/policy.c lib/cidr.c lib/log.c lib/error.c
 
-fuzz/dns-fuzz: fuzz/dns-fuzz.c lib/dns.c lib/dns.h lib/cidr.c lib/log.c
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/dns-fuzz.c lib/dns.c lib/cidr.c lib/log.c -lldns
+fuzz/dns-fuzz: fuzz/dns-fuzz.c lib/dns.c lib/dns.h lib/cidr.c lib/log.c lib/error.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/dns-fuzz.c lib/dns.c lib/cidr.c lib/log.c lib/error.c -lldns
 
-fuzz/env-fuzz: fuzz/env-fuzz.c lib/kv.c lib/kv.h lib/log.c
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/kv.c lib/log.c -ljson-c
+fuzz/env-fuzz: fuzz/env-fuzz.c lib/kv.c lib/kv.h lib/log.c lib/error.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/kv.c lib/log.c lib/error.c -ljson-c
+fuzz/denial-fuzz: fuzz/denial-fuzz.c lib/denials.c lib/denials.h $(LIB_SRC) lib/*.h
+	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/denial-fuzz.c \
+		$(LIB_SRC) $(LDLIBS)
 # The loader pulls in much of lib/: it is built from all of it.
 fuzz/config-fuzz: fuzz/config-fuzz.c $(LIB_SRC) lib/*.h
 	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/config-fuzz.c \

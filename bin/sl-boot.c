@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "dns.h"
+#include "error.h"
 #include "input.h"
 #include "log.h"
 #include "tap.h"
@@ -48,7 +49,7 @@ static const char usage[] =
 	"SL_STATE SL_PID SL_QEMU_PID. Exit status: 0 ok (status: running), 1 failure\n"
 	"(status: not running), 2 bad input (missing kernel, running already, unknown VM).\n";
 
-static unsigned num(const char *key, const char *v, unsigned dflt, int *bad)
+static unsigned num(const char *key, const char *v, unsigned dflt, int *bad, struct sl_error *err)
 {
 	char *end;
 	unsigned long n;
@@ -57,7 +58,7 @@ static unsigned num(const char *key, const char *v, unsigned dflt, int *bad)
 		return dflt;
 	n = strtoul(v, &end, 10);
 	if (*end || end == v || n > 1048576) {
-		sl_set_error("bad %s '%s': want a number", key, v);
+		sl_error(err, -EINVAL, "bad %s '%s': want a number", key, v);
 		*bad = 1;
 	}
 	return (unsigned)n;
@@ -65,6 +66,7 @@ static unsigned num(const char *key, const char *v, unsigned dflt, int *bad)
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -102,23 +104,25 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	if (!strcmp(verb, "status")) {
-		r = sl_boot_status(c.name, &out);
+		r = sl_boot_status(c.name, &out, err);
 		if (r < 0)
-			return sl_cli_fail(r);
+			return sl_cli_fail(err, r);
 		sl_cli_print(&cli, &out);
 		return r;
 	}
 	if (!strcmp(verb, "stop")) {
-		r = sl_boot_stop(c.name, num("--timeout", sl_input_get("SL_TIMEOUT"), 20, &bad));
+		unsigned timeout = num("--timeout", sl_input_get("SL_TIMEOUT"), 20, &bad, err);
+
 		if (bad)
-			return sl_cli_fail(-EINVAL);
-		return r < 0 ? sl_cli_fail(r) : 0;
+			return sl_cli_fail(err, -EINVAL);
+		r = sl_boot_stop(c.name, timeout, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
 	c.kernel = sl_input_get("SL_KERNEL");
 	c.initrd = sl_input_get("SL_INITRD");
 	if (!c.kernel || !c.initrd) {
-		if (sl_guest_dir(guest, sizeof(guest)) < 0)
-			return sl_cli_fail(-EINVAL);
+		if (sl_guest_dir(guest, sizeof(guest), err) < 0)
+			return sl_cli_fail(err, -EINVAL);
 		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", guest);
 		snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio.gz", guest);
 		c.kernel = c.kernel ? c.kernel : kernel;
@@ -126,23 +130,23 @@ int main(int argc, char **argv)
 	}
 	c.disk = sl_input_get("SL_DISK");
 	c.accel = sl_cli_input("SL_ACCEL", "auto");
-	if ((r = sl_dns_servers(sl_input_get("SL_DNS"), "--dns", dns, sizeof(dns))) < 0)
-		return sl_cli_fail(r);
+	if ((r = sl_dns_servers(sl_input_get("SL_DNS"), "--dns", dns, sizeof(dns), err)) < 0)
+		return sl_cli_fail(err, r);
 	c.dns = dns;
-	if ((r = sl_cli_mode(&c.bridge)) < 0)
-		return sl_cli_fail(r);
+	if ((r = sl_cli_mode(&c.bridge, err)) < 0)
+		return sl_cli_fail(err, r);
 	c.tap = sl_cli_input("SL_TAP", c.bridge ? c.name : SL_TAP_DEFAULT);
 	c.qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
-	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), 1, &bad);
-	c.mem_mb = num("--mem", sl_input_get("SL_MEM"), 256, &bad);
-	c.timeout_s = num("--timeout", sl_input_get("SL_TIMEOUT"), 120, &bad);
+	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), 1, &bad, err);
+	c.mem_mb = num("--mem", sl_input_get("SL_MEM"), 256, &bad, err);
+	c.timeout_s = num("--timeout", sl_input_get("SL_TIMEOUT"), 120, &bad, err);
 	if (bad)
-		return sl_cli_fail(-EINVAL);
-	if ((r = sl_cli_ip("SL_IP", &c.ip)) < 0 || (r = sl_cli_ip("SL_GW", &c.gw)) < 0 ||
-	    (r = sl_cli_prefix(&c.prefix)) < 0)
-		return sl_cli_fail(r);
-	r = sl_boot_start(&c, &out);
+		return sl_cli_fail(err, -EINVAL);
+	if ((r = sl_cli_ip("SL_IP", &c.ip, err)) < 0 || (r = sl_cli_ip("SL_GW", &c.gw, err)) < 0 ||
+	    (r = sl_cli_prefix(&c.prefix, err)) < 0)
+		return sl_cli_fail(err, r);
+	r = sl_boot_start(&c, &out, err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	return sl_cli_print(&cli, &out);
 }

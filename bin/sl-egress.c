@@ -8,6 +8,7 @@
 #include "denials.h"
 #include "dns.h"
 #include "egress.h"
+#include "error.h"
 #include "input.h"
 #include "ipam.h"
 #include "log.h"
@@ -68,6 +69,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "allow", required_argument, NULL, OPT_ALLOW },
@@ -106,14 +108,14 @@ int main(int argc, char **argv)
 		case 'a':
 		case OPT_ALLOW:
 			flag_allow = true;
-			if (sl_entry_list_add(&allow, optarg, "--allow") < 0)
-				return sl_cli_fail(-EINVAL);
+			if (sl_entry_list_add(&allow, optarg, "--allow", err) < 0)
+				return sl_cli_fail(err, -EINVAL);
 			break;
 		case 'd':
 		case OPT_DROP:
 			flag_drop = true;
-			if (sl_entry_list_add(&drop, optarg, "--drop") < 0)
-				return sl_cli_fail(-EINVAL);
+			if (sl_entry_list_add(&drop, optarg, "--drop", err) < 0)
+				return sl_cli_fail(err, -EINVAL);
 			break;
 		case OPT_IP:
 			sl_input_flag("SL_IP", optarg);
@@ -152,79 +154,82 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	if (!strcmp(verb, "log")) {
-		r = sl_egress_log(c.name, cli.json, follow, stdout);
-		return r < 0 ? sl_cli_fail(r) : 0;
+		r = sl_egress_log(c.name, cli.json, follow, stdout, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
 	if (follow)
 		return sl_cli_usage(&cli, "-f goes with log");
 	if (stats && strcmp(verb, "show"))
 		return sl_cli_usage(&cli, "--stats goes with show");
 	if (!strcmp(verb, "flush")) {
-		r = sl_egress_flush(c.name);
-		return r < 0 ? sl_cli_fail(r) : 0;
+		r = sl_egress_flush(c.name, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
 	if (strcmp(verb, "apply") && strcmp(verb, "test") && (flag_allow || flag_drop))
 		return sl_cli_usage(&cli, "--allow and --drop go with apply or test");
 	/* With no flags, the lists come from the inputs: a re-apply or a check. */
 	if (!flag_allow && !flag_drop) {
-		if ((v = sl_input_get("SL_ALLOW")) && sl_entry_list_add(&allow, v, "SL_ALLOW") < 0)
-			return sl_cli_fail(-EINVAL);
-		if ((v = sl_input_get("SL_DROP")) && sl_entry_list_add(&drop, v, "SL_DROP") < 0)
-			return sl_cli_fail(-EINVAL);
+		if ((v = sl_input_get("SL_ALLOW")) &&
+		    sl_entry_list_add(&allow, v, "SL_ALLOW", err) < 0)
+			return sl_cli_fail(err, -EINVAL);
+		if ((v = sl_input_get("SL_DROP")) &&
+		    sl_entry_list_add(&drop, v, "SL_DROP", err) < 0)
+			return sl_cli_fail(err, -EINVAL);
 	}
 	c.allow = allow;
 	c.drop = drop;
 	if (!strcmp(verb, "test")) {
-		r = sl_egress_test(&c, dest, &out);
-		return r < 0 ? sl_cli_fail(r) : sl_cli_print(&cli, &out);
+		r = sl_egress_test(&c, dest, &out, err);
+		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(&cli, &out);
 	}
 	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
 	c.veth = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
 	v = sl_input_get("SL_RANGE");
 	if (!v) {
-		sl_set_error("%s unknown: no SL_RANGE (run sl-ipam alloc first, or give --range)",
-			     c.name);
-		return sl_cli_fail(-ENXIO);
+		sl_error(err, -ENXIO,
+			 "%s unknown: no SL_RANGE (run sl-ipam alloc first, or give --range)",
+			 c.name);
+		return sl_cli_fail(err, -ENXIO);
 	}
-	r = sl_cli_mode(&c.bridge);
+	r = sl_cli_mode(&c.bridge, err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	if (c.bridge && sl_cidr_parse(v, &c.range) < 0)
 		return sl_cli_usage(&cli, "bad bridge subnet '%s'", v);
-	if (!c.bridge && (r = sl_range_parse(v, &c.range)) < 0)
-		return sl_cli_fail(r);
-	if (!c.bridge && strcmp(verb, "show") && (r = sl_cli_ip("SL_IP", &c.ip)) < 0)
-		return sl_cli_fail(r);
+	if (!c.bridge && (r = sl_range_parse(v, &c.range, err)) < 0)
+		return sl_cli_fail(err, r);
+	if (!c.bridge && strcmp(verb, "show") && (r = sl_cli_ip("SL_IP", &c.ip, err)) < 0)
+		return sl_cli_fail(err, r);
 	if (!c.bridge && !strcmp(verb, "show") && sl_input_get("SL_IP"))
-		sl_cli_ip("SL_IP", &c.ip);
+		sl_cli_ip("SL_IP", &c.ip, err);
 	/* A resolver for names in allow, and from then on for the VM's life. */
 	v = sl_input_get("SL_DNS_UPSTREAM");
 	if (!c.bridge && (v || sl_entry_list_names(&allow))) {
 		if ((r = sl_dns_servers(v ? v : SL_DNS_DEFAULT, "--dns-upstream", upstream,
-					sizeof(upstream))) < 0)
-			return sl_cli_fail(r);
+					sizeof(upstream), err)) < 0)
+			return sl_cli_fail(err, r);
 		if (!upstream[0] && sl_entry_list_names(&allow))
 			return sl_cli_usage(&cli, "names in allow need a resolver upstream: "
 						  "--dns-upstream (dns_servers) cannot be none");
 		c.dns_upstream = upstream;
 	}
-	if ((r = sl_rate_parse(sl_input_get("SL_RATE_OUT"), &c.rate_out, "--rate-out")) < 0 ||
-	    (r = sl_rate_parse(sl_input_get("SL_RATE_IN"), &c.rate_in, "--rate-in")) < 0)
-		return sl_cli_fail(r);
+	if ((r = sl_rate_parse(sl_input_get("SL_RATE_OUT"), &c.rate_out, "--rate-out", err)) < 0 ||
+	    (r = sl_rate_parse(sl_input_get("SL_RATE_IN"), &c.rate_in, "--rate-in", err)) < 0)
+		return sl_cli_fail(err, r);
 	if (c.bridge && (c.rate_out || c.rate_in))
 		return sl_cli_usage(&cli, "--rate-out and --rate-in need isolated mode");
 	for (const char *const *k = ttl_keys; *k; k++)
 		if ((v = sl_input_get(*k)) && (r = sl_kv_set(&out, *k, v)) < 0)
-			return sl_cli_fail(r);
+			return sl_cli_fail(err, r);
 
 	if (!strcmp(verb, "show"))
-		r = sl_egress_show(&c, stdout, stats, cli.json);
+		r = sl_egress_show(&c, stdout, stats, cli.json, err);
 	else if (!strcmp(verb, "check"))
-		r = sl_egress_check(&c);
+		r = sl_egress_check(&c, err);
 	else
-		r = sl_egress_apply(&c, &out);
+		r = sl_egress_apply(&c, &out, err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	if (!strcmp(verb, "check"))
 		return r ? 1 : 0;
 	if (!strcmp(verb, "show"))

@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "cli.h"
 #include "copy.h"
+#include "error.h"
 #include "input.h"
 #include "log.h"
 #include "proto.h"
@@ -96,7 +97,7 @@ static int parse_size(const char *s, uint64_t *v)
  * no "--", parsing stops at the first word, so that in `sl-exec NAME ls -l`
  * the command's options stay its own.
  */
-static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute)
+static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute, struct sl_error *err)
 {
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
@@ -108,7 +109,7 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute)
 		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 		{ 0 },
 	};
-	int opt;
+	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, permute ? ":hVe:w:u:t" : "+:hVe:w:u:t", opts,
 				  NULL)) != -1) {
@@ -128,8 +129,8 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute)
 			continue;
 		}
 		if (opt == OPT_ENVFILE) {
-			if (sl_input_env_file(optarg) < 0) {
-				sl_err("--env-file: %s", sl_last_error());
+			if ((r = sl_input_env_file(optarg, err)) < 0) {
+				sl_err("--env-file: %s", sl_error_msg(err, r));
 				return cli->done = 2;
 			}
 			continue;
@@ -176,29 +177,29 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute)
  */
 #define SL_EXEC_OWN_FAILURE 255
 
-static int own_failure(int r)
+static int own_failure(int r, struct sl_error *err)
 {
-	sl_cli_fail(r);
+	sl_cli_fail(err, r);
 	return SL_EXEC_OWN_FAILURE;
 }
 
-static int exit_for(int r)
+static int exit_for(int r, struct sl_error *err)
 {
 	if (r >= 0)
 		return r;
 	if (r == -EPIPE) /* our stdout was closed: end as the command would */
 		return 128 + SIGPIPE;
-	return own_failure(r);
+	return own_failure(r, err);
 }
 
-static int run(const char *name, char **cmd)
+static int run(const char *name, char **cmd, struct sl_error *err)
 {
-	int sock = sl_agent_connect(name);
+	int sock = sl_agent_connect(name, err);
 
 	if (sock < 0)
-		return own_failure(sock);
+		return own_failure(sock, err);
 	req.argv = cmd;
-	return exit_for(sl_agent_exec(sock, &req, 0, 1, 2));
+	return exit_for(sl_agent_exec(sock, &req, 0, 1, 2, err), err);
 }
 
 /* ---- copy ---- */
@@ -273,33 +274,30 @@ static char *local_sums(const char *path)
 	return buf;
 }
 
-static int guest_sums(const char *name, const char *path, char **out)
+static int guest_sums(const char *name, const char *path, char **out, struct sl_error *err)
 {
 	char *argv[] = { "sh", "-c", (char *)sums_sh, "sh", (char *)path, NULL };
 	struct sl_exec_req r = { .argv = argv };
 	size_t len;
 
-	return sl_agent_capture(name, &r, -1, out, &len);
+	return sl_agent_capture(name, &r, -1, out, &len, err);
 }
 
-static int verify(const char *name, const char *local, const char *remote)
+static int verify(const char *name, const char *local, const char *remote, struct sl_error *err)
 {
 	_cleanup_free_ char *a = local_sums(local);
 	_cleanup_free_ char *b = NULL;
-	int r = guest_sums(name, remote, &b);
+	int r = guest_sums(name, remote, &b, err);
 
-	if (!a || r != 0 || !b) {
-		sl_set_error("copy: cannot checksum the copy");
-		return -EIO;
-	}
-	if (strcmp(a, b)) {
-		sl_set_error("copy: %s and %s:%s differ after the copy", local, name, remote);
-		return -EIO;
-	}
+	if (!a || r != 0 || !b)
+		return sl_error(err, -EIO, "copy: cannot checksum the copy");
+	if (strcmp(a, b))
+		return sl_error(err, -EIO, "copy: %s and %s:%s differ after the copy", local, name,
+				remote);
 	return 0;
 }
 
-static int copy_in(const char *src, const char *name, const char *dst)
+static int copy_in(const char *src, const char *name, const char *dst, struct sl_error *err)
 {
 	_cleanup_free_ char *s1 = strdup(src);
 	_cleanup_free_ char *s2 = strdup(src);
@@ -313,26 +311,23 @@ static int copy_in(const char *src, const char *name, const char *dst)
 	int p[2], rc;
 	pid_t pid;
 
-	if (stat(src, &st) < 0) {
-		sl_set_error("copy: %s: %s", src, strerror(errno));
-		return -EINVAL;
-	}
+	if (stat(src, &st) < 0)
+		return sl_error(err, -EINVAL, "copy: %s: %s", src, strerror(errno));
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	pid = spawn(tar, -1, p[1]);
 	close(p[1]);
-	rc = sl_agent_capture(name, &r, p[0], &final, &len);
+	rc = sl_agent_capture(name, &r, p[0], &final, &len, err);
 	close(p[0]);
-	if (wait_ok(pid) < 0 && rc == 0) {
-		sl_set_error("copy: tar of %s failed", src);
-		return -EIO;
-	}
+	if (wait_ok(pid) < 0 && rc == 0)
+		return sl_error(err, -EIO, "copy: tar of %s failed", src);
 	if (rc != 0) {
 		if (rc > 0)
-			sl_set_error("copy: unpacking in %s failed (status %d)", name, rc);
-		return rc > 0 ? -EIO : rc;
+			return sl_error(err, -EIO, "copy: unpacking in %s failed (status %d)", name,
+					rc);
+		return rc;
 	}
-	return verify(name, src, final);
+	return verify(name, src, final, err);
 }
 
 struct extract_job {
@@ -377,7 +372,7 @@ static void *extract_thread(void *p)
  * private directory beside the destination, and moved into place only
  * when every member passed.
  */
-static int copy_out(const char *name, const char *src, const char *dst)
+static int copy_out(const char *name, const char *src, const char *dst, struct sl_error *err)
 {
 	_cleanup_free_ char *s1 = strdup(src);
 	_cleanup_free_ char *s2 = strdup(src);
@@ -392,22 +387,19 @@ static int copy_out(const char *name, const char *src, const char *dst)
 
 	if (!dir || !base)
 		return -ENOMEM;
-	if (!strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, "..")) {
-		sl_set_error("copy: %s:%s: name a file or a directory", name, src);
-		return -EINVAL;
-	}
+	if (!strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, ".."))
+		return sl_error(err, -EINVAL, "copy: %s:%s: name a file or a directory", name, src);
 	if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode))
 		snprintf(final, sizeof(final), "%s/%s", dst, base);
 	else
 		snprintf(final, sizeof(final), "%s", dst);
 	snprintf(parent, sizeof(parent), "%s", final);
 	snprintf(tmp, sizeof(tmp), "%s/.sl-cp.XXXXXX", dirname(parent));
-	if (!mkdtemp(tmp)) {
-		sl_set_error("copy: cannot make a directory beside %s: %s", final, strerror(errno));
-		return -errno;
-	}
+	if (!mkdtemp(tmp))
+		return sl_error(err, -errno, "copy: cannot make a directory beside %s: %s", final,
+				strerror(errno));
 	snprintf(from, sizeof(from), "%s/%s", tmp, base);
-	sock = sl_agent_connect(name);
+	sock = sl_agent_connect(name, err);
 	if (sock < 0) {
 		rmdir(tmp);
 		return sock;
@@ -423,47 +415,44 @@ static int copy_out(const char *name, const char *src, const char *dst)
 		close(p[1]);
 		goto out;
 	}
-	rc = sl_agent_exec(sock, &r, -1, p[1], 2);
+	rc = sl_agent_exec(sock, &r, -1, p[1], 2, err);
 	close(p[1]);
 	pthread_join(th, NULL);
 	if (job.r < 0) {
-		sl_set_error("copy: %s:%s: %s: nothing copied", name, src, job.res.error);
-		rc = job.r;
+		rc = sl_error(err, job.r, "copy: %s:%s: %s: nothing copied", name, src,
+			      job.res.error);
 	} else if (rc > 0) {
-		sl_set_error("copy: %s:%s cannot be read (status %d)", name, src, rc);
-		rc = -EIO;
+		rc = sl_error(err, -EIO, "copy: %s:%s cannot be read (status %d)", name, src, rc);
 	} else if (rc == 0 && (sl_copy_remove_tree(final) < 0 || rename(from, final) < 0)) {
-		sl_set_error("copy: cannot put the copy at %s: %s", final, strerror(errno));
-		rc = -errno;
+		rc = sl_error(err, -errno, "copy: cannot put the copy at %s: %s", final,
+			      strerror(errno));
 	}
 out:
 	close(sock);
 	sl_copy_remove_tree(tmp);
 	if (rc < 0)
 		return rc;
-	return verify(name, final, src);
+	return verify(name, final, src, err);
 }
 
-static int copy(const char *src, const char *dst)
+static int copy(const char *src, const char *dst, struct sl_error *err)
 {
 	const char *sc = strchr(src, ':'), *dc = strchr(dst, ':');
 	char name[64];
 
-	if (!!sc == !!dc) {
-		sl_set_error("cp: exactly one of SRC and DST must be NAME:/path");
-		return -EINVAL;
-	}
+	if (!!sc == !!dc)
+		return sl_error(err, -EINVAL, "cp: exactly one of SRC and DST must be NAME:/path");
 	if (sc) {
 		snprintf(name, sizeof(name), "%.*s", (int)(sc - src), src);
-		return copy_out(name, sc + 1, dst);
+		return copy_out(name, sc + 1, dst, err);
 	}
 	snprintf(name, sizeof(name), "%.*s", (int)(dc - dst), dst);
-	return copy_in(src, name, dc + 1);
+	return copy_in(src, name, dc + 1, err);
 }
 
 /* ---- forward ---- */
 
-static int forward(const char *name, const char *spec)
+static int forward(const char *name, const char *spec, struct sl_error *err)
 {
 	char bind_s[64] = "127.0.0.1", target[300];
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -480,14 +469,13 @@ static int forward(const char *name, const char *spec)
 		p = c + 1;
 	}
 	if ((n != 2 && n != 3) || sscanf(p, "%u:", &lport) != 1 || !lport || lport > 65535 ||
-	    inet_pton(AF_INET, bind_s, &sa.sin_addr) != 1) {
-		sl_set_error("bad forward '%s': want [BIND:]LPORT:HOST:RPORT", spec);
-		return -EINVAL;
-	}
+	    inet_pton(AF_INET, bind_s, &sa.sin_addr) != 1)
+		return sl_error(err, -EINVAL, "bad forward '%s': want [BIND:]LPORT:HOST:RPORT",
+				spec);
 	snprintf(target, sizeof(target), "%s", strchr(p, ':') + 1);
 	{
 		/* Fail now, not at the first connection, when the VM is not running. */
-		int s = sl_agent_connect(name);
+		int s = sl_agent_connect(name, err);
 
 		if (s < 0)
 			return s;
@@ -496,10 +484,9 @@ static int forward(const char *name, const char *spec)
 	sa.sin_port = htons((uint16_t)lport);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		sl_set_error("forward: cannot listen on %s:%u: %s", bind_s, lport, strerror(errno));
-		return -EADDRINUSE;
-	}
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
+		return sl_error(err, -EADDRINUSE, "forward: cannot listen on %s:%u: %s", bind_s,
+				lport, strerror(errno));
 	signal(SIGCHLD, SIG_IGN); /* no zombies from the per-connection children */
 	sl_info("forwarding %s:%u to %s in %s (Ctrl-C stops)", bind_s, lport, target, name);
 	for (;;) {
@@ -513,12 +500,12 @@ static int forward(const char *name, const char *spec)
 		}
 		pid = fork();
 		if (pid == 0) {
-			int s;
+			int s, r;
 
 			close(fd);
-			s = sl_agent_connect(name);
-			if (s < 0 || sl_agent_connect_tcp(s, target, c) < 0) {
-				sl_err("%s", sl_last_error());
+			s = sl_agent_connect(name, err);
+			if ((r = s) < 0 || (r = sl_agent_connect_tcp(s, target, c, err)) < 0) {
+				sl_err("%s", sl_error_msg(err, r));
 				_exit(1);
 			}
 			_exit(0);
@@ -528,7 +515,7 @@ static int forward(const char *name, const char *spec)
 }
 
 /* The console log as kept: the rotated part first, if any (docs/VM.md). */
-static int print_console_log(const char *name)
+static int print_console_log(const char *name, struct sl_error *err)
 {
 	char path[4096], old[4096], b[8192];
 	_cleanup_close_ int fd = -1, fd1 = -1;
@@ -540,8 +527,8 @@ static int print_console_log(const char *name)
 	fd1 = open(old, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		sl_set_error("%s has no console log (%s)", name, path);
-		return sl_cli_fail(-ENXIO);
+		sl_error(err, -ENXIO, "%s has no console log (%s)", name, path);
+		return sl_cli_fail(err, -ENXIO);
 	}
 	while (fd1 >= 0 && (n = read(fd1, b, sizeof(b))) > 0)
 		sl_write_all(1, b, (size_t)n);
@@ -552,6 +539,7 @@ static int print_console_log(const char *name)
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	const char *first, *name = NULL;
 	char **pos, **cmd = NULL;
@@ -566,7 +554,7 @@ int main(int argc, char **argv)
 			dd = i;
 			break;
 		}
-	r = parse_opts(&cli, dd, argv, dd < argc);
+	r = parse_opts(&cli, dd, argv, dd < argc, err);
 	if (r >= 0)
 		return r;
 	pos = argv + optind;
@@ -581,7 +569,7 @@ int main(int argc, char **argv)
 			   !strcmp(first, "shell"))) {
 		/* No "--": options may still follow the subcommand. */
 		optind = optind + 1;
-		r = parse_opts(&cli, argc, argv, true);
+		r = parse_opts(&cli, argc, argv, true, err);
 		if (r >= 0)
 			return r;
 		pos = argv + optind - 1;
@@ -590,37 +578,37 @@ int main(int argc, char **argv)
 	if (!strcmp(first, "cp") || !strcmp(first, "copy")) {
 		if (npos != 3 || cmd)
 			return sl_cli_usage(&cli, "cp takes SRC and DST");
-		r = copy(pos[1], pos[2]);
-		return r < 0 ? sl_cli_fail(r) : 0;
+		r = copy(pos[1], pos[2], err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
 	if (!strcmp(first, "forward") || !strcmp(first, "console") || !strcmp(first, "shell")) {
-		r = sl_input_bind(npos > 1 ? pos[1] : NULL, &name);
+		r = sl_input_bind(npos > 1 ? pos[1] : NULL, &name, err);
 		if (r < 0)
-			return sl_cli_fail(r);
+			return sl_cli_fail(err, r);
 		if (!strcmp(first, "forward")) {
 			if (npos != 3)
 				return sl_cli_usage(&cli, "forward takes NAME and [BIND:]LPORT:HOST:RPORT");
-			return sl_cli_fail(forward(name, pos[2]));
+			return sl_cli_fail(err, forward(name, pos[2], err));
 		}
 		if (npos > 2)
 			return sl_cli_usage(&cli, "too many arguments");
 		if (!strcmp(first, "shell")) {
 			req.pty = true;
-			return run(name, cmd && *cmd ? cmd : login_shell);
+			return run(name, cmd && *cmd ? cmd : login_shell, err);
 		}
 		if (!attach)
-			return print_console_log(name);
+			return print_console_log(name, err);
 		{
-			int s = sl_agent_connect(name);
+			int s = sl_agent_connect(name, err);
 
 			if (s < 0)
-				return own_failure(s);
-			return exit_for(sl_agent_console(s, 0, 1));
+				return own_failure(s, err);
+			return exit_for(sl_agent_console(s, 0, 1), err);
 		}
 	}
-	r = sl_input_bind(first, &name);
+	r = sl_input_bind(first, &name, err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	if (!cmd) /* sl-exec NAME CMD ARG... */
 		cmd = pos + 1;
 	else if (npos > 1)
@@ -628,7 +616,7 @@ int main(int argc, char **argv)
 	if (!*cmd) {
 		if (!req.pty)
 			return sl_cli_usage(&cli, "missing CMD (or -t for a shell)");
-		return run(name, login_shell);
+		return run(name, login_shell, err);
 	}
-	return run(name, cmd);
+	return run(name, cmd, err);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "error.h"
 #include "gc.h"
 #include "log.h"
 #include "state.h"
@@ -24,6 +25,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "dry-run", no_argument, NULL, OPT_DRY },
@@ -45,11 +47,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return sl_cli_usage(&cli, "unexpected argument '%s'", argv[optind]);
-	r = sl_run_dir_ready();
+	r = sl_run_dir_ready(err);
 	if (r < 0)
-		return sl_cli_fail(r);
-	r = sl_gc(dry);
+		return sl_cli_fail(err, r);
+	r = sl_gc(dry, err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "error.h"
 #include "input.h"
 #include "ipam.h"
 #include "log.h"
@@ -34,14 +35,14 @@ static const char usage[] =
 	"SL_MODE.\n"
 	"Exit status: 0 ok, 1 failure, 2 bad input (bad range, full, overlapping).\n";
 
-static int list(const struct sl_cli *cli)
+static int list(const struct sl_cli *cli, struct sl_error *err)
 {
 	_cleanup_free_ struct sl_lease *v = NULL;
 	size_t n;
-	int r = sl_ipam_leases(&v, &n);
+	int r = sl_ipam_leases(&v, &n, err);
 
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	if (cli->json)
 		fputc('[', stdout);
 	else if (n)
@@ -50,7 +51,7 @@ static int list(const struct sl_cli *cli)
 		_cleanup_kv_ struct sl_kv kv = { 0 };
 
 		if (sl_lease_kv(&v[i], &kv) < 0)
-			return sl_cli_fail(-ENOMEM);
+			return sl_cli_fail(err, -ENOMEM);
 		if (cli->json) {
 			if (i)
 				fputc(',', stdout);
@@ -67,6 +68,7 @@ static int list(const struct sl_cli *cli)
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "range", required_argument, NULL, OPT_RANGE },
@@ -112,32 +114,32 @@ int main(int argc, char **argv)
 	if (!strcmp(verb, "list")) {
 		if (optind < argc)
 			return sl_cli_usage(&cli, "list takes no arguments");
-		return list(&cli);
+		return list(&cli, err);
 	}
 	if (strcmp(verb, "alloc") && strcmp(verb, "release"))
 		return sl_cli_usage(&cli, "unknown command '%s'", verb);
 	if (argc - optind > 1)
 		return sl_cli_usage(&cli, "too many arguments");
-	r = sl_input_bind(optind < argc ? argv[optind] : NULL, &name);
+	r = sl_input_bind(optind < argc ? argv[optind] : NULL, &name, err);
 	if (r < 0)
-		return r == -EINVAL && !name ? sl_cli_usage(&cli, "%s", sl_last_error())
-					     : sl_cli_fail(r);
+		return r == -EINVAL && !name ? sl_cli_usage(&cli, "%s", err->msg)
+					     : sl_cli_fail(err, r);
 	if (!strcmp(verb, "alloc")) {
 		const char *range = sl_input_get("SL_RANGE");
 		const char *gw = sl_input_get("SL_GATEWAY");
 
 		if (gw)
 			r = sl_ipam_alloc_bridge(gw, sl_input_get("SL_ADDRESS"),
-						 sl_input_get("SL_GROUP"), name, &out);
+						 sl_input_get("SL_GROUP"), name, &out, err);
 		else if (!range)
 			return sl_cli_usage(&cli, "alloc needs --range CIDR or --gateway ADDR/P");
 		else
-			r = sl_ipam_alloc(range, sl_input_get("SL_GROUP"), name, &out);
+			r = sl_ipam_alloc(range, sl_input_get("SL_GROUP"), name, &out, err);
 	} else {
-		r = sl_ipam_release(name, &out);
+		r = sl_ipam_release(name, &out, err);
 		sl_kv_free(&out); /* release prints nothing */
 	}
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	return sl_cli_print(&cli, &out);
 }

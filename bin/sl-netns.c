@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "error.h"
 #include "log.h"
 #include "netns.h"
 #include "state.h"
@@ -19,6 +20,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = { SL_COMMON_OPTIONS, { 0 } };
 	static const char *const verbs[] = { "add", "del", "check", "list", NULL };
 	static const char *const no_name[] = { "list", NULL };
@@ -40,22 +42,22 @@ int main(int argc, char **argv)
 		char **v;
 		size_t n;
 
-		r = sl_netns_list(&v, &n);
+		r = sl_netns_list(&v, &n, err);
 		if (r < 0)
-			return sl_cli_fail(r);
+			return sl_cli_fail(err, r);
 		for (size_t i = 0; i < n; i++)
 			puts(v[i]);
 		sl_strv_free(v, n);
 		return 0;
 	}
 	if (!strcmp(verb, "add"))
-		r = sl_netns_add(name, &out);
+		r = sl_netns_add(name, &out, err);
 	else if (!strcmp(verb, "del"))
-		r = sl_netns_del(name);
+		r = sl_netns_del(name, err);
 	else
-		r = sl_netns_check(name);
+		r = sl_netns_check(name, err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	if (!strcmp(verb, "check"))
 		return r ? 1 : 0;
 	return sl_cli_print(&cli, &out);

@@ -8,6 +8,7 @@
 
 #include "bridge.h"
 #include "cli.h"
+#include "error.h"
 #include "input.h"
 #include "log.h"
 #include "name.h"
@@ -36,7 +37,7 @@ static const char usage[] =
 	"\nadd prints SL_TAP (and SL_BRIDGE). Exit status: 0 ok, 1 failure, 2 bad input.\n";
 
 static int bridge_port(const struct sl_cli *cli, const char *verb, const char *name,
-		       struct sl_port_cfg *p, struct sl_kv *out)
+		       struct sl_port_cfg *p, struct sl_kv *out, struct sl_error *err)
 {
 	int r;
 
@@ -44,23 +45,24 @@ static int bridge_port(const struct sl_cli *cli, const char *verb, const char *n
 	p->tap = sl_cli_input("SL_TAP", name);
 	p->bridge = sl_cli_input("SL_BRIDGE", SL_BRIDGE_DEFAULT);
 	if (!strcmp(verb, "del")) {
-		r = sl_port_del(p->name, p->tap, p->bridge);
-		return r < 0 ? sl_cli_fail(r) : 0;
+		r = sl_port_del(p->name, p->tap, p->bridge, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
-	if ((r = sl_cli_ip("SL_GW", &p->gw)) < 0 || (r = sl_cli_prefix(&p->prefix)) < 0)
-		return sl_cli_fail(r);
+	if ((r = sl_cli_ip("SL_GW", &p->gw, err)) < 0 || (r = sl_cli_prefix(&p->prefix, err)) < 0)
+		return sl_cli_fail(err, r);
 	if (!strcmp(verb, "check")) {
-		r = sl_port_check(p);
-		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+		r = sl_port_check(p, err);
+		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
 	}
-	r = sl_port_add(p, out);
+	r = sl_port_add(p, out, err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	return sl_cli_print(cli, out);
 }
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "gw", required_argument, NULL, OPT_GW },
@@ -98,25 +100,25 @@ int main(int argc, char **argv)
 	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
 	if (r >= 0)
 		return r;
-	if ((r = sl_cli_mode(&bridge)) < 0)
-		return sl_cli_fail(r);
+	if ((r = sl_cli_mode(&bridge, err)) < 0)
+		return sl_cli_fail(err, r);
 	if (bridge)
-		return bridge_port(&cli, verb, c.name, &p, &out);
+		return bridge_port(&cli, verb, c.name, &p, &out, err);
 	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
-	if (sl_ifname_check("TAP", c.tap) < 0)
-		return sl_cli_usage(&cli, "%s", sl_last_error());
+	if (sl_ifname_check("TAP", c.tap, err) < 0)
+		return sl_cli_usage(&cli, "%s", err->msg);
 	if (!strcmp(verb, "del")) {
-		r = sl_tap_del(c.name, c.tap);
-		return r < 0 ? sl_cli_fail(r) : 0;
+		r = sl_tap_del(c.name, c.tap, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
-	if ((r = sl_cli_ip("SL_GW", &c.gw)) < 0 || (r = sl_cli_prefix(&c.prefix)) < 0)
-		return sl_cli_fail(r);
+	if ((r = sl_cli_ip("SL_GW", &c.gw, err)) < 0 || (r = sl_cli_prefix(&c.prefix, err)) < 0)
+		return sl_cli_fail(err, r);
 	if (!strcmp(verb, "check")) {
-		r = sl_tap_check(&c);
-		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+		r = sl_tap_check(&c, err);
+		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
 	}
-	r = sl_tap_add(&c, &out);
+	r = sl_tap_add(&c, &out, err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	return sl_cli_print(&cli, &out);
 }

@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "cli.h"
 #include "egress.h"
+#include "error.h"
 #include "input.h"
 #include "ipam.h"
 #include "log.h"
@@ -67,32 +68,28 @@ static void print_entries(const char *key, const struct sl_entry_list *l)
 }
 
 /* Bridge mode: Slicer's 192.168.137.0/24, or the next free /24 above it. */
-static int new_bridge(const char *name, unsigned count, const char *range)
+static int new_bridge(const char *name, unsigned count, const char *range, struct sl_error *err)
 {
 	char rs[SL_CIDR_STRLEN], gw[SL_IP_STRLEN];
 	struct sl_cidr r;
 	bool found = false;
 
 	if (range) {
-		if (sl_cidr_parse(range, &r) < 0 || r.prefix < 8 || r.prefix > 30) {
-			sl_set_error("bad --range '%s': a subnet a.b.c.d/p, /8 to /30", range);
-			return -EINVAL;
-		}
+		if (sl_cidr_parse(range, &r) < 0 || r.prefix < 8 || r.prefix > 30)
+			return sl_error(err, -EINVAL,
+					"bad --range '%s': a subnet a.b.c.d/p, /8 to /30", range);
 		found = true;
 	}
 	for (uint32_t a = 0xc0a88900u; a <= 0xc0a8fe00u && !found; a += 0x100) {
 		r = (struct sl_cidr){ a, 24 };
-		found = sl_ipam_check_range(&r, a + 1, false) == 0;
+		found = sl_ipam_check_range(&r, a + 1, false, err) == 0;
 	}
-	if (!found) {
-		sl_set_error("no free /24 left in 192.168.137.0-192.168.254.255: give --range");
-		return -EADDRINUSE;
-	}
-	if (count > (1u << (32 - r.prefix)) - 3) {
-		sl_set_error("--count %u: subnet %s holds %u", count, sl_cidr_fmt(&r, rs),
-			     (1u << (32 - r.prefix)) - 3);
-		return -EINVAL;
-	}
+	if (!found)
+		return sl_error(err, -EADDRINUSE,
+				"no free /24 left in 192.168.137.0-192.168.254.255: give --range");
+	if (count > (1u << (32 - r.prefix)) - 3)
+		return sl_error(err, -EINVAL, "--count %u: subnet %s holds %u", count,
+				sl_cidr_fmt(&r, rs), (1u << (32 - r.prefix)) - 3);
 	printf("config:\n  host_groups:\n  - name: %s\n    count: %u\n    vcpu: 1\n"
 	       "    ram_mb: 256\n    network:\n      bridge: \"%s\"\n      gateway: \"%s/%u\"\n",
 	       name, count, SL_BRIDGE_DEFAULT, sl_ip_fmt(r.addr + 1, gw), r.prefix);
@@ -100,28 +97,27 @@ static int new_bridge(const char *name, unsigned count, const char *range)
 }
 
 static int new_config(const char *name, const char *net, struct sl_entry_list *allow,
-		      struct sl_entry_list *drop, unsigned count, const char *range)
+		      struct sl_entry_list *drop, unsigned count, const char *range,
+		      struct sl_error *err)
 {
 	char probe[96], rs[SL_CIDR_STRLEN];
 	struct sl_cidr r;
 
-	if (strcmp(net, "isolated") && strcmp(net, "bridge")) {
-		sl_set_error("--net %s: isolated or bridge", net);
-		return -EINVAL;
-	}
+	if (strcmp(net, "isolated") && strcmp(net, "bridge"))
+		return sl_error(err, -EINVAL, "--net %s: isolated or bridge", net);
 	snprintf(probe, sizeof(probe), "%s-%u", name, count ? count : 1);
-	if (sl_name_check(probe) < 0)
+	if (sl_name_check(probe, err) < 0)
 		return -EINVAL;
 	if (!strcmp(net, "bridge")) {
-		if (allow->n || drop->n) {
-			sl_set_error("--allow and --drop need --net isolated: bridge mode has no "
-				     "egress rules");
-			return -EINVAL;
-		}
-		return new_bridge(name, count, range);
+		if (allow->n || drop->n)
+			return sl_error(
+			    err, -EINVAL,
+			    "--allow and --drop need --net isolated: bridge mode has no "
+			    "egress rules");
+		return new_bridge(name, count, range, err);
 	}
 	if (range) {
-		if (sl_range_parse(range, &r) < 0)
+		if (sl_range_parse(range, &r, err) < 0)
 			return -EINVAL;
 	} else {
 		/* The next free /22 from 169.254.100.0, as a second daemon would take. */
@@ -129,18 +125,16 @@ static int new_config(const char *name, const char *net, struct sl_entry_list *a
 
 		for (uint32_t a = 0xa9fe6400u; a <= 0xa9fefc00u && !found; a += 0x400) {
 			r = (struct sl_cidr){ a, 22 };
-			found = sl_ipam_check_range(&r, 0, false) == 0;
+			found = sl_ipam_check_range(&r, 0, false, err) == 0;
 		}
-		if (!found) {
-			sl_set_error("no free /22 left in 169.254.100.0-169.254.255.255: give --range");
-			return -EADDRINUSE;
-		}
+		if (!found)
+			return sl_error(
+			    err, -EADDRINUSE,
+			    "no free /22 left in 169.254.100.0-169.254.255.255: give --range");
 	}
-	if (count > sl_range_blocks(&r)) {
-		sl_set_error("--count %u: range %s holds %u", count, sl_cidr_fmt(&r, rs),
-			     sl_range_blocks(&r));
-		return -EINVAL;
-	}
+	if (count > sl_range_blocks(&r))
+		return sl_error(err, -EINVAL, "--count %u: range %s holds %u", count,
+				sl_cidr_fmt(&r, rs), sl_range_blocks(&r));
 	printf("config:\n  host_groups:\n  - name: %s\n    count: %u\n    vcpu: 1\n"
 	       "    ram_mb: 256\n    network:\n      mode: \"isolated\"\n      range: \"%s\"\n",
 	       name, count, sl_cidr_fmt(&r, rs));
@@ -151,6 +145,7 @@ static int new_config(const char *name, const char *net, struct sl_entry_list *a
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "detach", no_argument, NULL, OPT_DETACH },
@@ -209,13 +204,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ALLOW:
 			flag_allow = true;
-			if (sl_entry_list_add(&allow, optarg, "--allow") < 0)
-				return sl_cli_fail(-EINVAL);
+			if (sl_entry_list_add(&allow, optarg, "--allow", err) < 0)
+				return sl_cli_fail(err, -EINVAL);
 			break;
 		case OPT_DROP:
 			flag_drop = true;
-			if (sl_entry_list_add(&drop, optarg, "--drop") < 0)
-				return sl_cli_fail(-EINVAL);
+			if (sl_entry_list_add(&drop, optarg, "--drop", err) < 0)
+				return sl_cli_fail(err, -EINVAL);
 			break;
 		case OPT_NO_ALLOW:
 			no_allow = true;
@@ -239,8 +234,8 @@ int main(int argc, char **argv)
 	if (!strcmp(verb, "new")) {
 		if (argc - optind != 2)
 			return sl_cli_usage(&cli, "new takes NAME");
-		r = new_config(argv[optind + 1], net, &allow, &drop, (unsigned)count, range);
-		return r < 0 ? sl_cli_fail(r) : 0;
+		r = new_config(argv[optind + 1], net, &allow, &drop, (unsigned)count, range, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
 	if ((flag_allow && no_allow) || (flag_drop && no_drop))
 		return sl_cli_usage(&cli, "--%s and --no-%s together", flag_allow && no_allow ? "allow" : "drop",
@@ -263,24 +258,24 @@ int main(int argc, char **argv)
 		if (argc - optind != 1)
 			return sl_cli_usage(&cli, "too many arguments");
 	}
-	r = sl_config_load(argv[optind], &cfg);
+	r = sl_config_load(argv[optind], &cfg, err);
 	if (r < 0)
-		return sl_cli_fail(r);
-	if (!o.print_only && (r = sl_run_dir_ready()) < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
+	if (!o.print_only && (r = sl_run_dir_ready(err)) < 0)
+		return sl_cli_fail(err, r);
 	if (!strcmp(verb, "down")) {
-		r = sl_up_down(&cfg, &o);
-		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+		r = sl_up_down(&cfg, &o, err);
+		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
 	}
 	if (!o.print_only) {
-		r = sl_up_check_host(&cfg);
+		r = sl_up_check_host(&cfg, err);
 		if (r < 0)
-			return sl_cli_fail(r);
+			return sl_cli_fail(err, r);
 		sl_up_host_warnings();
 	}
 	if (!strcmp(verb, "launch")) {
-		r = sl_up_launch(&cfg, argv[optind + 1], &o);
-		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+		r = sl_up_launch(&cfg, argv[optind + 1], &o, err);
+		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
 	}
 	if (!detach && !o.print_only) {
 		sigset_t set;
@@ -292,7 +287,7 @@ int main(int argc, char **argv)
 		sigaddset(&set, SIGHUP);
 		sigprocmask(SIG_BLOCK, &set, NULL);
 		o.foreground = true;
-		r = sl_up_config(&cfg, &o);
+		r = sl_up_config(&cfg, &o, err);
 		if (r >= 0) {
 			const struct timespec tick = { 1, 0 };
 			int sig;
@@ -301,12 +296,12 @@ int main(int argc, char **argv)
 				r ? " (with failures)" : "");
 			/* Supervising: a VM that stops is taken down, once a second. */
 			while ((sig = sigtimedwait(&set, NULL, &tick)) < 0)
-				sl_up_reap(&cfg, &o);
+				sl_up_reap(&cfg, &o, NULL); /* each VM is said on stderr */
 			sl_info("signal %d: taking the VMs down", sig);
 		}
-		sl_up_down(&cfg, &o);
-		return r < 0 ? sl_cli_fail(r) : 0;
+		sl_up_down(&cfg, &o, NULL); /* r's error, if any, is the one to print */
+		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
-	r = sl_up_config(&cfg, &o);
-	return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+	r = sl_up_config(&cfg, &o, err);
+	return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
 }

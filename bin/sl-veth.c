@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "error.h"
 #include "input.h"
 #include "log.h"
 #include "name.h"
@@ -27,6 +28,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "ip", required_argument, NULL, OPT_IP },
@@ -56,20 +58,20 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	if (!strcmp(verb, "del")) {
-		r = sl_veth_del(c.name);
-		return r < 0 ? sl_cli_fail(r) : 0;
+		r = sl_veth_del(c.name, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
 	c.peer = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
-	if ((r = sl_cli_ip("SL_IP", &c.ip)) < 0 || (r = sl_cli_prefix(&c.prefix)) < 0)
-		return sl_cli_fail(r);
-	if (sl_ifname_check("peer", c.peer) < 0)
-		return sl_cli_usage(&cli, "%s", sl_last_error());
+	if ((r = sl_cli_ip("SL_IP", &c.ip, err)) < 0 || (r = sl_cli_prefix(&c.prefix, err)) < 0)
+		return sl_cli_fail(err, r);
+	if (sl_ifname_check("peer", c.peer, err) < 0)
+		return sl_cli_usage(&cli, "%s", err->msg);
 	if (!strcmp(verb, "check")) {
-		r = sl_veth_check(&c);
-		return r < 0 ? sl_cli_fail(r) : r ? 1 : 0;
+		r = sl_veth_check(&c, err);
+		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
 	}
-	r = sl_veth_add(&c, &out);
+	r = sl_veth_add(&c, &out, err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(err, r);
 	return sl_cli_print(&cli, &out);
 }

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
-	if (sl_config_load(path, &cfg) == 0) {
+	if (sl_config_load(path, &cfg, NULL) == 0) {
 		for (size_t i = 0; i < cfg.n; i++)
 			if (!cfg.g[i].name[0] || cfg.g[i].allow.n > 4096 || cfg.g[i].drop.n > 4096)
 				abort();

@@ -12,6 +12,9 @@
 
 #include "policy.h"
 
+/* what a refused input was told */
+static struct sl_error why, *const err = &why;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
@@ -36,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sl_entry e, back;
 		char b[SL_ENTRY_STRLEN];
 
-		if (sl_entry_parse(text, &e, "--allow") == 0 &&
-		    (sl_entry_parse(sl_entry_fmt(&e, b), &back, "x") < 0 ||
+		if (sl_entry_parse(text, &e, "--allow", err) == 0 &&
+		    (sl_entry_parse(sl_entry_fmt(&e, b), &back, "x", err) < 0 ||
 		     memcmp(&e, &back, sizeof(e))))
 			abort();
 	}
@@ -47,9 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char save = text[h];
 
 		text[h] = '\0';
-		sl_entry_list_add(&a, text, "--allow");
+		sl_entry_list_add(&a, text, "--allow", err);
 		text[h] = save;
-		sl_entry_list_add(&d, text + h, "--drop");
+		sl_entry_list_add(&d, text + h, "--drop", err);
 	}
 	if (sl_policy_build(&a, &d, &p) == 0) {
 		for (uint32_t i = 0; i < 64; i++) {

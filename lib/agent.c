@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "error.h"
 #include "log.h"
 #include "name.h"
 #include "proto.h"
@@ -26,23 +27,22 @@
 /**
  * sl_agent_connect() - connect to a VM's supervisor
  * @name: VM
+ * @err: why, when it fails
  *
  * Return: socket, -ENXIO when the VM is not running, or -errno; recorded
  */
-int sl_agent_connect(const char *name)
+int sl_agent_connect(const char *name, struct sl_error *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char path[4096];
 	int fd, r;
 
-	r = sl_name_check(name);
+	r = sl_name_check(name, err);
 	if (r < 0)
 		return r;
 	if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_AGENT_SOCK) < 0 ||
-	    strlen(path) >= sizeof(sa.sun_path)) {
-		sl_set_error("agent socket path too long");
-		return -ENAMETOOLONG;
-	}
+	    strlen(path) >= sizeof(sa.sun_path))
+		return sl_error(err, -ENAMETOOLONG, "agent socket path too long");
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -50,12 +50,10 @@ int sl_agent_connect(const char *name)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = errno;
 		close(fd);
-		if (r == ENOENT || r == ECONNREFUSED) {
-			sl_set_error("%s is not running (no agent at %s)", name, path);
-			return -ENXIO;
-		}
-		sl_set_error("%s: %s", path, strerror(r));
-		return -r;
+		if (r == ENOENT || r == ECONNREFUSED)
+			return sl_error(err, -ENXIO, "%s is not running (no agent at %s)", name,
+					path);
+		return sl_error(err, -r, "%s: %s", path, strerror(r));
 	}
 	return fd;
 }
@@ -100,11 +98,12 @@ static int send_winch(int sock, int tty)
 }
 
 /*
- * Relay one channel: @in to the guest as STDIN, STDOUT/STDERR to @out/@err.
+ * Relay one channel: @in to the guest as STDIN, STDOUT/STDERR to @out/@errfd.
  * @conn_mode: @in and @out are one TCP socket (empty STDOUT = shut it).
  * Return: the exit status (0..255, 128+N), or -errno / -EIO on ERROR.
  */
-static int relay(int sock, int in, int out, int err, int winch_tty, bool conn_mode)
+static int relay(int sock, int in, int out, int errfd, int winch_tty, bool conn_mode,
+		 struct sl_error *err)
 {
 	struct sl_frame_reader rx;
 	uint8_t buf[32768];
@@ -162,14 +161,14 @@ static int relay(int sock, int in, int out, int err, int winch_tty, bool conn_mo
 			if (n <= 0) {
 				if (n == -EINTR)
 					continue;
-				sl_set_error("the VM's supervisor went away");
-				status = -ECONNRESET;
+				status =
+				    sl_error(err, -ECONNRESET, "the VM's supervisor went away");
 				break;
 			}
 			while ((k = sl_frame_reader_next(&rx, &f)) != 0) {
 				if (k < 0) {
-					sl_set_error("bad data from the supervisor");
-					status = -EPROTO;
+					status =
+					    sl_error(err, -EPROTO, "bad data from the supervisor");
 					goto done;
 				}
 				switch (f.type) {
@@ -180,14 +179,15 @@ static int relay(int sock, int in, int out, int err, int winch_tty, bool conn_mo
 						if (conn_mode)
 							goto closed;
 						/* Nobody reads it: stop, as the command would on SIGPIPE. */
-						sl_set_error("the command's output: %s", strerror(errno));
-						status = -EPIPE;
+						status = sl_error(err, -EPIPE,
+								  "the command's output: %s",
+								  strerror(errno));
 						goto done;
 					}
 					break;
 				case SL_STDERR:
-					if (f.len && err >= 0)
-						sl_write_all(err, f.data, f.len);
+					if (f.len && errfd >= 0)
+						sl_write_all(errfd, f.data, f.len);
 					break;
 				case SL_EXIT:
 					status = f.len == 2 ? (f.data[0] ? 128 + f.data[1] : f.data[1]) : 1;
@@ -197,8 +197,8 @@ closed:
 					status = 0;
 					goto done;
 				case SL_ERROR:
-					sl_set_error("%.*s", (int)f.len, (const char *)f.data);
-					status = -EIO;
+					status = sl_error(err, -EIO, "%.*s", (int)f.len,
+							  (const char *)f.data);
 					goto done;
 				default:
 					break;
@@ -239,7 +239,8 @@ static int put_str(uint8_t *buf, size_t *len, enum sl_exec_tag tag, const char *
  *
  * Return: the command's status (0..255, 128+N for a signal), or -errno
  */
-int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int err)
+int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int errfd,
+		  struct sl_error *err)
 {
 	_cleanup_free_ uint8_t *p = malloc(SL_FRAME_MAX);
 	size_t len = 0;
@@ -266,16 +267,14 @@ int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int 
 		snprintf(t, sizeof(t), "%u %u", ws.ws_row, ws.ws_col);
 		r = put_str(p, &len, SL_EXEC_TTY, t);
 	}
-	if (r) {
-		sl_set_error("command line too long for one request");
-		return -E2BIG;
-	}
+	if (r)
+		return sl_error(err, -E2BIG, "command line too long for one request");
 	r = sl_frame_send(sock, SL_EXEC, 0, p, len);
 	if (r < 0)
 		return r;
 	if (tty >= 0)
 		tty_raw(tty);
-	r = relay(sock, in, out, err, tty, false);
+	r = relay(sock, in, out, errfd, tty, false, err);
 	tty_restore();
 	return r;
 }
@@ -285,14 +284,15 @@ int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int 
  * @sock: from sl_agent_connect()
  * @target: "host:port" as the guest sees it
  * @conn: the local connection
+ * @err: why, when it fails
  *
  * Return: 0 when the connection ended, or -errno
  */
-int sl_agent_connect_tcp(int sock, const char *target, int conn)
+int sl_agent_connect_tcp(int sock, const char *target, int conn, struct sl_error *err)
 {
 	int r = sl_frame_send(sock, SL_CONNECT, 0, target, strlen(target));
 
-	return r < 0 ? r : relay(sock, conn, conn, -1, -1, true);
+	return r < 0 ? r : relay(sock, conn, conn, -1, -1, true, err);
 }
 
 /**
@@ -357,13 +357,14 @@ out:
  * @in: its stdin, or -1
  * @out: result, NUL-terminated; free()
  * @outlen: its length
+ * @err: why, when it fails
  *
  * Return: the command's status, or -errno
  */
 int sl_agent_capture(const char *name, const struct sl_exec_req *req, int in, char **out,
-		     size_t *outlen)
+		     size_t *outlen, struct sl_error *err)
 {
-	_cleanup_close_ int sock = sl_agent_connect(name);
+	_cleanup_close_ int sock = sl_agent_connect(name, err);
 	_cleanup_close_ int mfd = memfd_create("sl-capture", MFD_CLOEXEC);
 	off_t size;
 	int r;
@@ -374,7 +375,7 @@ int sl_agent_capture(const char *name, const struct sl_exec_req *req, int in, ch
 		return sock;
 	if (mfd < 0)
 		return -errno;
-	r = sl_agent_exec(sock, req, in, mfd, 2);
+	r = sl_agent_exec(sock, req, in, mfd, 2, err);
 	if (r < 0)
 		return r;
 	size = lseek(mfd, 0, SEEK_END);

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "error.h"
+
 /* A command to run in a VM. */
 struct sl_exec_req {
 	char **argv;
@@ -14,11 +16,12 @@ struct sl_exec_req {
 	bool pty;
 };
 
-int sl_agent_connect(const char *name);
-int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int err);
-int sl_agent_connect_tcp(int sock, const char *target, int conn);
+int sl_agent_connect(const char *name, struct sl_error *err);
+int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int errfd,
+		  struct sl_error *err);
+int sl_agent_connect_tcp(int sock, const char *target, int conn, struct sl_error *err);
 int sl_agent_console(int sock, int in, int out);
 int sl_agent_capture(const char *name, const struct sl_exec_req *req, int in, char **out,
-		     size_t *outlen);
+		     size_t *outlen, struct sl_error *err);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "bridge.h"
 #include "cidr.h"
+#include "error.h"
 #include "log.h"
 #include "name.h"
 #include "netns.h"
@@ -54,32 +55,29 @@ int sl_port_owner(const char *alias, char *name, size_t len)
 
 /* 1: the bridge is ours and ready; 0: it does not exist; <0: unusable. */
 static int bridge_state(struct nl_sock *sk, const char *bridge, uint32_t gw, unsigned prefix,
-			struct sl_link *b)
+			struct sl_link *b, struct sl_error *err)
 {
 	char alias[300], ip[SL_IP_STRLEN];
 	int r = sl_link_get(sk, bridge, b);
 
 	if (r == -ENODEV)
 		return 0;
-	if (r < 0) {
-		sl_set_error("cannot read %s: %s", bridge, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return sl_error(err, r, "cannot read %s: %s", bridge, strerror(-r));
 	bridge_alias(alias, sizeof(alias));
-	if (strcmp(b->kind, "bridge") || strcmp(b->alias, alias)) {
-		sl_set_error("%s exists and is not a bridge made by sltools in %s: "
-			     "name another one (network.bridge)", bridge, sl_run_dir());
-		return -EEXIST;
-	}
+	if (strcmp(b->kind, "bridge") || strcmp(b->alias, alias))
+		return sl_error(err, -EEXIST,
+				"%s exists and is not a bridge made by sltools in %s: "
+				"name another one (network.bridge)",
+				bridge, sl_run_dir());
 	r = sl_addr_has(sk, b->ifindex, gw, prefix);
 	if (r == 1)
 		return 1;
-	if (r == -EEXIST || r == 0) {
-		sl_set_error("bridge %s holds another address than %s/%u (a group on the "
-			     "same bridge must have the same gateway)", bridge,
-			     sl_ip_fmt(gw, ip), prefix);
-		return -EEXIST;
-	}
+	if (r == -EEXIST || r == 0)
+		return sl_error(err, -EEXIST,
+				"bridge %s holds another address than %s/%u (a group on the "
+				"same bridge must have the same gateway)",
+				bridge, sl_ip_fmt(gw, ip), prefix);
 	return r;
 }
 
@@ -88,6 +86,7 @@ static int bridge_state(struct nl_sock *sk, const char *bridge, uint32_t gw, uns
  * @bridge: its name
  * @gw: the address it holds (or will)
  * @prefix: of the subnet
+ * @err: why, when it fails
  *
  * A bridge that exists must be ours and hold @gw; a bridge to be made
  * needs a subnet nothing else on the host uses. Checked by sl-up before
@@ -96,7 +95,7 @@ static int bridge_state(struct nl_sock *sk, const char *bridge, uint32_t gw, uns
  * Return: 1 (exists, ours), 0 (will be made), or -errno with the error
  * recorded (-EEXIST, -EADDRINUSE, -EINVAL)
  */
-int sl_bridge_usable(const char *bridge, uint32_t gw, unsigned prefix)
+int sl_bridge_usable(const char *bridge, uint32_t gw, unsigned prefix, struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	struct sl_cidr net = { gw & sl_cidr_mask(prefix), prefix };
@@ -104,36 +103,35 @@ int sl_bridge_usable(const char *bridge, uint32_t gw, unsigned prefix)
 	char what[128], c[SL_CIDR_STRLEN];
 	int r;
 
-	if ((r = sl_ifname_check("bridge", bridge)) < 0 || (r = sl_nl_open_or_fail(&sk)) < 0)
+	if ((r = sl_ifname_check("bridge", bridge, err)) < 0 ||
+	    (r = sl_nl_open_or_fail(&sk, err)) < 0)
 		return r;
-	r = bridge_state(sk, bridge, gw, prefix, &b);
+	r = bridge_state(sk, bridge, gw, prefix, &b, err);
 	if (r != 0)
 		return r;
 	r = sl_route_conflict(sk, &net, sl_owner_tag(), what, sizeof(what));
-	if (r < 0) {
-		sl_set_error("cannot read the host's routes: %s", strerror(-r));
-		return r;
-	}
-	if (r > 0) {
-		sl_set_error("bridge subnet %s overlaps %s already on this host",
-			     sl_cidr_fmt(&net, c), what);
-		return -EADDRINUSE;
-	}
+	if (r < 0)
+		return sl_error(err, r, "cannot read the host's routes: %s", strerror(-r));
+	if (r > 0)
+		return sl_error(err, -EADDRINUSE,
+				"bridge subnet %s overlaps %s already on this host",
+				sl_cidr_fmt(&net, c), what);
 	return 0;
 }
 
-static int no_ipv6(const char *ifname)
+static int no_ipv6(const char *ifname, struct sl_error *err)
 {
 	char key[128];
 
 	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
-	int r = sl_sysctl_write(key, "1");
+	int r = sl_sysctl_write(key, "1", err);
 
 	/* No IPv6 in this kernel: nothing to turn off. */
 	return r == -ENOENT ? 0 : r;
 }
 
-static int bridge_make(struct nl_sock *sk, const struct sl_port_cfg *c, struct sl_link *b)
+static int bridge_make(struct nl_sock *sk, const struct sl_port_cfg *c, struct sl_link *b,
+		       struct sl_error *err)
 {
 	uint8_t mac[6];
 	char alias[300];
@@ -150,16 +148,14 @@ static int bridge_make(struct nl_sock *sk, const struct sl_port_cfg *c, struct s
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
 	bridge_alias(alias, sizeof(alias));
 	r = sl_link_bridge_add(sk, c->bridge);
-	if (r < 0) {
-		sl_set_error("cannot create bridge %s: %s", c->bridge, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return sl_error(err, r, "cannot create bridge %s: %s", c->bridge, strerror(-r));
 	if ((r = sl_link_set(sk, c->bridge, -1, alias)) < 0 ||
-	    (r = sl_link_set_mac(sk, c->bridge, mac)) < 0 || (r = no_ipv6(c->bridge)) < 0 ||
+	    (r = sl_link_set_mac(sk, c->bridge, mac)) < 0 || (r = no_ipv6(c->bridge, err)) < 0 ||
 	    (r = sl_link_get(sk, c->bridge, b)) < 0 ||
 	    (r = sl_addr_add(sk, b->ifindex, c->gw, c->prefix)) < 0 ||
 	    (r = sl_link_set(sk, c->bridge, 1, NULL)) < 0) {
-		sl_set_error("cannot set up bridge %s: %s", c->bridge, strerror(-r));
+		sl_error(err, r, "cannot set up bridge %s: %s", c->bridge, strerror(-r));
 		sl_link_del(sk, c->bridge);
 		return r;
 	}
@@ -182,6 +178,7 @@ static void bridge_drop_if_unused(struct nl_sock *sk, const char *bridge)
  * sl_port_add() - a VM's TAP as a port of a bridge in the host namespace
  * @c: VM, TAP, bridge and its gateway address
  * @out: SL_TAP SL_BRIDGE
+ * @err: why, when it fails
  *
  * The bridge is made on first use, holding the gateway; QEMU later opens
  * the TAP by name from the host namespace. IPv6 is off on both.
@@ -189,7 +186,7 @@ static void bridge_drop_if_unused(struct nl_sock *sk, const char *bridge)
  * Return: 0, -EEXIST (a link of that name that is not ours, or a bridge
  * with another address), -EADDRINUSE, or -errno; the error recorded
  */
-int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out)
+int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int lock = -1;
@@ -198,22 +195,22 @@ int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out)
 	bool made_bridge = false, made_tap = false;
 	int exists, r;
 
-	if ((r = sl_name_check(c->name)) < 0 || (r = sl_ifname_check("TAP", c->tap)) < 0)
+	if ((r = sl_name_check(c->name, err)) < 0 || (r = sl_ifname_check("TAP", c->tap, err)) < 0)
 		return r;
-	lock = sl_lock("bridge");
+	lock = sl_lock("bridge", err);
 	if (lock < 0)
 		return lock;
-	exists = sl_bridge_usable(c->bridge, c->gw, c->prefix);
+	exists = sl_bridge_usable(c->bridge, c->gw, c->prefix, err);
 	if (exists < 0)
 		return exists;
-	if ((r = sl_nl_open_or_fail(&sk)) < 0)
+	if ((r = sl_nl_open_or_fail(&sk, err)) < 0)
 		return r;
 	if (exists) {
 		r = sl_link_get(sk, c->bridge, &b);
 		if (r < 0)
 			return r;
 	} else {
-		r = bridge_make(sk, c, &b);
+		r = bridge_make(sk, c, &b, err);
 		if (r < 0)
 			return r;
 		made_bridge = true;
@@ -221,31 +218,30 @@ int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out)
 	port_alias(c->name, alias, sizeof(alias));
 	r = sl_link_get(sk, c->tap, &t);
 	if (r == 0 && (strcmp(t.kind, "tun") || strcmp(t.alias, alias))) {
-		sl_set_error("%s: %s exists and is not its TAP", c->name, c->tap);
-		r = -EEXIST;
+		r = sl_error(err, -EEXIST, "%s: %s exists and is not its TAP", c->name, c->tap);
 		goto fail;
 	}
 	if (r == -ENODEV) {
-		r = sl_tap_create(c->tap);
+		r = sl_tap_create(c->tap, err);
 		if (r < 0)
 			goto fail;
 		made_tap = true;
 		r = sl_link_set(sk, c->tap, -1, alias);
 		if (r == 0)
-			r = no_ipv6(c->tap);
+			r = no_ipv6(c->tap, err);
 	}
 	if (r == 0)
 		r = sl_link_set_master(sk, c->tap, b.ifindex);
 	if (r == 0)
 		r = sl_link_set(sk, c->tap, 1, NULL);
 	if (r < 0) {
-		sl_set_error("%s: cannot set up %s on %s: %s", c->name, c->tap, c->bridge,
-			     strerror(-r));
+		sl_error(err, r, "%s: cannot set up %s on %s: %s", c->name, c->tap, c->bridge,
+			 strerror(-r));
 		goto fail;
 	}
 	if ((r = sl_kv_set(out, "SL_TAP", c->tap)) < 0 ||
 	    (r = sl_kv_set(out, "SL_BRIDGE", c->bridge)) < 0 ||
-	    (r = sl_state_update(c->name, out, NULL)) < 0)
+	    (r = sl_state_update(c->name, out, NULL, err)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -262,11 +258,12 @@ fail:
  * @name: VM
  * @tap: its TAP
  * @bridge: the bridge
+ * @err: why, when it fails
  *
  * Return: 0, also when they are already gone; -EEXIST when @tap is not
  * this VM's
  */
-int sl_port_del(const char *name, const char *tap, const char *bridge)
+int sl_port_del(const char *name, const char *tap, const char *bridge, struct sl_error *err)
 {
 	static const char *const keys[] = { "SL_TAP", "SL_BRIDGE", NULL };
 	_cleanup_nl_ struct nl_sock *sk = NULL;
@@ -274,44 +271,46 @@ int sl_port_del(const char *name, const char *tap, const char *bridge)
 	char alias[300];
 	int r;
 
-	if ((r = sl_name_check(name)) < 0 || (r = sl_ifname_check("TAP", tap)) < 0 ||
-	    (r = sl_ifname_check("bridge", bridge)) < 0)
+	if ((r = sl_name_check(name, err)) < 0 || (r = sl_ifname_check("TAP", tap, err)) < 0 ||
+	    (r = sl_ifname_check("bridge", bridge, err)) < 0)
 		return r;
-	lock = sl_lock("bridge");
+	lock = sl_lock("bridge", err);
 	if (lock < 0)
 		return lock;
-	if ((r = sl_nl_open_or_fail(&sk)) < 0)
+	if ((r = sl_nl_open_or_fail(&sk, err)) < 0)
 		return r;
 	port_alias(name, alias, sizeof(alias));
-	r = sl_link_del_owned(sk, tap, NULL, alias);
+	r = sl_link_del_owned(sk, tap, NULL, alias, err);
 	if (r == -EEXIST)
-		sl_set_error("%s: %s is not its TAP: left alone", name, tap);
+		sl_error(err, r, "%s: %s is not its TAP: left alone", name, tap);
 	if (r < 0)
 		return r;
 	bridge_drop_if_unused(sk, bridge);
-	return sl_state_update(name, NULL, keys);
+	return sl_state_update(name, NULL, keys, err);
 }
 
 /**
  * sl_port_check() - compare a VM's bridge port with what sl_port_add() makes
+ * @err: why, when it fails
  *
  * Return: number of differences (each reported on stderr), or -errno
  */
-int sl_port_check(const struct sl_port_cfg *c)
+int sl_port_check(const struct sl_port_cfg *c, struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	char alias[300], key[128], v[16];
 	struct sl_link b, t;
+	struct sl_error why = { 0 };
 	int problems = 0, r;
 
-	if ((r = sl_nl_open_or_fail(&sk)) < 0)
+	if ((r = sl_nl_open_or_fail(&sk, err)) < 0)
 		return r;
-	r = bridge_state(sk, c->bridge, c->gw, c->prefix, &b);
+	r = bridge_state(sk, c->bridge, c->gw, c->prefix, &b, &why);
 	if (r < 0 && r != -EEXIST)
-		return r;
+		return sl_error(err, r, "%s", sl_error_msg(&why, r));
 	if (r <= 0) {
 		sl_info("check: %s: bridge %s: %s", c->name, c->bridge,
-			r ? sl_last_error() : "missing");
+			r ? sl_error_msg(&why, r) : "missing");
 		return 1;
 	}
 	if (!(b.flags & IFF_UP))

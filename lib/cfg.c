@@ -13,6 +13,7 @@
 
 #include "bridge.h"
 #include "cfg.h"
+#include "error.h"
 #include "ipam.h"
 #include "log.h"
 #include "name.h"
@@ -30,6 +31,7 @@ struct ctx {
 	yaml_document_t *doc;
 	const char *path;
 	char where[160]; /* "group agents" */
+	struct sl_error *err;
 };
 
 static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
@@ -42,9 +44,9 @@ static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	sl_set_error("%s:%lu: %s%s%s", c->path, n ? (unsigned long)n->start_mark.line + 1 : 0UL,
-		     c->where, c->where[0] ? ": " : "", msg);
-	return -EINVAL;
+	return sl_error(c->err, -EINVAL, "%s:%lu: %s%s%s", c->path,
+			n ? (unsigned long)n->start_mark.line + 1 : 0UL, c->where,
+			c->where[0] ? ": " : "", msg);
 }
 
 static const char *scalar(const yaml_node_t *n)
@@ -66,7 +68,7 @@ static yaml_node_t *node(struct ctx *c, int i)
 #define CFG_MAX_NODES 100000
 #define CFG_MAX_BYTES (1 << 20)
 
-static int prescan(const char *path, const unsigned char *text, size_t len)
+static int prescan(const char *path, const unsigned char *text, size_t len, struct sl_error *err)
 {
 	yaml_parser_t p;
 	yaml_event_t e;
@@ -83,16 +85,17 @@ static int prescan(const char *path, const unsigned char *text, size_t len)
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
 			if (++depth > CFG_MAX_DEPTH) {
-				sl_set_error("%s:%lu: nested deeper than %d levels: not a config",
-					     path, (unsigned long)e.start_mark.line + 1, CFG_MAX_DEPTH);
-				r = -EINVAL;
+				r = sl_error(err, -EINVAL,
+					     "%s:%lu: nested deeper than %d levels: not a config",
+					     path, (unsigned long)e.start_mark.line + 1,
+					     CFG_MAX_DEPTH);
 			}
 			/* fall through */
 		case YAML_SCALAR_EVENT:
 		case YAML_ALIAS_EVENT:
 			if (++nodes > CFG_MAX_NODES) {
-				sl_set_error("%s: more than %d nodes: not a config", path, CFG_MAX_NODES);
-				r = -EINVAL;
+				r = sl_error(err, -EINVAL, "%s: more than %d nodes: not a config",
+					     path, CFG_MAX_NODES);
 			}
 			break;
 		case YAML_SEQUENCE_END_EVENT:
@@ -133,30 +136,26 @@ static int check_dup_keys(struct ctx *c)
 }
 
 /* The file whole, when it is a regular file of a config's size. */
-static int read_config(const char *path, unsigned char **text, size_t *len)
+static int read_config(const char *path, unsigned char **text, size_t *len, struct sl_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
 	ssize_t n;
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		sl_set_error("%s: %s", path, strerror(errno));
-		return -EINVAL;
-	}
-	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
-		sl_set_error("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-		return -EINVAL;
-	}
-	if (st.st_size > CFG_MAX_BYTES) {
-		sl_set_error("%s: larger than %d bytes: not a config", path, CFG_MAX_BYTES);
-		return -EINVAL;
-	}
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return sl_error(err, -EINVAL, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode))
+		return sl_error(err, -EINVAL, "%s: %s", path,
+				S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+	if (st.st_size > CFG_MAX_BYTES)
+		return sl_error(err, -EINVAL, "%s: larger than %d bytes: not a config", path,
+				CFG_MAX_BYTES);
 	*text = malloc((size_t)st.st_size + 1);
 	if (!*text)
 		return -ENOMEM;
 	n = read(fd, *text, (size_t)st.st_size);
 	if (n < 0) {
-		sl_set_error("%s: %s", path, strerror(errno));
+		sl_error(err, -EINVAL, "%s: %s", path, strerror(errno));
 		free(*text);
 		*text = NULL;
 		return -EINVAL;
@@ -212,8 +211,9 @@ static int get_entries(struct ctx *c, const yaml_node_t *n, const char *key,
 		       struct sl_entry_list *l)
 {
 	if (n->type == YAML_SCALAR_NODE)
-		return sl_entry_list_add(l, scalar(n), key) < 0 ? fail(c, n, "%s", sl_last_error())
-							       : 0;
+		return sl_entry_list_add(l, scalar(n), key, c->err) < 0
+			   ? fail(c, n, "%s", c->err->msg)
+			   : 0;
 	if (n->type != YAML_SEQUENCE_NODE)
 		return fail(c, n, "%s: want a list of addresses or CIDRs", key);
 	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
@@ -221,10 +221,10 @@ static int get_entries(struct ctx *c, const yaml_node_t *n, const char *key,
 		const char *s = scalar(e);
 		struct sl_entry one;
 
-		if (!s || sl_entry_parse(s, &one, key) < 0)
-			return fail(c, e, "%s", s ? sl_last_error() : "want a string");
-		if (sl_entry_list_add(l, s, key) < 0)
-			return fail(c, e, "%s", sl_last_error());
+		if (!s || sl_entry_parse(s, &one, key, c->err) < 0)
+			return fail(c, e, "%s", s ? c->err->msg : "want a string");
+		if (sl_entry_list_add(l, s, key, c->err) < 0)
+			return fail(c, e, "%s", c->err->msg);
 	}
 	return 0;
 }
@@ -280,7 +280,7 @@ static int get_ifname(struct ctx *c, const yaml_node_t *v, const char *key, char
 
 	if (r < 0)
 		return r;
-	if (sl_ifname_check(key, tmp) < 0 || strlen(tmp) > SL_NAME_MAX - room)
+	if (sl_ifname_check(key, tmp, c->err) < 0 || strlen(tmp) > SL_NAME_MAX - room)
 		return fail(c, v, "%s: '%s' is not an interface name of at most %zu bytes", key, tmp,
 			    SL_NAME_MAX - room);
 	memcpy(buf, tmp, strlen(tmp) + 1);
@@ -341,7 +341,8 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
 				  "(a.b.c.d/p, /8 to /30, a host of its subnet)", g->gateway_s);
 	sl_cidr_fmt(&g->range, g->range_s);
 	snprintf(g->bridge, sizeof(g->bridge), "%s", SL_BRIDGE_DEFAULT);
-	if ((v = get(c, net, "bridge")) && (r = get_ifname(c, v, "network.bridge", g->bridge, 0)) < 0)
+	if ((v = get(c, net, "bridge")) &&
+	    (r = get_ifname(c, v, "network.bridge", g->bridge, 0)) < 0)
 		return r;
 	/* Room for the largest VM number after the prefix. */
 	if ((v = get(c, net, "tap_prefix")) &&
@@ -385,6 +386,7 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
  * @vm: the VM's name
  * @n: its number in the group, from 1
  * @tap: result
+ * @err: why, when it fails
  *
  * Slicer's tap_prefix and the VM's number, or else the VM's own name, which
  * is unique on the host already.
@@ -392,7 +394,8 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
  * Return: 0, or -ENAMETOOLONG (a launched VM past count whose number does
  * not fit after the prefix) with the error recorded
  */
-int sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16])
+int sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16],
+		 struct sl_error *err)
 {
 	char buf[32];
 
@@ -400,11 +403,10 @@ int sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[
 		snprintf(buf, sizeof(buf), "%s%u", g->tap_prefix, n);
 	else
 		snprintf(buf, sizeof(buf), "%s", vm);
-	if (strlen(buf) > 15) {
-		sl_set_error("group %s: TAP name %s is over 15 bytes (network.tap_prefix)",
-			     g->name, buf);
-		return -ENAMETOOLONG;
-	}
+	if (strlen(buf) > 15)
+		return sl_error(err, -ENAMETOOLONG,
+				"group %s: TAP name %s is over 15 bytes (network.tap_prefix)",
+				g->name, buf);
 	memcpy(tap, buf, strlen(buf) + 1);
 	return 0;
 }
@@ -430,8 +432,8 @@ static int parse_bandwidth(struct ctx *c, const yaml_node_t *bw, struct sl_group
 		snprintf(what, sizeof(what), "network.bandwidth.%s", keys[i]);
 		if ((r = get_str(c, v, what, dst[i], sizeof(g->rate_out))) < 0)
 			return r;
-		if (sl_rate_parse(dst[i], &rate, what) < 0)
-			return fail(c, v, "%s", sl_last_error());
+		if (sl_rate_parse(dst[i], &rate, what, c->err) < 0)
+			return fail(c, v, "%s", c->err->msg);
 	}
 	return 0;
 }
@@ -463,8 +465,8 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 		return fail(c, net, "network.range: missing (e.g. \"169.254.100.0/22\")");
 	if ((r = get_str(c, v, "network.range", g->range_s, sizeof(g->range_s))) < 0)
 		return r;
-	if (sl_range_parse(g->range_s, &g->range) < 0)
-		return fail(c, v, "network.range: %s", sl_last_error());
+	if (sl_range_parse(g->range_s, &g->range, c->err) < 0)
+		return fail(c, v, "network.range: %s", c->err->msg);
 	if ((v = get(c, net, "allow")) && (r = get_entries(c, v, "network.allow", &g->allow)) < 0)
 		return r;
 	if ((v = get(c, net, "drop")) && (r = get_entries(c, v, "network.drop", &g->drop)) < 0)
@@ -473,8 +475,6 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 		return r;
 	return 0;
 }
-
-
 
 static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 {
@@ -565,8 +565,8 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 		return r;
 	/* The longest VM name must fit an interface name. */
 	snprintf(probe, sizeof(probe), "%s-%u", g->name, g->count ? g->count : 1);
-	if (sl_name_check(probe) < 0)
-		return fail(c, get(c, gn, "name"), "%s", sl_last_error());
+	if (sl_name_check(probe, c->err) < 0)
+		return fail(c, get(c, gn, "name"), "%s", c->err->msg);
 	v = get(c, gn, "network");
 	if (!v)
 		return fail(c, gn, "no network section: that is Slicer's CNI mode, which sltools "
@@ -628,6 +628,7 @@ static int groups_clash(struct ctx *c, const yaml_node_t *gn, const struct sl_gr
  * sl_config_load() - read and check a Slicer config file
  * @path: YAML file
  * @cfg: result; sl_config_free() it
+ * @err: why, when it fails
  *
  * Everything is checked before anything is created: each error names the
  * file, the line, the group and the key. Keys we do not implement get one
@@ -635,29 +636,31 @@ static int groups_clash(struct ctx *c, const yaml_node_t *gn, const struct sl_gr
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_config_load(const char *path, struct sl_config *cfg)
+int sl_config_load(const char *path, struct sl_config *cfg, struct sl_error *err)
 {
 	_cleanup_free_ unsigned char *text = NULL;
 	size_t len = 0;
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct ctx c = { .doc = &doc, .path = path };
+	struct sl_error none = { 0 };
+	struct ctx c = { .doc = &doc, .path = path, .err = err ? err : &none };
 	yaml_node_t *root, *groups;
 	int r = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	if ((r = read_config(path, &text, &len)) < 0 || (r = prescan(path, text, len)) < 0)
+	if ((r = read_config(path, &text, &len, err)) < 0 ||
+	    (r = prescan(path, text, len, err)) < 0)
 		return r;
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		sl_set_error("%s:%lu: malformed YAML: %s", path,
+		r = sl_error(err, -EINVAL, "%s:%lu: malformed YAML: %s", path,
 			     (unsigned long)parser.problem_mark.line + 1,
 			     parser.problem ? parser.problem : "parse error");
 		yaml_parser_delete(&parser);
-		return -EINVAL;
+		return r;
 	}
 	root = yaml_document_get_root_node(&doc);
 	if ((r = check_dup_keys(&c)) < 0)

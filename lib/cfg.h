@@ -6,6 +6,7 @@
 
 #include "cidr.h"
 #include "egress.h"
+#include "error.h"
 
 enum sl_net_mode { SL_NET_ISOLATED, SL_NET_BRIDGE };
 
@@ -36,10 +37,11 @@ struct sl_config {
 	size_t n;
 };
 
-int sl_config_load(const char *path, struct sl_config *cfg);
+int sl_config_load(const char *path, struct sl_config *cfg, struct sl_error *err);
 void sl_config_free(struct sl_config *cfg);
 #define _cleanup_config_ __attribute__((cleanup(sl_config_free)))
 const struct sl_group *sl_config_group(const struct sl_config *cfg, const char *name);
-int sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16]);
+int sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[16],
+		 struct sl_error *err);
 
 #endif

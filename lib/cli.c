@@ -8,6 +8,7 @@
 #include "cidr.h"
 
 #include "cli.h"
+#include "error.h"
 #include "input.h"
 #include "log.h"
 
@@ -25,6 +26,7 @@
  */
 bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 {
+	struct sl_error e = { 0 };
 	int r;
 
 	switch (opt) {
@@ -37,9 +39,9 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 		cli->done = 0;
 		return true;
 	case OPT_ENV:
-		r = sl_input_env_file(arg);
+		r = sl_input_env_file(arg, &e);
 		if (r < 0) {
-			sl_err("--env: %s", sl_last_error());
+			sl_err("--env: %s", sl_error_msg(&e, r));
 			cli->done = 2;
 		}
 		return true;
@@ -92,14 +94,13 @@ int sl_exit_status(int err)
 
 /**
  * sl_cli_fail() - report a library error and give the exit status
- * @err: -errno
+ * @err: what the failed call recorded
+ * @r: its return, -errno
  */
-int sl_cli_fail(int err)
+int sl_cli_fail(const struct sl_error *err, int r)
 {
-	const char *msg = sl_last_error();
-
-	sl_err("%s", *msg ? msg : strerror(-err));
-	return sl_exit_status(err);
+	sl_err("%s", sl_error_msg(err, r));
+	return sl_exit_status(r);
 }
 
 int sl_cli_usage(const struct sl_cli *cli, const char *fmt, ...)
@@ -154,6 +155,7 @@ const char *sl_cli_input(const char *key, const char *dflt)
 int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *verbs,
 		const char *const *no_name, const char **verb, const char **name)
 {
+	struct sl_error err = { 0 };
 	bool ok = false;
 	int r;
 
@@ -181,9 +183,9 @@ int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *ve
 	}
 	if (argc - optind > 1)
 		return sl_cli_usage(cli, "too many arguments: '%s'", argv[optind + 1]);
-	r = sl_input_bind(optind < argc ? argv[optind] : NULL, name);
+	r = sl_input_bind(optind < argc ? argv[optind] : NULL, name, &err);
 	if (r < 0)
-		return sl_cli_fail(r);
+		return sl_cli_fail(&err, r);
 	return -1;
 }
 
@@ -191,29 +193,28 @@ int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *ve
  * sl_cli_ip() - an IPv4 address input, required
  * @key: SL_* key
  * @ip: result
+ * @err: why, when it fails
  *
  * Return: 0, or -ENXIO (missing: the VM is unknown) / -EINVAL, recorded
  */
-int sl_cli_ip(const char *key, uint32_t *ip)
+int sl_cli_ip(const char *key, uint32_t *ip, struct sl_error *err)
 {
 	const char *v = sl_input_get(key);
 
-	if (!v) {
-		sl_set_error("%s unknown: no %s (run sl-ipam alloc first, or give --env FILE)",
-			     sl_input_get("SL_NAME"), key);
-		return -ENXIO;
-	}
-	if (sl_ip_parse(v, ip) < 0) {
-		sl_set_error("bad %s '%s': not an IPv4 address", key, v);
-		return -EINVAL;
-	}
+	if (!v)
+		return sl_error(err, -ENXIO,
+				"%s unknown: no %s (run sl-ipam alloc first, or give --env FILE)",
+				sl_input_get("SL_NAME"), key);
+	if (sl_ip_parse(v, ip) < 0)
+		return sl_error(err, -EINVAL, "bad %s '%s': not an IPv4 address", key, v);
 	return 0;
 }
 
 /**
  * sl_cli_prefix() - SL_PREFIX, the VM block's prefix (default 30)
+ * @err: why, when it fails
  */
-int sl_cli_prefix(unsigned *prefix)
+int sl_cli_prefix(unsigned *prefix, struct sl_error *err)
 {
 	const char *v = sl_input_get("SL_PREFIX");
 	char *end;
@@ -223,10 +224,8 @@ int sl_cli_prefix(unsigned *prefix)
 	if (!v)
 		return 0;
 	p = strtoul(v, &end, 10);
-	if (*end || end == v || p < 1 || p > 30) {
-		sl_set_error("bad SL_PREFIX '%s': want 1 to 30", v);
-		return -EINVAL;
-	}
+	if (*end || end == v || p < 1 || p > 30)
+		return sl_error(err, -EINVAL, "bad SL_PREFIX '%s': want 1 to 30", v);
 	*prefix = (unsigned)p;
 	return 0;
 }
@@ -234,17 +233,16 @@ int sl_cli_prefix(unsigned *prefix)
 /**
  * sl_cli_mode() - SL_MODE: "isolated" (the default) or "bridge"
  * @bridge: set for bridge mode
+ * @err: why, when it fails
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_cli_mode(bool *bridge)
+int sl_cli_mode(bool *bridge, struct sl_error *err)
 {
 	const char *v = sl_input_get("SL_MODE");
 
 	*bridge = v && !strcmp(v, "bridge");
-	if (v && !*bridge && strcmp(v, "isolated")) {
-		sl_set_error("bad SL_MODE '%s': isolated or bridge", v);
-		return -EINVAL;
-	}
+	if (v && !*bridge && strcmp(v, "isolated"))
+		return sl_error(err, -EINVAL, "bad SL_MODE '%s': isolated or bridge", v);
 	return 0;
 }

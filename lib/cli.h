@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "kv.h"
 
 #ifndef SL_VERSION
@@ -41,16 +42,16 @@ struct sl_cli {
 
 bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv);
 int sl_exit_status(int err);
-int sl_cli_fail(int err);
+int sl_cli_fail(const struct sl_error *err, int r);
 int sl_cli_usage(const struct sl_cli *cli, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int sl_cli_print(const struct sl_cli *cli, const struct sl_kv *out);
 const char *sl_cli_input(const char *key, const char *dflt);
 
-#endif
-
 int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *verbs,
 		const char *const *no_name, const char **verb, const char **name);
-int sl_cli_ip(const char *key, uint32_t *ip);
-int sl_cli_prefix(unsigned *prefix);
-int sl_cli_mode(bool *bridge);
+int sl_cli_ip(const char *key, uint32_t *ip, struct sl_error *err);
+int sl_cli_prefix(unsigned *prefix, struct sl_error *err);
+int sl_cli_mode(bool *bridge, struct sl_error *err);
+
+#endif

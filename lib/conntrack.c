@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "conntrack.h"
+#include "error.h"
 #include "log.h"
 
 struct cut {
@@ -62,6 +63,7 @@ static int visit(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
  * sl_conntrack_cut() - end the VM's flows that its policy now drops
  * @pol: the policy just applied
  * @vm: the VM's address
+ * @err: why, when it fails
  *
  * The namespace's chain accepts ESTABLISHED before any entry, so a new
  * policy alone would let open connections run on. Each flow the VM
@@ -72,21 +74,20 @@ static int visit(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
  *
  * Return: how many flows were cut, or -errno with the error recorded
  */
-int sl_conntrack_cut(const struct sl_policy *pol, uint32_t vm)
+int sl_conntrack_cut(const struct sl_policy *pol, uint32_t vm, struct sl_error *err)
 {
 	struct cut c = { .pol = pol, .vm = vm };
 	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
 	uint32_t family = AF_INET;
 	int r = 0;
 
-	if (!h) {
-		sl_set_error("conntrack: cannot open the table: %s", strerror(errno));
-		return -errno;
-	}
+	if (!h)
+		return sl_error(err, -errno, "conntrack: cannot open the table: %s",
+				strerror(errno));
 	nfct_callback_register(h, NFCT_T_ALL, visit, &c);
 	if (nfct_query(h, NFCT_Q_DUMP, &family) < 0 && !c.err) {
 		r = -errno;
-		sl_set_error("conntrack: cannot list the flows: %s", strerror(errno));
+		sl_error(err, r, "conntrack: cannot list the flows: %s", strerror(errno));
 	}
 	if (c.err)
 		r = c.err;
@@ -94,7 +95,7 @@ int sl_conntrack_cut(const struct sl_policy *pol, uint32_t vm)
 		/* gone meanwhile is as good as cut */
 		if (!r && nfct_query(h, NFCT_Q_DESTROY, c.v[i]) < 0 && errno != ENOENT) {
 			r = -errno;
-			sl_set_error("conntrack: cannot cut a flow: %s", strerror(errno));
+			sl_error(err, r, "conntrack: cannot cut a flow: %s", strerror(errno));
 		}
 		nfct_destroy(c.v[i]);
 	}

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "log.h"
 #include "daemon.h"
 #include "netns.h"
@@ -72,7 +73,7 @@ static void exec_daemon(const struct sl_daemon *d, const char *path, const char 
 }
 
 /* Its first line: "ok", or why it could not listen. */
-static int wait_ready(const struct sl_daemon *d, int fd, const char *name)
+static int wait_ready(const struct sl_daemon *d, int fd, const char *name, struct sl_error *err)
 {
 	char line[512];
 	size_t have = 0;
@@ -91,8 +92,8 @@ static int wait_ready(const struct sl_daemon *d, int fd, const char *name)
 	line[strcspn(line, "\n")] = '\0';
 	if (!strcmp(line, "ok"))
 		return 0;
-	sl_set_error("%s: %s did not start: %s", name, d->what, have ? line : "no word from it");
-	return -EIO;
+	return sl_error(err, -EIO, "%s: %s did not start: %s", name, d->what,
+			have ? line : "no word from it");
 }
 
 /**
@@ -100,6 +101,7 @@ static int wait_ready(const struct sl_daemon *d, int fd, const char *name)
  * @d: which
  * @name: VM
  * @out: the pid and start time of a new one
+ * @err: why, when it fails
  *
  * One that runs is told to re-read the state (SIGHUP); else one is
  * started, in a session of its own (it outlives the caller), and this
@@ -107,24 +109,24 @@ static int wait_ready(const struct sl_daemon *d, int fd, const char *name)
  *
  * Return: 0, or -errno with the error recorded
  */
-int sl_daemon_ensure(const struct sl_daemon *d, const char *name, struct sl_kv *out)
+int sl_daemon_ensure(const struct sl_daemon *d, const char *name, struct sl_kv *out,
+		     struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	char path[4096];
 	unsigned long long start;
 	int p[2], r, pid;
 
-	if ((r = sl_state_load(name, &st)) < 0)
+	if ((r = sl_state_load(name, &st, err)) < 0)
 		return r;
 	if ((pid = sl_daemon_pid(d, &st)) > 0)
 		return kill(pid, SIGHUP) < 0 ? -errno : 0;
 	if ((r = sl_locate(path, sizeof(path), "SL_LIBEXEC_DIR", "../libexec", SL_LIBEXEC_DIR,
 			   d->prog)) < 0)
 		return r;
-	if (access(path, X_OK) < 0) {
-		sl_set_error("no %s at %s: run make, or set SL_LIBEXEC_DIR", d->prog, path);
-		return -ENOENT;
-	}
+	if (access(path, X_OK) < 0)
+		return sl_error(err, -ENOENT, "no %s at %s: run make, or set SL_LIBEXEC_DIR",
+				d->prog, path);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
@@ -135,12 +137,12 @@ int sl_daemon_ensure(const struct sl_daemon *d, const char *name, struct sl_kv *
 		close(p[0]);
 		return -errno;
 	}
-	r = wait_ready(d, p[0], name);
+	r = wait_ready(d, p[0], name, err);
 	close(p[0]);
 	if (r < 0 || sl_proc_start(pid, &start) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		return r < 0 ? r : (sl_set_error("%s: %s died at start", name, d->what), -EIO);
+		return r < 0 ? r : sl_error(err, -EIO, "%s: %s died at start", name, d->what);
 	}
 	if ((r = sl_kv_setf(out, d->pid_key, "%d", pid)) < 0 ||
 	    (r = sl_kv_setf(out, d->start_key, "%llu", start)) < 0)
@@ -152,17 +154,18 @@ int sl_daemon_ensure(const struct sl_daemon *d, const char *name, struct sl_kv *
  * sl_daemon_stop() - end the VM's daemon of a kind, if one runs
  * @d: which
  * @name: VM
+ * @err: why, when it fails
  *
  * SIGTERM, then SIGKILL after a second; then its own log goes. Its keys
  * stay for the caller to remove with the rest.
  *
  * Return: 0 or -errno
  */
-int sl_daemon_stop(const struct sl_daemon *d, const char *name)
+int sl_daemon_stop(const struct sl_daemon *d, const char *name, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	char log[4096];
-	int r = sl_state_load(name, &st), pid;
+	int r = sl_state_load(name, &st, err), pid;
 
 	if (r < 0)
 		return r;
@@ -189,19 +192,19 @@ int sl_daemon_stop(const struct sl_daemon *d, const char *name)
  * sl_daemon_enter() - in a daemon: move into the VM's namespace
  * @name: VM
  * @ns: what that namespace is, for sl_daemon_ns_alive()
+ * @err: why, when it fails
  *
  * Return: 0, or -errno with the error recorded
  */
-int sl_daemon_enter(const char *name, struct stat *ns)
+int sl_daemon_enter(const char *name, struct stat *ns, struct sl_error *err)
 {
 	_cleanup_close_ int fd = sl_netns_open(name);
 
 	if (fd < 0)
 		return fd;
-	if (setns(fd, CLONE_NEWNET) < 0 || fstat(fd, ns) < 0) {
-		sl_set_error("%s: cannot enter its namespace: %s", name, strerror(errno));
-		return -errno;
-	}
+	if (setns(fd, CLONE_NEWNET) < 0 || fstat(fd, ns) < 0)
+		return sl_error(err, -errno, "%s: cannot enter its namespace: %s", name,
+				strerror(errno));
 	return 0;
 }
 
@@ -246,7 +249,7 @@ int sl_daemon_signals(void)
  * sl_daemon_ready() - in a daemon: record itself, then tell its starter
  * @d: which daemon this is
  * @name: its VM
- * @r: 0, or the failure whose error is recorded
+ * @r: 0, or the failure recorded in @err
  *
  * Ready, it writes its own pid and start time into the VM's state before
  * it says so: a starter killed between the word and its own write leaves
@@ -255,7 +258,7 @@ int sl_daemon_signals(void)
  *
  * Return: @r, or the failure to record itself
  */
-int sl_daemon_ready(const struct sl_daemon *d, const char *name, int r)
+int sl_daemon_ready(const struct sl_daemon *d, const char *name, int r, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv me = { 0 };
 	unsigned long long start;
@@ -263,9 +266,9 @@ int sl_daemon_ready(const struct sl_daemon *d, const char *name, int r)
 	if (r == 0 && ((r = sl_proc_start(getpid(), &start)) < 0 ||
 		       (r = sl_kv_setf(&me, d->pid_key, "%d", getpid())) < 0 ||
 		       (r = sl_kv_setf(&me, d->start_key, "%llu", start)) < 0 ||
-		       (r = sl_state_update(name, &me, NULL)) < 0))
-		sl_set_error("%s: %s cannot record itself: %s", name, d->what, strerror(-r));
-	dprintf(3, "%s\n", r < 0 ? sl_last_error() : "ok");
+		       (r = sl_state_update(name, &me, NULL, err)) < 0))
+		sl_error_wrap(err, r, "%s: %s cannot record itself", name, d->what);
+	dprintf(3, "%s\n", r < 0 ? sl_error_msg(err, r) : "ok");
 	close(3);
 	return r;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
+#include "error.h"
 #include "kv.h"
 
 /*
@@ -29,14 +30,15 @@ struct sl_daemon {
 
 extern const struct sl_daemon sl_resolver, sl_denylog;
 
-int sl_daemon_ensure(const struct sl_daemon *d, const char *name, struct sl_kv *out);
-int sl_daemon_stop(const struct sl_daemon *d, const char *name);
+int sl_daemon_ensure(const struct sl_daemon *d, const char *name, struct sl_kv *out,
+		     struct sl_error *err);
+int sl_daemon_stop(const struct sl_daemon *d, const char *name, struct sl_error *err);
 int sl_daemon_pid(const struct sl_daemon *d, const struct sl_kv *st);
 
 /* In the daemon: */
-int sl_daemon_enter(const char *name, struct stat *ns);
+int sl_daemon_enter(const char *name, struct stat *ns, struct sl_error *err);
 bool sl_daemon_ns_alive(const char *name, const struct stat *ns);
 int sl_daemon_signals(void);
-int sl_daemon_ready(const struct sl_daemon *d, const char *name, int r);
+int sl_daemon_ready(const struct sl_daemon *d, const char *name, int r, struct sl_error *err);
 
 #endif

@@ -57,7 +57,12 @@ int sl_denial_fmt(const struct sl_denial *d, char *line, size_t size)
 	word(proto, sizeof(proto), d->proto);
 	word(dest, sizeof(dest), d->dest);
 	word(entry, sizeof(entry), d->entry);
-	if (d->port)
+	/* A packet's ":PORT" is its port: no other colon, or the line would not
+	 * read back. A name has no port: its colons are its own. */
+	if (strcmp(proto, "dns"))
+		for (char *c = dest; (c = strchr(c, ':')); c++)
+			*c = '?';
+	if (d->port && strcmp(proto, "dns"))
 		n = snprintf(line, size, "%s %s %s %s:%u denied by %s\n", time, vm, proto, dest,
 			     d->port, entry);
 	else
@@ -126,15 +131,15 @@ void sl_denial_logs_remove(const char *name)
  */
 int sl_denial_parse(const char *line, struct sl_denial *d)
 {
-	char *colon, *end;
+	char dest[sizeof(d->dest) + 6], *colon, *end; /* and ":PORT" */
 	int n = 0;
 
 	memset(d, 0, sizeof(*d));
-	if (sscanf(line, "%31s %31s %7s %255s denied by %63s%n", d->time, d->vm, d->proto,
-		   d->dest, d->entry, &n) != 5 || !n || (line[n] && strcmp(line + n, "\n")))
+	if (sscanf(line, "%31s %31s %7s %261s denied by %63s%n", d->time, d->vm, d->proto, dest,
+		   d->entry, &n) != 5 || !n || (line[n] && strcmp(line + n, "\n")))
 		return -EINVAL;
 	/* names have no port; an address may */
-	if (strcmp(d->proto, "dns") && (colon = strrchr(d->dest, ':'))) {
+	if (strcmp(d->proto, "dns") && (colon = strrchr(dest, ':'))) {
 		unsigned long p = strtoul(colon + 1, &end, 10);
 
 		if (*end || end == colon + 1 || !p || p > 65535)
@@ -142,6 +147,9 @@ int sl_denial_parse(const char *line, struct sl_denial *d)
 		d->port = (unsigned)p;
 		*colon = '\0';
 	}
+	if (strlen(dest) >= sizeof(d->dest))
+		return -EINVAL;
+	memcpy(d->dest, dest, strlen(dest) + 1);
 	return 0;
 }
 
@@ -256,6 +264,7 @@ static void print_ready(struct tail t[2], bool json, FILE *out)
  * @json: one JSON object a line instead of text
  * @follow: go on printing them as they happen, until killed
  * @out: where
+ * @err: why, when it fails
  *
  * What its denial logger (dropped packets) and its resolver (refused names)
  * kept, in time order; following, then each new one. Any number of
@@ -263,15 +272,15 @@ static void print_ready(struct tail t[2], bool json, FILE *out)
  *
  * Return: 0 (not following), -errno (following, it does not return otherwise)
  */
-int sl_egress_log(const char *name, bool json, bool follow, FILE *out)
+int sl_egress_log(const char *name, bool json, bool follow, FILE *out, struct sl_error *err)
 {
-	_cleanup_close_ int nsfd = sl_vm_netns_open(name);
+	_cleanup_close_ int nsfd = sl_vm_netns_open(name, err);
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	struct tail t[2] = { 0 };
 
 	if (nsfd < 0)
 		return nsfd;
-	if (sl_state_load(name, &st) == 0 && sl_kv_get(&st, "SL_ALLOW") &&
+	if (sl_state_load(name, &st, err) == 0 && sl_kv_get(&st, "SL_ALLOW") &&
 	    !sl_daemon_pid(&sl_denylog, &st))
 		sl_warn("%s: no denial logger runs: dropped packets are not being kept "
 			"(sl-egress apply starts one)", name);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "error.h"
+
 /*
  * The denial logs in a VM's directory, one line a denial:
  *	TIME VM PROTO DEST[:PORT] denied by ENTRY
@@ -34,6 +36,6 @@ int sl_denial_append(const char *name, const char *file, const struct sl_denial 
 void sl_denial_logs_remove(const char *name);
 int sl_denial_parse(const char *line, struct sl_denial *d);
 void sl_denial_now(char t[32]);
-int sl_egress_log(const char *name, bool json, bool follow, FILE *out);
+int sl_egress_log(const char *name, bool json, bool follow, FILE *out, struct sl_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "cidr.h"
 #include "dns.h"
+#include "error.h"
 #include "log.h"
 #include "util.h"
 
@@ -212,10 +213,11 @@ int sl_dns_answer_addrs(const uint8_t *msg, size_t n, const struct sl_dns_query 
  * @what: the option, for an error (e.g. "--dns")
  * @out: the servers, comma-separated; empty for none
  * @len: size of @out
+ * @err: why, when it fails
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_dns_servers(const char *in, const char *what, char *out, size_t len)
+int sl_dns_servers(const char *in, const char *what, char *out, size_t len, struct sl_error *err)
 {
 	const char *src = in ? in : SL_DNS_DEFAULT;
 	_cleanup_free_ char *copy = NULL;
@@ -232,15 +234,12 @@ int sl_dns_servers(const char *in, const char *what, char *out, size_t len)
 		uint32_t ip;
 		int n;
 
-		if (sl_ip_parse(t, &ip) < 0) {
-			sl_set_error("bad %s '%s': want IPv4 addresses (or none)", what, t);
-			return -EINVAL;
-		}
+		if (sl_ip_parse(t, &ip) < 0)
+			return sl_error(err, -EINVAL, "bad %s '%s': want IPv4 addresses (or none)",
+					what, t);
 		n = snprintf(out + o, len - o, "%s%s", o ? "," : "", t);
-		if (n < 0 || (size_t)n >= len - o) {
-			sl_set_error("%s: too many name servers", what);
-			return -EINVAL;
-		}
+		if (n < 0 || (size_t)n >= len - o)
+			return sl_error(err, -EINVAL, "%s: too many name servers", what);
 		o += (size_t)n;
 	}
 	return 0;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "policy.h"
 
 /*
@@ -43,7 +44,7 @@ int sl_dns_answer_addrs(const uint8_t *msg, size_t n, const struct sl_dns_query 
 
 /* Slicer's default name servers; "127.0.0.1" or "none": no resolver. */
 #define SL_DNS_DEFAULT "8.8.8.8,1.1.1.1"
-int sl_dns_servers(const char *in, const char *what, char *out, size_t len);
+int sl_dns_servers(const char *in, const char *what, char *out, size_t len, struct sl_error *err);
 
 #define SL_DNS_RCODE_NOERROR 0
 #define SL_DNS_RCODE_SERVFAIL 2

@@ -12,6 +12,7 @@
 
 #include "conntrack.h"
 #include "egress.h"
+#include "error.h"
 #include "ipset.h"
 #include "ipt.h"
 #include <libiptc/libiptc.h>
@@ -53,10 +54,12 @@ static void ruleset_free(struct ruleset *s)
 }
 #define _cleanup_ruleset_ __attribute__((cleanup(ruleset_free)))
 
-static int ruleset_status(const struct ruleset *s)
+static int ruleset_status(const struct ruleset *s, struct sl_error *err)
 {
 	if (s->err == -E2BIG)
-		sl_set_error("too many rules (at most %d): fewer allow and drop entries", MAX_RULES);
+		return sl_error(err, s->err,
+				"too many rules (at most %d): fewer allow and drop entries",
+				MAX_RULES);
 	return s->err;
 }
 
@@ -195,15 +198,15 @@ static void dns_elsewhere_rules(const struct sl_egress_cfg *c, const char *cm,
  * in a whitelist a last drop. The namespace's tables hold nothing else, so
  * they are simply rewritten on every apply.
  */
-static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
+static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s, struct sl_error *err)
 {
 	_cleanup_policy_ struct sl_policy pol = { 0 };
 	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
-	int err = sl_policy_build(&c->allow, &c->drop, &pol);
+	int rc = sl_policy_build(&c->allow, &c->drop, &pol);
 
-	if (err < 0)
-		return err;
+	if (rc < 0)
+		return rc;
 	ns_comment(c, cm, sizeof(cm));
 	{
 		struct sl_rule spoof = { 0 }; /* anti-spoofing */
@@ -229,7 +232,7 @@ static int ns_fwd_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 		snprintf(rest.in, sizeof(rest.in), "%s", c->tap);
 		drop_logged(s, &rest, "default");
 	}
-	return ruleset_status(s);
+	return ruleset_status(s, err);
 }
 
 /*
@@ -401,7 +404,8 @@ static void host_fwd_top_bridge(const struct sl_cidr *b, struct ruleset *s)
 
 /* The rules of one range: SL-FORWARD's top and bottom, SL-INPUT, nat. */
 static int host_rules(const struct sl_cidr *range, bool bridge, struct ruleset *top,
-		      struct ruleset *from, struct ruleset *in, struct ruleset *masq)
+		      struct ruleset *from, struct ruleset *in, struct ruleset *masq,
+		      struct sl_error *err)
 {
 	if (bridge) {
 		host_fwd_top_bridge(range, top);
@@ -411,50 +415,49 @@ static int host_rules(const struct sl_cidr *range, bool bridge, struct ruleset *
 	}
 	host_from(range, from, "ACCEPT");
 	host_nat(range, masq);
-	return ruleset_status(top) ?: ruleset_status(from) ?: ruleset_status(in) ?:
-	       ruleset_status(masq);
+	return ruleset_status(top, err) ?: ruleset_status(from, err) ?: ruleset_status(in, err) ?:
+	       ruleset_status(masq, err);
 }
 
-static int ensure_jump(struct xtc_handle *h, const char *from, const char *to)
+static int ensure_jump(struct xtc_handle *h, const char *from, const char *to, struct sl_error *err)
 {
 	struct sl_rule j = { 0 };
 	int r;
 
-	r = sl_ipt_chain_ensure(h, to);
+	r = sl_ipt_chain_ensure(h, to, err);
 	if (r < 0)
 		return r;
 	if (sl_ipt_find_jump(h, from, to) >= 0)
 		return 0;
 	snprintf(j.target, sizeof(j.target), "%s", to);
 	snprintf(j.comment, sizeof(j.comment), "%s", SL_JUMP_COMMENT);
-	return sl_ipt_insert(h, from, &j, 0);
+	return sl_ipt_insert(h, from, &j, 0, err);
 }
 
-static int drop_jump(struct xtc_handle *h, const char *from, const char *to)
+static int drop_jump(struct xtc_handle *h, const char *from, const char *to, struct sl_error *err)
 {
 	int pos, r;
 
 	while ((pos = sl_ipt_find_jump(h, from, to)) >= 0) {
-		r = sl_ipt_delete_num(h, from, (unsigned)pos);
+		r = sl_ipt_delete_num(h, from, (unsigned)pos, err);
 		if (r < 0)
 			return r;
 	}
-	return sl_ipt_chain_delete(h, to);
+	return sl_ipt_chain_delete(h, to, err);
 }
 
-static int write_chain(struct xtc_handle *h, const char *chain, const struct ruleset *s)
+static int write_chain(struct xtc_handle *h, const char *chain, const struct ruleset *s,
+		       struct sl_error *err)
 {
-	int r = sl_ipt_chain_ensure(h, chain);
+	int r = sl_ipt_chain_ensure(h, chain, err);
 
 	if (r < 0)
 		return r;
 	errno = 0;
-	if (!iptc_flush_entries(chain, h)) {
-		sl_set_error("cannot flush %s", chain);
-		return -EIO;
-	}
+	if (!iptc_flush_entries(chain, h))
+		return sl_error(err, -EIO, "cannot flush %s", chain);
 	for (size_t i = 0; i < s->n; i++) {
-		r = sl_ipt_append(h, chain, &s->r[i]);
+		r = sl_ipt_append(h, chain, &s->r[i], err);
 		if (r < 0)
 			return r;
 	}
@@ -467,11 +470,12 @@ static bool in_set(const struct sl_entry *e, uint32_t addr, void *arg)
 	char set[SL_SET_NAME_LEN];
 
 	sl_entry_set_name(e, set);
-	return sl_ipset_test(arg, set, addr) == 1;
+	/* a set that cannot be read holds nothing */
+	return sl_ipset_test(arg, set, addr, NULL) == 1;
 }
 
 /* The ip sets of the name entries, in the namespace: before the rules that name them. */
-static int sets_create(struct sl_ipset *h, const struct sl_entry_list *allow)
+static int sets_create(struct sl_ipset *h, const struct sl_entry_list *allow, struct sl_error *err)
 {
 	for (size_t i = 0; i < allow->n; i++) {
 		char set[SL_SET_NAME_LEN];
@@ -480,7 +484,7 @@ static int sets_create(struct sl_ipset *h, const struct sl_entry_list *allow)
 		if (!allow->v[i].name[0])
 			continue;
 		sl_entry_set_name(&allow->v[i], set);
-		if ((r = sl_ipset_create(h, set)) < 0)
+		if ((r = sl_ipset_create(h, set, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -507,28 +511,29 @@ static bool set_unwanted(const char *set, const struct sl_entry_list *allow)
  * Our ip sets that no entry of @allow names (NULL: all of them), once no
  * rule uses them: with the name go the addresses it let the VM reach.
  */
-static int sets_prune(struct sl_ipset *h, const struct sl_entry_list *allow)
+static int sets_prune(struct sl_ipset *h, const struct sl_entry_list *allow, struct sl_error *err)
 {
 	char **names = NULL;
 	size_t n = 0;
-	int r = sl_ipset_names(h, &names, &n);
+	int r = sl_ipset_names(h, &names, &n, err);
 
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		if (set_unwanted(names[i], allow))
-			r = sl_ipset_destroy(h, names[i]);
+			r = sl_ipset_destroy(h, names[i], err);
 	sl_strv_free(names, n);
 	return r;
 }
 
 /* A policy that changes also ends the open flows it now drops. In the namespace. */
-static int cut_dropped_flows(const struct sl_egress_cfg *c, struct sl_ipset *sets)
+static int cut_dropped_flows(const struct sl_egress_cfg *c, struct sl_ipset *sets,
+			     struct sl_error *err)
 {
 	_cleanup_policy_ struct sl_policy pol = { 0 };
 	int r = sl_policy_build(&c->allow, &c->drop, &pol);
 
 	pol.resolved = in_set;
 	pol.arg = sets;
-	if (r < 0 || (r = sl_conntrack_cut(&pol, c->ip)) < 0)
+	if (r < 0 || (r = sl_conntrack_cut(&pol, c->ip, err)) < 0)
 		return r;
 	if (r > 0)
 		sl_info("%s: %d open flow%s to destinations now dropped cut", c->name, r,
@@ -541,7 +546,7 @@ static int cut_dropped_flows(const struct sl_egress_cfg *c, struct sl_ipset *set
  * the TAP what it receives. A cap of 0 lifts one. Before the rules: a cap
  * that cannot be set (no TAP yet) leaves the old policy whole.
  */
-static int shape(const struct sl_egress_cfg *c)
+static int shape(const struct sl_egress_cfg *c, struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	struct sl_link l;
@@ -551,22 +556,22 @@ static int shape(const struct sl_egress_cfg *c)
 	static const char *const why[] = { "sends: run sl-veth add first",
 					    "receives: run sl-tap add first" };
 
-	if ((r = sl_nl_open_or_fail(&sk)) < 0)
+	if ((r = sl_nl_open_or_fail(&sk, err)) < 0)
 		return r;
 	for (size_t i = 0; i < 2; i++) {
 		if (sl_link_get(sk, dev[i], &l) < 0) {
 			if (!rate[i])
 				continue; /* no link, no cap to lift */
-			sl_set_error("%s: no %s to cap what the VM %s", c->name, dev[i], why[i]);
-			return -ENODEV;
+			return sl_error(err, -ENODEV, "%s: no %s to cap what the VM %s", c->name,
+					dev[i], why[i]);
 		}
-		if ((r = sl_shape_set(sk, dev[i], rate[i])) < 0)
+		if ((r = sl_shape_set(sk, dev[i], rate[i], err)) < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
+static int ns_apply(const struct sl_egress_cfg *c, int nsfd, struct sl_error *err)
 {
 	_cleanup_netns_ int saved = sl_netns_enter(nsfd);
 	_cleanup_ipt_ struct xtc_handle *h = NULL;
@@ -577,26 +582,24 @@ static int ns_apply(const struct sl_egress_cfg *c, int nsfd)
 
 	if (saved < 0)
 		return saved;
-	if ((r = ns_fwd_rules(c, &fwd)) < 0)
+	if ((r = ns_fwd_rules(c, &fwd, err)) < 0)
 		return r;
 	ns_in_rules(c, &in);
-	if ((r = ruleset_status(&in)) < 0 ||
-	    (r = shape(c)) < 0 ||
-	    (r = sl_ipset_open(&sets)) < 0 ||
-	    (r = sets_create(sets, &c->allow)) < 0 ||
-	    (r = sl_ipt_open("filter", &h)) < 0 ||
-	    (r = write_chain(h, SL_CHAIN_NS_FWD, &fwd)) < 0 ||
-	    (r = write_chain(h, SL_CHAIN_NS_IN, &in)) < 0 ||
-	    (r = ensure_jump(h, "FORWARD", SL_CHAIN_NS_FWD)) < 0 ||
-	    (r = ensure_jump(h, "INPUT", SL_CHAIN_NS_IN)) < 0 ||
-	    (r = sl_ipt_commit(h)) < 0 ||
-	    (r = sets_prune(sets, &c->allow)) < 0)
+	if ((r = ruleset_status(&in, err)) < 0 || (r = shape(c, err)) < 0 ||
+	    (r = sl_ipset_open(&sets, err)) < 0 || (r = sets_create(sets, &c->allow, err)) < 0 ||
+	    (r = sl_ipt_open("filter", &h, err)) < 0 ||
+	    (r = write_chain(h, SL_CHAIN_NS_FWD, &fwd, err)) < 0 ||
+	    (r = write_chain(h, SL_CHAIN_NS_IN, &in, err)) < 0 ||
+	    (r = ensure_jump(h, "FORWARD", SL_CHAIN_NS_FWD, err)) < 0 ||
+	    (r = ensure_jump(h, "INPUT", SL_CHAIN_NS_IN, err)) < 0 ||
+	    (r = sl_ipt_commit(h, err)) < 0 || (r = sets_prune(sets, &c->allow, err)) < 0)
 		return r;
-	return cut_dropped_flows(c, sets);
+	return cut_dropped_flows(c, sets, err);
 }
 
 /* Delete every rule of a chain whose comment is @cm. */
-static int delete_tagged(struct xtc_handle *h, const char *chain, const char *cm)
+static int delete_tagged(struct xtc_handle *h, const char *chain, const char *cm,
+			 struct sl_error *err)
 {
 	_cleanup_free_ struct sl_rule *v = NULL;
 	size_t n;
@@ -609,7 +612,7 @@ static int delete_tagged(struct xtc_handle *h, const char *chain, const char *cm
 	for (size_t i = n; i-- > 0;) {
 		if (strcmp(v[i].comment, cm))
 			continue;
-		r = sl_ipt_delete_num(h, chain, (unsigned)i);
+		r = sl_ipt_delete_num(h, chain, (unsigned)i, err);
 		if (r < 0)
 			return r;
 	}
@@ -635,7 +638,7 @@ static bool tagged_match(struct xtc_handle *h, const char *chain, const char *cm
 	return k == s->n;
 }
 
-static int host_apply(const struct sl_cidr *range, bool bridge)
+static int host_apply(const struct sl_cidr *range, bool bridge, struct sl_error *err)
 {
 	_cleanup_ipt_ struct xtc_handle *f = NULL;
 	_cleanup_ipt_ struct xtc_handle *nat = NULL;
@@ -648,46 +651,46 @@ static int host_apply(const struct sl_cidr *range, bool bridge)
 	int r;
 
 	sl_egress_host_comment(range, cm, sizeof(cm));
-	if ((r = host_rules(range, bridge, &top, &from, &in, &masq)) < 0)
+	if ((r = host_rules(range, bridge, &top, &from, &in, &masq, err)) < 0)
 		return r;
 	for (size_t i = 0; i < top.n; i++)
 		rule_copy(&both, &top.r[i]);
 	rule_copy(&both, &from.r[0]);
-	if ((r = ruleset_status(&both)) < 0)
+	if ((r = ruleset_status(&both, err)) < 0)
 		return r;
 
-	if ((r = sl_ipt_open("filter", &f)) < 0 ||
-	    (r = ensure_jump(f, "FORWARD", SL_CHAIN_HOST_FWD)) < 0 ||
-	    (r = ensure_jump(f, "INPUT", SL_CHAIN_HOST_IN)) < 0)
+	if ((r = sl_ipt_open("filter", &f, err)) < 0 ||
+	    (r = ensure_jump(f, "FORWARD", SL_CHAIN_HOST_FWD, err)) < 0 ||
+	    (r = ensure_jump(f, "INPUT", SL_CHAIN_HOST_IN, err)) < 0)
 		return r;
 	if (!tagged_match(f, SL_CHAIN_HOST_FWD, cm, &both)) {
-		if ((r = delete_tagged(f, SL_CHAIN_HOST_FWD, cm)) < 0)
+		if ((r = delete_tagged(f, SL_CHAIN_HOST_FWD, cm, err)) < 0)
 			return r;
 		for (size_t i = top.n; i-- > 0;)
-			if ((r = sl_ipt_insert(f, SL_CHAIN_HOST_FWD, &top.r[i], 0)) < 0)
+			if ((r = sl_ipt_insert(f, SL_CHAIN_HOST_FWD, &top.r[i], 0, err)) < 0)
 				return r;
-		if ((r = sl_ipt_append(f, SL_CHAIN_HOST_FWD, &from.r[0])) < 0)
+		if ((r = sl_ipt_append(f, SL_CHAIN_HOST_FWD, &from.r[0], err)) < 0)
 			return r;
 	}
 	if (!tagged_match(f, SL_CHAIN_HOST_IN, cm, &in)) {
-		if ((r = delete_tagged(f, SL_CHAIN_HOST_IN, cm)) < 0)
+		if ((r = delete_tagged(f, SL_CHAIN_HOST_IN, cm, err)) < 0)
 			return r;
 		for (size_t i = 0; i < in.n; i++)
-			if ((r = sl_ipt_append(f, SL_CHAIN_HOST_IN, &in.r[i])) < 0)
+			if ((r = sl_ipt_append(f, SL_CHAIN_HOST_IN, &in.r[i], err)) < 0)
 				return r;
 	}
-	if ((r = sl_ipt_commit(f)) < 0)
+	if ((r = sl_ipt_commit(f, err)) < 0)
 		return r;
 
-	if ((r = sl_ipt_open("nat", &nat)) < 0 ||
-	    (r = ensure_jump(nat, "POSTROUTING", SL_CHAIN_HOST_NAT)) < 0)
+	if ((r = sl_ipt_open("nat", &nat, err)) < 0 ||
+	    (r = ensure_jump(nat, "POSTROUTING", SL_CHAIN_HOST_NAT, err)) < 0)
 		return r;
 	if (!tagged_match(nat, SL_CHAIN_HOST_NAT, cm, &masq)) {
-		if ((r = delete_tagged(nat, SL_CHAIN_HOST_NAT, cm)) < 0 ||
-		    (r = sl_ipt_append(nat, SL_CHAIN_HOST_NAT, &masq.r[0])) < 0)
+		if ((r = delete_tagged(nat, SL_CHAIN_HOST_NAT, cm, err)) < 0 ||
+		    (r = sl_ipt_append(nat, SL_CHAIN_HOST_NAT, &masq.r[0], err)) < 0)
 			return r;
 	}
-	return sl_ipt_commit(nat);
+	return sl_ipt_commit(nat, err);
 }
 
 static int chain_empty(struct xtc_handle *h, const char *chain)
@@ -698,11 +701,12 @@ static int chain_empty(struct xtc_handle *h, const char *chain)
 /**
  * sl_egress_host_release() - remove the host rules of a range
  * @range: range no VM uses any more
+ * @err: why, when it fails
  *
  * Our chains go too when no range is left in them. The caller holds the
  * "host" lock.
  */
-int sl_egress_host_release(const struct sl_cidr *range)
+int sl_egress_host_release(const struct sl_cidr *range, struct sl_error *err)
 {
 	_cleanup_ipt_ struct xtc_handle *f = NULL;
 	_cleanup_ipt_ struct xtc_handle *nat = NULL;
@@ -710,23 +714,25 @@ int sl_egress_host_release(const struct sl_cidr *range)
 	int r;
 
 	sl_egress_host_comment(range, cm, sizeof(cm));
-	if ((r = sl_ipt_open("filter", &f)) < 0 ||
-	    (r = delete_tagged(f, SL_CHAIN_HOST_FWD, cm)) < 0 ||
-	    (r = delete_tagged(f, SL_CHAIN_HOST_IN, cm)) < 0)
+	if ((r = sl_ipt_open("filter", &f, err)) < 0 ||
+	    (r = delete_tagged(f, SL_CHAIN_HOST_FWD, cm, err)) < 0 ||
+	    (r = delete_tagged(f, SL_CHAIN_HOST_IN, cm, err)) < 0)
 		return r;
-	if (chain_empty(f, SL_CHAIN_HOST_FWD) && (r = drop_jump(f, "FORWARD", SL_CHAIN_HOST_FWD)) < 0)
+	if (chain_empty(f, SL_CHAIN_HOST_FWD) &&
+	    (r = drop_jump(f, "FORWARD", SL_CHAIN_HOST_FWD, err)) < 0)
 		return r;
-	if (chain_empty(f, SL_CHAIN_HOST_IN) && (r = drop_jump(f, "INPUT", SL_CHAIN_HOST_IN)) < 0)
+	if (chain_empty(f, SL_CHAIN_HOST_IN) &&
+	    (r = drop_jump(f, "INPUT", SL_CHAIN_HOST_IN, err)) < 0)
 		return r;
-	if ((r = sl_ipt_commit(f)) < 0)
+	if ((r = sl_ipt_commit(f, err)) < 0)
 		return r;
-	if ((r = sl_ipt_open("nat", &nat)) < 0 ||
-	    (r = delete_tagged(nat, SL_CHAIN_HOST_NAT, cm)) < 0)
+	if ((r = sl_ipt_open("nat", &nat, err)) < 0 ||
+	    (r = delete_tagged(nat, SL_CHAIN_HOST_NAT, cm, err)) < 0)
 		return r;
 	if (chain_empty(nat, SL_CHAIN_HOST_NAT) &&
-	    (r = drop_jump(nat, "POSTROUTING", SL_CHAIN_HOST_NAT)) < 0)
+	    (r = drop_jump(nat, "POSTROUTING", SL_CHAIN_HOST_NAT, err)) < 0)
 		return r;
-	return sl_ipt_commit(nat);
+	return sl_ipt_commit(nat, err);
 }
 
 /*
@@ -753,7 +759,7 @@ static bool dir_range(const char *d_name, char range[SL_CIDR_STRLEN + 1])
 	return true;
 }
 
-static int range_user_add(const char *name, const char *range)
+static int range_user_add(const char *name, const char *range, struct sl_error *err)
 {
 	char dir[4096], path[4096 + 32];
 	int fd;
@@ -772,8 +778,8 @@ static int range_user_add(const char *name, const char *range)
 	close(fd);
 	return 0;
 fail:
-	sl_set_error("cannot record %s as a user of %s: %s", name, range, strerror(errno));
-	return -errno;
+	return sl_error(err, -errno, "cannot record %s as a user of %s: %s", name, range,
+			strerror(errno));
 }
 
 /* Return: 1 when @name was the range's last user, 0 if others remain. */
@@ -841,9 +847,9 @@ static int user_ranges(const char *name, struct sl_cidr **v, size_t *n)
  * Return: how many were (or would be) forgotten, or -errno
  */
 int sl_egress_prune_users(bool (*gone)(const char *name), bool dry,
-			  void (*report)(const char *name, const char *range))
+			  void (*report)(const char *name, const char *range), struct sl_error *err)
 {
-	_cleanup_close_ int lock = sl_lock("host");
+	_cleanup_close_ int lock = sl_lock("host", err);
 	_cleanup_closedir_ DIR *top = NULL;
 	char path[4096];
 	struct dirent *r;
@@ -899,22 +905,23 @@ static int rate_keys(const struct sl_egress_cfg *c, struct sl_kv *out)
  * A daemon of the VM's namespace (lib/daemon.h), started or told of the
  * new policy. The state is written first: daemons read it from there.
  */
-static int daemon_apply(const struct sl_daemon *d, const char *name, struct sl_kv *out)
+static int daemon_apply(const struct sl_daemon *d, const char *name, struct sl_kv *out,
+			struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv res = { 0 };
 	int r;
 
-	if ((r = sl_state_update(name, out, NULL)) < 0 || (r = sl_daemon_ensure(d, name, &res)) < 0 ||
-	    (r = sl_kv_merge(out, &res)) < 0)
+	if ((r = sl_state_update(name, out, NULL, err)) < 0 ||
+	    (r = sl_daemon_ensure(d, name, &res, err)) < 0 || (r = sl_kv_merge(out, &res)) < 0)
 		return r;
-	return sl_state_update(name, &res, NULL);
+	return sl_state_update(name, &res, NULL, err);
 }
 
 /*
  * The VM's resolver, for a list that holds names (or did): the guest is to
  * ask its gateway (SL_DNS, which sl-boot reads), the resolver its upstreams.
  */
-static int resolver_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
+static int resolver_apply(const struct sl_egress_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	char gw[SL_IP_STRLEN];
 	int r;
@@ -922,7 +929,7 @@ static int resolver_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 	if ((r = sl_kv_set(out, "SL_DNS_UPSTREAM", c->dns_upstream)) < 0 ||
 	    (r = sl_kv_set(out, "SL_DNS", sl_ip_fmt(c->ip - 1, gw))) < 0)
 		return r;
-	return daemon_apply(&sl_resolver, c->name, out);
+	return daemon_apply(&sl_resolver, c->name, out, err);
 }
 
 /**
@@ -931,6 +938,7 @@ static int resolver_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
  * @out: SL_ALLOW, SL_DROP, SL_EGRESS_RANGE, SL_DENYLOG_PID, SL_DENYLOG_START;
  *	 with a resolver SL_DNS (the gateway), SL_DNS_UPSTREAM, SL_RESOLVER_PID,
  *	 SL_RESOLVER_START
+ * @err: why, when it fails
  *
  * Applying twice is the same as once: the namespace's chains are rewritten
  * whole, and the host's rules for the range are added only when missing.
@@ -940,7 +948,7 @@ static int resolver_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
  *
  * Return: 0, -ENXIO (no namespace), or -errno with the error recorded
  */
-int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
+int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_close_ int lock = -1;
@@ -951,26 +959,26 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 
 	if (!a || !d)
 		return -ENOMEM;
-	r = sl_name_check(c->name);
+	r = sl_name_check(c->name, err);
 	if (r < 0)
 		return r;
-	if (c->bridge && (c->allow.n || c->drop.n)) {
-		sl_set_error("%s: bridge mode has no egress rules: allow and drop need "
-			     "isolated mode", c->name);
-		return -EINVAL;
-	}
+	if (c->bridge && (c->allow.n || c->drop.n))
+		return sl_error(err, -EINVAL,
+				"%s: bridge mode has no egress rules: allow and drop need "
+				"isolated mode",
+				c->name);
 	if (!c->bridge) {
-		fd = sl_vm_netns_open(c->name);
+		fd = sl_vm_netns_open(c->name, err);
 		if (fd < 0)
 			return fd;
-		r = ns_apply(c, fd);
+		r = ns_apply(c, fd, err);
 		if (r < 0)
 			return r;
 	}
-	lock = sl_lock("host");
+	lock = sl_lock("host", err);
 	if (lock < 0)
 		return lock;
-	r = host_apply(&c->range, c->bridge);
+	r = host_apply(&c->range, c->bridge, err);
 	if (r < 0)
 		return r;
 	warn_forwarding();
@@ -980,33 +988,34 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out)
 	    (r = sl_kv_set(out, "SL_EGRESS_RANGE", sl_cidr_fmt(&c->range, cr))) < 0)
 		return r;
 	/* Recorded under the host lock: flush counts a range's users by them. */
-	r = range_user_add(c->name, sl_kv_get(out, "SL_EGRESS_RANGE"));
+	r = range_user_add(c->name, sl_kv_get(out, "SL_EGRESS_RANGE"), err);
 	if (r < 0)
 		return r;
 	sl_closep(&lock);
 	lock = -1;
 	if (c->bridge)
-		return sl_state_update(c->name, out, NULL);
-	if ((r = daemon_apply(&sl_denylog, c->name, out)) < 0 || !c->dns_upstream ||
+		return sl_state_update(c->name, out, NULL, err);
+	if ((r = daemon_apply(&sl_denylog, c->name, out, err)) < 0 || !c->dns_upstream ||
 	    !*c->dns_upstream)
 		return r;
-	return resolver_apply(c, out);
+	return resolver_apply(c, out, err);
 }
 
 /* Flush: the caps off whichever of the VM's links are there (in the namespace). */
-static int unshape(const struct sl_kv *st)
+static int unshape(const struct sl_kv *st, struct sl_error *err)
 {
 	const char *devs[] = { sl_kv_get(st, "SL_VETH_NS") ?: SL_VETH_NS_DEFAULT,
 			       sl_kv_get(st, "SL_TAP") ?: SL_TAP_DEFAULT };
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	int r;
 
-	if ((r = sl_nl_open_or_fail(&sk)) < 0)
+	if ((r = sl_nl_open_or_fail(&sk, err)) < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
 		struct sl_link l;
 
-		if (sl_link_get(sk, devs[i], &l) == 0 && (r = sl_shape_set(sk, devs[i], 0)) < 0)
+		if (sl_link_get(sk, devs[i], &l) == 0 &&
+		    (r = sl_shape_set(sk, devs[i], 0, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -1015,12 +1024,13 @@ static int unshape(const struct sl_kv *st)
 /**
  * sl_egress_flush() - remove what sl_egress_apply() made for a VM
  * @name: VM
+ * @err: why, when it fails
  *
  * The range's host rules go with the last VM of the range.
  *
  * Return: 0, also when nothing was there, or -errno
  */
-int sl_egress_flush(const char *name)
+int sl_egress_flush(const char *name, struct sl_error *err)
 {
 	static const char *const keys[] = { "SL_ALLOW", "SL_DROP", "SL_EGRESS_RANGE",
 					    "SL_DNS_UPSTREAM", "SL_RESOLVER_PID",
@@ -1034,11 +1044,12 @@ int sl_egress_flush(const char *name)
 	size_t n = 0;
 	int r;
 
-	r = sl_name_check(name);
+	r = sl_name_check(name, err);
 	if (r < 0)
 		return r;
-	if ((r = sl_state_load(name, &st)) < 0 || (r = sl_daemon_stop(&sl_resolver, name)) < 0 ||
-	    (r = sl_daemon_stop(&sl_denylog, name)) < 0)
+	if ((r = sl_state_load(name, &st, err)) < 0 ||
+	    (r = sl_daemon_stop(&sl_resolver, name, err)) < 0 ||
+	    (r = sl_daemon_stop(&sl_denylog, name, err)) < 0)
 		return r;
 	sl_denial_logs_remove(name);
 	r = sl_owned_netns(name);
@@ -1055,15 +1066,14 @@ int sl_egress_flush(const char *name)
 		saved = sl_netns_enter(fd);
 		if (saved < 0)
 			return saved;
-		if ((r = sl_ipt_open("filter", &h)) < 0 ||
-		    (r = drop_jump(h, "FORWARD", SL_CHAIN_NS_FWD)) < 0 ||
-		    (r = drop_jump(h, "INPUT", SL_CHAIN_NS_IN)) < 0 ||
-		    (r = sl_ipt_commit(h)) < 0 ||
-		    (r = sl_ipset_open(&sets)) < 0 || (r = sets_prune(sets, NULL)) < 0 ||
-		    (r = unshape(&st)) < 0)
+		if ((r = sl_ipt_open("filter", &h, err)) < 0 ||
+		    (r = drop_jump(h, "FORWARD", SL_CHAIN_NS_FWD, err)) < 0 ||
+		    (r = drop_jump(h, "INPUT", SL_CHAIN_NS_IN, err)) < 0 ||
+		    (r = sl_ipt_commit(h, err)) < 0 || (r = sl_ipset_open(&sets, err)) < 0 ||
+		    (r = sets_prune(sets, NULL, err)) < 0 || (r = unshape(&st, err)) < 0)
 			return r;
 	}
-	lock = sl_lock("host");
+	lock = sl_lock("host", err);
 	if (lock < 0)
 		return lock;
 	r = user_ranges(name, &ranges, &n);
@@ -1073,14 +1083,15 @@ int sl_egress_flush(const char *name)
 		sl_cidr_fmt(&ranges[i], range_s);
 		r = range_user_del(name, range_s);
 		if (r > 0)
-			r = sl_egress_host_release(&ranges[i]);
+			r = sl_egress_host_release(&ranges[i], err);
 	}
 	if (r < 0)
 		return r;
 	/* The guest's resolver was its gateway: ours to take back. */
-	if (sl_kv_get(&st, "SL_DNS_UPSTREAM") && (r = sl_state_update(name, NULL, dns_keys)) < 0)
+	if (sl_kv_get(&st, "SL_DNS_UPSTREAM") &&
+	    (r = sl_state_update(name, NULL, dns_keys, err)) < 0)
 		return r;
-	return sl_state_update(name, NULL, keys);
+	return sl_state_update(name, NULL, keys, err);
 }
 
 /* As iptables-save does, with -c: the counters first, "[packets:bytes]". */
@@ -1163,7 +1174,7 @@ static void show_daemons(const struct sl_egress_cfg *c, FILE *f)
 	char gw[SL_IP_STRLEN];
 	int pid;
 
-	if (sl_state_load(c->name, &st) < 0)
+	if (sl_state_load(c->name, &st, NULL) < 0)
 		return;
 	if ((pid = sl_daemon_pid(&sl_denylog, &st)))
 		fprintf(f, "# denial logger: pid %d (sl-egress log %s)\n", pid, c->name);
@@ -1212,8 +1223,8 @@ static void show_caps(const struct sl_egress_cfg *c, FILE *f)
 
 /* The lists as given, then the order that decides, as comments (with
  * --stats, how many packets each entry decided). */
-static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_rule *v,
-		       size_t nv, bool stats)
+static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_rule *v, size_t nv,
+		       bool stats, struct sl_error *err)
 {
 	_cleanup_policy_ struct sl_policy pol = { 0 };
 	_cleanup_free_ char *a = sl_entry_list_fmt(&c->allow);
@@ -1227,7 +1238,7 @@ static int show_policy(const struct sl_egress_cfg *c, FILE *f, const struct sl_r
 	{
 		_cleanup_kv_ struct sl_kv st = { 0 };
 
-		if (sl_state_load(c->name, &st) == 0 &&
+		if (sl_state_load(c->name, &st, err) == 0 &&
 		    (sl_kv_get(&st, "SL_GROUP_ALLOW") || sl_kv_get(&st, "SL_GROUP_DROP")))
 			fprintf(f, "# (its own lists, from sl-up launch; its group's: allow [%s] "
 				   "drop [%s])\n",
@@ -1272,14 +1283,14 @@ static void ns_view_close(struct ns_view *w)
 }
 #define _cleanup_ns_view_ __attribute__((cleanup(ns_view_close)))
 
-static int ns_view_open(int fd, bool stats, struct ns_view *w)
+static int ns_view_open(int fd, bool stats, struct ns_view *w, struct sl_error *err)
 {
 	int r;
 
 	w->saved = sl_netns_enter(fd);
 	if (w->saved < 0)
 		return w->saved;
-	if ((r = sl_ipt_open("filter", &w->h)) < 0)
+	if ((r = sl_ipt_open("filter", &w->h, err)) < 0)
 		return r;
 	if (stats)
 		sl_ipt_list(w->h, SL_CHAIN_NS_FWD, &w->v, &w->nv);
@@ -1324,7 +1335,7 @@ static json_object *state_list_json(const struct sl_kv *st, const char *key)
 	_cleanup_entry_list_ struct sl_entry_list l = { 0 };
 	const char *v = sl_kv_get(st, key);
 
-	if (!v || sl_entry_list_add(&l, v, key) < 0)
+	if (!v || sl_entry_list_add(&l, v, key, NULL) < 0)
 		return NULL;
 	return entries_json(&l);
 }
@@ -1423,7 +1434,8 @@ static int extras_json(const struct sl_egress_cfg *c, const struct sl_kv *st, js
  * show --json: one object, name, the lists (and the group's, when sl-up
  * launch overrode them), the policy, resolver, caps and rule lines.
  */
-static int show_json(const struct sl_egress_cfg *c, FILE *f, bool stats, int fd)
+static int show_json(const struct sl_egress_cfg *c, FILE *f, bool stats, int fd,
+		     struct sl_error *err)
 {
 	static const char *const fb[] = { "FORWARD", "INPUT", NULL };
 	static const char *const nsc[] = { SL_CHAIN_NS_FWD, SL_CHAIN_NS_IN, NULL };
@@ -1441,18 +1453,23 @@ static int show_json(const struct sl_egress_cfg *c, FILE *f, bool stats, int fd)
 	    (r = jadd(o, "drop", entries_json(&c->drop))) < 0 ||
 	    (r = jadd(o, "rules", rules = json_object_new_object())) < 0)
 		return o ? r : -ENOMEM;
-	sl_state_load(c->name, &st);
+	sl_state_load(c->name, &st, err);
 	if (sl_kv_get(&st, "SL_GROUP_ALLOW") || sl_kv_get(&st, "SL_GROUP_DROP")) {
 		if ((r = jadd(o, "group", g = json_object_new_object())) < 0 ||
-		    (r = jadd(g, "allow", state_list_json(&st, "SL_GROUP_ALLOW") ?: json_object_new_array())) < 0 ||
-		    (r = jadd(g, "drop", state_list_json(&st, "SL_GROUP_DROP") ?: json_object_new_array())) < 0)
+		    (r = jadd(g, "allow",
+			      state_list_json(&st, "SL_GROUP_ALLOW")
+				  ?: json_object_new_array())) < 0 ||
+		    (r = jadd(g, "drop",
+			      state_list_json(&st, "SL_GROUP_DROP")
+				  ?: json_object_new_array())) < 0)
 			return r;
 	}
 	if (!c->bridge) {
 		_cleanup_ns_view_ struct ns_view w = { .saved = -1 };
 
-		if ((r = ns_view_open(fd, stats, &w)) < 0 ||
-		    (r = policy_json(c, o, w.v, w.nv, stats)) < 0 || (r = extras_json(c, &st, o)) < 0 ||
+		if ((r = ns_view_open(fd, stats, &w, err)) < 0 ||
+		    (r = policy_json(c, o, w.v, w.nv, stats)) < 0 ||
+		    (r = extras_json(c, &st, o)) < 0 ||
 		    (r = jadd(rules, "namespace", dump_json(w.h, fb, nsc, NULL, stats))) < 0)
 			return r;
 	}
@@ -1460,14 +1477,14 @@ static int show_json(const struct sl_egress_cfg *c, FILE *f, bool stats, int fd)
 	{
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
 
-		if ((r = sl_ipt_open("filter", &h)) < 0 ||
+		if ((r = sl_ipt_open("filter", &h, err)) < 0 ||
 		    (r = jadd(rules, "host", dump_json(h, fb, hc, cm, stats))) < 0)
 			return r;
 	}
 	{
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
 
-		if ((r = sl_ipt_open("nat", &h)) < 0 ||
+		if ((r = sl_ipt_open("nat", &h, err)) < 0 ||
 		    (r = jadd(rules, "nat", dump_json(h, nb, nc, cm, stats))) < 0)
 			return r;
 	}
@@ -1481,29 +1498,31 @@ static int show_json(const struct sl_egress_cfg *c, FILE *f, bool stats, int fd)
  * @f: stream
  * @stats: with the kernel's counters, as iptables-save -c, and per entry
  * @json: one JSON object (show_json()) instead
+ * @err: why, when it fails
  *
  * In iptables-save syntax, one section per namespace and table.
  */
-int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats, bool json)
+int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats, bool json,
+		   struct sl_error *err)
 {
 	static const char *const fb[] = { "FORWARD", "INPUT", NULL };
 	static const char *const nsc[] = { SL_CHAIN_NS_FWD, SL_CHAIN_NS_IN, NULL };
 	static const char *const hc[] = { SL_CHAIN_HOST_FWD, SL_CHAIN_HOST_IN, NULL };
 	static const char *const nb[] = { "POSTROUTING", NULL };
 	static const char *const nc[] = { SL_CHAIN_HOST_NAT, NULL };
-	_cleanup_close_ int fd = c->bridge ? -1 : sl_vm_netns_open(c->name);
+	_cleanup_close_ int fd = c->bridge ? -1 : sl_vm_netns_open(c->name, err);
 	char cm[SL_HOST_COMMENT_LEN], cr[SL_CIDR_STRLEN];
 	int r;
 
 	if (fd < 0 && !c->bridge)
 		return fd;
 	if (json)
-		return show_json(c, f, stats, fd);
+		return show_json(c, f, stats, fd, err);
 	if (!c->bridge) {
 		_cleanup_ns_view_ struct ns_view w = { .saved = -1 };
 
-		if ((r = ns_view_open(fd, stats, &w)) < 0 ||
-		    (r = show_policy(c, f, w.v, w.nv, stats)) < 0)
+		if ((r = ns_view_open(fd, stats, &w, err)) < 0 ||
+		    (r = show_policy(c, f, w.v, w.nv, stats, err)) < 0)
 			return r;
 		show_caps(c, f);
 		fprintf(f, "# namespace %s\n*filter\n", c->name);
@@ -1515,13 +1534,13 @@ int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats, bool json
 
 		sl_egress_host_comment(&c->range, cm, sizeof(cm));
 		fprintf(f, "# host, range %s\n*filter\n", sl_cidr_fmt(&c->range, cr));
-		if ((r = sl_ipt_open("filter", &h)) < 0)
+		if ((r = sl_ipt_open("filter", &h, err)) < 0)
 			return r;
 		dump(h, f, fb, hc, cm, stats);
 		fprintf(f, "COMMIT\n*nat\n");
 		sl_ipt_closep(&h);
 		h = NULL;
-		if ((r = sl_ipt_open("nat", &h)) < 0)
+		if ((r = sl_ipt_open("nat", &h, err)) < 0)
 			return r;
 		dump(h, f, nb, nc, cm, stats);
 		fprintf(f, "COMMIT\n");
@@ -1585,12 +1604,12 @@ static int check_caps(const struct sl_egress_cfg *c, const char *where)
 }
 
 /* A VM has its denial logger running, and its resolver when it has one. */
-static int check_daemons(const struct sl_egress_cfg *c, const char *where)
+static int check_daemons(const struct sl_egress_cfg *c, const char *where, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	int bad = 0;
 
-	if (sl_state_load(c->name, &st) < 0)
+	if (sl_state_load(c->name, &st, err) < 0)
 		return 0;
 	if (!sl_daemon_pid(&sl_denylog, &st)) {
 		sl_info("check: %s: the denial logger is not running", where);
@@ -1614,10 +1633,11 @@ static int check_jump(struct xtc_handle *h, const char *where, const char *from,
 /**
  * sl_egress_check() - compare the kernel's rules with what apply makes
  * @c: VM, addresses, allow and drop lists
+ * @err: why, when it fails
  *
  * Return: number of differences (each reported on stderr), or -errno
  */
-int sl_egress_check(const struct sl_egress_cfg *c)
+int sl_egress_check(const struct sl_egress_cfg *c, struct sl_error *err)
 {
 	_cleanup_ruleset_ struct ruleset fwd = { 0 };
 	_cleanup_ruleset_ struct ruleset in = { 0 };
@@ -1625,16 +1645,16 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 	_cleanup_ruleset_ struct ruleset from = { 0 };
 	_cleanup_ruleset_ struct ruleset hin = { 0 };
 	_cleanup_ruleset_ struct ruleset masq = { 0 };
-	_cleanup_close_ int fd = c->bridge ? -1 : sl_vm_netns_open(c->name);
+	_cleanup_close_ int fd = c->bridge ? -1 : sl_vm_netns_open(c->name, err);
 	char cm[SL_HOST_COMMENT_LEN], where[64];
 	int bad = 0, r;
 
 	if (fd < 0 && !c->bridge)
 		return fd;
-	if ((r = ns_fwd_rules(c, &fwd)) < 0)
+	if ((r = ns_fwd_rules(c, &fwd, err)) < 0)
 		return r;
 	ns_in_rules(c, &in);
-	if ((r = ruleset_status(&in)) < 0)
+	if ((r = ruleset_status(&in, err)) < 0)
 		return r;
 	snprintf(where, sizeof(where), "namespace %s", c->name);
 	if (!c->bridge) {
@@ -1643,27 +1663,28 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 
 		if (saved < 0)
 			return saved;
-		if ((r = sl_ipt_open("filter", &h)) < 0)
+		if ((r = sl_ipt_open("filter", &h, err)) < 0)
 			return r;
 		bad += check_jump(h, where, "FORWARD", SL_CHAIN_NS_FWD);
 		bad += check_jump(h, where, "INPUT", SL_CHAIN_NS_IN);
 		bad += check_chain(h, where, SL_CHAIN_NS_FWD, NULL, &fwd);
 		bad += check_chain(h, where, SL_CHAIN_NS_IN, NULL, &in);
-		bad += check_daemons(c, where);
+		bad += check_daemons(c, where, err);
 		bad += check_caps(c, where);
 	}
 	sl_egress_host_comment(&c->range, cm, sizeof(cm));
-	if ((r = host_rules(&c->range, c->bridge, &top, &from, &hin, &masq)) < 0)
+	if ((r = host_rules(&c->range, c->bridge, &top, &from, &hin, &masq, err)) < 0)
 		return r;
 	rule_copy(&top, &from.r[0]);
-	if ((r = ruleset_status(&top)) < 0)
+	if ((r = ruleset_status(&top, err)) < 0)
 		return r;
 	{
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
 		_cleanup_ipt_ struct xtc_handle *n = NULL;
 		char v[8];
 
-		if ((r = sl_ipt_open("filter", &h)) < 0 || (r = sl_ipt_open("nat", &n)) < 0)
+		if ((r = sl_ipt_open("filter", &h, err)) < 0 ||
+		    (r = sl_ipt_open("nat", &n, err)) < 0)
 			return r;
 		bad += check_jump(h, "host", "FORWARD", SL_CHAIN_HOST_FWD);
 		bad += check_jump(h, "host", "INPUT", SL_CHAIN_HOST_IN);
@@ -1680,15 +1701,16 @@ int sl_egress_check(const struct sl_egress_cfg *c)
 }
 
 /* DEST of sl-egress test: ADDR (a packet without ports, e.g. ICMP), ADDR:PORT (TCP), or a name. */
-static int dest_parse(const char *dest, struct sl_packet *pkt, char name[SL_DNS_NAME_MAX + 1])
+static int dest_parse(const char *dest, struct sl_packet *pkt, char name[SL_DNS_NAME_MAX + 1],
+		      struct sl_error *err)
 {
 	struct sl_entry e;
 
+	name[0] = '\0';
 	if (strchr(dest, '/') || strchr(dest, '-') || strchr(dest, '*') ||
-	    sl_entry_parse(dest, &e, "DEST") < 0 || (e.name[0] && e.lo)) {
-		sl_set_error("bad DEST '%s': want ADDR, ADDR:PORT or a DNS name", dest);
-		return -EINVAL;
-	}
+	    sl_entry_parse(dest, &e, "DEST", err) < 0 || (e.name[0] && e.lo))
+		return sl_error(err, -EINVAL, "bad DEST '%s': want ADDR, ADDR:PORT or a DNS name",
+				dest);
 	memcpy(name, e.name, sizeof(e.name));
 	pkt->dst = e.net.addr;
 	pkt->proto = e.lo ? IPPROTO_TCP : 0;
@@ -1698,7 +1720,7 @@ static int dest_parse(const char *dest, struct sl_packet *pkt, char name[SL_DNS_
 
 /* Which entry decides, with what the VM's ip sets hold now when it has a namespace. */
 static int decide(const struct sl_egress_cfg *c, struct sl_policy *pol, const char *name,
-		  const struct sl_packet *pkt)
+		  const struct sl_packet *pkt, struct sl_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_netns_ int saved = -1;
@@ -1709,7 +1731,7 @@ static int decide(const struct sl_egress_cfg *c, struct sl_policy *pol, const ch
 	if (sl_entry_list_names(&c->allow) && sl_owned_netns(c->name) == 1 &&
 	    (fd = sl_netns_open(c->name)) >= 0)
 		saved = sl_netns_enter(fd);
-	if (saved >= 0 && sl_ipset_open(&sets) == 0) {
+	if (saved >= 0 && sl_ipset_open(&sets, err) == 0) {
 		pol->resolved = in_set;
 		pol->arg = sets;
 	}
@@ -1721,6 +1743,7 @@ static int decide(const struct sl_egress_cfg *c, struct sl_policy *pol, const ch
  * @c: the VM's lists (its name is only for the output)
  * @dest: ADDR, ADDR:PORT or a DNS name
  * @out: SL_VERDICT (allow or drop), SL_ENTRY (the entry, or "default")
+ * @err: why, when it fails
  *
  * The order is sl_policy_build()'s, the one ns_fwd_rules() writes: what
  * this says is what the chain does. An address a name entry allows is one
@@ -1732,7 +1755,8 @@ static int decide(const struct sl_egress_cfg *c, struct sl_policy *pol, const ch
  *
  * Return: 0, -EINVAL (bad DEST), -ENOMEM
  */
-int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv *out)
+int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv *out,
+		   struct sl_error *err)
 {
 	_cleanup_policy_ struct sl_policy pol = { 0 };
 	struct sl_packet pkt;
@@ -1740,10 +1764,10 @@ int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv
 	bool allow;
 	int r, i;
 
-	if ((r = dest_parse(dest, &pkt, name)) < 0 ||
+	if ((r = dest_parse(dest, &pkt, name, err)) < 0 ||
 	    (r = sl_policy_build(&c->allow, &c->drop, &pol)) < 0)
 		return r;
-	i = decide(c, &pol, name, &pkt);
+	i = decide(c, &pol, name, &pkt, err);
 	if (name[0])
 		allow = i >= 0 || !sl_entry_list_names(&c->allow); /* no names: not policed */
 	else

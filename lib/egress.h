@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cidr.h"
+#include "error.h"
 #include "kv.h"
 #include "policy.h"
 
@@ -52,16 +53,18 @@ struct sl_egress_cfg {
 #define SL_DNS_PORT 53
 #define SL_DOT_PORT 853
 
-
-int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out);
-int sl_egress_flush(const char *name);
-int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv *out);
-int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats, bool json);
-int sl_egress_check(const struct sl_egress_cfg *c);
-int sl_egress_host_release(const struct sl_cidr *range);
+int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out, struct sl_error *err);
+int sl_egress_flush(const char *name, struct sl_error *err);
+int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv *out,
+		   struct sl_error *err);
+int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats, bool json,
+		   struct sl_error *err);
+int sl_egress_check(const struct sl_egress_cfg *c, struct sl_error *err);
+int sl_egress_host_release(const struct sl_cidr *range, struct sl_error *err);
 void sl_egress_host_comment(const struct sl_cidr *range, char *buf, size_t len);
 bool sl_egress_host_comment_range(const char *comment, struct sl_cidr *range);
 int sl_egress_prune_users(bool (*gone)(const char *name), bool dry,
-			  void (*report)(const char *name, const char *range));
+			  void (*report)(const char *name, const char *range),
+			  struct sl_error *err);
 
 #endif

@@ -73,32 +73,32 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 	if (sup || qemu || sl_kv_get(st, "SL_PID"))
 		say("VM %s: supervisor %d, QEMU %d", name, sup, qemu);
 	if (!dry)
-		sl_boot_stop(name, 0);
+		sl_boot_stop(name, 0, NULL);
 	if (sl_kv_get(st, "SL_EGRESS_RANGE")) {
 		say("VM %s: egress rules", name);
 		if (!dry)
-			sl_egress_flush(name);
+			sl_egress_flush(name, NULL);
 	}
 	if (sl_netns_exists(name) > 0) {
 		say("VM %s: namespace, TAP and veth", name);
 		if (!dry)
-			sl_netns_del(name);
+			sl_netns_del(name, NULL);
 	}
 	if (sl_kv_get(st, "SL_BRIDGE") && sl_kv_get(st, "SL_TAP")) {
 		say("VM %s: TAP %s on bridge %s", name, sl_kv_get(st, "SL_TAP"),
 		    sl_kv_get(st, "SL_BRIDGE"));
 		if (!dry)
-			sl_port_del(name, sl_kv_get(st, "SL_TAP"), sl_kv_get(st, "SL_BRIDGE"));
+			sl_port_del(name, sl_kv_get(st, "SL_TAP"), sl_kv_get(st, "SL_BRIDGE"), NULL);
 	}
 	if (sl_kv_get(st, "SL_IP")) {
 		_cleanup_kv_ struct sl_kv out = { 0 };
 
 		say("VM %s: lease %s", name, sl_kv_get(st, "SL_IP"));
 		if (!dry)
-			sl_ipam_release(name, &out);
+			sl_ipam_release(name, &out, NULL);
 	}
 	if (!dry)
-		sl_state_purge(name); /* what is left: the owner, the logs */
+		sl_state_purge(name, NULL); /* what is left: the owner, the logs */
 }
 
 static void say_torn(const char *name)
@@ -152,6 +152,7 @@ static void stateless_processes(void)
 /**
  * sl_gc() - remove what no live VM owns
  * @dry_run: only say what would go
+ * @err: why, when it fails
  *
  * Only objects carrying this SL_RUN_DIR's owner tag, or recorded under it,
  * are ever touched: namespaces (their loopback's alias), host links (alias),
@@ -160,7 +161,7 @@ static void stateless_processes(void)
  *
  * Return: how many objects were (or would be) removed, or -errno
  */
-int sl_gc(bool dry_run)
+int sl_gc(bool dry_run, struct sl_error *err)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -169,26 +170,26 @@ int sl_gc(bool dry_run)
 	dry = dry_run;
 	removed = 0;
 	/* 1. VMs with state whose processes or owner died. */
-	r = sl_state_list(&names, &n);
+	r = sl_state_list(&names, &n, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_kv_ struct sl_kv st = { 0 };
 
-		if (sl_state_load(names[i], &st) < 0 || !vm_dead(names[i], &st))
+		if (sl_state_load(names[i], &st, NULL) < 0 || !vm_dead(names[i], &st))
 			continue;
 		remove_vm(names[i], &st);
 	}
 	sl_strv_free(names, n);
 
 	/* 1a. State dirs that a kill left with only a cut-short first write. */
-	sl_state_torn(dry, say_torn);
+	sl_state_torn(dry, say_torn, NULL);
 
 	/* 1b. Processes of VMs whose state dir was lost. */
 	stateless_processes();
 
 	/* 2. Our namespaces with no state at all (the state dir was lost). */
-	if (sl_netns_list(&names, &n) == 0) {
+	if (sl_netns_list(&names, &n, NULL) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			if (has_state(names[i]))
 				continue;
@@ -262,7 +263,7 @@ int sl_gc(bool dry_run)
 	{
 		_cleanup_free_ struct sl_lease *v = NULL;
 
-		if (sl_ipam_leases(&v, &n) == 0)
+		if (sl_ipam_leases(&v, &n, NULL) == 0)
 			for (size_t i = 0; i < n; i++) {
 				_cleanup_kv_ struct sl_kv out = { 0 };
 
@@ -270,21 +271,21 @@ int sl_gc(bool dry_run)
 					continue;
 				say("lease of %s", v[i].name);
 				if (!dry)
-					sl_ipam_release(v[i].name, &out);
+					sl_ipam_release(v[i].name, &out, NULL);
 			}
 	}
 
 	/* 4b. Range users (egress) whose VM has no state. */
-	sl_egress_prune_users(no_state, dry, say_user);
+	sl_egress_prune_users(no_state, dry, say_user, NULL);
 
 	/* 5. Host rules of ranges no VM uses. */
 	{
-		_cleanup_close_ int lock = sl_lock("host");
+		_cleanup_close_ int lock = sl_lock("host", NULL);
 		_cleanup_ipt_ struct xtc_handle *h = NULL;
 		_cleanup_free_ struct sl_rule *rules = NULL;
 		size_t nr = 0;
 
-		if (lock >= 0 && sl_ipt_open("filter", &h) == 0 &&
+		if (lock >= 0 && sl_ipt_open("filter", &h, NULL) == 0 &&
 		    sl_ipt_list(h, SL_CHAIN_HOST_FWD, &rules, &nr) == 0) {
 			for (size_t i = 0; i < nr; i++) {
 				struct sl_cidr range;
@@ -305,7 +306,7 @@ int sl_gc(bool dry_run)
 					continue;
 				say("host rules of range %s", sl_cidr_fmt(&range, rs));
 				if (!dry)
-					sl_egress_host_release(&range);
+					sl_egress_host_release(&range, NULL);
 			}
 		}
 	}

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
-int sl_gc(bool dry_run);
+#include "error.h"
+
+int sl_gc(bool dry_run, struct sl_error *err);
 
 #endif

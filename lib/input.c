@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "input.h"
 #include "kv.h"
 #include "log.h"
@@ -23,12 +24,13 @@ void sl_input_reset(void)
 /**
  * sl_input_env_file() - read inputs from a file (--env)
  * @path: KEY=value file, such as a VM's vm.env
+ * @err: why, when it fails
  *
  * Return: 0 or -errno with the error recorded
  */
-int sl_input_env_file(const char *path)
+int sl_input_env_file(const char *path, struct sl_error *err)
 {
-	return sl_kv_load(&file, path);
+	return sl_kv_load(&file, path, err);
 }
 
 /**
@@ -61,6 +63,7 @@ static const char *get_layered(const char *key, int with_state)
  * sl_input_bind() - settle which VM the tool works on
  * @arg: NAME from the command line, or NULL
  * @name: result
+ * @err: why, when it fails
  *
  * An exported SL_NAME left over from an earlier `eval` must not lend its
  * addresses to another VM, so the environment is consulted only when its
@@ -68,7 +71,7 @@ static const char *get_layered(const char *key, int with_state)
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_input_bind(const char *arg, const char **name)
+int sl_input_bind(const char *arg, const char **name, struct sl_error *err)
 {
 	const char *env = getenv("SL_NAME");
 	const char *n = arg;
@@ -76,15 +79,13 @@ int sl_input_bind(const char *arg, const char **name)
 
 	if (!n)
 		n = get_layered("SL_NAME", 0);
-	if (!n) {
-		sl_set_error("missing VM NAME (argument, --env FILE or SL_NAME)");
-		return -EINVAL;
-	}
-	r = sl_name_check(n);
+	if (!n)
+		return sl_error(err, -EINVAL, "missing VM NAME (argument, --env FILE or SL_NAME)");
+	r = sl_name_check(n, err);
 	if (r < 0)
 		return r;
 	/* Before anything is made for the VM: a run dir that is not ours is refused. */
-	r = sl_run_dir_ready();
+	r = sl_run_dir_ready(err);
 	if (r < 0)
 		return r;
 	if (env && *env && strcmp(env, n))
@@ -92,7 +93,7 @@ int sl_input_bind(const char *arg, const char **name)
 	r = sl_kv_set(&flags, "SL_NAME", n);
 	if (r < 0)
 		return r;
-	r = sl_state_load(n, &state);
+	r = sl_state_load(n, &state, err);
 	if (r < 0)
 		return r;
 	*name = sl_kv_get(&flags, "SL_NAME");

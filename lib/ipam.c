@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "ipam.h"
 #include "log.h"
 #include "name.h"
@@ -23,35 +24,32 @@ static const char *const lease_keys[] = {
  * sl_range_parse() - parse and check a VM range
  * @s: text, e.g. "169.254.100.0/22"
  * @range: result
+ * @err: why, when it fails
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_range_parse(const char *s, struct sl_cidr *range)
+int sl_range_parse(const char *s, struct sl_cidr *range, struct sl_error *err)
 {
-	if (sl_cidr_parse(s, range) < 0 || !strchr(s, '/')) {
-		sl_set_error("bad range '%s': not an IPv4 network in CIDR notation "
-			     "(a.b.c.d/p, host bits zero)", s);
-		return -EINVAL;
-	}
-	if (range->prefix < SL_RANGE_MIN_PREFIX || range->prefix > SL_BLOCK_PREFIX) {
-		sl_set_error("bad range '%s': prefix /%u, a range must be /%d to /%d",
-			     s, range->prefix, SL_RANGE_MIN_PREFIX, SL_BLOCK_PREFIX);
-		return -EINVAL;
-	}
+	if (sl_cidr_parse(s, range) < 0 || !strchr(s, '/'))
+		return sl_error(err, -EINVAL,
+				"bad range '%s': not an IPv4 network in CIDR notation "
+				"(a.b.c.d/p, host bits zero)",
+				s);
+	if (range->prefix < SL_RANGE_MIN_PREFIX || range->prefix > SL_BLOCK_PREFIX)
+		return sl_error(err, -EINVAL,
+				"bad range '%s': prefix /%u, a range must be /%d to /%d", s,
+				range->prefix, SL_RANGE_MIN_PREFIX, SL_BLOCK_PREFIX);
 	/* No host can route these to a VM: "this network", loopback, multicast, reserved. */
 	switch (range->addr >> 24) {
 	case 0:
 	case 127:
-		sl_set_error("bad range '%s': %s/8 is not routable to a VM", s,
-			     range->addr >> 24 ? "127.0.0.0" : "0.0.0.0");
-		return -EINVAL;
+		return sl_error(err, -EINVAL, "bad range '%s': %s/8 is not routable to a VM", s,
+				range->addr >> 24 ? "127.0.0.0" : "0.0.0.0");
 	default:
-		if (range->addr >= 0xe0000000u) {
-			sl_set_error("bad range '%s': %s is not unicast", s,
-				     range->addr >= 0xf0000000u ? "240.0.0.0/4 (reserved)"
-								: "224.0.0.0/4 (multicast)");
-			return -EINVAL;
-		}
+		if (range->addr >= 0xe0000000u)
+			return sl_error(err, -EINVAL, "bad range '%s': %s is not unicast", s,
+					range->addr >= 0xf0000000u ? "240.0.0.0/4 (reserved)"
+								   : "224.0.0.0/4 (multicast)");
 	}
 	return 0;
 }
@@ -72,7 +70,7 @@ static int leases_path(char *buf, size_t len)
  * "NAME GROUP SUBNET HOST GATEWAY" (bridge: HOST is the address's offset in
  * the gateway's subnet); a file a person can read and grep.
  */
-static int load(struct sl_lease **v, size_t *n)
+static int load(struct sl_lease **v, size_t *n, struct sl_error *err)
 {
 	char path[4096], line[512];
 	_cleanup_fclose_ FILE *f = NULL;
@@ -99,8 +97,7 @@ static int load(struct sl_lease **v, size_t *n)
 		    (k == 5 && (sl_ip_parse(gw, &l.gw) < 0 || !sl_cidr_contains(&l.range, l.gw))) ||
 		    l.block >= lease_units(&l)) {
 			free(a);
-			sl_set_error("%s:%u: corrupt lease", path, lineno);
-			return -EINVAL;
+			return sl_error(err, -EINVAL, "%s:%u: corrupt lease", path, lineno);
 		}
 		na = realloc(a, (cnt + 1) * sizeof(*a));
 		if (!na) {
@@ -115,7 +112,7 @@ static int load(struct sl_lease **v, size_t *n)
 	return 0;
 }
 
-static int store(const struct sl_lease *v, size_t n)
+static int store(const struct sl_lease *v, size_t n, struct sl_error *err)
 {
 	char path[4096], tmp[4096], dir[4096];
 	_cleanup_fclose_ FILE *f = NULL;
@@ -145,7 +142,7 @@ fail:
 	{
 		int e = errno;
 
-		sl_set_error("cannot write %s: %s", path, strerror(e));
+		sl_error(err, -e, "cannot write %s: %s", path, strerror(e));
 		unlink(tmp);
 		return -e;
 	}
@@ -200,25 +197,21 @@ static void default_group(const char *name, char *group, size_t len)
 		snprintf(group, len, "%s", name);
 }
 
-static int check_host_routes(const struct sl_cidr *range, const char *what_range)
+static int check_host_routes(const struct sl_cidr *range, const char *what_range,
+			     struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	char what[128];
 	int r = sl_nl_open(&sk);
 
-	if (r < 0) {
-		sl_set_error("netlink: %s", strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return sl_error(err, r, "netlink: %s", strerror(-r));
 	r = sl_route_conflict(sk, range, sl_owner_tag(), what, sizeof(what));
-	if (r < 0) {
-		sl_set_error("cannot read the host's routes: %s", strerror(-r));
-		return r;
-	}
-	if (r > 0) {
-		sl_set_error("%s overlaps %s already on this host", what_range, what);
-		return -EADDRINUSE;
-	}
+	if (r < 0)
+		return sl_error(err, r, "cannot read the host's routes: %s", strerror(-r));
+	if (r > 0)
+		return sl_error(err, -EADDRINUSE, "%s overlaps %s already on this host", what_range,
+				what);
 	return 0;
 }
 
@@ -235,14 +228,13 @@ static bool unit_reserved(const struct sl_lease *l, uint32_t u)
 	return l->gw && (u == 0 || u == lease_units(l) - 1 || l->range.addr + u == l->gw);
 }
 
-static int overlap_error(const char *what, const struct sl_lease *other)
+static int overlap_error(const char *what, const struct sl_lease *other, struct sl_error *err)
 {
 	char a[SL_CIDR_STRLEN];
 
-	sl_set_error("%s overlaps %s %s in use by group %s", what,
-		     other->gw ? "bridge subnet" : "range", sl_cidr_fmt(&other->range, a),
-		     other->group);
-	return -EADDRINUSE;
+	return sl_error(err, -EADDRINUSE, "%s overlaps %s %s in use by group %s", what,
+			other->gw ? "bridge subnet" : "range", sl_cidr_fmt(&other->range, a),
+			other->group);
 }
 
 /*
@@ -250,7 +242,8 @@ static int overlap_error(const char *what, const struct sl_lease *other)
  * gateway; @fixed is the unit (block or address offset) the caller wants,
  * or -1 for the lowest free one.
  */
-static int lease_take(struct sl_lease *l, long fixed, const char *what, struct sl_kv *out)
+static int lease_take(struct sl_lease *l, long fixed, const char *what, struct sl_kv *out,
+		      struct sl_error *err)
 {
 	_cleanup_free_ struct sl_lease *v = NULL;
 	_cleanup_free_ uint8_t *used = NULL;
@@ -261,10 +254,10 @@ static int lease_take(struct sl_lease *l, long fixed, const char *what, struct s
 	size_t n;
 	int r;
 
-	lock = sl_lock("ipam");
+	lock = sl_lock("ipam", err);
 	if (lock < 0)
 		return lock;
-	r = load(&v, &n);
+	r = load(&v, &n, err);
 	if (r < 0)
 		return r;
 	used = calloc(units, 1);
@@ -275,53 +268,46 @@ static int lease_take(struct sl_lease *l, long fixed, const char *what, struct s
 		bool same = same_range(&v[i], l);
 
 		if (!strcmp(v[i].name, l->name)) {
-			if (!same) {
-				sl_set_error("%s already holds a lease in %s %s", l->name,
-					     v[i].gw ? "bridge subnet" : "range",
-					     sl_cidr_fmt(&v[i].range, a));
-				return -EEXIST;
-			}
-			if (*l->group && strcmp(l->group, v[i].group)) {
-				sl_set_error("%s already holds a lease for group %s", l->name,
-					     v[i].group);
-				return -EEXIST;
-			}
-			if (fixed >= 0 && (uint32_t)fixed != v[i].block) {
-				sl_set_error("%s already holds %s", l->name,
-					     sl_ip_fmt(v[i].range.addr + v[i].block, ip));
-				return -EEXIST;
-			}
+			if (!same)
+				return sl_error(err, -EEXIST, "%s already holds a lease in %s %s",
+						l->name, v[i].gw ? "bridge subnet" : "range",
+						sl_cidr_fmt(&v[i].range, a));
+			if (*l->group && strcmp(l->group, v[i].group))
+				return sl_error(err, -EEXIST,
+						"%s already holds a lease for group %s", l->name,
+						v[i].group);
+			if (fixed >= 0 && (uint32_t)fixed != v[i].block)
+				return sl_error(err, -EEXIST, "%s already holds %s", l->name,
+						sl_ip_fmt(v[i].range.addr + v[i].block, ip));
 			return sl_lease_kv(&v[i], out);
 		}
 		if (same) {
 			range_known = true;
 			used[v[i].block] = 1;
 		} else if (sl_cidr_overlap(&v[i].range, &l->range)) {
-			return overlap_error(what, &v[i]);
+			return overlap_error(what, &v[i], err);
 		}
 	}
 	if (!range_known) {
-		r = check_host_routes(&l->range, what);
+		r = check_host_routes(&l->range, what, err);
 		if (r < 0)
 			return r;
 	}
 	if (fixed >= 0) {
 		l->block = (uint32_t)fixed;
-		if (used[l->block]) {
-			sl_set_error("%s is leased to another VM",
-				     sl_ip_fmt(l->range.addr + l->block, ip));
-			return -EADDRINUSE;
-		}
+		if (used[l->block])
+			return sl_error(err, -EADDRINUSE, "%s is leased to another VM",
+					sl_ip_fmt(l->range.addr + l->block, ip));
 	} else {
 		for (l->block = 0; l->block < units && (used[l->block] || unit_reserved(l, l->block));
 		     l->block++)
 			;
 		if (l->block == units) {
 			if (l->gw)
-				sl_set_error("%s is full (every address is leased)", what);
-			else
-				sl_set_error("%s is full (%u blocks of /30 leased)", what, units);
-			return -ENOSPC;
+				return sl_error(err, -ENOSPC,
+						"%s is full (every address is leased)", what);
+			return sl_error(err, -ENOSPC, "%s is full (%u blocks of /30 leased)", what,
+					units);
 		}
 	}
 	if (!*l->group)
@@ -334,31 +320,29 @@ static int lease_take(struct sl_lease *l, long fixed, const char *what, struct s
 		v = nv;
 		v[n++] = *l;
 	}
-	r = store(v, n);
+	r = store(v, n, err);
 	if (r < 0)
 		return r;
 	r = sl_lease_kv(l, out);
 	if (r < 0)
 		return r;
-	r = sl_state_update(l->name, out, NULL);
+	r = sl_state_update(l->name, out, NULL, err);
 	if (r < 0) {
 		/* No lease without its record: undo. */
-		store(v, n - 1);
+		store(v, n - 1, err);
 		return r;
 	}
 	return 0;
 }
 
-static int lease_init(struct sl_lease *l, const char *group, const char *name)
+static int lease_init(struct sl_lease *l, const char *group, const char *name, struct sl_error *err)
 {
-	int r = sl_name_check(name);
+	int r = sl_name_check(name, err);
 
 	if (r < 0)
 		return r;
-	if (group && (!*group || strlen(group) >= sizeof(l->group) || strpbrk(group, " \t\n/"))) {
-		sl_set_error("bad group name '%s'", group);
-		return -EINVAL;
-	}
+	if (group && (!*group || strlen(group) >= sizeof(l->group) || strpbrk(group, " \t\n/")))
+		return sl_error(err, -EINVAL, "bad group name '%s'", group);
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	snprintf(l->group, sizeof(l->group), "%s", group ? group : "");
 	return 0;
@@ -370,6 +354,7 @@ static int lease_init(struct sl_lease *l, const char *group, const char *name)
  * @group: group name, or NULL to derive it from the VM name
  * @name: VM name
  * @out: the lease as SL_* pairs
+ * @err: why, when it fails
  *
  * The VM that already holds a lease in this range gets the same one back,
  * so a re-run is harmless. A range that overlaps another range with
@@ -378,20 +363,20 @@ static int lease_init(struct sl_lease *l, const char *group, const char *name)
  * Return: 0; -EINVAL, -EEXIST, -EADDRINUSE, -ENOSPC with the error
  * recorded; or -errno
  */
-int sl_ipam_alloc(const char *range_s, const char *group, const char *name,
-		  struct sl_kv *out)
+int sl_ipam_alloc(const char *range_s, const char *group, const char *name, struct sl_kv *out,
+		  struct sl_error *err)
 {
 	struct sl_lease l = { 0 };
 	char what[SL_CIDR_STRLEN + 8];
-	int r = lease_init(&l, group, name);
+	int r = lease_init(&l, group, name, err);
 
 	if (r < 0)
 		return r;
-	r = sl_range_parse(range_s, &l.range);
+	r = sl_range_parse(range_s, &l.range, err);
 	if (r < 0)
 		return r;
 	snprintf(what, sizeof(what), "range %s", range_s);
-	return lease_take(&l, -1, what, out);
+	return lease_take(&l, -1, what, out, err);
 }
 
 /**
@@ -402,6 +387,7 @@ int sl_ipam_alloc(const char *range_s, const char *group, const char *name,
  * @group: group name, or NULL to derive it from the VM name
  * @name: VM name
  * @out: the lease as SL_* pairs, SL_MODE=bridge
+ * @err: why, when it fails
  *
  * Bridge VMs share one subnet and one gateway, so the lease is an address,
  * not a /30. The subnet must not overlap an isolated range or another
@@ -409,60 +395,60 @@ int sl_ipam_alloc(const char *range_s, const char *group, const char *name,
  *
  * Return: as sl_ipam_alloc()
  */
-int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *group,
-			 const char *name, struct sl_kv *out)
+int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *group, const char *name,
+			 struct sl_kv *out, struct sl_error *err)
 {
 	struct sl_lease l = { 0 };
 	char what[SL_CIDR_STRLEN + 16], c[SL_CIDR_STRLEN];
 	long fixed = -1;
-	int r = lease_init(&l, group, name);
+	int r = lease_init(&l, group, name, err);
 
 	if (r < 0)
 		return r;
-	if (sl_ifaddr_parse(gw_s, &l.gw, &l.range) < 0) {
-		sl_set_error("bad gateway '%s': not an address with its prefix, a.b.c.d/p "
-			     "(/8 to /30, not the network or broadcast address)", gw_s);
-		return -EINVAL;
-	}
+	if (sl_ifaddr_parse(gw_s, &l.gw, &l.range) < 0)
+		return sl_error(err, -EINVAL,
+				"bad gateway '%s': not an address with its prefix, a.b.c.d/p "
+				"(/8 to /30, not the network or broadcast address)",
+				gw_s);
 	snprintf(what, sizeof(what), "bridge subnet %s", sl_cidr_fmt(&l.range, c));
 	if (ip_s) {
 		uint32_t ip;
 
-		if (sl_ip_parse(ip_s, &ip) < 0 || !sl_cidr_contains(&l.range, ip)) {
-			sl_set_error("bad address '%s': not an address in %s", ip_s, c);
-			return -EINVAL;
-		}
+		if (sl_ip_parse(ip_s, &ip) < 0 || !sl_cidr_contains(&l.range, ip))
+			return sl_error(err, -EINVAL, "bad address '%s': not an address in %s",
+					ip_s, c);
 		fixed = (long)(ip - l.range.addr);
-		if (unit_reserved(&l, (uint32_t)fixed)) {
-			sl_set_error("bad address '%s': the network, broadcast or gateway address of %s",
-				     ip_s, c);
-			return -EINVAL;
-		}
+		if (unit_reserved(&l, (uint32_t)fixed))
+			return sl_error(
+			    err, -EINVAL,
+			    "bad address '%s': the network, broadcast or gateway address of %s",
+			    ip_s, c);
 	}
-	return lease_take(&l, fixed, what, out);
+	return lease_take(&l, fixed, what, out, err);
 }
 
 /**
  * sl_ipam_release() - give a VM's block back
  * @name: VM name
  * @out: the released lease's pairs (empty when there was none)
+ * @err: why, when it fails
  *
  * Return: 0, also when the VM held no lease, or -errno
  */
-int sl_ipam_release(const char *name, struct sl_kv *out)
+int sl_ipam_release(const char *name, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_free_ struct sl_lease *v = NULL;
 	_cleanup_close_ int lock = -1;
 	size_t n, k = 0;
 	int r;
 
-	r = sl_name_check(name);
+	r = sl_name_check(name, err);
 	if (r < 0)
 		return r;
-	lock = sl_lock("ipam");
+	lock = sl_lock("ipam", err);
 	if (lock < 0)
 		return lock;
-	r = load(&v, &n);
+	r = load(&v, &n, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
@@ -475,11 +461,11 @@ int sl_ipam_release(const char *name, struct sl_kv *out)
 		v[k++] = v[i];
 	}
 	if (k != n) {
-		r = store(v, k);
+		r = store(v, k, err);
 		if (r < 0)
 			return r;
 	}
-	return sl_state_update(name, NULL, lease_keys);
+	return sl_state_update(name, NULL, lease_keys, err);
 }
 
 /**
@@ -487,6 +473,7 @@ int sl_ipam_release(const char *name, struct sl_kv *out)
  * @range: candidate
  * @gw: the gateway for a bridge subnet, 0 for an isolated range
  * @reuse: a range that already has leases is fine (a re-run of its group)
+ * @err: why, when it fails
  *
  * The checks sl_ipam_alloc() makes before it takes a block: no overlap with
  * another range that has leases, nor with the host's routes or addresses
@@ -494,14 +481,14 @@ int sl_ipam_release(const char *name, struct sl_kv *out)
  *
  * Return: 0, -EADDRINUSE with the error recorded, or -errno
  */
-int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse)
+int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse, struct sl_error *err)
 {
 	_cleanup_free_ struct sl_lease *v = NULL;
 	struct sl_lease want = { .range = *range, .gw = gw };
 	char what[SL_CIDR_STRLEN + 16], rs[SL_CIDR_STRLEN];
 	bool known = false;
 	size_t n;
-	int r = sl_ipam_leases(&v, &n);
+	int r = sl_ipam_leases(&v, &n, err);
 
 	if (r < 0)
 		return r;
@@ -511,19 +498,20 @@ int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse)
 		if (same_range(&v[i], &want) && reuse)
 			known = true;
 		else if (sl_cidr_overlap(&v[i].range, range))
-			return overlap_error(what, &v[i]);
+			return overlap_error(what, &v[i], err);
 	}
-	return known ? 0 : check_host_routes(range, what);
+	return known ? 0 : check_host_routes(range, what, err);
 }
 
 /**
  * sl_ipam_leases() - all leases, in the order they were made
+ * @err: why, when it fails
  */
-int sl_ipam_leases(struct sl_lease **v, size_t *n)
+int sl_ipam_leases(struct sl_lease **v, size_t *n, struct sl_error *err)
 {
-	_cleanup_close_ int lock = sl_lock("ipam");
+	_cleanup_close_ int lock = sl_lock("ipam", err);
 
 	if (lock < 0)
 		return lock;
-	return load(v, n);
+	return load(v, n, err);
 }

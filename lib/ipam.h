@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "cidr.h"
+#include "error.h"
 #include "kv.h"
 
 /*
@@ -20,14 +21,15 @@ struct sl_lease {
 	uint32_t gw;
 };
 
-int sl_range_parse(const char *s, struct sl_cidr *range);
-int sl_ipam_alloc(const char *range, const char *group, const char *name,
-		  struct sl_kv *out);
-int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *group,
-			 const char *name, struct sl_kv *out);
-int sl_ipam_release(const char *name, struct sl_kv *out);
-int sl_ipam_leases(struct sl_lease **v, size_t *n);
-int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse);
+int sl_range_parse(const char *s, struct sl_cidr *range, struct sl_error *err);
+int sl_ipam_alloc(const char *range, const char *group, const char *name, struct sl_kv *out,
+		  struct sl_error *err);
+int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *group, const char *name,
+			 struct sl_kv *out, struct sl_error *err);
+int sl_ipam_release(const char *name, struct sl_kv *out, struct sl_error *err);
+int sl_ipam_leases(struct sl_lease **v, size_t *n, struct sl_error *err);
+int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse, struct sl_error *err);
 int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out);
+
 
 #endif

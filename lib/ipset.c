@@ -14,6 +14,7 @@
 #include <linux/netfilter/ipset/ip_set.h>
 
 #include "cidr.h"
+#include "error.h"
 #include "ipset.h"
 #include "log.h"
 #include "util.h"
@@ -81,13 +82,14 @@ static int on_output(struct ipset_session *ss, void *p, const char *fmt, ...)
 /**
  * sl_ipset_open() - a handle on the ip sets of the current network namespace
  * @s: result, for sl_ipset_closep()
+ * @err: why, when it fails
  *
  * The namespace is the one the calling thread is in when the handle is
  * opened: the netlink socket stays bound to it.
  *
  * Return: 0 or -ENOMEM
  */
-int sl_ipset_open(struct sl_ipset **s)
+int sl_ipset_open(struct sl_ipset **s, struct sl_error *err)
 {
 	static bool types;
 	struct sl_ipset *n = calloc(1, sizeof(*n));
@@ -101,8 +103,7 @@ int sl_ipset_open(struct sl_ipset **s)
 	n->h = ipset_init();
 	if (!n->h) {
 		free(n);
-		sl_set_error("cannot open ip sets: no memory");
-		return -ENOMEM;
+		return sl_error(err, -ENOMEM, "cannot open ip sets: no memory");
 	}
 	ipset_custom_printf(n->h, on_custom_error, on_standard_error, on_output, n);
 	*s = n;
@@ -140,56 +141,57 @@ static int run(struct sl_ipset *s, const char *fmt, ...)
  * sl_ipset_create() - make a set of addresses that expire, if it is missing
  * @s: handle
  * @set: its name
+ * @err: why, when it fails
  *
  * hash:ip, IPv4, each address with its own timeout (the set's default,
  * an hour, is never used: sl_ipset_add() always gives one).
  *
  * Return: 0 or -EIO with the error recorded
  */
-int sl_ipset_create(struct sl_ipset *s, const char *set)
+int sl_ipset_create(struct sl_ipset *s, const char *set, struct sl_error *err)
 {
-	if (run(s, "create %s hash:ip family inet timeout 3600 maxelem 65536 -exist", set) < 0) {
-		sl_set_error("cannot create ip set %s: %s", set, s->err);
-		return -EIO;
-	}
+	if (run(s, "create %s hash:ip family inet timeout 3600 maxelem 65536 -exist", set) < 0)
+		return sl_error(err, -EIO, "cannot create ip set %s: %s", set, s->err);
 	return 0;
 }
 
 /**
  * sl_ipset_destroy() - remove a set; one already gone is not an error
+ * @err: why, when it fails
  *
  * Return: 0, -EBUSY (a rule still uses it) or -EIO with the error recorded
  */
-int sl_ipset_destroy(struct sl_ipset *s, const char *set)
+int sl_ipset_destroy(struct sl_ipset *s, const char *set, struct sl_error *err)
 {
 	if (run(s, "destroy %s", set) == 0 || strstr(s->err, "does not exist"))
 		return 0;
-	sl_set_error("cannot remove ip set %s: %s", set, s->err);
-	return strstr(s->err, "in use") ? -EBUSY : -EIO;
+	return sl_error(err, strstr(s->err, "in use") ? -EBUSY : -EIO,
+			"cannot remove ip set %s: %s", set, s->err);
 }
 
 /**
  * sl_ipset_add() - add an address, or renew it, for @timeout seconds
+ * @err: why, when it fails
  *
  * Return: 0 or -EIO with the error recorded
  */
-int sl_ipset_add(struct sl_ipset *s, const char *set, uint32_t addr, unsigned timeout)
+int sl_ipset_add(struct sl_ipset *s, const char *set, uint32_t addr, unsigned timeout,
+		 struct sl_error *err)
 {
 	char a[SL_CIDR_STRLEN];
 
-	if (run(s, "add %s %s timeout %u -exist", set, sl_ip_fmt(addr, a), timeout) < 0) {
-		sl_set_error("cannot add %s to ip set %s: %s", a, set, s->err);
-		return -EIO;
-	}
+	if (run(s, "add %s %s timeout %u -exist", set, sl_ip_fmt(addr, a), timeout) < 0)
+		return sl_error(err, -EIO, "cannot add %s to ip set %s: %s", a, set, s->err);
 	return 0;
 }
 
 /**
  * sl_ipset_test() - whether a set holds an address now
+ * @err: why, when it fails
  *
  * Return: 1, 0 (not held, or no such set), or -EIO with the error recorded
  */
-int sl_ipset_test(struct sl_ipset *s, const char *set, uint32_t addr)
+int sl_ipset_test(struct sl_ipset *s, const char *set, uint32_t addr, struct sl_error *err)
 {
 	char a[SL_CIDR_STRLEN];
 
@@ -197,8 +199,7 @@ int sl_ipset_test(struct sl_ipset *s, const char *set, uint32_t addr)
 		return !strstr(s->err, "NOT");
 	if (strstr(s->err, "NOT") || strstr(s->err, "does not exist"))
 		return 0;
-	sl_set_error("cannot test %s in ip set %s: %s", a, set, s->err);
-	return -EIO;
+	return sl_error(err, -EIO, "cannot test %s in ip set %s: %s", a, set, s->err);
 }
 
 /**
@@ -206,19 +207,18 @@ int sl_ipset_test(struct sl_ipset *s, const char *set, uint32_t addr)
  * @s: handle
  * @names: result, for sl_strv_free()
  * @n: how many
+ * @err: why, when it fails
  *
  * Return: 0, -ENOMEM, or -EIO with the error recorded
  */
-int sl_ipset_names(struct sl_ipset *s, char ***names, size_t *n)
+int sl_ipset_names(struct sl_ipset *s, char ***names, size_t *n, struct sl_error *err)
 {
 	char *save = NULL;
 
 	*names = NULL;
 	*n = 0;
-	if (run(s, "list -name") < 0) {
-		sl_set_error("cannot list ip sets: %s", s->err);
-		return -EIO;
-	}
+	if (run(s, "list -name") < 0)
+		return sl_error(err, -EIO, "cannot list ip sets: %s", s->err);
 	if (!s->nout)
 		return 0;
 	for (char *t = strtok_r(s->out, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
@@ -253,21 +253,20 @@ static int sockopt(struct ip_set_req_get_set *req)
 
 /**
  * sl_ipset_index() - the index a rule's set match names a set by
+ * @err: why, when it fails
  *
  * Return: 0, or -ENOENT (no such set) with the error recorded, or -errno
  */
-int sl_ipset_index(const char *set, uint16_t *index)
+int sl_ipset_index(const char *set, uint16_t *index, struct sl_error *err)
 {
 	struct ip_set_req_get_set req = { .op = IP_SET_OP_GET_BYNAME };
 	int r;
 
 	snprintf(req.set.name, sizeof(req.set.name), "%s", set);
 	r = sockopt(&req);
-	if (r < 0 || req.set.index == IPSET_INVALID_ID) {
-		sl_set_error("no ip set %s in this namespace%s%s", set, r < 0 ? ": " : "",
-			     r < 0 ? strerror(-r) : "");
-		return r < 0 ? r : -ENOENT;
-	}
+	if (r < 0 || req.set.index == IPSET_INVALID_ID)
+		return sl_error(err, r < 0 ? r : -ENOENT, "no ip set %s in this namespace%s%s", set,
+				r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
 	*index = req.set.index;
 	return 0;
 }

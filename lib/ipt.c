@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "ipset.h"
 #include "ipt.h"
 #include "log.h"
@@ -23,29 +24,29 @@
 #define EST_MASK (XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED) | \
 		  XT_CONNTRACK_STATE_BIT(IP_CT_RELATED))
 
-static int ipt_error(const char *what, const char *table)
+static int ipt_error(const char *what, const char *table, struct sl_error *err)
 {
 	int e = errno ? errno : EIO;
 
-	sl_set_error("iptables %s%s%s: %s", what, table ? " " : "", table ? table : "",
-		     iptc_strerror(e));
-	return -e;
+	return sl_error(err, -e, "iptables %s%s%s: %s", what, table ? " " : "", table ? table : "",
+			iptc_strerror(e));
 }
 
 /**
  * sl_ipt_open() - snapshot a legacy table of the current namespace
  * @table: "filter" or "nat"
  * @h: result
+ * @err: why, when it fails
  *
  * libiptc works on a copy: nothing changes until sl_ipt_commit(), which
  * replaces the whole table at once, so a failure half way changes nothing.
  */
-int sl_ipt_open(const char *table, struct xtc_handle **h)
+int sl_ipt_open(const char *table, struct xtc_handle **h, struct sl_error *err)
 {
 	errno = 0;
 	*h = iptc_init(table);
 	if (!*h)
-		return ipt_error("open table", table);
+		return ipt_error("open table", table, err);
 	return 0;
 }
 
@@ -55,11 +56,11 @@ void sl_ipt_closep(struct xtc_handle **h)
 		iptc_free(*h);
 }
 
-int sl_ipt_commit(struct xtc_handle *h)
+int sl_ipt_commit(struct xtc_handle *h, struct sl_error *err)
 {
 	errno = 0;
 	if (!iptc_commit(h))
-		return ipt_error("commit", NULL);
+		return ipt_error("commit", NULL, err);
 	return 0;
 }
 
@@ -70,27 +71,29 @@ int sl_ipt_chain_exists(struct xtc_handle *h, const char *chain)
 
 /**
  * sl_ipt_chain_ensure() - create a user chain unless it exists
+ * @err: why, when it fails
  */
-int sl_ipt_chain_ensure(struct xtc_handle *h, const char *chain)
+int sl_ipt_chain_ensure(struct xtc_handle *h, const char *chain, struct sl_error *err)
 {
 	if (iptc_is_chain(chain, h))
 		return 0;
 	errno = 0;
 	if (!iptc_create_chain(chain, h))
-		return ipt_error("create chain", chain);
+		return ipt_error("create chain", chain, err);
 	return 0;
 }
 
 /**
  * sl_ipt_chain_delete() - flush and delete a user chain; 0 if absent
+ * @err: why, when it fails
  */
-int sl_ipt_chain_delete(struct xtc_handle *h, const char *chain)
+int sl_ipt_chain_delete(struct xtc_handle *h, const char *chain, struct sl_error *err)
 {
 	if (!iptc_is_chain(chain, h))
 		return 0;
 	errno = 0;
 	if (!iptc_flush_entries(chain, h) || !iptc_delete_chain(chain, h))
-		return ipt_error("delete chain", chain);
+		return ipt_error("delete chain", chain, err);
 	return 0;
 }
 
@@ -197,7 +200,7 @@ static size_t set_match(const struct sl_rule *r, unsigned char *p, uint16_t inde
 }
 
 /* NULL: no memory, or (errno ENOENT) a set that does not exist, recorded. */
-static struct ipt_entry *build(const struct sl_rule *r)
+static struct ipt_entry *build(const struct sl_rule *r, struct sl_error *err)
 {
 	uint16_t set_index = 0;
 	size_t pm = port_match(r, NULL), lm = limit_match(r, NULL), sm = set_match(r, NULL, 0);
@@ -217,7 +220,7 @@ static struct ipt_entry *build(const struct sl_rule *r)
 	unsigned char *p;
 	struct xt_entry_target *t;
 
-	if (r->set[0] && sl_ipset_index(r->set, &set_index) < 0) {
+	if (r->set[0] && sl_ipset_index(r->set, &set_index, err) < 0) {
 		errno = ENOENT;
 		return NULL;
 	}
@@ -286,40 +289,43 @@ static struct ipt_entry *build(const struct sl_rule *r)
 
 /**
  * sl_ipt_insert() - insert a rule at a position (0 = first)
+ * @err: why, when it fails
  */
-int sl_ipt_insert(struct xtc_handle *h, const char *chain,
-		  const struct sl_rule *r, unsigned pos)
+int sl_ipt_insert(struct xtc_handle *h, const char *chain, const struct sl_rule *r, unsigned pos,
+		  struct sl_error *err)
 {
-	_cleanup_free_ struct ipt_entry *e = build(r);
+	_cleanup_free_ struct ipt_entry *e = build(r, err);
 
 	if (!e)
 		return errno == ENOENT ? -ENOENT : -ENOMEM;
 	errno = 0;
 	if (!iptc_insert_entry(chain, e, pos, h))
-		return ipt_error("insert into", chain);
+		return ipt_error("insert into", chain, err);
 	return 0;
 }
 
 /**
  * sl_ipt_append() - append a rule to a chain
+ * @err: why, when it fails
  */
-int sl_ipt_append(struct xtc_handle *h, const char *chain, const struct sl_rule *r)
+int sl_ipt_append(struct xtc_handle *h, const char *chain, const struct sl_rule *r,
+		  struct sl_error *err)
 {
-	_cleanup_free_ struct ipt_entry *e = build(r);
+	_cleanup_free_ struct ipt_entry *e = build(r, err);
 
 	if (!e)
 		return errno == ENOENT ? -ENOENT : -ENOMEM;
 	errno = 0;
 	if (!iptc_append_entry(chain, e, h))
-		return ipt_error("append to", chain);
+		return ipt_error("append to", chain, err);
 	return 0;
 }
 
-int sl_ipt_delete_num(struct xtc_handle *h, const char *chain, unsigned num)
+int sl_ipt_delete_num(struct xtc_handle *h, const char *chain, unsigned num, struct sl_error *err)
 {
 	errno = 0;
 	if (!iptc_delete_num_entry(chain, num, h))
-		return ipt_error("delete from", chain);
+		return ipt_error("delete from", chain, err);
 	return 0;
 }
 

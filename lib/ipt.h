@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cidr.h"
+#include "error.h"
 
 struct xtc_handle;
 
@@ -34,18 +35,19 @@ struct sl_rule {
 	uint64_t pkts, bytes; /* the kernel's counters, when read back; never compared */
 };
 
-int sl_ipt_open(const char *table, struct xtc_handle **h);
+int sl_ipt_open(const char *table, struct xtc_handle **h, struct sl_error *err);
 void sl_ipt_closep(struct xtc_handle **h);
 #define _cleanup_ipt_ __attribute__((cleanup(sl_ipt_closep)))
-int sl_ipt_commit(struct xtc_handle *h);
+int sl_ipt_commit(struct xtc_handle *h, struct sl_error *err);
 
-int sl_ipt_chain_ensure(struct xtc_handle *h, const char *chain);
+int sl_ipt_chain_ensure(struct xtc_handle *h, const char *chain, struct sl_error *err);
 int sl_ipt_chain_exists(struct xtc_handle *h, const char *chain);
-int sl_ipt_chain_delete(struct xtc_handle *h, const char *chain);
-int sl_ipt_insert(struct xtc_handle *h, const char *chain,
-		  const struct sl_rule *r, unsigned pos);
-int sl_ipt_append(struct xtc_handle *h, const char *chain, const struct sl_rule *r);
-int sl_ipt_delete_num(struct xtc_handle *h, const char *chain, unsigned num);
+int sl_ipt_chain_delete(struct xtc_handle *h, const char *chain, struct sl_error *err);
+int sl_ipt_insert(struct xtc_handle *h, const char *chain, const struct sl_rule *r, unsigned pos,
+		  struct sl_error *err);
+int sl_ipt_append(struct xtc_handle *h, const char *chain, const struct sl_rule *r,
+		  struct sl_error *err);
+int sl_ipt_delete_num(struct xtc_handle *h, const char *chain, unsigned num, struct sl_error *err);
 int sl_ipt_list(struct xtc_handle *h, const char *chain, struct sl_rule **rules,
 		size_t *n);
 int sl_ipt_find_jump(struct xtc_handle *h, const char *chain, const char *target);

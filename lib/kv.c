@@ -8,6 +8,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "error.h"
 #include "kv.h"
 #include "log.h"
 #include "util.h"
@@ -184,13 +185,14 @@ static int parse_word(const char **pp, char *out, size_t outlen)
  * @kv: list to add to
  * @text: file contents
  * @origin: file name for messages
+ * @err: why, when it fails
  *
  * Blank lines, comments and a leading "export " are accepted so that a file
  * a person edits by hand still loads.
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_kv_parse(struct sl_kv *kv, const char *text, const char *origin)
+int sl_kv_parse(struct sl_kv *kv, const char *text, const char *origin, struct sl_error *err)
 {
 	const char *p = text;
 	unsigned line = 0;
@@ -217,24 +219,19 @@ int sl_kv_parse(struct sl_kv *kv, const char *text, const char *origin)
 		}
 		k = p;
 		eq = strchr(p, '=');
-		if (!eq || memchr(p, '\n', (size_t)(eq - p)) || !key_ok(k, (size_t)(eq - k))) {
-			sl_set_error("%s:%u: not a KEY=value line", origin, line);
-			return -EINVAL;
-		}
+		if (!eq || memchr(p, '\n', (size_t)(eq - p)) || !key_ok(k, (size_t)(eq - k)))
+			return sl_error(err, -EINVAL, "%s:%u: not a KEY=value line", origin, line);
 		p = eq + 1;
 		r = parse_word(&p, val, vlen);
-		if (r < 0) {
-			sl_set_error("%s:%u: bad quoting", origin, line);
-			return -EINVAL;
-		}
+		if (r < 0)
+			return sl_error(err, -EINVAL, "%s:%u: bad quoting", origin, line);
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '#')
 			p = strchrnul(p, '\n');
-		if (*p && *p != '\n') {
-			sl_set_error("%s:%u: trailing text after value", origin, line);
-			return -EINVAL;
-		}
+		if (*p && *p != '\n')
+			return sl_error(err, -EINVAL, "%s:%u: trailing text after value", origin,
+					line);
 		if (*p)
 			p++;
 		{
@@ -254,10 +251,11 @@ int sl_kv_parse(struct sl_kv *kv, const char *text, const char *origin)
  * sl_kv_load() - read an env file
  * @kv: list to add to
  * @path: file
+ * @err: why, when it fails
  *
  * Return: 0, -errno with the error recorded
  */
-int sl_kv_load(struct sl_kv *kv, const char *path)
+int sl_kv_load(struct sl_kv *kv, const char *path, struct sl_error *err)
 {
 	/* Non-blocking open: a FIFO given as an env file is refused, not waited on. */
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -268,17 +266,13 @@ int sl_kv_load(struct sl_kv *kv, const char *path)
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
 
-		sl_set_error("%s: %s", path, strerror(e));
-		return -e;
+		return sl_error(err, -e, "%s: %s", path, strerror(e));
 	}
-	if (!S_ISREG(st.st_mode)) {
-		sl_set_error("%s: not a regular file", path);
-		return -EINVAL;
-	}
-	if (st.st_size > SL_KV_FILE_MAX) {
-		sl_set_error("%s: larger than %d bytes: not an env file", path, SL_KV_FILE_MAX);
-		return -EINVAL;
-	}
+	if (!S_ISREG(st.st_mode))
+		return sl_error(err, -EINVAL, "%s: not a regular file", path);
+	if (st.st_size > SL_KV_FILE_MAX)
+		return sl_error(err, -EINVAL, "%s: larger than %d bytes: not an env file", path,
+				SL_KV_FILE_MAX);
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -286,15 +280,12 @@ int sl_kv_load(struct sl_kv *kv, const char *path)
 	if (n < 0) {
 		int e = errno;
 
-		sl_set_error("%s: %s", path, strerror(e));
-		return -e;
+		return sl_error(err, -e, "%s: %s", path, strerror(e));
 	}
 	buf[n] = '\0';
-	if (memchr(buf, '\0', (size_t)n)) {
-		sl_set_error("%s: holds a NUL byte: not an env file", path);
-		return -EINVAL;
-	}
-	return sl_kv_parse(kv, buf, path);
+	if (memchr(buf, '\0', (size_t)n))
+		return sl_error(err, -EINVAL, "%s: holds a NUL byte: not an env file", path);
+	return sl_kv_parse(kv, buf, path, err);
 }
 
 /**

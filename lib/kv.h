@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "error.h"
+
 /*
  * An ordered list of KEY=value pairs: what a tool prints, what an env file
  * holds, what the state of a VM is.
@@ -24,8 +26,8 @@ const char *sl_kv_get(const struct sl_kv *kv, const char *key);
 int sl_kv_unset(struct sl_kv *kv, const char *key);
 int sl_kv_merge(struct sl_kv *dst, const struct sl_kv *src);
 
-int sl_kv_parse(struct sl_kv *kv, const char *text, const char *origin);
-int sl_kv_load(struct sl_kv *kv, const char *path);
+int sl_kv_parse(struct sl_kv *kv, const char *text, const char *origin, struct sl_error *err);
+int sl_kv_load(struct sl_kv *kv, const char *path, struct sl_error *err);
 
 char *sl_shell_quote(const char *s);
 int sl_kv_write(const struct sl_kv *kv, FILE *f, bool json);

@@ -8,7 +8,6 @@
 
 const char *sl_prog = "sl";
 bool sl_verbose;
-static char last_error[512];
 
 /**
  * sl_log_init() - name diagnostics after the program, as ip(8) does
@@ -105,25 +104,4 @@ void sl_die(int status, const char *fmt, ...)
 	vlog("error: ", fmt, ap);
 	va_end(ap);
 	exit(status);
-}
-
-/**
- * sl_set_error() - record why a library call failed
- * @fmt: printf format
- *
- * Library code never prints errors itself: it records one line here and
- * returns -errno, and main decides how to report and which status to use.
- */
-void sl_set_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
-	va_end(ap);
-}
-
-const char *sl_last_error(void)
-{
-	return last_error;
 }

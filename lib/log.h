@@ -24,8 +24,4 @@ void sl_check(int *count, const char *fmt, ...) __attribute__((format(printf, 2,
 void sl_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
-/* The last error message a library function recorded, for main to print. */
-void sl_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *sl_last_error(void);
-
 #endif

@@ -16,6 +16,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "log.h"
 #include "name.h"
 #include "netns.h"
@@ -182,7 +183,8 @@ static bool stale_mount_point(const char *path)
  *
  * Return: 0, -EEXIST, or -errno with the error recorded
  */
-int sl_netns_create(const char *name, int (*setup)(void *), void *arg)
+int sl_netns_create(const char *name, int (*setup)(void *, struct sl_error *), void *arg,
+		    struct sl_error *err)
 {
 	_cleanup_close_ int saved = -1;
 	char path[256];
@@ -191,17 +193,15 @@ int sl_netns_create(const char *name, int (*setup)(void *), void *arg)
 	if (sl_netns_path(name, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
 	r = prepare_run_dir();
-	if (r < 0) {
-		sl_set_error("cannot prepare %s: %s", SL_NETNS_RUN_DIR, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return sl_error(err, r, "cannot prepare %s: %s", SL_NETNS_RUN_DIR, strerror(-r));
 	if (sl_netns_remove_stale(name) > 0)
 		sl_debug("%s: an empty mount point left by an interrupted add: replaced", path);
 	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;
 		if (r != -EEXIST)
-			sl_set_error("cannot create %s: %s", path, strerror(errno));
+			return sl_error(err, r, "cannot create %s: %s", path, strerror(errno));
 		return r;
 	}
 	close(fd);
@@ -214,7 +214,7 @@ int sl_netns_create(const char *name, int (*setup)(void *), void *arg)
 		r = -errno;
 		goto fail;
 	}
-	if (setup && (r = setup(arg)) < 0) {
+	if (setup && (r = setup(arg, err)) < 0) {
 		if (setns(saved, CLONE_NEWNET) < 0)
 			sl_warn("cannot return to the caller's namespace: %s", strerror(errno));
 		unlink(path);
@@ -227,7 +227,7 @@ int sl_netns_create(const char *name, int (*setup)(void *), void *arg)
 	if (r == 0)
 		return 0;
 fail:
-	sl_set_error("cannot create namespace %s: %s", name, strerror(-r));
+	sl_error(err, r, "cannot create namespace %s: %s", name, strerror(-r));
 	umount2(path, MNT_DETACH);
 	unlink(path);
 	return r;
@@ -255,12 +255,13 @@ int sl_netns_remove_stale(const char *name)
 /**
  * sl_netns_remove() - undo sl_netns_create(), as `ip netns del` does
  * @name: namespace name
+ * @err: why, when it fails
  *
  * The namespace itself lives on while a process is still in it.
  *
  * Return: 0 (also when it was not there) or -errno with the error recorded
  */
-int sl_netns_remove(const char *name)
+int sl_netns_remove(const char *name, struct sl_error *err)
 {
 	char path[256];
 
@@ -269,14 +270,12 @@ int sl_netns_remove(const char *name)
 	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {
 		int e = errno;
 
-		sl_set_error("cannot unmount %s: %s", path, strerror(e));
-		return -e;
+		return sl_error(err, -e, "cannot unmount %s: %s", path, strerror(e));
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
 		int e = errno;
 
-		sl_set_error("cannot remove %s: %s", path, strerror(e));
-		return -e;
+		return sl_error(err, -e, "cannot remove %s: %s", path, strerror(e));
 	}
 	return 0;
 }
@@ -285,13 +284,14 @@ int sl_netns_remove(const char *name)
  * sl_sysctl_write() - set a sysctl of the current network namespace
  * @key: path below /proc/sys, e.g. "net/ipv4/ip_forward"
  * @val: value
+ * @err: why, when it fails
  *
  * /proc/sys/net follows the namespace of the process that opens it, unlike
  * /sys/class/net, which follows the mount (DESIGN.md §7).
  *
  * Return: 0 or -errno with the error recorded
  */
-int sl_sysctl_write(const char *key, const char *val)
+int sl_sysctl_write(const char *key, const char *val, struct sl_error *err)
 {
 	char path[512];
 	_cleanup_close_ int fd = -1;
@@ -302,8 +302,7 @@ int sl_sysctl_write(const char *key, const char *val)
 	if (fd < 0 || write(fd, val, len) != (ssize_t)len) {
 		int e = errno;
 
-		sl_set_error("cannot set %s: %s", path, strerror(e));
-		return -e;
+		return sl_error(err, -e, "cannot set %s: %s", path, strerror(e));
 	}
 	return 0;
 }
@@ -338,38 +337,43 @@ int sl_sysctl_read(const char *key, char *buf, size_t len)
  * on top of the mechanics above.
  */
 
+/* 0 when namespace @name is ours, -EEXIST (said) when it is someone else's. */
+static int netns_ours(const char *name, struct sl_error *err)
+{
+	int r = sl_owned_netns(name);
+
+	if (r < 0)
+		return sl_error(err, r, "namespace %s: %s", name, strerror(-r));
+	if (!r)
+		return sl_error(err, -EEXIST, "namespace %s exists but was not made by sltools in %s",
+				name, sl_run_dir());
+	return 0;
+}
+
 /**
  * sl_vm_netns_open() - open a VM's namespace, checking that it is ours
  * @name: VM name
+ * @err: why, when it fails
  *
  * Return: fd; -EINVAL for a name no VM can have, -ENXIO when there is
  * none (an unknown VM), -EEXIST when it is someone else's; the error
  * recorded
  */
-int sl_vm_netns_open(const char *name)
+int sl_vm_netns_open(const char *name, struct sl_error *err)
 {
 	_cleanup_close_ int fd = -1;
-	int r = sl_name_check(name);
+	int r = sl_name_check(name, err);
 
 	if (r < 0)
 		return r;
 	fd = sl_netns_open(name);
-	if (fd == -ENOENT) {
-		sl_set_error("no namespace %s (run sl-netns add %s first)", name, name);
-		return -ENXIO;
-	}
-	if (fd < 0) {
-		sl_set_error("cannot open namespace %s: %s", name, strerror(-fd));
-		return fd;
-	}
-	r = sl_owned_netns(name);
-	if (r < 0)
+	if (fd == -ENOENT)
+		return sl_error(err, -ENXIO, "no namespace %s (run sl-netns add %s first)", name,
+				name);
+	if (fd < 0)
+		return sl_error(err, fd, "cannot open namespace %s: %s", name, strerror(-fd));
+	if ((r = netns_ours(name, err)) < 0)
 		return r;
-	if (!r) {
-		sl_set_error("namespace %s exists but was not made by sltools in %s",
-			     name, sl_run_dir());
-		return -EEXIST;
-	}
 	return sl_steal_fd(&fd);
 }
 
@@ -407,34 +411,32 @@ int sl_owned_netns(const char *name)
 }
 
 /* lo up and tagged, IPv6 off for every interface to come, forwarding on. */
-static int netns_setup_here(void *unused)
+static int netns_setup_here(void *unused, struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	int r;
 
 	(void)unused;
-	r = sl_nl_open_or_fail(&sk);
+	r = sl_nl_open_or_fail(&sk, err);
 	if (r < 0)
 		return r;
 	r = sl_link_set(sk, "lo", 1, sl_owner_tag());
-	if (r < 0) {
-		sl_set_error("cannot set up lo: %s", strerror(-r));
-		return r;
-	}
-	if ((r = sl_sysctl_write("net/ipv6/conf/default/disable_ipv6", "1")) < 0 ||
-	    (r = sl_sysctl_write("net/ipv6/conf/all/disable_ipv6", "1")) < 0 ||
-	    (r = sl_sysctl_write("net/ipv4/ip_forward", "1")) < 0)
+	if (r < 0)
+		return sl_error(err, r, "cannot set up lo: %s", strerror(-r));
+	if ((r = sl_sysctl_write("net/ipv6/conf/default/disable_ipv6", "1", err)) < 0 ||
+	    (r = sl_sysctl_write("net/ipv6/conf/all/disable_ipv6", "1", err)) < 0 ||
+	    (r = sl_sysctl_write("net/ipv4/ip_forward", "1", err)) < 0)
 		return r;
 	return 0;
 }
 
-static int netns_setup(int fd)
+static int netns_setup(int fd, struct sl_error *err)
 {
 	_cleanup_netns_ int saved = sl_netns_enter(fd);
 
 	if (saved < 0)
 		return saved;
-	return netns_setup_here(NULL);
+	return netns_setup_here(NULL, err);
 }
 
 /*
@@ -442,55 +444,50 @@ static int netns_setup(int fd)
  * then finds one of ours and re-applies, instead of seeing an untagged
  * namespace of the moment and calling it foreign.
  */
-static int netns_make(const char *name)
+static int netns_make(const char *name, struct sl_error *err)
 {
-	_cleanup_close_ int lock = sl_vm_lock(name);
+	_cleanup_close_ int lock = sl_vm_lock(name, err);
 	_cleanup_close_ int fd = -1;
 	int r;
 
 	if (lock < 0)
 		return lock;
-	r = sl_netns_create(name, netns_setup_here, NULL);
+	r = sl_netns_create(name, netns_setup_here, NULL, err);
 	if (r != -EEXIST)
 		return r;
-	r = sl_owned_netns(name);
-	if (r < 0)
+	if ((r = netns_ours(name, err)) < 0)
 		return r;
-	if (!r) {
-		sl_set_error("namespace %s exists but was not made by sltools in %s", name,
-			     sl_run_dir());
-		return -EEXIST;
-	}
 	fd = sl_netns_open(name);
 	if (fd < 0)
 		return fd;
-	return netns_setup(fd);
+	return netns_setup(fd, err);
 }
 
 /**
  * sl_netns_add() - create a VM's private namespace
  * @name: VM name
  * @out: SL_NETNS
+ * @err: why, when it fails
  *
  * Adding one of ours again re-applies its settings and succeeds; a
  * namespace of the same name that is not ours is refused and untouched.
  *
  * Return: 0, -EEXIST, or -errno with the error recorded
  */
-int sl_netns_add(const char *name, struct sl_kv *out)
+int sl_netns_add(const char *name, struct sl_kv *out, struct sl_error *err)
 {
 	char path[256];
 	int r;
 
-	r = sl_name_check(name);
+	r = sl_name_check(name, err);
 	if (r < 0)
 		return r;
 	sl_netns_path(name, path, sizeof(path));
-	r = netns_make(name);
+	r = netns_make(name, err);
 	if (r == 0)
 		r = sl_kv_set(out, "SL_NETNS", path);
 	if (r == 0)
-		r = sl_state_update(name, out, NULL);
+		r = sl_state_update(name, out, NULL, err);
 	return r;
 }
 
@@ -526,7 +523,7 @@ static bool peer_in_vm_netns(const char *name, const struct sl_link *h)
 
 	if (strcmp(h->kind, "veth") || !h->has_peer_netns || (fd = sl_netns_open(name)) < 0)
 		return false;
-	sl_state_load(name, &st);
+	sl_state_load(name, &st, NULL);
 	peer = sl_kv_get(&st, "SL_VETH_NS") ?: SL_VETH_NS_DEFAULT;
 	saved = sl_netns_enter(fd);
 	if (saved < 0 || sl_nl_open(&sk) < 0)
@@ -538,6 +535,7 @@ static bool peer_in_vm_netns(const char *name, const struct sl_link *h)
 /**
  * sl_netns_del() - remove a VM's namespace, and so everything in it
  * @name: VM name
+ * @err: why, when it fails
  *
  * Like `ip netns del`, this takes the TAP and the veth pair with the
  * namespace; the kernel removes them in one batch, which is cheaper than
@@ -545,19 +543,19 @@ static bool peer_in_vm_netns(const char *name, const struct sl_link *h)
  *
  * Return: 0, also when it is already gone; -EEXIST when it is not ours
  */
-int sl_netns_del(const char *name)
+int sl_netns_del(const char *name, struct sl_error *err)
 {
 	static const char *const keys[] = { "SL_NETNS", "SL_TAP", "SL_VETH_HOST", "SL_VETH_NS",
 					    NULL };
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	struct sl_link h = { 0 };
-	int r = sl_name_check(name);
+	int r = sl_name_check(name, err);
 
 	if (r < 0)
 		return r;
 	{
 		/* what an add killed half-way left: not a namespace, but in its place */
-		_cleanup_close_ int lock = sl_vm_lock(name);
+		_cleanup_close_ int lock = sl_vm_lock(name, err);
 
 		if (lock >= 0)
 			sl_netns_remove_stale(name);
@@ -567,33 +565,33 @@ int sl_netns_del(const char *name)
 		r = sl_owned_netns(name);
 		if (r < 0)
 			return r;
-		if (!r) {
-			sl_set_error("namespace %s was not made by sltools in %s: left alone",
-				     name, sl_run_dir());
-			return -EEXIST;
-		}
-		r = sl_nl_open_or_fail(&sk);
+		if (!r)
+			return sl_error(err, -EEXIST,
+					"namespace %s was not made by sltools in %s: left alone",
+					name, sl_run_dir());
+		r = sl_nl_open_or_fail(&sk, err);
 		if (r < 0)
 			return r;
 		if (sl_link_get(sk, name, &h) < 0 ||
 		    ((strcmp(h.alias, sl_owner_tag()) || strcmp(h.kind, "veth")) &&
 		     !peer_in_vm_netns(name, &h)))
 			h.ifindex = 0;
-		r = sl_netns_remove(name);
+		r = sl_netns_remove(name, err);
 		if (r == 0 && h.ifindex)
 			r = wait_host_end(sk, name, h.ifindex);
 	}
 	if (r < 0)
 		return r;
-	return sl_state_update(name, NULL, keys);
+	return sl_state_update(name, NULL, keys, err);
 }
 
 /**
  * sl_netns_check() - compare a VM's namespace with what sl_netns_add() makes
+ * @err: why, when it fails
  *
  * Return: number of differences (each reported on stderr), or -errno
  */
-int sl_netns_check(const char *name)
+int sl_netns_check(const char *name, struct sl_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_nl_ struct nl_sock *sk = NULL;
@@ -602,10 +600,10 @@ int sl_netns_check(const char *name)
 	char v[32];
 	int problems = 0, r;
 
-	fd = sl_vm_netns_open(name);
+	fd = sl_vm_netns_open(name, err);
 	if (fd < 0)
 		return fd;
-	if ((r = sl_nl_open_in(fd, &saved, &sk)) < 0)
+	if ((r = sl_nl_open_in(fd, &saved, &sk, err)) < 0)
 		return r;
 	if (sl_link_get(sk, "lo", &lo) < 0 || !(lo.flags & IFF_UP))
 		sl_check(&problems, "%s: lo is not up", name);
@@ -621,8 +619,9 @@ int sl_netns_check(const char *name)
 
 /**
  * sl_netns_list() - names of the namespaces under /run/netns that are ours
+ * @err: why, when it fails
  */
-int sl_netns_list(char ***names, size_t *n)
+int sl_netns_list(char ***names, size_t *n, struct sl_error *err)
 {
 	_cleanup_free_ char **all = NULL;
 	size_t cnt = 0, k = 0;
@@ -640,7 +639,7 @@ int sl_netns_list(char ***names, size_t *n)
 		while ((de = readdir(d))) {
 			char **nv;
 
-			if (de->d_name[0] == '.' || sl_name_check(de->d_name) < 0)
+			if (de->d_name[0] == '.' || sl_name_check(de->d_name, err) < 0)
 				continue;
 			nv = realloc(all, (cnt + 1) * sizeof(*nv));
 			if (!nv || !(nv[cnt] = strdup(de->d_name))) {

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "error.h"
 #include "kv.h"
 
 /* Where ip-netns(8) keeps its named namespaces; ours go there too. */
@@ -12,8 +13,9 @@
 int sl_netns_path(const char *name, char *buf, size_t len);
 int sl_netns_exists(const char *name);
 int sl_netns_open(const char *name);
-int sl_netns_create(const char *name, int (*setup)(void *), void *arg);
-int sl_netns_remove(const char *name);
+int sl_netns_create(const char *name, int (*setup)(void *, struct sl_error *), void *arg,
+		    struct sl_error *err);
+int sl_netns_remove(const char *name, struct sl_error *err);
 int sl_netns_remove_stale(const char *name);
 int sl_netns_enter(int nsfd);
 int sl_netns_return(int *saved);
@@ -21,13 +23,13 @@ int sl_netns_same(int fd_a, int fd_b);
 
 /* A VM's namespace (sl-netns). */
 int sl_owned_netns(const char *name);
-int sl_vm_netns_open(const char *name);
-int sl_netns_add(const char *name, struct sl_kv *out);
-int sl_netns_del(const char *name);
-int sl_netns_check(const char *name);
-int sl_netns_list(char ***names, size_t *n);
+int sl_vm_netns_open(const char *name, struct sl_error *err);
+int sl_netns_add(const char *name, struct sl_kv *out, struct sl_error *err);
+int sl_netns_del(const char *name, struct sl_error *err);
+int sl_netns_check(const char *name, struct sl_error *err);
+int sl_netns_list(char ***names, size_t *n, struct sl_error *err);
 
-int sl_sysctl_write(const char *key, const char *val);
+int sl_sysctl_write(const char *key, const char *val, struct sl_error *err);
 int sl_sysctl_read(const char *key, char *buf, size_t len);
 
 /*

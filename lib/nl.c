@@ -12,6 +12,7 @@
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 
+#include "error.h"
 #include "log.h"
 #include "netns.h"
 #include "nl.h"
@@ -109,13 +110,14 @@ static struct nl_addr *ip4(uint32_t ip, unsigned prefix)
 
 /**
  * sl_nl_open_or_fail() - sl_nl_open(), with the error recorded for main
+ * @err: why, when it fails
  */
-int sl_nl_open_or_fail(struct nl_sock **sk)
+int sl_nl_open_or_fail(struct nl_sock **sk, struct sl_error *err)
 {
 	int r = sl_nl_open(sk);
 
 	if (r < 0)
-		sl_set_error("netlink: %s", strerror(-r));
+		return sl_error(err, r, "netlink: %s", strerror(-r));
 	return r;
 }
 
@@ -124,15 +126,16 @@ int sl_nl_open_or_fail(struct nl_sock **sk)
  * @nsfd: the namespace
  * @saved: gets where to come back; declare it _cleanup_netns_
  * @sk: the socket; made in the namespace, it stays bound to it
+ * @err: why, when it fails
  *
  * Return: 0 or -errno, the error recorded
  */
-int sl_nl_open_in(int nsfd, int *saved, struct nl_sock **sk)
+int sl_nl_open_in(int nsfd, int *saved, struct nl_sock **sk, struct sl_error *err)
 {
 	*saved = sl_netns_enter(nsfd);
 	if (*saved < 0)
 		return *saved;
-	return sl_nl_open_or_fail(sk);
+	return sl_nl_open_or_fail(sk, err);
 }
 
 /**
@@ -353,6 +356,7 @@ int sl_link_del(struct nl_sock *sk, const char *name)
  * @name: link
  * @kind: the kind it must be ("tun"), or NULL for any
  * @alias: the alias it must carry
+ * @err: why, when it fails
  *
  * The del verbs' one rule: gone already is success, someone else's link of
  * that name is left alone.
@@ -360,7 +364,8 @@ int sl_link_del(struct nl_sock *sk, const char *name)
  * Return: 0; -EEXIST when the link is not ours (the caller says so, in its
  * own words); or -errno with the error recorded
  */
-int sl_link_del_owned(struct nl_sock *sk, const char *name, const char *kind, const char *alias)
+int sl_link_del_owned(struct nl_sock *sk, const char *name, const char *kind, const char *alias,
+		      struct sl_error *err)
 {
 	struct sl_link l;
 	int r = sl_link_get(sk, name, &l);
@@ -372,7 +377,7 @@ int sl_link_del_owned(struct nl_sock *sk, const char *name, const char *kind, co
 	if (r == 0)
 		r = sl_link_del(sk, name);
 	if (r < 0)
-		sl_set_error("cannot delete %s: %s", name, strerror(-r));
+		return sl_error(err, r, "cannot delete %s: %s", name, strerror(-r));
 	return r;
 }
 

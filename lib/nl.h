@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "cidr.h"
+#include "error.h"
 
 struct nl_sock;
 
@@ -23,8 +24,8 @@ struct sl_link {
 
 int sl_nl_err(int nlerr);
 int sl_nl_open(struct nl_sock **sk);
-int sl_nl_open_or_fail(struct nl_sock **sk);
-int sl_nl_open_in(int nsfd, int *saved, struct nl_sock **sk);
+int sl_nl_open_or_fail(struct nl_sock **sk, struct sl_error *err);
+int sl_nl_open_in(int nsfd, int *saved, struct nl_sock **sk, struct sl_error *err);
 void sl_nl_closep(struct nl_sock **sk);
 #define _cleanup_nl_ __attribute__((cleanup(sl_nl_closep)))
 
@@ -37,7 +38,8 @@ int sl_link_set_master(struct nl_sock *sk, const char *name, int master);
 int sl_link_ports(struct nl_sock *sk, int master);
 int sl_link_set(struct nl_sock *sk, const char *name, int up, const char *alias);
 int sl_link_del(struct nl_sock *sk, const char *name);
-int sl_link_del_owned(struct nl_sock *sk, const char *name, const char *kind, const char *alias);
+int sl_link_del_owned(struct nl_sock *sk, const char *name, const char *kind, const char *alias,
+		      struct sl_error *err);
 int sl_link_list_alias(struct nl_sock *sk, const char *alias, char ***names,
 		       size_t *n);
 

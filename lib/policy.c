@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "log.h"
 #include "policy.h"
 #include "util.h"
@@ -105,13 +106,14 @@ static int ports_parse(const char *p, struct sl_entry *e)
  * @s: ADDR, ADDR/P, either followed by :PORT or :LO-HI
  * @e: result
  * @what: the list's name for an error, e.g. "--drop" or "network.allow"
+ * @err: why, when it fails
  *
  * A bare address is /32. Host bits must be zero (a typo is likelier than a
  * wish to widen a rule).
  *
  * Return: 0 or -EINVAL with the error recorded
  */
-int sl_entry_parse(const char *s, struct sl_entry *e, const char *what)
+int sl_entry_parse(const char *s, struct sl_entry *e, const char *what, struct sl_error *err)
 {
 	char addr[SL_CIDR_STRLEN + 1];
 	const char *colon = strchr(s, ':');
@@ -119,29 +121,29 @@ int sl_entry_parse(const char *s, struct sl_entry *e, const char *what)
 
 	memset(e, 0, sizeof(*e));
 	if (looks_like_name(s, alen)) {
-		if (strstr(what, "drop")) {
-			sl_set_error("bad %s value '%s': domain deny lists cannot be enforced: "
-				     "use allow", what, s);
-			return -EINVAL;
-		}
+		if (strstr(what, "drop"))
+			return sl_error(err, -EINVAL,
+					"bad %s value '%s': domain deny lists cannot be enforced: "
+					"use allow",
+					what, s);
 		if (name_parse(s, alen > 1 && s[alen - 1] == '.' ? alen - 1 : alen, e->name) < 0 ||
-		    (colon && ports_parse(colon + 1, e) < 0)) {
-			sl_set_error("bad %s value '%s': want a DNS name (example.com or "
-				     "*.example.com: labels of letters, digits, '-', at most 63 "
-				     "bytes, 253 in all), optionally :PORT or :LO-HI", what, s);
-			return -EINVAL;
-		}
+		    (colon && ports_parse(colon + 1, e) < 0))
+			return sl_error(err, -EINVAL,
+					"bad %s value '%s': want a DNS name (example.com or "
+					"*.example.com: labels of letters, digits, '-', at most 63 "
+					"bytes, 253 in all), optionally :PORT or :LO-HI",
+					what, s);
 		e->net.prefix = 32;
 		return 0;
 	}
 	snprintf(addr, sizeof(addr), "%.*s", (int)(alen < sizeof(addr) ? alen : 0), s);
 	if (alen >= sizeof(addr) || sl_cidr_parse(addr, &e->net) < 0 ||
-	    (colon && ports_parse(colon + 1, e) < 0)) {
-		sl_set_error("bad %s value '%s': want ADDR or ADDR/P, optionally :PORT or "
-			     ":LO-HI (an IPv4 address, host bits zero; ports 1-65535), or in "
-			     "allow a DNS name", what, s);
-		return -EINVAL;
-	}
+	    (colon && ports_parse(colon + 1, e) < 0))
+		return sl_error(err, -EINVAL,
+				"bad %s value '%s': want ADDR or ADDR/P, optionally :PORT or "
+				":LO-HI (an IPv4 address, host bits zero; ports 1-65535), or in "
+				"allow a DNS name",
+				what, s);
 	return 0;
 }
 
@@ -213,11 +215,13 @@ size_t sl_entry_list_names(const struct sl_entry_list *l)
  * @l: list
  * @text: one or more entries, separated by commas or spaces
  * @what: what to call the value in an error, e.g. "--drop"
+ * @err: why, when it fails
  *
  * Return: 0, -EINVAL (a bad entry, or more than SL_POLICY_MAX_ENTRIES)
  * with the error recorded, or -ENOMEM
  */
-int sl_entry_list_add(struct sl_entry_list *l, const char *text, const char *what)
+int sl_entry_list_add(struct sl_entry_list *l, const char *text, const char *what,
+		      struct sl_error *err)
 {
 	_cleanup_free_ char *copy = strdup(text);
 	char *save = NULL;
@@ -227,16 +231,14 @@ int sl_entry_list_add(struct sl_entry_list *l, const char *text, const char *wha
 	for (char *t = strtok_r(copy, ", \t\n", &save); t; t = strtok_r(NULL, ", \t\n", &save)) {
 		struct sl_entry e, *nv;
 
-		if (sl_entry_parse(t, &e, what) < 0)
+		if (sl_entry_parse(t, &e, what, err) < 0)
 			return -EINVAL;
-		if (l->n >= SL_POLICY_MAX_ENTRIES) {
-			sl_set_error("too many %s entries (at most %d)", what, SL_POLICY_MAX_ENTRIES);
-			return -EINVAL;
-		}
-		if (e.name[0] && sl_entry_list_names(l) >= SL_POLICY_MAX_NAMES) {
-			sl_set_error("too many names in %s (at most %d)", what, SL_POLICY_MAX_NAMES);
-			return -EINVAL;
-		}
+		if (l->n >= SL_POLICY_MAX_ENTRIES)
+			return sl_error(err, -EINVAL, "too many %s entries (at most %d)", what,
+					SL_POLICY_MAX_ENTRIES);
+		if (e.name[0] && sl_entry_list_names(l) >= SL_POLICY_MAX_NAMES)
+			return sl_error(err, -EINVAL, "too many names in %s (at most %d)", what,
+					SL_POLICY_MAX_NAMES);
 		nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "cidr.h"
+#include "error.h"
 
 /* A DNS name in presentation form, without the final dot: at most 253 bytes. */
 #define SL_DNS_NAME_MAX 253
@@ -36,12 +37,13 @@ struct sl_entry_list {
 	size_t n;
 };
 
-int sl_entry_parse(const char *s, struct sl_entry *e, const char *what);
+int sl_entry_parse(const char *s, struct sl_entry *e, const char *what, struct sl_error *err);
 char *sl_entry_fmt(const struct sl_entry *e, char buf[SL_ENTRY_STRLEN]);
 void sl_entry_set_name(const struct sl_entry *e, char buf[SL_SET_NAME_LEN]);
 bool sl_name_matches(const char *pattern, const char *name);
 size_t sl_entry_list_names(const struct sl_entry_list *l);
-int sl_entry_list_add(struct sl_entry_list *l, const char *text, const char *what);
+int sl_entry_list_add(struct sl_entry_list *l, const char *text, const char *what,
+		      struct sl_error *err);
 char *sl_entry_list_fmt(const struct sl_entry_list *l);
 void sl_entry_list_free(struct sl_entry_list *l);
 #define _cleanup_entry_list_ __attribute__((cleanup(sl_entry_list_free)))

@@ -12,6 +12,7 @@
 #include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
 
+#include "error.h"
 #include "log.h"
 #include "nl.h"
 #include "shape.h"
@@ -28,10 +29,11 @@
  *     1000, bits), or bps, kbps, mbps, gbps (bytes); "0" or "" for none
  * @bytes_per_s: result, 0 for none
  * @what: the option, for an error
+ * @err: why, when it fails
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_rate_parse(const char *s, uint64_t *bytes_per_s, const char *what)
+int sl_rate_parse(const char *s, uint64_t *bytes_per_s, const char *what, struct sl_error *err)
 {
 	static const struct {
 		const char *unit;
@@ -60,9 +62,10 @@ int sl_rate_parse(const char *s, uint64_t *bytes_per_s, const char *what)
 		return 0;
 	}
 bad:
-	sl_set_error("bad %s '%s': want a rate such as 100mbit, 512kbit or 10mbps "
-		     "(8kbit to 16gbit; 0 for none)", what, s);
-	return -EINVAL;
+	return sl_error(err, -EINVAL,
+			"bad %s '%s': want a rate such as 100mbit, 512kbit or 10mbps "
+			"(8kbit to 16gbit; 0 for none)",
+			what, s);
 }
 
 /**
@@ -94,12 +97,13 @@ static void qdisc_putp(struct rtnl_qdisc **q)
  * @sk: rtnetlink socket of the link's namespace
  * @dev: link
  * @bytes_per_s: rate; 0 removes the root qdisc (the link's default returns)
+ * @err: why, when it fails
  *
  * A tbf root qdisc, replaced whole: applying twice is the same as once.
  *
  * Return: 0, or -errno with the error recorded
  */
-int sl_shape_set(struct nl_sock *sk, const char *dev, uint64_t bytes_per_s)
+int sl_shape_set(struct nl_sock *sk, const char *dev, uint64_t bytes_per_s, struct sl_error *err)
 {
 	__attribute__((cleanup(qdisc_putp))) struct rtnl_qdisc *q = rtnl_qdisc_alloc();
 	struct sl_link l;
@@ -108,10 +112,8 @@ int sl_shape_set(struct nl_sock *sk, const char *dev, uint64_t bytes_per_s)
 
 	if (!q)
 		return -ENOMEM;
-	if ((r = sl_link_get(sk, dev, &l)) < 0) {
-		sl_set_error("cannot shape %s: %s", dev, strerror(-r));
-		return r;
-	}
+	if ((r = sl_link_get(sk, dev, &l)) < 0)
+		return sl_error(err, r, "cannot shape %s: %s", dev, strerror(-r));
 	rtnl_tc_set_ifindex(TC_CAST(q), l.ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
 	if (!bytes_per_s) {
@@ -120,8 +122,9 @@ int sl_shape_set(struct nl_sock *sk, const char *dev, uint64_t bytes_per_s)
 		if (r == -NLE_OBJ_NOTFOUND || r == -NLE_INVAL || r == -NLE_NOADDR)
 			return 0;
 		if (r < 0)
-			sl_set_error("cannot remove the cap of %s: %s", dev, nl_geterror(r));
-		return r < 0 ? sl_nl_err(r) : 0;
+			return sl_error(err, sl_nl_err(r), "cannot remove the cap of %s: %s", dev,
+					nl_geterror(r));
+		return 0;
 	}
 	if ((r = rtnl_tc_set_kind(TC_CAST(q), "tbf")) < 0)
 		return sl_nl_err(r);
@@ -129,8 +132,8 @@ int sl_shape_set(struct nl_sock *sk, const char *dev, uint64_t bytes_per_s)
 	rtnl_qdisc_tbf_set_limit_by_latency(q, LATENCY_US);
 	r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
 	if (r < 0) {
-		sl_set_error("cannot cap %s at %llu bytes/s: %s", dev,
-			     (unsigned long long)bytes_per_s, nl_geterror(r));
+		sl_error(err, sl_nl_err(r), "cannot cap %s at %llu bytes/s: %s", dev,
+			 (unsigned long long)bytes_per_s, nl_geterror(r));
 		return sl_nl_err(r);
 	}
 	return 0;

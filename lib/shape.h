@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "error.h"
+
 struct nl_sock;
 
 /*
@@ -16,9 +18,9 @@ struct nl_sock;
 /* The highest rate tbf takes through libnl (bytes a second in an int). */
 #define SL_RATE_MAX_BYTES 2000000000ull
 
-int sl_rate_parse(const char *s, uint64_t *bytes_per_s, const char *what);
+int sl_rate_parse(const char *s, uint64_t *bytes_per_s, const char *what, struct sl_error *err);
 char *sl_rate_fmt(uint64_t bytes_per_s, char buf[32]);
-int sl_shape_set(struct nl_sock *sk, const char *dev, uint64_t bytes_per_s);
+int sl_shape_set(struct nl_sock *sk, const char *dev, uint64_t bytes_per_s, struct sl_error *err);
 int sl_shape_get(struct nl_sock *sk, const char *dev, uint64_t *bytes_per_s);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "log.h"
 #include "name.h"
 #include "state.h"
@@ -83,49 +84,42 @@ static int mkdir_p(const char *path, mode_t mode)
  * a directory that is a link, someone else's, or writable by others could
  * hold planted links that make root write, truncate or delete elsewhere.
  */
-static int check_dir(const char *path, const char *what)
+static int check_dir(const char *path, const char *what, struct sl_error *err)
 {
 	struct stat st;
 
-	if (lstat(path, &st) < 0) {
-		sl_set_error("%s %s: %s", what, path, strerror(errno));
-		return -errno;
-	}
-	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
-		sl_set_error("%s %s is %s, not a directory: refusing it", what, path,
-			     S_ISLNK(st.st_mode) ? "a link" : "something else");
-		return -EINVAL;
-	}
-	if (st.st_uid != geteuid()) {
-		sl_set_error("%s %s is owned by uid %u, not by us (uid %u): refusing it", what,
-			     path, (unsigned)st.st_uid, (unsigned)geteuid());
-		return -EINVAL;
-	}
-	if (st.st_mode & 022) {
-		sl_set_error("%s %s is writable by others (mode %03o): refusing it", what, path,
-			     (unsigned)(st.st_mode & 0777));
-		return -EINVAL;
-	}
+	if (lstat(path, &st) < 0)
+		return sl_error(err, -errno, "%s %s: %s", what, path, strerror(errno));
+	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
+		return sl_error(err, -EINVAL, "%s %s is %s, not a directory: refusing it", what,
+				path, S_ISLNK(st.st_mode) ? "a link" : "something else");
+	if (st.st_uid != geteuid())
+		return sl_error(err, -EINVAL,
+				"%s %s is owned by uid %u, not by us (uid %u): refusing it", what,
+				path, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 022)
+		return sl_error(err, -EINVAL,
+				"%s %s is writable by others (mode %03o): refusing it", what, path,
+				(unsigned)(st.st_mode & 0777));
 	return 0;
 }
 
 /**
  * sl_run_dir_ready() - make the run dir if needed, and check it is ours
+ * @err: why, when it fails
  *
  * Made 0700. A run dir that is a link, not ours, or writable by group or
  * others is refused (docs/SECURITY.md).
  *
  * Return: 0, or -errno / -EINVAL with the error recorded
  */
-int sl_run_dir_ready(void)
+int sl_run_dir_ready(struct sl_error *err)
 {
 	int r = mkdir_p(sl_run_dir(), 0700);
 
-	if (r < 0) {
-		sl_set_error("cannot create %s: %s", sl_run_dir(), strerror(-r));
-		return r;
-	}
-	return check_dir(sl_run_dir(), "SL_RUN_DIR");
+	if (r < 0)
+		return sl_error(err, r, "cannot create %s: %s", sl_run_dir(), strerror(-r));
+	return check_dir(sl_run_dir(), "SL_RUN_DIR", err);
 }
 
 /**
@@ -133,22 +127,21 @@ int sl_run_dir_ready(void)
  * @name: VM
  * @dir: result, its path
  * @len: size of @dir
+ * @err: why, when it fails
  *
  * Return: 0, or -errno / -EINVAL with the error recorded
  */
-int sl_vm_dir_ready(const char *name, char *dir, size_t len)
+int sl_vm_dir_ready(const char *name, char *dir, size_t len, struct sl_error *err)
 {
-	int r = sl_name_check(name);
+	int r = sl_name_check(name, err);
 
-	if (r < 0 || (r = sl_run_dir_ready()) < 0)
+	if (r < 0 || (r = sl_run_dir_ready(err)) < 0)
 		return r;
 	if (sl_run_path(dir, len, "%s", name) < 0)
 		return -ENAMETOOLONG;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		sl_set_error("cannot create %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	return check_dir(dir, "state directory");
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return sl_error(err, -errno, "cannot create %s: %s", dir, strerror(errno));
+	return check_dir(dir, "state directory", err);
 }
 
 /**
@@ -200,18 +193,19 @@ FILE *sl_run_fopen_new(const char *path)
 /**
  * sl_lock() - take an exclusive lock on shared state
  * @what: lock name, e.g. "ipam" or "host"
+ * @err: why, when it fails
  *
  * flock() is released when the fd closes, also when the process dies, so a
  * kill -9 never leaves a stale lock.
  *
  * Return: fd holding the lock, or -errno with the error recorded
  */
-int sl_lock(const char *what)
+int sl_lock(const char *what, struct sl_error *err)
 {
 	char path[4096];
 	int fd, r;
 
-	r = sl_run_dir_ready();
+	r = sl_run_dir_ready(err);
 	if (r < 0)
 		return r;
 	r = sl_run_path(path, sizeof(path), ".%s.lock", what);
@@ -220,14 +214,13 @@ int sl_lock(const char *what)
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
-		sl_set_error("%s: %s", path, strerror(errno));
-		return r;
+		return sl_error(err, r, "%s: %s", path, strerror(errno));
 	}
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno == EINTR)
 			continue;
 		r = -errno;
-		sl_set_error("lock %s: %s", path, strerror(errno));
+		sl_error(err, r, "lock %s: %s", path, strerror(errno));
 		close(fd);
 		return r;
 	}
@@ -238,16 +231,17 @@ int sl_lock(const char *what)
  * sl_state_load() - read $SL_RUN_DIR/NAME/vm.env
  * @name: VM name
  * @kv: list to add to; left empty when the VM has no state
+ * @err: why, when it fails
  *
  * Return: 0, or -errno
  */
-int sl_state_load(const char *name, struct sl_kv *kv)
+int sl_state_load(const char *name, struct sl_kv *kv, struct sl_error *err)
 {
 	char path[4096], dir[4096];
 	struct stat st = { 0 };
 	int r;
 
-	if (sl_name_check(name) < 0)
+	if (sl_name_check(name, err) < 0)
 		return -EINVAL;
 	r = sl_run_path(path, sizeof(path), "%s/%s", name, SL_VM_ENV);
 	if (r < 0)
@@ -256,12 +250,12 @@ int sl_state_load(const char *name, struct sl_kv *kv)
 		return 0;
 	/* what the tools made is read back only from where they made it */
 	if (S_ISLNK(st.st_mode) || (r = sl_run_path(dir, sizeof(dir), "%s", name)) < 0 ||
-	    (r = check_dir(dir, "state directory")) < 0) {
+	    (r = check_dir(dir, "state directory", err)) < 0) {
 		if (S_ISLNK(st.st_mode))
-			sl_set_error("%s is a link: refusing to read it", path);
-		return r < 0 ? r : -EINVAL;
+			return sl_error(err, -EINVAL, "%s is a link: refusing to read it", path);
+		return r;
 	}
-	return sl_kv_load(kv, path);
+	return sl_kv_load(kv, path, err);
 }
 
 /*
@@ -363,17 +357,18 @@ bool sl_owner_gone(const struct sl_kv *st)
 /**
  * sl_vm_lock() - take a VM's lock, for work that must not interleave
  * @name: VM name
+ * @err: why, when it fails
  *
  * The lock sl_state_update() takes: release it before updating the state.
  *
  * Return: fd holding the lock, or -errno with the error recorded
  */
-int sl_vm_lock(const char *name)
+int sl_vm_lock(const char *name, struct sl_error *err)
 {
 	char lname[64];
 
 	vm_lock_name(name, lname, sizeof(lname));
-	return sl_lock(lname);
+	return sl_lock(lname, err);
 }
 
 /**
@@ -381,6 +376,7 @@ int sl_vm_lock(const char *name)
  * @name: VM name
  * @set: keys to set (may be NULL)
  * @unset: NULL-terminated keys to remove (may be NULL)
+ * @err: why, when it fails
  *
  * The file is what a person sources to debug one layer, so it is always
  * complete: written to a temporary file and renamed. When the last key
@@ -389,8 +385,8 @@ int sl_vm_lock(const char *name)
  *
  * Return: 0 or -errno with the error recorded
  */
-int sl_state_update(const char *name, const struct sl_kv *set,
-		    const char *const *unset)
+int sl_state_update(const char *name, const struct sl_kv *set, const char *const *unset,
+		    struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
 	_cleanup_close_ int lock = -1;
@@ -398,17 +394,17 @@ int sl_state_update(const char *name, const struct sl_kv *set,
 	_cleanup_fclose_ FILE *f = NULL;
 	int r;
 
-	r = sl_name_check(name);
+	r = sl_name_check(name, err);
 	if (r < 0)
 		return r;
-	lock = sl_vm_lock(name);
+	lock = sl_vm_lock(name, err);
 	if (lock < 0)
 		return lock;
 	if (sl_run_path(dir, sizeof(dir), "%s", name) < 0 ||
 	    sl_run_path(path, sizeof(path), "%s/%s", name, SL_VM_ENV) < 0 ||
 	    sl_run_path(tmp, sizeof(tmp), "%s/.%s.tmp", name, SL_VM_ENV) < 0)
 		return -ENAMETOOLONG;
-	r = sl_state_load(name, &kv);
+	r = sl_state_load(name, &kv, err);
 	if (r < 0)
 		return r;
 	if (set) {
@@ -425,21 +421,19 @@ int sl_state_update(const char *name, const struct sl_kv *set,
 	if (!kv.n || (kv.n == 1 && sl_kv_get(&kv, "SL_NAME"))) {
 		if (unlink(path) < 0 && errno != ENOENT) {
 			r = -errno;
-			sl_set_error("%s: %s", path, strerror(errno));
-			return r;
+			return sl_error(err, r, "%s: %s", path, strerror(errno));
 		}
 		if (rmdir(dir) < 0 && errno != ENOENT && errno != ENOTEMPTY)
 			sl_debug("rmdir %s: %s", dir, strerror(errno));
 		return 0;
 	}
-	r = sl_vm_dir_ready(name, dir, sizeof(dir));
+	r = sl_vm_dir_ready(name, dir, sizeof(dir), err);
 	if (r < 0)
 		return r;
 	f = sl_run_fopen_new(tmp);
 	if (!f) {
 		r = -errno;
-		sl_set_error("%s: %s", tmp, strerror(errno));
-		return r;
+		return sl_error(err, r, "%s: %s", tmp, strerror(errno));
 	}
 	r = sl_kv_write(&kv, f, false);
 	if (r == 0 && fflush(f) != 0)
@@ -447,7 +441,7 @@ int sl_state_update(const char *name, const struct sl_kv *set,
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {
-		sl_set_error("cannot write %s: %s", path, strerror(-r));
+		sl_error(err, r, "cannot write %s: %s", path, strerror(-r));
 		unlink(tmp);
 	}
 	return r;
@@ -499,7 +493,7 @@ static bool only_torn_write(const char *name)
  *
  * Return: how many were (or would be) removed
  */
-int sl_state_torn(bool dry, void (*report)(const char *name))
+int sl_state_torn(bool dry, void (*report)(const char *name), struct sl_error *err)
 {
 	DIR *d = opendir(sl_run_dir());
 	struct dirent *de;
@@ -509,10 +503,10 @@ int sl_state_torn(bool dry, void (*report)(const char *name))
 		_cleanup_close_ int lock = -1;
 		char path[4096];
 
-		if (de->d_name[0] == '.' || sl_name_check(de->d_name) < 0 ||
+		if (de->d_name[0] == '.' || sl_name_check(de->d_name, err) < 0 ||
 		    !only_torn_write(de->d_name))
 			continue;
-		lock = sl_vm_lock(de->d_name);
+		lock = sl_vm_lock(de->d_name, err);
 		if (lock < 0 || !only_torn_write(de->d_name)) /* again, under the lock */
 			continue;
 		report(de->d_name);
@@ -532,10 +526,11 @@ int sl_state_torn(bool dry, void (*report)(const char *name))
  * sl_state_list() - names of the VMs that have state under $SL_RUN_DIR
  * @names: result, sorted; free with sl_strv_free()
  * @n: count
+ * @err: why, when it fails
  *
  * Return: 0 or -errno
  */
-int sl_state_list(char ***names, size_t *n)
+int sl_state_list(char ***names, size_t *n, struct sl_error *err)
 {
 	DIR *d = opendir(sl_run_dir());
 	struct dirent *de;
@@ -550,7 +545,7 @@ int sl_state_list(char ***names, size_t *n)
 		char path[4096];
 		char **nv;
 
-		if (de->d_name[0] == '.' || sl_name_check(de->d_name) < 0)
+		if (de->d_name[0] == '.' || sl_name_check(de->d_name, err) < 0)
 			continue;
 		if (sl_run_path(path, sizeof(path), "%s/%s", de->d_name, SL_VM_ENV) < 0 ||
 		    access(path, F_OK) < 0)
@@ -575,21 +570,22 @@ int sl_state_list(char ***names, size_t *n)
 /**
  * sl_state_purge() - remove a VM's state directory and all in it
  * @name: VM name
+ * @err: why, when it fails
  *
  * For the end of a VM's life (sl-up down, sl-gc): its logs go too.
  *
  * Return: 0 or -errno
  */
-int sl_state_purge(const char *name)
+int sl_state_purge(const char *name, struct sl_error *err)
 {
 	char path[4096];
 	struct dirent *de;
 	DIR *d;
 	int fd, r;
 
-	if (sl_name_check(name) < 0 || sl_run_path(path, sizeof(path), "%s", name) < 0)
+	if (sl_name_check(name, err) < 0 || sl_run_path(path, sizeof(path), "%s", name) < 0)
 		return -EINVAL;
-	if ((r = check_dir(sl_run_dir(), "SL_RUN_DIR")) < 0)
+	if ((r = check_dir(sl_run_dir(), "SL_RUN_DIR", err)) < 0)
 		return r;
 	/* A link planted in place of the directory is removed, never followed. */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

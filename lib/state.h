@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "error.h"
 #include "kv.h"
 
 #define SL_RUN_DIR_DEFAULT "/run/sl"
@@ -15,22 +16,22 @@ const char *sl_run_dir(void);
 const char *sl_owner_tag(void);
 int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int sl_lock(const char *what);
-int sl_vm_lock(const char *name);
+int sl_lock(const char *what, struct sl_error *err);
+int sl_vm_lock(const char *name, struct sl_error *err);
 int sl_proc_start(int pid, unsigned long long *start);
 int sl_owner_mark(struct sl_kv *kv, int pid);
 bool sl_owner_gone(const struct sl_kv *st);
 extern const char *const sl_owner_keys[];
-int sl_run_dir_ready(void);
-int sl_vm_dir_ready(const char *name, char *dir, size_t len);
+int sl_run_dir_ready(struct sl_error *err);
+int sl_vm_dir_ready(const char *name, char *dir, size_t len, struct sl_error *err);
 FILE *sl_run_fopen(const char *path, bool append);
 FILE *sl_run_fopen_new(const char *path);
-int sl_state_load(const char *name, struct sl_kv *kv);
-int sl_state_update(const char *name, const struct sl_kv *set,
-		    const char *const *unset);
-int sl_state_list(char ***names, size_t *n);
-int sl_state_torn(bool dry, void (*report)(const char *name));
-int sl_state_purge(const char *name);
+int sl_state_load(const char *name, struct sl_kv *kv, struct sl_error *err);
+int sl_state_update(const char *name, const struct sl_kv *set, const char *const *unset,
+		    struct sl_error *err);
+int sl_state_list(char ***names, size_t *n, struct sl_error *err);
+int sl_state_torn(bool dry, void (*report)(const char *name), struct sl_error *err);
+int sl_state_purge(const char *name, struct sl_error *err);
 int sl_self_dir(char *buf, size_t len);
 int sl_locate(char *buf, size_t len, const char *env, const char *rel, const char *installed,
 	      const char *file);

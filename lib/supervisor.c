@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "error.h"
 #include "log.h"
 #include "proto.h"
 #include "state.h"
@@ -691,7 +692,7 @@ void sl_vm_remove_files(const char *name)
 
 /* A count from the environment: @def when unset or empty, at least @min. */
 static int env_count(const char *name, const char *what, unsigned long long def,
-		     unsigned long long min, unsigned long long *v)
+		     unsigned long long min, unsigned long long *v, struct sl_error *err)
 {
 	const char *e = getenv(name);
 	char *end;
@@ -703,8 +704,7 @@ static int env_count(const char *name, const char *what, unsigned long long def,
 	*v = strtoull(e, &end, 10);
 	if (errno || *end || *e == '-' || *v < min) {
 		*v = def;
-		sl_set_error("bad %s '%s': %s, %llu or more", name, e, what, min);
-		return -EINVAL;
+		return sl_error(err, -EINVAL, "bad %s '%s': %s, %llu or more", name, e, what, min);
 	}
 	return 0;
 }
@@ -712,25 +712,27 @@ static int env_count(const char *name, const char *what, unsigned long long def,
 /**
  * sl_console_max() - the console log's cap: $SL_CONSOLE_MAX bytes
  * @max: the cap; 4 MiB when the variable is unset or empty
+ * @err: why, when it fails
  *
  * Return: 0, or -EINVAL with the error recorded (not a number, under 64 KiB)
  */
-int sl_console_max(unsigned long long *max)
+int sl_console_max(unsigned long long *max, struct sl_error *err)
 {
 	return env_count("SL_CONSOLE_MAX", "a byte count", SL_CONSOLE_MAX_DEFAULT,
-			 SL_CONSOLE_MAX_MIN, max);
+			 SL_CONSOLE_MAX_MIN, max, err);
 }
 
 /**
  * sl_agent_timeout() - how long a silent guest agent is given: $SL_AGENT_TIMEOUT
  * @ms: the timeout in ms; 30 s when the variable is unset or empty
+ * @err: why, when it fails
  *
  * Return: 0, or -EINVAL with the error recorded (not a number of seconds >= 1)
  */
-int sl_agent_timeout(long long *ms)
+int sl_agent_timeout(long long *ms, struct sl_error *err)
 {
 	unsigned long long s;
-	int r = env_count("SL_AGENT_TIMEOUT", "seconds", 30, 1, &s);
+	int r = env_count("SL_AGENT_TIMEOUT", "seconds", 30, 1, &s, err);
 
 	*ms = (long long)(s > 86400 ? 86400 : s) * 1000;
 	return r;
@@ -770,8 +772,8 @@ int sl_supervise(int argc, char **argv)
 	s.log_path = log;
 	s.log_old = old;
 	unlink(old); /* the last boot's */
-	sl_console_max(&s.log_max); /* sl-boot start checked them */
-	sl_agent_timeout(&s.agent_timeout_ms);
+	sl_console_max(&s.log_max, NULL); /* sl-boot start checked them */
+	sl_agent_timeout(&s.agent_timeout_ms, NULL);
 	/* Never through a link: a planted one would aim guest bytes at any file. */
 	s.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
 	log_errno = errno;

@@ -2,6 +2,8 @@
 #ifndef SL_SUPERVISOR_H
 #define SL_SUPERVISOR_H
 
+#include "error.h"
+
 /*
  * The per-VM supervisor: owns QEMU's end of the agent port and the serial
  * console, keeps console.log, serves clients on agent.sock, reaps QEMU.
@@ -31,8 +33,8 @@ enum { SL_FD_READY = 3, SL_FD_NETNS, SL_FD_GUEST, SL_FD_QEMU_AGENT };
 
 int sl_supervisor_run(struct sl_supervisor *s);
 int sl_supervise(int argc, char **argv);
-int sl_console_max(unsigned long long *max);
-int sl_agent_timeout(long long *ms);
+int sl_console_max(unsigned long long *max, struct sl_error *err);
+int sl_agent_timeout(long long *ms, struct sl_error *err);
 int sl_listen_unix(const char *path);
 int sl_vm_write_pid(const char *name, const char *file, int v);
 void sl_vm_remove_files(const char *name);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "error.h"
 #include "log.h"
 #include "name.h"
 #include "netns.h"
@@ -20,10 +21,11 @@
 /**
  * sl_tap_create() - a persistent TAP in the current namespace
  * @tap: its name
+ * @err: why, when it fails
  *
  * Return: 0 or -errno, the error recorded
  */
-int sl_tap_create(const char *tap)
+int sl_tap_create(const char *tap, struct sl_error *err)
 {
 	_cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	struct ifreq ifr = { 0 };
@@ -31,8 +33,7 @@ int sl_tap_create(const char *tap)
 	if (fd < 0) {
 		int e = errno;
 
-		sl_set_error("/dev/net/tun: %s", strerror(e));
-		return -e;
+		return sl_error(err, -e, "/dev/net/tun: %s", strerror(e));
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
 	/* QEMU asks for the same flags when it opens the TAP by name. */
@@ -40,8 +41,7 @@ int sl_tap_create(const char *tap)
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
 		int e = errno;
 
-		sl_set_error("cannot create TAP %s: %s", tap, strerror(e));
-		return -e;
+		return sl_error(err, -e, "cannot create TAP %s: %s", tap, strerror(e));
 	}
 	return 0;
 }
@@ -50,6 +50,7 @@ int sl_tap_create(const char *tap)
  * sl_tap_add() - a persistent TAP in the VM's namespace, holding the gateway
  * @c: namespace, TAP name, gateway address
  * @out: SL_TAP
+ * @err: why, when it fails
  *
  * QEMU opens it later by name (or is handed an fd), from inside the
  * namespace. IPv6 is off because the namespace's default says so.
@@ -57,14 +58,14 @@ int sl_tap_create(const char *tap)
  * Return: 0, -ENXIO (no namespace), -EEXIST (a different link of that
  * name), or -errno
  */
-int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out)
+int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	struct sl_link t;
 	bool made = false;
 	int r;
 
-	fd = sl_vm_netns_open(c->name);
+	fd = sl_vm_netns_open(c->name, err);
 	if (fd < 0)
 		return fd;
 	{
@@ -74,16 +75,16 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out)
 
 		if (saved < 0)
 			return saved;
-		r = sl_nl_open_or_fail(&sk);
+		r = sl_nl_open_or_fail(&sk, err);
 		if (r < 0)
 			return r;
 		r = sl_link_get(sk, c->tap, &t);
-		if (r == 0 && (strcmp(t.kind, "tun") || strcmp(t.alias, sl_owner_tag()))) {
-			sl_set_error("%s: %s exists in the namespace and is not our TAP", c->name, c->tap);
-			return -EEXIST;
-		}
+		if (r == 0 && (strcmp(t.kind, "tun") || strcmp(t.alias, sl_owner_tag())))
+			return sl_error(err, -EEXIST,
+					"%s: %s exists in the namespace and is not our TAP",
+					c->name, c->tap);
 		if (r == -ENODEV) {
-			r = sl_tap_create(c->tap);
+			r = sl_tap_create(c->tap, err);
 			if (r < 0)
 				return r;
 			made = true;
@@ -96,8 +97,8 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out)
 			if (r == 0)
 				r = sl_addr_add(sk, t.ifindex, c->gw, c->prefix);
 			else if (r == -EEXIST)
-				sl_set_error("%s: %s holds another address than %s/%u", c->name,
-					     c->tap, sl_ip_fmt(c->gw, ip), c->prefix);
+				sl_error(err, r, "%s: %s holds another address than %s/%u", c->name,
+					 c->tap, sl_ip_fmt(c->gw, ip), c->prefix);
 			else if (r == 1)
 				r = 0;
 		}
@@ -105,7 +106,8 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out)
 			r = sl_link_set(sk, c->tap, 1, NULL);
 		if (r < 0) {
 			if (r != -EEXIST)
-				sl_set_error("%s: cannot set up %s: %s", c->name, c->tap, strerror(-r));
+				sl_error(err, r, "%s: cannot set up %s: %s", c->name, c->tap,
+					 strerror(-r));
 			if (made)
 				sl_link_del(sk, c->tap);
 			return r;
@@ -113,27 +115,28 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out)
 	}
 	r = sl_kv_set(out, "SL_TAP", c->tap);
 	if (r == 0)
-		r = sl_state_update(c->name, out, NULL);
+		r = sl_state_update(c->name, out, NULL, err);
 	return r;
 }
 
 /**
  * sl_tap_del() - remove a VM's TAP
+ * @err: why, when it fails
  *
  * Return: 0, also when it or the namespace is already gone
  */
-int sl_tap_del(const char *name, const char *tap)
+int sl_tap_del(const char *name, const char *tap, struct sl_error *err)
 {
 	static const char *const keys[] = { "SL_TAP", NULL };
 	_cleanup_close_ int fd = -1;
 	int r;
 
-	r = sl_name_check(name);
+	r = sl_name_check(name, err);
 	if (r < 0)
 		return r;
-	fd = sl_vm_netns_open(name);
+	fd = sl_vm_netns_open(name, err);
 	if (fd == -ENXIO)
-		return sl_state_update(name, NULL, keys);
+		return sl_state_update(name, NULL, keys, err);
 	if (fd < 0)
 		return fd;
 	{
@@ -142,23 +145,24 @@ int sl_tap_del(const char *name, const char *tap)
 
 		if (saved < 0)
 			return saved;
-		if ((r = sl_nl_open_or_fail(&sk)) < 0)
+		if ((r = sl_nl_open_or_fail(&sk, err)) < 0)
 			return r;
-		r = sl_link_del_owned(sk, tap, "tun", sl_owner_tag());
+		r = sl_link_del_owned(sk, tap, "tun", sl_owner_tag(), err);
 		if (r == -EEXIST)
-			sl_set_error("%s: %s is not our TAP: left alone", name, tap);
+			sl_error(err, r, "%s: %s is not our TAP: left alone", name, tap);
 		if (r < 0)
 			return r;
 	}
-	return sl_state_update(name, NULL, keys);
+	return sl_state_update(name, NULL, keys, err);
 }
 
 /**
  * sl_tap_check() - compare a VM's TAP with what sl_tap_add() makes
+ * @err: why, when it fails
  *
  * Return: number of differences (each reported on stderr), or -errno
  */
-int sl_tap_check(const struct sl_tap_cfg *c)
+int sl_tap_check(const struct sl_tap_cfg *c, struct sl_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_netns_ int saved = -1;
@@ -167,10 +171,10 @@ int sl_tap_check(const struct sl_tap_cfg *c)
 	struct sl_link t;
 	int problems = 0, r;
 
-	fd = sl_vm_netns_open(c->name);
+	fd = sl_vm_netns_open(c->name, err);
 	if (fd < 0)
 		return fd;
-	if ((r = sl_nl_open_in(fd, &saved, &sk)) < 0)
+	if ((r = sl_nl_open_in(fd, &saved, &sk, err)) < 0)
 		return r;
 	if (sl_link_get(sk, c->tap, &t) < 0) {
 		sl_check(&problems, "%s: no %s in the namespace", c->name, c->tap);

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "error.h"
 #include "kv.h"
 
 /* The TAP inside a VM's namespace; one VM per namespace, so fixed. */
@@ -16,9 +17,9 @@ struct sl_tap_cfg {
 	uint32_t gw;
 	unsigned prefix;
 };
-int sl_tap_create(const char *tap);
-int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out);
-int sl_tap_del(const char *name, const char *tap);
-int sl_tap_check(const struct sl_tap_cfg *c);
+int sl_tap_create(const char *tap, struct sl_error *err);
+int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out, struct sl_error *err);
+int sl_tap_del(const char *name, const char *tap, struct sl_error *err);
+int sl_tap_check(const struct sl_tap_cfg *c, struct sl_error *err);
 
 #endif

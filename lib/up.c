@@ -15,6 +15,7 @@
 #include "cidr.h"
 #include "dns.h"
 #include "egress.h"
+#include "error.h"
 #include "ipam.h"
 #include "kv.h"
 #include "log.h"
@@ -114,9 +115,10 @@ static void print_cmd(FILE *f, const struct cmd *c)
 
 /*
  * Run one tool; its stdout goes nowhere (the tools merge their output into
- * the VM's env file themselves), its stderr is kept for the failure report.
+ * the VM's env file themselves), its stderr is kept in @buf for the failure
+ * report.
  */
-static int run(const struct cmd *c, char *err, size_t errlen)
+static int run(const struct cmd *c, char *buf, size_t len)
 {
 	char path[4200];
 	int p[2], st;
@@ -124,7 +126,7 @@ static int run(const struct cmd *c, char *err, size_t errlen)
 	ssize_t n;
 	size_t have = 0;
 
-	err[0] = '\0';
+	buf[0] = '\0';
 	snprintf(path, sizeof(path), "%s/%s", tools, c->argv[0]);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
@@ -148,22 +150,22 @@ static int run(const struct cmd *c, char *err, size_t errlen)
 	/* Read to the end, whatever the step says (the last line is what
 	 * counts): a full buffer keeps its second half, so the step never
 	 * meets a closed pipe. */
-	while ((n = read(p[0], err + have, errlen - 1 - have)) != 0) {
+	while ((n = read(p[0], buf + have, len - 1 - have)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		have += (size_t)n;
-		if (have == errlen - 1) {
-			memmove(err, err + have / 2, have - have / 2);
+		if (have == len - 1) {
+			memmove(buf, buf + have / 2, have - have / 2);
 			have -= have / 2;
 		}
 	}
-	err[have] = '\0';
+	buf[have] = '\0';
 	/* Keep the last line: the tools say what is wrong in one. */
-	while (have && err[have - 1] == '\n')
-		err[--have] = '\0';
+	while (have && buf[have - 1] == '\n')
+		buf[--have] = '\0';
 	close(p[0]);
 	if (waitpid(pid, &st, 0) < 0)
 		return -errno;
@@ -218,7 +220,8 @@ struct lease {
 };
 
 /* From what sl_ipam_alloc() (or _bridge) put out. */
-static int lease_parse(const struct sl_kv *out, const char *name, struct lease *l)
+static int lease_parse(const struct sl_kv *out, const char *name, struct lease *l,
+		       struct sl_error *err)
 {
 	const char *ip = sl_kv_get(out, "SL_IP"), *gw = sl_kv_get(out, "SL_GW");
 	const char *pf = sl_kv_get(out, "SL_PREFIX");
@@ -226,10 +229,8 @@ static int lease_parse(const struct sl_kv *out, const char *name, struct lease *
 	unsigned long p = pf ? strtoul(pf, &end, 10) : 0;
 
 	if (!ip || !gw || !pf || *end || sl_ip_parse(ip, &l->ip) < 0 ||
-	    sl_ip_parse(gw, &l->gw) < 0 || p < 1 || p > 30) {
-		sl_set_error("%s: sl-ipam gave no lease", name);
-		return -EIO;
-	}
+	    sl_ip_parse(gw, &l->gw) < 0 || p < 1 || p > 30)
+		return sl_error(err, -EIO, "%s: sl-ipam gave no lease", name);
 	l->prefix = (unsigned)p;
 	return 0;
 }
@@ -239,7 +240,7 @@ static int lease_parse(const struct sl_kv *out, const char *name, struct lease *
  * (SL_GROUP_ALLOW, SL_GROUP_DROP), so that sl-egress show tells the
  * override from what it overrode.
  */
-static int record_group_lists(const char *name, const struct sl_group *base)
+static int record_group_lists(const char *name, const struct sl_group *base, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
 	_cleanup_free_ char *a = sl_entry_list_fmt(&base->allow);
@@ -251,7 +252,7 @@ static int record_group_lists(const char *name, const struct sl_group *base)
 	if ((r = sl_kv_set(&kv, "SL_GROUP_ALLOW", a)) < 0 ||
 	    (r = sl_kv_set(&kv, "SL_GROUP_DROP", d)) < 0)
 		return r;
-	return sl_state_update(name, &kv, NULL);
+	return sl_state_update(name, &kv, NULL, err);
 }
 
 /*
@@ -266,7 +267,7 @@ struct plan {
 	const char *address;      /* bridge: its entry of network.addresses, or NULL */
 	char address_s[SL_IP_STRLEN];
 	char tap[32];             /* bridge: its TAP */
-	char tap_error[160];      /* bridge: why that TAP name cannot be, or "" */
+	struct sl_error tap_error; /* bridge: why that TAP cannot be (code 0: it can) */
 	const char *dns_upstream; /* names in allow: what the VM's resolver asks */
 	const char *boot_dns;     /* else what the guest asks, or NULL */
 };
@@ -283,11 +284,10 @@ static void plan_make(const struct sl_group *g, const char *name, struct plan *p
 	p->bridge = g->mode == SL_NET_BRIDGE;
 	if (p->bridge && g->naddr && p->k >= 1 && p->k <= g->naddr)
 		p->address = sl_ip_fmt(g->addresses[p->k - 1], p->address_s);
-	if (p->bridge && sl_group_tap(g, name, p->k, tap) == 0)
+	if (p->bridge && sl_group_tap(g, name, p->k, tap, &p->tap_error) == 0)
 		snprintf(p->tap, sizeof(p->tap), "%s", tap);
 	else if (p->bridge) {
 		/* printed as is (sl-tap refuses it); the step fails with why */
-		snprintf(p->tap_error, sizeof(p->tap_error), "%s", sl_last_error());
 		snprintf(p->tap, sizeof(p->tap), "%s%u", g->tap_prefix, p->k);
 	}
 	if (names)
@@ -310,9 +310,8 @@ struct step {
 	const char *tool, *verb, *undo_verb;
 	unsigned modes, down_modes;
 	void (*args)(const struct plan *p, struct cmd *c);
-	int (*up)(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
-		  size_t len);
-	int (*undo)(const struct plan *p);
+	int (*up)(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err);
+	int (*undo)(const struct plan *p, struct sl_error *err);
 };
 
 #define MODE(m) (1u << (m))
@@ -331,23 +330,20 @@ static void ipam_args(const struct plan *p, struct cmd *c)
 	args(c, "--group", p->g->name, p->name, (char *)NULL);
 }
 
-static int ipam_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
-		   size_t len)
+static int ipam_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
-	int r = p->bridge ? sl_ipam_alloc_bridge(p->g->gateway_s, p->address, p->g->name,
-						 p->name, out)
-			  : sl_ipam_alloc(p->g->range_s, p->g->name, p->name, out);
+	int r = p->bridge ? sl_ipam_alloc_bridge(p->g->gateway_s, p->address, p->g->name, p->name,
+						 out, err)
+			  : sl_ipam_alloc(p->g->range_s, p->g->name, p->name, out, err);
 
-	(void)err;
-	(void)len;
-	return r < 0 ? r : lease_parse(out, p->name, v);
+	return r < 0 ? r : lease_parse(out, p->name, v, err);
 }
 
-static int ipam_undo(const struct plan *p)
+static int ipam_undo(const struct plan *p, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv out = { 0 };
 
-	return sl_ipam_release(p->name, &out);
+	return sl_ipam_release(p->name, &out, err);
 }
 
 static void name_args(const struct plan *p, struct cmd *c)
@@ -355,33 +351,27 @@ static void name_args(const struct plan *p, struct cmd *c)
 	args(c, p->name, (char *)NULL);
 }
 
-static int netns_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
-		    size_t len)
+static int netns_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
 	(void)v;
-	(void)err;
-	(void)len;
-	return sl_netns_add(p->name, out);
+	return sl_netns_add(p->name, out, err);
 }
 
-static int netns_undo(const struct plan *p)
+static int netns_undo(const struct plan *p, struct sl_error *err)
 {
-	return sl_netns_del(p->name);
+	return sl_netns_del(p->name, err);
 }
 
-static int veth_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
-		   size_t len)
+static int veth_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
 	struct sl_veth_cfg c = { p->name, SL_VETH_NS_DEFAULT, v->ip, v->prefix };
 
-	(void)err;
-	(void)len;
-	return sl_veth_add(&c, out);
+	return sl_veth_add(&c, out, err);
 }
 
-static int veth_undo(const struct plan *p)
+static int veth_undo(const struct plan *p, struct sl_error *err)
 {
-	return sl_veth_del(p->name);
+	return sl_veth_del(p->name, err);
 }
 
 static void tap_args(const struct plan *p, struct cmd *c)
@@ -394,39 +384,34 @@ static void tap_args(const struct plan *p, struct cmd *c)
 	}
 }
 
-static int tap_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
-		  size_t len)
+static int tap_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
-	(void)err;
-	(void)len;
 	if (!p->bridge) {
 		struct sl_tap_cfg c = { p->name, SL_TAP_DEFAULT, v->gw, v->prefix };
 
-		return sl_tap_add(&c, out);
+		return sl_tap_add(&c, out, err);
 	}
-	if (p->tap_error[0]) {
-		sl_set_error("%s", p->tap_error);
-		return -ENAMETOOLONG;
-	}
+	if (p->tap_error.code)
+		return sl_error(err, -p->tap_error.code, "%s", p->tap_error.msg);
 	struct sl_port_cfg c = { p->name, p->tap, p->g->bridge, v->gw, v->prefix };
 
-	return sl_port_add(&c, out);
+	return sl_port_add(&c, out, err);
 }
 
-static int tap_undo(const struct plan *p)
+static int tap_undo(const struct plan *p, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	const char *t, *bridge;
 
 	if (!p->bridge)
-		return sl_tap_del(p->name, SL_TAP_DEFAULT);
+		return sl_tap_del(p->name, SL_TAP_DEFAULT, err);
 	/* the way down may be another sl-up's: what was made is in the env file */
-	sl_state_load(p->name, &st);
+	sl_state_load(p->name, &st, err);
 	t = sl_kv_get(&st, "SL_TAP");
-	if (!t && p->tap_error[0])
+	if (!t && p->tap_error.code)
 		return 0; /* a name that cannot be was never made */
 	bridge = sl_kv_get(&st, "SL_BRIDGE");
-	return sl_port_del(p->name, t ? t : p->tap, bridge && *bridge ? bridge : p->g->bridge);
+	return sl_port_del(p->name, t ? t : p->tap, bridge && *bridge ? bridge : p->g->bridge, err);
 }
 
 static void egress_args(const struct plan *p, struct cmd *c)
@@ -452,8 +437,7 @@ static void egress_args(const struct plan *p, struct cmd *c)
 		args(c, "--rate-in", g->rate_in, (char *)NULL);
 }
 
-static int egress_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
-		     size_t len)
+static int egress_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
 	const struct sl_group *g = p->g;
 	struct sl_egress_cfg c = { .name = p->name, .tap = SL_TAP_DEFAULT,
@@ -463,18 +447,16 @@ static int egress_up(const struct plan *p, struct lease *v, struct sl_kv *out, c
 				   .dns_upstream = p->dns_upstream };
 	int r;
 
-	(void)err;
-	(void)len;
-	if ((r = sl_rate_parse(g->rate_out, &c.rate_out, "rate")) < 0 ||
-	    (r = sl_rate_parse(g->rate_in, &c.rate_in, "rate")) < 0 ||
-	    (r = sl_egress_apply(&c, out)) < 0)
+	if ((r = sl_rate_parse(g->rate_out, &c.rate_out, "rate", err)) < 0 ||
+	    (r = sl_rate_parse(g->rate_in, &c.rate_in, "rate", err)) < 0 ||
+	    (r = sl_egress_apply(&c, out, err)) < 0)
 		return r;
-	return g->base ? record_group_lists(p->name, g->base) : 0;
+	return g->base ? record_group_lists(p->name, g->base, err) : 0;
 }
 
-static int egress_undo(const struct plan *p)
+static int egress_undo(const struct plan *p, struct sl_error *err)
 {
-	return sl_egress_flush(p->name);
+	return sl_egress_flush(p->name, err);
 }
 
 static void boot_args(const struct plan *p, struct cmd *c)
@@ -514,12 +496,11 @@ static void undo_cmd(const struct plan *p, const struct step *s, struct cmd *c)
  * sl-boot start alone is run as the tool: it leaves a supervisor behind
  * and takes its inputs the tool's way. It fails with its last line.
  */
-static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
-		   size_t len);
+static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err);
 
-static int boot_undo(const struct plan *p)
+static int boot_undo(const struct plan *p, struct sl_error *err)
 {
-	return sl_boot_stop(p->name, 20);
+	return sl_boot_stop(p->name, 20, err);
 }
 
 static const struct step steps[] = {
@@ -536,19 +517,21 @@ static const struct step steps[] = {
 #define STEP_LEASE (&steps[0])
 #define STEP_BOOT (&steps[ARRAY_SIZE(steps) - 1])
 
-static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, char *err,
-		   size_t len)
+static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
+	char buf[4096];
 	struct cmd c;
 	int r;
 
 	(void)v;
 	(void)out;
 	step_cmd(p, STEP_BOOT, &c);
-	r = run(&c, err, len);
-	if (r && err[0])
-		memmove(err, last_line(err), strlen(last_line(err)) + 1);
-	return r ? -EIO : 0;
+	r = run(&c, buf, sizeof(buf));
+	if (r < 0)
+		return sl_error(err, r, "cannot run %s: %s", c.argv[0], strerror(-r));
+	if (r > 0)
+		return sl_error(err, -EIO, "%s", buf[0] ? last_line(buf) : "no message");
+	return 0;
 }
 
 static bool step_used(const struct plan *p, const struct step *s)
@@ -564,37 +547,28 @@ static const struct step *last_step(const struct sl_up_opts *o)
 
 /*
  * Step @s of the VM in this process; the lease step fills @v, the others
- * read it. Return 0, or 1 with @err set.
+ * read it. Return 0 or -errno with @err set.
  */
-static int step_do(const struct plan *p, const struct step *s, struct lease *v, char *err,
-		   size_t len)
+static int step_do(const struct plan *p, const struct step *s, struct lease *v,
+		   struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	int r;
 
 	/* The lease is all or nothing (one locked write): it fails before. The
 	 * others may half-make: they fail after their work, for the undo. */
-	if (s == STEP_LEASE && fault(s->tool, p->name)) {
-		snprintf(err, len, "fault injected (SL_FAULT)");
-		return 1;
-	}
-	err[0] = '\0';
-	sl_set_error("%s", "");
-	r = s->up(p, v, &out, err, len);
-	if (r < 0 && !err[0])
-		snprintf(err, len, "%s", sl_last_error()[0] ? sl_last_error() : strerror(-r));
-	if (r == 0 && s != STEP_LEASE && fault(s->tool, p->name)) {
-		snprintf(err, len, "fault injected after the step (SL_FAULT)");
-		return 1;
-	}
-	return r < 0 ? 1 : 0;
+	if (s == STEP_LEASE && fault(s->tool, p->name))
+		return sl_error(err, -EIO, "fault injected (SL_FAULT)");
+	r = s->up(p, v, &out, err);
+	if (r == 0 && s != STEP_LEASE && fault(s->tool, p->name))
+		return sl_error(err, -EIO, "fault injected after the step (SL_FAULT)");
+	return r;
 }
 
 /* The undo of step @s, in this process; also the way down. */
-static int step_undo(const struct plan *p, const struct step *s)
+static int step_undo(const struct plan *p, const struct step *s, struct sl_error *err)
 {
-	sl_set_error("%s", "");
-	return s->undo(p);
+	return s->undo(p, err);
 }
 
 /*
@@ -602,46 +576,47 @@ static int step_undo(const struct plan *p, const struct step *s)
  * then the worker that takes the steps, which is killed with sl-up but may
  * finish its system call first; until it is gone, sl-gc leaves the VM be.
  */
-static int own(const char *name, int pid)
+static int own(const char *name, int pid, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
 	int r = sl_owner_mark(&kv, pid);
 
-	return r < 0 ? r : sl_state_update(name, &kv, NULL);
+	return r < 0 ? r : sl_state_update(name, &kv, NULL, err);
 }
 
 /* Nobody owns the VM: complete and left to itself, or undone. */
 static void disown(const char *name)
 {
-	sl_state_update(name, NULL, sl_owner_keys);
+	sl_state_update(name, NULL, sl_owner_keys, NULL);
 }
 
 /* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
 static int vm_up(const struct sl_group *g, const char *name, struct lease *lease,
 		 const struct sl_up_opts *o, unsigned idx, unsigned total)
 {
+	struct sl_error err = { 0 };
 	struct plan p;
-	char err[4096];
+	int r;
 
 	sl_quiet = true; /* the tools' warnings: sl-up gave its own at start */
 	plan_make(g, name, &p);
-	if (own(name, getpid()) < 0) {
+	if ((r = own(name, getpid(), &err)) < 0) {
 		sl_err("[%u/%u] %s failed: cannot record its owner: %s", idx, total, name,
-		       sl_last_error());
-		step_undo(&p, STEP_LEASE); /* nothing else was made yet */
+		       sl_error_msg(&err, r));
+		step_undo(&p, STEP_LEASE, NULL); /* nothing else was made yet */
 		disown(name);
 		return 1;
 	}
 	/* the lease was taken before the workers started (leases_in_order) */
 	for (const struct step *s = STEP_LEASE + 1; s <= last_step(o); s++) {
-		if (!step_used(&p, s) || step_do(&p, s, lease, err, sizeof(err)) == 0)
+		if (!step_used(&p, s) || (r = step_do(&p, s, lease, &err)) == 0)
 			continue;
 		sl_err("[%u/%u] %s failed at %s %s: %s", idx, total, name, s->tool, s->verb,
-		       err[0] ? err : "no message");
+		       sl_error_msg(&err, r));
 		/* Undo this VM's steps, the failed one included (it may have half-made). */
 		for (size_t u = (size_t)(s - steps) + 1; u-- > 0;)
 			if (step_used(&p, &steps[u]))
-				step_undo(&p, &steps[u]);
+				step_undo(&p, &steps[u], NULL);
 		disown(name);
 		return 1;
 	}
@@ -652,8 +627,8 @@ static int vm_up(const struct sl_group *g, const char *name, struct lease *lease
 		if (!o->foreground)
 			disown(name);
 		else
-			own(name, getppid());
-		sl_state_load(name, &st);
+			own(name, getppid(), NULL);
+		sl_state_load(name, &st, NULL);
 		fprintf(stderr, "[%u/%u] %s up %s\n", idx, total, name,
 			sl_kv_get(&st, "SL_IP") ? sl_kv_get(&st, "SL_IP") : "");
 	}
@@ -675,15 +650,17 @@ static int vm_down(const struct sl_group *g, const char *name)
 	plan_make(g, name, &p);
 	for (size_t i = ARRAY_SIZE(steps); i-- > 0;) {
 		const struct step *s = &steps[i];
+		struct sl_error err = { 0 };
+		int r;
 
-		if (down_used(&p, s) && step_undo(&p, s) < 0) {
-			sl_err("%s: %s %s: %s", name, s->tool, s->undo_verb, sl_last_error());
+		if (down_used(&p, s) && (r = step_undo(&p, s, &err)) < 0) {
+			sl_err("%s: %s %s: %s", name, s->tool, s->undo_verb, sl_error_msg(&err, r));
 			bad = 1;
 		}
 	}
 	disown(name);
 	if (!bad)
-		sl_state_purge(name); /* the console and supervisor logs */
+		sl_state_purge(name, NULL); /* the console and supervisor logs */
 	return bad;
 }
 
@@ -718,7 +695,7 @@ static void not_started(struct job *v, size_t from, size_t n, bool up, const cha
 			struct plan p;
 
 			plan_make(v[j].g, v[j].name, &p);
-			step_undo(&p, STEP_LEASE);
+			step_undo(&p, STEP_LEASE, NULL);
 			disown(v[j].name);
 		}
 	}
@@ -834,18 +811,17 @@ static void script_header(FILE *f)
 static void leases_in_order(struct job *v, size_t n)
 {
 	for (size_t j = 0; j < n; j++) {
-		char err[4096] = "";
+		struct sl_error err = { 0 };
 		struct plan p;
+		int r;
 
 		plan_make(v[j].g, v[j].name, &p);
-		if (own(v[j].name, getpid()) == 0 &&
-		    step_do(&p, STEP_LEASE, &v[j].lease, err, sizeof(err)) == 0)
+		if ((r = own(v[j].name, getpid(), &err)) == 0 &&
+		    (r = step_do(&p, STEP_LEASE, &v[j].lease, &err)) == 0)
 			continue;
-		if (!err[0])
-			snprintf(err, sizeof(err), "%s", sl_last_error());
 		disown(v[j].name);
 		sl_err("[%zu/%zu] %s failed at sl-ipam alloc: %s", j + 1, n, v[j].name,
-		       err[0] ? err : "no message");
+		       sl_error_msg(&err, r));
 		v[j].skip = true;
 	}
 }
@@ -853,6 +829,7 @@ static void leases_in_order(struct job *v, size_t n)
 /**
  * sl_up_check_host() - the checks before anything is created
  * @cfg: a loaded config
+ * @err: why, when it fails
  *
  * Each range (bridge subnet) must not overlap ranges in use by other
  * groups or the host's routes (its own earlier leases are fine: a re-run);
@@ -860,53 +837,49 @@ static void leases_in_order(struct job *v, size_t n)
  *
  * Return: 0 or -EADDRINUSE with the error recorded
  */
-int sl_up_check_host(const struct sl_config *cfg)
+int sl_up_check_host(const struct sl_config *cfg, struct sl_error *err)
 {
 	for (size_t i = 0; i < cfg->n; i++) {
 		const struct sl_group *g = &cfg->g[i];
 		bool bridge = g->mode == SL_NET_BRIDGE;
 		const char *key = bridge ? "network.gateway" : "network.range";
-		int r = sl_ipam_check_range(&g->range, bridge ? g->gw : 0, true);
+		int r = sl_ipam_check_range(&g->range, bridge ? g->gw : 0, true, err);
 
 		if (r >= 0 && bridge) {
-			r = sl_bridge_usable(g->bridge, g->gw, g->range.prefix);
+			r = sl_bridge_usable(g->bridge, g->gw, g->range.prefix, err);
 			if (r == -EEXIST)
 				key = "network.bridge";
 		}
-		if (r < 0) {
-			char msg[2048];
-
-			snprintf(msg, sizeof(msg), "%s: group %s: %s: %s", cfg->path, g->name, key,
-				 sl_last_error());
-			sl_set_error("%s", msg);
-			return r;
-		}
+		if (r < 0)
+			return sl_error_wrap(err, r, "%s: group %s: %s", cfg->path, g->name, key);
 	}
 	return 0;
 }
 
 /* Every verb runs the tools next to sl-up, with a clean SL_* environment. */
-static int prepare(void)
+static int prepare(struct sl_error *err)
 {
 	int r = sl_self_dir(tools, sizeof(tools));
 
-	if (r == 0)
-		clean_env();
-	return r;
+	if (r < 0)
+		return sl_error(err, r, "cannot find the tools beside sl-up: %s", strerror(-r));
+	clean_env();
+	return 0;
 }
 
 /**
  * sl_up_config() - bring every VM of every group up
+ * @err: why, when it fails
  *
  * Return: 0, or the number of VMs that failed (each reported), or -errno
  */
-int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o)
+int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err)
 {
 	_cleanup_free_ struct job *v = NULL;
 	size_t n = 0;
 	int r;
 
-	if ((r = prepare()) < 0)
+	if ((r = prepare(err)) < 0)
 		return r;
 	for (size_t i = 0; i < cfg->n; i++)
 		for (unsigned k = 1; k <= cfg->g[i].count; k++) {
@@ -927,11 +900,11 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o)
 }
 
 /* The VMs of a group that exist: its state dirs, launched ones included. */
-static int group_vms(const struct sl_group *g, struct job **v, size_t *n)
+static int group_vms(const struct sl_group *g, struct job **v, size_t *n, struct sl_error *err)
 {
 	char **names;
 	size_t cnt;
-	int r = sl_state_list(&names, &cnt);
+	int r = sl_state_list(&names, &cnt, err);
 
 	if (r < 0)
 		return r;
@@ -939,7 +912,7 @@ static int group_vms(const struct sl_group *g, struct job **v, size_t *n)
 		_cleanup_kv_ struct sl_kv st = { 0 };
 		const char *grp;
 
-		if (sl_state_load(names[i], &st) < 0)
+		if (sl_state_load(names[i], &st, NULL) < 0) /* gone meanwhile */
 			continue;
 		grp = sl_kv_get(&st, "SL_GROUP");
 		if (grp && !strcmp(grp, g->name))
@@ -962,17 +935,18 @@ static int group_vms(const struct sl_group *g, struct job **v, size_t *n)
 
 /**
  * sl_up_down() - take every VM of the config's groups down; idempotent
+ * @err: why, when it fails
  */
-int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
+int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err)
 {
 	_cleanup_free_ struct job *v = NULL;
 	size_t n = 0;
 	int r;
 
-	if ((r = prepare()) < 0)
+	if ((r = prepare(err)) < 0)
 		return r;
 	for (size_t i = 0; i < cfg->n; i++)
-		if ((r = group_vms(&cfg->g[i], &v, &n)) < 0)
+		if ((r = group_vms(&cfg->g[i], &v, &n, err)) < 0)
 			return r;
 	if (o->print_only) {
 		script_header(o->script);
@@ -990,6 +964,7 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
  * sl_up_reap() - take down the config's VMs whose QEMU or supervisor died
  * @cfg: the config sl-up brought up
  * @o: options (jobs)
+ * @err: why, when it fails
  *
  * What the foreground sl-up does while it supervises: a VM that stopped
  * (powered off, crashed, killed) is said on stderr and its network, rules,
@@ -998,20 +973,20 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o)
  *
  * Return: how many VMs were found stopped, or -errno
  */
-int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o)
+int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err)
 {
 	_cleanup_free_ struct job *v = NULL;
 	size_t n = 0, k = 0;
 	int r;
 
 	for (size_t i = 0; i < cfg->n; i++)
-		if ((r = group_vms(&cfg->g[i], &v, &n)) < 0)
+		if ((r = group_vms(&cfg->g[i], &v, &n, err)) < 0)
 			return r;
 	for (size_t j = 0; j < n; j++) {
 		_cleanup_kv_ struct sl_kv st = { 0 };
 		int sup, qemu;
 
-		if (sl_state_load(v[j].name, &st) < 0 || !sl_kv_get(&st, "SL_PID"))
+		if (sl_state_load(v[j].name, &st, NULL) < 0 || !sl_kv_get(&st, "SL_PID"))
 			continue;
 		sl_vm_pids(v[j].name, &sup, &qemu);
 		if (sup && qemu)
@@ -1029,9 +1004,10 @@ int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o)
  * The lowest free name of the group, taken (its owner recorded) under one
  * lock, so that two launches at once pick two names.
  */
-static int launch_name(const struct sl_group *g, struct job *one, bool print_only)
+static int launch_name(const struct sl_group *g, struct job *one, bool print_only,
+		       struct sl_error *err)
 {
-	_cleanup_close_ int lock = print_only ? -1 : sl_lock("launch");
+	_cleanup_close_ int lock = print_only ? -1 : sl_lock("launch", err);
 
 	if (!print_only && lock < 0)
 		return lock;
@@ -1039,42 +1015,41 @@ static int launch_name(const struct sl_group *g, struct job *one, bool print_onl
 		char path[4096];
 
 		snprintf(one->name, sizeof(one->name), "%s-%u", g->name, k);
-		if (sl_name_check(one->name) < 0) {
-			sl_set_error("group %s: no free VM name fits 15 bytes", g->name);
-			return -EINVAL;
-		}
+		if (sl_name_check(one->name, err) < 0)
+			return sl_error(err, -EINVAL, "group %s: no free VM name fits 15 bytes",
+					g->name);
 		if (sl_run_path(path, sizeof(path), "%s/vm.env", one->name) == 0 &&
 		    access(path, F_OK) < 0 && sl_netns_exists(one->name) == 0)
 			break;
 	}
-	if (g->naddr && vm_number(one->name) > g->naddr) {
-		sl_set_error("group %s: no address left for %s in network.addresses (%zu listed)",
-			     g->name, one->name, g->naddr);
-		return -ENOSPC;
-	}
-	return print_only ? 0 : own(one->name, getpid());
+	if (g->naddr && vm_number(one->name) > g->naddr)
+		return sl_error(
+		    err, -ENOSPC,
+		    "group %s: no address left for %s in network.addresses (%zu listed)", g->name,
+		    one->name, g->naddr);
+	return print_only ? 0 : own(one->name, getpid(), err);
 }
 
 /**
  * sl_up_launch() - add one VM to a running group: the lowest free index
+ * @err: why, when it fails
  */
-int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o)
+int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o,
+		 struct sl_error *err)
 {
 	const struct sl_group *g = sl_config_group(cfg, group);
 	struct sl_group over;
 	struct job one = { .g = g };
 	int r;
 
-	if (!g) {
-		sl_set_error("%s: no group %s", cfg->path, group);
-		return -EINVAL;
-	}
+	if (!g)
+		return sl_error(err, -EINVAL, "%s: no group %s", cfg->path, group);
 	if (o->allow || o->drop) {
 		/* Slicer's per-VM override: this VM's lists, the group's otherwise */
-		if (g->mode != SL_NET_ISOLATED) {
-			sl_set_error("group %s: bridge mode has no egress lists to override", g->name);
-			return -EINVAL;
-		}
+		if (g->mode != SL_NET_ISOLATED)
+			return sl_error(err, -EINVAL,
+					"group %s: bridge mode has no egress lists to override",
+					g->name);
 		over = *g;
 		over.base = g;
 		if (o->allow)
@@ -1083,9 +1058,9 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 			over.drop = *o->drop;
 		one.g = &over;
 	}
-	if ((r = prepare()) < 0)
+	if ((r = prepare(err)) < 0)
 		return r;
-	r = launch_name(g, &one, o->print_only);
+	r = launch_name(g, &one, o->print_only, err);
 	if (r < 0)
 		return r;
 	if (o->print_only) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cfg.h"
+#include "error.h"
 
 struct sl_up_opts {
 	bool no_boot;
@@ -17,11 +18,12 @@ struct sl_up_opts {
 	const struct sl_entry_list *allow, *drop;
 };
 
-int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o);
-int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o);
-int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o);
-int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o);
-int sl_up_check_host(const struct sl_config *cfg);
+int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err);
+int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err);
+int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o,
+		 struct sl_error *err);
+int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err);
+int sl_up_check_host(const struct sl_config *cfg, struct sl_error *err);
 void sl_up_host_warnings(void);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cidr.h"
+#include "error.h"
 #include "log.h"
 #include "name.h"
 #include "netns.h"
@@ -23,7 +24,7 @@ static uint32_t nexthop_label(uint32_t ip, unsigned prefix)
 }
 
 static int veth_routes(int nsfd, const struct sl_veth_cfg *c, struct nl_sock *host,
-		       const struct sl_link *h)
+		       const struct sl_link *h, struct sl_error *err)
 {
 	struct sl_cidr block = { c->ip & sl_cidr_mask(c->prefix), c->prefix };
 	struct sl_cidr deflt = { 0, 0 };
@@ -35,7 +36,7 @@ static int veth_routes(int nsfd, const struct sl_veth_cfg *c, struct nl_sock *ho
 		_cleanup_netns_ int saved = -1;
 		_cleanup_nl_ struct nl_sock *sk = NULL;
 
-		if ((r = sl_nl_open_in(nsfd, &saved, &sk)) < 0)
+		if ((r = sl_nl_open_in(nsfd, &saved, &sk, err)) < 0)
 			return r;
 		r = sl_link_set(sk, c->peer, 1, sl_owner_tag());
 		if (r == 0)
@@ -47,11 +48,9 @@ static int veth_routes(int nsfd, const struct sl_veth_cfg *c, struct nl_sock *ho
 			if (r == -EEXIST)
 				r = sl_route_has(sk, &deflt, label, p.ifindex) > 0 ? 0 : -EEXIST;
 		}
-		if (r < 0) {
-			sl_set_error("%s: cannot set up %s in the namespace: %s", c->name, c->peer,
-				     strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return sl_error(err, r, "%s: cannot set up %s in the namespace: %s",
+					c->name, c->peer, strerror(-r));
 	}
 	r = sl_neigh_add(host, h->ifindex, c->ip, p.mac);
 	if (r == 0) {
@@ -62,25 +61,26 @@ static int veth_routes(int nsfd, const struct sl_veth_cfg *c, struct nl_sock *ho
 	if (r < 0) {
 		char b[SL_CIDR_STRLEN];
 
-		sl_set_error("%s: cannot route %s to it: %s%s", c->name, sl_cidr_fmt(&block, b),
-			     strerror(-r), r == -EEXIST ? " (another route holds it)" : "");
+		sl_error(err, r, "%s: cannot route %s to it: %s%s", c->name, sl_cidr_fmt(&block, b),
+			 strerror(-r), r == -EEXIST ? " (another route holds it)" : "");
 	}
 	return r;
 }
 
 /* The VM's namespace, ours, and netlink in the host's, where the pair's host end is. */
-static int vm_and_host(const char *name, int *nsfd, struct nl_sock **host)
+static int vm_and_host(const char *name, int *nsfd, struct nl_sock **host, struct sl_error *err)
 {
-	*nsfd = sl_vm_netns_open(name);
+	*nsfd = sl_vm_netns_open(name, err);
 	if (*nsfd < 0)
 		return *nsfd;
-	return sl_nl_open_or_fail(host);
+	return sl_nl_open_or_fail(host, err);
 }
 
 /**
  * sl_veth_add() - join a VM's namespace to the host with a veth pair
  * @c: names and the VM's address
  * @out: SL_VETH_HOST, SL_VETH_NS
+ * @err: why, when it fails
  *
  * The host end is named after the VM and carries no address: the host
  * routes the VM's /30 to it and knows the VM's address by a permanent
@@ -89,7 +89,7 @@ static int vm_and_host(const char *name, int *nsfd, struct nl_sock **host)
  *
  * Return: 0, -ENXIO (no namespace), -EEXIST (foreign link), or -errno
  */
-int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out)
+int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int fd = -1;
@@ -98,43 +98,40 @@ int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out)
 	bool made = false;
 	int r;
 
-	if ((r = vm_and_host(c->name, &fd, &sk)) < 0)
+	if ((r = vm_and_host(c->name, &fd, &sk, err)) < 0)
 		return r;
 	r = sl_link_get(sk, c->name, &h);
-	if (r == 0 && (strcmp(h.alias, sl_owner_tag()) || strcmp(h.kind, "veth"))) {
-		sl_set_error("interface %s exists on the host and is not ours: left alone", c->name);
-		return -EEXIST;
-	}
+	if (r == 0 && (strcmp(h.alias, sl_owner_tag()) || strcmp(h.kind, "veth")))
+		return sl_error(err, -EEXIST,
+				"interface %s exists on the host and is not ours: left alone",
+				c->name);
 	if (r == -ENODEV) {
 		r = sl_link_veth_add(sk, c->name, c->peer, fd);
-		if (r == -EEXIST) {
-			sl_set_error("cannot create veth %s: %s already exists in namespace %s",
-				     c->name, c->peer, c->name);
-			return r;
-		}
-		if (r < 0) {
-			sl_set_error("cannot create veth %s: %s", c->name, strerror(-r));
-			return r;
-		}
+		if (r == -EEXIST)
+			return sl_error(err, r,
+					"cannot create veth %s: %s already exists in namespace %s",
+					c->name, c->peer, c->name);
+		if (r < 0)
+			return sl_error(err, r, "cannot create veth %s: %s", c->name, strerror(-r));
 		made = true;
 		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", c->name);
-		r = sl_sysctl_write(key, "1");
+		r = sl_sysctl_write(key, "1", err);
 		if (r == 0) {
 			r = sl_link_set(sk, c->name, 1, sl_owner_tag());
 			if (r < 0)
-				sl_set_error("cannot set up %s: %s", c->name, strerror(-r));
+				sl_error(err, r, "cannot set up %s: %s", c->name, strerror(-r));
 		}
 		if (r == 0)
 			r = sl_link_get(sk, c->name, &h);
 	}
 	if (r == 0)
-		r = veth_routes(fd, c, sk, &h);
+		r = veth_routes(fd, c, sk, &h, err);
 	if (r == 0)
 		r = sl_kv_set(out, "SL_VETH_HOST", c->name);
 	if (r == 0)
 		r = sl_kv_set(out, "SL_VETH_NS", c->peer);
 	if (r == 0)
-		r = sl_state_update(c->name, out, NULL);
+		r = sl_state_update(c->name, out, NULL, err);
 	if (r < 0 && made)
 		sl_link_del(sk, c->name); /* takes the peer and the routes with it */
 	return r;
@@ -142,32 +139,34 @@ int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out)
 
 /**
  * sl_veth_del() - remove the veth pair of a VM
+ * @err: why, when it fails
  *
  * Return: 0, also when it is already gone; -EEXIST when the host link of
  * that name is not ours
  */
-int sl_veth_del(const char *name)
+int sl_veth_del(const char *name, struct sl_error *err)
 {
 	static const char *const keys[] = { "SL_VETH_HOST", "SL_VETH_NS", NULL };
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	int r;
 
-	if ((r = sl_name_check(name)) < 0 || (r = sl_nl_open_or_fail(&sk)) < 0)
+	if ((r = sl_name_check(name, err)) < 0 || (r = sl_nl_open_or_fail(&sk, err)) < 0)
 		return r;
-	r = sl_link_del_owned(sk, name, NULL, sl_owner_tag());
+	r = sl_link_del_owned(sk, name, NULL, sl_owner_tag(), err);
 	if (r == -EEXIST)
-		sl_set_error("interface %s is not ours: left alone", name);
+		sl_error(err, r, "interface %s is not ours: left alone", name);
 	if (r < 0)
 		return r;
-	return sl_state_update(name, NULL, keys);
+	return sl_state_update(name, NULL, keys, err);
 }
 
 /**
  * sl_veth_check() - compare a VM's veth pair with what sl_veth_add() makes
+ * @err: why, when it fails
  *
  * Return: number of differences (each reported on stderr), or -errno
  */
-int sl_veth_check(const struct sl_veth_cfg *c)
+int sl_veth_check(const struct sl_veth_cfg *c, struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int fd = -1;
@@ -178,7 +177,7 @@ int sl_veth_check(const struct sl_veth_cfg *c)
 	char key[128], v[16], b[SL_CIDR_STRLEN];
 	int problems = 0, r;
 
-	if ((r = vm_and_host(c->name, &fd, &sk)) < 0)
+	if ((r = vm_and_host(c->name, &fd, &sk, err)) < 0)
 		return r;
 	if (sl_link_get(sk, c->name, &h) < 0) {
 		sl_check(&problems, "%s: no host interface %s", c->name, c->name);
@@ -200,7 +199,7 @@ int sl_veth_check(const struct sl_veth_cfg *c)
 		_cleanup_netns_ int saved = -1;
 		_cleanup_nl_ struct nl_sock *ns = NULL;
 
-		if ((r = sl_nl_open_in(fd, &saved, &ns)) < 0)
+		if ((r = sl_nl_open_in(fd, &saved, &ns, err)) < 0)
 			return r;
 		if (sl_link_get(ns, c->peer, &p) < 0) {
 			sl_check(&problems, "%s: no %s in the namespace", c->name, c->peer);

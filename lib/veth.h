@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "error.h"
 #include "kv.h"
 
 /* The VM's end, inside its namespace; one VM per namespace, so fixed. */
@@ -23,8 +24,8 @@ struct sl_veth_cfg {
 	uint32_t ip;         /* the VM's address */
 	unsigned prefix;     /* its block, /30 */
 };
-int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out);
-int sl_veth_del(const char *name);
-int sl_veth_check(const struct sl_veth_cfg *c);
+int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out, struct sl_error *err);
+int sl_veth_del(const char *name, struct sl_error *err);
+int sl_veth_check(const struct sl_veth_cfg *c, struct sl_error *err);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "cidr.h"
 #include "daemon.h"
+#include "error.h"
 #include "log.h"
 #include "name.h"
 #include "netns.h"
@@ -37,18 +38,18 @@
  * sl_guest_dir() - where the project's kernel and initramfs are
  * @buf: result
  * @len: size of @buf
+ * @err: why, when it fails
  *
  * $SL_GUEST_DIR, else build/guest next to the binaries (a checkout after
  * `make`), else where `make install` put it.
  *
  * Return: 0, or -ENOENT with the error recorded
  */
-int sl_guest_dir(char *buf, size_t len)
+int sl_guest_dir(char *buf, size_t len, struct sl_error *err)
 {
 	if (sl_locate(buf, len, "SL_GUEST_DIR", "../build/guest", SL_GUEST_INSTALL_DIR, "") == 0)
 		return 0;
-	sl_set_error("no guest image: run 'make guest' or set SL_GUEST_DIR");
-	return -ENOENT;
+	return sl_error(err, -ENOENT, "no guest image: run 'make guest' or set SL_GUEST_DIR");
 }
 
 static int read_pid(const char *name, const char *file)
@@ -322,12 +323,11 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 	}
 }
 
-static int check_file(const char *what, const char *path)
+static int check_file(const char *what, const char *path, struct sl_error *err)
 {
 	if (access(path, R_OK) == 0)
 		return 0;
-	sl_set_error("%s '%s': %s", what, path, strerror(errno));
-	return -EINVAL;
+	return sl_error(err, -EINVAL, "%s '%s': %s", what, path, strerror(errno));
 }
 
 /* Fixed fd numbers across the exec of the supervisor (supervisor.h). */
@@ -407,6 +407,7 @@ static void console_tail(const char *dir)
  * sl_boot_start() - boot a VM on its TAP and wait for its agent
  * @c: the VM
  * @out: SL_PID (supervisor), SL_QEMU_PID, SL_AGENT, SL_CONSOLE, SL_ACCEL
+ * @err: why, when it fails
  *
  * Leaves a supervisor (double-forked, own session) that runs QEMU in the
  * VM's namespace. Returns when the agent has answered; on a timeout or an
@@ -415,7 +416,7 @@ static void console_tail(const char *dir)
  * Return: 0; -EINVAL (missing kernel...), -ENXIO (unknown VM), -EEXIST
  * (running already); or -errno, with the error recorded
  */
-int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
+int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_close_ int nsfd = -1;
 	char dir[4096], msg[256] = "";
@@ -423,28 +424,27 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 	int ready[2], sup = 0, qemu = 0, r;
 	pid_t child;
 
-	r = sl_name_check(c->name);
+	r = sl_name_check(c->name, err);
 	if (r < 0)
 		return r;
-	if ((r = check_file("kernel", c->kernel)) < 0 || (r = check_file("initrd", c->initrd)) < 0 ||
-	    (c->disk && (r = check_file("disk", c->disk)) < 0))
+	if ((r = check_file("kernel", c->kernel, err)) < 0 ||
+	    (r = check_file("initrd", c->initrd, err)) < 0 ||
+	    (c->disk && (r = check_file("disk", c->disk, err)) < 0))
 		return r;
-	if (c->vcpu < 1 || c->vcpu > 64 || c->mem_mb < 64 || c->mem_mb > 1048576) {
-		sl_set_error("bad --vcpu %u or --mem %u (1..64 vCPUs, 64 MB or more)", c->vcpu,
-			     c->mem_mb);
-		return -EINVAL;
-	}
-	if ((r = sl_console_max(&(unsigned long long){ 0 })) < 0 ||
-	    (r = sl_agent_timeout(&(long long){ 0 })) < 0)
+	if (c->vcpu < 1 || c->vcpu > 64 || c->mem_mb < 64 || c->mem_mb > 1048576)
+		return sl_error(err, -EINVAL,
+				"bad --vcpu %u or --mem %u (1..64 vCPUs, 64 MB or more)", c->vcpu,
+				c->mem_mb);
+	if ((r = sl_console_max(&(unsigned long long){ 0 }, err)) < 0 ||
+	    (r = sl_agent_timeout(&(long long){ 0 }, err)) < 0)
 		return r;
 	sl_vm_pids(c->name, &sup, &qemu);
-	if (sup || qemu) {
-		sl_set_error("%s is running already (supervisor %d, qemu %d)", c->name, sup, qemu);
-		return -EEXIST;
-	}
+	if (sup || qemu)
+		return sl_error(err, -EEXIST, "%s is running already (supervisor %d, qemu %d)",
+				c->name, sup, qemu);
 	/* Bridge mode: QEMU stays in this namespace, where the bridge is. */
 	nsfd = c->bridge ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
-			 : sl_vm_netns_open(c->name);
+			 : sl_vm_netns_open(c->name, err);
 	if (nsfd < 0)
 		return c->bridge ? -errno : nsfd;
 	{
@@ -454,24 +454,21 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 
 		if (saved < 0)
 			return saved;
-		if (sl_nl_open(&sk) < 0 || sl_link_get(sk, c->tap, &t) < 0 || strcmp(t.kind, "tun")) {
-			sl_set_error("%s: no TAP %s in %s (run sl-tap add %s)", c->name, c->tap,
-				     c->bridge ? "this namespace" : "its namespace", c->name);
-			return -ENXIO;
-		}
+		if (sl_nl_open(&sk) < 0 || sl_link_get(sk, c->tap, &t) < 0 || strcmp(t.kind, "tun"))
+			return sl_error(err, -ENXIO, "%s: no TAP %s in %s (run sl-tap add %s)",
+					c->name, c->tap,
+					c->bridge ? "this namespace" : "its namespace", c->name);
 	}
-	if (find_supervisor() < 0) {
-		sl_set_error("no sl-supervise at %s: run make, or set SL_LIBEXEC_DIR", supervisor_path);
-		return -ENOENT;
-	}
+	if (find_supervisor() < 0)
+		return sl_error(err, -ENOENT,
+				"no sl-supervise at %s: run make, or set SL_LIBEXEC_DIR",
+				supervisor_path);
 	accel = pick_accel(c->accel, &why);
-	if (strcmp(accel, "kvm") && strcmp(accel, "tcg")) {
-		sl_set_error("bad --accel '%s': kvm, tcg or auto", accel);
-		return -EINVAL;
-	}
+	if (strcmp(accel, "kvm") && strcmp(accel, "tcg"))
+		return sl_error(err, -EINVAL, "bad --accel '%s': kvm, tcg or auto", accel);
 	if (sl_run_path(dir, sizeof(dir), "%s", c->name) < 0)
 		return -ENAMETOOLONG;
-	if ((r = sl_vm_dir_ready(c->name, dir, sizeof(dir))) < 0)
+	if ((r = sl_vm_dir_ready(c->name, dir, sizeof(dir), err)) < 0)
 		return r;
 	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
 	if (pipe2(ready, O_CLOEXEC) < 0)
@@ -508,15 +505,14 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 		close(ready[0]);
 	}
 	if (strncmp(msg, "ok", 2)) {
-		sl_boot_stop(c->name, 0);
+		sl_boot_stop(c->name, 0, err);
 		console_tail(dir);
 		if (!msg[0])
 			snprintf(msg, sizeof(msg), "the agent did not answer within %u s",
 				 c->timeout_s);
 		msg[strcspn(msg, "\n")] = '\0';
-		sl_set_error("%s: boot failed: %s", c->name,
-			     strncmp(msg, "fail: ", 6) ? msg : msg + 6);
-		return -EIO;
+		return sl_error(err, -EIO, "%s: boot failed: %s", c->name,
+				strncmp(msg, "fail: ", 6) ? msg : msg + 6);
 	}
 	sl_vm_pids(c->name, &sup, &qemu);
 	r = 0;
@@ -527,7 +523,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out)
 	r |= sl_kv_set(out, "SL_ACCEL", accel);
 	if (r)
 		return -ENOMEM;
-	return sl_state_update(c->name, out, NULL);
+	return sl_state_update(c->name, out, NULL, err);
 }
 
 static bool gone(int pid, const char *what)
@@ -548,16 +544,17 @@ static void wait_gone(int sup, int qemu, unsigned ms)
  * sl_boot_stop() - power a VM off, then make sure
  * @name: VM
  * @timeout_s: how long the guest may take to power off (0: kill at once)
+ * @err: why, when it fails
  *
  * Return: 0, also when nothing was running
  */
-int sl_boot_stop(const char *name, unsigned timeout_s)
+int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err)
 {
 	static const char *const keys[] = { "SL_PID", "SL_QEMU_PID", "SL_AGENT", "SL_CONSOLE",
 					    "SL_ACCEL", NULL };
 	int sup, qemu, r;
 
-	r = sl_name_check(name);
+	r = sl_name_check(name, err);
 	if (r < 0)
 		return r;
 	sl_vm_pids(name, &sup, &qemu);
@@ -585,19 +582,20 @@ int sl_boot_stop(const char *name, unsigned timeout_s)
 	if (!gone(sup, "sl-supervise"))
 		kill(sup, SIGKILL);
 	sl_vm_remove_files(name);
-	return sl_state_update(name, NULL, keys);
+	return sl_state_update(name, NULL, keys, err);
 }
 
 /**
  * sl_boot_status() - whether a VM runs, and its pids
  * @out: SL_STATE running|stopped|broken, SL_PID, SL_QEMU_PID, and
  *	 SL_DENYLOG_PID for an isolated VM, SL_RESOLVER_PID for one with a resolver
+ * @err: why, when it fails
  *
  * Return: 0 if running, 1 if not, or -errno
  */
-int sl_boot_status(const char *name, struct sl_kv *out)
+int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err)
 {
-	int sup, qemu, r = sl_name_check(name);
+	int sup, qemu, r = sl_name_check(name, err);
 
 	if (r < 0)
 		return r;
@@ -609,7 +607,7 @@ int sl_boot_status(const char *name, struct sl_kv *out)
 		_cleanup_kv_ struct sl_kv st = { 0 };
 
 		/* the daemons of its namespace are part of it: 0 when one died */
-		if (sl_state_load(name, &st) == 0 && sl_kv_get(&st, "SL_ALLOW"))
+		if (sl_state_load(name, &st, err) == 0 && sl_kv_get(&st, "SL_ALLOW"))
 			sl_kv_setf(out, "SL_DENYLOG_PID", "%d", sl_daemon_pid(&sl_denylog, &st));
 		if (sl_kv_get(&st, "SL_DNS_UPSTREAM"))
 			sl_kv_setf(out, "SL_RESOLVER_PID", "%d", sl_daemon_pid(&sl_resolver, &st));

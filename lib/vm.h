@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "kv.h"
 
 /* Files of a running VM, in $SL_RUN_DIR/NAME. */
@@ -28,10 +29,10 @@ struct sl_boot_cfg {
 	unsigned prefix, vcpu, mem_mb, timeout_s;
 };
 
-int sl_guest_dir(char *buf, size_t len);
-int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out);
-int sl_boot_stop(const char *name, unsigned timeout_s);
-int sl_boot_status(const char *name, struct sl_kv *out);
+int sl_guest_dir(char *buf, size_t len, struct sl_error *err);
+int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err);
+int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err);
+int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err);
 int sl_vm_pids(const char *name, int *sup, int *qemu);
 
 enum { SL_PROC_SUPERVISOR = 1, SL_PROC_QEMU = 2 };

@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "denials.h"
 #include "egress.h"
+#include "error.h"
 #include "log.h"
 #include "name.h"
 #include "policy.h"
@@ -82,25 +83,22 @@ static int on_packet(struct nflog_g_handle *gh, struct nfgenmsg *msg, struct nfl
 	return 0;
 }
 
-static int setup(struct denylog *L)
+static int setup(struct denylog *L, struct sl_error *err)
 {
 	int r;
 
-	if ((r = sl_daemon_enter(L->name, &L->ns)) < 0)
+	if ((r = sl_daemon_enter(L->name, &L->ns, err)) < 0)
 		return r;
 	/* the socket is made in the namespace: NFLOG groups are per namespace */
-	if (!(L->h = nflog_open())) {
-		sl_set_error("%s: cannot open NFLOG: %s", L->name, strerror(errno));
-		return -errno;
-	}
+	if (!(L->h = nflog_open()))
+		return sl_error(err, -errno, "%s: cannot open NFLOG: %s", L->name, strerror(errno));
 	nflog_bind_pf(L->h, AF_INET); /* needed before 3.8, harmless since */
 	L->gh = nflog_bind_group(L->h, SL_NFLOG_GROUP);
-	if (!L->gh || nflog_set_mode(L->gh, NFULNL_COPY_PACKET, 128) < 0) {
-		sl_set_error("%s: cannot listen to NFLOG group %d: %s%s", L->name, SL_NFLOG_GROUP,
-			     strerror(errno),
-			     errno == EPERM ? " (something else listens to it in this namespace)" : "");
-		return -errno;
-	}
+	if (!L->gh || nflog_set_mode(L->gh, NFULNL_COPY_PACKET, 128) < 0)
+		return sl_error(err, -errno, "%s: cannot listen to NFLOG group %d: %s%s", L->name,
+				SL_NFLOG_GROUP, strerror(errno),
+				errno == EPERM ? " (something else listens to it in this namespace)"
+					       : "");
 	nflog_callback_register(L->gh, on_packet, L);
 	L->sig = sl_daemon_signals();
 	return L->sig < 0 ? L->sig : 0;
@@ -139,18 +137,19 @@ static int serve(struct denylog *L)
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	struct denylog L = { .sig = -1 };
 	int r;
 
 	sl_log_init(argv[0]);
-	if (argc != 2 || sl_name_check(argv[1]) < 0) {
+	if (argc != 2 || sl_name_check(argv[1], err) < 0) {
 		dprintf(3, "usage: sl-denylog NAME (run by sl-egress apply)\n");
 		sl_die(2, "usage: sl-denylog NAME (run by sl-egress apply)");
 	}
 	L.name = argv[1];
-	r = sl_daemon_ready(&sl_denylog, L.name, setup(&L));
+	r = sl_daemon_ready(&sl_denylog, L.name, setup(&L, err), err);
 	if (r < 0)
-		sl_die(1, "%s", sl_last_error());
+		sl_die(1, "%s", sl_error_msg(err, r));
 	r = serve(&L);
 	nflog_unbind_group(L.gh);
 	nflog_close(L.h);

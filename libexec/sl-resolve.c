@@ -36,6 +36,7 @@
 
 #include "cidr.h"
 #include "dns.h"
+#include "error.h"
 #include "ipset.h"
 #include "kv.h"
 #include "log.h"
@@ -107,7 +108,7 @@ static unsigned num_or(const char *v, unsigned def)
 }
 
 /* The VM's lists and upstreams from its state file: at start and on SIGHUP. */
-static int load(struct resolver *R)
+static int load(struct resolver *R, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
 	struct sl_entry_list allow = { 0 };
@@ -116,15 +117,13 @@ static int load(struct resolver *R)
 	uint32_t addr;
 	int r;
 
-	if ((r = sl_state_load(R->name, &kv)) < 0)
+	if ((r = sl_state_load(R->name, &kv, err)) < 0)
 		return r;
 	ip = sl_kv_get(&kv, "SL_IP");
-	if (!ip || sl_ip_parse(ip, &addr) < 0) {
-		sl_set_error("%s: no SL_IP in its state", R->name);
-		return -EINVAL;
-	}
+	if (!ip || sl_ip_parse(ip, &addr) < 0)
+		return sl_error(err, -EINVAL, "%s: no SL_IP in its state", R->name);
 	R->gw = addr - 1;
-	if ((a = sl_kv_get(&kv, "SL_ALLOW")) && sl_entry_list_add(&allow, a, "SL_ALLOW") < 0)
+	if ((a = sl_kv_get(&kv, "SL_ALLOW")) && sl_entry_list_add(&allow, a, "SL_ALLOW", err) < 0)
 		return -EINVAL;
 	sl_policy_free(&R->pol);
 	sl_entry_list_free(&R->allow);
@@ -137,7 +136,7 @@ static int load(struct resolver *R)
 	}
 	up = sl_kv_get(&kv, "SL_DNS_UPSTREAM");
 	if (!up || !(copy = strdup(up)))
-		return up ? -ENOMEM : (sl_set_error("%s: no SL_DNS_UPSTREAM", R->name), -EINVAL);
+		return up ? -ENOMEM : sl_error(err, -EINVAL, "%s: no SL_DNS_UPSTREAM", R->name);
 	R->nup = 0;
 	for (char *t = strtok_r(copy, ", ", &save); t && R->nup < UPSTREAMS;
 	     t = strtok_r(NULL, ", ", &save)) {
@@ -149,10 +148,9 @@ static int load(struct resolver *R)
 		R->nup++;
 	}
 	free(copy);
-	if (!R->nup) {
-		sl_set_error("%s: SL_DNS_UPSTREAM '%s' holds no address", R->name, up);
-		return -EINVAL;
-	}
+	if (!R->nup)
+		return sl_error(err, -EINVAL, "%s: SL_DNS_UPSTREAM '%s' holds no address", R->name,
+				up);
 	R->ttl_min = num_or(sl_kv_get(&kv, "SL_DNS_TTL_MIN"), SL_DNS_TTL_MIN);
 	R->ttl_max = num_or(sl_kv_get(&kv, "SL_DNS_TTL_MAX"), SL_DNS_TTL_MAX);
 	if (R->ttl_max < R->ttl_min)
@@ -160,7 +158,7 @@ static int load(struct resolver *R)
 	return 0;
 }
 
-static int listen_on(struct resolver *R)
+static int listen_on(struct resolver *R, struct sl_error *err)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(53),
 				 .sin_addr.s_addr = htonl(R->gw) };
@@ -180,8 +178,8 @@ static int listen_on(struct resolver *R)
 		goto fail;
 	return 0;
 fail:
-	sl_set_error("%s: cannot listen on port 53 of the gateway: %s", R->name, strerror(errno));
-	return -errno;
+	return sl_error(err, -errno, "%s: cannot listen on port 53 of the gateway: %s", R->name,
+			strerror(errno));
 }
 
 /* A denied name, in dns.log as `sl-egress log` prints it. */
@@ -292,6 +290,7 @@ static void on_query(struct resolver *R, int tcp, const struct sockaddr_in *from
 /* An upstream's answer: its addresses into the sets first, then to the guest. */
 static void on_answer(struct resolver *R, uint8_t *msg, size_t n, const struct sockaddr_in *src)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	struct sl_dns_addr addrs[SL_DNS_ADDRS_MAX];
 	bool known = false;
 	int k = -1;
@@ -324,8 +323,10 @@ static void on_answer(struct resolver *R, uint8_t *msg, size_t n, const struct s
 					       : addrs[a].ttl > R->ttl_max ? R->ttl_max
 									   : addrs[a].ttl;
 
-				if (sl_ipset_add(R->sets, set, addrs[a].addr, ttl) < 0) {
-					sl_warn("%s", sl_last_error());
+				int r = sl_ipset_add(R->sets, set, addrs[a].addr, ttl, err);
+
+				if (r < 0) {
+					sl_warn("%s", sl_error_msg(err, r));
 					answer_self(R, p->tcp, &p->from, p->msg, p->len,
 						    SL_DNS_RCODE_SERVFAIL);
 					p->used = false;
@@ -426,18 +427,18 @@ static bool on_tick(struct resolver *R)
 	return sl_daemon_ns_alive(R->name, &R->ns);
 }
 
-static int setup(struct resolver *R)
+static int setup(struct resolver *R, struct sl_error *err)
 {
 	int r;
 
-	if ((r = sl_daemon_enter(R->name, &R->ns)) < 0 || (r = load(R)) < 0 ||
-	    (r = listen_on(R)) < 0 || (r = sl_ipset_open(&R->sets)) < 0)
+	if ((r = sl_daemon_enter(R->name, &R->ns, err)) < 0 || (r = load(R, err)) < 0 ||
+	    (r = listen_on(R, err)) < 0 || (r = sl_ipset_open(&R->sets, err)) < 0)
 		return r;
 	R->sig = sl_daemon_signals();
 	return R->sig < 0 ? R->sig : 0;
 }
 
-static int serve(struct resolver *R)
+static int serve(struct resolver *R, struct sl_error *err)
 {
 	struct pollfd pf[4 + TCP_CLIENTS];
 	uint8_t buf[SL_DNS_MSG_MAX + 1];
@@ -464,8 +465,10 @@ static int serve(struct resolver *R)
 			if (read(R->sig, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo != SIGHUP)
 					return 0;
-				if (load(R) < 0)
-					sl_warn("reload: %s", sl_last_error());
+				int r = load(R, err);
+
+				if (r < 0)
+					sl_warn("reload: %s", sl_error_msg(err, r));
 			}
 		}
 		if (pf[1].revents) {
@@ -496,23 +499,24 @@ static int serve(struct resolver *R)
 
 int main(int argc, char **argv)
 {
+	struct sl_error why = { 0 }, *err = &why;
 	static struct resolver R = { .udp = -1, .tcp = -1, .upfd = -1, .sig = -1 };
 	int r;
 
 	sl_log_init(argv[0]);
-	if (argc != 2 || sl_name_check(argv[1]) < 0) {
+	if (argc != 2 || sl_name_check(argv[1], err) < 0) {
 		dprintf(3, "usage: sl-resolve NAME (run by sl-egress apply)\n");
 		sl_die(2, "usage: sl-resolve NAME (run by sl-egress apply)");
 	}
 	R.name = argv[1];
 	for (int i = 0; i < TCP_CLIENTS; i++)
 		R.cl[i].fd = -1;
-	r = setup(&R);
+	r = setup(&R, err);
 	/* sl-egress waits for this line: the resolver listens, or why not */
-	r = sl_daemon_ready(&sl_resolver, R.name, r);
+	r = sl_daemon_ready(&sl_resolver, R.name, r, err);
 	if (r < 0)
-		sl_die(1, "%s", sl_last_error());
-	r = serve(&R);
+		sl_die(1, "%s", sl_error_msg(err, r));
+	r = serve(&R, err);
 	sl_ipset_closep(&R.sets);
 	return r < 0 ? 1 : 0;
 }

@@ -270,10 +270,15 @@ for _ in range(128):
     s = socket.socket(socket.AF_UNIX)
     s.connect(sys.argv[1])
     held.append(s)
+open(sys.argv[2], "w").close()
 time.sleep(25)
-' "$SL_AGENT" </dev/null >/dev/null 2>&1 3>&-) &
+' "$SL_AGENT" "$BATS_TEST_TMPDIR/held" </dev/null >/dev/null 2>&1 3>&-) &
 	local idle=$!
-	sleep 3 # idle past the supervisor's 2 s
+	# all 128 connected (on a busy host that takes a while), then idle past
+	# the supervisor's 2 s
+	for _ in $(seq 100); do [ -e "$BATS_TEST_TMPDIR/held" ] && break; sleep 0.2; done
+	[ -e "$BATS_TEST_TMPDIR/held" ]
+	sleep 3
 	run timeout 10 nsenter --net="/run/netns/$HOST" sl-exec "$VM" -- echo alive
 	kill "$idle" 2>/dev/null || true
 	wait "$idle" || true

@@ -9,6 +9,9 @@
 #include "policy.h"
 #include "unit.h"
 
+/* what the last failing call said */
+static struct sl_error why, *const err = &why;
+
 void test_name_entries(void);
 void test_name_policy(void);
 void test_dns_answer_chain(void);
@@ -22,14 +25,14 @@ void test_name_entries(void)
 	struct sl_entry e;
 	char b[SL_ENTRY_STRLEN];
 
-	CHECK(sl_entry_parse("Example.COM.", &e, "--allow") == 0);
+	CHECK(sl_entry_parse("Example.COM.", &e, "--allow", err) == 0);
 	CHECK_STR(e.name, "example.com");
 	CHECK(e.net.prefix == 32 && !e.lo);
-	CHECK(sl_entry_parse("*.example.com:443", &e, "--allow") == 0);
+	CHECK(sl_entry_parse("*.example.com:443", &e, "--allow", err) == 0);
 	CHECK_STR(sl_entry_fmt(&e, b), "*.example.com:443");
-	CHECK(sl_entry_parse("example.com", &e, "--drop") == -EINVAL);
+	CHECK(sl_entry_parse("example.com", &e, "--drop", err) == -EINVAL);
 	for (const char *const *p = bad; *p; p++) {
-		int r = sl_entry_parse(*p, &e, "--allow");
+		int r = sl_entry_parse(*p, &e, "--allow", err);
 
 		if (r != -EINVAL)
 			fprintf(stderr, "'%s' was taken\n", *p);
@@ -57,8 +60,8 @@ void test_name_policy(void)
 	struct sl_packet in = { 0xc0000201, 6, 80 }, out = { 0xc0000202, 6, 80 };
 	int i;
 
-	CHECK(sl_entry_list_add(&a, "a.test *.b.test", "--allow") == 0);
-	CHECK(sl_entry_list_add(&d, "192.0.2.0/24 192.0.2.1", "--drop") == 0);
+	CHECK(sl_entry_list_add(&a, "a.test *.b.test", "--allow", err) == 0);
+	CHECK(sl_entry_list_add(&d, "192.0.2.0/24 192.0.2.1", "--drop", err) == 0);
 	CHECK(sl_entry_list_names(&a) == 2);
 	CHECK(sl_policy_build(&a, &d, &p) == 0);
 	p.resolved = held;
@@ -176,7 +179,7 @@ void test_name_not_metadata(void)
 	struct sl_packet meta = { 0xa9fea9fe, 6, 80 }, other = { 0xc0000201, 6, 80 };
 	int i;
 
-	CHECK(sl_entry_list_add(&a, "*.a.test:80 b.test", "--allow") == 0);
+	CHECK(sl_entry_list_add(&a, "*.a.test:80 b.test", "--allow", err) == 0);
 	CHECK(sl_policy_build(&a, &d, &p) == 0);
 	p.resolved = anything;
 	i = sl_policy_decide(&p, &meta);

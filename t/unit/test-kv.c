@@ -6,6 +6,9 @@
 #include "kv.h"
 #include "unit.h"
 
+/* what the last failing call said */
+static struct sl_error why, *const err = &why;
+
 void test_kv_round_trip_hostile_values(void);
 void test_kv_parse_refuses(void);
 void test_kv_long_value(void);
@@ -29,7 +32,7 @@ void test_kv_round_trip_hostile_values(void)
 	}
 	CHECK(sl_kv_write(&a, f, false) == 0);
 	fclose(f);
-	CHECK(sl_kv_parse(&b, text, "test") == 0);
+	CHECK(sl_kv_parse(&b, text, "test", err) == 0);
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		snprintf(key, sizeof(key), "SL_K%zu", i);
 		CHECK_STR(sl_kv_get(&b, key), vals[i]);
@@ -46,7 +49,7 @@ void test_kv_parse_refuses(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sl_kv k = { 0 };
 
-		if (sl_kv_parse(&k, bad[i], "test") == 0) {
+		if (sl_kv_parse(&k, bad[i], "test", err) == 0) {
 			fprintf(stderr, "accepted '%s'\n", bad[i]);
 			CHECK(!"bad env text was accepted");
 		}
@@ -64,7 +67,7 @@ void test_kv_long_value(void)
 	memset(v, 'a', n);
 	v[n] = '\0';
 	snprintf(text, n + 16, "SL_ALLOW='%s'\n", v);
-	CHECK(sl_kv_parse(&k, text, "test") == 0);
+	CHECK(sl_kv_parse(&k, text, "test", err) == 0);
 	CHECK(sl_kv_get(&k, "SL_ALLOW") && strlen(sl_kv_get(&k, "SL_ALLOW")) == n);
 	sl_kv_free(&k);
 	free(v);

@@ -7,6 +7,9 @@
 #include "policy.h"
 #include "unit.h"
 
+/* what the last failing call said */
+static struct sl_error why, *const err = &why;
+
 void test_entry_parse_forms(void);
 void test_entry_parse_refuses(void);
 void test_entry_fmt_round_trip(void);
@@ -18,7 +21,7 @@ static struct sl_entry parse(const char *s)
 {
 	struct sl_entry e;
 
-	CHECK(sl_entry_parse(s, &e, "--allow") == 0);
+	CHECK(sl_entry_parse(s, &e, "--allow", err) == 0);
 	return e;
 }
 
@@ -47,7 +50,7 @@ void test_entry_parse_refuses(void)
 	struct sl_entry e;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (sl_entry_parse(bad[i], &e, "--drop") == 0) {
+		if (sl_entry_parse(bad[i], &e, "--drop", err) == 0) {
 			fprintf(stderr, "accepted '%s'\n", bad[i]);
 			CHECK(!"a bad entry was accepted");
 		}
@@ -65,7 +68,7 @@ void test_entry_fmt_round_trip(void)
 		struct sl_entry e = parse(in[i]), back;
 
 		CHECK_STR(sl_entry_fmt(&e, b), want[i]);
-		CHECK(sl_entry_parse(b, &back, "x") == 0 && !memcmp(&e, &back, sizeof(e)));
+		CHECK(sl_entry_parse(b, &back, "x", err) == 0 && !memcmp(&e, &back, sizeof(e)));
 	}
 }
 
@@ -77,8 +80,8 @@ struct lists {
 static void lists(struct lists *l, const char *allow, const char *drop)
 {
 	memset(l, 0, sizeof(*l));
-	CHECK(sl_entry_list_add(&l->allow, allow, "allow") == 0);
-	CHECK(sl_entry_list_add(&l->drop, drop, "drop") == 0);
+	CHECK(sl_entry_list_add(&l->allow, allow, "allow", err) == 0);
+	CHECK(sl_entry_list_add(&l->drop, drop, "drop", err) == 0);
 	CHECK(sl_policy_build(&l->allow, &l->drop, &l->pol) == 0);
 }
 
@@ -98,7 +101,7 @@ static void verdict(const struct lists *l, const char *dest, const char *want_v,
 	char b[SL_ENTRY_STRLEN];
 	int i;
 
-	CHECK(sl_entry_parse(dest, &d, "dest") == 0);
+	CHECK(sl_entry_parse(dest, &d, "dest", err) == 0);
 	p = (struct sl_packet){ d.net.addr, d.lo ? IPPROTO_TCP : 0, d.lo };
 	i = sl_policy_decide(&l->pol, &p);
 	CHECK_STR((i < 0 ? l->pol.default_allow : l->pol.v[i].allow) ? "allow" : "drop", want_v);

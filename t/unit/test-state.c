@@ -11,6 +11,9 @@
 #include "state.h"
 #include "unit.h"
 
+/* what the last failing call said */
+static struct sl_error why, *const err = &why;
+
 void test_state_racing_writers(void);
 void test_proc_start(void);
 
@@ -31,16 +34,16 @@ static int writer(int id, int rounds)
 		int lost;
 
 		snprintf(val, sizeof(val), "%d", i);
-		if (sl_kv_set(&set, key, val) < 0 || sl_state_update("race-1", &set, NULL) < 0)
+		if (sl_kv_set(&set, key, val) < 0 || sl_state_update("race-1", &set, NULL, err) < 0)
 			return 2;
 		sl_kv_free(&set);
-		if (sl_state_load("race-1", &got) < 0)
+		if (sl_state_load("race-1", &got, err) < 0)
 			return 2;
 		lost = !sl_kv_get(&got, key) || strcmp(sl_kv_get(&got, key), val);
 		sl_kv_free(&got);
 		if (lost)
 			return 1;
-		if (sl_state_update("race-1", NULL, unset) < 0)
+		if (sl_state_update("race-1", NULL, unset, err) < 0)
 			return 2;
 	}
 	return 0;
