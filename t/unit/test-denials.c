@@ -48,6 +48,22 @@ void test_denial_round_trip(void)
 	CHECK(sl_denial_fmt(&d, line, sizeof(line)) == 0);
 	CHECK(sl_denial_parse(line, &back) == 0);
 	CHECK_STR(back.dest, "-");
+
+	/* found by fuzz/denial-fuzz: every line fmt writes reads back */
+	memset(d.dest, 'x', sizeof(d.dest) - 1); /* the longest address, and a port */
+	strcpy(d.proto, "tcp");
+	d.port = 65535;
+	CHECK(sl_denial_fmt(&d, line, sizeof(line)) == 0);
+	CHECK(sl_denial_parse(line, &back) == 0 && back.port == 65535);
+	CHECK(strlen(back.dest) == sizeof(d.dest) - 1);
+	strcpy(d.dest, "a:b"); /* a colon of a packet's address is not its port */
+	CHECK(sl_denial_fmt(&d, line, sizeof(line)) == 0);
+	CHECK(sl_denial_parse(line, &back) == 0);
+	CHECK_STR(back.dest, "a?b");
+	strcpy(d.proto, "dns"); /* a name has no port */
+	CHECK(sl_denial_fmt(&d, line, sizeof(line)) == 0);
+	CHECK(sl_denial_parse(line, &back) == 0 && back.port == 0);
+	CHECK_STR(back.dest, "a:b");
 }
 
 void test_denial_parse_refuses(void)
