@@ -267,6 +267,8 @@ int main(int argc, char **argv)
 		r = sl_up_down(&cfg, &o, err);
 		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
 	}
+	if ((r = sl_up_ranges(&cfg, err)) < 0)
+		return sl_cli_fail(err, r);
 	if (!o.print_only) {
 		r = sl_up_check_host(&cfg, err);
 		if (r < 0)

@@ -461,12 +461,14 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 		if ((v = get(c, net, *k)))
 			return fail(c, v, "network.%s: only for bridge mode, not isolated", *k);
 	v = get(c, net, "range");
-	if (!v)
-		return fail(c, net, "network.range: missing (e.g. \"169.254.100.0/22\")");
-	if ((r = get_str(c, v, "network.range", g->range_s, sizeof(g->range_s))) < 0)
-		return r;
-	if (sl_range_parse(g->range_s, &g->range, c->err) < 0)
-		return fail(c, v, "network.range: %s", c->err->msg);
+	if (!v) {
+		g->range_auto = true; /* the host's state decides which: sl_up_ranges() */
+	} else {
+		if ((r = get_str(c, v, "network.range", g->range_s, sizeof(g->range_s))) < 0)
+			return r;
+		if (sl_range_parse(g->range_s, &g->range, c->err) < 0)
+			return fail(c, v, "network.range: %s", c->err->msg);
+	}
 	if ((v = get(c, net, "allow")) && (r = get_entries(c, v, "network.allow", &g->allow)) < 0)
 		return r;
 	if ((v = get(c, net, "drop")) && (r = get_entries(c, v, "network.drop", &g->drop)) < 0)
@@ -579,7 +581,10 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 		return fail(c, get(c, gn, "dns_servers"), "dns_servers: %s means no resolver, "
 			    "but network.allow holds names: the VM's resolver needs an upstream",
 			    g->dns);
-	if (g->mode == SL_NET_ISOLATED && g->count > sl_range_blocks(&g->range))
+	if (g->range_auto && g->count > SL_IPAM_AUTO_BLOCKS)
+		return fail(c, get(c, gn, "count"), "count %u is more than a derived range holds (%u): "
+						    "give network.range", g->count, SL_IPAM_AUTO_BLOCKS);
+	if (g->mode == SL_NET_ISOLATED && !g->range_auto && g->count > sl_range_blocks(&g->range))
 		return fail(c, get(c, gn, "count"), "count %u is more than range %s holds (%u)",
 			    g->count, g->range_s, sl_range_blocks(&g->range));
 	if (g->mode == SL_NET_BRIDGE && g->count > (1u << (32 - g->range.prefix)) - 3)
@@ -617,7 +622,7 @@ static int groups_clash(struct ctx *c, const yaml_node_t *gn, const struct sl_gr
 	if (bridged && a->tap_prefix[0] && !strcmp(a->tap_prefix, b->tap_prefix))
 		return fail(c, gn, "group %s: network.tap_prefix: %s is group %s's too", b->name,
 			    b->tap_prefix, a->name);
-	if (sl_cidr_overlap(&a->range, &b->range))
+	if (!a->range_auto && !b->range_auto && sl_cidr_overlap(&a->range, &b->range))
 		return fail(c, gn, "group %s: %s: %s overlaps %s of group %s", b->name, key,
 			    b->mode == SL_NET_BRIDGE ? b->gateway_s : b->range_s,
 			    a->mode == SL_NET_BRIDGE ? a->gateway_s : a->range_s, a->name);

@@ -17,6 +17,8 @@ struct sl_group {
 	enum sl_net_mode mode;
 	char range_s[SL_CIDR_STRLEN]; /* bridge mode: the gateway's subnet */
 	struct sl_cidr range;
+	/* isolated without network.range: sl_up_ranges() derives one (Slicer's way) */
+	bool range_auto;
 	/* bridge mode */
 	char bridge[16], tap_prefix[16], gateway_s[SL_CIDR_STRLEN];
 	uint32_t gw;

@@ -503,6 +503,75 @@ int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse, st
 	return known ? 0 : check_host_routes(range, what, err);
 }
 
+/* FNV-1a: a group name to a number, the same on every host and every run. */
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* A derived range must not hold the cloud metadata address a guest may be told to ask. */
+static bool holds_metadata(const struct sl_cidr *r)
+{
+	return sl_cidr_contains(r, 0xa9fea9feu); /* 169.254.169.254 */
+}
+
+/**
+ * sl_ipam_derive_range() - the range of an isolated group that names none
+ * @group: the group's name
+ * @taken: ranges the caller holds already (the config's other groups)
+ * @ntaken: how many
+ * @range: result, a /22 of 169.254.0.0/16
+ * @err: why, when it fails
+ *
+ * Slicer derives the range from the group's name. Here: a group that holds
+ * leases already keeps their range (a re-run, a launch); otherwise the /22
+ * the name hashes to, or the next one after it that overlaps no @taken
+ * range, no other group's leases and no route or address of the host.
+ * The same name on a host in the same state gives the same range.
+ *
+ * Return: 0, -EADDRINUSE (every /22 is taken) with the error recorded, or -errno
+ */
+int sl_ipam_derive_range(const char *group, const struct sl_cidr *taken, size_t ntaken,
+			 struct sl_cidr *range, struct sl_error *err)
+{
+	const unsigned n = 1u << (SL_IPAM_AUTO_PREFIX - 16);
+	_cleanup_free_ struct sl_lease *v = NULL;
+	uint32_t h = name_hash(group);
+	size_t nl;
+	int r = sl_ipam_leases(&v, &nl, err);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < nl; i++)
+		if (!v[i].gw && !strcmp(v[i].group, group)) {
+			*range = v[i].range;
+			return 0;
+		}
+	for (unsigned k = 0; k < n; k++) {
+		struct sl_cidr c = { 0xa9fe0000u | ((h + k) % n) << (32 - SL_IPAM_AUTO_PREFIX),
+				     SL_IPAM_AUTO_PREFIX };
+		bool ok = !holds_metadata(&c);
+
+		for (size_t i = 0; i < ntaken && ok; i++)
+			ok = !sl_cidr_overlap(&taken[i], &c);
+		for (size_t i = 0; i < nl && ok; i++)
+			ok = !sl_cidr_overlap(&v[i].range, &c);
+		if (ok && (r = check_host_routes(&c, "range", NULL)) == 0) {
+			*range = c;
+			return 0;
+		}
+		if (ok && r != -EADDRINUSE)
+			return sl_error(err, r, "cannot read the host's routes: %s", strerror(-r));
+	}
+	return sl_error(err, -EADDRINUSE,
+			"group %s: no free /%d left in 169.254.0.0/16: give network.range", group,
+			SL_IPAM_AUTO_PREFIX);
+}
+
 /**
  * sl_ipam_leases() - all leases, in the order they were made
  * @err: why, when it fails

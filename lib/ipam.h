@@ -31,5 +31,10 @@ int sl_ipam_leases(struct sl_lease **v, size_t *n, struct sl_error *err);
 int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse, struct sl_error *err);
 int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out);
 
+/* An isolated group without a range gets a /22 of 169.254.0.0/16 (Slicer). */
+#define SL_IPAM_AUTO_PREFIX 22
+#define SL_IPAM_AUTO_BLOCKS (1u << (30 - SL_IPAM_AUTO_PREFIX))
+int sl_ipam_derive_range(const char *group, const struct sl_cidr *taken, size_t ntaken,
+			 struct sl_cidr *range, struct sl_error *err);
 
 #endif

@@ -766,7 +766,11 @@ static void print_up(const struct sl_up_opts *o, const struct job *j)
 	struct cmd c;
 
 	plan_make(j->g, j->name, &p);
-	fprintf(o->script, "# %s\n", j->name);
+	if (j->g->range_auto)
+		fprintf(o->script, "# %s (network.range %s, derived from the group's name)\n",
+			j->name, j->g->range_s);
+	else
+		fprintf(o->script, "# %s\n", j->name);
 	for (const struct step *s = steps; s <= last_step(o); s++) {
 		if (!step_used(&p, s))
 			continue;
@@ -824,6 +828,42 @@ static void leases_in_order(struct job *v, size_t n)
 		       sl_error_msg(&err, r));
 		v[j].skip = true;
 	}
+}
+
+/**
+ * sl_up_ranges() - a range for each isolated group that names none
+ * @cfg: a loaded config; the groups' ranges are filled in
+ * @err: why, when it fails
+ *
+ * In config order, each clear of the config's other ranges and of what
+ * the host uses (sl_ipam_derive_range()); said on stderr, so that the
+ * admin can write it down.
+ *
+ * Return: 0, or -EADDRINUSE / -errno with the error recorded
+ */
+int sl_up_ranges(struct sl_config *cfg, struct sl_error *err)
+{
+	_cleanup_free_ struct sl_cidr *taken = calloc(cfg->n ? cfg->n : 1, sizeof(*taken));
+	size_t n = 0;
+
+	if (!taken)
+		return sl_error(err, -ENOMEM, "no memory");
+	for (size_t i = 0; i < cfg->n; i++)
+		if (!cfg->g[i].range_auto)
+			taken[n++] = cfg->g[i].range;
+	for (size_t i = 0; i < cfg->n; i++) {
+		struct sl_group *g = &cfg->g[i];
+		int r;
+
+		if (!g->range_auto)
+			continue;
+		if ((r = sl_ipam_derive_range(g->name, taken, n, &g->range, err)) < 0)
+			return sl_error_wrap(err, r, "%s", cfg->path);
+		sl_cidr_fmt(&g->range, g->range_s);
+		taken[n++] = g->range;
+		sl_info("group %s: network.range %s, derived from its name", g->name, g->range_s);
+	}
+	return 0;
 }
 
 /**

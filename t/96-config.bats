@@ -511,3 +511,68 @@ Y
 )
 	assert_usage_error "group b: network.bandwidth: only for mode: isolated" inhost sl-up -d --no-boot "$f"
 }
+
+@test "an isolated group without range gets a /22 of 169.254.0.0/16 from its name: the same each time, clear of what is in use" {
+	f=$(cfg auto <<Y
+config:
+  host_groups:
+  - name: $P
+    count: 2
+    network: {mode: isolated}
+  - name: ${P}b
+    network: {mode: isolated}
+Y
+)
+	range_of() { # range_of GROUP: the range the printed script leases from
+		sed -n "s/^sl-ipam alloc --range \([^ ]*\) --group $1 .*/\1/p" | head -n 1
+	}
+	run inhost sl-up --print-script "$f"
+	[ "$status" -eq 0 ]
+	r1=$(range_of "$P" <<<"$output")
+	r2=$(range_of "${P}b" <<<"$output")
+	[[ "$r1" =~ ^169\.254\.([0-9]+)\.0/22$ ]] && [ $((BASH_REMATCH[1] % 4)) -eq 0 ]
+	[[ "$r2" =~ ^169\.254\.[0-9]+\.0/22$ ]] && [ "$r1" != "$r2" ]
+	grep -q "group $P: network.range $r1, derived from its name" <<<"$output"
+	grep -q "^# $P-1 (network.range $r1, derived from the group's name)" <<<"$output"
+	# the same again
+	run inhost sl-up --print-script "$f"
+	[ "$(range_of "$P" <<<"$output")" = "$r1" ] && [ "$(range_of "${P}b" <<<"$output")" = "$r2" ]
+	# a route of the host over it: the next free /22
+	inhost ip route add blackhole "$r1"
+	run inhost sl-up --print-script "$f"
+	r1b=$(range_of "$P" <<<"$output")
+	[[ "$r1b" =~ ^169\.254\.[0-9]+\.0/22$ ]] && [ "$r1b" != "$r1" ]
+	[ "$(range_of "${P}b" <<<"$output")" != "$r1b" ]
+	inhost ip route del blackhole "$r1"
+	# up: the leases are in it; a re-run and a launch keep it
+	inhost sl-up -d --no-boot "$f" 2>/dev/null
+	grep -qx "SL_RANGE=$r1" "$SL_RUN_DIR/$P-1/vm.env"
+	grep -qx "SL_RANGE=$r2" "$SL_RUN_DIR/${P}b-1/vm.env"
+	run inhost sl-up --print-script "$f"
+	[ "$(range_of "$P" <<<"$output")" = "$r1" ]
+	inhost sl-up launch --no-boot "$f" "$P" 2>/dev/null
+	grep -qx "SL_RANGE=$r1" "$SL_RUN_DIR/$P-3/vm.env"
+	# another config's group cannot take it now
+	g=$(cfg other <<Y
+config:
+  host_groups:
+  - name: ${P}c
+    network: {mode: isolated}
+Y
+)
+	run inhost sl-up --print-script "$g"
+	r3=$(range_of "${P}c" <<<"$output")
+	[ -n "$r3" ] && [ "$r3" != "$r1" ] && [ "$r3" != "$r2" ]
+	inhost sl-up down "$f" 2>/dev/null
+	# more VMs than a /22 holds
+	h=$(cfg big <<Y
+config:
+  host_groups:
+  - name: x
+    count: 300
+    network: {mode: isolated}
+Y
+)
+	assert_usage_error "group x: count 300 is more than a derived range holds (256): give network.range" \
+		inhost sl-up --print-script "$h"
+}
