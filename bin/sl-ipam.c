@@ -16,11 +16,13 @@ enum {
 	OPT_GROUP,
 	OPT_GATEWAY,
 	OPT_ADDRESS,
+	OPT_POOL,
 };
 
 static const char usage[] =
 	"Usage: sl-ipam [OPTION]... alloc --range CIDR [--group G] NAME\n"
-	"       sl-ipam [OPTION]... alloc --gateway ADDR/P [--address IP] [--group G] NAME\n"
+	"       sl-ipam [OPTION]... alloc --gateway ADDR/P [--address IP | --pool A-B] [--group G]\n"
+	"               NAME\n"
 	"       sl-ipam [OPTION]... release NAME\n"
 	"       sl-ipam [OPTION]... list\n"
 	"Lease the lowest free /30 block of a VM range to a VM (isolated mode), or\n"
@@ -29,6 +31,8 @@ static const char usage[] =
 	"  -G, --gateway ADDR/P   bridge mode: the bridge's address (or SL_GATEWAY)\n"
 	"      --address IP       bridge mode: this address, not the lowest free one\n"
 	"                         (or SL_ADDRESS)\n"
+	"      --pool A-B         bridge mode: the lowest free address from A to B\n"
+	"                         (Slicer's bridge range; or SL_POOL)\n"
 	"  -g, --group G          the VM's group (or SL_GROUP; default: NAME without -N)\n"
 	SL_COMMON_HELP
 	"\nalloc prints SL_NAME SL_GROUP SL_RANGE SL_BLOCK SL_NET SL_GW SL_IP SL_PREFIX\n"
@@ -75,6 +79,7 @@ int main(int argc, char **argv)
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "gateway", required_argument, NULL, OPT_GATEWAY },
 		{ "address", required_argument, NULL, OPT_ADDRESS },
+		{ "pool", required_argument, NULL, OPT_POOL },
 		{ 0 },
 	};
 	struct sl_cli cli = { .usage = usage, .done = -1 };
@@ -106,6 +111,9 @@ int main(int argc, char **argv)
 		case OPT_ADDRESS:
 			sl_input_flag("SL_ADDRESS", optarg);
 			break;
+		case OPT_POOL:
+			sl_input_flag("SL_POOL", optarg);
+			break;
 		}
 	}
 	if (optind >= argc)
@@ -128,8 +136,10 @@ int main(int argc, char **argv)
 		const char *range = sl_input_get("SL_RANGE");
 		const char *gw = sl_input_get("SL_GATEWAY");
 
+		if (!gw && sl_input_get("SL_POOL"))
+			return sl_cli_usage(&cli, "--pool needs --gateway (bridge mode)");
 		if (gw)
-			r = sl_ipam_alloc_bridge(gw, sl_input_get("SL_ADDRESS"),
+			r = sl_ipam_alloc_bridge(gw, sl_input_get("SL_ADDRESS"), sl_input_get("SL_POOL"),
 						 sl_input_get("SL_GROUP"), name, &out, err);
 		else if (!range)
 			return sl_cli_usage(&cli, "alloc needs --range CIDR or --gateway ADDR/P");

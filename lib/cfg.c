@@ -318,15 +318,15 @@ static int bridge_address(struct ctx *c, const yaml_node_t *e, const struct sl_g
 	return 0;
 }
 
-/* Slicer's bridge mode: gateway (required), bridge, tap_prefix, addresses. */
+/* Slicer's bridge mode: gateway (required), bridge, tap_prefix, addresses, range (a pool). */
 static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
 {
 	const yaml_node_t *v;
 	int r;
 
 	g->mode = SL_NET_BRIDGE;
-	for (const char *const *k = (const char *const[]){ "range", "allow", "drop", "bandwidth",
-							   NULL }; *k; k++)
+	for (const char *const *k = (const char *const[]){ "allow", "drop", "bandwidth", NULL }; *k;
+	     k++)
 		if ((v = get(c, net, *k)))
 			return fail(c, v, "network.%s: only for mode: isolated; bridge mode has "
 					  "network.gateway and no egress rules", *k);
@@ -349,6 +349,18 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
 	    (r = get_ifname(c, v, "network.tap_prefix", g->tap_prefix,
 			    (size_t)snprintf(NULL, 0, "%u", g->count ? g->count : 1))) < 0)
 		return r;
+	/* range: "A-B", the pool VMs without a listed address take theirs from */
+	if ((v = get(c, net, "range"))) {
+		uint32_t lo, hi;
+
+		if ((r = get_str(c, v, "network.range", g->pool_s, sizeof(g->pool_s))) < 0)
+			return r;
+		if (sl_pool_parse(g->pool_s, &g->range, &lo, &hi, c->err) < 0)
+			return fail(c, v, "network.range: %s", c->err->msg);
+		if (g->count > hi - lo + 1)
+			return fail(c, v, "network.range: %s holds %u addresses, for count %u",
+				    g->pool_s, hi - lo + 1, g->count);
+	}
 	v = get(c, net, "addresses");
 	if (v && v->type != YAML_SEQUENCE_NODE)
 		return fail(c, v, "network.addresses: want a list of addresses");
@@ -374,7 +386,7 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
 					return fail(c, e, "network.addresses: %s twice", s);
 			g->addresses[g->naddr++] = ip;
 		}
-		if (g->count > g->naddr)
+		if (g->count > g->naddr && !g->pool_s[0]) /* past them, the pool's */
 			return fail(c, v, "network.addresses: %zu for count %u", g->naddr, g->count);
 	}
 	return 0;

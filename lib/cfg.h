@@ -21,6 +21,7 @@ struct sl_group {
 	bool range_auto;
 	/* bridge mode */
 	char bridge[16], tap_prefix[16], gateway_s[SL_CIDR_STRLEN];
+	char pool_s[2 * SL_IP_STRLEN]; /* network.range, "A-B": where addresses come from; "" all */
 	uint32_t gw;
 	uint32_t *addresses; /* network.addresses, VM n gets addresses[n-1] */
 	size_t naddr;

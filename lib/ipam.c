@@ -242,8 +242,14 @@ static int overlap_error(const char *what, const struct sl_lease *other, struct 
  * gateway; @fixed is the unit (block or address offset) the caller wants,
  * or -1 for the lowest free one.
  */
-static int lease_take(struct sl_lease *l, long fixed, const char *what, struct sl_kv *out,
-		      struct sl_error *err)
+/* Where a bridge lease may be: unit offsets @lo to @hi of the subnet, as written. */
+struct pool {
+	uint32_t lo, hi;
+	const char *text;
+};
+
+static int lease_take(struct sl_lease *l, long fixed, const struct pool *pool, const char *what,
+		      struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_free_ struct sl_lease *v = NULL;
 	_cleanup_free_ uint8_t *used = NULL;
@@ -299,10 +305,14 @@ static int lease_take(struct sl_lease *l, long fixed, const char *what, struct s
 			return sl_error(err, -EADDRINUSE, "%s is leased to another VM",
 					sl_ip_fmt(l->range.addr + l->block, ip));
 	} else {
-		for (l->block = 0; l->block < units && (used[l->block] || unit_reserved(l, l->block));
-		     l->block++)
+		uint32_t end = pool ? pool->hi + 1 : units;
+
+		for (l->block = pool ? pool->lo : 0;
+		     l->block < end && (used[l->block] || unit_reserved(l, l->block)); l->block++)
 			;
-		if (l->block == units) {
+		if (l->block == end && pool)
+			return sl_error(err, -ENOSPC, "pool %s of %s is full", pool->text, what);
+		if (l->block == end) {
 			if (l->gw)
 				return sl_error(err, -ENOSPC,
 						"%s is full (every address is leased)", what);
@@ -376,7 +386,40 @@ int sl_ipam_alloc(const char *range_s, const char *group, const char *name, stru
 	if (r < 0)
 		return r;
 	snprintf(what, sizeof(what), "range %s", range_s);
-	return lease_take(&l, -1, what, out, err);
+	return lease_take(&l, -1, NULL, what, out, err);
+}
+
+/**
+ * sl_pool_parse() - a pool of addresses, "A-B", in a bridge's subnet
+ * @s: the pool as written, e.g. "192.168.137.10-192.168.137.50"
+ * @subnet: the subnet both ends must be in
+ * @lo: result, the offset of A in the subnet
+ * @hi: result, the offset of B
+ * @err: why, when it fails
+ *
+ * Return: 0, or -EINVAL with the error recorded
+ */
+int sl_pool_parse(const char *s, const struct sl_cidr *subnet, uint32_t *lo, uint32_t *hi,
+		  struct sl_error *err)
+{
+	char a[SL_IP_STRLEN + 1], c[SL_CIDR_STRLEN];
+	const char *dash = strchr(s, '-');
+	uint32_t x, y;
+
+	if (!dash || (size_t)(dash - s) >= sizeof(a))
+		return sl_error(err, -EINVAL, "bad range '%s': want FIRST-LAST, two addresses", s);
+	snprintf(a, sizeof(a), "%.*s", (int)(dash - s), s);
+	if (sl_ip_parse(a, &x) < 0 || sl_ip_parse(dash + 1, &y) < 0)
+		return sl_error(err, -EINVAL, "bad range '%s': want FIRST-LAST, two addresses", s);
+	if (!sl_cidr_contains(subnet, x) || !sl_cidr_contains(subnet, y))
+		return sl_error(err, -EINVAL, "bad range '%s': not in the subnet %s", s,
+				sl_cidr_fmt(subnet, c));
+	if (x > y)
+		return sl_error(err, -EINVAL, "bad range '%s': the first address is after the last",
+				s);
+	*lo = x - subnet->addr;
+	*hi = y - subnet->addr;
+	return 0;
 }
 
 /**
@@ -384,6 +427,8 @@ int sl_ipam_alloc(const char *range_s, const char *group, const char *name, stru
  * @gw_s: the bridge's address, e.g. "192.168.137.1/24"
  * @ip_s: the address wanted (Slicer's network.addresses), or NULL for the
  *        lowest free one
+ * @pool_s: "A-B", the addresses to take the lowest free one from (Slicer's
+ *          network.range in bridge mode), or NULL for the whole subnet
  * @group: group name, or NULL to derive it from the VM name
  * @name: VM name
  * @out: the lease as SL_* pairs, SL_MODE=bridge
@@ -395,11 +440,12 @@ int sl_ipam_alloc(const char *range_s, const char *group, const char *name, stru
  *
  * Return: as sl_ipam_alloc()
  */
-int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *group, const char *name,
-			 struct sl_kv *out, struct sl_error *err)
+int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *pool_s, const char *group,
+			 const char *name, struct sl_kv *out, struct sl_error *err)
 {
 	struct sl_lease l = { 0 };
 	char what[SL_CIDR_STRLEN + 16], c[SL_CIDR_STRLEN];
+	struct pool pool = { .text = pool_s };
 	long fixed = -1;
 	int r = lease_init(&l, group, name, err);
 
@@ -424,7 +470,9 @@ int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *group, 
 			    "bad address '%s': the network, broadcast or gateway address of %s",
 			    ip_s, c);
 	}
-	return lease_take(&l, fixed, what, out, err);
+	if (pool_s && (r = sl_pool_parse(pool_s, &l.range, &pool.lo, &pool.hi, err)) < 0)
+		return r;
+	return lease_take(&l, fixed, pool_s ? &pool : NULL, what, out, err);
 }
 
 /**

@@ -24,8 +24,10 @@ struct sl_lease {
 int sl_range_parse(const char *s, struct sl_cidr *range, struct sl_error *err);
 int sl_ipam_alloc(const char *range, const char *group, const char *name, struct sl_kv *out,
 		  struct sl_error *err);
-int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *group, const char *name,
-			 struct sl_kv *out, struct sl_error *err);
+int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *pool_s, const char *group,
+			 const char *name, struct sl_kv *out, struct sl_error *err);
+int sl_pool_parse(const char *s, const struct sl_cidr *subnet, uint32_t *lo, uint32_t *hi,
+		  struct sl_error *err);
 int sl_ipam_release(const char *name, struct sl_kv *out, struct sl_error *err);
 int sl_ipam_leases(struct sl_lease **v, size_t *n, struct sl_error *err);
 int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse, struct sl_error *err);

@@ -324,6 +324,8 @@ static void ipam_args(const struct plan *p, struct cmd *c)
 		args(c, "--gateway", p->g->gateway_s, (char *)NULL);
 		if (p->address)
 			args(c, "--address", p->address, (char *)NULL);
+		else if (p->g->pool_s[0])
+			args(c, "--pool", p->g->pool_s, (char *)NULL);
 	} else {
 		args(c, "--range", p->g->range_s, (char *)NULL);
 	}
@@ -332,8 +334,9 @@ static void ipam_args(const struct plan *p, struct cmd *c)
 
 static int ipam_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
-	int r = p->bridge ? sl_ipam_alloc_bridge(p->g->gateway_s, p->address, p->g->name, p->name,
-						 out, err)
+	int r = p->bridge ? sl_ipam_alloc_bridge(p->g->gateway_s, p->address,
+						 p->address || !p->g->pool_s[0] ? NULL : p->g->pool_s,
+						 p->g->name, p->name, out, err)
 			  : sl_ipam_alloc(p->g->range_s, p->g->name, p->name, out, err);
 
 	return r < 0 ? r : lease_parse(out, p->name, v, err);
@@ -1062,7 +1065,7 @@ static int launch_name(const struct sl_group *g, struct job *one, bool print_onl
 		    access(path, F_OK) < 0 && sl_netns_exists(one->name) == 0)
 			break;
 	}
-	if (g->naddr && vm_number(one->name) > g->naddr)
+	if (g->naddr && !g->pool_s[0] && vm_number(one->name) > g->naddr)
 		return sl_error(
 		    err, -ENOSPC,
 		    "group %s: no address left for %s in network.addresses (%zu listed)", g->name,

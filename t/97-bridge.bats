@@ -210,3 +210,53 @@ Y
 	! inhost ip link show "$BR" 2>/dev/null || false
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
+
+@test "a bridge range as Slicer writes it (FIRST-LAST) is the pool: by hand and from a config; full, outside, reversed refused" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local pool=169.254.200.10-169.254.200.11 f big
+	eval "$(inhost sl-ipam alloc --gateway 169.254.200.1/24 --pool "$pool" "$G-1")"
+	[ "$SL_IP" = 169.254.200.10 ]
+	eval "$(inhost sl-ipam alloc --gateway 169.254.200.1/24 --pool "$pool" "$G-2")"
+	[ "$SL_IP" = 169.254.200.11 ]
+	assert_usage_error "pool $pool of bridge subnet 169.254.200.0/24 is full" \
+		inhost sl-ipam alloc --gateway 169.254.200.1/24 --pool "$pool" "$G-3"
+	assert_usage_error "bad range '169.254.201.1-169.254.201.5': not in the subnet 169.254.200.0/24" \
+		inhost sl-ipam alloc --gateway 169.254.200.1/24 --pool 169.254.201.1-169.254.201.5 "$G-3"
+	assert_usage_error "the first address is after the last" \
+		inhost sl-ipam alloc --gateway 169.254.200.1/24 --pool 169.254.200.9-169.254.200.5 "$G-3"
+	assert_usage_error "--pool needs --gateway" \
+		inhost sl-ipam alloc --range 169.254.100.0/22 --pool "$pool" "$G-3"
+	inhost sl-ipam release "$G-1"
+	inhost sl-ipam release "$G-2"
+	f=$(cfg pool <<Y
+config:
+  host_groups:
+  - name: $G
+    count: 2
+    network:
+      bridge: "$BR"
+      gateway: "169.254.200.1/24"
+      range: "169.254.200.20-169.254.200.29"
+Y
+)
+	inhost sl-up --print-script "$f" | grep -q -- "^sl-ipam alloc --gateway 169.254.200.1/24 --pool 169.254.200.20-169.254.200.29 --group $G $G-1$"
+	inhost sl-up -d --no-boot "$f" 2>/dev/null
+	grep -q "^SL_IP=169.254.200.20$" "$SL_RUN_DIR/$G-1/vm.env"
+	grep -q "^SL_IP=169.254.200.21$" "$SL_RUN_DIR/$G-2/vm.env"
+	inhost sl-up launch --no-boot "$f" "$G" 2>/dev/null
+	grep -q "^SL_IP=169.254.200.22$" "$SL_RUN_DIR/$G-3/vm.env"
+	inhost sl-up down "$f" 2>/dev/null
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+	big=$(cfg big <<Y
+config:
+  host_groups:
+  - name: $G
+    count: 11
+    network:
+      gateway: "169.254.200.1/24"
+      range: "169.254.200.20-169.254.200.29"
+Y
+)
+	assert_usage_error "network.range: 169.254.200.20-169.254.200.29 holds 10 addresses, for count 11" \
+		inhost sl-up --print-script "$big"
+}
