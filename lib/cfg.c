@@ -23,7 +23,7 @@
 /* Slicer keys we read and ignore, each with one warning (DESIGN.md §1). */
 static const char *const ignored[] = {
 	"image", "kernel_image", "hypervisor", "storage", "storage_size", "github_user",
-	"ssh_keys", "api", "userdata", "userdata_file", "share_home", "gpu_count",
+	"ssh_keys", "api", "share_home", "gpu_count",
 	"sparse", NULL,
 };
 
@@ -136,7 +136,9 @@ static int check_dup_keys(struct ctx *c)
 }
 
 /* The file whole, when it is a regular file of a config's size. */
-static int read_config(const char *path, unsigned char **text, size_t *len, struct sl_error *err)
+/* A regular file of at most @max bytes, whole, NUL-terminated: "@path: larger than … : not @what". */
+static int read_file(const char *path, long max, const char *what, unsigned char **text,
+		     size_t *len, struct sl_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
@@ -147,9 +149,8 @@ static int read_config(const char *path, unsigned char **text, size_t *len, stru
 	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode))
 		return sl_error(err, -EINVAL, "%s: %s", path,
 				S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-	if (st.st_size > CFG_MAX_BYTES)
-		return sl_error(err, -EINVAL, "%s: larger than %d bytes: not a config", path,
-				CFG_MAX_BYTES);
+	if (st.st_size > max)
+		return sl_error(err, -EINVAL, "%s: larger than %ld bytes: not %s", path, max, what);
 	*text = malloc((size_t)st.st_size + 1);
 	if (!*text)
 		return -ENOMEM;
@@ -160,8 +161,14 @@ static int read_config(const char *path, unsigned char **text, size_t *len, stru
 		*text = NULL;
 		return -EINVAL;
 	}
+	(*text)[n] = '\0';
 	*len = (size_t)n;
 	return 0;
+}
+
+static int read_config(const char *path, unsigned char **text, size_t *len, struct sl_error *err)
+{
+	return read_file(path, CFG_MAX_BYTES, "a config", text, len, err);
 }
 
 /* Mapping lookup. */
@@ -490,11 +497,45 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 	return 0;
 }
 
+/* userdata (the script) or userdata_file (a path to it): one of them, read now. */
+static int parse_userdata(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
+{
+	const yaml_node_t *text = get(c, gn, "userdata"), *file = get(c, gn, "userdata_file");
+	_cleanup_free_ unsigned char *buf = NULL;
+	char path[1024];
+	size_t len = 0;
+	int r;
+
+	if (text && file)
+		return fail(c, file, "userdata and userdata_file: give the script once");
+	if (text) {
+		if (!scalar(text))
+			return fail(c, text, "userdata: want the script, a string");
+		len = strlen(scalar(text));
+		if (len > SL_USERDATA_MAX)
+			return fail(c, text, "userdata: %zu bytes, more than %d", len,
+				    SL_USERDATA_MAX);
+		g->userdata = strdup(scalar(text));
+		return g->userdata ? 0 : -ENOMEM;
+	}
+	if (!file)
+		return 0;
+	if ((r = get_str(c, file, "userdata_file", path, sizeof(path))) < 0)
+		return r;
+	if (read_file(path, SL_USERDATA_MAX, "a userdata script", &buf, &len, c->err) < 0 || !buf)
+		return fail(c, file, "userdata_file: %s", c->err->msg);
+	if (memchr(buf, '\0', len))
+		return fail(c, file, "userdata_file: %s holds a NUL byte: not a script", path);
+	g->userdata = (char *)SL_STEAL(buf);
+	return 0;
+}
+
 static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 {
 	static const char *const keys[] = { "name", "count", "vcpu", "ram_gb", "ram_mb",
 					    "ram_bytes", "dns_servers", "kernel_file",
-					    "initrd_file", "disk_file", "network", NULL };
+					    "initrd_file", "disk_file", "network", "userdata",
+					    "userdata_file", NULL };
 	const yaml_node_t *v;
 	unsigned long n = 0;
 	char probe[96];
@@ -576,6 +617,8 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 		return r;
 	if ((v = get(c, gn, "disk_file")) &&
 	    (r = get_str(c, v, "disk_file", g->disk, sizeof(g->disk))) < 0)
+		return r;
+	if ((r = parse_userdata(c, gn, g)) < 0)
 		return r;
 	/* The longest VM name must fit an interface name. */
 	snprintf(probe, sizeof(probe), "%s-%u", g->name, g->count ? g->count : 1);
@@ -734,6 +777,7 @@ void sl_config_free(struct sl_config *cfg)
 		sl_entry_list_free(&cfg->g[i].allow);
 		sl_entry_list_free(&cfg->g[i].drop);
 		free(cfg->g[i].addresses);
+		free(cfg->g[i].userdata);
 	}
 	free(cfg->g);
 	cfg->g = NULL;

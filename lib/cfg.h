@@ -10,6 +10,11 @@
 
 enum sl_net_mode { SL_NET_ISOLATED, SL_NET_BRIDGE };
 
+/* A group's userdata: one argument of one agent request, so bounded. */
+#define SL_USERDATA_MAX 32768
+/* Where its output goes, in the VM's state directory. */
+#define SL_USERDATA_LOG "userdata.log"
+
 /* One host group of a Slicer config. */
 struct sl_group {
 	char name[64];
@@ -29,6 +34,7 @@ struct sl_group {
 	char rate_out[32], rate_in[32]; /* network.bandwidth, as written; "" none */
 	char dns[256];        /* comma-separated */
 	char kernel[1024], initrd[1024], disk[1024];
+	char *userdata; /* userdata or userdata_file's text: run once in the guest; NULL none */
 	/* sl-up launch with --allow/--drop: the group as configured (this is a
 	 * copy with the VM's own lists); NULL otherwise */
 	const struct sl_group *base;

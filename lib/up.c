@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "bridge.h"
 #include "cidr.h"
 #include "dns.h"
@@ -43,7 +44,7 @@
 struct cmd {
 	char *argv[MAX_ARGS];
 	int argc;
-	char buf[8192];
+	char buf[SL_USERDATA_MAX + 8192]; /* a group's userdata is one argument */
 	size_t used;
 };
 
@@ -304,11 +305,14 @@ static void plan_make(const struct sl_group *g, const char *name, struct plan *p
  * step, @down_modes those whose way down runs its undo: an isolated VM's
  * TAP and veth go with its namespace, in one kernel batch, much cheaper
  * than deleting each. A failed VM is undone step by step, every step it
- * took. Up runs the table in order, down and undo backwards.
+ * took. Up runs the table in order, down and undo backwards. A row with
+ * @wanted is taken only by the VMs it says yes to; one without @verb
+ * prints its own arguments after TOOL and is named @what in messages.
  */
 struct step {
-	const char *tool, *verb, *undo_verb;
+	const char *tool, *verb, *undo_verb, *what;
 	unsigned modes, down_modes;
+	bool (*wanted)(const struct plan *p);
 	void (*args)(const struct plan *p, struct cmd *c);
 	int (*up)(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err);
 	int (*undo)(const struct plan *p, struct sl_error *err);
@@ -485,7 +489,7 @@ static void boot_args(const struct plan *p, struct cmd *c)
 static void step_cmd(const struct plan *p, const struct step *s, struct cmd *c)
 {
 	memset(c, 0, sizeof(*c));
-	args(c, s->tool, s->verb, (char *)NULL);
+	args(c, s->tool, s->verb, (char *)NULL); /* no verb: the tool alone */
 	s->args(p, c);
 }
 
@@ -506,19 +510,76 @@ static int boot_undo(const struct plan *p, struct sl_error *err)
 	return sl_boot_stop(p->name, 20, err);
 }
 
+/*
+ * The group's userdata, once, when the VM's agent answers: through the
+ * agent, as sl-exec runs a command; its output, both streams, into the
+ * VM's userdata.log; a status other than 0 fails the VM.
+ */
+static bool has_userdata(const struct plan *p)
+{
+	return p->g->userdata != NULL;
+}
+
+static void userdata_args(const struct plan *p, struct cmd *c)
+{
+	args(c, p->name, "--", "sh", "-c", p->g->userdata, (char *)NULL);
+}
+
+static int userdata_up(const struct plan *p, struct lease *v, struct sl_kv *out,
+		       struct sl_error *err)
+{
+	char *argv[] = { "sh", "-c", p->g->userdata, NULL };
+	struct sl_exec_req req = { .argv = argv };
+	_cleanup_close_ int log = -1, sock = -1;
+	char path[4096];
+	int r;
+
+	(void)v;
+	(void)out;
+	if ((r = sl_run_path(path, sizeof(path), "%s/%s", p->name, SL_USERDATA_LOG)) < 0)
+		return sl_error(err, r, "%s: userdata log path too long", p->name);
+	log = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (log < 0)
+		return sl_error(err, -errno, "%s: %s", path, strerror(errno));
+	if ((sock = sl_agent_connect(p->name, err)) < 0)
+		return sock;
+	r = sl_agent_exec(sock, &req, -1, log, log, err);
+	if (r < 0)
+		return sl_error_wrap(err, r, "userdata");
+	if (r > 0)
+		return sl_error(err, -EIO, "userdata exited with status %d (its output: %s)", r,
+				path);
+	return 0;
+}
+
+static int no_undo(const struct plan *p, struct sl_error *err)
+{
+	(void)p;
+	(void)err;
+	return 0;
+}
+
+enum { ROW_LEASE, ROW_NETNS, ROW_VETH, ROW_TAP, ROW_EGRESS, ROW_BOOT, ROW_USERDATA };
+
 static const struct step steps[] = {
-	{ "sl-ipam", "alloc", "release", ISOLATED | BRIDGE, ISOLATED | BRIDGE, ipam_args,
-	  ipam_up, ipam_undo },
-	{ "sl-netns", "add", "del", ISOLATED, ISOLATED, name_args, netns_up, netns_undo },
-	{ "sl-veth", "add", "del", ISOLATED, 0, name_args, veth_up, veth_undo },
-	{ "sl-tap", "add", "del", ISOLATED | BRIDGE, BRIDGE, tap_args, tap_up, tap_undo },
-	{ "sl-egress", "apply", "flush", ISOLATED | BRIDGE, ISOLATED | BRIDGE, egress_args,
-	  egress_up, egress_undo },
-	{ "sl-boot", "start", "stop", ISOLATED | BRIDGE, ISOLATED | BRIDGE, boot_args, boot_up,
-	  boot_undo },
+	[ROW_LEASE] = { "sl-ipam", "alloc", "release", NULL, ISOLATED | BRIDGE,
+			ISOLATED | BRIDGE, NULL, ipam_args, ipam_up, ipam_undo },
+	[ROW_NETNS] = { "sl-netns", "add", "del", NULL, ISOLATED, ISOLATED, NULL, name_args,
+			netns_up, netns_undo },
+	[ROW_VETH] = { "sl-veth", "add", "del", NULL, ISOLATED, 0, NULL, name_args, veth_up,
+		       veth_undo },
+	[ROW_TAP] = { "sl-tap", "add", "del", NULL, ISOLATED | BRIDGE, BRIDGE, NULL, tap_args,
+		      tap_up, tap_undo },
+	[ROW_EGRESS] = { "sl-egress", "apply", "flush", NULL, ISOLATED | BRIDGE,
+			 ISOLATED | BRIDGE, NULL, egress_args, egress_up, egress_undo },
+	[ROW_BOOT] = { "sl-boot", "start", "stop", NULL, ISOLATED | BRIDGE, ISOLATED | BRIDGE,
+		       NULL, boot_args, boot_up, boot_undo },
+	[ROW_USERDATA] = { "sl-exec", NULL, NULL, "userdata", ISOLATED | BRIDGE, 0,
+			   has_userdata, userdata_args, userdata_up, no_undo },
 };
-#define STEP_LEASE (&steps[0])
-#define STEP_BOOT (&steps[ARRAY_SIZE(steps) - 1])
+#define STEP_LEASE (&steps[ROW_LEASE])
+#define STEP_BOOT (&steps[ROW_BOOT])
+#define STEP_LAST (&steps[ARRAY_SIZE(steps) - 1])
 
 static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
@@ -539,13 +600,13 @@ static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, str
 
 static bool step_used(const struct plan *p, const struct step *s)
 {
-	return s->modes & MODE(p->g->mode);
+	return (s->modes & MODE(p->g->mode)) && (!s->wanted || s->wanted(p));
 }
 
 /* The last step a VM takes: sl-up --no-boot stops before the boot. */
 static const struct step *last_step(const struct sl_up_opts *o)
 {
-	return o->no_boot ? STEP_BOOT - 1 : STEP_BOOT;
+	return o->no_boot ? STEP_BOOT - 1 : STEP_LAST;
 }
 
 /*
@@ -614,7 +675,8 @@ static int vm_up(const struct sl_group *g, const char *name, struct lease *lease
 	for (const struct step *s = STEP_LEASE + 1; s <= last_step(o); s++) {
 		if (!step_used(&p, s) || (r = step_do(&p, s, lease, &err)) == 0)
 			continue;
-		sl_err("[%u/%u] %s failed at %s %s: %s", idx, total, name, s->tool, s->verb,
+		sl_err("[%u/%u] %s failed at %s%s%s: %s", idx, total, name,
+		       s->verb ? s->tool : s->what, s->verb ? " " : "", s->verb ? s->verb : "",
 		       sl_error_msg(&err, r));
 		/* Undo this VM's steps, the failed one included (it may have half-made). */
 		for (size_t u = (size_t)(s - steps) + 1; u-- > 0;)

@@ -25,6 +25,11 @@ example() {
 	echo "$BATS_TEST_TMPDIR/$2.yaml"
 }
 
+cfg_file() { # cfg_file NAME <<< YAML
+	cat >"$BATS_TEST_TMPDIR/$1.yaml"
+	echo "$BATS_TEST_TMPDIR/$1.yaml"
+}
+
 vm_get() { # vm_get VM URL-host → 0 if the page came
 	inhost sl-exec "$1" -- timeout 4 wget -q -O - "http://$2/" >/dev/null 2>&1
 }
@@ -350,4 +355,43 @@ whole_or_gone() {
 		[ -z "$(ls "$SL_RUN_DIR" | grep "^$G-" || true)" ]
 		diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 	done
+}
+
+@test "userdata runs once in the guest when its agent answers, output in userdata.log; a failing one fails the VM, with its status" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local ok bad
+	printf 'echo "hello $((6 * 7))"\necho ran >/tmp/userdata-ran\necho to-stderr >&2\n' \
+		>"$BATS_TEST_TMPDIR/script.sh"
+	ok=$(cfg_file ok <<Y
+config:
+  host_groups:
+  - name: $G
+    userdata_file: $BATS_TEST_TMPDIR/script.sh
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	inhost sl-up --print-script "$ok" | grep -q "^sl-exec $G-1 -- sh -c "
+	run inhost sl-up -d "$ok"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx "hello 42" "$SL_RUN_DIR/$G-1/userdata.log"
+	grep -qx "to-stderr" "$SL_RUN_DIR/$G-1/userdata.log"
+	[ "$(inhost sl-exec "$G-1" -- cat /tmp/userdata-ran)" = ran ]
+	bad=$(cfg_file bad <<Y
+config:
+  host_groups:
+  - name: ${G}b
+    userdata: "echo about to fail; exit 3"
+    network: {mode: isolated, range: "169.254.104.0/22"}
+Y
+)
+	run inhost sl-up -d "$bad"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	grep -q "${G}b-1 failed at userdata: userdata exited with status 3" <<<"$output"
+	# the failed VM is undone, the other stays
+	[ ! -e "/run/netns/${G}b-1" ] && [ ! -e "$SL_RUN_DIR/${G}b-1/vm.env" ]
+	[ "$(inhost sl-exec "$G-1" -- echo alive)" = alive ]
+	inhost sl-up down "$ok"
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }

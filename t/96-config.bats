@@ -576,3 +576,33 @@ Y
 	assert_usage_error "group x: count 300 is more than a derived range holds (256): give network.range" \
 		inhost sl-up --print-script "$h"
 }
+
+@test "userdata and userdata_file: one of them; a script too big, a missing file, a NUL byte are refused" {
+	printf 'echo hi\n' >"$BATS_TEST_TMPDIR/s.sh"
+	f=$(cfg both <<Y
+config:
+  host_groups:
+  - name: a
+    userdata: "echo hi"
+    userdata_file: $BATS_TEST_TMPDIR/s.sh
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	assert_usage_error "group a: userdata and userdata_file: give the script once" inhost sl-up --print-script "$f"
+	f=$(cfg missing <<Y
+config:
+  host_groups:
+  - name: a
+    userdata_file: $BATS_TEST_TMPDIR/nosuch.sh
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	assert_usage_error "userdata_file: $BATS_TEST_TMPDIR/nosuch.sh: No such file" inhost sl-up --print-script "$f"
+	head -c 40000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/big.sh"
+	sed -i "s#nosuch.sh#big.sh#" "$f"
+	assert_usage_error "larger than 32768 bytes: not a userdata script" inhost sl-up --print-script "$f"
+	printf 'echo a\0b\n' >"$BATS_TEST_TMPDIR/big.sh"
+	assert_usage_error "holds a NUL byte: not a script" inhost sl-up --print-script "$f"
+	printf 'echo from-file\n' >"$BATS_TEST_TMPDIR/big.sh"
+	inhost sl-up --print-script "$f" | grep -q "^sl-exec a-1 -- sh -c 'echo from-file"
+}
