@@ -281,15 +281,11 @@ static void ns_in_rules(const struct sl_egress_cfg *c, struct ruleset *s)
 static void run_tag(char *buf, size_t len)
 {
 	const char *rd = sl_run_dir();
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 
-	if (strlen(rd) <= SL_HOST_TAG_PATH_MAX) {
+	if (strlen(rd) <= SL_HOST_TAG_PATH_MAX)
 		snprintf(buf, len, "%s", rd);
-		return;
-	}
-	for (const char *p = rd; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	snprintf(buf, len, "#%016llx", (unsigned long long)h);
+	else
+		snprintf(buf, len, "#%016llx", (unsigned long long)sl_fnv1a64(rd));
 }
 
 /**

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "name.h"
 #include "nl.h"
+#include "policy.h"
 #include "state.h"
 #include "util.h"
 
@@ -551,20 +552,10 @@ int sl_ipam_check_range(const struct sl_cidr *range, uint32_t gw, bool reuse, st
 	return known ? 0 : check_host_routes(range, what, err);
 }
 
-/* FNV-1a: a group name to a number, the same on every host and every run. */
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 /* A derived range must not hold the cloud metadata address a guest may be told to ask. */
 static bool holds_metadata(const struct sl_cidr *r)
 {
-	return sl_cidr_contains(r, 0xa9fea9feu); /* 169.254.169.254 */
+	return sl_cidr_contains(r, SL_METADATA_ADDR);
 }
 
 /**
@@ -588,7 +579,7 @@ int sl_ipam_derive_range(const char *group, const struct sl_cidr *taken, size_t 
 {
 	const unsigned n = 1u << (SL_IPAM_AUTO_PREFIX - 16);
 	_cleanup_free_ struct sl_lease *v = NULL;
-	uint32_t h = name_hash(group);
+	uint32_t h = sl_fnv1a32(group);
 	size_t nl;
 	int r = sl_ipam_leases(&v, &nl, err);
 

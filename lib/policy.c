@@ -175,11 +175,7 @@ char *sl_entry_fmt(const struct sl_entry *e, char buf[SL_ENTRY_STRLEN])
  */
 void sl_entry_set_name(const struct sl_entry *e, char buf[SL_SET_NAME_LEN])
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (const char *p = e->name; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	snprintf(buf, SL_SET_NAME_LEN, "sl-%016llx", (unsigned long long)h);
+	snprintf(buf, SL_SET_NAME_LEN, "sl-%016llx", (unsigned long long)sl_fnv1a64(e->name));
 }
 
 /**

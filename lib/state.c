@@ -268,11 +268,7 @@ int sl_state_load(const char *name, struct sl_kv *kv, struct sl_error *err)
 
 static void vm_lock_name(const char *name, char *buf, size_t len)
 {
-	uint32_t h = 2166136261u;
-
-	for (const char *p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	snprintf(buf, len, "vm-%02u", (unsigned)(h % SL_VM_LOCKS));
+	snprintf(buf, len, "vm-%02u", (unsigned)(sl_fnv1a32(name) % SL_VM_LOCKS));
 }
 
 /**

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -37,6 +38,28 @@ static inline void sl_closedirp(DIR **d)
 #define _cleanup_close_ __attribute__((cleanup(sl_closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(sl_fclosep)))
 #define _cleanup_closedir_ __attribute__((cleanup(sl_closedirp)))
+
+/*
+ * FNV-1a of a string: a name to a number that is the same on every host and
+ * every run (lock files, ip set names, rule tags, derived ranges).
+ */
+static inline uint32_t sl_fnv1a32(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static inline uint64_t sl_fnv1a64(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
 
 /* Hand a scoped fd or pointer to the caller without it being released. */
 static inline int sl_steal_fd(int *fd)
