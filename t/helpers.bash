@@ -164,9 +164,13 @@ json_field() {
 	grep -o "\"$1\":\"[^\"]*\"" | head -n1 | cut -d'"' -f4
 }
 
-# A live process (a zombie waiting for its reaper does not count).
+# A live process (a zombie waiting for its reaper does not count). One read
+# of its stat: a process that goes between a check and the read is gone,
+# not alive.
 pid_alive() {
-	[ -r "/proc/$1/stat" ] && ! awk '{ exit !($3 == "Z") }' "/proc/$1/stat"
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
 }
 
 # up_foreground CONFIG: sl-up CONFIG in the foreground (in the background of
