@@ -71,7 +71,7 @@ $(GUEST)/sl-agent: guest/sl-agent.c lib/proto.c lib/proto.h
 	@mkdir -p $(GUEST)
 	$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib -static -o $@ guest/sl-agent.c lib/proto.c
 
-$(GUEST)/initramfs.cpio.gz: guest/init guest/mkinitramfs.sh $(GUEST)/sl-agent $(GUEST)/vmlinuz
+$(GUEST)/initramfs.cpio.gz: guest/init guest/udhcpc.script guest/mkinitramfs.sh $(GUEST)/sl-agent $(GUEST)/vmlinuz
 	guest/mkinitramfs.sh $(GUEST) $(GUEST)/sl-agent $@
 
 # Rebuild everything when the flags change (e.g. SANITIZE=1 after a plain build).

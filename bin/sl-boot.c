@@ -41,7 +41,8 @@ static const char usage[] =
 	"      --accel A     kvm, tcg or auto (default: KVM where it can run the kernel)\n"
 	"      --dns A,B     name servers for the guest (or SL_DNS; default 8.8.8.8,1.1.1.1;\n"
 	"                    127.0.0.1 or none: no resolver)\n"
-	"      --mode MODE   isolated (default) or bridge (or SL_MODE)\n"
+	"      --mode MODE   isolated (default), bridge or macvtap (or SL_MODE; macvtap\n"
+	"                    without SL_IP: the guest asks the LAN's DHCP server)\n"
 	"      --timeout S   how long start waits for the agent, stop for power-off\n"
 	"                    (default 120 and 20)\n"
 	SL_COMMON_HELP
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
 	const char *verb = NULL;
 	char guest[4096], kernel[4200], initrd[4200], dns[256];
 	int opt, r, bad = 0;
+	bool dhcp;
 
 	sl_log_init(argv[0]);
 	opterr = 0;
@@ -130,20 +132,23 @@ int main(int argc, char **argv)
 	}
 	c.disk = sl_input_get("SL_DISK");
 	c.accel = sl_cli_input("SL_ACCEL", "auto");
+	if ((r = sl_cli_mode(&c.mode, err)) < 0)
+		return sl_cli_fail(err, r);
+	/* macvtap mode without an address: DHCP from the LAN, name servers too */
+	dhcp = c.mode == SL_NET_MACVTAP && !sl_input_get("SL_IP");
 	if ((r = sl_dns_servers(sl_input_get("SL_DNS"), "--dns", dns, sizeof(dns), err)) < 0)
 		return sl_cli_fail(err, r);
-	c.dns = dns;
-	if ((r = sl_cli_mode(&c.bridge, err)) < 0)
-		return sl_cli_fail(err, r);
-	c.tap = sl_cli_input("SL_TAP", c.bridge ? c.name : SL_TAP_DEFAULT);
+	c.dns = dhcp && !sl_input_get("SL_DNS") ? NULL : dns;
+	c.tap = sl_cli_input("SL_TAP", c.mode != SL_NET_ISOLATED ? c.name : SL_TAP_DEFAULT);
 	c.qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
 	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), 1, &bad, err);
 	c.mem_mb = num("--mem", sl_input_get("SL_MEM"), 256, &bad, err);
 	c.timeout_s = num("--timeout", sl_input_get("SL_TIMEOUT"), 120, &bad, err);
 	if (bad)
 		return sl_cli_fail(err, -EINVAL);
-	if ((r = sl_cli_ip("SL_IP", &c.ip, err)) < 0 || (r = sl_cli_ip("SL_GW", &c.gw, err)) < 0 ||
-	    (r = sl_cli_prefix(&c.prefix, err)) < 0)
+	if (!dhcp && ((r = sl_cli_ip("SL_IP", &c.ip, err)) < 0 ||
+		      (r = sl_cli_ip("SL_GW", &c.gw, err)) < 0 ||
+		      (r = sl_cli_prefix(&c.prefix, err)) < 0))
 		return sl_cli_fail(err, r);
 	r = sl_boot_start(&c, &out, err);
 	if (r < 0)

@@ -90,6 +90,7 @@ int main(int argc, char **argv)
 	_cleanup_entry_list_ struct sl_entry_list allow = { 0 };
 	_cleanup_entry_list_ struct sl_entry_list drop = { 0 };
 	struct sl_egress_cfg c = { 0 };
+	enum sl_net_mode mode;
 	bool flag_allow = false, flag_drop = false, follow = false, stats = false;
 	static const char *const ttl_keys[] = { "SL_DNS_TTL_MIN", "SL_DNS_TTL_MAX", NULL };
 	const char *verb = NULL, *dest = NULL, *v;
@@ -191,9 +192,13 @@ int main(int argc, char **argv)
 			 c.name);
 		return sl_cli_fail(err, -ENXIO);
 	}
-	r = sl_cli_mode(&c.bridge, err);
+	r = sl_cli_mode(&mode, err);
 	if (r < 0)
 		return sl_cli_fail(err, r);
+	if (mode == SL_NET_MACVTAP)
+		return sl_cli_usage(&cli, "%s: macvtap mode has no egress rules: its frames leave "
+				    "through the parent, past this host's firewall", c.name);
+	c.bridge = mode == SL_NET_BRIDGE;
 	if (c.bridge && sl_cidr_parse(v, &c.range) < 0)
 		return sl_cli_usage(&cli, "bad bridge subnet '%s'", v);
 	if (!c.bridge && (r = sl_range_parse(v, &c.range, err)) < 0)

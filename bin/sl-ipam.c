@@ -17,22 +17,26 @@ enum {
 	OPT_GATEWAY,
 	OPT_ADDRESS,
 	OPT_POOL,
+	OPT_LAN,
 };
 
 static const char usage[] =
 	"Usage: sl-ipam [OPTION]... alloc --range CIDR [--group G] NAME\n"
-	"       sl-ipam [OPTION]... alloc --gateway ADDR/P [--address IP | --pool A-B] [--group G]\n"
-	"               NAME\n"
+	"       sl-ipam [OPTION]... alloc --gateway ADDR/P [--address IP | --pool A-B] [--lan]\n"
+	"               [--group G] NAME\n"
 	"       sl-ipam [OPTION]... release NAME\n"
 	"       sl-ipam [OPTION]... list\n"
 	"Lease the lowest free /30 block of a VM range to a VM (isolated mode), or\n"
-	"one address of a bridge's subnet (bridge mode, with --gateway).\n\n"
+	"one address of a bridge's subnet (bridge mode, with --gateway), or of a LAN\n"
+	"(macvtap mode, with --gateway and --lan).\n\n"
 	"  -r, --range CIDR       the group's range, /16 to /30 (or SL_RANGE)\n"
 	"  -G, --gateway ADDR/P   bridge mode: the bridge's address (or SL_GATEWAY)\n"
 	"      --address IP       bridge mode: this address, not the lowest free one\n"
 	"                         (or SL_ADDRESS)\n"
 	"      --pool A-B         bridge mode: the lowest free address from A to B\n"
 	"                         (Slicer's bridge range; or SL_POOL)\n"
+	"      --lan              macvtap mode: the gateway is the LAN's router, its\n"
+	"                         subnet the host's own (its routes are expected)\n"
 	"  -g, --group G          the VM's group (or SL_GROUP; default: NAME without -N)\n"
 	SL_COMMON_HELP
 	"\nalloc prints SL_NAME SL_GROUP SL_RANGE SL_BLOCK SL_NET SL_GW SL_IP SL_PREFIX\n"
@@ -80,11 +84,13 @@ int main(int argc, char **argv)
 		{ "gateway", required_argument, NULL, OPT_GATEWAY },
 		{ "address", required_argument, NULL, OPT_ADDRESS },
 		{ "pool", required_argument, NULL, OPT_POOL },
+		{ "lan", no_argument, NULL, OPT_LAN },
 		{ 0 },
 	};
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	const char *verb, *name = NULL;
+	bool lan = false;
 	int opt, r;
 
 	sl_log_init(argv[0]);
@@ -114,6 +120,9 @@ int main(int argc, char **argv)
 		case OPT_POOL:
 			sl_input_flag("SL_POOL", optarg);
 			break;
+		case OPT_LAN:
+			lan = true;
+			break;
 		}
 	}
 	if (optind >= argc)
@@ -138,9 +147,13 @@ int main(int argc, char **argv)
 
 		if (!gw && sl_input_get("SL_POOL"))
 			return sl_cli_usage(&cli, "--pool needs --gateway (bridge mode)");
+		struct sl_subnet_req q = { gw, sl_input_get("SL_ADDRESS"), sl_input_get("SL_POOL"),
+					   lan };
+
+		if (!gw && q.lan)
+			return sl_cli_usage(&cli, "--lan needs --gateway (macvtap mode)");
 		if (gw)
-			r = sl_ipam_alloc_bridge(gw, sl_input_get("SL_ADDRESS"), sl_input_get("SL_POOL"),
-						 sl_input_get("SL_GROUP"), name, &out, err);
+			r = sl_ipam_alloc_bridge(&q, sl_input_get("SL_GROUP"), name, &out, err);
 		else if (!range)
 			return sl_cli_usage(&cli, "alloc needs --range CIDR or --gateway ADDR/P");
 		else

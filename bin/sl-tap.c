@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sl-tap: the persistent TAP a VM's QEMU opens: inside its namespace
- * (isolated mode), or as a port of a bridge in the host's (bridge mode).
+ * (isolated mode), or as a port of a bridge in the host's (bridge mode); or
+ * the macvtap on a LAN interface whose device QEMU opens (macvtap mode).
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "error.h"
 #include "input.h"
 #include "log.h"
+#include "macvtap.h"
 #include "name.h"
 #include "tap.h"
 
@@ -19,6 +21,7 @@ enum {
 	OPT_TAP,
 	OPT_BRIDGE,
 	OPT_MODE,
+	OPT_MACVTAP,
 };
 
 static const char usage[] =
@@ -26,15 +29,19 @@ static const char usage[] =
 	"       sl-tap [OPTION]... del NAME\n"
 	"       sl-tap [OPTION]... check NAME\n"
 	"Create the TAP of VM NAME in its namespace, holding the VM's gateway; or,\n"
-	"in bridge mode, in this namespace as a port of a bridge holding it.\n\n"
+	"in bridge mode, in this namespace as a port of a bridge holding it; or, in\n"
+	"macvtap mode, a macvtap on a LAN interface of this namespace.\n\n"
 	"      --gw ADDR      the gateway address (or SL_GW; with SL_PREFIX)\n"
 	"      --tap IF       the TAP's name (or SL_TAP; default tap0, in bridge\n"
 	"                     mode NAME)\n"
 	"  -b, --bridge BR    bridge mode, on bridge BR, made on first use (or\n"
 	"                     SL_BRIDGE; default brvm0)\n"
-	"      --mode MODE    isolated (default) or bridge (or SL_MODE)\n"
+	"  -m, --macvtap IF   macvtap mode, on parent IF (or SL_PARENT; default the\n"
+	"                     interface of the default route)\n"
+	"      --mode MODE    isolated (default), bridge or macvtap (or SL_MODE)\n"
 	SL_COMMON_HELP
-	"\nadd prints SL_TAP (and SL_BRIDGE). Exit status: 0 ok, 1 failure, 2 bad input.\n";
+	"\nadd prints SL_TAP (and SL_BRIDGE; or SL_PARENT SL_MAC SL_MODE). Exit status:\n"
+	"0 ok, 1 failure, 2 bad input.\n";
 
 static int bridge_port(const struct sl_cli *cli, const char *verb, const char *name,
 		       struct sl_port_cfg *p, struct sl_kv *out, struct sl_error *err)
@@ -60,6 +67,30 @@ static int bridge_port(const struct sl_cli *cli, const char *verb, const char *n
 	return sl_cli_print(cli, out);
 }
 
+static int macvtap(const struct sl_cli *cli, const char *verb, const char *name, struct sl_kv *out,
+		   struct sl_error *err)
+{
+	struct sl_macvtap_cfg m = { name, sl_cli_input("SL_TAP", name), sl_input_get("SL_PARENT") };
+	char parent[16];
+	int r;
+
+	if (!strcmp(verb, "del")) {
+		r = sl_macvtap_del(name, m.tap, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
+	}
+	if (!m.parent) {
+		if ((r = sl_default_parent(parent, err)) < 0)
+			return sl_cli_fail(err, r);
+		m.parent = parent;
+	}
+	if (!strcmp(verb, "check")) {
+		r = sl_macvtap_check(&m, err);
+		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
+	}
+	r = sl_macvtap_add(&m, out, err);
+	return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(cli, out);
+}
+
 int main(int argc, char **argv)
 {
 	struct sl_error why = { 0 }, *err = &why;
@@ -69,6 +100,7 @@ int main(int argc, char **argv)
 		{ "tap", required_argument, NULL, OPT_TAP },
 		{ "bridge", required_argument, NULL, OPT_BRIDGE },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "macvtap", required_argument, NULL, OPT_MACVTAP },
 		{ 0 },
 	};
 	static const char *const verbs[] = { "add", "del", "check", NULL };
@@ -77,12 +109,12 @@ int main(int argc, char **argv)
 	struct sl_tap_cfg c = { 0 };
 	struct sl_port_cfg p = { 0 };
 	const char *verb = NULL;
-	bool bridge = false;
+	enum sl_net_mode mode;
 	int opt, r;
 
 	sl_log_init(argv[0]);
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hVb:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hVb:m:", opts, NULL)) != -1) {
 		if (sl_cli_common(&cli, opt, optarg, argv)) {
 			if (cli.done >= 0)
 				return cli.done;
@@ -93,6 +125,9 @@ int main(int argc, char **argv)
 		} else if (opt == OPT_BRIDGE || opt == 'b') {
 			sl_input_flag("SL_BRIDGE", optarg);
 			sl_input_flag("SL_MODE", "bridge");
+		} else if (opt == OPT_MACVTAP || opt == 'm') {
+			sl_input_flag("SL_PARENT", optarg);
+			sl_input_flag("SL_MODE", "macvtap");
 		} else if (opt == OPT_MODE) {
 			sl_input_flag("SL_MODE", optarg);
 		}
@@ -100,10 +135,12 @@ int main(int argc, char **argv)
 	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
 	if (r >= 0)
 		return r;
-	if ((r = sl_cli_mode(&bridge, err)) < 0)
+	if ((r = sl_cli_mode(&mode, err)) < 0)
 		return sl_cli_fail(err, r);
-	if (bridge)
+	if (mode == SL_NET_BRIDGE)
 		return bridge_port(&cli, verb, c.name, &p, &out, err);
+	if (mode == SL_NET_MACVTAP)
+		return macvtap(&cli, verb, c.name, &out, err);
 	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
 	if (sl_ifname_check("TAP", c.tap, err) < 0)
 		return sl_cli_usage(&cli, "%s", err->msg);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the initramfs: busybox-static and its applets, the virtio modules,
-# our /init and the static agent. Usage: mkinitramfs.sh KERNELDIR AGENT OUT
+# our /init, the DHCP client's script and the static agent.
+# Usage: mkinitramfs.sh KERNELDIR AGENT OUT
 set -eu
 kdir=$1 agent=$2 out=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,8 +35,9 @@ for m in "$root"/lib/modules/*.ko; do
 	' "$m"
 done
 cp "$here/init" "$root/init"
+cp "$here/udhcpc.script" "$root/etc/udhcpc.script"
 cp "$agent" "$root/sbin/sl-agent"
-chmod 0755 "$root/init" "$root/sbin/sl-agent"
+chmod 0755 "$root/init" "$root/sbin/sl-agent" "$root/etc/udhcpc.script"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 printf '127.0.0.1 localhost\n' >"$root/etc/hosts"

@@ -29,28 +29,7 @@ static void bridge_alias(char *buf, size_t len)
 
 static void port_alias(const char *name, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s port %s", sl_owner_tag(), name);
-}
-
-/**
- * sl_port_owner() - the VM a bridge port of ours belongs to
- * @alias: a link's alias
- * @name: the VM's name
- * @len: size of @name
- *
- * Return: 1 when @alias is one of our ports, else 0
- */
-int sl_port_owner(const char *alias, char *name, size_t len)
-{
-	char prefix[300];
-	size_t k;
-
-	port_alias("", prefix, sizeof(prefix));
-	k = strlen(prefix);
-	if (strncmp(alias, prefix, k) || !alias[k])
-		return 0;
-	snprintf(name, len, "%s", alias + k);
-	return 1;
+	sl_owner_alias("port", name, buf, len);
 }
 
 /* 1: the bridge is ours and ready; 0: it does not exist; <0: unusable. */
@@ -119,17 +98,6 @@ int sl_bridge_usable(const char *bridge, uint32_t gw, unsigned prefix, struct sl
 	return 0;
 }
 
-static int no_ipv6(const char *ifname, struct sl_error *err)
-{
-	char key[128];
-
-	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
-	int r = sl_sysctl_write(key, "1", err);
-
-	/* No IPv6 in this kernel: nothing to turn off. */
-	return r == -ENOENT ? 0 : r;
-}
-
 static int bridge_make(struct nl_sock *sk, const struct sl_port_cfg *c, struct sl_link *b,
 		       struct sl_error *err)
 {
@@ -151,7 +119,7 @@ static int bridge_make(struct nl_sock *sk, const struct sl_port_cfg *c, struct s
 	if (r < 0)
 		return sl_error(err, r, "cannot create bridge %s: %s", c->bridge, strerror(-r));
 	if ((r = sl_link_set(sk, c->bridge, -1, alias)) < 0 ||
-	    (r = sl_link_set_mac(sk, c->bridge, mac)) < 0 || (r = no_ipv6(c->bridge, err)) < 0 ||
+	    (r = sl_link_set_mac(sk, c->bridge, mac)) < 0 || (r = sl_if_no_ipv6(c->bridge, err)) < 0 ||
 	    (r = sl_link_get(sk, c->bridge, b)) < 0 ||
 	    (r = sl_addr_add(sk, b->ifindex, c->gw, c->prefix)) < 0 ||
 	    (r = sl_link_set(sk, c->bridge, 1, NULL)) < 0) {
@@ -228,7 +196,7 @@ int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out, struct sl_error 
 		made_tap = true;
 		r = sl_link_set(sk, c->tap, -1, alias);
 		if (r == 0)
-			r = no_ipv6(c->tap, err);
+			r = sl_if_no_ipv6(c->tap, err);
 	}
 	if (r == 0)
 		r = sl_link_set_master(sk, c->tap, b.ifindex);

@@ -23,6 +23,5 @@ int sl_bridge_usable(const char *bridge, uint32_t gw, unsigned prefix, struct sl
 int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out, struct sl_error *err);
 int sl_port_del(const char *name, const char *tap, const char *bridge, struct sl_error *err);
 int sl_port_check(const struct sl_port_cfg *c, struct sl_error *err);
-int sl_port_owner(const char *alias, char *name, size_t len);
 
 #endif

@@ -325,36 +325,71 @@ static int bridge_address(struct ctx *c, const yaml_node_t *e, const struct sl_g
 	return 0;
 }
 
-/* Slicer's bridge mode: gateway (required), bridge, tap_prefix, addresses, range (a pool). */
-static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
+/* Keys of isolated mode only: the egress policy lives in the VM's namespace. */
+static int no_egress_keys(struct ctx *c, const yaml_node_t *net, const char *mode)
+{
+	const yaml_node_t *v;
+
+	for (const char *const *k = (const char *const[]){ "allow", "drop", "bandwidth", NULL }; *k;
+	     k++)
+		if ((v = get(c, net, *k)))
+			return fail(c, v, "network.%s: only for mode: isolated; %s mode has no "
+					  "egress rules", *k, mode);
+	return 0;
+}
+
+/*
+ * Slicer's pool for a macvtap group with a gateway and neither addresses
+ * nor range: .220 to .254 of the gateway's subnet.
+ */
+static int default_lan_pool(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
+{
+	uint32_t host = ~sl_cidr_mask(g->range.prefix);
+	uint32_t lo = (g->range.addr & ~0xffu) | 220, hi = (g->range.addr & ~0xffu) | 254;
+	char a[SL_IP_STRLEN], b[SL_IP_STRLEN];
+
+	if (host < 255 && (lo & ~host) != g->range.addr)
+		return fail(c, net, "network: the subnet %s has no .220-.254 (Slicer's pool): give "
+				    "network.range or network.addresses", g->range_s);
+	snprintf(g->pool_s, sizeof(g->pool_s), "%s-%s", sl_ip_fmt(lo, a), sl_ip_fmt(hi, b));
+	if (g->count > 35)
+		return fail(c, net, "network: count %u is more than Slicer's pool %s holds (35): "
+				    "give network.range", g->count, g->pool_s);
+	return 0;
+}
+
+/* tap_prefix: room for the largest VM number after it. */
+static int get_tap_prefix(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
+{
+	const yaml_node_t *v = get(c, net, "tap_prefix");
+
+	if (!v)
+		return 0;
+	return get_ifname(c, v, "network.tap_prefix", g->tap_prefix,
+			  (size_t)snprintf(NULL, 0, "%u", g->count ? g->count : 1));
+}
+
+/*
+ * Bridge and macvtap mode: gateway (required), tap_prefix, addresses, range
+ * (a pool). @mode names the mode in messages.
+ */
+static int parse_subnet(struct ctx *c, const yaml_node_t *net, struct sl_group *g,
+			const char *mode)
 {
 	const yaml_node_t *v;
 	int r;
 
-	g->mode = SL_NET_BRIDGE;
-	for (const char *const *k = (const char *const[]){ "allow", "drop", "bandwidth", NULL }; *k;
-	     k++)
-		if ((v = get(c, net, *k)))
-			return fail(c, v, "network.%s: only for mode: isolated; bridge mode has "
-					  "network.gateway and no egress rules", *k);
 	v = get(c, net, "gateway");
 	if (!v)
-		return fail(c, net, "network.gateway: missing for bridge mode (e.g. "
-				    "\"192.168.137.1/24\"; or set mode: isolated)");
+		return fail(c, net, "network.gateway: missing for %s mode (e.g. "
+				    "\"192.168.137.1/24\"; or set mode: isolated)", mode);
 	if ((r = get_str(c, v, "network.gateway", g->gateway_s, sizeof(g->gateway_s))) < 0)
 		return r;
 	if (sl_ifaddr_parse(g->gateway_s, &g->gw, &g->range) < 0)
 		return fail(c, v, "network.gateway: '%s' is not an address with its prefix "
 				  "(a.b.c.d/p, /8 to /30, a host of its subnet)", g->gateway_s);
 	sl_cidr_fmt(&g->range, g->range_s);
-	snprintf(g->bridge, sizeof(g->bridge), "%s", SL_BRIDGE_DEFAULT);
-	if ((v = get(c, net, "bridge")) &&
-	    (r = get_ifname(c, v, "network.bridge", g->bridge, 0)) < 0)
-		return r;
-	/* Room for the largest VM number after the prefix. */
-	if ((v = get(c, net, "tap_prefix")) &&
-	    (r = get_ifname(c, v, "network.tap_prefix", g->tap_prefix,
-			    (size_t)snprintf(NULL, 0, "%u", g->count ? g->count : 1))) < 0)
+	if ((r = get_tap_prefix(c, net, g)) < 0)
 		return r;
 	/* range: "A-B", the pool VMs without a listed address take theirs from */
 	if ((v = get(c, net, "range"))) {
@@ -396,6 +431,58 @@ static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *
 		if (g->count > g->naddr && !g->pool_s[0]) /* past them, the pool's */
 			return fail(c, v, "network.addresses: %zu for count %u", g->naddr, g->count);
 	}
+	return 0;
+}
+
+/* Slicer's bridge mode: a bridge (made on first use) holding the gateway. */
+static int parse_bridge(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
+{
+	const yaml_node_t *v;
+	int r;
+
+	g->mode = SL_NET_BRIDGE;
+	if ((r = no_egress_keys(c, net, "bridge")) < 0)
+		return r;
+	if ((v = get(c, net, "parent")))
+		return fail(c, v, "network.parent: only for mode: macvtap");
+	snprintf(g->bridge, sizeof(g->bridge), "%s", SL_BRIDGE_DEFAULT);
+	if ((v = get(c, net, "bridge")) &&
+	    (r = get_ifname(c, v, "network.bridge", g->bridge, 0)) < 0)
+		return r;
+	return parse_subnet(c, net, g, "bridge");
+}
+
+/*
+ * Slicer's macvtap mode: each VM a macvtap on parent (default: the
+ * interface of the default route, found by sl_up_ranges()); without a
+ * gateway the guest asks the LAN's DHCP server, with one it gets a static
+ * address: addresses, else range, else .220-.254.
+ */
+static int parse_macvtap(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
+{
+	const yaml_node_t *v;
+	int r;
+
+	g->mode = SL_NET_MACVTAP;
+	if ((r = no_egress_keys(c, net, "macvtap")) < 0)
+		return r;
+	if ((v = get(c, net, "bridge")))
+		return fail(c, v, "network.bridge: only for bridge mode; macvtap mode has "
+				  "network.parent");
+	if ((v = get(c, net, "parent")) &&
+	    (r = get_ifname(c, v, "network.parent", g->parent, 0)) < 0)
+		return r;
+	if (get(c, net, "gateway")) {
+		if ((r = parse_subnet(c, net, g, "macvtap")) < 0)
+			return r;
+		return !g->naddr && !g->pool_s[0] ? default_lan_pool(c, net, g) : 0;
+	}
+	for (const char *const *k = (const char *const[]){ "addresses", "range", NULL }; *k; k++)
+		if ((v = get(c, net, *k)))
+			return fail(c, v, "network.%s: needs network.gateway (without one, the VMs "
+					  "ask the LAN's DHCP server)", *k);
+	if ((r = get_tap_prefix(c, net, g)) < 0)
+		return r;
 	return 0;
 }
 
@@ -459,8 +546,10 @@ static int parse_bandwidth(struct ctx *c, const yaml_node_t *bw, struct sl_group
 
 static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group *g)
 {
-	static const char *const keys[] = { "mode", "range", "allow", "drop", "bridge",
-					    "gateway", "addresses", "tap_prefix", "bandwidth", NULL };
+	static const char *const keys[] = { "mode",	  "range",	"allow",
+					    "drop",	  "bridge",	"gateway",
+					    "addresses", "tap_prefix", "bandwidth",
+					    "parent",	  NULL };
 	const yaml_node_t *v;
 	int r;
 
@@ -471,14 +560,19 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 	v = get(c, net, "mode");
 	if (!v || !strcmp(scalar(v) ? scalar(v) : "", "bridge"))
 		return parse_bridge(c, net, g); /* Slicer's default */
+	if (!strcmp(scalar(v) ? scalar(v) : "", "macvtap"))
+		return parse_macvtap(c, net, g);
 	if (!scalar(v) || strcmp(scalar(v), "isolated"))
-		return fail(c, v, "network.mode: '%s' is not isolated or bridge",
+		return fail(c, v, "network.mode: '%s' is not isolated, bridge or macvtap",
 			    scalar(v) ? scalar(v) : "?");
 	g->mode = SL_NET_ISOLATED;
 	for (const char *const *k = (const char *const[]){ "bridge", "gateway", "addresses",
-							   "tap_prefix", NULL }; *k; k++)
+							   "tap_prefix", "parent", NULL }; *k; k++)
 		if ((v = get(c, net, *k)))
-			return fail(c, v, "network.%s: only for bridge mode, not isolated", *k);
+			return fail(c, v, "network.%s: only for %s mode, not isolated", *k,
+				    !strcmp(*k, "bridge")   ? "bridge"
+				    : !strcmp(*k, "parent") ? "macvtap"
+							    : "bridge or macvtap");
 	v = get(c, net, "range");
 	if (!v) {
 		g->range_auto = true; /* the host's state decides which: sl_up_ranges() */
@@ -642,28 +736,41 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 	if (g->mode == SL_NET_ISOLATED && !g->range_auto && g->count > sl_range_blocks(&g->range))
 		return fail(c, get(c, gn, "count"), "count %u is more than range %s holds (%u)",
 			    g->count, g->range_s, sl_range_blocks(&g->range));
-	if (g->mode == SL_NET_BRIDGE && g->count > (1u << (32 - g->range.prefix)) - 3)
+	if (g->gateway_s[0] && g->count > (1u << (32 - g->range.prefix)) - 3)
 		return fail(c, get(c, gn, "count"), "count %u is more than subnet %s holds (%u)",
 			    g->count, g->range_s, (1u << (32 - g->range.prefix)) - 3);
 	c->where[0] = '\0';
 	return 0;
 }
 
+/* Both on one bridge, or both static on one LAN (macvtap): one subnet, shared. */
+static bool same_lan(const struct sl_group *a, const struct sl_group *b)
+{
+	if (a->mode != b->mode || !a->gateway_s[0] || !b->gateway_s[0])
+		return false;
+	return (a->mode == SL_NET_BRIDGE && !strcmp(a->bridge, b->bridge)) ||
+	       (a->mode == SL_NET_MACVTAP && !strcmp(a->parent, b->parent));
+}
+
 /*
- * Two groups may share a bridge (same bridge, same gateway); otherwise no
- * two groups' addresses or TAP names may meet.
+ * Two groups may share a bridge or a LAN (same gateway); otherwise no two
+ * groups' addresses or TAP names may meet. A DHCP group's addresses are
+ * the LAN's business.
  */
 static int groups_clash(struct ctx *c, const yaml_node_t *gn, const struct sl_group *a,
 			const struct sl_group *b)
 {
-	bool bridged = a->mode == SL_NET_BRIDGE && b->mode == SL_NET_BRIDGE;
-	const char *key = b->mode == SL_NET_BRIDGE ? "network.gateway" : "network.range";
+	bool host_links = a->mode != SL_NET_ISOLATED && b->mode != SL_NET_ISOLATED;
+	const char *key = b->gateway_s[0] ? "network.gateway" : "network.range";
 
-	if (bridged && !strcmp(a->bridge, b->bridge)) {
+	if (same_lan(a, b)) {
 		if (a->gw != b->gw)
 			return fail(c, gn, "group %s: network.gateway: %s, but group %s has %s on "
-					   "bridge %s", b->name, b->gateway_s, a->name,
-				    a->gateway_s, a->bridge);
+					   "%s %s", b->name, b->gateway_s, a->name, a->gateway_s,
+				    a->mode == SL_NET_BRIDGE ? "bridge" : "parent",
+				    a->mode == SL_NET_BRIDGE ? a->bridge
+				    : a->parent[0]	      ? a->parent
+							      : "(the default route's)");
 		if (a->tap_prefix[0] && !strcmp(a->tap_prefix, b->tap_prefix))
 			return fail(c, gn, "group %s: network.tap_prefix: %s is group %s's too",
 				    b->name, b->tap_prefix, a->name);
@@ -674,13 +781,16 @@ static int groups_clash(struct ctx *c, const yaml_node_t *gn, const struct sl_gr
 							   "group %s's too", b->name, a->name);
 		return 0;
 	}
-	if (bridged && a->tap_prefix[0] && !strcmp(a->tap_prefix, b->tap_prefix))
+	if (host_links && a->tap_prefix[0] && !strcmp(a->tap_prefix, b->tap_prefix))
 		return fail(c, gn, "group %s: network.tap_prefix: %s is group %s's too", b->name,
 			    b->tap_prefix, a->name);
+	if ((a->mode == SL_NET_MACVTAP && !a->gateway_s[0]) ||
+	    (b->mode == SL_NET_MACVTAP && !b->gateway_s[0]))
+		return 0;
 	if (!a->range_auto && !b->range_auto && sl_cidr_overlap(&a->range, &b->range))
 		return fail(c, gn, "group %s: %s: %s overlaps %s of group %s", b->name, key,
-			    b->mode == SL_NET_BRIDGE ? b->gateway_s : b->range_s,
-			    a->mode == SL_NET_BRIDGE ? a->gateway_s : a->range_s, a->name);
+			    b->gateway_s[0] ? b->gateway_s : b->range_s,
+			    a->gateway_s[0] ? a->gateway_s : a->range_s, a->name);
 	return 0;
 }
 

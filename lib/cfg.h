@@ -8,7 +8,7 @@
 #include "egress.h"
 #include "error.h"
 
-enum sl_net_mode { SL_NET_ISOLATED, SL_NET_BRIDGE };
+enum sl_net_mode { SL_NET_ISOLATED, SL_NET_BRIDGE, SL_NET_MACVTAP };
 
 /* A group's userdata: one argument of one agent request, so bounded. */
 #define SL_USERDATA_MAX 32768
@@ -20,12 +20,13 @@ struct sl_group {
 	char name[64];
 	unsigned count, vcpu, mem_mb;
 	enum sl_net_mode mode;
-	char range_s[SL_CIDR_STRLEN]; /* bridge mode: the gateway's subnet */
+	char range_s[SL_CIDR_STRLEN]; /* bridge, macvtap: the gateway's subnet */
 	struct sl_cidr range;
 	/* isolated without network.range: sl_up_ranges() derives one (Slicer's way) */
 	bool range_auto;
-	/* bridge mode */
+	/* bridge and macvtap mode (a macvtap group without gateway_s: DHCP) */
 	char bridge[16], tap_prefix[16], gateway_s[SL_CIDR_STRLEN];
+	char parent[16]; /* macvtap: the LAN interface; "" until sl_up_ranges() */
 	char pool_s[2 * SL_IP_STRLEN]; /* network.range, "A-B": where addresses come from; "" all */
 	uint32_t gw;
 	uint32_t *addresses; /* network.addresses, VM n gets addresses[n-1] */

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "input.h"
 #include "log.h"
+#include "util.h"
 
 /**
  * sl_cli_common() - handle an option every tool takes
@@ -231,18 +232,26 @@ int sl_cli_prefix(unsigned *prefix, struct sl_error *err)
 }
 
 /**
- * sl_cli_mode() - SL_MODE: "isolated" (the default) or "bridge"
- * @bridge: set for bridge mode
+ * sl_cli_mode() - SL_MODE: "isolated" (the default), "bridge" or "macvtap"
+ * @mode: result
  * @err: why, when it fails
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_cli_mode(bool *bridge, struct sl_error *err)
+int sl_cli_mode(enum sl_net_mode *mode, struct sl_error *err)
 {
+	static const char *const names[] = { [SL_NET_ISOLATED] = "isolated",
+					     [SL_NET_BRIDGE] = "bridge",
+					     [SL_NET_MACVTAP] = "macvtap" };
 	const char *v = sl_input_get("SL_MODE");
 
-	*bridge = v && !strcmp(v, "bridge");
-	if (v && !*bridge && strcmp(v, "isolated"))
-		return sl_error(err, -EINVAL, "bad SL_MODE '%s': isolated or bridge", v);
+	*mode = SL_NET_ISOLATED;
+	for (size_t i = 0; v && i < ARRAY_SIZE(names); i++)
+		if (!strcmp(v, names[i])) {
+			*mode = (enum sl_net_mode)i;
+			return 0;
+		}
+	if (v)
+		return sl_error(err, -EINVAL, "bad SL_MODE '%s': isolated, bridge or macvtap", v);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cfg.h"
 #include "error.h"
 #include "kv.h"
 
@@ -52,6 +53,6 @@ int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *ve
 		const char *const *no_name, const char **verb, const char **name);
 int sl_cli_ip(const char *key, uint32_t *ip, struct sl_error *err);
 int sl_cli_prefix(unsigned *prefix, struct sl_error *err);
-int sl_cli_mode(bool *bridge, struct sl_error *err);
+int sl_cli_mode(enum sl_net_mode *mode, struct sl_error *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include "ipt.h"
 #include "kv.h"
 #include "log.h"
+#include "macvtap.h"
 #include "netns.h"
 #include "nl.h"
 #include "state.h"
@@ -83,6 +84,12 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 		say("VM %s: namespace, TAP and veth", name);
 		if (!dry)
 			sl_netns_del(name, NULL);
+	}
+	if (sl_kv_get(st, "SL_PARENT") && sl_kv_get(st, "SL_TAP")) {
+		say("VM %s: macvtap %s on %s", name, sl_kv_get(st, "SL_TAP"),
+		    sl_kv_get(st, "SL_PARENT"));
+		if (!dry)
+			sl_macvtap_del(name, sl_kv_get(st, "SL_TAP"), NULL);
 	}
 	if (sl_kv_get(st, "SL_BRIDGE") && sl_kv_get(st, "SL_TAP")) {
 		say("VM %s: TAP %s on bridge %s", name, sl_kv_get(st, "SL_TAP"),
@@ -219,7 +226,8 @@ int sl_gc(bool dry_run, struct sl_error *err)
 		}
 	}
 
-	/* 3b. Bridge mode: ports whose VM has no state, then our empty bridges. */
+	/* 3b. Bridge and macvtap mode: ports and macvtaps whose VM has no state, then
+	 * our empty bridges. */
 	{
 		_cleanup_nl_ struct nl_sock *sk = NULL;
 		_cleanup_free_ int *gone = NULL; /* bridges of ports removed (dry: would be) */
@@ -237,7 +245,13 @@ int sl_gc(bool dry_run, struct sl_error *err)
 
 					if (sl_link_get(sk, names[i], &l) < 0)
 						continue;
-					if (pass == 0 && sl_port_owner(l.alias, vm, sizeof(vm)) &&
+					if (pass == 0 && sl_alias_owner(l.alias, "macvtap", vm, sizeof(vm)) &&
+					    !has_state(vm)) {
+						say("macvtap %s of %s (no state)", names[i], vm);
+						if (!dry)
+							sl_link_del(sk, names[i]);
+					}
+					if (pass == 0 && sl_alias_owner(l.alias, "port", vm, sizeof(vm)) &&
 					    !has_state(vm)) {
 						say("bridge port %s of %s (no state)", names[i], vm);
 						gone[ngone++] = l.master;

@@ -69,7 +69,8 @@ static int leases_path(char *buf, size_t len)
 /*
  * Lines "NAME GROUP RANGE BLOCK" (isolated: BLOCK is the /30's index) or
  * "NAME GROUP SUBNET HOST GATEWAY" (bridge: HOST is the address's offset in
- * the gateway's subnet); a file a person can read and grep.
+ * the gateway's subnet), then "lan" for a macvtap VM's; a file a person
+ * can read and grep.
  */
 static int load(struct sl_lease **v, size_t *n, struct sl_error *err)
 {
@@ -88,15 +89,17 @@ static int load(struct sl_lease **v, size_t *n, struct sl_error *err)
 		return errno == ENOENT ? 0 : -errno;
 	while (fgets(line, sizeof(line), f)) {
 		struct sl_lease l = { 0 };
-		char range[64], gw[64] = "";
+		char range[64], gw[64] = "", kind[8] = "";
 		struct sl_lease *na;
 		int k;
 
 		lineno++;
-		k = sscanf(line, "%15s %63s %63s %u %63s", l.name, l.group, range, &l.block, gw);
+		k = sscanf(line, "%15s %63s %63s %u %63s %7s", l.name, l.group, range, &l.block, gw,
+			   kind);
+		l.lan = k == 6 && !strcmp(kind, "lan");
 		if (k < 4 || sl_cidr_parse(range, &l.range) < 0 ||
-		    (k == 5 && (sl_ip_parse(gw, &l.gw) < 0 || !sl_cidr_contains(&l.range, l.gw))) ||
-		    l.block >= lease_units(&l)) {
+		    (k >= 5 && (sl_ip_parse(gw, &l.gw) < 0 || !sl_cidr_contains(&l.range, l.gw))) ||
+		    (k == 6 && !l.lan) || l.block >= lease_units(&l)) {
 			free(a);
 			return sl_error(err, -EINVAL, "%s:%u: corrupt lease", path, lineno);
 		}
@@ -133,7 +136,7 @@ static int store(const struct sl_lease *v, size_t n, struct sl_error *err)
 		fprintf(f, "%s %s %s %u", v[i].name, v[i].group, sl_cidr_fmt(&v[i].range, c),
 			v[i].block);
 		if (v[i].gw)
-			fprintf(f, " %s", sl_ip_fmt(v[i].gw, g));
+			fprintf(f, " %s%s", sl_ip_fmt(v[i].gw, g), v[i].lan ? " lan" : "");
 		fputc('\n', f);
 	}
 	if (fflush(f) != 0 || rename(tmp, path) < 0)
@@ -171,7 +174,7 @@ int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out)
 		r |= sl_kv_set(out, "SL_GW", sl_ip_fmt(l->gw, ip));
 		r |= sl_kv_set(out, "SL_IP", sl_ip_fmt(b.addr, ip));
 		r |= sl_kv_setf(out, "SL_PREFIX", "%u", l->range.prefix);
-		r |= sl_kv_set(out, "SL_MODE", "bridge");
+		r |= sl_kv_set(out, "SL_MODE", l->lan ? "macvtap" : "bridge");
 		return r ? -ENOMEM : 0;
 	}
 	sl_range_block(&l->range, l->block, &b);
@@ -220,7 +223,7 @@ static int check_host_routes(const struct sl_cidr *range, const char *what_range
 static bool same_range(const struct sl_lease *a, const struct sl_lease *b)
 {
 	return a->range.addr == b->range.addr && a->range.prefix == b->range.prefix &&
-	       a->gw == b->gw;
+	       a->gw == b->gw && a->lan == b->lan;
 }
 
 static bool unit_reserved(const struct sl_lease *l, uint32_t u)
@@ -234,7 +237,10 @@ static int overlap_error(const char *what, const struct sl_lease *other, struct 
 	char a[SL_CIDR_STRLEN];
 
 	return sl_error(err, -EADDRINUSE, "%s overlaps %s %s in use by group %s", what,
-			other->gw ? "bridge subnet" : "range", sl_cidr_fmt(&other->range, a),
+			other->lan  ? "LAN subnet"
+			: other->gw ? "bridge subnet"
+				    : "range",
+			sl_cidr_fmt(&other->range, a),
 			other->group);
 }
 
@@ -295,7 +301,8 @@ static int lease_take(struct sl_lease *l, long fixed, const struct pool *pool, c
 			return overlap_error(what, &v[i], err);
 		}
 	}
-	if (!range_known) {
+	/* A LAN's subnet is the host's own (through the parent): expected there. */
+	if (!range_known && !l->lan) {
 		r = check_host_routes(&l->range, what, err);
 		if (r < 0)
 			return r;
@@ -424,56 +431,58 @@ int sl_pool_parse(const char *s, const struct sl_cidr *subnet, uint32_t *lo, uin
 }
 
 /**
- * sl_ipam_alloc_bridge() - lease one address of a bridge's subnet to a VM
- * @gw_s: the bridge's address, e.g. "192.168.137.1/24"
- * @ip_s: the address wanted (Slicer's network.addresses), or NULL for the
- *        lowest free one
- * @pool_s: "A-B", the addresses to take the lowest free one from (Slicer's
- *          network.range in bridge mode), or NULL for the whole subnet
+ * sl_ipam_alloc_bridge() - lease one address of a gateway's subnet to a VM
+ * @q: the gateway ("192.168.137.1/24"), the address wanted (Slicer's
+ *     network.addresses) or NULL for the lowest free one, the pool to take
+ *     it from ("A-B", Slicer's network.range) or NULL for the whole subnet;
+ *     lan for macvtap mode
  * @group: group name, or NULL to derive it from the VM name
  * @name: VM name
- * @out: the lease as SL_* pairs, SL_MODE=bridge
+ * @out: the lease as SL_* pairs, SL_MODE=bridge (macvtap with @q->lan)
  * @err: why, when it fails
  *
  * Bridge VMs share one subnet and one gateway, so the lease is an address,
  * not a /30. The subnet must not overlap an isolated range or another
- * bridge's subnet, nor anything on the host that is not ours.
+ * bridge's subnet, nor anything on the host that is not ours; a LAN's
+ * subnet (macvtap mode) is the host's own, so routes to it are expected.
  *
  * Return: as sl_ipam_alloc()
  */
-int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *pool_s, const char *group,
-			 const char *name, struct sl_kv *out, struct sl_error *err)
+int sl_ipam_alloc_bridge(const struct sl_subnet_req *q, const char *group, const char *name,
+			 struct sl_kv *out, struct sl_error *err)
 {
 	struct sl_lease l = { 0 };
 	char what[SL_CIDR_STRLEN + 16], c[SL_CIDR_STRLEN];
-	struct pool pool = { .text = pool_s };
+	struct pool pool = { .text = q->pool };
 	long fixed = -1;
 	int r = lease_init(&l, group, name, err);
 
 	if (r < 0)
 		return r;
-	if (sl_ifaddr_parse(gw_s, &l.gw, &l.range) < 0)
+	if (sl_ifaddr_parse(q->gw, &l.gw, &l.range) < 0)
 		return sl_error(err, -EINVAL,
 				"bad gateway '%s': not an address with its prefix, a.b.c.d/p "
 				"(/8 to /30, not the network or broadcast address)",
-				gw_s);
-	snprintf(what, sizeof(what), "bridge subnet %s", sl_cidr_fmt(&l.range, c));
-	if (ip_s) {
+				q->gw);
+	l.lan = q->lan;
+	snprintf(what, sizeof(what), "%s subnet %s", q->lan ? "LAN" : "bridge",
+		 sl_cidr_fmt(&l.range, c));
+	if (q->address) {
 		uint32_t ip;
 
-		if (sl_ip_parse(ip_s, &ip) < 0 || !sl_cidr_contains(&l.range, ip))
+		if (sl_ip_parse(q->address, &ip) < 0 || !sl_cidr_contains(&l.range, ip))
 			return sl_error(err, -EINVAL, "bad address '%s': not an address in %s",
-					ip_s, c);
+					q->address, c);
 		fixed = (long)(ip - l.range.addr);
 		if (unit_reserved(&l, (uint32_t)fixed))
 			return sl_error(
 			    err, -EINVAL,
 			    "bad address '%s': the network, broadcast or gateway address of %s",
-			    ip_s, c);
+			    q->address, c);
 	}
-	if (pool_s && (r = sl_pool_parse(pool_s, &l.range, &pool.lo, &pool.hi, err)) < 0)
+	if (q->pool && (r = sl_pool_parse(q->pool, &l.range, &pool.lo, &pool.hi, err)) < 0)
 		return r;
-	return lease_take(&l, fixed, pool_s ? &pool : NULL, what, out, err);
+	return lease_take(&l, fixed, q->pool ? &pool : NULL, what, out, err);
 }
 
 /**

@@ -19,13 +19,22 @@ struct sl_lease {
 	struct sl_cidr range;
 	uint32_t block;
 	uint32_t gw;
+	bool lan; /* macvtap: an address of a LAN the host is on, not a subnet of ours */
+};
+
+/* One address of a gateway's subnet (bridge and macvtap mode). */
+struct sl_subnet_req {
+	const char *gw;      /* the gateway with its prefix, "192.168.137.1/24" */
+	const char *address; /* the address wanted (network.addresses), or NULL */
+	const char *pool;    /* "A-B", where the lowest free one comes from, or NULL */
+	bool lan;            /* macvtap: the LAN's own subnet, routed through the parent */
 };
 
 int sl_range_parse(const char *s, struct sl_cidr *range, struct sl_error *err);
 int sl_ipam_alloc(const char *range, const char *group, const char *name, struct sl_kv *out,
 		  struct sl_error *err);
-int sl_ipam_alloc_bridge(const char *gw_s, const char *ip_s, const char *pool_s, const char *group,
-			 const char *name, struct sl_kv *out, struct sl_error *err);
+int sl_ipam_alloc_bridge(const struct sl_subnet_req *q, const char *group, const char *name,
+			 struct sl_kv *out, struct sl_error *err);
 int sl_pool_parse(const char *s, const struct sl_cidr *subnet, uint32_t *lo, uint32_t *hi,
 		  struct sl_error *err);
 int sl_ipam_release(const char *name, struct sl_kv *out, struct sl_error *err);

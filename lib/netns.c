@@ -281,6 +281,24 @@ int sl_netns_remove(const char *name, struct sl_error *err)
 }
 
 /**
+ * sl_if_no_ipv6() - turn IPv6 off on one interface of this namespace
+ * @ifname: the interface
+ * @err: why, when it fails
+ *
+ * Return: 0 (also when the kernel has no IPv6), or -errno with the error
+ * recorded
+ */
+int sl_if_no_ipv6(const char *ifname, struct sl_error *err)
+{
+	char key[128];
+	int r;
+
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
+	r = sl_sysctl_write(key, "1", err);
+	return r == -ENOENT ? 0 : r;
+}
+
+/**
  * sl_sysctl_write() - set a sysctl of the current network namespace
  * @key: path below /proc/sys, e.g. "net/ipv4/ip_forward"
  * @val: value

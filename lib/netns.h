@@ -31,6 +31,7 @@ int sl_netns_list(char ***names, size_t *n, struct sl_error *err);
 
 int sl_sysctl_write(const char *key, const char *val, struct sl_error *err);
 int sl_sysctl_read(const char *key, char *buf, size_t len);
+int sl_if_no_ipv6(const char *ifname, struct sl_error *err);
 
 /*
  * Run a block of code in another network namespace and come back, also on

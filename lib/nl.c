@@ -8,6 +8,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvtap.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
@@ -225,6 +226,40 @@ int sl_link_bridge_add(struct nl_sock *sk, const char *name)
 	if (r < 0)
 		return sl_nl_err(r);
 	r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	return r < 0 ? sl_nl_err(r) : 0;
+}
+
+/**
+ * sl_link_macvtap_add() - create a macvtap in bridge mode on a parent, down
+ * @sk: socket in the parent's namespace
+ * @name: the macvtap's name
+ * @parent: the parent's ifindex
+ * @mac: its MAC address: the guest must send with it, since a macvtap only
+ *	takes frames for its own address
+ *
+ * Bridge mode: the VMs on one parent reach each other too, as the hosts of
+ * a LAN do.
+ *
+ * Return: 0, -EEXIST, or -errno
+ */
+int sl_link_macvtap_add(struct nl_sock *sk, const char *name, int parent, const uint8_t mac[6])
+{
+	_cleanup_link_ struct rtnl_link *link = rtnl_link_macvtap_alloc();
+	struct nl_addr *a = nl_addr_build(AF_LLC, mac, 6);
+	int r;
+
+	if (!link || !a) {
+		if (a)
+			nl_addr_put(a);
+		return -ENOMEM;
+	}
+	rtnl_link_set_name(link, name);
+	rtnl_link_set_link(link, parent);
+	rtnl_link_set_addr(link, a);
+	nl_addr_put(a);
+	r = rtnl_link_macvtap_set_mode(link, rtnl_link_macvtap_str2mode("bridge"));
+	if (r == 0)
+		r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
 	return r < 0 ? sl_nl_err(r) : 0;
 }
 

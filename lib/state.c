@@ -43,6 +43,43 @@ const char *sl_owner_tag(void)
 	return tag;
 }
 
+/**
+ * sl_owner_alias() - the alias of a host link of ours that belongs to a VM
+ * @what: what it is: "port" (bridge mode), "macvtap"
+ * @name: the VM; "" gives the prefix every link of that kind shares
+ * @buf: result
+ * @len: size of @buf
+ *
+ * The owner tag, what it is and its VM, so that sl-gc finds those whose VM
+ * is gone.
+ */
+void sl_owner_alias(const char *what, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s %s", sl_owner_tag(), what, name);
+}
+
+/**
+ * sl_alias_owner() - the VM a host link of ours belongs to
+ * @alias: a link's alias
+ * @what: the kind it must be, as given to sl_owner_alias()
+ * @name: result, the VM's name
+ * @len: size of @name
+ *
+ * Return: 1 when @alias is one of our links of that kind, else 0
+ */
+int sl_alias_owner(const char *alias, const char *what, char *name, size_t len)
+{
+	char prefix[320];
+	size_t k;
+
+	sl_owner_alias(what, "", prefix, sizeof(prefix));
+	k = strlen(prefix);
+	if (strncmp(alias, prefix, k) || !alias[k])
+		return 0;
+	snprintf(name, len, "%s", alias + k);
+	return 1;
+}
+
 int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;

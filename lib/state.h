@@ -14,6 +14,8 @@
 
 const char *sl_run_dir(void);
 const char *sl_owner_tag(void);
+void sl_owner_alias(const char *what, const char *name, char *buf, size_t len);
+int sl_alias_owner(const char *alias, const char *what, char *name, size_t len);
 int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int sl_lock(const char *what, struct sl_error *err);

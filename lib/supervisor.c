@@ -754,6 +754,7 @@ int sl_supervise(int argc, char **argv)
 	struct sl_supervisor s = { .ready_fd = SL_FD_READY, .guest_fd = SL_FD_GUEST };
 	char sock[4096], log[4096], old[4096], diag[4096];
 	int cin[2], cout[2], nul, dash = 0, log_errno;
+	bool has_tap;
 	pid_t q, sup;
 
 	for (int i = 0; i < argc; i++)
@@ -788,6 +789,7 @@ int sl_supervise(int argc, char **argv)
 	fcntl(SL_FD_NETNS, F_SETFD, FD_CLOEXEC);
 	fcntl(SL_FD_GUEST, F_SETFD, FD_CLOEXEC);
 	fcntl(SL_FD_QEMU_AGENT, F_SETFD, FD_CLOEXEC);
+	has_tap = fcntl(SL_FD_TAP, F_SETFD, FD_CLOEXEC) == 0;
 	if (s.log_fd < 0) {
 		dprintf(SL_FD_READY, "fail: %s: %s (not opened through a link)\n", log,
 			strerror(log_errno));
@@ -815,7 +817,9 @@ int sl_supervise(int argc, char **argv)
 		dup2(cout[1], 1);
 		dup2(cout[1], 2);
 		fcntl(SL_FD_QEMU_AGENT, F_SETFD, 0);
-		sl_child_clean((const int[]){ SL_FD_QEMU_AGENT }, 1);
+		if (has_tap)
+			fcntl(SL_FD_TAP, F_SETFD, 0);
+		sl_child_clean((const int[]){ SL_FD_QEMU_AGENT, SL_FD_TAP }, has_tap ? 2 : 1);
 		execvp(argv[3], argv + 3);
 		dprintf(2, "exec %s: %s\n", argv[3], strerror(errno));
 		_exit(127);
@@ -826,6 +830,8 @@ int sl_supervise(int argc, char **argv)
 	}
 	close(SL_FD_QEMU_AGENT);
 	close(SL_FD_NETNS);
+	if (has_tap)
+		close(SL_FD_TAP);
 	close(cin[0]);
 	close(cout[1]);
 	sl_vm_write_pid(s.name, SL_QEMU_PID, q);

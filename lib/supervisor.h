@@ -28,8 +28,9 @@ struct sl_supervisor {
 #define SL_CONSOLE_MAX_DEFAULT (4ULL << 20)
 #define SL_CONSOLE_MAX_MIN (64ULL << 10)
 
-/* Fixed fd numbers across the exec of sl-supervise. */
-enum { SL_FD_READY = 3, SL_FD_NETNS, SL_FD_GUEST, SL_FD_QEMU_AGENT };
+/* Fixed fd numbers across the exec of sl-supervise; SL_FD_TAP, a macvtap's
+ * device, only in macvtap mode (QEMU gets it, as netdev fd=). */
+enum { SL_FD_READY = 3, SL_FD_NETNS, SL_FD_GUEST, SL_FD_QEMU_AGENT, SL_FD_TAP };
 
 int sl_supervisor_run(struct sl_supervisor *s);
 int sl_supervise(int argc, char **argv);

@@ -20,6 +20,7 @@
 #include "ipam.h"
 #include "kv.h"
 #include "log.h"
+#include "macvtap.h"
 #include "name.h"
 #include "netns.h"
 #include "shape.h"
@@ -264,11 +265,15 @@ struct plan {
 	const struct sl_group *g;
 	const char *name;
 	unsigned k;               /* its number in the group */
-	bool bridge;
-	const char *address;      /* bridge: its entry of network.addresses, or NULL */
+	bool bridge, macvtap;
+	bool subnet;              /* bridge, static macvtap: one address of the gateway's subnet */
+	bool lan;                 /* static macvtap: of the LAN's subnet */
+	bool dhcp;                /* macvtap without a gateway: no lease, the LAN's DHCP */
+	const char *address;      /* subnet: its entry of network.addresses, or NULL */
 	char address_s[SL_IP_STRLEN];
-	char tap[32];             /* bridge: its TAP */
-	struct sl_error tap_error; /* bridge: why that TAP cannot be (code 0: it can) */
+	const char *pool;         /* subnet without an address: network.range, or NULL (all) */
+	char tap[32];             /* bridge, macvtap: its TAP (macvtap) */
+	struct sl_error tap_error; /* bridge, macvtap: why that name cannot be (code 0: it can) */
 	const char *dns_upstream; /* names in allow: what the VM's resolver asks */
 	const char *boot_dns;     /* else what the guest asks, or NULL */
 };
@@ -283,11 +288,17 @@ static void plan_make(const struct sl_group *g, const char *name, struct plan *p
 	p->name = name;
 	p->k = vm_number(name);
 	p->bridge = g->mode == SL_NET_BRIDGE;
-	if (p->bridge && g->naddr && p->k >= 1 && p->k <= g->naddr)
+	p->macvtap = g->mode == SL_NET_MACVTAP;
+	p->dhcp = p->macvtap && !g->gateway_s[0];
+	p->lan = p->macvtap && !p->dhcp;
+	p->subnet = p->bridge || p->lan;
+	if (p->subnet && g->naddr && p->k >= 1 && p->k <= g->naddr)
 		p->address = sl_ip_fmt(g->addresses[p->k - 1], p->address_s);
-	if (p->bridge && sl_group_tap(g, name, p->k, tap, &p->tap_error) == 0)
+	if (p->subnet && !p->address && g->pool_s[0])
+		p->pool = g->pool_s;
+	if ((p->bridge || p->macvtap) && sl_group_tap(g, name, p->k, tap, &p->tap_error) == 0)
 		snprintf(p->tap, sizeof(p->tap), "%s", tap);
-	else if (p->bridge) {
+	else if (p->bridge || p->macvtap) {
 		/* printed as is (sl-tap refuses it); the step fails with why */
 		snprintf(p->tap, sizeof(p->tap), "%s%u", g->tap_prefix, p->k);
 	}
@@ -321,15 +332,25 @@ struct step {
 #define MODE(m) (1u << (m))
 #define ISOLATED MODE(SL_NET_ISOLATED)
 #define BRIDGE MODE(SL_NET_BRIDGE)
+#define MACVTAP MODE(SL_NET_MACVTAP)
+#define ALL (ISOLATED | BRIDGE | MACVTAP)
+
+/* A macvtap VM under DHCP has no lease: the LAN's server gives it one. */
+static bool has_lease(const struct plan *p)
+{
+	return !p->dhcp;
+}
 
 static void ipam_args(const struct plan *p, struct cmd *c)
 {
-	if (p->bridge) {
+	if (p->subnet) {
 		args(c, "--gateway", p->g->gateway_s, (char *)NULL);
 		if (p->address)
 			args(c, "--address", p->address, (char *)NULL);
-		else if (p->g->pool_s[0])
-			args(c, "--pool", p->g->pool_s, (char *)NULL);
+		else if (p->pool)
+			args(c, "--pool", p->pool, (char *)NULL);
+		if (p->lan)
+			args(c, "--lan", (char *)NULL);
 	} else {
 		args(c, "--range", p->g->range_s, (char *)NULL);
 	}
@@ -338,9 +359,8 @@ static void ipam_args(const struct plan *p, struct cmd *c)
 
 static int ipam_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
-	int r = p->bridge ? sl_ipam_alloc_bridge(p->g->gateway_s, p->address,
-						 p->address || !p->g->pool_s[0] ? NULL : p->g->pool_s,
-						 p->g->name, p->name, out, err)
+	struct sl_subnet_req q = { p->g->gateway_s, p->address, p->pool, p->lan };
+	int r = p->subnet ? sl_ipam_alloc_bridge(&q, p->g->name, p->name, out, err)
 			  : sl_ipam_alloc(p->g->range_s, p->g->name, p->name, out, err);
 
 	return r < 0 ? r : lease_parse(out, p->name, v, err);
@@ -384,6 +404,11 @@ static int veth_undo(const struct plan *p, struct sl_error *err)
 static void tap_args(const struct plan *p, struct cmd *c)
 {
 	args(c, p->name, (char *)NULL);
+	if (p->macvtap) {
+		args(c, "--macvtap", p->g->parent, (char *)NULL);
+		if (strcmp(p->tap, p->name))
+			args(c, "--tap", p->tap, (char *)NULL);
+	}
 	if (p->bridge) {
 		args(c, "--bridge", p->g->bridge, (char *)NULL);
 		if (strcmp(p->tap, p->name))
@@ -393,6 +418,13 @@ static void tap_args(const struct plan *p, struct cmd *c)
 
 static int tap_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
+	if (p->macvtap) {
+		struct sl_macvtap_cfg m = { p->name, p->tap, p->g->parent };
+
+		if (p->tap_error.code)
+			return sl_error(err, -p->tap_error.code, "%s", p->tap_error.msg);
+		return sl_macvtap_add(&m, out, err);
+	}
 	if (!p->bridge) {
 		struct sl_tap_cfg c = { p->name, SL_TAP_DEFAULT, v->gw, v->prefix };
 
@@ -410,13 +442,15 @@ static int tap_undo(const struct plan *p, struct sl_error *err)
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	const char *t, *bridge;
 
-	if (!p->bridge)
+	if (!p->bridge && !p->macvtap)
 		return sl_tap_del(p->name, SL_TAP_DEFAULT, err);
 	/* the way down may be another sl-up's: what was made is in the env file */
 	sl_state_load(p->name, &st, err);
 	t = sl_kv_get(&st, "SL_TAP");
 	if (!t && p->tap_error.code)
 		return 0; /* a name that cannot be was never made */
+	if (p->macvtap)
+		return sl_macvtap_del(p->name, t ? t : p->tap, err);
 	bridge = sl_kv_get(&st, "SL_BRIDGE");
 	return sl_port_del(p->name, t ? t : p->tap, bridge && *bridge ? bridge : p->g->bridge, err);
 }
@@ -562,20 +596,20 @@ static int no_undo(const struct plan *p, struct sl_error *err)
 enum { ROW_LEASE, ROW_NETNS, ROW_VETH, ROW_TAP, ROW_EGRESS, ROW_BOOT, ROW_USERDATA };
 
 static const struct step steps[] = {
-	[ROW_LEASE] = { "sl-ipam", "alloc", "release", NULL, ISOLATED | BRIDGE,
-			ISOLATED | BRIDGE, NULL, ipam_args, ipam_up, ipam_undo },
+	[ROW_LEASE] = { "sl-ipam", "alloc", "release", NULL, ALL, ALL, has_lease, ipam_args,
+			ipam_up, ipam_undo },
 	[ROW_NETNS] = { "sl-netns", "add", "del", NULL, ISOLATED, ISOLATED, NULL, name_args,
 			netns_up, netns_undo },
 	[ROW_VETH] = { "sl-veth", "add", "del", NULL, ISOLATED, 0, NULL, name_args, veth_up,
 		       veth_undo },
-	[ROW_TAP] = { "sl-tap", "add", "del", NULL, ISOLATED | BRIDGE, BRIDGE, NULL, tap_args,
-		      tap_up, tap_undo },
+	[ROW_TAP] = { "sl-tap", "add", "del", NULL, ALL, BRIDGE | MACVTAP, NULL, tap_args, tap_up,
+		      tap_undo },
 	[ROW_EGRESS] = { "sl-egress", "apply", "flush", NULL, ISOLATED | BRIDGE,
 			 ISOLATED | BRIDGE, NULL, egress_args, egress_up, egress_undo },
-	[ROW_BOOT] = { "sl-boot", "start", "stop", NULL, ISOLATED | BRIDGE, ISOLATED | BRIDGE,
-		       NULL, boot_args, boot_up, boot_undo },
-	[ROW_USERDATA] = { "sl-exec", NULL, NULL, "userdata", ISOLATED | BRIDGE, 0,
-			   has_userdata, userdata_args, userdata_up, no_undo },
+	[ROW_BOOT] = { "sl-boot", "start", "stop", NULL, ALL, ALL, NULL, boot_args, boot_up,
+		       boot_undo },
+	[ROW_USERDATA] = { "sl-exec", NULL, NULL, "userdata", ALL, 0, has_userdata,
+			   userdata_args, userdata_up, no_undo },
 };
 #define STEP_LEASE (&steps[ROW_LEASE])
 #define STEP_BOOT (&steps[ROW_BOOT])
@@ -654,6 +688,17 @@ static void disown(const char *name)
 	sl_state_update(name, NULL, sl_owner_keys, NULL);
 }
 
+/* The undo of the lease, or of record_group() for a VM that has none. */
+static void lease_undo(const struct plan *p)
+{
+	static const char *const keys[] = { "SL_GROUP", NULL };
+
+	if (step_used(p, STEP_LEASE))
+		step_undo(p, STEP_LEASE, NULL);
+	else
+		sl_state_update(p->name, NULL, keys, NULL);
+}
+
 /* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
 static int vm_up(const struct sl_group *g, const char *name, struct lease *lease,
 		 const struct sl_up_opts *o, unsigned idx, unsigned total)
@@ -667,7 +712,7 @@ static int vm_up(const struct sl_group *g, const char *name, struct lease *lease
 	if ((r = own(name, getpid(), &err)) < 0) {
 		sl_err("[%u/%u] %s failed: cannot record its owner: %s", idx, total, name,
 		       sl_error_msg(&err, r));
-		step_undo(&p, STEP_LEASE, NULL); /* nothing else was made yet */
+		lease_undo(&p); /* nothing else was made yet */
 		disown(name);
 		return 1;
 	}
@@ -679,9 +724,10 @@ static int vm_up(const struct sl_group *g, const char *name, struct lease *lease
 		       s->verb ? s->tool : s->what, s->verb ? " " : "", s->verb ? s->verb : "",
 		       sl_error_msg(&err, r));
 		/* Undo this VM's steps, the failed one included (it may have half-made). */
-		for (size_t u = (size_t)(s - steps) + 1; u-- > 0;)
+		for (size_t u = (size_t)(s - steps) + 1; u-- > ROW_LEASE + 1;)
 			if (step_used(&p, &steps[u]))
 				step_undo(&p, &steps[u], NULL);
+		lease_undo(&p);
 		disown(name);
 		return 1;
 	}
@@ -695,7 +741,9 @@ static int vm_up(const struct sl_group *g, const char *name, struct lease *lease
 			own(name, getppid(), NULL);
 		sl_state_load(name, &st, NULL);
 		fprintf(stderr, "[%u/%u] %s up %s\n", idx, total, name,
-			sl_kv_get(&st, "SL_IP") ? sl_kv_get(&st, "SL_IP") : "");
+			sl_kv_get(&st, "SL_IP")	 ? sl_kv_get(&st, "SL_IP")
+			: p.dhcp ? "(its address by DHCP from the LAN)"
+				 : "");
 	}
 	return 0;
 }
@@ -703,7 +751,7 @@ static int vm_up(const struct sl_group *g, const char *name, struct lease *lease
 /* The way down: the undo of each step the VM's mode runs on the way down. */
 static bool down_used(const struct plan *p, const struct step *s)
 {
-	return s->down_modes & MODE(p->g->mode);
+	return (s->down_modes & MODE(p->g->mode)) && (!s->wanted || s->wanted(p));
 }
 
 static int vm_down(const struct sl_group *g, const char *name)
@@ -760,7 +808,7 @@ static void not_started(struct job *v, size_t from, size_t n, bool up, const cha
 			struct plan p;
 
 			plan_make(v[j].g, v[j].name, &p);
-			step_undo(&p, STEP_LEASE, NULL);
+			lease_undo(&p);
 			disown(v[j].name);
 		}
 	}
@@ -873,6 +921,18 @@ static void script_header(FILE *f)
 }
 
 /*
+ * A VM without a lease (DHCP) still says its group, which the lease says
+ * for the others: sl-up down and reap find a config's VMs by it.
+ */
+static int record_group(const struct plan *p, struct sl_error *err)
+{
+	_cleanup_kv_ struct sl_kv kv = { 0 };
+	int r = sl_kv_set(&kv, "SL_GROUP", p->g->name);
+
+	return r < 0 ? r : sl_state_update(p->name, &kv, NULL, err);
+}
+
+/*
  * Leases first, one VM after the other in config order, so that on a fresh
  * range <group>-n gets block n-1 whatever order the parallel steps finish
  * in (DESIGN.md §5).
@@ -886,7 +946,8 @@ static void leases_in_order(struct job *v, size_t n)
 
 		plan_make(v[j].g, v[j].name, &p);
 		if ((r = own(v[j].name, getpid(), &err)) == 0 &&
-		    (r = step_do(&p, STEP_LEASE, &v[j].lease, &err)) == 0)
+		    (r = step_used(&p, STEP_LEASE) ? step_do(&p, STEP_LEASE, &v[j].lease, &err)
+						   : record_group(&p, &err)) == 0)
 			continue;
 		disown(v[j].name);
 		sl_err("[%zu/%zu] %s failed at sl-ipam alloc: %s", j + 1, n, v[j].name,
@@ -896,15 +957,17 @@ static void leases_in_order(struct job *v, size_t n)
 }
 
 /**
- * sl_up_ranges() - a range for each isolated group that names none
- * @cfg: a loaded config; the groups' ranges are filled in
+ * sl_up_ranges() - what the config leaves to the host: a range for each
+ * isolated group that names none, a parent for each macvtap group
+ * @cfg: a loaded config; the groups' ranges and parents are filled in
  * @err: why, when it fails
  *
- * In config order, each clear of the config's other ranges and of what
- * the host uses (sl_ipam_derive_range()); said on stderr, so that the
- * admin can write it down.
+ * In config order, each range clear of the config's other ranges and of
+ * what the host uses (sl_ipam_derive_range()); the parent is the interface
+ * of the default route. Said on stderr, so that the admin can write it
+ * down.
  *
- * Return: 0, or -EADDRINUSE / -errno with the error recorded
+ * Return: 0, or -EADDRINUSE / -ENXIO / -errno with the error recorded
  */
 int sl_up_ranges(struct sl_config *cfg, struct sl_error *err)
 {
@@ -920,6 +983,12 @@ int sl_up_ranges(struct sl_config *cfg, struct sl_error *err)
 		struct sl_group *g = &cfg->g[i];
 		int r;
 
+		if (g->mode == SL_NET_MACVTAP && !g->parent[0]) {
+			if ((r = sl_default_parent(g->parent, err)) < 0)
+				return sl_error_wrap(err, r, "%s: group %s", cfg->path, g->name);
+			sl_info("group %s: network.parent %s, the interface of the default route",
+				g->name, g->parent);
+		}
 		if (!g->range_auto)
 			continue;
 		if ((r = sl_ipam_derive_range(g->name, taken, n, &g->range, err)) < 0)
@@ -948,7 +1017,15 @@ int sl_up_check_host(const struct sl_config *cfg, struct sl_error *err)
 		const struct sl_group *g = &cfg->g[i];
 		bool bridge = g->mode == SL_NET_BRIDGE;
 		const char *key = bridge ? "network.gateway" : "network.range";
-		int r = sl_ipam_check_range(&g->range, bridge ? g->gw : 0, true, err);
+		int r;
+
+		/* A LAN's subnet is the host's own; the parent must be there. */
+		if (g->mode == SL_NET_MACVTAP) {
+			if ((r = sl_macvtap_parent_ok(g->parent, err)) < 0)
+				return sl_error_wrap(err, r, "%s: group %s", cfg->path, g->name);
+			continue;
+		}
+		r = sl_ipam_check_range(&g->range, bridge ? g->gw : 0, true, err);
 
 		if (r >= 0 && bridge) {
 			r = sl_bridge_usable(g->bridge, g->gw, g->range.prefix, err);

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "error.h"
 #include "log.h"
+#include "macvtap.h"
 #include "name.h"
 #include "netns.h"
 #include "nl.h"
@@ -255,10 +256,47 @@ static const char *qemu_opt_value(const char *v, char *buf, size_t len)
 	return buf;
 }
 
-static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_fd,
-		      struct argv *a)
+/*
+ * The NIC: a macvtap's device is an fd QEMU inherits (SL_FD_TAP), with the
+ * macvtap's MAC (it takes no other); a TAP is opened by name, with a MAC
+ * made of the VM's address.
+ */
+static void qemu_nic(const struct sl_boot_cfg *c, const uint8_t *mac, struct argv *a)
 {
-	char ip[SL_IP_STRLEN], gw[SL_IP_STRLEN], mask[SL_IP_STRLEN], esc[2 * 4096 + 1];
+	char esc[2 * 64 + 1];
+
+	add(a, "-netdev");
+	if (c->mode == SL_NET_MACVTAP)
+		add(a, "tap,id=net0,fd=%d", SL_FD_TAP);
+	else
+		add(a, "tap,id=net0,ifname=%s,script=no,downscript=no",
+		    qemu_opt_value(c->tap, esc, sizeof(esc)));
+	add(a, "-device");
+	if (mac)
+		add(a, "virtio-net-device,netdev=net0,mac=%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+		    mac[1], mac[2], mac[3], mac[4], mac[5]);
+	else
+		add(a, "virtio-net-device,netdev=net0,mac=06:00:%02x:%02x:%02x:%02x", c->ip >> 24,
+		    (c->ip >> 16) & 255, (c->ip >> 8) & 255, c->ip & 255);
+}
+
+/* ip= of the guest's /init: static, or dhcp (macvtap mode without an address). */
+static void guest_ip(const struct sl_boot_cfg *c, char *buf, size_t len)
+{
+	char ip[SL_IP_STRLEN], gw[SL_IP_STRLEN], mask[SL_IP_STRLEN];
+
+	if (!c->ip) {
+		snprintf(buf, len, "dhcp");
+		return;
+	}
+	snprintf(buf, len, "%s::%s:%s::eth0:off", sl_ip_fmt(c->ip, ip), sl_ip_fmt(c->gw, gw),
+		 sl_ip_fmt(sl_cidr_mask(c->prefix), mask));
+}
+
+static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_fd,
+		      const uint8_t *mac, struct argv *a)
+{
+	char ip[128], esc[2 * 4096 + 1];
 	bool kvm = !strcmp(accel, "kvm");
 
 	add(a, "%s", c->qemu);
@@ -291,9 +329,9 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 		/* Under TCG, calibration of the TSC hangs half the boots on a busy host. */
 		if (khz)
 			snprintf(tsc, sizeof(tsc), " tsc_early_khz=%lu", khz);
-		add(a, "console=ttyS0 panic=-1 ipv6.disable=1 ip=%s::%s:%s::eth0:off sl_name=%s%s%s%s%s",
-		    sl_ip_fmt(c->ip, ip), sl_ip_fmt(c->gw, gw),
-		    sl_ip_fmt(sl_cidr_mask(c->prefix), mask), c->name, tsc,
+		guest_ip(c, ip, sizeof(ip));
+		add(a, "console=ttyS0 panic=-1 ipv6.disable=1 ip=%s sl_name=%s%s%s%s%s", ip, c->name,
+		    tsc,
 		    c->dns && *c->dns ? " sl_dns=" : "", c->dns ? c->dns : "",
 		    c->disk ? " sl_root=/dev/vda" : "");
 	}
@@ -307,13 +345,7 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 	add(a, "socket,id=agent,fd=%d", agent_fd);
 	add(a, "-device");
 	add(a, "virtserialport,chardev=agent,name=sl.agent");
-	add(a, "-netdev");
-	add(a, "tap,id=net0,ifname=%s,script=no,downscript=no",
-	    qemu_opt_value(c->tap, esc, sizeof(esc)));
-	add(a, "-device");
-	/* A locally administered MAC made of the VM's address. */
-	add(a, "virtio-net-device,netdev=net0,mac=06:00:%02x:%02x:%02x:%02x", c->ip >> 24,
-	    (c->ip >> 16) & 255, (c->ip >> 8) & 255, c->ip & 255);
+	qemu_nic(c, mac, a);
 	if (c->disk) {
 		add(a, "-drive");
 		add(a, "file=%s,format=raw,if=none,id=disk0",
@@ -346,7 +378,7 @@ static int find_supervisor(void)
 
 /* In the grandchild of sl-boot start: set up the fixed fds and exec. */
 static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int nsfd,
-			    int ready_fd)
+			    int tapfd, const uint8_t *mac, int ready_fd)
 {
 	static struct argv a;
 	char *args[80];
@@ -361,10 +393,12 @@ static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 	nsfd = fcntl(nsfd, F_DUPFD, 10);
 	sp[0] = fcntl(sp[0], F_DUPFD, 10);
 	sp[1] = fcntl(sp[1], F_DUPFD, 10);
+	tapfd = tapfd < 0 ? -1 : fcntl(tapfd, F_DUPFD, 10);
 	if (dup2(ready_fd, SL_FD_READY) < 0 || dup2(nsfd, SL_FD_NETNS) < 0 ||
-	    dup2(sp[0], SL_FD_GUEST) < 0 || dup2(sp[1], SL_FD_QEMU_AGENT) < 0)
+	    dup2(sp[0], SL_FD_GUEST) < 0 || dup2(sp[1], SL_FD_QEMU_AGENT) < 0 ||
+	    (tapfd >= 0 && dup2(tapfd, SL_FD_TAP) < 0))
 		_exit(1);
-	qemu_argv(c, accel, SL_FD_QEMU_AGENT, &a);
+	qemu_argv(c, accel, SL_FD_QEMU_AGENT, mac, &a);
 	if (a.full) {
 		dprintf(SL_FD_READY, "fail: the QEMU command line is too long\n");
 		_exit(1);
@@ -377,7 +411,9 @@ static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 	args[n] = NULL;
 	/* Said even when it is the default: sl-gc knows ours by it (lib/gc.c). */
 	setenv("SL_RUN_DIR", sl_run_dir(), 1);
-	sl_child_clean((const int[]){ SL_FD_READY, SL_FD_NETNS, SL_FD_GUEST, SL_FD_QEMU_AGENT }, 4);
+	sl_child_clean((const int[]){ SL_FD_READY, SL_FD_NETNS, SL_FD_GUEST, SL_FD_QEMU_AGENT,
+				      SL_FD_TAP },
+		       tapfd >= 0 ? 5 : 4);
 	execv(supervisor_path, args);
 	dprintf(SL_FD_READY, "fail: exec supervisor: %s\n", strerror(errno));
 	_exit(1);
@@ -418,7 +454,9 @@ static void console_tail(const char *dir)
  */
 int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
-	_cleanup_close_ int nsfd = -1;
+	_cleanup_close_ int nsfd = -1, tapfd = -1;
+	bool host_ns = c->mode != SL_NET_ISOLATED;
+	uint8_t mac[6];
 	char dir[4096], msg[256] = "";
 	const char *accel, *why;
 	int ready[2], sup = 0, qemu = 0, r;
@@ -442,12 +480,16 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	if (sup || qemu)
 		return sl_error(err, -EEXIST, "%s is running already (supervisor %d, qemu %d)",
 				c->name, sup, qemu);
-	/* Bridge mode: QEMU stays in this namespace, where the bridge is. */
-	nsfd = c->bridge ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
-			 : sl_vm_netns_open(c->name, err);
+	/* Bridge and macvtap mode: QEMU stays in this namespace, where its link is. */
+	nsfd = host_ns ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
+		       : sl_vm_netns_open(c->name, err);
 	if (nsfd < 0)
-		return c->bridge ? -errno : nsfd;
-	{
+		return host_ns ? -errno : nsfd;
+	if (c->mode == SL_NET_MACVTAP) {
+		tapfd = sl_macvtap_open(c->name, c->tap, mac, err);
+		if (tapfd < 0)
+			return tapfd;
+	} else {
 		_cleanup_netns_ int saved = sl_netns_enter(nsfd);
 		_cleanup_nl_ struct nl_sock *sk = NULL;
 		struct sl_link t;
@@ -457,7 +499,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		if (sl_nl_open(&sk) < 0 || sl_link_get(sk, c->tap, &t) < 0 || strcmp(t.kind, "tun"))
 			return sl_error(err, -ENXIO, "%s: no TAP %s in %s (run sl-tap add %s)",
 					c->name, c->tap,
-					c->bridge ? "this namespace" : "its namespace", c->name);
+					host_ns ? "this namespace" : "its namespace", c->name);
 	}
 	if (find_supervisor() < 0)
 		return sl_error(err, -ENOENT,
@@ -490,7 +532,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		if (g != 0)
 			_exit(g < 0 ? 1 : 0);
 		sl_vm_write_pid(c->name, SL_SUPERVISOR_PID, getpid());
-		exec_supervisor(c, accel, nsfd, ready[1]);
+		exec_supervisor(c, accel, nsfd, tapfd, tapfd >= 0 ? mac : NULL, ready[1]);
 	}
 	close(ready[1]);
 	waitpid(child, NULL, 0);

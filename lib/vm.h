@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cfg.h"
 #include "error.h"
 #include "kv.h"
 
@@ -22,10 +23,10 @@ struct sl_boot_cfg {
 	const char *kernel, *initrd, *disk;
 	const char *accel;   /* "auto", "kvm" or "tcg" */
 	const char *tap;
-	bool bridge;         /* the TAP is in this namespace, not the VM's */
+	enum sl_net_mode mode; /* isolated: the TAP is in the VM's namespace; else in this one */
 	const char *dns;     /* comma-separated, may be NULL: no resolver */
 	const char *qemu;    /* the QEMU binary */
-	uint32_t ip, gw;
+	uint32_t ip, gw;     /* macvtap mode: ip 0 for DHCP from the LAN */
 	unsigned prefix, vcpu, mem_mb, timeout_s;
 };
 

@@ -10,9 +10,7 @@ setup() {
 	G="g${P:1:4}" # group names: short, unique per test
 }
 teardown() {
-	for c in "$BATS_TEST_TMPDIR"/*.yaml; do
-		[ -e "$c" ] && inhost sl-up down "$c" >/dev/null 2>&1 || true
-	done
+	down_configs
 	teardown_host
 }
 
@@ -25,10 +23,6 @@ example() {
 	echo "$BATS_TEST_TMPDIR/$2.yaml"
 }
 
-cfg_file() { # cfg_file NAME <<< YAML
-	cat >"$BATS_TEST_TMPDIR/$1.yaml"
-	echo "$BATS_TEST_TMPDIR/$1.yaml"
-}
 
 vm_get() { # vm_get VM URL-host → 0 if the page came
 	inhost sl-exec "$1" -- timeout 4 wget -q -O - "http://$2/" >/dev/null 2>&1
@@ -362,7 +356,7 @@ whole_or_gone() {
 	local ok bad
 	printf 'echo "hello $((6 * 7))"\necho ran >/tmp/userdata-ran\necho to-stderr >&2\n' \
 		>"$BATS_TEST_TMPDIR/script.sh"
-	ok=$(cfg_file ok <<Y
+	ok=$(cfg ok <<Y
 config:
   host_groups:
   - name: $G
@@ -377,7 +371,7 @@ Y
 	grep -qx "hello 42" "$SL_RUN_DIR/$G-1/userdata.log"
 	grep -qx "to-stderr" "$SL_RUN_DIR/$G-1/userdata.log"
 	[ "$(inhost sl-exec "$G-1" -- cat /tmp/userdata-ran)" = ran ]
-	bad=$(cfg_file bad <<Y
+	bad=$(cfg bad <<Y
 config:
   host_groups:
   - name: ${G}b

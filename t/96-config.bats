@@ -13,10 +13,6 @@ teardown() {
 	teardown_host
 }
 
-cfg() { # cfg NAME <<< YAML
-	cat >"$BATS_TEST_TMPDIR/$1.yaml"
-	echo "$BATS_TEST_TMPDIR/$1.yaml"
-}
 
 @test "a VM name over 15 bytes (isolated-agents-1)" {
 	f=$(cfg long <<'Y'

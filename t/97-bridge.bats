@@ -12,16 +12,10 @@ setup() {
 	BR="${P}br"
 }
 teardown() {
-	for c in "$BATS_TEST_TMPDIR"/*.yaml; do
-		[ -e "$c" ] && inhost sl-up down "$c" >/dev/null 2>&1 || true
-	done
+	down_configs
 	teardown_host
 }
 
-cfg() { # cfg NAME <<< YAML
-	cat >"$BATS_TEST_TMPDIR/$1.yaml"
-	echo "$BATS_TEST_TMPDIR/$1.yaml"
-}
 vm_get() {
 	inhost sl-exec "$1" -- timeout 4 wget -q -O - "http://$2/" >/dev/null 2>&1
 }

@@ -79,6 +79,20 @@ setup_lan_internet() {
 	done
 }
 
+# A config file from stdin: cfg NAME <<< YAML prints its path.
+cfg() {
+	cat >"$BATS_TEST_TMPDIR/$1.yaml"
+	echo "$BATS_TEST_TMPDIR/$1.yaml"
+}
+
+# Take down what every config a test wrote brought up (in teardown).
+down_configs() {
+	local c
+	for c in "$BATS_TEST_TMPDIR"/*.yaml; do
+		[ -e "$c" ] && inhost sl-up down "$c" >/dev/null 2>&1 || true
+	done
+}
+
 # Everything in /run/netns that carries our owner tag for this SL_RUN_DIR.
 owned_netns() {
 	local n
