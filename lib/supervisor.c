@@ -754,7 +754,8 @@ int sl_supervise(int argc, char **argv)
 	struct sl_supervisor s = { .ready_fd = SL_FD_READY, .guest_fd = SL_FD_GUEST };
 	char sock[4096], log[4096], old[4096], diag[4096];
 	int cin[2], cout[2], nul, dash = 0, log_errno;
-	bool has_tap;
+	/* Before anything is opened here: fd 7 open now is what sl-boot passed. */
+	bool has_tap = fcntl(SL_FD_TAP, F_GETFD) >= 0;
 	pid_t q, sup;
 
 	for (int i = 0; i < argc; i++)
@@ -789,7 +790,8 @@ int sl_supervise(int argc, char **argv)
 	fcntl(SL_FD_NETNS, F_SETFD, FD_CLOEXEC);
 	fcntl(SL_FD_GUEST, F_SETFD, FD_CLOEXEC);
 	fcntl(SL_FD_QEMU_AGENT, F_SETFD, FD_CLOEXEC);
-	has_tap = fcntl(SL_FD_TAP, F_SETFD, FD_CLOEXEC) == 0;
+	if (has_tap)
+		fcntl(SL_FD_TAP, F_SETFD, FD_CLOEXEC);
 	if (s.log_fd < 0) {
 		dprintf(SL_FD_READY, "fail: %s: %s (not opened through a link)\n", log,
 			strerror(log_errno));
