@@ -24,7 +24,7 @@ override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-egress sl-boot sl-exec sl-up sl-gc
+TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-cni-run sl-egress sl-boot sl-exec sl-up sl-gc
 BINS := $(addprefix bin/,$(TOOLS))
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:.c=.o)
@@ -104,7 +104,7 @@ man/%.1: man/%.1.scd
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
 	libyaml-dev libarchive-dev libnetfilter-conntrack-dev libnetfilter-log-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
-	libipset-dev libldns-dev libjson-c-dev dnsmasq-base ipset busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
+	libipset-dev libldns-dev libjson-c-dev dnsmasq-base containernetworking-plugins ipset busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -128,10 +128,10 @@ unit: t/unit/unit-tests
 # libFuzzer targets, each for a short time on every check: the frame parser
 # (what the guest sends the supervisor), copy-out (the guest's tar stream),
 # egress entries and denied packets' headers, env files, the config
-# loader, the resolver's DNS messages and the denial log lines (what users,
-# env files, guests and upstream servers write).
+# loader, the resolver's DNS messages, the denial log lines and CNI results
+# (what users, env files, guests, upstream servers and plugins write).
 FUZZ_SECONDS ?= 12
-FUZZ_TARGETS := frame copy entry env config dns denial
+FUZZ_TARGETS := frame copy entry env config dns denial cni
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
 fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/proto.c
@@ -147,6 +147,9 @@ fuzz/env-fuzz: fuzz/env-fuzz.c lib/kv.c lib/kv.h lib/log.c lib/error.c
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/kv.c lib/log.c lib/error.c -ljson-c
 fuzz/denial-fuzz: fuzz/denial-fuzz.c lib/denials.c lib/denials.h $(LIB_SRC) lib/*.h
 	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/denial-fuzz.c \
+		$(LIB_SRC) $(LDLIBS)
+fuzz/cni-fuzz: fuzz/cni-fuzz.c lib/cni.c lib/cni.h $(LIB_SRC) lib/*.h
+	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/cni-fuzz.c \
 		$(LIB_SRC) $(LDLIBS)
 # The loader pulls in much of lib/: it is built from all of it.
 fuzz/config-fuzz: fuzz/config-fuzz.c $(LIB_SRC) lib/*.h

@@ -41,8 +41,8 @@ static const char usage[] =
 	"      --accel A     kvm, tcg or auto (default: KVM where it can run the kernel)\n"
 	"      --dns A,B     name servers for the guest (or SL_DNS; default 8.8.8.8,1.1.1.1;\n"
 	"                    127.0.0.1 or none: no resolver)\n"
-	"      --mode MODE   isolated (default), bridge or macvtap (or SL_MODE; macvtap\n"
-	"                    without SL_IP: the guest asks the LAN's DHCP server)\n"
+	"      --mode MODE   isolated (default), bridge, macvtap or cni (or SL_MODE;\n"
+	"                    macvtap without SL_IP: the guest asks the LAN's DHCP server)\n"
 	"      --timeout S   how long start waits for the agent, stop for power-off\n"
 	"                    (default 120 and 20)\n"
 	SL_COMMON_HELP
@@ -139,7 +139,10 @@ int main(int argc, char **argv)
 	if ((r = sl_dns_servers(sl_input_get("SL_DNS"), "--dns", dns, sizeof(dns), err)) < 0)
 		return sl_cli_fail(err, r);
 	c.dns = dhcp && !sl_input_get("SL_DNS") ? NULL : dns;
-	c.tap = sl_cli_input("SL_TAP", c.mode != SL_NET_ISOLATED ? c.name : SL_TAP_DEFAULT);
+	c.tap = sl_cli_input("SL_TAP", c.mode == SL_NET_BRIDGE || c.mode == SL_NET_MACVTAP
+					       ? c.name
+					       : SL_TAP_DEFAULT);
+	c.cni_ifname = sl_cli_input("SL_CNI_IFNAME", "eth0");
 	c.qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
 	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), 1, &bad, err);
 	c.mem_mb = num("--mem", sl_input_get("SL_MEM"), 256, &bad, err);

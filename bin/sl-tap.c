@@ -38,7 +38,8 @@ static const char usage[] =
 	"                     SL_BRIDGE; default brvm0)\n"
 	"  -m, --macvtap IF   macvtap mode, on parent IF (or SL_PARENT; default the\n"
 	"                     interface of the default route)\n"
-	"      --mode MODE    isolated (default), bridge or macvtap (or SL_MODE)\n"
+	"      --mode MODE    isolated (default), bridge, macvtap or cni (or SL_MODE;\n"
+	"                     cni: no address, wired to SL_CNI_IFNAME by tc redirect)\n"
 	SL_COMMON_HELP
 	"\nadd prints SL_TAP (and SL_BRIDGE; or SL_PARENT SL_MAC SL_MODE). Exit status:\n"
 	"0 ok, 1 failure, 2 bad input.\n";
@@ -148,6 +149,12 @@ int main(int argc, char **argv)
 		r = sl_tap_del(c.name, c.tap, err);
 		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
+	if (mode == SL_NET_CNI && !strcmp(verb, "add")) {
+		r = sl_tap_wire(c.name, c.tap, sl_cli_input("SL_CNI_IFNAME", "eth0"), &out, err);
+		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(&cli, &out);
+	}
+	if (mode == SL_NET_CNI)
+		return sl_cli_usage(&cli, "check: not for CNI mode (sl-cni-run check %s)", c.name);
 	if ((r = sl_cli_ip("SL_GW", &c.gw, err)) < 0 || (r = sl_cli_prefix(&c.prefix, err)) < 0)
 		return sl_cli_fail(err, r);
 	if (!strcmp(verb, "check")) {

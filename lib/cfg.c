@@ -628,8 +628,8 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 {
 	static const char *const keys[] = { "name", "count", "vcpu", "ram_gb", "ram_mb",
 					    "ram_bytes", "dns_servers", "kernel_file",
-					    "initrd_file", "disk_file", "network", "userdata",
-					    "userdata_file", NULL };
+					    "initrd_file", "disk_file", "network", "network_name",
+					    "userdata", "userdata_file", NULL };
 	const yaml_node_t *v;
 	unsigned long n = 0;
 	char probe[96];
@@ -719,11 +719,23 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 	if (sl_name_check(probe, c->err) < 0)
 		return fail(c, get(c, gn, "name"), "%s", c->err->msg);
 	v = get(c, gn, "network");
-	if (!v)
-		return fail(c, gn, "no network section: that is Slicer's CNI mode, which sltools "
-				   "does not do (add network: {mode: isolated, range: ...})");
-	if ((r = parse_network(c, v, g)) < 0)
+	if (v && get(c, gn, "network_name"))
+		return fail(c, get(c, gn, "network_name"), "network_name: only without network "
+							  "(Slicer's CNI mode)");
+	if (!v && (v = get(c, gn, "network_name"))) {
+		/* Slicer's CNI mode: the conflist of that name attaches each VM */
+		g->mode = SL_NET_CNI;
+		if ((r = get_str(c, v, "network_name", g->cni_network, sizeof(g->cni_network))) < 0)
+			return r;
+		if (!g->cni_network[0] || strchr(g->cni_network, '/'))
+			return fail(c, v, "network_name: '%s' is not a CNI network name",
+				    g->cni_network);
+	} else if (!v) {
+		return fail(c, gn, "no network section and no network_name (Slicer's CNI mode): "
+				   "add network: {mode: isolated}, or network_name: NET");
+	} else if ((r = parse_network(c, v, g)) < 0) {
 		return r;
+	}
 	/* Names in allow are resolved by the VM's resolver, which asks dns_servers. */
 	if (sl_entry_list_names(&g->allow) &&
 	    (!strcmp(g->dns, "127.0.0.1") || !strcmp(g->dns, "none")))
@@ -784,8 +796,10 @@ static int groups_clash(struct ctx *c, const yaml_node_t *gn, const struct sl_gr
 	if (host_links && a->tap_prefix[0] && !strcmp(a->tap_prefix, b->tap_prefix))
 		return fail(c, gn, "group %s: network.tap_prefix: %s is group %s's too", b->name,
 			    b->tap_prefix, a->name);
+	/* DHCP's and CNI's addresses are the LAN's and the plugins' business */
 	if ((a->mode == SL_NET_MACVTAP && !a->gateway_s[0]) ||
-	    (b->mode == SL_NET_MACVTAP && !b->gateway_s[0]))
+	    (b->mode == SL_NET_MACVTAP && !b->gateway_s[0]) || a->mode == SL_NET_CNI ||
+	    b->mode == SL_NET_CNI)
 		return 0;
 	if (!a->range_auto && !b->range_auto && sl_cidr_overlap(&a->range, &b->range))
 		return fail(c, gn, "group %s: %s: %s overlaps %s of group %s", b->name, key,

@@ -8,7 +8,7 @@
 #include "egress.h"
 #include "error.h"
 
-enum sl_net_mode { SL_NET_ISOLATED, SL_NET_BRIDGE, SL_NET_MACVTAP };
+enum sl_net_mode { SL_NET_ISOLATED, SL_NET_BRIDGE, SL_NET_MACVTAP, SL_NET_CNI };
 
 /* A group's userdata: one argument of one agent request, so bounded. */
 #define SL_USERDATA_MAX 32768
@@ -27,6 +27,7 @@ struct sl_group {
 	/* bridge and macvtap mode (a macvtap group without gateway_s: DHCP) */
 	char bridge[16], tap_prefix[16], gateway_s[SL_CIDR_STRLEN];
 	char parent[16]; /* macvtap: the LAN interface; "" until sl_up_ranges() */
+	char cni_network[128]; /* CNI mode (network_name, no network): the conflist's name */
 	char pool_s[2 * SL_IP_STRLEN]; /* network.range, "A-B": where addresses come from; "" all */
 	uint32_t gw;
 	uint32_t *addresses; /* network.addresses, VM n gets addresses[n-1] */

@@ -232,7 +232,7 @@ int sl_cli_prefix(unsigned *prefix, struct sl_error *err)
 }
 
 /**
- * sl_cli_mode() - SL_MODE: "isolated" (the default), "bridge" or "macvtap"
+ * sl_cli_mode() - SL_MODE: "isolated" (the default), "bridge", "macvtap", "cni"
  * @mode: result
  * @err: why, when it fails
  *
@@ -242,7 +242,8 @@ int sl_cli_mode(enum sl_net_mode *mode, struct sl_error *err)
 {
 	static const char *const names[] = { [SL_NET_ISOLATED] = "isolated",
 					     [SL_NET_BRIDGE] = "bridge",
-					     [SL_NET_MACVTAP] = "macvtap" };
+					     [SL_NET_MACVTAP] = "macvtap",
+					     [SL_NET_CNI] = "cni" };
 	const char *v = sl_input_get("SL_MODE");
 
 	*mode = SL_NET_ISOLATED;
@@ -252,6 +253,7 @@ int sl_cli_mode(enum sl_net_mode *mode, struct sl_error *err)
 			return 0;
 		}
 	if (v)
-		return sl_error(err, -EINVAL, "bad SL_MODE '%s': isolated, bridge or macvtap", v);
+		return sl_error(err, -EINVAL, "bad SL_MODE '%s': isolated, bridge, macvtap or cni",
+				v);
 	return 0;
 }

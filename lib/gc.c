@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "cni.h"
 #include "cidr.h"
 #include "egress.h"
 #include "gc.h"
@@ -79,6 +80,11 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 		say("VM %s: egress rules", name);
 		if (!dry)
 			sl_egress_flush(name, NULL);
+	}
+	if (sl_kv_get(st, "SL_CNI_NETWORK")) {
+		say("VM %s: CNI attachment to %s (DEL)", name, sl_kv_get(st, "SL_CNI_NETWORK"));
+		if (!dry)
+			sl_cni_del(name, NULL);
 	}
 	if (sl_netns_exists(name) > 0) {
 		say("VM %s: namespace, TAP and veth", name);

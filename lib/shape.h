@@ -22,5 +22,6 @@ int sl_rate_parse(const char *s, uint64_t *bytes_per_s, const char *what, struct
 char *sl_rate_fmt(uint64_t bytes_per_s, char buf[32]);
 int sl_shape_set(struct nl_sock *sk, const char *dev, uint64_t bytes_per_s, struct sl_error *err);
 int sl_shape_get(struct nl_sock *sk, const char *dev, uint64_t *bytes_per_s);
+int sl_tc_redirect(struct nl_sock *sk, const char *from, const char *to, struct sl_error *err);
 
 #endif

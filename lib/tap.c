@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -14,6 +15,7 @@
 #include "name.h"
 #include "netns.h"
 #include "nl.h"
+#include "shape.h"
 #include "state.h"
 #include "tap.h"
 #include "util.h"
@@ -44,6 +46,29 @@ int sl_tap_create(const char *tap, struct sl_error *err)
 		return sl_error(err, -e, "cannot create TAP %s: %s", tap, strerror(e));
 	}
 	return 0;
+}
+
+/*
+ * Our TAP @tap in the namespace @sk is in, made when missing (@made says
+ * so). Return 0, -EEXIST (a link of that name that is not our TAP, the
+ * error recorded) or -errno.
+ */
+static int tap_ensure(struct nl_sock *sk, const char *name, const char *tap, struct sl_link *t,
+		      bool *made, struct sl_error *err)
+{
+	int r = sl_link_get(sk, tap, t);
+
+	*made = false;
+	if (r == 0 && (strcmp(t->kind, "tun") || strcmp(t->alias, sl_owner_tag())))
+		return sl_error(err, -EEXIST, "%s: %s exists in the namespace and is not our TAP",
+				name, tap);
+	if (r != -ENODEV)
+		return r;
+	if ((r = sl_tap_create(tap, err)) < 0)
+		return r;
+	*made = true;
+	r = sl_link_set(sk, tap, -1, sl_owner_tag());
+	return r == 0 ? sl_link_get(sk, tap, t) : r;
 }
 
 /**
@@ -78,20 +103,9 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out, struct sl_error *e
 		r = sl_nl_open_or_fail(&sk, err);
 		if (r < 0)
 			return r;
-		r = sl_link_get(sk, c->tap, &t);
-		if (r == 0 && (strcmp(t.kind, "tun") || strcmp(t.alias, sl_owner_tag())))
-			return sl_error(err, -EEXIST,
-					"%s: %s exists in the namespace and is not our TAP",
-					c->name, c->tap);
-		if (r == -ENODEV) {
-			r = sl_tap_create(c->tap, err);
-			if (r < 0)
-				return r;
-			made = true;
-			r = sl_link_set(sk, c->tap, -1, sl_owner_tag());
-			if (r == 0)
-				r = sl_link_get(sk, c->tap, &t);
-		}
+		r = tap_ensure(sk, c->name, c->tap, &t, &made, err);
+		if (r == -EEXIST)
+			return r;
 		if (r == 0) {
 			r = sl_addr_has(sk, t.ifindex, c->gw, c->prefix);
 			if (r == 0)
@@ -120,6 +134,67 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out, struct sl_error *e
 }
 
 /**
+ * sl_tap_wire() - a TAP in the VM's namespace, wired to the CNI interface
+ * @name: the VM = its namespace
+ * @tap: the TAP
+ * @peer: the interface the CNI chain made there (eth0)
+ * @out: SL_TAP SL_MAC (@peer's: the guest's NIC takes it, so that what the
+ *	 chain set up for @peer, ARP and MAC checks included, holds for the VM)
+ * @err: why, when it fails
+ *
+ * No address on the TAP: every frame that arrives on one leaves by the
+ * other (sl_tc_redirect() both ways), so the guest is on @peer's link as
+ * if it were @peer. Making it again is harmless.
+ *
+ * Return: 0, -ENXIO (no namespace, no @peer), -EEXIST, or -errno; the error
+ * recorded
+ */
+int sl_tap_wire(const char *name, const char *tap, const char *peer, struct sl_kv *out,
+		struct sl_error *err)
+{
+	_cleanup_close_ int fd = sl_vm_netns_open(name, err);
+	struct sl_link t, p;
+	bool made = false;
+	char mac[18];
+	int r;
+
+	if (fd < 0)
+		return fd;
+	{
+		_cleanup_netns_ int saved = -1;
+		_cleanup_nl_ struct nl_sock *sk = NULL;
+
+		if ((r = sl_nl_open_in(fd, &saved, &sk, err)) < 0)
+			return r;
+		if (sl_link_get(sk, peer, &p) < 0)
+			return sl_error(err, -ENXIO,
+					"%s: no %s in its namespace (run sl-cni-run add %s)", name,
+					peer, name);
+		r = tap_ensure(sk, name, tap, &t, &made, err);
+		if (r == -EEXIST)
+			return r;
+		if (r == 0)
+			r = sl_link_set(sk, tap, 1, NULL);
+		if (r == 0)
+			r = sl_link_set(sk, peer, 1, NULL);
+		if (r < 0)
+			sl_error(err, r, "%s: cannot set up %s: %s", name, tap, strerror(-r));
+		if (r == 0 && (r = sl_tc_redirect(sk, peer, tap, err)) == 0)
+			r = sl_tc_redirect(sk, tap, peer, err);
+		if (r < 0) {
+			if (made)
+				sl_link_del(sk, tap);
+			return r;
+		}
+	}
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", p.mac[0], p.mac[1], p.mac[2],
+		 p.mac[3], p.mac[4], p.mac[5]);
+	if ((r = sl_kv_set(out, "SL_TAP", tap)) < 0 || (r = sl_kv_set(out, "SL_MAC", mac)) < 0)
+		return r;
+	return sl_state_update(name, out, NULL, err);
+}
+
+/**
  * sl_tap_del() - remove a VM's TAP
  * @err: why, when it fails
  *
@@ -127,7 +202,7 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out, struct sl_error *e
  */
 int sl_tap_del(const char *name, const char *tap, struct sl_error *err)
 {
-	static const char *const keys[] = { "SL_TAP", NULL };
+	static const char *const keys[] = { "SL_TAP", "SL_MAC", NULL };
 	_cleanup_close_ int fd = -1;
 	int r;
 

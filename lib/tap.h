@@ -19,6 +19,8 @@ struct sl_tap_cfg {
 };
 int sl_tap_create(const char *tap, struct sl_error *err);
 int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out, struct sl_error *err);
+int sl_tap_wire(const char *name, const char *tap, const char *peer, struct sl_kv *out,
+		struct sl_error *err);
 int sl_tap_del(const char *name, const char *tap, struct sl_error *err);
 int sl_tap_check(const struct sl_tap_cfg *c, struct sl_error *err);
 

@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "bridge.h"
+#include "cni.h"
 #include "cidr.h"
 #include "dns.h"
 #include "egress.h"
@@ -186,6 +187,7 @@ static void clean_env(void)
 	/* An exported SL_* from an earlier eval must not steer the steps. */
 	static const char *const keep[] = { "SL_RUN_DIR", "SL_GUEST_DIR", "SL_LIBEXEC_DIR",
 					    "SL_QEMU", "SL_DEBUG", "SL_CONSOLE_MAX", "SL_AGENT_TIMEOUT",
+					    "SL_CNI_CONF_DIR", "SL_CNI_PATH",
 #ifdef SL_FAULT_INJECTION
 					    "SL_FAULT",
 #endif
@@ -269,6 +271,7 @@ struct plan {
 	bool subnet;              /* bridge, static macvtap: one address of the gateway's subnet */
 	bool lan;                 /* static macvtap: of the LAN's subnet */
 	bool dhcp;                /* macvtap without a gateway: no lease, the LAN's DHCP */
+	bool cni;                 /* CNI mode: no lease, the chain's address */
 	const char *address;      /* subnet: its entry of network.addresses, or NULL */
 	char address_s[SL_IP_STRLEN];
 	const char *pool;         /* subnet without an address: network.range, or NULL (all) */
@@ -292,6 +295,7 @@ static void plan_make(const struct sl_group *g, const char *name, struct plan *p
 	p->dhcp = p->macvtap && !g->gateway_s[0];
 	p->lan = p->macvtap && !p->dhcp;
 	p->subnet = p->bridge || p->lan;
+	p->cni = g->mode == SL_NET_CNI;
 	if (p->subnet && g->naddr && p->k >= 1 && p->k <= g->naddr)
 		p->address = sl_ip_fmt(g->addresses[p->k - 1], p->address_s);
 	if (p->subnet && !p->address && g->pool_s[0])
@@ -333,12 +337,16 @@ struct step {
 #define ISOLATED MODE(SL_NET_ISOLATED)
 #define BRIDGE MODE(SL_NET_BRIDGE)
 #define MACVTAP MODE(SL_NET_MACVTAP)
-#define ALL (ISOLATED | BRIDGE | MACVTAP)
+#define CNI MODE(SL_NET_CNI)
+#define ALL (ISOLATED | BRIDGE | MACVTAP | CNI)
 
-/* A macvtap VM under DHCP has no lease: the LAN's server gives it one. */
+/*
+ * A macvtap VM under DHCP has no lease: the LAN's server gives it one; a
+ * CNI VM's address is the chain's IPAM's.
+ */
 static bool has_lease(const struct plan *p)
 {
-	return !p->dhcp;
+	return !p->dhcp && !p->cni;
 }
 
 static void ipam_args(const struct plan *p, struct cmd *c)
@@ -389,6 +397,24 @@ static int netns_undo(const struct plan *p, struct sl_error *err)
 	return sl_netns_del(p->name, err);
 }
 
+static void cni_args(const struct plan *p, struct cmd *c)
+{
+	args(c, p->name, "--network", p->g->cni_network, (char *)NULL);
+}
+
+static int cni_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
+{
+	struct sl_cni_cfg c = { p->name, p->g->cni_network, SL_CNI_IFNAME_DEFAULT };
+
+	(void)v;
+	return sl_cni_add(&c, out, err);
+}
+
+static int cni_undo(const struct plan *p, struct sl_error *err)
+{
+	return sl_cni_del(p->name, err);
+}
+
 static int veth_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
 	struct sl_veth_cfg c = { p->name, SL_VETH_NS_DEFAULT, v->ip, v->prefix };
@@ -404,6 +430,8 @@ static int veth_undo(const struct plan *p, struct sl_error *err)
 static void tap_args(const struct plan *p, struct cmd *c)
 {
 	args(c, p->name, (char *)NULL);
+	if (p->cni)
+		args(c, "--mode", "cni", (char *)NULL);
 	if (p->macvtap) {
 		args(c, "--macvtap", p->g->parent, (char *)NULL);
 		if (strcmp(p->tap, p->name))
@@ -425,6 +453,8 @@ static int tap_up(const struct plan *p, struct lease *v, struct sl_kv *out, stru
 			return sl_error(err, -p->tap_error.code, "%s", p->tap_error.msg);
 		return sl_macvtap_add(&m, out, err);
 	}
+	if (p->cni)
+		return sl_tap_wire(p->name, SL_TAP_DEFAULT, SL_CNI_IFNAME_DEFAULT, out, err);
 	if (!p->bridge) {
 		struct sl_tap_cfg c = { p->name, SL_TAP_DEFAULT, v->gw, v->prefix };
 
@@ -593,13 +623,15 @@ static int no_undo(const struct plan *p, struct sl_error *err)
 	return 0;
 }
 
-enum { ROW_LEASE, ROW_NETNS, ROW_VETH, ROW_TAP, ROW_EGRESS, ROW_BOOT, ROW_USERDATA };
+enum { ROW_LEASE, ROW_NETNS, ROW_CNI, ROW_VETH, ROW_TAP, ROW_EGRESS, ROW_BOOT, ROW_USERDATA };
 
 static const struct step steps[] = {
 	[ROW_LEASE] = { "sl-ipam", "alloc", "release", NULL, ALL, ALL, has_lease, ipam_args,
 			ipam_up, ipam_undo },
-	[ROW_NETNS] = { "sl-netns", "add", "del", NULL, ISOLATED, ISOLATED, NULL, name_args,
-			netns_up, netns_undo },
+	[ROW_NETNS] = { "sl-netns", "add", "del", NULL, ISOLATED | CNI, ISOLATED | CNI, NULL,
+			name_args, netns_up, netns_undo },
+	[ROW_CNI] = { "sl-cni-run", "add", "del", NULL, CNI, CNI, NULL, cni_args, cni_up,
+		      cni_undo },
 	[ROW_VETH] = { "sl-veth", "add", "del", NULL, ISOLATED, 0, NULL, name_args, veth_up,
 		       veth_undo },
 	[ROW_TAP] = { "sl-tap", "add", "del", NULL, ALL, BRIDGE | MACVTAP, NULL, tap_args, tap_up,
@@ -1019,6 +1051,13 @@ int sl_up_check_host(const struct sl_config *cfg, struct sl_error *err)
 		const char *key = bridge ? "network.gateway" : "network.range";
 		int r;
 
+		/* CNI: the network's conflist and plugins must be there */
+		if (g->mode == SL_NET_CNI) {
+			if ((r = sl_cni_network_ok(g->cni_network, err)) < 0)
+				return sl_error_wrap(err, r, "%s: group %s: network_name", cfg->path,
+						     g->name);
+			continue;
+		}
 		/* A LAN's subnet is the host's own; the parent must be there. */
 		if (g->mode == SL_NET_MACVTAP) {
 			if ((r = sl_macvtap_parent_ok(g->parent, err)) < 0)

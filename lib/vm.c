@@ -455,7 +455,8 @@ static void console_tail(const char *dir)
 int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_close_ int nsfd = -1, tapfd = -1;
-	bool host_ns = c->mode != SL_NET_ISOLATED;
+	bool host_ns = c->mode == SL_NET_BRIDGE || c->mode == SL_NET_MACVTAP;
+	bool has_mac = false;
 	uint8_t mac[6];
 	char dir[4096], msg[256] = "";
 	const char *accel, *why;
@@ -500,6 +501,15 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 			return sl_error(err, -ENXIO, "%s: no TAP %s in %s (run sl-tap add %s)",
 					c->name, c->tap,
 					host_ns ? "this namespace" : "its namespace", c->name);
+		/* CNI mode: the guest is the CNI interface on its link, with its MAC */
+		if (c->mode == SL_NET_CNI) {
+			if (sl_link_get(sk, c->cni_ifname, &t) < 0)
+				return sl_error(err, -ENXIO, "%s: no %s in its namespace (run "
+							     "sl-cni-run add %s)",
+						c->name, c->cni_ifname, c->name);
+			memcpy(mac, t.mac, 6);
+			has_mac = true;
+		}
 	}
 	if (find_supervisor() < 0)
 		return sl_error(err, -ENOENT,
@@ -532,7 +542,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		if (g != 0)
 			_exit(g < 0 ? 1 : 0);
 		sl_vm_write_pid(c->name, SL_SUPERVISOR_PID, getpid());
-		exec_supervisor(c, accel, nsfd, tapfd, tapfd >= 0 ? mac : NULL, ready[1]);
+		exec_supervisor(c, accel, nsfd, tapfd, tapfd >= 0 || has_mac ? mac : NULL, ready[1]);
 	}
 	close(ready[1]);
 	waitpid(child, NULL, 0);

@@ -23,6 +23,7 @@ struct sl_boot_cfg {
 	const char *kernel, *initrd, *disk;
 	const char *accel;   /* "auto", "kvm" or "tcg" */
 	const char *tap;
+	const char *cni_ifname; /* CNI mode: the chain's interface, whose MAC the guest takes */
 	enum sl_net_mode mode; /* isolated: the TAP is in the VM's namespace; else in this one */
 	const char *dns;     /* comma-separated, may be NULL: no resolver */
 	const char *qemu;    /* the QEMU binary */

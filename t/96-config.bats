@@ -105,7 +105,7 @@ Y
 )
 	assert_usage_error "broken.yaml:.*malformed YAML" inhost sl-up -d --no-boot "$f"
 }
-@test "no network section is CNI mode: refused" {
+@test "neither network nor network_name: refused; both: refused" {
 	f=$(cfg cni <<'Y'
 config:
   host_groups:
@@ -113,7 +113,16 @@ config:
     count: 1
 Y
 )
-	assert_usage_error "group a: no network section: that is Slicer's CNI mode" inhost sl-up -d --no-boot "$f"
+	assert_usage_error "group a: no network section and no network_name" inhost sl-up -d --no-boot "$f"
+	f=$(cfg both <<'Y'
+config:
+  host_groups:
+  - name: a
+    network_name: cni-net
+    network: {mode: isolated}
+Y
+)
+	assert_usage_error "group a: network_name: only without network" inhost sl-up -d --no-boot "$f"
 }
 @test "Slicer's own keys load with one warning each" {
 	f=$(cfg slicer <<'Y'

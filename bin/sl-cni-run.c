@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sl-cni-run: attach a VM's namespace to a CNI network (CNI mode), by the
+ * network's conflist and the plugins it names; detach it; check it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cni.h"
+#include "error.h"
+#include "input.h"
+#include "log.h"
+#include "name.h"
+
+enum {
+	OPT_NETWORK = OPT_TOOL,
+	OPT_IFNAME,
+};
+
+static const char usage[] =
+	"Usage: sl-cni-run [OPTION]... add NAME --network NET\n"
+	"       sl-cni-run [OPTION]... del NAME\n"
+	"       sl-cni-run [OPTION]... check NAME\n"
+	"Attach VM NAME's namespace to CNI network NET: each plugin of NET's conflist\n"
+	"(in SL_CNI_CONF_DIR, default /etc/cni/net.d; plugins from SL_CNI_PATH, default\n"
+	"/opt/cni/bin:/usr/lib/cni) gets ADD; del runs DEL, check CHECK.\n\n"
+	"  -n, --network NET  the conflist's name (or SL_CNI_NETWORK)\n"
+	"      --ifname IF    the interface the chain makes (or SL_CNI_IFNAME;\n"
+	"                     default eth0)\n"
+	SL_COMMON_HELP
+	"\nadd prints SL_IP SL_GW SL_PREFIX (SL_DNS) SL_MODE SL_CNI_NETWORK SL_CNI_IFNAME.\n"
+	"Exit status: 0 ok, 1 failure (a plugin failed: its message and CNI code),\n"
+	"2 bad input (unknown network, plugin or VM).\n";
+
+int main(int argc, char **argv)
+{
+	struct sl_error why = { 0 }, *err = &why;
+	static const struct option opts[] = {
+		SL_COMMON_OPTIONS,
+		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "ifname", required_argument, NULL, OPT_IFNAME },
+		{ 0 },
+	};
+	static const char *const verbs[] = { "add", "del", "check", NULL };
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	struct sl_cni_cfg c = { 0 };
+	const char *verb = NULL;
+	int opt, r;
+
+	sl_log_init(argv[0]);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hVn:", opts, NULL)) != -1) {
+		if (sl_cli_common(&cli, opt, optarg, argv)) {
+			if (cli.done >= 0)
+				return cli.done;
+		} else if (opt == OPT_NETWORK || opt == 'n') {
+			sl_input_flag("SL_CNI_NETWORK", optarg);
+		} else if (opt == OPT_IFNAME) {
+			sl_input_flag("SL_CNI_IFNAME", optarg);
+		}
+	}
+	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
+	if (r >= 0)
+		return r;
+	if (!strcmp(verb, "del")) {
+		r = sl_cni_del(c.name, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
+	}
+	if (!strcmp(verb, "check")) {
+		r = sl_cni_check(c.name, err);
+		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
+	}
+	c.network = sl_input_get("SL_CNI_NETWORK");
+	c.ifname = sl_cli_input("SL_CNI_IFNAME", SL_CNI_IFNAME_DEFAULT);
+	if (!c.network || !*c.network)
+		return sl_cli_usage(&cli, "add needs --network NET");
+	if (sl_ifname_check("--ifname", c.ifname, err) < 0)
+		return sl_cli_usage(&cli, "%s", err->msg);
+	r = sl_cni_add(&c, &out, err);
+	if (r < 0)
+		return sl_cli_fail(err, r);
+	return sl_cli_print(&cli, &out);
+}

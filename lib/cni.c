@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CNI mode: a VM's namespace attached by a CNI chain (CNI spec 1.0.0, the
+ * runtime's side): the conflist named by the group's network_name, each
+ * plugin run with CNI_* in its environment and its network config on stdin,
+ * prevResult passed down the chain; the last result says the VM's address,
+ * gateway and name servers. The result is kept for DEL and CHECK.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cidr.h"
+#include "cni.h"
+#include "error.h"
+#include "kv.h"
+#include "log.h"
+#include "name.h"
+#include "netns.h"
+#include "spawn.h"
+#include "state.h"
+#include "util.h"
+
+/* A conflist, a plugin's answer: more is not a config, and not kept. */
+#define CNI_JSON_MAX (1u << 20)
+
+static void json_putp(struct json_object **o)
+{
+	if (*o)
+		json_object_put(*o);
+}
+#define _cleanup_json_ __attribute__((cleanup(json_putp)))
+
+static const char *conf_dir(void)
+{
+	const char *d = getenv("SL_CNI_CONF_DIR");
+
+	return d && *d ? d : SL_CNI_CONF_DIR_DEFAULT;
+}
+
+static const char *plugin_path(void)
+{
+	const char *p = getenv("SL_CNI_PATH");
+
+	return p && *p ? p : SL_CNI_PATH_DEFAULT;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* A JSON file of at most CNI_JSON_MAX bytes, or NULL with errno set. */
+static struct json_object *read_json(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CNI_JSON_MAX) {
+		errno = EFBIG;
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return NULL;
+	n = read(fd, buf, (size_t)st.st_size);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	errno = EINVAL;
+	return json_tokener_parse(buf);
+}
+
+/*
+ * A .conf (one plugin) as the conflist of that one plugin, so that the
+ * rest sees lists only.
+ */
+static struct json_object *as_list(struct json_object *conf)
+{
+	struct json_object *list = json_object_new_object(), *plugins = json_object_new_array();
+	struct json_object *v;
+
+	if (!list || !plugins) {
+		json_object_put(list);
+		json_object_put(plugins);
+		return NULL;
+	}
+	if (json_object_object_get_ex(conf, "cniVersion", &v))
+		json_object_object_add(list, "cniVersion", json_object_get(v));
+	if (json_object_object_get_ex(conf, "name", &v))
+		json_object_object_add(list, "name", json_object_get(v));
+	json_object_array_add(plugins, json_object_get(conf));
+	json_object_object_add(list, "plugins", plugins);
+	return list;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static bool conf_file(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return (n > 9 && !strcmp(d->d_name + n - 9, ".conflist")) ||
+	       (n > 5 && !strcmp(d->d_name + n - 5, ".conf")) ||
+	       (n > 5 && !strcmp(d->d_name + n - 5, ".json"));
+}
+
+static int conf_filter(const struct dirent *d)
+{
+	return conf_file(d);
+}
+
+/*
+ * The conflist whose "name" is @network, as libcni finds it: the files of
+ * the directory in name order, the first that matches.
+ */
+static int load_conflist(const char *network, struct json_object **out, struct sl_error *err)
+{
+	struct dirent **v = NULL;
+	const char *dir = conf_dir();
+	int n = scandir(dir, &v, conf_filter, by_name), r = -ENXIO;
+
+	*out = NULL;
+	if (n < 0)
+		return sl_error(err, -ENXIO, "CNI network %s: %s: %s", network, dir,
+				strerror(errno));
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+		struct json_object *o = NULL, *plugins;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, v[i]->d_name);
+		if (!*out && (o = read_json(path)) && json_object_is_type(o, json_type_object) &&
+		    str(o, "name") && !strcmp(str(o, "name"), network)) {
+			if (!json_object_object_get_ex(o, "plugins", &plugins))
+				*out = as_list(o); /* a .conf */
+			else if (json_object_is_type(plugins, json_type_array) &&
+				 json_object_array_length(plugins) > 0)
+				*out = json_object_get(o);
+			r = *out ? 0
+				 : sl_error(err, -EINVAL, "CNI network %s: %s: no plugins", network,
+					    path);
+		}
+		json_object_put(o);
+		free(v[i]);
+	}
+	free(v);
+	if (r == -ENXIO)
+		sl_error(err, r, "no CNI network %s in %s (SL_CNI_CONF_DIR)", network, dir);
+	return r;
+}
+
+/* The plugin binary of @type, in one of SL_CNI_PATH's directories. */
+static int find_plugin(const char *type, char *path, size_t len, struct sl_error *err)
+{
+	char dirs[4096], *save = NULL;
+
+	snprintf(dirs, sizeof(dirs), "%s", plugin_path());
+	if (!*type || strchr(type, '/') || !strcmp(type, ".") || !strcmp(type, ".."))
+		return sl_error(err, -EINVAL, "CNI plugin type '%s' is not a plugin name", type);
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, len, "%s/%s", d, type);
+		if (access(path, X_OK) == 0)
+			return 0;
+	}
+	return sl_error(err, -ENXIO, "CNI plugin %s: not found in %s (SL_CNI_PATH)", type,
+			plugin_path());
+}
+
+/* CNI_CONTAINERID: unique per VM and per SL_RUN_DIR. */
+static void container_id(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "sltools-%08x-%s", sl_fnv1a32(sl_run_dir()), name);
+}
+
+/* The plugin's own words, from its error JSON (CNI spec: code, msg, details). */
+static int plugin_error(const char *type, const char *cmd, const char *out, int status,
+			struct sl_error *err)
+{
+	_cleanup_json_ struct json_object *e = json_tokener_parse(out);
+	struct json_object *code;
+	const char *msg = str(e, "msg"), *details = str(e, "details");
+
+	if (!msg)
+		return sl_error(err, -EIO, "CNI plugin %s %s failed (exit %d)%s%.200s", type, cmd,
+				status, *out ? ": " : "", out);
+	return sl_error(err, -EIO, "CNI plugin %s %s: %s%s%s (CNI error code %d)", type, cmd, msg,
+			details && *details ? ": " : "", details ? details : "",
+			json_object_object_get_ex(e, "code", &code) ? json_object_get_int(code)
+								    : 0);
+}
+
+/* Read all of @fd, keeping at most CNI_JSON_MAX bytes. */
+static char *read_all(int fd)
+{
+	size_t have = 0, cap = 4096;
+	char *buf = malloc(cap), *nb;
+	ssize_t n;
+
+	if (!buf)
+		return NULL;
+	for (;;) {
+		if (have + 1 == cap && cap < CNI_JSON_MAX + 1) {
+			cap = cap * 2 > CNI_JSON_MAX + 1 ? CNI_JSON_MAX + 1 : cap * 2;
+			if (!(nb = realloc(buf, cap)))
+				break;
+			buf = nb;
+		}
+		if (have + 1 == cap) { /* full: drain, so the plugin never blocks */
+			char sink[4096];
+
+			if ((n = read(fd, sink, sizeof(sink))) > 0 || (n < 0 && errno == EINTR))
+				continue;
+			break;
+		}
+		n = read(fd, buf + have, cap - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	buf[have] = '\0';
+	return buf;
+}
+
+struct run {
+	const struct sl_cni_cfg *c;
+	const char *cmd; /* ADD DEL CHECK */
+	struct json_object *list;
+};
+
+/*
+ * One plugin of the list, @cmd, with @prev as prevResult (NULL: none). An
+ * ADD's result goes to @result. The plugin gets our environment and the
+ * CNI_* variables; its config comes from a memfd, so that a plugin that
+ * answers before it reads cannot block us.
+ */
+static int plugin_run(const struct run *x, struct json_object *plugin, struct json_object *prev,
+		      struct json_object **result, struct sl_error *err)
+{
+	_cleanup_json_ struct json_object *conf = NULL;
+	_cleanup_close_ int in = -1;
+	_cleanup_free_ char *out = NULL;
+	const char *type = str(plugin, "type"), *text;
+	char exe[4096], id[128], ns[4096];
+	struct json_object *v;
+	int p[2], st, r;
+	pid_t pid;
+
+	if (!type)
+		return sl_error(err, -EINVAL, "CNI network %s: a plugin without \"type\"",
+				x->c->network);
+	if ((r = find_plugin(type, exe, sizeof(exe), err)) < 0)
+		return r;
+	if (json_object_deep_copy(plugin, &conf, NULL) < 0)
+		return -ENOMEM;
+	if (json_object_object_get_ex(x->list, "name", &v))
+		json_object_object_add(conf, "name", json_object_get(v));
+	if (json_object_object_get_ex(x->list, "cniVersion", &v))
+		json_object_object_add(conf, "cniVersion", json_object_get(v));
+	if (prev)
+		json_object_object_add(conf, "prevResult", json_object_get(prev));
+	text = json_object_to_json_string_ext(conf, JSON_C_TO_STRING_PLAIN);
+	in = memfd_create("sl-cni-conf", MFD_CLOEXEC);
+	if (in < 0 || write(in, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    lseek(in, 0, SEEK_SET) < 0)
+		return sl_error(err, -errno, "CNI config for %s: %s", type, strerror(errno));
+	container_id(x->c->name, id, sizeof(id));
+	if ((r = sl_netns_path(x->c->name, ns, sizeof(ns))) < 0)
+		return r;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(in, 0);
+		dup2(p[1], 1);
+		setenv("CNI_COMMAND", x->cmd, 1);
+		setenv("CNI_CONTAINERID", id, 1);
+		setenv("CNI_NETNS", ns, 1);
+		setenv("CNI_IFNAME", x->c->ifname, 1);
+		setenv("CNI_PATH", plugin_path(), 1);
+		unsetenv("CNI_ARGS");
+		sl_child_clean(NULL, 0);
+		execv(exe, (char *[]){ exe, NULL });
+		dprintf(2, "cannot run %s: %s\n", exe, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -errno;
+	}
+	out = read_all(p[0]);
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!out)
+		return -ENOMEM;
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return plugin_error(type, x->cmd, out,
+				    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), err);
+	if (!result)
+		return 0;
+	*result = json_tokener_parse(out);
+	if (!*result || !json_object_is_type(*result, json_type_object)) {
+		json_object_put(*result);
+		*result = NULL;
+		return sl_error(err, -EIO, "CNI plugin %s %s: its result is not a JSON object",
+				type, x->cmd);
+	}
+	return 0;
+}
+
+static struct json_object *plugin_at(struct json_object *list, size_t i)
+{
+	struct json_object *plugins;
+
+	json_object_object_get_ex(list, "plugins", &plugins);
+	return json_object_array_get_idx(plugins, i);
+}
+
+static size_t plugin_count(struct json_object *list)
+{
+	struct json_object *plugins;
+
+	if (!json_object_object_get_ex(list, "plugins", &plugins) ||
+	    !json_object_is_type(plugins, json_type_array))
+		return 0;
+	return json_object_array_length(plugins);
+}
+
+/* DEL of the whole list, last plugin first; the first failure is reported. */
+static int chain_del(const struct run *x, struct json_object *prev, struct sl_error *err)
+{
+	int first = 0;
+
+	for (size_t i = plugin_count(x->list); i-- > 0;) {
+		struct sl_error why = { 0 };
+		int r = plugin_run(x, plugin_at(x->list, i), prev, NULL, &why);
+
+		if (r < 0 && !first) {
+			first = r;
+			sl_error(err, r, "%s", sl_error_msg(&why, r));
+		}
+	}
+	return first;
+}
+
+static int result_path(const char *name, char *buf, size_t len)
+{
+	return sl_run_path(buf, len, "%s/%s", name, SL_CNI_RESULT);
+}
+
+/* IPv4 "a.b.c.d/p" of a result's ips[] entry. */
+static int ip_entry(struct json_object *e, uint32_t *ip, unsigned *prefix)
+{
+	const char *a = str(e, "address");
+	struct sl_cidr c;
+
+	if (!a || !strchr(a, '/') || sl_ifaddr_parse(a, ip, &c) < 0)
+		return -EINVAL;
+	*prefix = c.prefix;
+	return 0;
+}
+
+/**
+ * sl_cni_result_parse() - what a guest needs from a CNI result
+ * @json: the result (CNI spec 1.0.0 or 0.4.0 "ips"/"routes"/"dns")
+ * @out: SL_IP SL_GW SL_PREFIX, SL_DNS when the result names servers
+ * @err: why, when it fails
+ *
+ * The first IPv4 address of ips[] is the VM's; its gateway, or else the
+ * gateway of a default route, is the VM's gateway. Plugins are not ours:
+ * every field is checked.
+ *
+ * Return: 0, or -EINVAL with the error recorded
+ */
+int sl_cni_result_parse(const char *json, struct sl_kv *out, struct sl_error *err)
+{
+	_cleanup_json_ struct json_object *res = json_tokener_parse(json);
+	struct json_object *ips, *routes, *dns, *ns;
+	uint32_t ip = 0, gw = 0;
+	unsigned prefix = 0;
+	char a[SL_IP_STRLEN], servers[256] = "";
+	size_t o = 0;
+	int r = 0;
+
+	if (!res || !json_object_is_type(res, json_type_object))
+		return sl_error(err, -EINVAL, "the CNI result is not a JSON object");
+	if (json_object_object_get_ex(res, "ips", &ips) &&
+	    json_object_is_type(ips, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(ips) && !ip; i++) {
+			struct json_object *e = json_object_array_get_idx(ips, i);
+			const char *g = str(e, "gateway");
+
+			if (ip_entry(e, &ip, &prefix) < 0) {
+				ip = 0;
+				continue;
+			}
+			if (g && sl_ip_parse(g, &gw) < 0)
+				gw = 0;
+		}
+	if (!ip || prefix > 31)
+		return sl_error(err, -EINVAL, "the CNI result has no IPv4 address (ips[])");
+	if (!gw && json_object_object_get_ex(res, "routes", &routes) &&
+	    json_object_is_type(routes, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(routes) && !gw; i++) {
+			struct json_object *e = json_object_array_get_idx(routes, i);
+			const char *d = str(e, "dst"), *g = str(e, "gw");
+
+			if (d && g && !strcmp(d, "0.0.0.0/0") && sl_ip_parse(g, &gw) < 0)
+				gw = 0;
+		}
+	if (!gw)
+		return sl_error(err, -EINVAL,
+				"the CNI result gives no gateway (ips[].gateway, or a "
+				"default route)");
+	if (json_object_object_get_ex(res, "dns", &dns) &&
+	    json_object_object_get_ex(dns, "nameservers", &ns) &&
+	    json_object_is_type(ns, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(ns); i++) {
+			const char *s = json_object_get_string(json_object_array_get_idx(ns, i));
+			uint32_t x;
+
+			if (!s || sl_ip_parse(s, &x) < 0 || o + SL_IP_STRLEN + 1 >= sizeof(servers))
+				continue; /* IPv6 ones: the guest has no IPv6 */
+			o += (size_t)snprintf(servers + o, sizeof(servers) - o, "%s%s",
+					      o ? "," : "", sl_ip_fmt(x, a));
+		}
+	r |= sl_kv_set(out, "SL_IP", sl_ip_fmt(ip, a));
+	r |= sl_kv_set(out, "SL_GW", sl_ip_fmt(gw, a));
+	r |= sl_kv_setf(out, "SL_PREFIX", "%u", prefix);
+	if (servers[0])
+		r |= sl_kv_set(out, "SL_DNS", servers);
+	return r ? -ENOMEM : 0;
+}
+
+/* Keep the ADD result beside the VM's env file, never through a link. */
+static int result_save(const char *name, struct json_object *res, struct sl_error *err)
+{
+	char path[4096];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	if (result_path(name, path, sizeof(path)) < 0)
+		return sl_error(err, -ENAMETOOLONG, "%s: state path too long", name);
+	f = sl_run_fopen_new(path);
+	if (!f || fputs(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN), f) < 0 ||
+	    fflush(f) != 0)
+		return sl_error(err, -errno, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+/**
+ * sl_cni_network_ok() - whether a CNI network can be run: its conflist is
+ * there, and each of its plugins
+ * @network: the conflist's name
+ * @err: why not
+ *
+ * Return: 0, or -ENXIO / -EINVAL with the error recorded
+ */
+int sl_cni_network_ok(const char *network, struct sl_error *err)
+{
+	_cleanup_json_ struct json_object *list = NULL;
+	char exe[4096];
+	int r = load_conflist(network, &list, err);
+
+	for (size_t i = 0; r == 0 && i < plugin_count(list); i++) {
+		const char *type = str(plugin_at(list, i), "type");
+
+		r = type ? find_plugin(type, exe, sizeof(exe), err)
+			 : sl_error(err, -EINVAL, "CNI network %s: a plugin without \"type\"",
+				    network);
+	}
+	return r;
+}
+
+/**
+ * sl_cni_add() - attach a VM's namespace by the CNI chain of a network
+ * @c: VM (its namespace must exist), network name, interface name
+ * @out: SL_MODE=cni SL_CNI_NETWORK SL_CNI_IFNAME SL_IP SL_GW SL_PREFIX
+ *	 (SL_DNS)
+ * @err: why, when it fails
+ *
+ * Each plugin of the conflist gets ADD, with the result of the one before
+ * as prevResult. A plugin that fails is reported in its own words, and the
+ * whole list gets DEL, so nothing is left. Adding again is the plugins'
+ * business (most answer with the same attachment).
+ *
+ * Return: 0; -ENXIO (no such network, plugin or namespace), -EINVAL (a bad
+ * conflist or result), -EIO (a plugin failed); the error recorded
+ */
+int sl_cni_add(const struct sl_cni_cfg *c, struct sl_kv *out, struct sl_error *err)
+{
+	_cleanup_json_ struct json_object *list = NULL, *prev = NULL;
+	struct run x = { c, "ADD", NULL };
+	int r;
+
+	if ((r = sl_name_check(c->name, err)) < 0 ||
+	    (r = sl_ifname_check("CNI interface", c->ifname, err)) < 0)
+		return r;
+	if (sl_netns_exists(c->name) <= 0)
+		return sl_error(err, -ENXIO, "%s: no namespace (run sl-netns add %s)", c->name,
+				c->name);
+	if ((r = load_conflist(c->network, &list, err)) < 0)
+		return r;
+	x.list = list;
+	for (size_t i = 0; i < plugin_count(list); i++) {
+		struct json_object *res = NULL;
+
+		r = plugin_run(&x, plugin_at(list, i), prev, &res, err);
+		if (r < 0) {
+			struct run d = { c, "DEL", list };
+
+			chain_del(&d, prev, NULL);
+			return sl_error_wrap(err, r, "%s", c->name);
+		}
+		json_object_put(prev);
+		prev = res;
+	}
+	{
+		const char *text = json_object_to_json_string_ext(prev, JSON_C_TO_STRING_PLAIN);
+		struct run d = { c, "DEL", list };
+
+		if ((r = sl_cni_result_parse(text, out, err)) < 0 ||
+		    (r = sl_kv_set(out, "SL_MODE", "cni")) < 0 ||
+		    (r = sl_kv_set(out, "SL_CNI_NETWORK", c->network)) < 0 ||
+		    (r = sl_kv_set(out, "SL_CNI_IFNAME", c->ifname)) < 0 ||
+		    (r = result_save(c->name, prev, err)) < 0 ||
+		    (r = sl_state_update(c->name, out, NULL, err)) < 0) {
+			chain_del(&d, prev, NULL);
+			return sl_error_wrap(err, r, "%s: CNI network %s", c->name, c->network);
+		}
+	}
+	return 0;
+}
+
+static const char *const cni_keys[] = { "SL_MODE", "SL_CNI_NETWORK", "SL_CNI_IFNAME", "SL_IP",
+					"SL_GW",   "SL_PREFIX",	     "SL_DNS",	      NULL };
+
+/*
+ * What sl_cni_add() recorded: the network, the interface and the kept
+ * result. Return 1 when the VM has an attachment, 0 when not.
+ */
+static int attachment(const char *name, struct sl_kv *st, struct sl_cni_cfg *c,
+		      struct json_object **res, struct sl_error *err)
+{
+	char path[4096];
+	int r;
+
+	*res = NULL;
+	if ((r = sl_state_load(name, st, err)) < 0)
+		return r == -ENXIO || r == -ENOENT ? 0 : r;
+	c->name = name;
+	c->network = sl_kv_get(st, "SL_CNI_NETWORK");
+	c->ifname = sl_kv_get(st, "SL_CNI_IFNAME");
+	if (!c->network)
+		return 0;
+	if (!c->ifname)
+		c->ifname = SL_CNI_IFNAME_DEFAULT;
+	if (result_path(name, path, sizeof(path)) == 0)
+		*res = read_json(path); /* gone: DEL without prevResult */
+	return 1;
+}
+
+/**
+ * sl_cni_del() - detach a VM: DEL of its network's whole chain
+ * @name: the VM
+ * @err: why, when it fails
+ *
+ * Runs also when the namespace is gone (the plugins release what they
+ * hold outside it: leases, host links, rules). The kept result is each
+ * plugin's prevResult.
+ *
+ * Return: 0, also when the VM has no attachment; -ENXIO (the conflist is
+ * gone) or -EIO (a plugin failed; the others ran), the error recorded
+ */
+int sl_cni_del(const char *name, struct sl_error *err)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	_cleanup_json_ struct json_object *list = NULL, *res = NULL;
+	struct sl_cni_cfg c = { 0 };
+	char path[4096];
+	int r;
+
+	if ((r = sl_name_check(name, err)) < 0)
+		return r;
+	if ((r = attachment(name, &st, &c, &res, err)) <= 0)
+		return r;
+	if ((r = load_conflist(c.network, &list, err)) < 0)
+		return sl_error_wrap(err, r, "%s: cannot DEL", name);
+	{
+		struct run x = { &c, "DEL", list };
+
+		if ((r = chain_del(&x, res, err)) < 0)
+			return sl_error_wrap(err, r, "%s", name);
+	}
+	if (result_path(name, path, sizeof(path)) == 0)
+		unlink(path);
+	return sl_state_update(name, NULL, cni_keys, err);
+}
+
+/**
+ * sl_cni_check() - CHECK of a VM's attachment, plugin by plugin
+ * @name: the VM
+ * @err: why, when it fails
+ *
+ * Return: 0 when every plugin is content; 1 when the VM has no attachment;
+ * -EIO (a plugin found a difference), -EINVAL (a conflist older than
+ * 0.4.0 has no CHECK), the error recorded
+ */
+int sl_cni_check(const char *name, struct sl_error *err)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	_cleanup_json_ struct json_object *list = NULL, *res = NULL;
+	struct sl_cni_cfg c = { 0 };
+	const char *version;
+	int r;
+
+	if ((r = sl_name_check(name, err)) < 0)
+		return r;
+	if ((r = attachment(name, &st, &c, &res, err)) < 0)
+		return r;
+	if (r == 0) {
+		sl_info("check: %s: no CNI attachment", name);
+		return 1;
+	}
+	if ((r = load_conflist(c.network, &list, err)) < 0)
+		return r;
+	version = str(list, "cniVersion");
+	if (!version || (strncmp(version, "0.4", 3) && version[0] < '1'))
+		return sl_error(err, -EINVAL,
+				"CNI network %s: cniVersion %s has no CHECK (0.4.0 "
+				"or later)",
+				c.network, version ? version : "(none)");
+	if (!res)
+		return sl_error(err, -EIO, "%s: no kept CNI result to CHECK against", name);
+	{
+		struct run x = { &c, "CHECK", list };
+
+		for (size_t i = 0; i < plugin_count(list); i++)
+			if ((r = plugin_run(&x, plugin_at(list, i), res, NULL, err)) < 0)
+				return sl_error_wrap(err, r, "%s", name);
+	}
+	return 0;
+}
