@@ -5,6 +5,7 @@ MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
 CC ?= cc
@@ -104,7 +105,8 @@ man/%.1: man/%.1.scd
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
 	libyaml-dev libarchive-dev libnetfilter-conntrack-dev libnetfilter-log-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
-	libipset-dev libldns-dev libjson-c-dev dnsmasq-base containernetworking-plugins ipset busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
+	libipset-dev libldns-dev libjson-c-dev dnsmasq-base containernetworking-plugins ipset debhelper dpkg-dev lintian man-db systemd \
+	busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q '^install ok installed' || echo $$p; done); \
@@ -189,6 +191,8 @@ install: all
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(GUESTDIR)
 	install -m 0755 libexec/sl-supervise $(DAEMONS) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(GUESTDIR)
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 0644 systemd/sl-up@.service systemd/sltools-gc.service $(DESTDIR)$(UNITDIR)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
@@ -198,6 +202,21 @@ uninstall:
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_sltools
 	rm -f $(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(TOOLS:=.fish))
 	rm -rf $(DESTDIR)$(GUESTDIR) $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(DESTDIR)$(UNITDIR)/sl-up@.service $(DESTDIR)$(UNITDIR)/sltools-gc.service
+
+# The Debian packages sltools and sltools-guest, from the tracked files as
+# they are in the working tree, built in a copy (build/deb/src): into
+# build/deb/. lintian must find no error. Our own make's variables (a
+# SANITIZE=1 check) do not reach the package's build.
+deb:
+	rm -rf build/deb && mkdir -p build/deb/src
+	git ls-files -z | xargs -0 tar -c | tar -x -C build/deb/src
+	if [ -e $(GUEST)/vmlinuz ]; then mkdir -p build/deb/src/$(GUEST)/modules && \
+		cp -a $(GUEST)/vmlinuz $(GUEST)/kernel.version build/deb/src/$(GUEST)/ && \
+		cp -a $(GUEST)/modules/. build/deb/src/$(GUEST)/modules/; fi
+	cd build/deb/src && MAKEFLAGS= MAKELEVEL= dpkg-buildpackage -b -us -uc
+	lintian --fail-on error \
+		build/deb/sltools_$(VERSION)_amd64.changes
 
 clean:
 	rm -f lib/*.o lib/libsl.a $(BINS) bin/.sl-up-fault $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
@@ -207,5 +226,5 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all guest fuzz unit deps check demo lint install uninstall clean distclean FORCE
+.PHONY: all guest fuzz unit deps check demo lint install uninstall clean distclean deb FORCE
 .SECONDARY:
