@@ -474,6 +474,76 @@ static int result_save(const char *name, struct json_object *res, struct sl_erro
 	return 0;
 }
 
+/* What a result gives the VM's env file, with the attachment's keys. */
+static int result_kv(const struct sl_cni_cfg *c, struct json_object *res, struct sl_kv *out,
+		     struct sl_error *err)
+{
+	const char *text = json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN);
+	int r;
+
+	if ((r = sl_cni_result_parse(text, out, err)) < 0 ||
+	    (r = sl_kv_set(out, "SL_MODE", "cni")) < 0 ||
+	    (r = sl_kv_set(out, "SL_CNI_NETWORK", c->network)) < 0 ||
+	    (r = sl_kv_set(out, "SL_CNI_IFNAME", c->ifname)) < 0)
+		return r;
+	return 0;
+}
+
+static const char *const cni_keys[] = { "SL_MODE", "SL_CNI_NETWORK", "SL_CNI_IFNAME", "SL_IP",
+					"SL_GW",   "SL_PREFIX",	     "SL_DNS",	      NULL };
+
+/*
+ * What sl_cni_add() recorded: the network, the interface and the kept
+ * result. Return 1 when the VM has an attachment, 0 when not.
+ */
+static int attachment(const char *name, struct sl_kv *st, struct sl_cni_cfg *c,
+		      struct json_object **res, struct sl_error *err)
+{
+	char path[4096];
+	int r;
+
+	*res = NULL;
+	if ((r = sl_state_load(name, st, err)) < 0)
+		return r == -ENXIO || r == -ENOENT ? 0 : r;
+	c->name = name;
+	c->network = sl_kv_get(st, "SL_CNI_NETWORK");
+	c->ifname = sl_kv_get(st, "SL_CNI_IFNAME");
+	if (!c->network)
+		return 0;
+	if (!c->ifname)
+		c->ifname = SL_CNI_IFNAME_DEFAULT;
+	if (result_path(name, path, sizeof(path)) == 0)
+		*res = read_json(path); /* gone: DEL without prevResult */
+	return 1;
+}
+
+/*
+ * The VM's attachment, when it has one: to the same network by the same
+ * interface it is this add's (adding again is harmless, as with the other
+ * tools: a re-run of sl-up must not ADD twice, which the reference
+ * plugins refuse, and then DEL what runs); to another it is refused.
+ * Return 1 with @out filled, 0 when there is none, or -EEXIST.
+ */
+static int attached(const struct sl_cni_cfg *c, struct sl_kv *out, struct sl_error *err)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	_cleanup_json_ struct json_object *res = NULL;
+	struct sl_cni_cfg now = { 0 };
+	int r = attachment(c->name, &st, &now, &res, err);
+
+	if (r <= 0)
+		return r;
+	if (strcmp(now.network, c->network) || strcmp(now.ifname, c->ifname))
+		return sl_error(err, -EEXIST,
+				"%s is attached to CNI network %s by %s already (sl-cni-run del %s "
+				"first)",
+				c->name, now.network, now.ifname, c->name);
+	if (!res)
+		return 0; /* no kept result: attach again */
+	r = result_kv(c, res, out, err);
+	return r < 0 ? r : 1;
+}
+
 /**
  * sl_cni_network_ok() - whether a CNI network can be run: its conflist is
  * there, and each of its plugins
@@ -507,11 +577,12 @@ int sl_cni_network_ok(const char *network, struct sl_error *err)
  *
  * Each plugin of the conflist gets ADD, with the result of the one before
  * as prevResult. A plugin that fails is reported in its own words, and the
- * whole list gets DEL, so nothing is left. Adding again is the plugins'
- * business (most answer with the same attachment).
+ * whole list gets DEL, so nothing is left. Adding again to the same network
+ * gives the kept attachment; to another is -EEXIST.
  *
  * Return: 0; -ENXIO (no such network, plugin or namespace), -EINVAL (a bad
- * conflist or result), -EIO (a plugin failed); the error recorded
+ * conflist or result), -EEXIST (attached to another network), -EIO (a
+ * plugin failed); the error recorded
  */
 int sl_cni_add(const struct sl_cni_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
@@ -525,6 +596,8 @@ int sl_cni_add(const struct sl_cni_cfg *c, struct sl_kv *out, struct sl_error *e
 	if (sl_netns_exists(c->name) <= 0)
 		return sl_error(err, -ENXIO, "%s: no namespace (run sl-netns add %s)", c->name,
 				c->name);
+	if ((r = attached(c, out, err)) != 0)
+		return r < 0 ? r : 0;
 	if ((r = load_conflist(c->network, &list, err)) < 0)
 		return r;
 	x.list = list;
@@ -542,13 +615,9 @@ int sl_cni_add(const struct sl_cni_cfg *c, struct sl_kv *out, struct sl_error *e
 		prev = res;
 	}
 	{
-		const char *text = json_object_to_json_string_ext(prev, JSON_C_TO_STRING_PLAIN);
 		struct run d = { c, "DEL", list };
 
-		if ((r = sl_cni_result_parse(text, out, err)) < 0 ||
-		    (r = sl_kv_set(out, "SL_MODE", "cni")) < 0 ||
-		    (r = sl_kv_set(out, "SL_CNI_NETWORK", c->network)) < 0 ||
-		    (r = sl_kv_set(out, "SL_CNI_IFNAME", c->ifname)) < 0 ||
+		if ((r = result_kv(c, prev, out, err)) < 0 ||
 		    (r = result_save(c->name, prev, err)) < 0 ||
 		    (r = sl_state_update(c->name, out, NULL, err)) < 0) {
 			chain_del(&d, prev, NULL);
@@ -556,34 +625,6 @@ int sl_cni_add(const struct sl_cni_cfg *c, struct sl_kv *out, struct sl_error *e
 		}
 	}
 	return 0;
-}
-
-static const char *const cni_keys[] = { "SL_MODE", "SL_CNI_NETWORK", "SL_CNI_IFNAME", "SL_IP",
-					"SL_GW",   "SL_PREFIX",	     "SL_DNS",	      NULL };
-
-/*
- * What sl_cni_add() recorded: the network, the interface and the kept
- * result. Return 1 when the VM has an attachment, 0 when not.
- */
-static int attachment(const char *name, struct sl_kv *st, struct sl_cni_cfg *c,
-		      struct json_object **res, struct sl_error *err)
-{
-	char path[4096];
-	int r;
-
-	*res = NULL;
-	if ((r = sl_state_load(name, st, err)) < 0)
-		return r == -ENXIO || r == -ENOENT ? 0 : r;
-	c->name = name;
-	c->network = sl_kv_get(st, "SL_CNI_NETWORK");
-	c->ifname = sl_kv_get(st, "SL_CNI_IFNAME");
-	if (!c->network)
-		return 0;
-	if (!c->ifname)
-		c->ifname = SL_CNI_IFNAME_DEFAULT;
-	if (result_path(name, path, sizeof(path)) == 0)
-		*res = read_json(path); /* gone: DEL without prevResult */
-	return 1;
 }
 
 /**

@@ -58,6 +58,11 @@ leases() { # the addresses host-local holds for network $1
 	jq -e '.ips[0].address == "192.0.2.2/25"' "$SL_RUN_DIR/$G-1/cni-result.json" >/dev/null
 	[ "$(leases "slicer-$P")" = 1 ] && [ "$(cni_rules "$G-1")" -gt 0 ]
 	[ "$(ip -n "$G-1" -j addr show dev eth0 | jq -r '.[0].addr_info[0].local')" = 192.0.2.2 ]
+	# again: the same attachment, not a second ADD (a re-run of sl-up)
+	eval "$(inhost sl-cni-run add "$G-1" --network "slicer-$P")"
+	[ "$SL_IP" = 192.0.2.2 ] && [ "$(leases "slicer-$P")" = 1 ]
+	assert_usage_error "$G-1 is attached to CNI network slicer-$P by eth0 already" \
+		inhost sl-cni-run add "$G-1" --network "ptp-$P"
 	eval "$(inhost sl-tap add "$G-1" --mode cni)"
 	[ "$SL_TAP" = tap0 ] && [ "$SL_MAC" = "$(ip -n "$G-1" -j link show dev eth0 | jq -r '.[0].address')" ]
 	# both ways: what arrives on one leaves by the other
