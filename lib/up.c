@@ -41,13 +41,20 @@
  * same. sl-boot start alone is run as the tool: it leaves a supervisor
  * behind and takes its inputs the tool's way.
  */
-#define MAX_ARGS 64
+#define MAX_ARGS 2048
 
+/*
+ * A tool's command line. A group's userdata is one argument; each entry of
+ * allow and drop two. What does not fit sets @full: such a command is
+ * never printed or run, since a script missing a --drop would be a weaker
+ * policy than the one sl-up applies.
+ */
 struct cmd {
 	char *argv[MAX_ARGS];
 	int argc;
-	char buf[SL_USERDATA_MAX + 8192]; /* a group's userdata is one argument */
+	char buf[SL_USERDATA_MAX + 65536];
 	size_t used;
+	bool full;
 };
 
 static char tools[4096];
@@ -56,8 +63,10 @@ static void arg(struct cmd *c, const char *s)
 {
 	size_t n = strlen(s) + 1;
 
-	if (c->argc >= MAX_ARGS - 1 || c->used + n > sizeof(c->buf))
+	if (c->argc >= MAX_ARGS - 1 || c->used + n > sizeof(c->buf)) {
+		c->full = true;
 		return;
+	}
 	memcpy(c->buf + c->used, s, n);
 	c->argv[c->argc++] = c->buf + c->used;
 	c->argv[c->argc] = NULL;
@@ -106,14 +115,20 @@ static unsigned vm_number(const char *name)
 }
 
 
-static void print_cmd(FILE *f, const struct cmd *c)
+static int print_cmd(FILE *f, const struct cmd *c, struct sl_error *err)
 {
+	if (c->full)
+		return sl_error(err, -E2BIG, "the %s command of %s is too long to print "
+					     "(more than %d arguments or %zu bytes)",
+				c->argv[0], c->argc > 2 ? c->argv[2] : "a VM", MAX_ARGS,
+				sizeof(c->buf));
 	for (int i = 0; i < c->argc; i++) {
 		_cleanup_free_ char *q = sl_shell_quote(c->argv[i]);
 
 		fprintf(f, "%s%s", i ? " " : "", q ? q : "''");
 	}
 	fputc('\n', f);
+	return 0;
 }
 
 /*
@@ -130,6 +145,8 @@ static int run(const struct cmd *c, char *buf, size_t len)
 	size_t have = 0;
 
 	buf[0] = '\0';
+	if (c->full)
+		return -E2BIG;
 	snprintf(path, sizeof(path), "%s/%s", tools, c->argv[0]);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
@@ -905,10 +922,11 @@ static int jobs_for(const struct sl_group *g, const char *name, struct job **v, 
 	return 0;
 }
 
-static void print_up(const struct sl_up_opts *o, const struct job *j)
+static int print_up(const struct sl_up_opts *o, const struct job *j, struct sl_error *err)
 {
 	struct plan p;
 	struct cmd c;
+	int r;
 
 	plan_make(j->g, j->name, &p);
 	if (j->g->range_auto)
@@ -920,23 +938,28 @@ static void print_up(const struct sl_up_opts *o, const struct job *j)
 		if (!step_used(&p, s))
 			continue;
 		step_cmd(&p, s, &c);
-		print_cmd(o->script, &c);
+		if ((r = print_cmd(o->script, &c, err)) < 0)
+			return r;
 	}
+	return 0;
 }
 
 /* The commands of vm_down(). */
-static void print_down(const struct sl_up_opts *o, const struct job *j)
+static int print_down(const struct sl_up_opts *o, const struct job *j, struct sl_error *err)
 {
 	struct plan p;
 	struct cmd c;
+	int r;
 
 	plan_make(j->g, j->name, &p);
 	for (size_t i = ARRAY_SIZE(steps); i-- > 0;) {
 		if (!down_used(&p, &steps[i]))
 			continue;
 		undo_cmd(&p, &steps[i], &c);
-		print_cmd(o->script, &c);
+		if ((r = print_cmd(o->script, &c, err)) < 0)
+			return r;
 	}
+	return 0;
 }
 
 static void script_header(FILE *f)
@@ -1113,7 +1136,8 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 	if (o->print_only) {
 		script_header(o->script);
 		for (size_t j = 0; j < n; j++)
-			print_up(o, &v[j]);
+			if ((r = print_up(o, &v[j], err)) < 0)
+				return r;
 		return 0;
 	}
 	leases_in_order(v, n);
@@ -1172,7 +1196,8 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o, struct s
 	if (o->print_only) {
 		script_header(o->script);
 		for (size_t j = 0; j < n; j++)
-			print_down(o, &v[j]);
+			if ((r = print_down(o, &v[j], err)) < 0)
+				return r;
 		return 0;
 	}
 	r = parallel(v, n, o->jobs ? o->jobs : SL_DOWN_JOBS, o, false);
@@ -1286,8 +1311,7 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 		return r;
 	if (o->print_only) {
 		script_header(o->script);
-		print_up(o, &one);
-		return 0;
+		return print_up(o, &one, err);
 	}
 	leases_in_order(&one, 1);
 	return parallel(&one, 1, 1, o, true);

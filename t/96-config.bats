@@ -611,3 +611,30 @@ Y
 	printf 'echo from-file\n' >"$BATS_TEST_TMPDIR/big.sh"
 	inhost sl-up --print-script "$f" | grep -q "^sl-exec a-1 -- sh -c 'echo from-file"
 }
+
+@test "--print-script prints every entry of long lists (40 allow and a drop), and refuses a line it cannot hold" {
+	local many huge f
+	many=$(for i in $(seq 1 40); do printf '"203.0.113.%d/32",' "$i"; done)
+	f=$(cfg many <<Y
+config:
+  host_groups:
+  - name: many
+    network: {mode: isolated, range: "169.254.100.0/22", allow: [${many%,}], drop: ["198.51.100.0/24"]}
+Y
+)
+	run inhost sl-up --print-script "$f"
+	[ "$status" -eq 0 ]
+	[ "$(grep '^sl-egress apply' <<<"$output" | tr ' ' '\n' | grep -c -- '^--allow$')" = 40 ]
+	grep '^sl-egress apply' <<<"$output" | grep -q -- "--allow 203.0.113.40/32 --drop 198.51.100.0/24"
+	huge=$(for i in $(seq 0 1099); do printf '"10.%d.%d.0/24",' $((i / 256)) $((i % 256)); done)
+	f=$(cfg huge <<Y
+config:
+  host_groups:
+  - name: huge
+    network: {mode: isolated, range: "169.254.100.0/22", allow: [${huge%,}]}
+Y
+)
+	run inhost sl-up --print-script "$f"
+	[ "$status" -eq 1 ]
+	grep -q "the sl-egress command of huge-1 is too long to print" <<<"$output"
+}
