@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -211,38 +214,80 @@ static int plugin_error(const char *type, const char *cmd, const char *out, int 
 								    : 0);
 }
 
-/* Read all of @fd, keeping at most CNI_JSON_MAX bytes. */
-static char *read_all(int fd)
+/*
+ * How long a plugin may take, SL_CNI_TIMEOUT seconds (default 60): a hung
+ * plugin must not hold sl-up. Return the milliseconds, or -EINVAL.
+ */
+static int plugin_timeout_ms(struct sl_error *err)
 {
+	const char *v = getenv("SL_CNI_TIMEOUT");
+	char *end = NULL;
+	unsigned long s;
+
+	if (!v || !*v)
+		return 60 * 1000;
+	errno = 0;
+	s = strtoul(v, &end, 10);
+	if (errno || *end || s < 1 || s > 3600)
+		return sl_error(err, -EINVAL, "bad SL_CNI_TIMEOUT '%s': seconds, 1 to 3600", v);
+	return (int)s * 1000;
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * Read all of @fd within @timeout_ms, keeping at most CNI_JSON_MAX bytes
+ * (the rest is drained, so the plugin never blocks on a full pipe).
+ * Return 0 with *@out set, -ETIMEDOUT or -ENOMEM.
+ */
+static int read_all(int fd, int timeout_ms, char **out)
+{
+	long long deadline = now_ms() + timeout_ms;
 	size_t have = 0, cap = 4096;
 	char *buf = malloc(cap), *nb;
 	ssize_t n;
 
+	*out = NULL;
 	if (!buf)
-		return NULL;
+		return -ENOMEM;
 	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		char sink[4096];
+		int r = 0;
+
+		if (left <= 0 || (r = poll(&pf, 1, (int)left)) == 0) {
+			free(buf);
+			return -ETIMEDOUT;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (have + 1 == cap && cap < CNI_JSON_MAX + 1) {
 			cap = cap * 2 > CNI_JSON_MAX + 1 ? CNI_JSON_MAX + 1 : cap * 2;
-			if (!(nb = realloc(buf, cap)))
-				break;
+			if (!(nb = realloc(buf, cap))) {
+				free(buf);
+				return -ENOMEM;
+			}
 			buf = nb;
 		}
-		if (have + 1 == cap) { /* full: drain, so the plugin never blocks */
-			char sink[4096];
-
-			if ((n = read(fd, sink, sizeof(sink))) > 0 || (n < 0 && errno == EINTR))
-				continue;
-			break;
-		}
-		n = read(fd, buf + have, cap - 1 - have);
+		if (have + 1 == cap)
+			n = read(fd, sink, sizeof(sink)); /* full: drained */
+		else if ((n = read(fd, buf + have, cap - 1 - have)) > 0)
+			have += (size_t)n;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		have += (size_t)n;
 	}
 	buf[have] = '\0';
-	return buf;
+	*out = buf;
+	return 0;
 }
 
 struct run {
@@ -266,13 +311,14 @@ static int plugin_run(const struct run *x, struct json_object *plugin, struct js
 	const char *type = str(plugin, "type"), *text;
 	char exe[4096], id[128], ns[4096];
 	struct json_object *v;
-	int p[2], st, r;
+	int p[2], st, r, timeout;
 	pid_t pid;
 
 	if (!type)
 		return sl_error(err, -EINVAL, "CNI network %s: a plugin without \"type\"",
 				x->c->network);
-	if ((r = find_plugin(type, exe, sizeof(exe), err)) < 0)
+	if ((r = find_plugin(type, exe, sizeof(exe), err)) < 0 ||
+	    (timeout = r = plugin_timeout_ms(err)) < 0)
 		return r;
 	if (json_object_deep_copy(plugin, &conf, NULL) < 0)
 		return -ENOMEM;
@@ -313,13 +359,18 @@ static int plugin_run(const struct run *x, struct json_object *plugin, struct js
 		close(p[0]);
 		return -errno;
 	}
-	out = read_all(p[0]);
+	r = read_all(p[0], timeout, &out);
 	close(p[0]);
+	if (r == -ETIMEDOUT)
+		kill(pid, SIGKILL);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	if (!out)
-		return -ENOMEM;
+	if (r == -ETIMEDOUT)
+		return sl_error(err, r, "CNI plugin %s %s: no answer within %d s (SL_CNI_TIMEOUT)",
+				type, x->cmd, timeout / 1000);
+	if (r < 0)
+		return r;
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		return plugin_error(type, x->cmd, out,
 				    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), err);

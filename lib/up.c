@@ -204,7 +204,7 @@ static void clean_env(void)
 	/* An exported SL_* from an earlier eval must not steer the steps. */
 	static const char *const keep[] = { "SL_RUN_DIR", "SL_GUEST_DIR", "SL_LIBEXEC_DIR",
 					    "SL_QEMU", "SL_DEBUG", "SL_CONSOLE_MAX", "SL_AGENT_TIMEOUT",
-					    "SL_CNI_CONF_DIR", "SL_CNI_PATH",
+					    "SL_CNI_CONF_DIR", "SL_CNI_PATH", "SL_CNI_TIMEOUT",
 #ifdef SL_FAULT_INJECTION
 					    "SL_FAULT",
 #endif

@@ -116,6 +116,26 @@ J
 	assert_usage_error "CNI plugin no-such-plugin: not found in /usr/lib/cni" \
 		inhost sl-cni-run add "$G-1" --network "nope-$P"
 	assert_usage_error "no namespace" inhost sl-cni-run add "$G-9" --network "slicer-$P"
+	# plugins are not ours: one that hangs is killed after SL_CNI_TIMEOUT, one
+	# that answers with no JSON is said so; neither leaves anything
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh\nexec sleep 60\n' >"$BATS_TEST_TMPDIR/bin/hang"
+	printf '#!/bin/sh\necho not-json\n' >"$BATS_TEST_TMPDIR/bin/garble"
+	chmod +x "$BATS_TEST_TMPDIR/bin/hang" "$BATS_TEST_TMPDIR/bin/garble"
+	for t in hang garble; do
+		printf '{ "cniVersion": "1.0.0", "name": "%s-%s", "plugins": [ { "type": "%s" } ] }\n' \
+			"$t" "$P" "$t" >"$SL_CNI_CONF_DIR/50-$t.conflist"
+	done
+	SECONDS=0
+	run inhost env SL_CNI_PATH="$BATS_TEST_TMPDIR/bin:/usr/lib/cni" SL_CNI_TIMEOUT=1 \
+		sl-cni-run add "$G-1" --network "hang-$P"
+	[ "$status" -eq 1 ] && [ "$SECONDS" -lt 30 ]
+	grep -q "CNI plugin hang ADD: no answer within 1 s (SL_CNI_TIMEOUT)" <<<"$output"
+	run inhost env SL_CNI_PATH="$BATS_TEST_TMPDIR/bin" sl-cni-run add "$G-1" --network "garble-$P"
+	[ "$status" -eq 1 ] && grep -q "CNI plugin garble ADD: its result is not a JSON object" <<<"$output"
+	assert_usage_error "bad SL_CNI_TIMEOUT 'soon'" \
+		inhost env SL_CNI_TIMEOUT=soon sl-cni-run add "$G-1" --network "slicer-$P"
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 	inhost sl-netns del "$G-1"
 }
 
