@@ -154,6 +154,18 @@ int main(int argc, char **argv)
 	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
 	if (r >= 0)
 		return r;
+	r = sl_cli_mode(&mode, err);
+	if (r < 0)
+		return sl_cli_fail(err, r);
+	if (mode == SL_NET_MACVTAP)
+		return sl_cli_usage(&cli, "%s: macvtap mode has no egress rules: its frames leave "
+				    "through the parent, past this host's firewall", c.name);
+	if (mode == SL_NET_CNI)
+		return sl_cli_usage(&cli, "%s: CNI mode has no egress rules of ours: the network's "
+				    "plugins (firewall, ...) are its policy", c.name);
+	if (mode == SL_NET_BRIDGE && !strcmp(verb, "log"))
+		return sl_cli_usage(&cli, "%s: bridge mode has no egress rules: nothing is denied, "
+				    "nothing logged", c.name);
 	if (!strcmp(verb, "log")) {
 		r = sl_egress_log(c.name, cli.json, follow, stdout, err);
 		return r < 0 ? sl_cli_fail(err, r) : 0;
@@ -183,15 +195,6 @@ int main(int argc, char **argv)
 		r = sl_egress_test(&c, dest, &out, err);
 		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(&cli, &out);
 	}
-	r = sl_cli_mode(&mode, err);
-	if (r < 0)
-		return sl_cli_fail(err, r);
-	if (mode == SL_NET_MACVTAP)
-		return sl_cli_usage(&cli, "%s: macvtap mode has no egress rules: its frames leave "
-				    "through the parent, past this host's firewall", c.name);
-	if (mode == SL_NET_CNI)
-		return sl_cli_usage(&cli, "%s: CNI mode has no egress rules of ours: the network's "
-				    "plugins (firewall, ...) are its policy", c.name);
 	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
 	c.veth = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
 	v = sl_input_get("SL_RANGE");

@@ -52,6 +52,8 @@ master() {
 	[ "$(inhost ip -j addr show dev "$BR" | jq -r '.[0].addr_info[] | select(.family=="inet") | "\(.local)/\(.prefixlen)"')" = 169.254.200.1/24 ]
 	[ "$(inhost ip -j link show dev "$G-1" | jq -r '.[0].linkinfo.info_kind // "tun"')" = tun ]
 	[ "$(inhost sysctl -n "net.ipv6.conf.$G-1.disable_ipv6")" = 1 ]
+	assert_usage_error "$G-1: bridge mode has no egress rules: nothing is denied, nothing logged" \
+		inhost sl-egress log "$G-1"
 	inhost sl-tap check "$G-1"
 	# a foreign link of a VM's TAP name is refused, and left alone
 	inhost ip link add "$G-3" type veth peer name "${P}z"
