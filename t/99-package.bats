@@ -59,3 +59,14 @@ setup_file() {
 	grep -qx "ExecStart=/usr/bin/sl-up /etc/sltools/%i.yaml" \
 		"$ROOT/usr/lib/systemd/system/sl-up@.service"
 }
+
+@test "on a bare Debian 12 (an empty dpkg status), apt would bring every run-time dependency of both" {
+	: >"$BATS_FILE_TMPDIR/empty-status"
+	run apt-get -o Dir::State::status="$BATS_FILE_TMPDIR/empty-status" install -s -q \
+		"$DEBS/sltools_0.1.0_amd64.deb" "$DEBS/sltools-guest_0.1.0_amd64.deb"
+	[ "$status" -eq 0 ] || { echo "$output" | tail -n 20 >&2; return 1; }
+	for p in sltools sltools-guest iproute2 iptables qemu-system-x86 libnl-route-3-200 libip4tc2 \
+		libyaml-0-2 libjson-c5 libnetfilter-log1 libldns3; do
+		grep -q "^Inst $p " <<<"$output" || { echo "apt would not install $p" >&2; return 1; }
+	done
+}
