@@ -143,6 +143,7 @@ static int load_conflist(const char *network, struct json_object **out, struct s
 {
 	struct dirent **v = NULL;
 	const char *dir = conf_dir();
+	char unread[256] = ""; /* the first file that is no JSON object: said if NET is not found */
 	int n = scandir(dir, &v, conf_filter, by_name), r = -ENXIO;
 
 	*out = NULL;
@@ -154,8 +155,10 @@ static int load_conflist(const char *network, struct json_object **out, struct s
 		struct json_object *o = NULL, *plugins;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, v[i]->d_name);
-		if (!*out && (o = read_json(path)) && json_object_is_type(o, json_type_object) &&
-		    str(o, "name") && !strcmp(str(o, "name"), network)) {
+		if (!*out && !(o = read_json(path)) && !unread[0])
+			snprintf(unread, sizeof(unread), "%s", v[i]->d_name);
+		if (o && json_object_is_type(o, json_type_object) && str(o, "name") &&
+		    !strcmp(str(o, "name"), network)) {
 			if (!json_object_object_get_ex(o, "plugins", &plugins))
 				*out = as_list(o); /* a .conf */
 			else if (json_object_is_type(plugins, json_type_array) &&
@@ -170,7 +173,8 @@ static int load_conflist(const char *network, struct json_object **out, struct s
 	}
 	free(v);
 	if (r == -ENXIO)
-		sl_error(err, r, "no CNI network %s in %s (SL_CNI_CONF_DIR)", network, dir);
+		sl_error(err, r, "no CNI network %s in %s (SL_CNI_CONF_DIR)%s%s%s", network, dir,
+			 unread[0] ? "; " : "", unread, unread[0] ? " is not JSON" : "");
 	return r;
 }
 

@@ -113,6 +113,10 @@ J
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 	assert_usage_error "no CNI network nosuch in $SL_CNI_CONF_DIR" \
 		inhost sl-cni-run add "$G-1" --network nosuch
+	echo '{ "name": "nosuch", broken' >"$SL_CNI_CONF_DIR/05-broken.conf"
+	assert_usage_error "no CNI network nosuch in .*; 05-broken.conf is not JSON" \
+		inhost sl-cni-run add "$G-1" --network nosuch
+	rm "$SL_CNI_CONF_DIR/05-broken.conf"
 	assert_usage_error "CNI plugin no-such-plugin: not found in /usr/lib/cni" \
 		inhost sl-cni-run add "$G-1" --network "nope-$P"
 	assert_usage_error "no namespace" inhost sl-cni-run add "$G-9" --network "slicer-$P"
