@@ -175,6 +175,9 @@ int sl_shape_get(struct nl_sock *sk, const char *dev, uint64_t *bytes_per_s)
 	return 0;
 }
 
+/* ffff:, the ingress qdisc's handle (libnl's TC_HANDLE shifts a signed int). */
+#define INGRESS_HANDLE TC_H_MAKE(TC_H_INGRESS, 0u)
+
 static void cls_putp(struct rtnl_cls **c)
 {
 	if (*c)
@@ -214,7 +217,7 @@ int sl_tc_redirect(struct nl_sock *sk, const char *from, const char *to, struct 
 	}
 	rtnl_tc_set_ifindex(TC_CAST(q), f.ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
-	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(0xffff, 0));
+	rtnl_tc_set_handle(TC_CAST(q), INGRESS_HANDLE);
 	if ((r = rtnl_tc_set_kind(TC_CAST(q), "ingress")) < 0 ||
 	    (r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE)) < 0) {
 		rtnl_act_put(act);
@@ -222,7 +225,7 @@ int sl_tc_redirect(struct nl_sock *sk, const char *from, const char *to, struct 
 				nl_geterror(r));
 	}
 	rtnl_tc_set_ifindex(TC_CAST(cls), f.ifindex);
-	rtnl_tc_set_parent(TC_CAST(cls), TC_HANDLE(0xffff, 0));
+	rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
 	rtnl_cls_set_protocol(cls, ETH_P_ALL);
 	rtnl_cls_set_prio(cls, 1);
 	rtnl_tc_set_kind(TC_CAST(act), "mirred");
