@@ -105,7 +105,7 @@ man/%.1: man/%.1.scd
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
 	libyaml-dev libarchive-dev libnetfilter-conntrack-dev libnetfilter-log-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
-	libipset-dev libldns-dev libjson-c-dev dnsmasq-base containernetworking-plugins ipset debhelper dpkg-dev lintian man-db systemd \
+	libipset-dev libldns-dev libjson-c-dev dnsmasq-base containernetworking-plugins ipset debhelper dpkg-dev lintian man-db systemd git xz-utils \
 	busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

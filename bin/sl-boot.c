@@ -139,9 +139,7 @@ int main(int argc, char **argv)
 	if ((r = sl_dns_servers(sl_input_get("SL_DNS"), "--dns", dns, sizeof(dns), err)) < 0)
 		return sl_cli_fail(err, r);
 	c.dns = dhcp && !sl_input_get("SL_DNS") ? NULL : dns;
-	c.tap = sl_cli_input("SL_TAP", c.mode == SL_NET_BRIDGE || c.mode == SL_NET_MACVTAP
-					       ? c.name
-					       : SL_TAP_DEFAULT);
+	c.tap = sl_cli_input("SL_TAP", sl_mode_on_host(c.mode) ? c.name : SL_TAP_DEFAULT);
 	c.cni_ifname = sl_cli_input("SL_CNI_IFNAME", "eth0");
 	c.qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
 	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), 1, &bad, err);

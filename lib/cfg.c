@@ -14,6 +14,7 @@
 #include "bridge.h"
 #include "cfg.h"
 #include "error.h"
+#include "file.h"
 #include "ipam.h"
 #include "log.h"
 #include "name.h"
@@ -135,40 +136,9 @@ static int check_dup_keys(struct ctx *c)
 	return 0;
 }
 
-/* The file whole, when it is a regular file of a config's size. */
-/* A regular file of at most @max bytes, whole, NUL-terminated: "@path: larger than … : not @what". */
-static int read_file(const char *path, long max, const char *what, unsigned char **text,
-		     size_t *len, struct sl_error *err)
+static int read_config(const char *path, char **text, size_t *len, struct sl_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	struct stat st;
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return sl_error(err, -EINVAL, "%s: %s", path, strerror(errno));
-	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode))
-		return sl_error(err, -EINVAL, "%s: %s", path,
-				S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-	if (st.st_size > max)
-		return sl_error(err, -EINVAL, "%s: larger than %ld bytes: not %s", path, max, what);
-	*text = malloc((size_t)st.st_size + 1);
-	if (!*text)
-		return -ENOMEM;
-	n = read(fd, *text, (size_t)st.st_size);
-	if (n < 0) {
-		sl_error(err, -EINVAL, "%s: %s", path, strerror(errno));
-		free(*text);
-		*text = NULL;
-		return -EINVAL;
-	}
-	(*text)[n] = '\0';
-	*len = (size_t)n;
-	return 0;
-}
-
-static int read_config(const char *path, unsigned char **text, size_t *len, struct sl_error *err)
-{
-	return read_file(path, CFG_MAX_BYTES, "a config", text, len, err);
+	return sl_read_file(path, CFG_MAX_BYTES, false, "a config", text, len, err);
 }
 
 /* Mapping lookup. */
@@ -595,7 +565,7 @@ static int parse_network(struct ctx *c, const yaml_node_t *net, struct sl_group 
 static int parse_userdata(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 {
 	const yaml_node_t *text = get(c, gn, "userdata"), *file = get(c, gn, "userdata_file");
-	_cleanup_free_ unsigned char *buf = NULL;
+	_cleanup_free_ char *buf = NULL;
 	char path[1024];
 	size_t len = 0;
 	int r;
@@ -616,11 +586,11 @@ static int parse_userdata(struct ctx *c, const yaml_node_t *gn, struct sl_group 
 		return 0;
 	if ((r = get_str(c, file, "userdata_file", path, sizeof(path))) < 0)
 		return r;
-	if (read_file(path, SL_USERDATA_MAX, "a userdata script", &buf, &len, c->err) < 0 || !buf)
+	if (sl_read_file(path, SL_USERDATA_MAX, false, "a userdata script", &buf, &len, c->err) < 0)
 		return fail(c, file, "userdata_file: %s", c->err->msg);
 	if (memchr(buf, '\0', len))
 		return fail(c, file, "userdata_file: %s holds a NUL byte: not a script", path);
-	g->userdata = (char *)SL_STEAL(buf);
+	g->userdata = SL_STEAL(buf);
 	return 0;
 }
 
@@ -822,7 +792,7 @@ static int groups_clash(struct ctx *c, const yaml_node_t *gn, const struct sl_gr
  */
 int sl_config_load(const char *path, struct sl_config *cfg, struct sl_error *err)
 {
-	_cleanup_free_ unsigned char *text = NULL;
+	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -834,11 +804,11 @@ int sl_config_load(const char *path, struct sl_config *cfg, struct sl_error *err
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	if ((r = read_config(path, &text, &len, err)) < 0 ||
-	    (r = prescan(path, text, len, err)) < 0)
+	    (r = prescan(path, (const unsigned char *)text, len, err)) < 0)
 		return r;
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, text, len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		r = sl_error(err, -EINVAL, "%s:%lu: malformed YAML: %s", path,
 			     (unsigned long)parser.problem_mark.line + 1,

@@ -2,6 +2,7 @@
 #ifndef SL_CFG_H
 #define SL_CFG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cidr.h"
@@ -9,6 +10,12 @@
 #include "error.h"
 
 enum sl_net_mode { SL_NET_ISOLATED, SL_NET_BRIDGE, SL_NET_MACVTAP, SL_NET_CNI };
+
+/* Bridge and macvtap VMs have no namespace: their link and QEMU are the host's. */
+static inline bool sl_mode_on_host(enum sl_net_mode m)
+{
+	return m == SL_NET_BRIDGE || m == SL_NET_MACVTAP;
+}
 
 /* A group's userdata: one argument of one agent request, so bounded. */
 #define SL_USERDATA_MAX 32768

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +25,7 @@
 #include "cidr.h"
 #include "cni.h"
 #include "error.h"
+#include "file.h"
 #include "kv.h"
 #include "log.h"
 #include "name.h"
@@ -68,28 +68,19 @@ static const char *str(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-/* A JSON file of at most CNI_JSON_MAX bytes, or NULL with errno set. */
-static struct json_object *read_json(const char *path)
+/*
+ * A JSON file of at most CNI_JSON_MAX bytes, or NULL. @nofollow for the
+ * kept result (the run dir's: never through a link); a conflist is the
+ * admin's and may be one.
+ */
+static struct json_object *read_json(const char *path, bool nofollow)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	ssize_t n;
+	size_t len;
 
-	if (fd < 0)
+	if (sl_read_file(path, CNI_JSON_MAX, nofollow, "a CNI config or result", &buf, &len,
+			 NULL) < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CNI_JSON_MAX) {
-		errno = EFBIG;
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return NULL;
-	n = read(fd, buf, (size_t)st.st_size);
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	errno = EINVAL;
 	return json_tokener_parse(buf);
 }
 
@@ -155,7 +146,7 @@ static int load_conflist(const char *network, struct json_object **out, struct s
 		struct json_object *o = NULL, *plugins;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, v[i]->d_name);
-		if (!*out && !(o = read_json(path)) && !unread[0])
+		if (!*out && !(o = read_json(path, false)) && !unread[0])
 			snprintf(unread, sizeof(unread), "%s", v[i]->d_name);
 		if (o && json_object_is_type(o, json_type_object) && str(o, "name") &&
 		    !strcmp(str(o, "name"), network)) {
@@ -568,7 +559,7 @@ static int attachment(const char *name, struct sl_kv *st, struct sl_cni_cfg *c,
 	if (!c->ifname)
 		c->ifname = SL_CNI_IFNAME_DEFAULT;
 	if (result_path(name, path, sizeof(path)) == 0)
-		*res = read_json(path); /* gone: DEL without prevResult */
+		*res = read_json(path, true); /* gone: DEL without prevResult */
 	return 1;
 }
 

@@ -130,7 +130,7 @@ int sl_macvtap_parent_ok(const char *parent, struct sl_error *err)
 int sl_macvtap_add(const struct sl_macvtap_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
-	char alias[300], mac_s[18];
+	char alias[300], mac_s[SL_MAC_STRLEN];
 	struct sl_link p, t;
 	uint8_t mac[6];
 	bool made = false;
@@ -165,11 +165,9 @@ int sl_macvtap_add(const struct sl_macvtap_cfg *c, struct sl_kv *out, struct sl_
 		sl_error(err, r, "%s: cannot set up macvtap %s: %s", c->name, c->tap, strerror(-r));
 		goto fail;
 	}
-	snprintf(mac_s, sizeof(mac_s), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-		 mac[3], mac[4], mac[5]);
 	if ((r = sl_kv_set(out, "SL_TAP", c->tap)) < 0 ||
 	    (r = sl_kv_set(out, "SL_PARENT", c->parent)) < 0 ||
-	    (r = sl_kv_set(out, "SL_MAC", mac_s)) < 0 ||
+	    (r = sl_kv_set(out, "SL_MAC", sl_mac_fmt(mac, mac_s))) < 0 ||
 	    (r = sl_kv_set(out, "SL_MODE", "macvtap")) < 0 ||
 	    (r = sl_state_update(c->name, out, NULL, err)) < 0)
 		goto fail;

@@ -140,6 +140,20 @@ int sl_nl_open_in(int nsfd, int *saved, struct nl_sock **sk, struct sl_error *er
 }
 
 /**
+ * sl_mac_fmt() - a MAC address as ip(8) and QEMU write it, 06:00:a9:fe:64:02
+ * @mac: the address
+ * @buf: result
+ *
+ * Return: @buf
+ */
+char *sl_mac_fmt(const uint8_t mac[6], char buf[SL_MAC_STRLEN])
+{
+	snprintf(buf, SL_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+	return buf;
+}
+
+/**
  * sl_link_get() - look a link up by name
  * @sk: socket in the namespace to look in
  * @name: interface name

@@ -22,6 +22,8 @@ struct sl_link {
 	uint8_t mac[6];
 };
 
+#define SL_MAC_STRLEN 18
+char *sl_mac_fmt(const uint8_t mac[6], char buf[SL_MAC_STRLEN]);
 int sl_nl_err(int nlerr);
 int sl_nl_open(struct nl_sock **sk);
 int sl_nl_open_or_fail(struct nl_sock **sk, struct sl_error *err);

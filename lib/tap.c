@@ -155,7 +155,7 @@ int sl_tap_wire(const char *name, const char *tap, const char *peer, struct sl_k
 	_cleanup_close_ int fd = sl_vm_netns_open(name, err);
 	struct sl_link t, p;
 	bool made = false;
-	char mac[18];
+	char mac[SL_MAC_STRLEN];
 	int r;
 
 	if (fd < 0)
@@ -187,9 +187,8 @@ int sl_tap_wire(const char *name, const char *tap, const char *peer, struct sl_k
 			return r;
 		}
 	}
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", p.mac[0], p.mac[1], p.mac[2],
-		 p.mac[3], p.mac[4], p.mac[5]);
-	if ((r = sl_kv_set(out, "SL_TAP", tap)) < 0 || (r = sl_kv_set(out, "SL_MAC", mac)) < 0)
+	if ((r = sl_kv_set(out, "SL_TAP", tap)) < 0 ||
+	    (r = sl_kv_set(out, "SL_MAC", sl_mac_fmt(p.mac, mac))) < 0)
 		return r;
 	return sl_state_update(name, out, NULL, err);
 }

@@ -317,9 +317,9 @@ static void plan_make(const struct sl_group *g, const char *name, struct plan *p
 		p->address = sl_ip_fmt(g->addresses[p->k - 1], p->address_s);
 	if (p->subnet && !p->address && g->pool_s[0])
 		p->pool = g->pool_s;
-	if ((p->bridge || p->macvtap) && sl_group_tap(g, name, p->k, tap, &p->tap_error) == 0)
+	if (sl_mode_on_host(g->mode) && sl_group_tap(g, name, p->k, tap, &p->tap_error) == 0)
 		snprintf(p->tap, sizeof(p->tap), "%s", tap);
-	else if (p->bridge || p->macvtap) {
+	else if (sl_mode_on_host(g->mode)) {
 		/* printed as is (sl-tap refuses it); the step fails with why */
 		snprintf(p->tap, sizeof(p->tap), "%s%u", g->tap_prefix, p->k);
 	}
@@ -489,7 +489,7 @@ static int tap_undo(const struct plan *p, struct sl_error *err)
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	const char *t, *bridge;
 
-	if (!p->bridge && !p->macvtap)
+	if (!sl_mode_on_host(p->g->mode))
 		return sl_tap_del(p->name, SL_TAP_DEFAULT, err);
 	/* the way down may be another sl-up's: what was made is in the env file */
 	sl_state_load(p->name, &st, err);

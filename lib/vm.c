@@ -263,7 +263,7 @@ static const char *qemu_opt_value(const char *v, char *buf, size_t len)
  */
 static void qemu_nic(const struct sl_boot_cfg *c, const uint8_t *mac, struct argv *a)
 {
-	char esc[2 * 64 + 1];
+	char esc[2 * 64 + 1], m[SL_MAC_STRLEN];
 
 	add(a, "-netdev");
 	if (c->mode == SL_NET_MACVTAP)
@@ -273,8 +273,7 @@ static void qemu_nic(const struct sl_boot_cfg *c, const uint8_t *mac, struct arg
 		    qemu_opt_value(c->tap, esc, sizeof(esc)));
 	add(a, "-device");
 	if (mac)
-		add(a, "virtio-net-device,netdev=net0,mac=%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
-		    mac[1], mac[2], mac[3], mac[4], mac[5]);
+		add(a, "virtio-net-device,netdev=net0,mac=%s", sl_mac_fmt(mac, m));
 	else
 		add(a, "virtio-net-device,netdev=net0,mac=06:00:%02x:%02x:%02x:%02x", c->ip >> 24,
 		    (c->ip >> 16) & 255, (c->ip >> 8) & 255, c->ip & 255);
@@ -455,7 +454,7 @@ static void console_tail(const char *dir)
 int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_close_ int nsfd = -1, tapfd = -1;
-	bool host_ns = c->mode == SL_NET_BRIDGE || c->mode == SL_NET_MACVTAP;
+	bool host_ns = sl_mode_on_host(c->mode);
 	bool has_mac = false;
 	uint8_t mac[6];
 	char dir[4096], msg[256] = "";
