@@ -169,12 +169,13 @@ static int load_conflist(const char *network, struct json_object **out, struct s
 	return r;
 }
 
-/* The plugin binary of @type, in one of SL_CNI_PATH's directories. */
-static int find_plugin(const char *type, char *path, size_t len, struct sl_error *err)
+/* The plugin binary of @type, in one of @where's directories. */
+static int find_plugin(const char *type, const char *where, char *path, size_t len,
+		       struct sl_error *err)
 {
 	char dirs[4096], *save = NULL;
 
-	snprintf(dirs, sizeof(dirs), "%s", plugin_path());
+	snprintf(dirs, sizeof(dirs), "%s", where);
 	if (!*type || strchr(type, '/') || !strcmp(type, ".") || !strcmp(type, ".."))
 		return sl_error(err, -EINVAL, "CNI plugin type '%s' is not a plugin name", type);
 	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
@@ -182,8 +183,8 @@ static int find_plugin(const char *type, char *path, size_t len, struct sl_error
 		if (access(path, X_OK) == 0)
 			return 0;
 	}
-	return sl_error(err, -ENXIO, "CNI plugin %s: not found in %s (SL_CNI_PATH)", type,
-			plugin_path());
+	return sl_error(err, -ENXIO, "CNI plugin %s: not found in %s%s", type, where,
+			where == plugin_path() ? " (SL_CNI_PATH)" : "");
 }
 
 /* CNI_CONTAINERID: unique per VM and per SL_RUN_DIR. */
@@ -285,52 +286,35 @@ static int read_all(int fd, int timeout_ms, char **out)
 	return 0;
 }
 
-struct run {
-	const struct sl_cni_cfg *c;
-	const char *cmd; /* ADD DEL CHECK */
-	struct json_object *list;
-};
-
-/*
- * One plugin of the list, @cmd, with @prev as prevResult (NULL: none). An
- * ADD's result goes to @result. The plugin gets our environment and the
- * CNI_* variables; its config comes from a memfd, so that a plugin that
- * answers before it reads cannot block us.
+/**
+ * sl_cni_exec() - run one CNI plugin and read its answer
+ * @x: the plugin's type, CNI_COMMAND and the other CNI_* values
+ * @conf: the network config it reads on stdin
+ * @result: where an answer that is a JSON object goes, or NULL: none wanted
+ * @err: why, when it fails: the plugin's own msg and code when it gave them
+ *
+ * The plugin gets our environment and the CNI_* variables; its config comes
+ * from a memfd, so that a plugin that answers before it reads cannot block
+ * us; it has SL_CNI_TIMEOUT seconds, and its answer is kept to 1 MiB.
+ *
+ * Return: 0, -ENXIO (no such plugin), -ETIMEDOUT, -EIO (it failed), -errno
  */
-static int plugin_run(const struct run *x, struct json_object *plugin, struct json_object *prev,
-		      struct json_object **result, struct sl_error *err)
+int sl_cni_exec(const struct sl_cni_exec *x, const char *conf, struct json_object **result,
+		struct sl_error *err)
 {
-	_cleanup_json_ struct json_object *conf = NULL;
 	_cleanup_close_ int in = -1;
 	_cleanup_free_ char *out = NULL;
-	const char *type = str(plugin, "type"), *text;
-	char exe[4096], id[128], ns[4096];
-	struct json_object *v;
+	char exe[4096];
 	int p[2], st, r, timeout;
 	pid_t pid;
 
-	if (!type)
-		return sl_error(err, -EINVAL, "CNI network %s: a plugin without \"type\"",
-				x->c->network);
-	if ((r = find_plugin(type, exe, sizeof(exe), err)) < 0 ||
+	if ((r = find_plugin(x->type, x->path, exe, sizeof(exe), err)) < 0 ||
 	    (timeout = r = plugin_timeout_ms(err)) < 0)
 		return r;
-	if (json_object_deep_copy(plugin, &conf, NULL) < 0)
-		return -ENOMEM;
-	if (json_object_object_get_ex(x->list, "name", &v))
-		json_object_object_add(conf, "name", json_object_get(v));
-	if (json_object_object_get_ex(x->list, "cniVersion", &v))
-		json_object_object_add(conf, "cniVersion", json_object_get(v));
-	if (prev)
-		json_object_object_add(conf, "prevResult", json_object_get(prev));
-	text = json_object_to_json_string_ext(conf, JSON_C_TO_STRING_PLAIN);
 	in = memfd_create("sl-cni-conf", MFD_CLOEXEC);
-	if (in < 0 || write(in, text, strlen(text)) != (ssize_t)strlen(text) ||
+	if (in < 0 || write(in, conf, strlen(conf)) != (ssize_t)strlen(conf) ||
 	    lseek(in, 0, SEEK_SET) < 0)
-		return sl_error(err, -errno, "CNI config for %s: %s", type, strerror(errno));
-	container_id(x->c->name, id, sizeof(id));
-	if ((r = sl_netns_path(x->c->name, ns, sizeof(ns))) < 0)
-		return r;
+		return sl_error(err, -errno, "CNI config for %s: %s", x->type, strerror(errno));
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
@@ -339,11 +323,14 @@ static int plugin_run(const struct run *x, struct json_object *plugin, struct js
 		dup2(in, 0);
 		dup2(p[1], 1);
 		setenv("CNI_COMMAND", x->cmd, 1);
-		setenv("CNI_CONTAINERID", id, 1);
-		setenv("CNI_NETNS", ns, 1);
-		setenv("CNI_IFNAME", x->c->ifname, 1);
-		setenv("CNI_PATH", plugin_path(), 1);
-		unsetenv("CNI_ARGS");
+		setenv("CNI_CONTAINERID", x->container, 1);
+		setenv("CNI_NETNS", x->netns, 1);
+		setenv("CNI_IFNAME", x->ifname, 1);
+		setenv("CNI_PATH", x->path, 1);
+		if (x->args)
+			setenv("CNI_ARGS", x->args, 1);
+		else
+			unsetenv("CNI_ARGS");
 		sl_child_clean(NULL, 0);
 		execv(exe, (char *[]){ exe, NULL });
 		dprintf(2, "cannot run %s: %s\n", exe, strerror(errno));
@@ -363,11 +350,11 @@ static int plugin_run(const struct run *x, struct json_object *plugin, struct js
 			return -errno;
 	if (r == -ETIMEDOUT)
 		return sl_error(err, r, "CNI plugin %s %s: no answer within %d s (SL_CNI_TIMEOUT)",
-				type, x->cmd, timeout / 1000);
+				x->type, x->cmd, timeout / 1000);
 	if (r < 0)
 		return r;
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		return plugin_error(type, x->cmd, out,
+		return plugin_error(x->type, x->cmd, out,
 				    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), err);
 	if (!result)
 		return 0;
@@ -376,9 +363,50 @@ static int plugin_run(const struct run *x, struct json_object *plugin, struct js
 		json_object_put(*result);
 		*result = NULL;
 		return sl_error(err, -EIO, "CNI plugin %s %s: its result is not a JSON object",
-				type, x->cmd);
+				x->type, x->cmd);
 	}
 	return 0;
+}
+
+struct run {
+	const struct sl_cni_cfg *c;
+	const char *cmd; /* ADD DEL CHECK */
+	struct json_object *list;
+};
+
+/*
+ * One plugin of the list, @cmd, with @prev as prevResult (NULL: none), its
+ * config completed with the list's name and version. An ADD's result goes
+ * to @result.
+ */
+static int plugin_run(const struct run *x, struct json_object *plugin, struct json_object *prev,
+		      struct json_object **result, struct sl_error *err)
+{
+	_cleanup_json_ struct json_object *conf = NULL;
+	const char *type = str(plugin, "type");
+	char id[128], ns[4096];
+	struct json_object *v;
+	int r;
+
+	if (!type)
+		return sl_error(err, -EINVAL, "CNI network %s: a plugin without \"type\"",
+				x->c->network);
+	if (json_object_deep_copy(plugin, &conf, NULL) < 0)
+		return -ENOMEM;
+	if (json_object_object_get_ex(x->list, "name", &v))
+		json_object_object_add(conf, "name", json_object_get(v));
+	if (json_object_object_get_ex(x->list, "cniVersion", &v))
+		json_object_object_add(conf, "cniVersion", json_object_get(v));
+	if (prev)
+		json_object_object_add(conf, "prevResult", json_object_get(prev));
+	container_id(x->c->name, id, sizeof(id));
+	if ((r = sl_netns_path(x->c->name, ns, sizeof(ns))) < 0)
+		return r;
+	return sl_cni_exec(&(struct sl_cni_exec){ .type = type, .cmd = x->cmd, .container = id,
+						  .netns = ns, .ifname = x->c->ifname,
+						  .path = plugin_path() },
+			   json_object_to_json_string_ext(conf, JSON_C_TO_STRING_PLAIN), result,
+			   err);
 }
 
 static struct json_object *plugin_at(struct json_object *list, size_t i)
@@ -607,7 +635,7 @@ int sl_cni_network_ok(const char *network, struct sl_error *err)
 	for (size_t i = 0; r == 0 && i < plugin_count(list); i++) {
 		const char *type = str(plugin_at(list, i), "type");
 
-		r = type ? find_plugin(type, exe, sizeof(exe), err)
+		r = type ? find_plugin(type, plugin_path(), exe, sizeof(exe), err)
 			 : sl_error(err, -EINVAL, "CNI network %s: a plugin without \"type\"",
 				    network);
 	}

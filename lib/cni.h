@@ -20,6 +20,20 @@ struct sl_cni_cfg {
 	const char *ifname;  /* CNI_IFNAME */
 };
 
+/* One plugin run (sl_cni_exec()): the CNI_* values it gets. */
+struct sl_cni_exec {
+	const char *type;      /* the plugin's name, found in @path */
+	const char *cmd;       /* CNI_COMMAND */
+	const char *container; /* CNI_CONTAINERID */
+	const char *netns;     /* CNI_NETNS */
+	const char *ifname;    /* CNI_IFNAME */
+	const char *path;      /* CNI_PATH: where plugins are, ':'-separated */
+	const char *args;      /* CNI_ARGS, or NULL: none */
+};
+
+struct json_object;
+int sl_cni_exec(const struct sl_cni_exec *x, const char *conf, struct json_object **result,
+		struct sl_error *err);
 int sl_cni_network_ok(const char *network, struct sl_error *err);
 int sl_cni_add(const struct sl_cni_cfg *c, struct sl_kv *out, struct sl_error *err);
 int sl_cni_del(const char *name, struct sl_error *err);

@@ -102,8 +102,13 @@ static void set_iface(char name[IFNAMSIZ], unsigned char mask[IFNAMSIZ], const c
 	size_t len = strlen(v);
 
 	memcpy(name, v, len);
-	/* Exact match: the name and its NUL, as iptables does without '+'. */
-	memset(mask, 0xff, len + 1);
+	/* "sc-+" matches every name that starts "sc-": the mask covers the prefix
+	 * only, and the name keeps its '+', as iptables writes it. Otherwise an
+	 * exact match: the name and its NUL. */
+	if (len && v[len - 1] == '+')
+		memset(mask, 0xff, len - 1);
+	else
+		memset(mask, 0xff, len + 1);
 }
 
 /* -m icmp --icmp-type N, any code. */
@@ -204,7 +209,7 @@ static struct ipt_entry *build(const struct sl_rule *r, struct sl_error *err)
 {
 	uint16_t set_index = 0;
 	size_t pm = port_match(r, NULL), lm = limit_match(r, NULL), sm = set_match(r, NULL, 0);
-	size_t ct = r->ct_established ? XT_ALIGN(sizeof(struct xt_entry_match)) +
+	size_t ct = r->ct_established || r->ct_dnat ? XT_ALIGN(sizeof(struct xt_entry_match)) +
 						XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3)) : 0;
 	size_t cm = r->comment[0] ? XT_ALIGN(sizeof(struct xt_entry_match)) +
 					    XT_ALIGN(sizeof(struct xt_comment_info)) : 0;
@@ -255,7 +260,7 @@ static struct ipt_entry *build(const struct sl_rule *r, struct sl_error *err)
 		strcpy(m->u.user.name, "conntrack");
 		m->u.user.revision = 3;
 		info->match_flags = XT_CONNTRACK_STATE;
-		info->state_mask = EST_MASK;
+		info->state_mask = r->ct_established ? EST_MASK : XT_CONNTRACK_STATE_DNAT;
 		p += ct;
 	}
 	p += limit_match(r, p);
@@ -336,8 +341,10 @@ static void get_iface(char out[IFNAMSIZ], const char *name, const unsigned char 
 
 	memcpy(out, name, len);
 	out[len < IFNAMSIZ ? len : IFNAMSIZ - 1] = '\0';
+	if (len && out[len - 1] == '+' && (len < 2 || mask[len - 2] == 0xff) && !mask[len - 1])
+		return; /* a wildcard as set_iface() writes it */
 	if (len && (len >= IFNAMSIZ || mask[len] != 0xff))
-		*foreign = true; /* a wildcard such as eth+ */
+		*foreign = true; /* another wildcard */
 }
 
 static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rule *r)
@@ -379,6 +386,9 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 			if (i->match_flags == XT_CONNTRACK_STATE && !i->invert_flags &&
 			    i->state_mask == EST_MASK)
 				r->ct_established = true;
+			else if (i->match_flags == XT_CONNTRACK_STATE && !i->invert_flags &&
+				 i->state_mask == XT_CONNTRACK_STATE_DNAT)
+				r->ct_dnat = true;
 			else
 				r->foreign = true;
 		} else if (!strcmp(m->u.user.name, "tcp") && r->proto == IPPROTO_TCP) {
@@ -522,7 +532,7 @@ bool sl_rule_equal(const struct sl_rule *a, const struct sl_rule *b)
 	    a->nflog_group != b->nflog_group || strcmp(a->nflog_prefix, b->nflog_prefix))
 		return false;
 	return !strcmp(a->in, b->in) && !strcmp(a->out, b->out) &&
-	       a->ct_established == b->ct_established &&
+	       a->ct_established == b->ct_established && a->ct_dnat == b->ct_dnat &&
 	       !strcmp(a->comment, b->comment) && !strcmp(a->target, b->target);
 }
 
@@ -581,6 +591,8 @@ int sl_rule_format(const struct sl_rule *r, const char *chain, char *buf, size_t
 		PUT(" -m set --match-set %s dst", r->set);
 	if (r->ct_established)
 		PUT(" -m conntrack --ctstate RELATED,ESTABLISHED");
+	if (r->ct_dnat)
+		PUT(" -m conntrack --ctstate DNAT");
 	if (r->limit_per_s) {
 		PUT(" -m limit --limit %u/sec", r->limit_per_s);
 		if (r->limit_burst != 5) /* iptables says the burst only when not its default */

@@ -18,10 +18,11 @@ struct xtc_handle;
  * anything more reads back with foreign set.
  */
 struct sl_rule {
-	char in[IFNAMSIZ], out[IFNAMSIZ];
+	char in[IFNAMSIZ], out[IFNAMSIZ]; /* a final '+' matches every name so begun */
 	bool has_src, has_dst, inv_src, inv_dst;
 	struct sl_cidr src, dst;
 	bool ct_established; /* -m conntrack --ctstate RELATED,ESTABLISHED */
+	bool ct_dnat;        /* -m conntrack --ctstate DNAT (not with ct_established) */
 	uint8_t proto;       /* 0, IPPROTO_TCP, IPPROTO_UDP (-p tcp -m tcp), IPPROTO_ICMP */
 	uint8_t icmp_type;   /* with IPPROTO_ICMP: -m icmp --icmp-type N (any code) */
 	uint16_t dport_lo, dport_hi; /* with proto: --dport LO[:HI] */
