@@ -6,6 +6,8 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# Where runtimes look for CNI plugins (Debian's containernetworking-plugins: /usr/lib/cni).
+CNIDIR ?= $(PREFIX)/lib/cni
 DESTDIR ?=
 
 CC ?= cc
@@ -25,13 +27,14 @@ override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 override LDFLAGS += -fsanitize=address,undefined
 endif
 
-TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-cni-run sl-egress sl-boot sl-exec sl-up sl-gc
+TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-cni-run sl-cni sl-egress sl-boot sl-exec sl-up sl-gc
 BINS := $(addprefix bin/,$(TOOLS))
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:.c=.o)
 MANS1 := $(patsubst %.scd,%,$(wildcard man/*.1.scd))
 MANS7 := $(patsubst %.scd,%,$(wildcard man/*.7.scd))
-MANS := $(MANS1) $(MANS7)
+MANS8 := $(patsubst %.scd,%,$(wildcard man/*.8.scd))
+MANS := $(MANS1) $(MANS7) $(MANS8)
 
 GUEST := build/guest
 GUEST_FILES := $(GUEST)/vmlinuz $(GUEST)/initramfs.cpio.gz
@@ -102,10 +105,14 @@ man/%.7: man/%.7.scd
 man/%.1: man/%.1.scd
 	scdoc < $< > $@.tmp && mv $@.tmp $@
 
+man/%.8: man/%.8.scd
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
 	libyaml-dev libarchive-dev libnetfilter-conntrack-dev libnetfilter-log-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
 	libipset-dev libldns-dev libjson-c-dev dnsmasq-base containernetworking-plugins ipset debhelper dpkg-dev lintian man-db systemd git xz-utils \
+	golang-go golang-github-appc-cni-dev podman runc \
 	busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -130,10 +137,11 @@ unit: t/unit/unit-tests
 # libFuzzer targets, each for a short time on every check: the frame parser
 # (what the guest sends the supervisor), copy-out (the guest's tar stream),
 # egress entries and denied packets' headers, env files, the config
-# loader, the resolver's DNS messages, the denial log lines and CNI results
-# (what users, env files, guests, upstream servers and plugins write).
+# loader, the resolver's DNS messages, the denial log lines, CNI results
+# and sl-cni's network configs (what users, env files, guests, upstream
+# servers, plugins and runtimes write).
 FUZZ_SECONDS ?= 12
-FUZZ_TARGETS := frame copy entry env config dns denial cni
+FUZZ_TARGETS := frame copy entry env config dns denial cni cniconf
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
 fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/proto.c
@@ -152,6 +160,9 @@ fuzz/denial-fuzz: fuzz/denial-fuzz.c lib/denials.c lib/denials.h $(LIB_SRC) lib/
 		$(LIB_SRC) $(LDLIBS)
 fuzz/cni-fuzz: fuzz/cni-fuzz.c lib/cni.c lib/cni.h $(LIB_SRC) lib/*.h
 	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/cni-fuzz.c \
+		$(LIB_SRC) $(LDLIBS)
+fuzz/cniconf-fuzz: fuzz/cniconf-fuzz.c lib/cniplug.c lib/cniplug.h $(LIB_SRC) lib/*.h
+	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/cniconf-fuzz.c \
 		$(LIB_SRC) $(LDLIBS)
 # The loader pulls in much of lib/: it is built from all of it.
 fuzz/config-fuzz: fuzz/config-fuzz.c $(LIB_SRC) lib/*.h
@@ -179,11 +190,14 @@ lint:
 	clang-tidy --quiet $(LIB_SRC) $(BINS:=.c) libexec/sl-supervise.c $(DAEMONS:=.c) -- $(CFLAGS)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(CNIDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 0755 bin/sl-cni $(DESTDIR)$(CNIDIR)
 	install -m 0644 $(MANS1) $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(MANS7) $(DESTDIR)$(MANDIR)/man7
+	install -m 0644 $(MANS8) $(DESTDIR)$(MANDIR)/man8
 	for t in $(TOOLS); do \
 		install -m 0644 completions/bash/sltools $(DESTDIR)$(BASHCOMPDIR)/$$t; done
 	install -m 0644 completions/zsh/_sltools $(DESTDIR)$(ZSHCOMPDIR)/_sltools
@@ -198,6 +212,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MANS7)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MANS8)))
+	rm -f $(DESTDIR)$(CNIDIR)/sl-cni
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(TOOLS))
 	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_sltools
 	rm -f $(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(TOOLS:=.fish))

@@ -30,6 +30,18 @@
 /* A host rule's comment: "sl:RANGE RUNDIR", the run dir hashed past this. */
 #define SL_HOST_TAG_PATH_MAX 200
 #define SL_HOST_COMMENT_LEN 256
+/*
+ * sl-cni's attachments (sl-cni(8)): their policy is on the host, keyed by
+ * the host end of their veth, "sc-" and 12 hex digits; the chains shared
+ * by all of them, and one per policy, "SLP-" and a hash of its entries.
+ */
+#define SL_ATTACH_PREFIX "sc-"
+#define SL_ATTACH_IFACES SL_ATTACH_PREFIX "+"
+#define SL_CHAIN_ATTACH_FWD "SL-CNI"
+#define SL_CHAIN_ATTACH_IN "SL-CNI-INPUT"
+#define SL_CHAIN_ATTACH_NAT "SL-CNI-POSTROUTING"
+#define SL_ATTACH_CHAIN_LEN 20
+
 /* Comment on the jumps into our chains. */
 #define SL_JUMP_COMMENT "sltools"
 
@@ -60,6 +72,9 @@ int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv
 int sl_egress_show(const struct sl_egress_cfg *c, FILE *f, bool stats, bool json,
 		   struct sl_error *err);
 int sl_egress_check(const struct sl_egress_cfg *c, struct sl_error *err);
+int sl_egress_attach_apply(const struct sl_egress_cfg *c, struct sl_error *err);
+int sl_egress_attach_remove(const char *name, struct sl_error *err);
+int sl_egress_attach_check(const struct sl_egress_cfg *c, struct sl_error *err);
 int sl_egress_host_release(const struct sl_cidr *range, struct sl_error *err);
 void sl_egress_host_comment(const struct sl_cidr *range, char *buf, size_t len);
 bool sl_egress_host_comment_range(const char *comment, struct sl_cidr *range);

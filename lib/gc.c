@@ -12,6 +12,7 @@
 
 #include "bridge.h"
 #include "cni.h"
+#include "cniplug.h"
 #include "cidr.h"
 #include "egress.h"
 #include "gc.h"
@@ -59,6 +60,8 @@ static bool vm_dead(const char *name, const struct sl_kv *st)
 {
 	int sup, qemu;
 
+	if (sl_kv_get(st, "SL_CNI_CONTAINER")) /* an sl-cni attachment */
+		return sl_cniplug_dead(name);
 	sl_vm_pids(name, &sup, &qemu);
 	if (sl_owner_gone(st))
 		return true;
@@ -70,6 +73,14 @@ static bool vm_dead(const char *name, const struct sl_kv *st)
 static void remove_vm(const char *name, const struct sl_kv *st)
 {
 	int sup, qemu;
+
+	if (sl_kv_get(st, "SL_CNI_CONTAINER")) {
+		say("sl-cni attachment %s of %s (its sandbox is gone): rules, lease", name,
+		    sl_kv_get(st, "SL_CNI_CONTAINER"));
+		if (!dry)
+			sl_cniplug_remove(name, NULL);
+		return;
+	}
 
 	sl_vm_pids(name, &sup, &qemu);
 	if (sup || qemu || sl_kv_get(st, "SL_PID"))
@@ -254,6 +265,12 @@ int sl_gc(bool dry_run, struct sl_error *err)
 					if (pass == 0 && sl_alias_owner(l.alias, "macvtap", vm, sizeof(vm)) &&
 					    !has_state(vm)) {
 						say("macvtap %s of %s (no state)", names[i], vm);
+						if (!dry)
+							sl_link_del(sk, names[i]);
+					}
+					if (pass == 0 && sl_alias_owner(l.alias, "cni", vm, sizeof(vm)) &&
+					    !has_state(vm)) {
+						say("sl-cni host end %s (no state)", names[i]);
 						if (!dry)
 							sl_link_del(sk, names[i]);
 					}

@@ -14,7 +14,10 @@
 	local t
 	for t in "$TOP"/bin/sl-*.c; do
 		t=$(basename "$t" .c)
-		grep -q "^\*$t\*(1)" <(sed -n '/^# SEE ALSO/,$p' "$TOP/man/sltools.7.scd" | tr ',' '\n' | sed 's/^ *//')
-		grep -q '\*sltools\*(7)' <(sed -n '/^# SEE ALSO/,$p' "$TOP/man/$t.1.scd")
+		page=$(ls "$TOP"/man/"$t".[18].scd) # sl-cni, a plugin, is in section 8
+		s=${page%.scd}
+		s=${s##*.}
+		grep -q "^\*$t\*($s)" <(sed -n '/^# SEE ALSO/,$p' "$TOP/man/sltools.7.scd" | tr ',' '\n' | sed 's/^ *//')
+		grep -q '\*sltools\*(7)' <(sed -n '/^# SEE ALSO/,$p' "$page")
 	done
 }

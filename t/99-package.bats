@@ -29,6 +29,10 @@ setup_file() {
 		grep -q "\./usr/share/man/man1/$t\.1\.gz$" <<<"$tools"
 		grep -q "\./usr/share/bash-completion/completions/$t$" <<<"$tools"
 	done
+	# the plugin: in /usr/bin and where runtimes look for CNI plugins, its page in section 8
+	grep -q "\./usr/bin/sl-cni$" <<<"$tools"
+	grep -q "\./usr/lib/cni/sl-cni$" <<<"$tools"
+	grep -q "\./usr/share/man/man8/sl-cni\.8\.gz$" <<<"$tools"
 	grep -q "\./usr/libexec/sltools/sl-supervise$" <<<"$tools"
 	grep -q "\./usr/share/man/man7/sltools\.7\.gz$" <<<"$tools"
 	grep -q "\./usr/lib/systemd/system/sl-up@\.service$" <<<"$tools"
@@ -48,6 +52,10 @@ setup_file() {
 	"$ROOT/usr/bin/sl-cni-run" --help | grep -q "^Usage: sl-cni-run"
 	man -l "$ROOT/usr/share/man/man1/sl-up.1.gz" 2>/dev/null | grep -q "sl-up"
 	man -l "$ROOT/usr/share/man/man7/sltools.7.gz" 2>/dev/null | grep -q "sl-cni-run"
+	# the plugin where a runtime finds it answers as a plugin
+	echo '{"cniVersion":"1.1.0"}' | CNI_COMMAND=VERSION "$ROOT/usr/lib/cni/sl-cni" |
+		jq -e '.supportedVersions == ["1.0.0", "1.1.0"]' >/dev/null
+	man -l "$ROOT/usr/share/man/man8/sl-cni.8.gz" 2>/dev/null | grep -q "WHERE THE POLICY LIVES"
 	# the units, as systemd would load them from the installed root (with
 	# this machine's own units for the targets they name; the man pages
 	# they cite are checked above, man -l)

@@ -1,0 +1,329 @@
+#!/usr/bin/env bats
+# sl-cni, the CNI plugin, driven by a real CNI client: t/cni-client (libcni
+# from Debian's golang-github-appc-cni-dev), chained with the reference
+# portmap and bandwidth plugins; and by podman. Sandboxes are scratch
+# namespaces; the plugins run in the scratch host; conflists, libcni's
+# cache and the run dir live in the test's directory.
+
+load helpers
+
+setup_file() {
+	require go
+	export CNI_CLIENT="$BATS_FILE_TMPDIR/cni-client"
+	(cd "$BATS_TEST_DIRNAME/cni-client" &&
+		GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$BATS_FILE_TMPDIR/gocache" \
+			go build -o "$CNI_CLIENT" main.go)
+}
+
+setup() {
+	require /usr/lib/cni/portmap /usr/lib/cni/bandwidth /usr/lib/cni/host-local jq
+	setup_host
+	setup_lan_internet
+	CONF="$BATS_TEST_TMPDIR/net.d"
+	BIN="$BATS_TEST_TMPDIR/cni-bin"
+	mkdir -p "$CONF" "$BIN"
+	ln -s "$(command -v sl-cni)" "$BIN/sl-cni"
+	# the plugin finds its state by the config's runDir, whatever the runtime's environment
+	RUN="$SL_RUN_DIR"
+}
+
+teardown() {
+	teardown_host
+}
+
+# cni CMD ARGS...: the libcni client, in the scratch host
+cni() {
+	inhost env -u SL_RUN_DIR CNI_PATH="$BIN:/usr/lib/cni" \
+		CNI_CACHE_DIR="$BATS_TEST_TMPDIR/cache" "$CNI_CLIENT" "$@"
+}
+
+# conflist NAME PLUGIN-JSON...: a conflist of those plugins, sl-cni's with runDir
+conflist() {
+	local name=$1 plugins
+	shift
+	plugins=$(IFS=,; echo "$*")
+	cat >"$CONF/$name.conflist" <<J
+{ "cniVersion": "1.0.0", "name": "$name", "plugins": [ $plugins ] }
+J
+}
+slcni() { # slcni EXTRA-KEYS: sl-cni's plugin config
+	echo "{ \"type\": \"sl-cni\", \"runDir\": \"$RUN\", $1 }"
+}
+
+sandbox() { # sandbox N: a scratch namespace playing a container's
+	scratch_ns "${P}s$1"
+}
+ns() { echo "/run/netns/${P}s$1"; }
+get() { # get SANDBOX-N URL: what the sandbox fetches (exit 124: timed out)
+	ip netns exec "${P}s$1" timeout 4 busybox wget -q -O - "$2"
+}
+
+@test "libcni: ADD, CHECK, DEL chained before portmap and bandwidth; the policy holds with traffic; DEL twice" {
+	conflist iso "$(slcni '"range": "192.0.2.0/24", "allow": ["203.0.113.0/24:80", "198.51.100.10"],
+		"drop": ["203.0.113.10"], "dns": { "nameservers": ["198.51.100.53"] }')" \
+		'{ "type": "portmap", "capabilities": { "portMappings": true } }' \
+		'{ "type": "bandwidth", "egressRate": 100000000, "egressBurst": 1000000 }'
+	sandbox 1
+	sandbox 2
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	cni add "$CONF" iso c1 "$(ns 1)" eth0 >"$BATS_TEST_TMPDIR/r1"
+	CNI_PORTMAP=8080:80 cni add "$CONF" iso c2 "$(ns 2)" eth0 >"$BATS_TEST_TMPDIR/r2"
+	# the result: both ends, the address with its gateway, the route, dns
+	run jq -r '[.interfaces[0].name, .interfaces[1].name, .interfaces[1].sandbox,
+		.ips[0].address, .ips[0].gateway, .ips[0].interface, .routes[0].dst,
+		.dns.nameservers[0]] | join(" ")' "$BATS_TEST_TMPDIR/r1"
+	[[ "$output" =~ ^sc-[0-9a-f]{12}\ eth0\ $(ns 1)\ 192.0.2.2/30\ 192.0.2.1\ 1\ 0.0.0.0/0\ 198.51.100.53$ ]]
+	H1=$(jq -r '.interfaces[0].name' "$BATS_TEST_TMPDIR/r1")
+	[ ${#H1} -le 15 ]
+	[ "$(jq -r '.ips[0].address' "$BATS_TEST_TMPDIR/r2")" = 192.0.2.6/30 ]
+	# the kernel: the sandbox's end with its address, no IPv6; the host end
+	[ "$(ip -n "${P}s1" -j addr show dev eth0 | jq -r '.[0].addr_info[] | select(.family=="inet") | .local')" = 192.0.2.2 ]
+	[ "$(ip netns exec "${P}s1" cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6)" = 1 ]
+	[ "$(ip -n "${P}s1" -j addr show dev eth0 | jq '[.[0].addr_info[] | select(.family=="inet6")] | length')" = 0 ]
+	inhost ip -j link show "$H1" | jq -e '.[0].flags | index("UP")' >/dev/null
+	# its jump: this host end, this address, to its policy's chain
+	POL=$(inhost iptables-legacy -S SL-CNI | grep -- "-s 192.0.2.2/32 -i $H1 " | grep -o 'SLP-[0-9a-f]*$')
+	[ -n "$POL" ]
+	inhost iptables-legacy -S "$POL" | grep -q -- '-A SLP-.* -d 198.51.100.10/32 .*-j ACCEPT'
+	# and the other sandbox, same policy: the same chain
+	inhost iptables-legacy -S SL-CNI | grep -q -- "-s 192.0.2.6/32 -i sc-[0-9a-f]* .*-j $POL"
+	cni check "$CONF" iso c1 "$(ns 1)" eth0
+	cni check "$CONF" iso c2 "$(ns 2)" eth0
+
+	# allow and drop: the most specific entry wins
+	[ "$(get 1 http://198.51.100.10/)" = "hello from $LAN" ]
+	run get 1 http://198.51.100.11/ # not listed, with an allow list and a drop list: allowed
+	[ "$status" = 0 ]
+	run get 1 http://203.0.113.10/ # dropped: more specific than the allowed /24:80
+	[ "$status" != 0 ]
+	# never another attachment, never the host (its gateway, its LAN address)
+	run get 1 http://192.0.2.6/
+	[ "$status" != 0 ]
+	run get 1 http://192.0.2.1/
+	[ "$status" != 0 ]
+	run get 1 http://198.51.100.1/
+	[ "$status" != 0 ]
+	run ip netns exec "${P}s1" ping -c1 -W2 192.0.2.1
+	[ "$status" != 0 ]
+	# nothing new reaches a sandbox, but what the runtime published (portmap)
+	ip netns exec "${P}s2" busybox httpd -p 80 -h "$BATS_TEST_TMPDIR/www-$LAN"
+	ip -n "$LAN" route add 192.0.2.0/24 via 198.51.100.1
+	run ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://192.0.2.6/
+	[ "$status" != 0 ]
+	[ "$(ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://198.51.100.1:8080/)" = "hello from $LAN" ]
+
+	# root in the sandbox: its own tables hold nothing of ours; a borrowed address is dropped
+	ip netns exec "${P}s1" iptables-legacy -F
+	ip netns exec "${P}s1" iptables-legacy -P OUTPUT ACCEPT
+	run get 1 http://203.0.113.10/
+	[ "$status" != 0 ]
+	ip -n "${P}s1" addr add 192.0.2.7/32 dev eth0
+	ip -n "${P}s1" route replace default via 192.0.2.1 src 192.0.2.7
+	run get 1 http://198.51.100.10/
+	[ "$status" != 0 ]
+	ip -n "${P}s1" route replace default via 192.0.2.1 src 192.0.2.2
+	ip -n "${P}s1" addr del 192.0.2.7/32 dev eth0
+	inhost iptables-legacy -S SL-CNI -v | grep -- '--nflog-prefix spoofed' | grep -qv -- '-c 0 0$'
+	[ "$(get 1 http://198.51.100.10/)" = "hello from $LAN" ]
+
+	# a rule taken away: CHECK fails and names it
+	inhost iptables-legacy -D "$POL" -d 198.51.100.10/32 -m comment --comment "sl-cni policy" -j ACCEPT
+	run cni check "$CONF" iso c1 "$(ns 1)" eth0
+	[ "$status" != 0 ]
+	[[ "$output" == *"differ from the network's policy"* ]]
+
+	cni del "$CONF" iso c1 "$(ns 1)" eth0
+	cni del "$CONF" iso c1 "$(ns 1)" eth0 # twice: still success
+	cni del "$CONF" iso c2 "$(ns 2)" eth0
+	[ "$(ip -n "${P}s1" -j link show | jq '[.[] | select(.ifname=="eth0")] | length')" = 0 ]
+	ls "$RUN" | grep -v '^ipam$' | { ! grep .; }
+	ip -n "$LAN" route del 192.0.2.0/24
+	kernel_state >"$BATS_TEST_TMPDIR/after"
+	diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
+}
+
+@test "libcni: DEL after the sandbox is gone; sl-gc sweeps an attachment whose sandbox died" {
+	conflist iso "$(slcni '"range": "192.0.2.0/28"')"
+	sandbox 1
+	sandbox 2
+	cni add "$CONF" iso c1 "$(ns 1)" eth0 >/dev/null
+	cni add "$CONF" iso c2 "$(ns 2)" eth0 >/dev/null
+	H1=$(inhost ip -br link | awk '/^sc-/{print $1}' | head -1)
+	ip netns del "${P}s1"
+	ip netns del "${P}s2"
+	cni del "$CONF" iso c1 "$(ns 1)" eth0
+	[ "$(ls "$RUN" | grep -c '^sc-')" = 1 ]
+	run inhost sl-gc --dry-run
+	[[ "$output" == *"sl-cni attachment sc-"*" of c2 (its sandbox is gone)"* ]]
+	[ "$(ls "$RUN" | grep -c '^sc-')" = 1 ]
+	run inhost sl-gc
+	[ "$status" = 0 ]
+	[[ "$output" == *"of c2 (its sandbox is gone)"* ]]
+	[ "$(ls "$RUN" | grep -c '^sc-')" = 0 ]
+	inhost iptables-legacy -S | { ! grep -q 'SL-CNI\|SLP-'; }
+	inhost iptables-legacy -t nat -S | { ! grep -q 'SL-CNI'; }
+	run grep -rq 'sc-' "$RUN/ipam"
+	[ "$status" != 0 ]
+	# the addresses are free again: a new sandbox gets the first block
+	sandbox 3
+	cni add "$CONF" iso c3 "$(ns 3)" eth0 | jq -e '.ips[0].address == "192.0.2.2/30"'
+	cni del "$CONF" iso c3 "$(ns 3)" eth0
+}
+
+@test "libcni: 64 parallel ADDs get distinct addresses and every rule; GC keeps what the runtime lists" {
+	conflist iso "$(slcni '"range": "192.0.2.0/24", "drop": ["203.0.113.10"]')"
+	for i in $(seq 1 64); do sandbox "$i"; done
+	for i in $(seq 1 64); do
+		cni add "$CONF" iso "c$i" "$(ns "$i")" eth0 >"$BATS_TEST_TMPDIR/r$i" &
+	done
+	wait
+	[ "$(jq -r '.ips[0].address' "$BATS_TEST_TMPDIR"/r* | sort -u | wc -l)" = 64 ]
+	[ "$(inhost iptables-legacy -S SL-CNI | grep -c -- '-j SLP-')" = 64 ]
+	[ "$(inhost iptables-legacy -S | grep -c '^-N SLP-')" = 1 ] # one policy, shared
+	[ "$(inhost iptables-legacy -t nat -S SL-CNI-POSTROUTING | grep -c MASQUERADE)" = 64 ]
+	for i in 1 17 64; do cni check "$CONF" iso "c$i" "$(ns "$i")" eth0; done
+	# each one's policy, from one at the end
+	[ "$(get 64 http://198.51.100.10/)" = "hello from $LAN" ]
+	run get 64 http://203.0.113.10/
+	[ "$status" != 0 ]
+
+	# STATUS; VERSION; GC with the runtime's list of valid attachments (1.1.0)
+	mkdir "$BATS_TEST_TMPDIR/net11"
+	sed 's/"1.0.0"/"1.1.0"/' "$CONF/iso.conflist" >"$BATS_TEST_TMPDIR/net11/iso.conflist"
+	cni status "$BATS_TEST_TMPDIR/net11" iso
+	cni version "$BATS_TEST_TMPDIR/net11" iso | grep -qx 'sl-cni 1.0.0 1.1.0'
+	cni gc "$BATS_TEST_TMPDIR/net11" iso $(for i in $(seq 1 32); do printf 'c%d/eth0 ' "$i"; done)
+	[ "$(ls "$RUN" | grep -c '^sc-')" = 32 ]
+	[ "$(inhost iptables-legacy -S SL-CNI | grep -c -- '-j SLP-')" = 32 ]
+	[ "$(inhost ip -br link | grep -c '^sc-')" = 32 ]
+	cni check "$CONF" iso c32 "$(ns 32)" eth0
+	run cni check "$CONF" iso c33 "$(ns 33)" eth0
+	[ "$status" != 0 ]
+	cni gc "$BATS_TEST_TMPDIR/net11" iso
+	[ "$(ls "$RUN" | grep -c '^sc-')" = 0 ]
+	inhost iptables-legacy -S | { ! grep -q 'SL-CNI'; }
+}
+
+@test "two networks, two policies: a shared policy chain never carries one network's entries to the other" {
+	conflist lan10 "$(slcni '"range": "192.0.2.0/25", "allow": ["198.51.100.10"]')"
+	conflist lan11 "$(slcni '"range": "192.0.2.128/25", "allow": ["198.51.100.11"]')"
+	sandbox 1
+	sandbox 2
+	sandbox 3
+	cni add "$CONF" lan10 c1 "$(ns 1)" eth0 >/dev/null
+	cni add "$CONF" lan11 c2 "$(ns 2)" eth0 >/dev/null
+	cni add "$CONF" lan10 c3 "$(ns 3)" eth0 >/dev/null
+	[ "$(inhost iptables-legacy -S | grep -c '^-N SLP-')" = 2 ]
+	[ "$(get 1 http://198.51.100.10/)" = "hello from $LAN" ]
+	run get 1 http://198.51.100.11/
+	[ "$status" != 0 ]
+	[ "$(get 2 http://198.51.100.11/)" = "hello from $LAN" ]
+	run get 2 http://198.51.100.10/
+	[ "$status" != 0 ]
+	[ "$(get 3 http://198.51.100.10/)" = "hello from $LAN" ]
+	# the last of a policy takes its chain; the other stays
+	cni del "$CONF" lan11 c2 "$(ns 2)" eth0
+	[ "$(inhost iptables-legacy -S | grep -c '^-N SLP-')" = 1 ]
+	cni del "$CONF" lan10 c1 "$(ns 1)" eth0
+	[ "$(inhost iptables-legacy -S | grep -c '^-N SLP-')" = 1 ]
+	[ "$(get 3 http://198.51.100.10/)" = "hello from $LAN" ]
+	cni del "$CONF" lan10 c3 "$(ns 3)" eth0
+	inhost iptables-legacy -S | { ! grep -q 'SL-CNI\|SLP-'; }
+}
+
+@test "ipam delegated to host-local: its address, released on DEL" {
+	conflist iso "$(slcni "\"ipam\": { \"type\": \"host-local\", \"subnet\": \"192.0.2.0/24\",
+		\"gateway\": \"192.0.2.1\", \"dataDir\": \"$BATS_TEST_TMPDIR/ipam\" }")"
+	sandbox 1
+	cni add "$CONF" iso c1 "$(ns 1)" eth0 | jq -e '.ips[0].address == "192.0.2.2/24" and .ips[0].gateway == "192.0.2.1"'
+	[ -e "$BATS_TEST_TMPDIR/ipam/iso/192.0.2.2" ]
+	cni check "$CONF" iso c1 "$(ns 1)" eth0
+	[ "$(get 1 http://198.51.100.10/)" = "hello from $LAN" ]
+	cni del "$CONF" iso c1 "$(ns 1)" eth0
+	[ ! -e "$BATS_TEST_TMPDIR/ipam/iso/192.0.2.2" ]
+}
+
+# plugin CMD CONFIG-JSON [ENV...]: sl-cni run by hand, as a runtime would
+plugin() {
+	local cmd=$1 conf=$2
+	shift 2
+	printf '%s' "$conf" | inhost env CNI_COMMAND="$cmd" CNI_CONTAINERID=x CNI_NETNS="$(ns 1)" \
+		CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$@" sl-cni
+}
+
+@test "bad config or environment: the CNI error code and one message; nothing made" {
+	sandbox 1
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	ok='"cniVersion": "1.0.0", "name": "iso", "type": "sl-cni"'
+	check_err() { # check_err CODE TEXT CMD CONF [ENV...]
+		local code=$1 text=$2
+		shift 2
+		run plugin "$@"
+		[ "$status" = 1 ]
+		echo "$output" | jq -e --argjson c "$code" '.code == $c' >/dev/null
+		[[ "$(echo "$output" | jq -r .msg)" == *"$text"* ]]
+	}
+	check_err 1 "cniVersion 0.3.1" ADD '{"cniVersion": "0.3.1", "name": "iso", "range": "192.0.2.0/24"}'
+	check_err 6 "not a JSON object" ADD '{"cniVersion": '
+	check_err 7 'give "range" or "ipam"' ADD "{ $ok }"
+	check_err 7 "bad range" ADD "{ $ok, \"range\": \"192.0.2.0/33\" }"
+	check_err 7 "allow" ADD "{ $ok, \"range\": \"192.0.2.0/24\", \"allow\": [\"300.1.1.1\"] }"
+	check_err 7 "names in allow" ADD "{ $ok, \"range\": \"192.0.2.0/24\", \"allow\": [\"example.com\"] }"
+	check_err 7 "runDir" ADD "{ $ok, \"range\": \"192.0.2.0/24\", \"runDir\": \"relative\" }"
+	check_err 4 "CNI_CONTAINERID" ADD "{ $ok, \"range\": \"192.0.2.0/24\" }" CNI_CONTAINERID=
+	check_err 4 "CNI_COMMAND 'FOO'" FOO "{ $ok }"
+	check_err 3 "CNI_NETNS" ADD "{ $ok, \"range\": \"192.0.2.0/24\" }" CNI_NETNS=/run/netns/none-$P
+	check_err 3 "no attachment" CHECK "{ $ok, \"range\": \"192.0.2.0/24\" }"
+	kernel_state >"$BATS_TEST_TMPDIR/after"
+	diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
+	ls "$SL_RUN_DIR" 2>/dev/null | grep -v '^ipam$' | { ! grep .; }
+	# a person running it: usage, exit 2
+	run sl-cni
+	[ "$status" = 2 ]
+	[[ "$output" == *"CNI_COMMAND is not set"* ]]
+	sl-cni --help | grep -q 'CNI_COMMAND'
+	sl-cni --version | grep -q '^sl-cni '
+}
+
+@test "podman --network-backend cni: a container on an sl-cni network obeys its list" {
+	require podman runc
+	local pd="$BATS_TEST_TMPDIR/podman"
+	mkdir -p "$pd/rootfs/bin" "$pd/net.d"
+	cp "$(command -v busybox)" "$pd/rootfs/bin/"
+	for c in sh wget ip timeout; do ln -s busybox "$pd/rootfs/bin/$c"; done
+	tar -C "$pd/rootfs" -cf "$pd/rootfs.tar" .
+	cat >"$pd/net.d/iso.conflist" <<J
+{ "cniVersion": "1.0.0", "name": "iso-$P",
+  "plugins": [ { "type": "sl-cni", "runDir": "$RUN", "range": "192.0.2.0/24",
+                 "allow": ["198.51.100.10", "203.0.113.10:80"] } ] }
+J
+	cat >"$pd/containers.conf" <<C
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["$BIN", "/usr/lib/cni"]
+network_config_dir = "$pd/net.d"
+[engine]
+tmp_dir = "$pd/tmp"
+events_logger = "file"
+C
+	pod() {
+		inhost env CONTAINERS_CONF="$pd/containers.conf" podman --root "$pd/storage" \
+			--runroot "$pd/run" --storage-driver vfs --runtime runc --cgroup-manager cgroupfs \
+			--network-backend cni --cni-config-dir "$pd/net.d" "$@"
+	}
+	pod import "$pd/rootfs.tar" localhost/slbox >/dev/null
+	run pod run --rm --network "iso-$P" --ulimit nofile=1024:20000 --ulimit nproc=1024:1024 \
+		localhost/slbox sh -c 'ip -4 -o addr show eth0; wget -q -O - http://198.51.100.10/;
+		echo lan=$?; timeout 4 wget -q -O - http://198.51.100.11/; echo other=$?;
+		wget -q -O - http://203.0.113.10/; echo net=$?'
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"inet 192.0.2."*"/30"* ]]
+	[[ "$output" == *"hello from $LAN"*"lan=0"* ]]
+	[[ "$output" == *"other=143"* || "$output" == *"other=1"* ]]
+	[[ "$output" == *"hello from $NET"*"net=0"* ]]
+	# the container is gone, and with it (podman's DEL) its attachment
+	[ "$(ls "$RUN" | grep -c '^sc-')" = 0 ]
+	inhost iptables-legacy -S | { ! grep -q 'SLP-'; }
+	pod rmi -a -f >/dev/null 2>&1 || true
+}
