@@ -1,0 +1,75 @@
+#!/bin/bash
+# sl-cni against the reference ptp + host-local + firewall chain (Debian's
+# containernetworking-plugins), side by side in one run through the same
+# libcni client (t/cni-client): ADD and DEL per attachment with N = 1, 16
+# and 256 sandboxes, one after another as a runtime places them (N < 16:
+# repeated to 16 attachments, averaged). Both
+# networks masquerade and keep sandboxes apart; sl-cni also writes each
+# one's allow/drop policy. Usage: bench/cni.sh [N...] (default 1 16 256).
+# Run as root after make; needs go (make deps).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+sizes=("${@:-1}")
+[ $# -gt 0 ] || sizes=(1 16 256)
+tag=$(printf 'c%03d' $(($$ % 1000)))
+. "$top/bench/common.sh"
+
+client="$SL_RUN_DIR/cni-client"
+(cd "$top/t/cni-client" && GO111MODULE=off GOPATH=/usr/share/gocode \
+	GOCACHE="$SL_RUN_DIR/gocache" go build -o "$client" main.go)
+conf="$SL_RUN_DIR/net.d" bin="$SL_RUN_DIR/cni-bin"
+mkdir -p "$conf" "$bin"
+ln -s "$top/bin/sl-cni" "$bin/sl-cni"
+cat >"$conf/10-sl.conflist" <<J
+{ "cniVersion": "1.0.0", "name": "sl", "plugins": [
+  { "type": "sl-cni", "runDir": "$SL_RUN_DIR", "range": "100.64.0.0/20",
+    "allow": ["0.0.0.0/0:443"], "drop": ["10.0.0.0/8"] } ] }
+J
+cat >"$conf/20-ref.conflist" <<J
+{ "cniVersion": "1.0.0", "name": "ref", "plugins": [
+  { "type": "ptp", "ipMasq": true,
+    "ipam": { "type": "host-local", "subnet": "100.80.0.0/20", "dataDir": "$SL_RUN_DIR/ipam",
+              "routes": [ { "dst": "0.0.0.0/0" } ] } },
+  { "type": "firewall" } ] }
+J
+cni() {
+	inhost env CNI_PATH="$bin:/usr/lib/cni" CNI_CACHE_DIR="$SL_RUN_DIR/cache" "$client" "$@"
+}
+
+# run NET N: ADD then DEL for sandboxes 1..N, rounds times (16/N, at least
+# once, so that a small N is not one sample); sets add del (µs per attachment)
+run() {
+	local net=$1 n=$2 rounds=$(((16 + $2 - 1) / $2)) t0 t1 t2 i k ta=0 td=0
+	for k in $(seq 1 "$rounds"); do
+		t0=$(now)
+		for i in $(seq 1 "$n"); do
+			cni add "$conf" "$net" "$tag-$i" "/run/netns/$tag-$i" eth0 >/dev/null
+		done
+		t1=$(now)
+		for i in $(seq 1 "$n"); do
+			cni del "$conf" "$net" "$tag-$i" "/run/netns/$tag-$i" eth0 >/dev/null
+		done
+		t2=$(now)
+		ta=$((ta + t1 - t0)) td=$((td + t2 - t1))
+	done
+	add=$((ta / n / rounds / 1000)) del=$((td / n / rounds / 1000))
+}
+
+echo "N     sl-cni ADD  ref ADD   ratio   sl-cni DEL  ref DEL   ratio   (ms per attachment)"
+made=0
+for n in "${sizes[@]}"; do
+	for i in $(seq $((made + 1)) "$n"); do ip netns add "$tag-$i"; done
+	[ "$n" -gt "$made" ] && made=$n
+	# the reference first, then ours: each at its N, on the same sandboxes
+	run ref "$n"
+	ra=$add rd=$del
+	run sl "$n"
+	sa=$add sd=$del
+	printf '%-5s %-11s %-9s %-7s %-11s %-9s %s\n' "$n" "$(msf "$sa")" "$(msf "$ra")" \
+		"$(awk -v a="$ra" -v b="$sa" 'BEGIN { printf "%.1fx", a / b }')" \
+		"$(msf "$sd")" "$(msf "$rd")" \
+		"$(awk -v a="$rd" -v b="$sd" 'BEGIN { printf "%.1fx", a / b }')"
+done
+# what the client costs by itself: one VERSION query (both networks pay it)
+t0=$(now); cni version "$conf" sl >/dev/null; t1=$(now)
+echo "client start + VERSION: $(msf $(((t1 - t0) / 1000))) ms"
