@@ -1,5 +1,5 @@
 #!/bin/bash
-# Mutation check of the traffic tests: run them against a mutant (t/mutants/)
+# Mutation check of the traffic tests (VMs, sl-cni): run them against a mutant (t/mutants/)
 # and fail unless every test named for it fails. A negative assertion that
 # cannot fail ("! cmd" in the middle of a bats test) shows up here as a test
 # that passes against the mutant.
@@ -21,4 +21,5 @@ check() {
 	[ $rc = 0 ] && echo "mutants: $mutant: tests $* of $file fail against it, as they must"
 }
 check ns-drop t/70-traffic.bats 1 2 3 4 7
+check cni-drop t/89-cni-plugin.bats 1 3 4 5 7
 exit $rc
