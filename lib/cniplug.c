@@ -668,6 +668,12 @@ static int need_env(const struct sl_cniplug_env *e, bool netns, struct sl_error 
 {
 	if (!e->container || !*e->container)
 		return sl_error(err, SL_CNI_E_ENV, "CNI_CONTAINERID is not set");
+	/* the spec's alphabet; it is written into the attachment's env file */
+	if (strlen(e->container) > 256 ||
+	    strspn(e->container, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "0123456789_.-") != strlen(e->container))
+		return sl_error(err, SL_CNI_E_ENV, "CNI_CONTAINERID '%.64s': letters, digits, "
+				"'_', '.' and '-' only, at most 256", e->container);
 	if (!e->ifname || !*e->ifname || sl_ifname_check("CNI_IFNAME", e->ifname, NULL) < 0)
 		return sl_error(err, SL_CNI_E_ENV, "CNI_IFNAME is not set or not an interface name");
 	if (netns && (!e->netns || !*e->netns))

@@ -271,6 +271,7 @@ plugin() {
 	check_err 7 "names in allow" ADD "{ $ok, \"range\": \"192.0.2.0/24\", \"allow\": [\"example.com\"] }"
 	check_err 7 "runDir" ADD "{ $ok, \"range\": \"192.0.2.0/24\", \"runDir\": \"relative\" }"
 	check_err 4 "CNI_CONTAINERID" ADD "{ $ok, \"range\": \"192.0.2.0/24\" }" CNI_CONTAINERID=
+	check_err 4 "CNI_CONTAINERID 'a" ADD "{ $ok, \"range\": \"192.0.2.0/24\" }" CNI_CONTAINERID=$'a\nSL_IP=1.2.3.4'
 	check_err 4 "CNI_COMMAND 'FOO'" FOO "{ $ok }"
 	check_err 3 "CNI_NETNS" ADD "{ $ok, \"range\": \"192.0.2.0/24\" }" CNI_NETNS=/run/netns/none-$P
 	check_err 3 "no attachment" CHECK "{ $ok, \"range\": \"192.0.2.0/24\" }"
