@@ -3,7 +3,9 @@
 # containernetworking-plugins), side by side in one run through the same
 # libcni client (t/cni-client): ADD and DEL per attachment with N = 1, 16
 # and 256 sandboxes, one after another as a runtime places them (N < 16:
-# repeated to 16 attachments, averaged). Both
+# repeated to 16 attachments, averaged); first as a runtime does it, from
+# one process with libcni in it, then as a script does, a client process
+# per ADD and DEL. Both
 # networks masquerade and keep sandboxes apart; sl-cni also writes each
 # one's allow/drop policy. Usage: bench/cni.sh [N...] (default 1 16 256).
 # Run as root after make; needs go (make deps).
@@ -37,7 +39,8 @@ cni() {
 }
 
 # run NET N: ADD then DEL for sandboxes 1..N, rounds times (16/N, at least
-# once, so that a small N is not one sample); sets add del (µs per attachment)
+# once, so that a small N is not one sample), the client started for each
+# ADD and DEL (as a script would); sets add del (µs per attachment)
 run() {
 	local net=$1 n=$2 rounds=$(((16 + $2 - 1) / $2)) t0 t1 t2 i k ta=0 td=0
 	for k in $(seq 1 "$rounds"); do
@@ -55,20 +58,44 @@ run() {
 	add=$((ta / n / rounds / 1000)) del=$((td / n / rounds / 1000))
 }
 
-echo "N     sl-cni ADD  ref ADD   ratio   sl-cni DEL  ref DEL   ratio   (ms per attachment)"
+# inproc NET N: the same from one client process, as a runtime (containerd,
+# podman) calls libcni: no client start, no nsenter per attachment
+inproc() {
+	local net=$1 n=$2 rounds=$(((16 + $2 - 1) / $2)) k a d ta=0 td=0
+	for k in $(seq 1 "$rounds"); do
+		read -r a d < <(cni bench "$conf" "$net" "$tag" "$n")
+		ta=$((ta + a)) td=$((td + d))
+	done
+	add=$((ta / rounds)) del=$((td / rounds))
+}
+
+row() { # row N SL_ADD REF_ADD SL_DEL REF_DEL (µs)
+	printf '%-5s %-11s %-9s %-7s %-11s %-9s %s\n' "$1" "$(msf "$2")" "$(msf "$3")" \
+		"$(awk -v a="$3" -v b="$2" 'BEGIN { printf "%.1fx", a / b }')" \
+		"$(msf "$4")" "$(msf "$5")" \
+		"$(awk -v a="$5" -v b="$4" 'BEGIN { printf "%.1fx", a / b }')"
+}
+
 made=0
 for n in "${sizes[@]}"; do
 	for i in $(seq $((made + 1)) "$n"); do ip netns add "$tag-$i"; done
 	[ "$n" -gt "$made" ] && made=$n
+done
+hdr="N     sl-cni ADD  ref ADD   ratio   sl-cni DEL  ref DEL   ratio   (ms per attachment)"
+echo "== a runtime: one client process, libcni in it"
+echo "$hdr"
+for n in "${sizes[@]}"; do
 	# the reference first, then ours: each at its N, on the same sandboxes
-	run ref "$n"
-	ra=$add rd=$del
-	run sl "$n"
-	sa=$add sd=$del
-	printf '%-5s %-11s %-9s %-7s %-11s %-9s %s\n' "$n" "$(msf "$sa")" "$(msf "$ra")" \
-		"$(awk -v a="$ra" -v b="$sa" 'BEGIN { printf "%.1fx", a / b }')" \
-		"$(msf "$sd")" "$(msf "$rd")" \
-		"$(awk -v a="$rd" -v b="$sd" 'BEGIN { printf "%.1fx", a / b }')"
+	inproc ref "$n"; ra=$add rd=$del
+	inproc sl "$n"; sa=$add sd=$del
+	row "$n" "$sa" "$ra" "$sd" "$rd"
+done
+echo "== a script: the client started (and nsenter'd into the host) for each ADD and DEL"
+echo "$hdr"
+for n in "${sizes[@]}"; do
+	run ref "$n"; ra=$add rd=$del
+	run sl "$n"; sa=$add sd=$del
+	row "$n" "$sa" "$ra" "$sd" "$rd"
 done
 # what the client costs by itself: one VERSION query (both networks pay it)
 t0=$(now); cni version "$conf" sl >/dev/null; t1=$(now)

@@ -5,9 +5,14 @@
 //	cni-client add|check|del CONFDIR NETWORK CONTAINERID NETNS IFNAME
 //	cni-client gc|status CONFDIR NETWORK [CONTAINERID/IFNAME]...
 //	cni-client version CONFDIR NETWORK
+//	cni-client bench CONFDIR NETWORK PREFIX N
 //
 // Plugins come from CNI_PATH; libcni's cache is CNI_CACHE_DIR;
 // CNI_PORTMAP=HOSTPORT:PORT asks the portmap plugin to publish a port.
+//
+// bench is a runtime's view (bench/cni.sh): one process, as containerd or
+// podman is, ADDs sandboxes PREFIX-1..N (/run/netns/PREFIX-i, eth0) one
+// after another, then DELs them, and prints the µs per ADD and per DEL.
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/invoke"
@@ -76,6 +82,33 @@ func main() {
 			valid = []map[string]string{}
 		}
 		raw(ctx, list, strings.ToUpper(cmd), valid)
+		return
+	case "bench":
+		if len(os.Args) != 6 {
+			die(fmt.Errorf("usage: cni-client bench CONFDIR NETWORK PREFIX N"))
+		}
+		var n int
+		if _, err := fmt.Sscanf(os.Args[5], "%d", &n); err != nil || n < 1 {
+			die(fmt.Errorf("bad N %q", os.Args[5]))
+		}
+		rt := func(i int) *libcni.RuntimeConf {
+			id := fmt.Sprintf("%s-%d", os.Args[4], i)
+			return &libcni.RuntimeConf{ContainerID: id, NetNS: "/run/netns/" + id, IfName: "eth0"}
+		}
+		t0 := time.Now()
+		for i := 1; i <= n; i++ {
+			if _, err := cni.AddNetworkList(ctx, list, rt(i)); err != nil {
+				die(err)
+			}
+		}
+		t1 := time.Now()
+		for i := 1; i <= n; i++ {
+			if err := cni.DelNetworkList(ctx, list, rt(i)); err != nil {
+				die(err)
+			}
+		}
+		t2 := time.Now()
+		fmt.Println(t1.Sub(t0).Microseconds()/int64(n), t2.Sub(t1).Microseconds()/int64(n))
 		return
 	case "version":
 		for _, p := range list.Plugins {
