@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cniplug.h"
 #include "denials.h"
 #include "dns.h"
 #include "egress.h"
@@ -154,6 +155,17 @@ int main(int argc, char **argv)
 	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
 	if (r >= 0)
 		return r;
+	if (sl_cniplug_is_attachment(c.name)) {
+		/* sl-cni's: its rules are the plugin's, in the host's namespace */
+		if (strcmp(verb, "log"))
+			return sl_cli_usage(&cli, "%s is an sl-cni attachment: its rules are sl-cni's "
+					    "(sl-cni(8); iptables-legacy -S SL-CNI)", c.name);
+		if (!follow)
+			return sl_cli_usage(&cli, "%s is an sl-cni attachment: no log is kept of its "
+					    "denials; log -f shows them as they happen", c.name);
+		r = sl_egress_attach_log(c.name, cli.json, stdout, err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
+	}
 	r = sl_cli_mode(&mode, err);
 	if (r < 0)
 		return sl_cli_fail(err, r);

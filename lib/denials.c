@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,11 +9,15 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cidr.h"
 #include "daemon.h"
+#include "egress.h"
 #include "denials.h"
 #include "kv.h"
 #include "log.h"
 #include "netns.h"
+#include "nflog.h"
+#include "nl.h"
 #include "state.h"
 #include "util.h"
 
@@ -24,6 +30,42 @@ void sl_denial_now(char t[32])
 	struct tm tm;
 
 	strftime(t, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+}
+
+static const char *proto_name(uint8_t p, char buf[8])
+{
+	switch (p) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	default:
+		snprintf(buf, 8, "%u", p);
+		return buf;
+	}
+}
+
+/**
+ * sl_denial_from_packet() - a dropped packet as its denial line says it
+ * @d: result
+ * @name: the VM (or sl-cni attachment) that sent it
+ * @pkt: its headers
+ * @why: the prefix of the rule that logged it: the entry, "default", "spoofed"
+ */
+void sl_denial_from_packet(struct sl_denial *d, const char *name, const struct sl_packet *pkt,
+			   const char *why)
+{
+	char pb[8];
+
+	memset(d, 0, sizeof(*d));
+	sl_denial_now(d->time);
+	snprintf(d->vm, sizeof(d->vm), "%s", name);
+	snprintf(d->proto, sizeof(d->proto), "%s", proto_name(pkt->proto, pb));
+	sl_ip_fmt(pkt->dst, d->dest);
+	d->port = pkt->port;
+	snprintf(d->entry, sizeof(d->entry), "%s", why);
 }
 
 /* A field as the log keeps it: one word of printable bytes. */
@@ -298,4 +340,70 @@ int sl_egress_log(const char *name, bool json, bool follow, FILE *out, struct sl
 	tail_close(&t[0]);
 	tail_close(&t[1]);
 	return 0;
+}
+
+struct attach_log {
+	const char *name;
+	unsigned ifindex;
+	bool json;
+	FILE *out;
+};
+
+static void attach_packet(const struct sl_packet *pkt, const char *why, unsigned indev, void *arg)
+{
+	struct attach_log *a = arg;
+	struct sl_denial d;
+
+	if (indev != a->ifindex)
+		return; /* another attachment's */
+	sl_denial_from_packet(&d, a->name, pkt, why);
+	print_denial(&d, a->json, a->out);
+	fflush(a->out);
+}
+
+/**
+ * sl_egress_attach_log() - show an sl-cni attachment's denials as they happen
+ * @name: the attachment (sc-…)
+ * @json: one JSON object a denial
+ * @out: where they go
+ * @err: why, when it fails
+ *
+ * An attachment's rules are in the host's namespace and no logger of ours
+ * runs there: this listens to the host's NFLOG group for as long as it
+ * runs, keeping the packets that came in on the attachment's host end. It
+ * ends when the host end goes (DEL) or its reader does.
+ *
+ * Return: 0 when the attachment went, or -errno
+ */
+int sl_egress_attach_log(const char *name, bool json, FILE *out, struct sl_error *err)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	struct attach_log a = { .name = name, .json = json, .out = out };
+	struct sl_nflog *l = NULL;
+	struct sl_link link;
+	int r;
+
+	if ((r = sl_nl_open_or_fail(&sk, err)) < 0)
+		return r;
+	if (sl_link_get(sk, name, &link) < 0)
+		return sl_error(err, -ENXIO, "%s: its host end is gone", name);
+	a.ifindex = (unsigned)link.ifindex;
+	if ((r = sl_nflog_open(&l, SL_NFLOG_GROUP, attach_packet, &a, err)) < 0)
+		return sl_error_wrap(err, r, "%s", name);
+	while (!ferror(out)) {
+		struct pollfd pf = { sl_nflog_fd(l), POLLIN, 0 };
+
+		if (poll(&pf, 1, 250) < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		if (pf.revents && (r = sl_nflog_read(l)) < 0)
+			break;
+		if (sl_link_get(sk, name, &link) < 0 || (unsigned)link.ifindex != a.ifindex) {
+			r = 0;
+			break;
+		}
+	}
+	sl_nflog_close(l);
+	return r < 0 ? sl_error(err, r, "%s: NFLOG: %s", name, strerror(-r)) : 0;
 }

@@ -36,6 +36,10 @@ int sl_denial_append(const char *name, const char *file, const struct sl_denial 
 void sl_denial_logs_remove(const char *name);
 int sl_denial_parse(const char *line, struct sl_denial *d);
 void sl_denial_now(char t[32]);
+struct sl_packet;
+void sl_denial_from_packet(struct sl_denial *d, const char *name, const struct sl_packet *pkt,
+			   const char *why);
+int sl_egress_attach_log(const char *name, bool json, FILE *out, struct sl_error *err);
 int sl_egress_log(const char *name, bool json, bool follow, FILE *out, struct sl_error *err);
 
 #endif

@@ -11,7 +11,6 @@
  * changes nothing here: the entry that decided comes with each packet.
  */
 #include <errno.h>
-#include <libnetfilter_log/libnetfilter_log.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,6 +28,7 @@
 #include "error.h"
 #include "log.h"
 #include "name.h"
+#include "nflog.h"
 #include "policy.h"
 #include "util.h"
 
@@ -36,51 +36,22 @@ struct denylog {
 	const char *name;
 	struct stat ns;
 	int sig;
-	struct nflog_handle *h;
-	struct nflog_g_handle *gh;
+	struct sl_nflog *nl;
 };
 
-static const char *proto_name(uint8_t p, char buf[8])
-{
-	switch (p) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	default:
-		snprintf(buf, 8, "%u", p);
-		return buf;
-	}
-}
-
-static int on_packet(struct nflog_g_handle *gh, struct nfgenmsg *msg, struct nflog_data *nfa,
-		     void *data)
+static void on_packet(const struct sl_packet *pkt, const char *why, unsigned indev, void *data)
 {
 	struct denylog *L = data;
-	struct sl_denial d = { 0 };
-	struct sl_packet pkt;
-	char *payload = NULL, pb[8];
-	const char *why = nflog_get_prefix(nfa);
-	int len = nflog_get_payload(nfa, &payload), r;
+	struct sl_denial d;
 	static bool warned; /* its own log is not to grow with the denials */
+	int r;
 
-	(void)gh;
-	(void)msg;
-	if (len < 0 || sl_packet_parse((const uint8_t *)payload, (size_t)len, &pkt) < 0)
-		return 0;
-	sl_denial_now(d.time);
-	snprintf(d.vm, sizeof(d.vm), "%s", L->name);
-	snprintf(d.proto, sizeof(d.proto), "%s", proto_name(pkt.proto, pb));
-	sl_ip_fmt(pkt.dst, d.dest);
-	d.port = pkt.port;
-	snprintf(d.entry, sizeof(d.entry), "%s", why ? why : "?");
+	(void)indev;
+	sl_denial_from_packet(&d, L->name, pkt, why);
 	if ((r = sl_denial_append(L->name, SL_DENIED_LOG, &d)) < 0 && !warned) {
 		sl_warn("%s: cannot write %s: %s", L->name, SL_DENIED_LOG, strerror(-r));
 		warned = true;
 	}
-	return 0;
 }
 
 static int setup(struct denylog *L, struct sl_error *err)
@@ -90,27 +61,17 @@ static int setup(struct denylog *L, struct sl_error *err)
 	if ((r = sl_daemon_enter(L->name, &L->ns, err)) < 0)
 		return r;
 	/* the socket is made in the namespace: NFLOG groups are per namespace */
-	if (!(L->h = nflog_open()))
-		return sl_error(err, -errno, "%s: cannot open NFLOG: %s", L->name, strerror(errno));
-	nflog_bind_pf(L->h, AF_INET); /* needed before 3.8, harmless since */
-	L->gh = nflog_bind_group(L->h, SL_NFLOG_GROUP);
-	if (!L->gh || nflog_set_mode(L->gh, NFULNL_COPY_PACKET, 128) < 0)
-		return sl_error(err, -errno, "%s: cannot listen to NFLOG group %d: %s%s", L->name,
-				SL_NFLOG_GROUP, strerror(errno),
-				errno == EPERM ? " (something else listens to it in this namespace)"
-					       : "");
-	nflog_callback_register(L->gh, on_packet, L);
+	if ((r = sl_nflog_open(&L->nl, SL_NFLOG_GROUP, on_packet, L, err)) < 0)
+		return sl_error_wrap(err, r, "%s", L->name);
 	L->sig = sl_daemon_signals();
 	return L->sig < 0 ? L->sig : 0;
 }
 
 static int serve(struct denylog *L)
 {
-	static char buf[65536];
-
 	for (;;) {
-		struct pollfd pf[2] = { { L->sig, POLLIN, 0 }, { nflog_fd(L->h), POLLIN, 0 } };
-		ssize_t n;
+		struct pollfd pf[2] = { { L->sig, POLLIN, 0 }, { sl_nflog_fd(L->nl), POLLIN, 0 } };
+		int r;
 
 		if (poll(pf, 2, 500) < 0 && errno != EINTR)
 			return -errno;
@@ -124,14 +85,10 @@ static int serve(struct denylog *L)
 		}
 		if (!pf[1].revents)
 			continue;
-		n = recv(nflog_fd(L->h), buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOBUFS))
-			continue; /* ENOBUFS: we were slow and the kernel dropped some */
-		if (n < 0) {
-			sl_warn("%s: NFLOG: %s", L->name, strerror(errno));
-			return -errno;
+		if ((r = sl_nflog_read(L->nl)) < 0) {
+			sl_warn("%s: NFLOG: %s", L->name, strerror(-r));
+			return r;
 		}
-		nflog_handle_packet(L->h, buf, (int)n);
 	}
 }
 
@@ -151,7 +108,6 @@ int main(int argc, char **argv)
 	if (r < 0)
 		sl_die(1, "%s", sl_error_msg(err, r));
 	r = serve(&L);
-	nflog_unbind_group(L.gh);
-	nflog_close(L.h);
+	sl_nflog_close(L.nl);
 	return r < 0 ? 1 : 0;
 }

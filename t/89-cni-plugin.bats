@@ -94,8 +94,20 @@ get() { # get SANDBOX-N URL: what the sandbox fetches (exit 124: timed out)
 	[ "$(get 1 http://198.51.100.10/)" = "hello from $LAN" ]
 	run get 1 http://198.51.100.11/ # not listed, with an allow list and a drop list: allowed
 	[ "$status" = 0 ]
+	log_start "$H1" "$BATS_TEST_TMPDIR/denials"
 	run get 1 http://203.0.113.10/ # dropped: more specific than the allowed /24:80
 	[ "$status" != 0 ]
+	# what was denied, and by which entry: sl-egress log -f of the attachment
+	wait_line "$BATS_TEST_TMPDIR/denials" " $H1 tcp 203.0.113.10:80 denied by 203.0.113.10/32$"
+	run get 2 http://203.0.113.10/ # another attachment's denial is not this one's
+	sleep 0.5
+	kill "$LOG_PID"
+	[ "$(grep -c ' denied by ' "$BATS_TEST_TMPDIR/denials")" -ge 1 ]
+	grep ' denied by ' "$BATS_TEST_TMPDIR/denials" | { ! grep -v " $H1 "; }
+	# its rules are sl-cni's: sl-egress's other verbs refuse it; log needs -f
+	assert_usage_error "is an sl-cni attachment: its rules are sl-cni's" \
+		inhost sl-egress apply "$H1" --drop 1.1.1.1
+	assert_usage_error "log -f shows them" inhost sl-egress log "$H1"
 	# never another attachment, never the host (its gateway, its LAN address)
 	run get 1 http://192.0.2.6/
 	[ "$status" != 0 ]
