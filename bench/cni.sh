@@ -81,22 +81,20 @@ for n in "${sizes[@]}"; do
 	for i in $(seq $((made + 1)) "$n"); do ip netns add "$tag-$i"; done
 	[ "$n" -gt "$made" ] && made=$n
 done
-hdr="N     sl-cni ADD  ref ADD   ratio   sl-cni DEL  ref DEL   ratio   (ms per attachment)"
-echo "== a runtime: one client process, libcni in it"
-echo "$hdr"
-for n in "${sizes[@]}"; do
-	# the reference first, then ours: each at its N, on the same sandboxes
-	inproc ref "$n"; ra=$add rd=$del
-	inproc sl "$n"; sa=$add sd=$del
-	row "$n" "$sa" "$ra" "$sd" "$rd"
-done
-echo "== a script: the client started (and nsenter'd into the host) for each ADD and DEL"
-echo "$hdr"
-for n in "${sizes[@]}"; do
-	run ref "$n"; ra=$add rd=$del
-	run sl "$n"; sa=$add sd=$del
-	row "$n" "$sa" "$ra" "$sd" "$rd"
-done
+# table TITLE MEASURE: both networks measured by MEASURE (inproc, run) at each N,
+# the reference first, then ours, on the same sandboxes
+table() {
+	local n ra rd sa sd
+	echo "== $1"
+	echo "N     sl-cni ADD  ref ADD   ratio   sl-cni DEL  ref DEL   ratio   (ms per attachment)"
+	for n in "${sizes[@]}"; do
+		"$2" ref "$n"; ra=$add rd=$del
+		"$2" sl "$n"; sa=$add sd=$del
+		row "$n" "$sa" "$ra" "$sd" "$rd"
+	done
+}
+table "a runtime: one client process, libcni in it" inproc
+table "a script: the client started (and nsenter'd into the host) for each ADD and DEL" run
 # what the client costs by itself: one VERSION query (both networks pay it)
 t0=$(now); cni version "$conf" sl >/dev/null; t1=$(now)
 echo "client start + VERSION: $(msf $(((t1 - t0) / 1000))) ms"

@@ -20,12 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "cidr.h"
 #include "cni.h"
 #include "error.h"
 #include "file.h"
+#include "json.h"
 #include "kv.h"
 #include "log.h"
 #include "name.h"
@@ -36,13 +35,6 @@
 
 /* A conflist, a plugin's answer: more is not a config, and not kept. */
 #define CNI_JSON_MAX (1u << 20)
-
-static void json_putp(struct json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_putp)))
 
 static const char *conf_dir(void)
 {
@@ -56,16 +48,6 @@ static const char *plugin_path(void)
 	const char *p = getenv("SL_CNI_PATH");
 
 	return p && *p ? p : SL_CNI_PATH_DEFAULT;
-}
-
-static const char *str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
 }
 
 /*
@@ -148,8 +130,8 @@ static int load_conflist(const char *network, struct json_object **out, struct s
 		snprintf(path, sizeof(path), "%s/%s", dir, v[i]->d_name);
 		if (!*out && !(o = read_json(path, false)) && !unread[0])
 			snprintf(unread, sizeof(unread), "%s", v[i]->d_name);
-		if (o && json_object_is_type(o, json_type_object) && str(o, "name") &&
-		    !strcmp(str(o, "name"), network)) {
+		if (o && json_object_is_type(o, json_type_object) && sl_json_str(o, "name") &&
+		    !strcmp(sl_json_str(o, "name"), network)) {
 			if (!json_object_object_get_ex(o, "plugins", &plugins))
 				*out = as_list(o); /* a .conf */
 			else if (json_object_is_type(plugins, json_type_array) &&
@@ -199,7 +181,7 @@ static int plugin_error(const char *type, const char *cmd, const char *out, int 
 {
 	_cleanup_json_ struct json_object *e = json_tokener_parse(out);
 	struct json_object *code;
-	const char *msg = str(e, "msg"), *details = str(e, "details");
+	const char *msg = sl_json_str(e, "msg"), *details = sl_json_str(e, "details");
 
 	if (!msg)
 		return sl_error(err, -EIO, "CNI plugin %s %s failed (exit %d)%s%.200s", type, cmd,
@@ -383,7 +365,7 @@ static int plugin_run(const struct run *x, struct json_object *plugin, struct js
 		      struct json_object **result, struct sl_error *err)
 {
 	_cleanup_json_ struct json_object *conf = NULL;
-	const char *type = str(plugin, "type");
+	const char *type = sl_json_str(plugin, "type");
 	char id[128], ns[4096];
 	struct json_object *v;
 	int r;
@@ -452,7 +434,7 @@ static int result_path(const char *name, char *buf, size_t len)
 /* IPv4 "a.b.c.d/p" of a result's ips[] entry. */
 static int ip_entry(struct json_object *e, uint32_t *ip, unsigned *prefix)
 {
-	const char *a = str(e, "address");
+	const char *a = sl_json_str(e, "address");
 	struct sl_cidr c;
 
 	if (!a || !strchr(a, '/') || sl_ifaddr_parse(a, ip, &c) < 0)
@@ -489,7 +471,7 @@ int sl_cni_result_parse(const char *json, struct sl_kv *out, struct sl_error *er
 	    json_object_is_type(ips, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(ips) && !ip; i++) {
 			struct json_object *e = json_object_array_get_idx(ips, i);
-			const char *g = str(e, "gateway");
+			const char *g = sl_json_str(e, "gateway");
 
 			if (ip_entry(e, &ip, &prefix) < 0) {
 				ip = 0;
@@ -504,7 +486,7 @@ int sl_cni_result_parse(const char *json, struct sl_kv *out, struct sl_error *er
 	    json_object_is_type(routes, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(routes) && !gw; i++) {
 			struct json_object *e = json_object_array_get_idx(routes, i);
-			const char *d = str(e, "dst"), *g = str(e, "gw");
+			const char *d = sl_json_str(e, "dst"), *g = sl_json_str(e, "gw");
 
 			if (d && g && !strcmp(d, "0.0.0.0/0") && sl_ip_parse(g, &gw) < 0)
 				gw = 0;
@@ -633,7 +615,7 @@ int sl_cni_network_ok(const char *network, struct sl_error *err)
 	int r = load_conflist(network, &list, err);
 
 	for (size_t i = 0; r == 0 && i < plugin_count(list); i++) {
-		const char *type = str(plugin_at(list, i), "type");
+		const char *type = sl_json_str(plugin_at(list, i), "type");
 
 		r = type ? find_plugin(type, plugin_path(), exe, sizeof(exe), err)
 			 : sl_error(err, -EINVAL, "CNI network %s: a plugin without \"type\"",
@@ -765,7 +747,7 @@ int sl_cni_check(const char *name, struct sl_error *err)
 	}
 	if ((r = load_conflist(c.network, &list, err)) < 0)
 		return r;
-	version = str(list, "cniVersion");
+	version = sl_json_str(list, "cniVersion");
 	if (!version || (strncmp(version, "0.4", 3) && version[0] < '1'))
 		return sl_error(err, -EINVAL,
 				"CNI network %s: cniVersion %s has no CHECK (0.4.0 "

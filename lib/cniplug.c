@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "file.h"
 #include "ipam.h"
 #include "ipt.h"
+#include "json.h"
 #include "kv.h"
 #include "name.h"
 #include "netns.h"
@@ -39,13 +39,6 @@
 /* The kept config, for the DEL of a delegated IPAM plugin by sl-gc. */
 #define CONF_FILE "cni-conf.json"
 
-static void json_putp(struct json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_putp)))
-
 /* What one network config says (sl-cni(8)). */
 struct netconf {
 	struct json_object *root;
@@ -58,20 +51,11 @@ struct netconf {
 
 static void netconf_free(struct netconf *n)
 {
-	json_putp(&n->root);
+	sl_json_putp(&n->root);
 	sl_entry_list_free(&n->allow);
 	sl_entry_list_free(&n->drop);
 }
 #define _cleanup_netconf_ __attribute__((cleanup(netconf_free)))
-
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 static bool version_ok(const char *v)
 {
@@ -117,20 +101,20 @@ static int netconf_parse(const char *text, bool need_addr, struct netconf *n,
 	n->root = json_tokener_parse(text);
 	if (!n->root || !json_object_is_type(n->root, json_type_object))
 		return sl_error(err, SL_CNI_E_DECODE, "network config is not a JSON object");
-	n->version = jstr(n->root, "cniVersion");
+	n->version = sl_json_str(n->root, "cniVersion");
 	if (!version_ok(n->version))
 		return sl_error(err, SL_CNI_E_VERSION,
 				"cniVersion %s: sl-cni speaks 1.0.0 and 1.1.0",
 				n->version ? n->version : "missing");
-	n->name = jstr(n->root, "name");
+	n->name = sl_json_str(n->root, "name");
 	if (!n->name || !*n->name || strlen(n->name) > 60 || strpbrk(n->name, " \t\n/"))
 		return sl_error(err, SL_CNI_E_CONFIG, "network \"name\" missing or not a name");
-	n->range = jstr(n->root, "range");
+	n->range = sl_json_str(n->root, "range");
 	/* A runtime runs DEL from wherever it cleans up (podman: conmon's exit
 	 * command), with an environment of its own: where our state is must be
 	 * in the config, not in SL_RUN_DIR. */
-	if (jstr(n->root, "runDir")) {
-		const char *d = jstr(n->root, "runDir");
+	if (sl_json_str(n->root, "runDir")) {
+		const char *d = sl_json_str(n->root, "runDir");
 
 		if (*d != '/' || strlen(d) > 256)
 			return sl_error(err, SL_CNI_E_CONFIG, "network %s: runDir '%s' is not an "
@@ -148,7 +132,7 @@ static int netconf_parse(const char *text, bool need_addr, struct netconf *n,
 	if (need_addr && !!n->range == !!n->ipam)
 		return sl_error(err, SL_CNI_E_CONFIG,
 				"network %s: give \"range\" or \"ipam\", one of them", n->name);
-	if (n->ipam && !jstr(n->ipam, "type"))
+	if (n->ipam && !sl_json_str(n->ipam, "type"))
 		return sl_error(err, SL_CNI_E_CONFIG, "network %s: \"ipam\" without \"type\"",
 				n->name);
 	if (entries(n->root, "allow", &n->allow, err) < 0 ||
@@ -246,7 +230,7 @@ static int ipam_delegate(const struct sl_cniplug_env *e, const char *cmd, const 
 	int r;
 
 	if (root && json_object_object_get_ex(root, "ipam", &ipam))
-		type = jstr(ipam, "type");
+		type = sl_json_str(ipam, "type");
 	if (!type)
 		return sl_error(err, -EINVAL, "no IPAM plugin");
 	r = sl_cni_exec(&(struct sl_cni_exec){ .type = type, .cmd = cmd, .container = e->container,
@@ -258,7 +242,7 @@ static int ipam_delegate(const struct sl_cniplug_env *e, const char *cmd, const 
 	if (json_object_object_get_ex(res, "ips", &ips) && json_object_is_type(ips, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(ips); i++) {
 			struct json_object *ip = json_object_array_get_idx(ips, i);
-			const char *addr = jstr(ip, "address"), *gw = jstr(ip, "gateway");
+			const char *addr = sl_json_str(ip, "address"), *gw = sl_json_str(ip, "gateway");
 			struct sl_cidr c;
 
 			if (!addr || !gw || sl_ifaddr_parse(addr, &a->ip, &c) < 0 ||
@@ -412,7 +396,7 @@ static int state_save(const struct netconf *n, const struct sl_cniplug_env *e, c
 	    sl_kv_set(&kv, "SL_CNI_IFNAME", e->ifname) < 0 ||
 	    sl_kv_set(&kv, "SL_CNI_NETNS", e->netns) < 0 ||
 	    sl_kv_set(&kv, "SL_CNI_PLUGIN_NETWORK", n->name) < 0 ||
-	    (n->ipam && sl_kv_set(&kv, "SL_CNI_IPAM", jstr(n->ipam, "type")) < 0))
+	    (n->ipam && sl_kv_set(&kv, "SL_CNI_IPAM", sl_json_str(n->ipam, "type")) < 0))
 		return -ENOMEM;
 	if ((r = sl_vm_dir_ready(att, dir, sizeof(dir), err)) < 0 ||
 	    (r = sl_state_update(att, &kv, NULL, err)) < 0)
@@ -443,12 +427,14 @@ static void egress_cfg(const struct netconf *n, const char *att, uint32_t ip,
 
 /*
  * Take an attachment apart: its rules, its veth (the sandbox's end goes
- * with it), its lease or the IPAM plugin's DEL, its state. Whatever is
+ * with it), its lease or the IPAM plugin's DEL (with @ipam_conf, the
+ * network's config when it delegates, else the one kept at ADD), its state. Whatever is
  * already gone is skipped: DEL must succeed then (the spec).
  */
-static int teardown(const char *att, const struct sl_cniplug_env *e, const char *conf,
+static int teardown(const char *att, const struct sl_cniplug_env *e, const char *ipam_conf,
 		    struct sl_error *err)
 {
+	const char *conf = ipam_conf;
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	_cleanup_kv_ struct sl_kv st = { 0 }, out = { 0 };
 	int r;
@@ -463,7 +449,7 @@ static int teardown(const char *att, const struct sl_cniplug_env *e, const char 
 		return sl_error(err, r, "cannot remove %s: %s", att, strerror(-r));
 	if ((r = sl_egress_attach_remove(att, err)) < 0)
 		return r;
-	if (sl_kv_get(&st, "SL_CNI_IPAM") || (conf && strstr(conf, "\"ipam\""))) {
+	if (sl_kv_get(&st, "SL_CNI_IPAM") || conf) {
 		_cleanup_free_ char *kept = NULL;
 		char path[4200];
 		size_t len;
@@ -548,7 +534,7 @@ static int add(const struct sl_cniplug_env *e, const struct netconf *n, const ch
 	fprintf(out, "%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY));
 	return 0;
 undo:
-	teardown(att, e, conf, NULL);
+	teardown(att, e, n->ipam ? conf : NULL, NULL);
 	return sl_error_wrap(err, -SL_CNI_E_IO, "ADD %s", att);
 }
 
@@ -625,7 +611,7 @@ static int gc(const struct sl_cniplug_env *e, const struct netconf *n, struct sl
 			continue;
 		for (size_t k = 0; valid && k < json_object_array_length(valid); k++) {
 			struct json_object *a = json_object_array_get_idx(valid, k);
-			const char *id = jstr(a, "containerID"), *ifn = jstr(a, "ifname");
+			const char *id = sl_json_str(a, "containerID"), *ifn = sl_json_str(a, "ifname");
 			char att[16];
 
 			if (!id || !ifn)
@@ -691,7 +677,7 @@ static int run(const struct sl_cniplug_env *e, const char *conf, FILE *out, stru
 	if (!strcmp(cmd, "VERSION")) {
 		_cleanup_json_ struct json_object *o = json_tokener_parse(conf);
 
-		version(jstr(o, "cniVersion"), out);
+		version(sl_json_str(o, "cniVersion"), out);
 		return 0;
 	}
 	if (strcmp(cmd, "ADD") && strcmp(cmd, "DEL") && strcmp(cmd, "CHECK") &&
@@ -711,7 +697,7 @@ static int run(const struct sl_cniplug_env *e, const char *conf, FILE *out, stru
 	if (!strcmp(cmd, "CHECK"))
 		return check(e, &n, err);
 	sl_cniplug_attachment_name(n.name, e->container, e->ifname, att);
-	if (teardown(att, e, conf, err) < 0)
+	if (teardown(att, e, n.ipam ? conf : NULL, err) < 0)
 		return sl_error_wrap(err, -SL_CNI_E_IO, "DEL %s", att);
 	return 0;
 }

@@ -16,7 +16,7 @@
 #include "ipset.h"
 #include "ipt.h"
 #include <libiptc/libiptc.h>
-#include <json-c/json.h>
+#include "json.h"
 #include "daemon.h"
 #include "denials.h"
 #include "log.h"
@@ -1309,13 +1309,6 @@ static int ns_view_open(int fd, bool stats, struct ns_view *w, struct sl_error *
 		sl_ipt_list(w->h, SL_CHAIN_NS_FWD, &w->v, &w->nv);
 	return 0;
 }
-
-/* json-c, freed at scope exit. */
-static void json_putp(json_object **o)
-{
-	json_object_put(*o);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_putp)))
 
 /* Add @v to @o under @key, or to the array @o when @key is NULL; @v is consumed. */
 static int jadd(json_object *o, const char *key, json_object *v)
