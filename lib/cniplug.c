@@ -30,6 +30,7 @@
 #include "name.h"
 #include "netns.h"
 #include "nl.h"
+#include "nsident.h"
 #include "policy.h"
 #include "state.h"
 #include "util.h"
@@ -315,6 +316,19 @@ static int host_side(struct nl_sock *sk, const char *att, const struct addr *a, 
 	return sl_sysctl_write("net/ipv4/ip_forward", "1", err);
 }
 
+/*
+ * ADD, CHECK and DEL of one attachment hold its lock (one of 64, by name)
+ * throughout: a DEL racing an ADD would otherwise release a lease the ADD
+ * goes on to use, and sl-gc would take apart an attachment half made.
+ */
+static int op_lock(const char *att, bool wait, struct sl_error *err)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "cni-%02u", (unsigned)(sl_fnv1a32(att) % 64));
+	return wait ? sl_lock(what, err) : sl_lock_try(what, err);
+}
+
 /* Our link of that name, if any; -EEXIST when the name is someone else's. */
 static int own_link(struct nl_sock *sk, const char *att, struct sl_error *err)
 {
@@ -386,8 +400,9 @@ static struct json_object *result(const struct netconf *n, const struct sl_cnipl
 
 /* The attachment's state: what DEL, CHECK and sl-gc find it by. */
 static int state_save(const struct netconf *n, const struct sl_cniplug_env *e, const char *att,
-		      const char *conf, struct sl_error *err)
+		      const char *conf, const struct sl_nsident *sandbox, struct sl_error *err)
 {
+	char ident[SL_NSIDENT_STRLEN];
 	_cleanup_kv_ struct sl_kv kv = { 0 };
 	char dir[4096], path[4200];
 	int r;
@@ -395,6 +410,7 @@ static int state_save(const struct netconf *n, const struct sl_cniplug_env *e, c
 	if (sl_kv_set(&kv, "SL_CNI_CONTAINER", e->container) < 0 ||
 	    sl_kv_set(&kv, "SL_CNI_IFNAME", e->ifname) < 0 ||
 	    sl_kv_set(&kv, "SL_CNI_NETNS", e->netns) < 0 ||
+	    sl_kv_set(&kv, "SL_CNI_NETNS_ID", sl_nsident_fmt(sandbox, ident)) < 0 ||
 	    sl_kv_set(&kv, "SL_CNI_PLUGIN_NETWORK", n->name) < 0 ||
 	    (n->ipam && sl_kv_set(&kv, "SL_CNI_IPAM", sl_json_str(n->ipam, "type")) < 0))
 		return -ENOMEM;
@@ -445,7 +461,8 @@ static int teardown(const char *att, const struct sl_cniplug_env *e, const char 
 	r = own_link(sk, att, err);
 	if (r < 0)
 		return r;
-	if (r > 0 && (r = sl_link_del(sk, att)) < 0)
+	/* -ENODEV: the kernel took it with a sandbox torn down meanwhile */
+	if (r > 0 && (r = sl_link_del(sk, att)) < 0 && r != -ENODEV)
 		return sl_error(err, r, "cannot remove %s: %s", att, strerror(-r));
 	if ((r = sl_egress_attach_remove(att, err)) < 0)
 		return r;
@@ -485,13 +502,18 @@ static int add(const struct sl_cniplug_env *e, const struct netconf *n, const ch
 	char att[16];
 	uint8_t hmac[6], smac[6];
 	struct addr a = { 0 };
+	struct sl_nsident sandbox;
 	int r;
 
 	sl_cniplug_attachment_name(n->name, e->container, e->ifname, att);
-	nsfd = open(e->netns, O_RDONLY | O_CLOEXEC);
+	/* not blocking: a FIFO planted there must not hold the runtime */
+	nsfd = open(e->netns, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (nsfd < 0)
 		return sl_error(err, SL_CNI_E_NO_SANDBOX, "CNI_NETNS %s: %s", e->netns,
 				strerror(errno));
+	if (sl_nsident_fd(nsfd, &sandbox) < 0)
+		return sl_error(err, SL_CNI_E_ENV, "CNI_NETNS %s is not a network namespace",
+				e->netns);
 	if (sl_nl_open_or_fail(&sk, err) < 0)
 		return sl_error_wrap(err, -SL_CNI_E_IO, "netlink");
 	if ((r = own_link(sk, att, err)) < 0)
@@ -500,7 +522,7 @@ static int add(const struct sl_cniplug_env *e, const struct netconf *n, const ch
 		return sl_error(err, SL_CNI_E_CONFIG,
 				"%s is already attached to %s as %s (%s): DEL it first",
 				e->container, n->name, e->ifname, att);
-	if (state_save(n, e, att, conf, err) < 0)
+	if (state_save(n, e, att, conf, &sandbox, err) < 0)
 		return sl_error_wrap(err, -SL_CNI_E_IO, "state of %s", att);
 	r = lease(e, n, att, conf, &a, err);
 	if (r < 0) {
@@ -619,8 +641,11 @@ static int gc(const struct sl_cniplug_env *e, const struct netconf *n, struct sl
 			sl_cniplug_attachment_name(n->name, id, ifn, att);
 			keep |= !strcmp(att, names[i]);
 		}
-		if (!keep)
-			r = teardown(names[i], e, NULL, err);
+		if (!keep) {
+			_cleanup_close_ int lock = op_lock(names[i], true, err);
+
+			r = lock < 0 ? lock : teardown(names[i], e, NULL, err);
+		}
 	}
 	sl_strv_free(names, cnt);
 	return r < 0 ? sl_error_wrap(err, -SL_CNI_E_IO, "GC") : 0;
@@ -692,11 +717,15 @@ static int run(const struct sl_cniplug_env *e, const char *conf, FILE *out, stru
 		return gc(e, &n, err);
 	if ((r = need_env(e, strcmp(cmd, "DEL"), err)) != 0)
 		return r;
+	sl_cniplug_attachment_name(n.name, e->container, e->ifname, att);
+	_cleanup_close_ int lock = op_lock(att, true, err);
+
+	if (lock < 0)
+		return sl_error_wrap(err, -SL_CNI_E_IO, "%s", cmd);
 	if (!strcmp(cmd, "ADD"))
 		return add(e, &n, conf, out, err);
 	if (!strcmp(cmd, "CHECK"))
 		return check(e, &n, err);
-	sl_cniplug_attachment_name(n.name, e->container, e->ifname, att);
 	if (teardown(att, e, n.ipam ? conf : NULL, err) < 0)
 		return sl_error_wrap(err, -SL_CNI_E_IO, "DEL %s", att);
 	return 0;
@@ -723,14 +752,34 @@ int sl_cniplug_run(const struct sl_cniplug_env *e, const char *conf, FILE *out,
  * sl_cniplug_dead() - whether an attachment's sandbox is gone
  * @name: the attachment
  *
- * A sandbox's namespace takes the veth pair with it when it goes, so an
- * attachment without its host end has nobody left to DEL it.
+ * Gone when the namespace it was made in (its identity, kept at ADD) has
+ * nothing holding it: a runtime deletes the namespace and runs GC at once,
+ * while the kernel, tearing it down, still lists the host end. Gone too
+ * when the host end is, unless an ADD or DEL holds the attachment now.
+ * An attachment made before identities were kept goes by its host end.
  */
 bool sl_cniplug_dead(const char *name)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
+	_cleanup_kv_ struct sl_kv st = { 0 };
+	_cleanup_close_ int lock = -1;
+	const char *ident;
+	struct sl_link l;
+	bool host_end;
 
-	return sl_nl_open(&sk) == 0 && own_link(sk, name, NULL) == 0;
+	if (sl_nl_open(&sk) < 0 || sl_state_load(name, &st, NULL) < 0)
+		return false;
+	host_end = own_link(sk, name, NULL) > 0 && sl_link_get(sk, name, &l) == 0;
+	ident = sl_kv_get(&st, "SL_CNI_NETNS_ID");
+	if (!ident)
+		return !host_end;
+	if (sl_nsident_gone(ident, sl_kv_get(&st, "SL_CNI_NETNS"),
+			    host_end ? l.peer_nsid : -1, NULL) > 0)
+		return true;
+	if (host_end)
+		return false;
+	lock = op_lock(name, false, NULL);
+	return lock >= 0;
 }
 
 /**
@@ -743,8 +792,11 @@ bool sl_cniplug_dead(const char *name)
 int sl_cniplug_remove(const char *name, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv st = { 0 };
+	_cleanup_close_ int lock = op_lock(name, true, err);
 	struct sl_cniplug_env e = { 0 };
 
+	if (lock < 0)
+		return lock;
 	sl_state_load(name, &st, NULL);
 	e.container = sl_kv_get(&st, "SL_CNI_CONTAINER");
 	e.ifname = sl_kv_get(&st, "SL_CNI_IFNAME");

@@ -14,6 +14,7 @@
 #include "cni.h"
 #include "cniplug.h"
 #include "cidr.h"
+#include "daemon.h"
 #include "egress.h"
 #include "gc.h"
 #include "ipam.h"
@@ -23,6 +24,7 @@
 #include "macvtap.h"
 #include "netns.h"
 #include "nl.h"
+#include "nsident.h"
 #include "state.h"
 #include "util.h"
 #include "vm.h"
@@ -51,10 +53,50 @@ static bool alive(int pid)
 }
 
 /*
+ * Whether the namespace sl-netns made for the VM is gone: deleted by hand
+ * (ip netns del), or being torn down by the kernel, its veth still listed.
+ * The VM's own daemons hold it only until they see its name go.
+ */
+static bool netns_gone(const char *name, const struct sl_kv *st)
+{
+	const char *ident = sl_kv_get(st, "SL_NETNS_ID");
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	int skip[3] = { 0 }, n = 0;
+	struct sl_link h;
+	int32_t peer = -1;
+
+	if (!ident)
+		return false;
+	if (sl_nl_open(&sk) == 0 && sl_link_get(sk, name, &h) == 0 &&
+	    !strcmp(h.alias, sl_owner_tag()) && !strcmp(h.kind, "veth"))
+		peer = h.peer_nsid;
+	if ((skip[n] = sl_daemon_pid(&sl_resolver, st)))
+		n++;
+	skip[n] = sl_daemon_pid(&sl_denylog, st);
+	return sl_nsident_gone(ident, sl_kv_get(st, "SL_NETNS"), peer, skip) > 0;
+}
+
+/* Whether the namespace of the VM's name is the one made for it, when that was recorded. */
+static bool netns_is_recorded(const char *name, const struct sl_kv *st)
+{
+	const char *ident = sl_kv_get(st, "SL_NETNS_ID");
+	_cleanup_close_ int fd = -1;
+	struct sl_nsident want, got = { 0 };
+
+	if (!ident || sl_nsident_parse(ident, &want) < 0)
+		return true;
+	fd = sl_netns_open(name);
+	if (fd < 0 || sl_nsident_fd(fd, &got) < 0)
+		return true; /* not a namespace: sl_netns_del() knows what an add left */
+	return got.dev == want.dev && got.ino == want.ino;
+}
+
+/*
  * A VM is dead when it was booted and its supervisor or QEMU is gone, or
  * when the process that owns it (the sl-up making it, or a foreground one
- * supervising it) is gone: a kill -9 half-way leaves such VMs. A network
- * made by hand (never booted, no owner) is the user's, and alive.
+ * supervising it) is gone: a kill -9 half-way leaves such VMs; or when its
+ * namespace is gone. Otherwise a network made by hand (never booted, no
+ * owner) is the user's, and alive.
  */
 static bool vm_dead(const char *name, const struct sl_kv *st)
 {
@@ -62,6 +104,8 @@ static bool vm_dead(const char *name, const struct sl_kv *st)
 
 	if (sl_kv_get(st, "SL_CNI_CONTAINER")) /* an sl-cni attachment */
 		return sl_cniplug_dead(name);
+	if (netns_gone(name, st))
+		return true;
 	sl_vm_pids(name, &sup, &qemu);
 	if (sl_owner_gone(st))
 		return true;
@@ -83,6 +127,8 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 	}
 
 	sl_vm_pids(name, &sup, &qemu);
+	if (sl_kv_get(st, "SL_NETNS_ID") && sl_netns_exists(name) <= 0)
+		say("VM %s: the state of its namespace, deleted outside sltools", name);
 	if (sup || qemu || sl_kv_get(st, "SL_PID"))
 		say("VM %s: supervisor %d, QEMU %d", name, sup, qemu);
 	if (!dry)
@@ -97,7 +143,7 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 		if (!dry)
 			sl_cni_del(name, NULL);
 	}
-	if (sl_netns_exists(name) > 0) {
+	if (sl_netns_exists(name) > 0 && netns_is_recorded(name, st)) {
 		say("VM %s: namespace, TAP and veth", name);
 		if (!dry)
 			sl_netns_del(name, NULL);

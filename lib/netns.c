@@ -21,6 +21,7 @@
 #include "name.h"
 #include "netns.h"
 #include "nl.h"
+#include "nsident.h"
 #include "state.h"
 #include "util.h"
 #include "veth.h"
@@ -485,6 +486,9 @@ static int netns_make(const char *name, struct sl_error *err)
  * sl_netns_add() - create a VM's private namespace
  * @name: VM name
  * @out: SL_NETNS
+ *
+ * The state keeps SL_NETNS_ID too, the namespace's identity, by which
+ * sl-gc tells that it is gone (also while the kernel tears it down).
  * @err: why, when it fails
  *
  * Adding one of ours again re-applies its settings and succeeds; a
@@ -504,8 +508,20 @@ int sl_netns_add(const char *name, struct sl_kv *out, struct sl_error *err)
 	r = netns_make(name, err);
 	if (r == 0)
 		r = sl_kv_set(out, "SL_NETNS", path);
-	if (r == 0)
-		r = sl_state_update(name, out, NULL, err);
+	if (r == 0) {
+		_cleanup_close_ int fd = sl_netns_open(name);
+		_cleanup_kv_ struct sl_kv st = { 0 };
+		struct sl_nsident id;
+		char ident[SL_NSIDENT_STRLEN];
+
+		r = fd < 0 ? fd : sl_nsident_fd(fd, &id);
+		if (r < 0)
+			return sl_error(err, r, "namespace %s: %s", name, strerror(-r));
+		if (sl_kv_set(&st, "SL_NETNS", path) < 0 ||
+		    sl_kv_set(&st, "SL_NETNS_ID", sl_nsident_fmt(&id, ident)) < 0)
+			return -ENOMEM;
+		r = sl_state_update(name, &st, NULL, err);
+	}
 	return r;
 }
 
@@ -563,8 +579,8 @@ static bool peer_in_vm_netns(const char *name, const struct sl_link *h)
  */
 int sl_netns_del(const char *name, struct sl_error *err)
 {
-	static const char *const keys[] = { "SL_NETNS", "SL_TAP", "SL_VETH_HOST", "SL_VETH_NS",
-					    NULL };
+	static const char *const keys[] = { "SL_NETNS", "SL_NETNS_ID", "SL_TAP", "SL_VETH_HOST",
+					    "SL_VETH_NS", NULL };
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	struct sl_link h = { 0 };
 	int r = sl_name_check(name, err);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <linux/if.h>
+#include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
@@ -176,6 +177,7 @@ int sl_link_get(struct nl_sock *sk, const char *name, struct sl_link *l)
 	l->ifindex = rtnl_link_get_ifindex(link);
 	l->peer_ifindex = rtnl_link_get_link(link);
 	l->has_peer_netns = rtnl_link_get_link_netnsid(link, &nsid) == 0;
+	l->peer_nsid = l->has_peer_netns ? nsid : -1;
 	l->master = rtnl_link_get_master(link);
 	l->flags = rtnl_link_get_flags(link);
 	s = rtnl_link_get_type(link);
@@ -188,6 +190,45 @@ int sl_link_get(struct nl_sock *sk, const char *name, struct sl_link *l)
 	if (mac && nl_addr_get_len(mac) == 6)
 		memcpy(l->mac, nl_addr_get_binary_addr(mac), 6);
 	return 0;
+}
+
+static int nsid_parse(struct nl_msg *msg, void *arg)
+{
+	struct nlattr *tb[NETNSA_MAX + 1];
+
+	if (nlmsg_parse(nlmsg_hdr(msg), sizeof(struct rtgenmsg), tb, NETNSA_MAX, NULL) == 0 &&
+	    tb[NETNSA_NSID])
+		*(int32_t *)arg = nla_get_s32(tb[NETNSA_NSID]);
+	return NL_OK;
+}
+
+/**
+ * sl_nl_nsid() - the id @sk's namespace gives another namespace
+ * @sk: socket in the namespace asking
+ * @nsfd: the other namespace
+ * @nsid: result, -1 when it has none (nothing of ours links the two)
+ *
+ * The id a link's IFLA_LINK_NETNSID names its peer's namespace by: with
+ * it, a namespace found by its inode can be checked to be that peer's.
+ *
+ * Return: 0 or -errno
+ */
+int sl_nl_nsid(struct nl_sock *sk, int nsfd, int32_t *nsid)
+{
+	struct rtgenmsg g = { .rtgen_family = AF_UNSPEC };
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNSID, NLM_F_REQUEST);
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int r = -NLE_NOMEM;
+
+	*nsid = -1;
+	if (msg && cb && nlmsg_append(msg, &g, sizeof(g), NLMSG_ALIGNTO) == 0 &&
+	    nla_put_u32(msg, NETNSA_FD, (uint32_t)nsfd) == 0 &&
+	    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, nsid_parse, nsid) == 0 &&
+	    (r = nl_send_auto(sk, msg)) >= 0)
+		r = nl_recvmsgs(sk, cb);
+	nlmsg_free(msg);
+	nl_cb_put(cb);
+	return r < 0 ? sl_nl_err(r) : 0;
 }
 
 /**

@@ -15,6 +15,7 @@ struct sl_link {
 	int ifindex;
 	int peer_ifindex;   /* IFLA_LINK: a veth's peer, 0 if none */
 	bool has_peer_netns; /* the peer lives in another namespace */
+	int32_t peer_nsid;  /* that namespace's id here (IFLA_LINK_NETNSID), -1 if none */
 	int master;         /* the bridge a port belongs to, 0 if none */
 	unsigned flags;     /* IFF_* */
 	char kind[16];      /* "veth", "tun", "" */
@@ -32,6 +33,7 @@ void sl_nl_closep(struct nl_sock **sk);
 #define _cleanup_nl_ __attribute__((cleanup(sl_nl_closep)))
 
 int sl_link_get(struct nl_sock *sk, const char *name, struct sl_link *l);
+int sl_nl_nsid(struct nl_sock *sk, int nsfd, int32_t *nsid);
 int sl_link_veth_add(struct nl_sock *sk, const char *name, const char *peer,
 		     int peer_nsfd);
 int sl_link_bridge_add(struct nl_sock *sk, const char *name);

@@ -227,17 +227,7 @@ FILE *sl_run_fopen_new(const char *path)
 	return f;
 }
 
-/**
- * sl_lock() - take an exclusive lock on shared state
- * @what: lock name, e.g. "ipam" or "host"
- * @err: why, when it fails
- *
- * flock() is released when the fd closes, also when the process dies, so a
- * kill -9 never leaves a stale lock.
- *
- * Return: fd holding the lock, or -errno with the error recorded
- */
-int sl_lock(const char *what, struct sl_error *err)
+static int lock_file(const char *what, int op, struct sl_error *err)
 {
 	char path[4096];
 	int fd, r;
@@ -253,15 +243,45 @@ int sl_lock(const char *what, struct sl_error *err)
 		r = -errno;
 		return sl_error(err, r, "%s: %s", path, strerror(errno));
 	}
-	while (flock(fd, LOCK_EX) < 0) {
+	while (flock(fd, op) < 0) {
 		if (errno == EINTR)
 			continue;
 		r = -errno;
-		sl_error(err, r, "lock %s: %s", path, strerror(errno));
+		if (r != -EWOULDBLOCK)
+			sl_error(err, r, "lock %s: %s", path, strerror(errno));
 		close(fd);
 		return r;
 	}
 	return fd;
+}
+
+/**
+ * sl_lock() - take an exclusive lock on shared state
+ * @what: lock name, e.g. "ipam" or "host"
+ * @err: why, when it fails
+ *
+ * flock() is released when the fd closes, also when the process dies, so a
+ * kill -9 never leaves a stale lock.
+ *
+ * Return: fd holding the lock, or -errno with the error recorded
+ */
+int sl_lock(const char *what, struct sl_error *err)
+{
+	return lock_file(what, LOCK_EX, err);
+}
+
+/**
+ * sl_lock_try() - sl_lock(), unless somebody holds it now
+ * @what: lock name
+ * @err: why, when it fails (not set for -EWOULDBLOCK)
+ *
+ * For a sweep that must leave alone whatever is being worked on.
+ *
+ * Return: fd holding the lock, -EWOULDBLOCK when it is held, or -errno
+ */
+int sl_lock_try(const char *what, struct sl_error *err)
+{
+	return lock_file(what, LOCK_EX | LOCK_NB, err);
 }
 
 /**

@@ -19,6 +19,7 @@ int sl_alias_owner(const char *alias, const char *what, char *name, size_t len);
 int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int sl_lock(const char *what, struct sl_error *err);
+int sl_lock_try(const char *what, struct sl_error *err);
 int sl_vm_lock(const char *name, struct sl_error *err);
 int sl_proc_start(int pid, unsigned long long *start);
 int sl_owner_mark(struct sl_kv *kv, int pid);

@@ -99,3 +99,40 @@ teardown() { teardown_host; }
 	inhost ip link show "$P-1" >/dev/null
 	inhost ip link del "$P-1"
 }
+
+@test "sl-gc knows a VM's namespace by what it was: deleted outside sltools, even while torn down, its network goes" {
+	vm_net_up "$P-1" 169.254.100.0/22 --drop 192.168.1.0/24
+	vm_net_up "$P-2" 169.254.100.0/22 --drop 192.168.1.0/24
+	grep -q '^SL_NETNS_ID=[0-9]*:[0-9]*$' "$SL_RUN_DIR/$P-1/vm.env"
+	# the VM end moved out before the namespace goes: the host end stays, as
+	# it does while the kernel tears a namespace down
+	scratch_ns "$P-limbo"
+	ip -n "$P-1" link set veth0 netns "$P-limbo"
+	ip netns del "$P-1"
+	inhost ip link show "$P-1" >/dev/null
+	run inhost sl-gc --dry-run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "would remove VM $P-1: the state of its namespace, deleted outside sltools" <<<"$output"
+	grep -q "would remove VM $P-1: lease 169.254.100.2" <<<"$output"
+	! grep -q "$P-2" <<<"$output" || false
+	run inhost sl-gc
+	[ "$status" -eq 0 ]
+	[ ! -e "$SL_RUN_DIR/$P-1" ]
+	! inhost sl-ipam list | grep -q "$P-1" || false
+	! inhost ip link show "$P-1" 2>/dev/null || false
+	# the other VM, its lease and the range's host rules are untouched
+	inhost sl-ipam list | grep -q "$P-2"
+	inhost sl-netns check "$P-2"
+	inhost sl-egress check "$P-2"
+	# the same name made again by someone else is not the VM's namespace
+	ip netns del "$P-2"
+	ip netns add "$P-2"
+	run inhost sl-gc
+	[ "$status" -eq 0 ]
+	grep -q "VM $P-2: lease" <<<"$output"
+	! grep -q "VM $P-2: namespace" <<<"$output" || false
+	ip netns list | grep -q "^$P-2\b" # foreign now: left alone
+	ip netns del "$P-2"
+	[ -z "$(inhost iptables-legacy -S | grep 169.254.100.0/22)" ]
+}

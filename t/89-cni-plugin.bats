@@ -28,6 +28,9 @@ setup() {
 }
 
 teardown() {
+	# what a test kept a deleted sandbox alive with
+	[ -z "${HOLDER:-}" ] || kill "$HOLDER" 2>/dev/null || true
+	if mountpoint -q "$BATS_TEST_TMPDIR/keep3" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/keep3"; fi
 	teardown_host
 }
 
@@ -180,6 +183,53 @@ get() { # get SANDBOX-N URL: what the sandbox fetches (exit 124: timed out)
 	sandbox 3
 	cni add "$CONF" iso c3 "$(ns 3)" eth0 | jq -e '.ips[0].address == "192.0.2.2/30"'
 	cni del "$CONF" iso c3 "$(ns 3)" eth0
+}
+
+@test "sl-gc knows a sandbox by the namespace it was made in, not by its host end" {
+	conflist iso "$(slcni '"range": "192.0.2.0/28"')"
+	for i in 1 2 3 4; do sandbox $i; done
+	for i in 1 2 3 4; do cni add "$CONF" iso c$i "$(ns $i)" eth0 >/dev/null; done
+	# c1: its eth0 moved elsewhere, then its namespace deleted: the host end
+	# stays (its peer lives on), as it does while the kernel tears a namespace down
+	scratch_ns "${P}limbo"
+	ip -n "${P}s1" link set eth0 netns "${P}limbo"
+	ip netns del "${P}s1"
+	# c2: its name deleted, but a process still runs in it
+	ip netns exec "${P}s2" sleep 60 3>&- &
+	HOLDER=$!
+	local ino
+	ino=$(stat -L -c %i "$(ns 2)")
+	for _ in $(seq 1 100); do
+		[ "$(stat -L -c %i "/proc/$HOLDER/ns/net")" = "$ino" ] && break
+		sleep 0.05
+	done
+	[ "$(stat -L -c %i "/proc/$HOLDER/ns/net")" = "$ino" ]
+	ip netns del "${P}s2"
+	# c3: its name deleted, but a bind mount elsewhere keeps it
+	touch "$BATS_TEST_TMPDIR/keep3"
+	mount --bind "$(ns 3)" "$BATS_TEST_TMPDIR/keep3"
+	ip netns del "${P}s3"
+	run inhost sl-gc --dry-run
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *"sl-cni attachment sc-"*" of c1 (its sandbox is gone)"* ]]
+	[[ "$output" != *" of c2 "* ]]
+	[[ "$output" != *" of c3 "* ]]
+	[[ "$output" != *" of c4 "* ]]
+	run inhost sl-gc
+	[ "$status" = 0 ]
+	[ "$(ls "$RUN" | grep -c '^sc-')" = 3 ]
+	# the holders go: so do their attachments
+	kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
+	umount "$BATS_TEST_TMPDIR/keep3"
+	run inhost sl-gc
+	[ "$status" = 0 ]
+	[[ "$output" == *" of c2 (its sandbox is gone)"* ]]
+	[[ "$output" == *" of c3 (its sandbox is gone)"* ]]
+	[ "$(ls "$RUN" | grep -c '^sc-')" = 1 ]
+	cni del "$CONF" iso c4 "$(ns 4)" eth0
+	[ "$(ls "$RUN" | grep -c '^sc-')" = 0 ]
+	inhost iptables-legacy -S | { ! grep -q 'SL-CNI\|SLP-'; }
 }
 
 @test "libcni: 64 parallel ADDs get distinct addresses and every rule; GC keeps what the runtime lists" {

@@ -347,8 +347,10 @@ Y
 	snap() {
 		{
 			kernel_state
-			# a daemon's pid is its own each time
-			for e in "$SL_RUN_DIR"/*/vm.env; do grep -Ev "^SL_(RESOLVER|DENYLOG)_" "$e" | sed "s|^|$e |"; done
+			# a daemon's pid and a namespace's inode are their own each time
+			for e in "$SL_RUN_DIR"/*/vm.env; do
+				grep -Ev "^SL_(RESOLVER|DENYLOG)_|^SL_NETNS_ID=" "$e" | sed "s|^|$e |"
+			done
 			ip netns exec dns-1 ipset list -n
 		} | sort
 	}
