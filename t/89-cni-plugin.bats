@@ -310,7 +310,7 @@ plugin() {
 	local cmd=$1 conf=$2
 	shift 2
 	printf '%s' "$conf" | inhost env CNI_COMMAND="$cmd" CNI_CONTAINERID=x CNI_NETNS="$(ns 1)" \
-		CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$@" sl-cni
+		CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$@" timeout 20 sl-cni
 }
 
 @test "bad config or environment: the CNI error code and one message; nothing made" {
@@ -336,6 +336,12 @@ plugin() {
 	check_err 4 "CNI_CONTAINERID 'a" ADD "{ $ok, \"range\": \"192.0.2.0/24\" }" CNI_CONTAINERID=$'a\nSL_IP=1.2.3.4'
 	check_err 4 "CNI_COMMAND 'FOO'" FOO "{ $ok }"
 	check_err 3 "CNI_NETNS" ADD "{ $ok, \"range\": \"192.0.2.0/24\" }" CNI_NETNS=/run/netns/none-$P
+	# not a namespace: a FIFO (which must not block the runtime), a file
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	check_err 4 "is not a network namespace" ADD "{ $ok, \"range\": \"192.0.2.0/24\" }" \
+		CNI_NETNS="$BATS_TEST_TMPDIR/fifo"
+	check_err 4 "is not a network namespace" ADD "{ $ok, \"range\": \"192.0.2.0/24\" }" \
+		CNI_NETNS=/proc/self/ns/uts
 	check_err 3 "no attachment" CHECK "{ $ok, \"range\": \"192.0.2.0/24\" }"
 	kernel_state >"$BATS_TEST_TMPDIR/after"
 	diff "$BATS_TEST_TMPDIR/before" "$BATS_TEST_TMPDIR/after"
