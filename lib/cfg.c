@@ -21,7 +21,7 @@
 #include "shape.h"
 #include "util.h"
 
-/* Slicer keys we read and ignore, each with one warning (DESIGN.md §1). */
+/* Slicer keys we read and ignore, each with one warning (docs/DESIGN.md §1). */
 static const char *const ignored[] = {
 	"image", "kernel_image", "hypervisor", "storage", "storage_size", "github_user",
 	"ssh_keys", "api", "share_home", "gpu_count",

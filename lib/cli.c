@@ -69,7 +69,7 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 }
 
 /**
- * sl_exit_status() - the exit status for a library error (DESIGN.md §3)
+ * sl_exit_status() - the exit status for a library error (docs/DESIGN.md §3)
  * @err: -errno returned by a library function
  *
  * Bad input, a conflict with something that exists, an unknown VM or a

@@ -227,7 +227,7 @@ static void policy_rules(const struct sl_egress_cfg *c, const struct sl_policy *
 }
 
 /*
- * The VM's own rules (DESIGN.md §2): anti-spoofing, replies, nothing new
+ * The VM's own rules (docs/DESIGN.md §2): anti-spoofing, replies, nothing new
  * from outside, then the entries. The namespace's tables hold nothing
  * else, so they are simply rewritten on every apply.
  */
@@ -391,7 +391,7 @@ static void host_nat(const struct sl_cidr *range, struct ruleset *s)
 }
 
 /*
- * A bridge's subnet B (Slicer's default mode, DESIGN.md §2): its VMs reach
+ * A bridge's subnet B (Slicer's default mode, docs/DESIGN.md §2): its VMs reach
  * each other (bridged frames cross FORWARD with br_netfilter), the host
  * and the LAN, masqueraded; nothing new reaches B from outside it, so an
  * isolated VM cannot reach a bridge VM either. No SL-INPUT rule: bridge

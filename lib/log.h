@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-/* Exit statuses shared by every tool (DESIGN.md §3). */
+/* Exit statuses shared by every tool (docs/DESIGN.md §3). */
 enum sl_exit {
 	SL_EXIT_OK = 0,
 	SL_EXIT_FAIL = 1,

@@ -306,7 +306,7 @@ int sl_if_no_ipv6(const char *ifname, struct sl_error *err)
  * @err: why, when it fails
  *
  * /proc/sys/net follows the namespace of the process that opens it, unlike
- * /sys/class/net, which follows the mount (DESIGN.md §7).
+ * /sys/class/net, which follows the mount (docs/DESIGN.md §7).
  *
  * Return: 0 or -errno with the error recorded
  */

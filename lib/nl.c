@@ -240,7 +240,7 @@ int sl_nl_nsid(struct nl_sock *sk, int nsfd, int32_t *nsid)
  *
  * Both ends are created down: IPv6 and the alias are set up before the
  * link can carry anything. Making the peer directly in its namespace
- * avoids a move, which is slow under load (DESIGN.md §2).
+ * avoids a move, which is slow under load (docs/DESIGN.md §2).
  *
  * Return: 0, -EEXIST, or -errno
  */

@@ -990,7 +990,7 @@ static int record_group(const struct plan *p, struct sl_error *err)
 /*
  * Leases first, one VM after the other in config order, so that on a fresh
  * range <group>-n gets block n-1 whatever order the parallel steps finish
- * in (DESIGN.md §5).
+ * in (docs/DESIGN.md §5).
  */
 static void leases_in_order(struct job *v, size_t n)
 {

@@ -13,7 +13,7 @@
 /*
  * The namespace's default route goes "via" this address on the veth; it is
  * only a key into a permanent neighbour entry holding the host end's MAC,
- * so no address of any range is taken (DESIGN.md §2, docs/NETWORK.md).
+ * so no address of any range is taken (docs/DESIGN.md §2, docs/NETWORK.md).
  */
 #define SL_NEXTHOP_LABEL 0xa9fe0001u /* 169.254.0.1 */
 

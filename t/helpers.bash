@@ -1,6 +1,6 @@
 # Shared by every t/*.bats. Each test gets its own scratch "host" namespace
 # and its own SL_RUN_DIR; nothing touches the real host's links, routes,
-# sysctls or firewall (DESIGN.md §7). teardown removes everything, also
+# sysctls or firewall (docs/DESIGN.md §7). teardown removes everything, also
 # after a failure.
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
