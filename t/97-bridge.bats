@@ -117,12 +117,11 @@ Y
 	# isolated VM ↔ bridge VM: neither way
 	inhost sl-exec "${G}i-1" -- sh -c 'mkdir -p /w && echo iso >/w/index.html && httpd -p 80 -h /w'
 	vm_get "${G}i-1" 203.0.113.10
-	! vm_get "${G}i-1" 169.254.200.21 || false
-	! vm_ping "${G}i-1" 169.254.200.1 || false
-	! vm_get "$G-1" 169.254.100.2 || false
-	# the LAN cannot open connections to a bridge VM
+	# ... and the LAN cannot open connections to a bridge VM
 	ip -n "$LAN" route add 169.254.200.0/24 via 198.51.100.1
-	! ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://169.254.200.21/ || false
+	none_succeed 'vm_get "${G}i-1" 169.254.200.21' 'vm_ping "${G}i-1" 169.254.200.1' \
+		'vm_get "$G-1" 169.254.100.2' \
+		'ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://169.254.200.21/'
 	run inhost sl-up down "$f"
 	[ "$status" -eq 0 ]
 	[ "$(pgrep -c -f "qemu-system.*-name $G" || true)" = 0 ]

@@ -219,6 +219,25 @@ standin() {
 	inhost sl-egress apply "$name" "$@" >/dev/null
 }
 
+# none_succeed CMD...: each CMD (a string, for eval) run at once in the
+# background; fails, naming them, if any succeeded. For probes that must
+# time out: N of them cost one timeout, not N.
+none_succeed() {
+	local c pids=() bad=0 i=0
+	for c in "$@"; do
+		eval "$c" </dev/null >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for c in "$@"; do
+		if wait "${pids[$i]}"; then
+			echo "succeeded, and must not have: $c" >&2
+			bad=1
+		fi
+		i=$((i + 1))
+	done
+	return $bad
+}
+
 reach() { # reach VMNS URL-host
 	ip netns exec "$1" timeout 4 busybox wget -q -O - "http://$2/" >/dev/null 2>&1
 }
