@@ -126,6 +126,12 @@ check: all bin/.sl-up-fault fuzz unit
 	t/run $(TESTS)
 	@if [ -z "$(TESTS)" ]; then t/mutants.sh; fi
 
+# The unit tests and the bats suite alone: what a SANITIZE=1 pass needs
+# (the fuzzers are sanitized builds of their own, and the mutation check
+# tests the tests, not the code: once each is enough).
+check-suite: all bin/.sl-up-fault unit
+	t/run $(TESTS)
+
 # Unit tests of the pure code (t/unit/), plain asserts and one runner.
 UNIT_SRC := $(wildcard t/unit/*.c)
 t/unit/unit-tests: $(UNIT_SRC) t/unit/unit.h t/unit/tests.def lib/libsl.a .flags
@@ -242,5 +248,5 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all guest fuzz unit deps check demo lint install uninstall clean distclean deb FORCE
+.PHONY: all guest fuzz unit deps check check-suite demo lint install uninstall clean distclean deb FORCE
 .SECONDARY:
