@@ -216,7 +216,11 @@ int main(int argc, char **argv)
 			 c.name);
 		return sl_cli_fail(err, -ENXIO);
 	}
-	c.bridge = mode == SL_NET_BRIDGE;
+	if (mode == SL_NET_BRIDGE && !(c.bridge = sl_input_get("SL_BRIDGE"))) {
+		sl_error(err, -ENXIO, "%s: bridge mode without SL_BRIDGE (run sl-tap add --bridge "
+			 "first)", c.name);
+		return sl_cli_fail(err, -ENXIO);
+	}
 	if (c.bridge && sl_cidr_parse(v, &c.range) < 0)
 		return sl_cli_usage(&cli, "bad bridge subnet '%s'", v);
 	if (!c.bridge && (r = sl_range_parse(v, &c.range, err)) < 0)

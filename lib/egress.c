@@ -377,6 +377,32 @@ static void host_from(const struct sl_cidr *range, struct ruleset *s, const char
 	r->src = *range;
 }
 
+/*
+ * What the host forwards from a range: only what comes in where the range
+ * lives (an isolated range's VM host ends, by their device group; a bridge
+ * subnet's bridge); the same sources from anywhere else (a container's
+ * veth, the LAN) are spoofed, logged and dropped, not taken for a VM's
+ * and masqueraded.
+ */
+static void host_fwd_from(const struct sl_cidr *range, const char *bridge_if, struct ruleset *s)
+{
+	char cm[SL_HOST_COMMENT_LEN];
+	struct sl_rule *r, spoof = { 0 };
+
+	sl_egress_host_comment(range, cm, sizeof(cm));
+	r = rule(s, "ACCEPT", cm);
+	r->has_src = true;
+	r->src = *range;
+	if (bridge_if)
+		snprintf(r->in, sizeof(r->in), "%s", bridge_if);
+	else
+		r->in_group = sl_owner_group();
+	spoof.has_src = true;
+	spoof.src = *range;
+	snprintf(spoof.comment, sizeof(spoof.comment), "%s", cm);
+	drop_logged(s, &spoof, "spoofed");
+}
+
 static void host_nat(const struct sl_cidr *range, struct ruleset *s)
 {
 	char cm[SL_HOST_COMMENT_LEN];
@@ -397,7 +423,8 @@ static void host_nat(const struct sl_cidr *range, struct ruleset *s)
  * isolated VM cannot reach a bridge VM either. No SL-INPUT rule: bridge
  * VMs may talk to the host.
  */
-static void host_fwd_top_bridge(const struct sl_cidr *b, struct ruleset *s)
+static void host_fwd_top_bridge(const struct sl_cidr *b, const char *bridge_if,
+				struct ruleset *s)
 {
 	char cm[SL_HOST_COMMENT_LEN];
 	struct sl_rule *r;
@@ -410,23 +437,27 @@ static void host_fwd_top_bridge(const struct sl_cidr *b, struct ruleset *s)
 	r = rule(s, "ACCEPT", cm);
 	r->has_src = r->has_dst = true;
 	r->src = r->dst = *b;
+	snprintf(r->in, sizeof(r->in), "%s", bridge_if);
 	r = rule(s, "DROP", cm);
 	r->has_dst = true;
 	r->dst = *b;
 }
 
-/* The rules of one range: SL-FORWARD's top and bottom, SL-INPUT, nat. */
-static int host_rules(const struct sl_cidr *range, bool bridge, struct ruleset *top,
+/*
+ * The rules of one range: SL-FORWARD's top and bottom, SL-INPUT, nat.
+ * @bridge_if: a bridge subnet's bridge; NULL for an isolated range.
+ */
+static int host_rules(const struct sl_cidr *range, const char *bridge_if, struct ruleset *top,
 		      struct ruleset *from, struct ruleset *in, struct ruleset *masq,
 		      struct sl_error *err)
 {
-	if (bridge) {
-		host_fwd_top_bridge(range, top);
+	if (bridge_if) {
+		host_fwd_top_bridge(range, bridge_if, top);
 	} else {
 		host_fwd_top(range, top);
 		host_from(range, in, "DROP");
 	}
-	host_from(range, from, "ACCEPT");
+	host_fwd_from(range, bridge_if, from);
 	host_nat(range, masq);
 	return ruleset_status(top, err) ?: ruleset_status(from, err) ?: ruleset_status(in, err) ?:
 	       ruleset_status(masq, err);
@@ -651,7 +682,7 @@ static bool tagged_match(struct xtc_handle *h, const char *chain, const char *cm
 	return k == s->n;
 }
 
-static int host_apply(const struct sl_cidr *range, bool bridge, struct sl_error *err)
+static int host_apply(const struct sl_cidr *range, const char *bridge_if, struct sl_error *err)
 {
 	_cleanup_ipt_ struct xtc_handle *f = NULL;
 	_cleanup_ipt_ struct xtc_handle *nat = NULL;
@@ -664,11 +695,12 @@ static int host_apply(const struct sl_cidr *range, bool bridge, struct sl_error 
 	int r;
 
 	sl_egress_host_comment(range, cm, sizeof(cm));
-	if ((r = host_rules(range, bridge, &top, &from, &in, &masq, err)) < 0)
+	if ((r = host_rules(range, bridge_if, &top, &from, &in, &masq, err)) < 0)
 		return r;
 	for (size_t i = 0; i < top.n; i++)
 		rule_copy(&both, &top.r[i]);
-	rule_copy(&both, &from.r[0]);
+	for (size_t i = 0; i < from.n; i++)
+		rule_copy(&both, &from.r[i]);
 	if ((r = ruleset_status(&both, err)) < 0)
 		return r;
 
@@ -682,8 +714,9 @@ static int host_apply(const struct sl_cidr *range, bool bridge, struct sl_error 
 		for (size_t i = top.n; i-- > 0;)
 			if ((r = sl_ipt_insert(f, SL_CHAIN_HOST_FWD, &top.r[i], 0, err)) < 0)
 				return r;
-		if ((r = sl_ipt_append(f, SL_CHAIN_HOST_FWD, &from.r[0], err)) < 0)
-			return r;
+		for (size_t i = 0; i < from.n; i++)
+			if ((r = sl_ipt_append(f, SL_CHAIN_HOST_FWD, &from.r[i], err)) < 0)
+				return r;
 	}
 	if (!tagged_match(f, SL_CHAIN_HOST_IN, cm, &in)) {
 		if ((r = delete_tagged(f, SL_CHAIN_HOST_IN, cm, err)) < 0)
@@ -1681,7 +1714,8 @@ int sl_egress_check(const struct sl_egress_cfg *c, struct sl_error *err)
 	sl_egress_host_comment(&c->range, cm, sizeof(cm));
 	if ((r = host_rules(&c->range, c->bridge, &top, &from, &hin, &masq, err)) < 0)
 		return r;
-	rule_copy(&top, &from.r[0]);
+	for (size_t i = 0; i < from.n; i++)
+		rule_copy(&top, &from.r[i]);
 	if ((r = ruleset_status(&top, err)) < 0)
 		return r;
 	{

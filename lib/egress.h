@@ -51,7 +51,7 @@ struct sl_egress_cfg {
 	const char *veth;
 	uint32_t ip;
 	struct sl_cidr range;    /* isolated: the range; bridge: the subnet */
-	bool bridge;             /* bridge mode: host rules only */
+	const char *bridge;      /* bridge mode (host rules only): the bridge; NULL isolated */
 	struct sl_entry_list allow, drop;
 	/* The resolver's upstreams (comma-separated): set when names are in
 	 * allow, or were (a resolver runs from then on); NULL or "": none. */

@@ -6,6 +6,7 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_devgroup.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter/xt_limit.h>
 #include <linux/netfilter/xt_NFLOG.h>
@@ -204,11 +205,33 @@ static size_t set_match(const struct sl_rule *r, unsigned char *p, uint16_t inde
 	return len;
 }
 
+/* -m devgroup --src-group G: the group of the interface the packet came in on. */
+static size_t devgroup_match(const struct sl_rule *r, unsigned char *p)
+{
+	size_t len = XT_ALIGN(sizeof(struct xt_entry_match)) +
+		     XT_ALIGN(sizeof(struct xt_devgroup_info));
+	struct xt_entry_match *m = (struct xt_entry_match *)p;
+	struct xt_devgroup_info *di;
+
+	if (!r->in_group)
+		return 0;
+	if (!p)
+		return len;
+	m->u.match_size = (uint16_t)len;
+	strcpy(m->u.user.name, "devgroup");
+	di = (void *)m->data;
+	di->flags = XT_DEVGROUP_MATCH_SRC;
+	di->src_group = r->in_group;
+	di->src_mask = 0xffffffffu;
+	return len;
+}
+
 /* NULL: no memory, or (errno ENOENT) a set that does not exist, recorded. */
 static struct ipt_entry *build(const struct sl_rule *r, struct sl_error *err)
 {
 	uint16_t set_index = 0;
 	size_t pm = port_match(r, NULL), lm = limit_match(r, NULL), sm = set_match(r, NULL, 0);
+	size_t gm = devgroup_match(r, NULL);
 	size_t ct = r->ct_established || r->ct_dnat ? XT_ALIGN(sizeof(struct xt_entry_match)) +
 						XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3)) : 0;
 	size_t cm = r->comment[0] ? XT_ALIGN(sizeof(struct xt_entry_match)) +
@@ -220,7 +243,7 @@ static struct ipt_entry *build(const struct sl_rule *r, struct sl_error *err)
 		    : nflog ? XT_ALIGN(sizeof(struct xt_entry_target)) +
 				      XT_ALIGN(sizeof(struct xt_nflog_info))
 			    : XT_ALIGN(sizeof(struct xt_standard_target));
-	size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + pm + sm + ct + lm + cm + tg;
+	size_t size = XT_ALIGN(sizeof(struct ipt_entry)) + pm + sm + gm + ct + lm + cm + tg;
 	struct ipt_entry *e;
 	unsigned char *p;
 	struct xt_entry_target *t;
@@ -252,6 +275,7 @@ static struct ipt_entry *build(const struct sl_rule *r, struct sl_error *err)
 	e->ip.proto = r->proto;
 	p += port_match(r, p);
 	p += set_match(r, p, set_index);
+	p += devgroup_match(r, p);
 	if (ct) {
 		struct xt_entry_match *m = (struct xt_entry_match *)p;
 		struct xt_conntrack_mtinfo3 *info = (void *)m->data;
@@ -418,6 +442,13 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 			if (si->match_set.dim != 1 || si->match_set.flags ||
 			    sl_ipset_name_of(si->match_set.index, r->set, sizeof(r->set)) < 0)
 				r->foreign = true;
+		} else if (!strcmp(m->u.user.name, "devgroup") && m->u.user.revision == 0) {
+			const struct xt_devgroup_info *di = (const void *)m->data;
+
+			r->in_group = di->src_group;
+			if (di->flags != XT_DEVGROUP_MATCH_SRC || di->src_mask != 0xffffffffu ||
+			    !di->src_group)
+				r->foreign = true;
 		} else if (!strcmp(m->u.user.name, "limit")) {
 			const struct xt_rateinfo *ri = (const void *)m->data;
 
@@ -525,7 +556,7 @@ bool sl_rule_equal(const struct sl_rule *a, const struct sl_rule *b)
 	    (a->proto && a->proto != IPPROTO_ICMP &&
 	     (a->dport_lo != b->dport_lo || a->dport_hi != b->dport_hi)))
 		return false;
-	if (strcmp(a->set, b->set))
+	if (strcmp(a->set, b->set) || a->in_group != b->in_group)
 		return false;
 	if (a->limit_per_s != b->limit_per_s ||
 	    (a->limit_per_s && a->limit_burst != b->limit_burst) ||
@@ -589,6 +620,8 @@ int sl_rule_format(const struct sl_rule *r, const char *chain, char *buf, size_t
 	}
 	if (r->set[0])
 		PUT(" -m set --match-set %s dst", r->set);
+	if (r->in_group)
+		PUT(" -m devgroup --src-group 0x%x", r->in_group);
 	if (r->ct_established)
 		PUT(" -m conntrack --ctstate RELATED,ESTABLISHED");
 	if (r->ct_dnat)

@@ -27,6 +27,7 @@ struct sl_rule {
 	uint8_t icmp_type;   /* with IPPROTO_ICMP: -m icmp --icmp-type N (any code) */
 	uint16_t dport_lo, dport_hi; /* with proto: --dport LO[:HI] */
 	char set[32];        /* -m set --match-set SET dst: an ip set of the namespace */
+	uint32_t in_group;   /* -m devgroup --src-group: the in interface's group; 0 none */
 	uint32_t limit_per_s, limit_burst; /* -m limit --limit N/sec; 0: none */
 	uint16_t nflog_group;      /* target NFLOG: --nflog-group */
 	char nflog_prefix[64];     /* and --nflog-prefix */

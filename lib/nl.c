@@ -179,6 +179,7 @@ int sl_link_get(struct nl_sock *sk, const char *name, struct sl_link *l)
 	l->has_peer_netns = rtnl_link_get_link_netnsid(link, &nsid) == 0;
 	l->peer_nsid = l->has_peer_netns ? nsid : -1;
 	l->master = rtnl_link_get_master(link);
+	l->group = rtnl_link_get_group(link);
 	l->flags = rtnl_link_get_flags(link);
 	s = rtnl_link_get_type(link);
 	if (s)
@@ -418,6 +419,24 @@ int sl_link_set(struct nl_sock *sk, const char *name, int up, const char *alias)
 		rtnl_link_unset_flags(chg, IFF_UP);
 	if (alias)
 		rtnl_link_set_ifalias(chg, alias);
+	return link_change(sk, name, chg);
+}
+
+/**
+ * sl_link_set_group() - put a link in a device group
+ * @sk: socket in the link's namespace
+ * @name: link
+ * @group: the group (IFLA_GROUP), what -m devgroup matches
+ *
+ * Return: 0 or -errno
+ */
+int sl_link_set_group(struct nl_sock *sk, const char *name, uint32_t group)
+{
+	_cleanup_link_ struct rtnl_link *chg = rtnl_link_alloc();
+
+	if (!chg)
+		return -ENOMEM;
+	rtnl_link_set_group(chg, group);
 	return link_change(sk, name, chg);
 }
 

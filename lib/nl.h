@@ -17,6 +17,7 @@ struct sl_link {
 	bool has_peer_netns; /* the peer lives in another namespace */
 	int32_t peer_nsid;  /* that namespace's id here (IFLA_LINK_NETNSID), -1 if none */
 	int master;         /* the bridge a port belongs to, 0 if none */
+	uint32_t group;     /* its device group (IFLA_GROUP), 0 the default */
 	unsigned flags;     /* IFF_* */
 	char kind[16];      /* "veth", "tun", "" */
 	char alias[256];
@@ -42,6 +43,7 @@ int sl_link_set_mac(struct nl_sock *sk, const char *name, const uint8_t mac[6]);
 int sl_link_set_master(struct nl_sock *sk, const char *name, int master);
 int sl_link_ports(struct nl_sock *sk, int master);
 int sl_link_set(struct nl_sock *sk, const char *name, int up, const char *alias);
+int sl_link_set_group(struct nl_sock *sk, const char *name, uint32_t group);
 int sl_link_del(struct nl_sock *sk, const char *name);
 int sl_link_del_owned(struct nl_sock *sk, const char *name, const char *kind, const char *alias,
 		      struct sl_error *err);

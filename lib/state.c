@@ -44,6 +44,20 @@ const char *sl_owner_tag(void)
 }
 
 /**
+ * sl_owner_group() - the device group of this run dir's VM host ends
+ *
+ * The host's rules accept a range's sources only from interfaces of this
+ * group (-m devgroup), so a packet that claims a VM's address but comes in
+ * elsewhere (a container's veth, the LAN) is not taken for the VM's. High
+ * byte 0x5c, then 24 bits of the run dir's hash: the same on every run,
+ * apart from another run dir's.
+ */
+uint32_t sl_owner_group(void)
+{
+	return 0x5c000000u | (sl_fnv1a32(sl_run_dir()) & 0xffffffu);
+}
+
+/**
  * sl_owner_alias() - the alias of a host link of ours that belongs to a VM
  * @what: what it is: "port" (bridge mode), "macvtap"
  * @name: the VM; "" gives the prefix every link of that kind shares

@@ -3,6 +3,7 @@
 #define SL_STATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -14,6 +15,7 @@
 
 const char *sl_run_dir(void);
 const char *sl_owner_tag(void);
+uint32_t sl_owner_group(void);
 void sl_owner_alias(const char *what, const char *name, char *buf, size_t len);
 int sl_alias_owner(const char *alias, const char *what, char *name, size_t len);
 int sl_run_path(char *buf, size_t len, const char *fmt, ...)

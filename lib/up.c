@@ -530,7 +530,7 @@ static int egress_up(const struct plan *p, struct lease *v, struct sl_kv *out, s
 	const struct sl_group *g = p->g;
 	struct sl_egress_cfg c = { .name = p->name, .tap = SL_TAP_DEFAULT,
 				   .veth = SL_VETH_NS_DEFAULT, .ip = v->ip,
-				   .range = g->range, .bridge = p->bridge,
+				   .range = g->range, .bridge = p->bridge ? g->bridge : NULL,
 				   .allow = g->allow, .drop = g->drop,
 				   .dns_upstream = p->dns_upstream };
 	int r;

@@ -82,7 +82,9 @@ static int vm_and_host(const char *name, int *nsfd, struct nl_sock **host, struc
  * @out: SL_VETH_HOST, SL_VETH_NS
  * @err: why, when it fails
  *
- * The host end is named after the VM and carries no address: the host
+ * The host end is named after the VM, in this run dir's device group
+ * (sl_owner_group(): where the host's rules take a range's packets from),
+ * and carries no address: the host
  * routes the VM's /30 to it and knows the VM's address by a permanent
  * neighbour entry; the namespace sends everything to the host the same
  * way. Nothing is taken from the range.
@@ -123,6 +125,11 @@ int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out, struct sl_error 
 		}
 		if (r == 0)
 			r = sl_link_get(sk, c->name, &h);
+	}
+	if (r == 0 && h.group != sl_owner_group()) {
+		r = sl_link_set_group(sk, c->name, sl_owner_group());
+		if (r < 0)
+			sl_error(err, r, "cannot set the group of %s: %s", c->name, strerror(-r));
 	}
 	if (r == 0)
 		r = veth_routes(fd, c, sk, &h, err);
@@ -190,6 +197,10 @@ int sl_veth_check(const struct sl_veth_cfg *c, struct sl_error *err)
 			 sl_owner_tag());
 	if (!(h.flags & IFF_UP))
 		sl_check(&problems, "%s: host interface is down", c->name);
+	if (h.group != sl_owner_group())
+		sl_check(&problems, "%s: host interface is in device group 0x%x, not 0x%x: the "
+			 "host's rules will not take its packets for the VM's", c->name, h.group,
+			 sl_owner_group());
 	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", c->name);
 	if (sl_sysctl_read(key, v, sizeof(v)) == 0 && strcmp(v, "1"))
 		sl_check(&problems, "%s: IPv6 is enabled on the host interface", c->name);

@@ -39,13 +39,21 @@ host_rules() { inhost iptables-legacy -S | grep -- '^-A'; inhost iptables-legacy
 -A SL-IN -i tap0 $c -j DROP
 -A SL-IN -i veth0 $c -j DROP
 EOR
-	local h="-m comment --comment \"sl:169.254.100.0/22 $SL_RUN_DIR\""
+	local h="-m comment --comment \"sl:169.254.100.0/22 $SL_RUN_DIR\"" g
+	# the VMs' host ends are in the run dir's device group: the range's
+	# sources come from there or are spoofed
+	g=$(inhost ip -d -j link show "$P-1" | jq -r '.[0].group')
+	[[ "$g" =~ ^[0-9]+$ ]] && g=$(printf '0x%x' "$g")
+	[[ "$g" == 0x5c* ]]
+	inhost ip -d -j link show "$P-2" | jq -e --arg g "$((g))" '.[0].group == $g' >/dev/null
 	diff <(host_rules) - <<EOR
 -A INPUT -m comment --comment sltools -j SL-INPUT
 -A FORWARD -m comment --comment sltools -j SL-FORWARD
 -A SL-FORWARD -d 169.254.100.0/22 -m conntrack --ctstate RELATED,ESTABLISHED $h -j ACCEPT
 -A SL-FORWARD -d 169.254.100.0/22 $h -j DROP
--A SL-FORWARD -s 169.254.100.0/22 $h -j ACCEPT
+-A SL-FORWARD -s 169.254.100.0/22 -m devgroup --src-group $g $h -j ACCEPT
+-A SL-FORWARD -s 169.254.100.0/22 $l $h -j NFLOG --nflog-prefix spoofed --nflog-group 10
+-A SL-FORWARD -s 169.254.100.0/22 $h -j DROP
 -A SL-INPUT -s 169.254.100.0/22 $h -j DROP
 -A POSTROUTING -m comment --comment sltools -j SL-POSTROUTING
 -A SL-POSTROUTING -s 169.254.100.0/22 ! -d 169.254.100.0/22 $h -j MASQUERADE
@@ -120,9 +128,10 @@ EOR
 	inhost sl-egress apply "$P-1" >/dev/null
 	inhost sl-egress apply "$P-9" >/dev/null
 	inhost iptables-legacy -S SL-FORWARD | grep -- '^-A' | awk '{print $NF}' | tr '\n' ' ' >"$BATS_TEST_TMPDIR/t"
-	[ "$(cat "$BATS_TEST_TMPDIR/t")" = "ACCEPT DROP ACCEPT DROP ACCEPT ACCEPT " ]
-	[ "$(inhost iptables-legacy -S SL-FORWARD | grep -c -- '-s 169.254.10[04].0/22')" -eq 2 ]
-	[ "$(inhost iptables-legacy -S SL-FORWARD | grep -- '^-A' | tail -n 2 | grep -c -- ' -s ')" -eq 2 ]
+	# (an NFLOG rule's last field is its group, 10)
+	[ "$(cat "$BATS_TEST_TMPDIR/t")" = "ACCEPT DROP ACCEPT DROP ACCEPT 10 DROP ACCEPT 10 DROP " ]
+	[ "$(inhost iptables-legacy -S SL-FORWARD | grep -c -- '-s 169.254.10[04].0/22')" -eq 6 ]
+	[ "$(inhost iptables-legacy -S SL-FORWARD | grep -- '^-A' | tail -n 6 | grep -c -- ' -s ')" -eq 6 ]
 }
 
 @test "show prints iptables-save syntax; check finds a tampered rule" {
@@ -250,7 +259,7 @@ EOP
 	inhost sl-egress apply "$P-1" --drop 192.168.1.0/24 >/dev/null
 	SL_RUN_DIR=$b vm_net_up "$P-b" 169.254.104.0/22 --drop 192.168.1.0/24
 	before=$(host_rules | grep 169.254.100.0/22)
-	[ "$(grep -c . <<<"$before")" = 5 ]
+	[ "$(grep -c . <<<"$before")" = 7 ]
 	grep -qF -- "--comment \"sl:169.254.100.0/22 $SL_RUN_DIR\"" <<<"$before"
 	SL_RUN_DIR=$b inhost sl-gc >/dev/null
 	[ "$(host_rules | grep 169.254.100.0/22)" = "$before" ]

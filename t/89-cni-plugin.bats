@@ -25,9 +25,12 @@ setup() {
 	ln -s "$(command -v sl-cni)" "$BIN/sl-cni"
 	# the plugin finds its state by the config's runDir, whatever the runtime's environment
 	RUN="$SL_RUN_DIR"
+	SINKS=()
 }
 
 teardown() {
+	local pid
+	for pid in "${SINKS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	# what a test kept a deleted sandbox alive with
 	[ -z "${HOLDER:-}" ] || kill "$HOLDER" 2>/dev/null || true
 	if mountpoint -q "$BATS_TEST_TMPDIR/keep3" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/keep3"; fi
@@ -230,6 +233,72 @@ get() { # get SANDBOX-N URL: what the sandbox fetches (exit 124: timed out)
 	cni del "$CONF" iso c4 "$(ns 4)" eth0
 	[ "$(ls "$RUN" | grep -c '^sc-')" = 0 ]
 	inhost iptables-legacy -S | { ! grep -q 'SL-CNI\|SLP-'; }
+}
+
+# udp_sink NS ADDR PORT FILE: every datagram to ADDR:PORT in NS, a line "SOURCE DATA" in FILE
+udp_sink() {
+	ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+with open(sys.argv[3], "a") as f:
+    while True:
+        d, a = s.recvfrom(512)
+        f.write("%s %s\n" % (a[0], d.decode(errors="replace"))); f.flush()' "$2" "$3" "$4" \
+		</dev/null >/dev/null 2>&1 3>&- &
+	SINKS+=($!)
+}
+udp_send() { # udp_send NS SRC DST PORT DATA
+	ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+for _ in range(3): s.sendto(sys.argv[4].encode(), (sys.argv[2], int(sys.argv[3])))' "$2" "$3" "$4" "$5"
+}
+
+@test "a sandbox or a LAN host that borrows a VM range's address is dropped as spoofed, not masqueraded" {
+	# an isolated VM's range on the same host, and an attachment dropping the LAN
+	standin "$P-1" --drop 198.51.100.0/24
+	conflist iso "$(slcni '"range": "192.0.2.0/28", "drop": ["198.51.100.0/24"]')"
+	sandbox 1
+	sandbox 2
+	cni add "$CONF" iso c1 "$(ns 1)" eth0 >"$BATS_TEST_TMPDIR/r1"
+	cni add "$CONF" iso c2 "$(ns 2)" eth0 >/dev/null
+	H1=$(jq -r '.interfaces[0].name' "$BATS_TEST_TMPDIR/r1")
+	: >"$BATS_TEST_TMPDIR/lan"; : >"$BATS_TEST_TMPDIR/net"; : >"$BATS_TEST_TMPDIR/s2"
+	udp_sink "$LAN" 198.51.100.10 9999 "$BATS_TEST_TMPDIR/lan"
+	udp_sink "$NET" 203.0.113.10 9999 "$BATS_TEST_TMPDIR/net"
+	udp_sink "${P}s2" 192.0.2.6 9999 "$BATS_TEST_TMPDIR/s2"
+	sleep 0.5
+	# the sinks work: the VM's own traffic and the sandbox's own address get through
+	udp_send "$P-1v" 169.254.100.2 203.0.113.10 9999 vm
+	udp_send "${P}s1" 192.0.2.2 203.0.113.10 9999 own
+	wait_line "$BATS_TEST_TMPDIR/net" " vm$"
+	wait_line "$BATS_TEST_TMPDIR/net" " own$"
+	log_start "$H1" "$BATS_TEST_TMPDIR/denials"
+	# root in the sandbox takes an address of the VM range
+	ip -n "${P}s1" addr add 169.254.100.50/32 dev eth0
+	udp_send "${P}s1" 169.254.100.50 198.51.100.10 9999 borrowed-lan
+	udp_send "${P}s1" 169.254.100.50 203.0.113.10 9999 borrowed-net
+	udp_send "${P}s1" 169.254.100.50 192.0.2.6 9999 borrowed-sandbox
+	# a LAN host does the same, through the host
+	ip -n "$LAN" addr add 169.254.100.51/32 dev eth0
+	udp_send "$LAN" 169.254.100.51 203.0.113.10 9999 lan-borrowed
+	wait_line "$BATS_TEST_TMPDIR/denials" " $H1 udp 198.51.100.10:9999 denied by spoofed$"
+	sleep 1
+	echo "LAN got: $(cat "$BATS_TEST_TMPDIR/lan")"
+	echo "internet got: $(cat "$BATS_TEST_TMPDIR/net")"
+	echo "sandbox 2 got: $(cat "$BATS_TEST_TMPDIR/s2")"
+	! grep -q borrowed "$BATS_TEST_TMPDIR/lan" "$BATS_TEST_TMPDIR/net" "$BATS_TEST_TMPDIR/s2" || false
+	kill "$LOG_PID"
+	# the host's rule says why: a range's sources only from its VMs' host ends
+	inhost iptables-legacy -S SL-FORWARD -v | grep -- '-s 169.254.100.0/22 .*--nflog-prefix spoofed' |
+		grep -qv -- '-c 0 0$'
+	inhost iptables-legacy -S SL-FORWARD | grep -q -- "-s 169.254.100.0/22 -m devgroup --src-group 0x5c[0-9a-f]* .*-j ACCEPT"
+	inhost sl-egress check "$P-1"
+	inhost sl-veth check "$P-1"
+	cni del "$CONF" iso c1 "$(ns 1)" eth0
+	cni del "$CONF" iso c2 "$(ns 2)" eth0
 }
 
 @test "libcni: 64 parallel ADDs get distinct addresses and every rule; GC keeps what the runtime lists" {

@@ -82,8 +82,8 @@ vm_ping() {
 	# the whitelist's rest, the drop, the other group's VM
 	none_succeed 'vm_get "${G}w-1" 203.0.113.10' 'vm_get "${G}a-1" 198.51.100.11' \
 		'vm_get "${G}w-1" 169.254.104.2'
-	# host rules: 5 per range plus 3 jumps
-	[ "$(inhost sh -c 'iptables-legacy -S; iptables-legacy -t nat -S' | grep -c -- '^-A')" -eq 13 ]
+	# host rules: 7 per range plus 3 jumps
+	[ "$(inhost sh -c 'iptables-legacy -S; iptables-legacy -t nat -S' | grep -c -- '^-A')" -eq 17 ]
 	inhost sl-up down "$wl"
 	inhost sl-up down "$ad"
 }

@@ -62,7 +62,10 @@ master() {
 	inhost ip link del "$G-3"
 	inhost sl-ipam release "$G-3"
 	inhost sl-egress apply "$G-1" >/dev/null
-	inhost iptables-legacy -C SL-FORWARD -s 169.254.200.0/24 -d 169.254.200.0/24 -m comment --comment "sl:169.254.200.0/24 $SL_RUN_DIR" -j ACCEPT
+	# the subnet's sources only from its bridge; anywhere else they are spoofed
+	inhost iptables-legacy -C SL-FORWARD -s 169.254.200.0/24 -d 169.254.200.0/24 -i "$BR" -m comment --comment "sl:169.254.200.0/24 $SL_RUN_DIR" -j ACCEPT
+	inhost iptables-legacy -C SL-FORWARD -s 169.254.200.0/24 -i "$BR" -m comment --comment "sl:169.254.200.0/24 $SL_RUN_DIR" -j ACCEPT
+	inhost iptables-legacy -C SL-FORWARD -s 169.254.200.0/24 -m comment --comment "sl:169.254.200.0/24 $SL_RUN_DIR" -j DROP
 	inhost iptables-legacy -t nat -C SL-POSTROUTING -s 169.254.200.0/24 ! -d 169.254.200.0/24 -m comment --comment "sl:169.254.200.0/24 $SL_RUN_DIR" -j MASQUERADE
 	assert_usage_error "bridge mode has no egress rules" inhost sl-egress apply "$G-2" --drop 198.51.100.0/24
 	inhost sl-egress check "$G-1"
