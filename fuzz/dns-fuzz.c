@@ -4,7 +4,9 @@
  * guest's queries (hostile) and the upstream's answers (believed only
  * for the name asked). Any bytes: no crash, no read past them, the
  * resolver's own reply to a query is itself a well-formed answer to it,
- * and an answer never yields more addresses than asked for.
+ * an answer never yields more addresses than asked for, and an answer
+ * whose TTLs were cut gives the guest the same addresses, none kept
+ * longer than the cut.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,6 +45,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	k = sl_dns_answer_addrs(msg, size, &fixed, addrs, 4);
 	if (k > 4)
 		abort();
+	if (size <= SL_DNS_MSG_MAX) {
+		struct sl_dns_addr cut[4];
+		size_t n = size;
+		int k2;
+
+		memcpy(out, data, size);
+		if (sl_dns_cap_ttls(out, &n, sizeof(out), 60) == 0) {
+			k2 = sl_dns_answer_addrs(out, n, &fixed, cut, 4);
+			if (k >= 0 && k2 != k)
+				abort();
+			for (int i = 0; i < k && i < k2; i++)
+				if (cut[i].addr != addrs[i].addr || cut[i].ttl > 60)
+					abort();
+		}
+	}
 	free(msg);
 	return 0;
 }

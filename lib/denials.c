@@ -97,6 +97,10 @@ int sl_denial_fmt(const struct sl_denial *d, char *line, size_t size)
 	word(time, sizeof(time), d->time);
 	word(vm, sizeof(vm), d->vm);
 	word(proto, sizeof(proto), d->proto);
+	if (d->suppressed) {
+		n = snprintf(line, size, "%s %s %s %lu suppressed\n", time, vm, proto, d->suppressed);
+		return n < 0 || (size_t)n >= size ? -E2BIG : 0;
+	}
 	word(dest, sizeof(dest), d->dest);
 	word(entry, sizeof(entry), d->entry);
 	/* A packet's ":PORT" is its port: no other colon, or the line would not
@@ -148,6 +152,86 @@ int sl_denial_append(const char *name, const char *file, const struct sl_denial 
 	return r;
 }
 
+/* Refill at SL_DENIAL_RATE a second, up to SL_DENIAL_BURST. */
+static void refill(struct sl_denial_rate *rt, long long now_ms)
+{
+	if (!rt->started) {
+		rt->tokens = SL_DENIAL_BURST;
+		rt->started = true;
+	} else if (now_ms > rt->last_ms) {
+		rt->tokens += (double)(now_ms - rt->last_ms) * SL_DENIAL_RATE / 1000.0;
+		if (rt->tokens > SL_DENIAL_BURST)
+			rt->tokens = SL_DENIAL_BURST;
+	}
+	rt->last_ms = now_ms;
+}
+
+/* The "N suppressed" line, when there is one to say and room for it. */
+static int say_suppressed(const char *name, const char *file, struct sl_denial_rate *rt,
+			  const char *vm)
+{
+	struct sl_denial s = { 0 };
+	int r;
+
+	if (!rt->suppressed || rt->tokens < 1)
+		return 0;
+	sl_denial_now(s.time);
+	snprintf(s.vm, sizeof(s.vm), "%s", vm);
+	snprintf(s.proto, sizeof(s.proto), "%s", rt->proto);
+	s.suppressed = rt->suppressed;
+	if ((r = sl_denial_append(name, file, &s)) < 0)
+		return r;
+	rt->tokens -= 1;
+	rt->suppressed = 0;
+	return 0;
+}
+
+/**
+ * sl_denial_append_limited() - sl_denial_append(), at a bounded rate
+ * @name: VM
+ * @file: its log
+ * @rt: the writer's rate state for that log
+ * @d: the denial
+ * @now_ms: a monotonic clock
+ *
+ * Over the rate, @d is counted instead; the count is written as one line
+ * before the next line that is.
+ *
+ * Return: 0 (written or counted) or -errno
+ */
+int sl_denial_append_limited(const char *name, const char *file, struct sl_denial_rate *rt,
+			     const struct sl_denial *d, long long now_ms)
+{
+	int r;
+
+	refill(rt, now_ms);
+	if ((r = say_suppressed(name, file, rt, d->vm)) < 0)
+		return r;
+	if (rt->tokens < 1) {
+		rt->suppressed++;
+		snprintf(rt->proto, sizeof(rt->proto), "%s", d->proto);
+		return 0;
+	}
+	rt->tokens -= 1;
+	return sl_denial_append(name, file, d);
+}
+
+/**
+ * sl_denial_flush() - write the count of suppressed denials once there is room
+ * @name: VM (also the line's VM)
+ * @file: its log
+ * @rt: the writer's rate state
+ * @now_ms: a monotonic clock
+ *
+ * Return: 0 or -errno
+ */
+int sl_denial_flush(const char *name, const char *file, struct sl_denial_rate *rt,
+		    long long now_ms)
+{
+	refill(rt, now_ms);
+	return say_suppressed(name, file, rt, name);
+}
+
 /**
  * sl_denial_logs_remove() - remove the VM's denial logs, rotated halves too
  *
@@ -177,6 +261,12 @@ int sl_denial_parse(const char *line, struct sl_denial *d)
 	int n = 0;
 
 	memset(d, 0, sizeof(*d));
+	if (sscanf(line, "%31s %31s %7s %20[0-9] suppressed%n", d->time, d->vm, d->proto, dest,
+		   &n) == 4 && n && (!line[n] || !strcmp(line + n, "\n"))) {
+		d->suppressed = strtoul(dest, &end, 10);
+		return d->suppressed && !*end && dest[0] != '0' ? 0 : -EINVAL;
+	}
+	n = 0;
 	if (sscanf(line, "%31s %31s %7s %261s denied by %63s%n", d->time, d->vm, d->proto, dest,
 		   d->entry, &n) != 5 || !n || (line[n] && strcmp(line + n, "\n")))
 		return -EINVAL;
@@ -268,6 +358,17 @@ static void print_denial(const struct sl_denial *d, bool json, FILE *out)
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
 
+	if (d->suppressed) {
+		if (!json)
+			fprintf(out, "%s %s %s %lu suppressed\n", d->time, d->vm, d->proto,
+				d->suppressed);
+		else if (sl_kv_set(&kv, "SL_TIME", d->time) == 0 &&
+			 sl_kv_set(&kv, "SL_NAME", d->vm) == 0 &&
+			 sl_kv_set(&kv, "SL_PROTO", d->proto) == 0 &&
+			 sl_kv_setf(&kv, "SL_SUPPRESSED", "%lu", d->suppressed) == 0)
+			sl_kv_write(&kv, out, true);
+		return;
+	}
 	if (!json) {
 		if (d->port)
 			fprintf(out, "%s %s %s %s:%u denied by %s\n", d->time, d->vm, d->proto,

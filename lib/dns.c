@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,23 @@ static void pkt_freep(ldns_pkt **p)
 		ldns_pkt_free(*p);
 }
 #define _cleanup_pkt_ __attribute__((cleanup(pkt_freep)))
+
+/* @p on the wire into @out: its length, or -ENOMEM, or -E2BIG (@out untouched). */
+static int pkt_out(const ldns_pkt *p, uint8_t *out, size_t cap)
+{
+	uint8_t *wire = NULL;
+	size_t len = 0;
+
+	if (ldns_pkt2wire(&wire, p, &len) != LDNS_STATUS_OK)
+		return -ENOMEM;
+	if (len > cap || len > INT_MAX) {
+		free(wire);
+		return -E2BIG;
+	}
+	memcpy(out, wire, len);
+	free(wire);
+	return (int)len;
+}
 
 /*
  * A domain name as the policy compares it: lower case, no final dot. A
@@ -94,8 +112,6 @@ int sl_dns_reply(const uint8_t *query, size_t n, unsigned rcode, uint8_t *out, s
 	_cleanup_pkt_ ldns_pkt *q = NULL;
 	_cleanup_pkt_ ldns_pkt *r = NULL;
 	const ldns_rr *rr;
-	uint8_t *wire = NULL;
-	size_t len = 0;
 	ldns_rr *copy;
 
 	if (n > SL_DNS_MSG_MAX || ldns_wire2pkt(&q, query, n) != LDNS_STATUS_OK ||
@@ -110,15 +126,7 @@ int sl_dns_reply(const uint8_t *query, size_t n, unsigned rcode, uint8_t *out, s
 	ldns_pkt_set_ra(r, true);
 	ldns_pkt_set_rcode(r, (uint8_t)rcode);
 	ldns_pkt_push_rr(r, LDNS_SECTION_QUESTION, copy);
-	if (ldns_pkt2wire(&wire, r, &len) != LDNS_STATUS_OK)
-		return -ENOMEM;
-	if (len > cap) {
-		free(wire);
-		return -E2BIG;
-	}
-	memcpy(out, wire, len);
-	free(wire);
-	return (int)len;
+	return pkt_out(r, out, cap);
 }
 
 /* Whether @name is one of the @n names of the chain so far. */
@@ -203,6 +211,50 @@ int sl_dns_answer_addrs(const uint8_t *msg, size_t n, const struct sl_dns_query 
 		k++;
 	}
 	return (int)k;
+}
+
+/**
+ * sl_dns_cap_ttls() - no record of a message to be kept longer than @max
+ * @msg: an answer, rewritten in place
+ * @n: its length; the new one on return
+ * @cap: room in @msg
+ * @max: seconds
+ *
+ * The resolver keeps an answer's addresses in the VM's sets for at most
+ * @max seconds; a guest that cached them longer would find them closed.
+ *
+ * Return: 0, or -EINVAL / -E2BIG / -ENOMEM (@msg untouched)
+ */
+int sl_dns_cap_ttls(uint8_t *msg, size_t *n, size_t cap, unsigned max)
+{
+	_cleanup_pkt_ ldns_pkt *p = NULL;
+	static const ldns_pkt_section sections[] = { LDNS_SECTION_ANSWER, LDNS_SECTION_AUTHORITY,
+						     LDNS_SECTION_ADDITIONAL };
+	bool changed = false;
+	int len;
+
+	if (*n > SL_DNS_MSG_MAX || ldns_wire2pkt(&p, msg, *n) != LDNS_STATUS_OK)
+		return -EINVAL;
+	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
+		ldns_rr_list *l = sections[s] == LDNS_SECTION_ANSWER      ? ldns_pkt_answer(p)
+				  : sections[s] == LDNS_SECTION_AUTHORITY ? ldns_pkt_authority(p)
+									  : ldns_pkt_additional(p);
+
+		for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(l, i);
+
+			if (ldns_rr_ttl(rr) > max) {
+				ldns_rr_set_ttl(rr, max);
+				changed = true;
+			}
+		}
+	}
+	if (!changed)
+		return 0;
+	if ((len = pkt_out(p, msg, cap)) < 0)
+		return len;
+	*n = (size_t)len;
+	return 0;
 }
 
 /**

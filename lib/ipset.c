@@ -186,6 +186,21 @@ int sl_ipset_add(struct sl_ipset *s, const char *set, uint32_t addr, unsigned ti
 }
 
 /**
+ * sl_ipset_del() - take an address out of a set; one not there is no error
+ * @err: why, when it fails
+ *
+ * Return: 0 or -EIO with the error recorded
+ */
+int sl_ipset_del(struct sl_ipset *s, const char *set, uint32_t addr, struct sl_error *err)
+{
+	char a[SL_CIDR_STRLEN];
+
+	if (run(s, "del %s %s -exist", set, sl_ip_fmt(addr, a)) < 0)
+		return sl_error(err, -EIO, "cannot remove %s from ip set %s: %s", a, set, s->err);
+	return 0;
+}
+
+/**
  * sl_ipset_test() - whether a set holds an address now
  * @err: why, when it fails
  *

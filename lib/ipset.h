@@ -23,6 +23,7 @@ int sl_ipset_create(struct sl_ipset *s, const char *set, struct sl_error *err);
 int sl_ipset_destroy(struct sl_ipset *s, const char *set, struct sl_error *err);
 int sl_ipset_add(struct sl_ipset *s, const char *set, uint32_t addr, unsigned timeout,
 		 struct sl_error *err);
+int sl_ipset_del(struct sl_ipset *s, const char *set, uint32_t addr, struct sl_error *err);
 int sl_ipset_test(struct sl_ipset *s, const char *set, uint32_t addr, struct sl_error *err);
 int sl_ipset_names(struct sl_ipset *s, char ***names, size_t *n, struct sl_error *err);
 

@@ -428,3 +428,78 @@ int sl_packet_parse(const uint8_t *p, size_t n, struct sl_packet *d)
 		d->port = (uint16_t)(p[ihl + 2] << 8 | p[ihl + 3]);
 	return 0;
 }
+
+/* Ranges no name may open unless a CIDR allow does (dnsmasq's --stop-dns-rebind, and more). */
+static const struct {
+	uint32_t net;
+	unsigned prefix;
+	const char *what;
+} special[] = {
+	{ 0x00000000u, 8, "this-network" }, { 0x0a000000u, 8, "private" },
+	{ 0x64400000u, 10, "shared" },      { 0x7f000000u, 8, "loopback" },
+	{ 0xa9fe0000u, 16, "link-local" },  { 0xac100000u, 12, "private" },
+	{ 0xc0a80000u, 16, "private" },     { 0xe0000000u, 4, "multicast" },
+	{ 0xf0000000u, 4, "reserved" },
+};
+
+/* Whether @e's ports hold every port of @name's (no ports: every port). */
+static bool ports_cover(const struct sl_entry *e, const struct sl_entry *name)
+{
+	if (!e->lo && !e->hi)
+		return true;
+	return (name->lo || name->hi) && e->lo <= name->lo && name->hi <= e->hi;
+}
+
+/**
+ * sl_policy_name_may_open() - whether an answer's address may join a name's set
+ * @allow: the VM's allow list (its address entries count here)
+ * @drop: its drop list
+ * @name: the name entry whose set it would join
+ * @addr: the address an answer for a name it covers gave
+ * @why: when not, why: the drop entry that covers @addr, or the kind of
+ *	range it is in ("private", "loopback", "link-local", "metadata", ...)
+ *
+ * A name stands for whatever its answers say, and whoever runs its zone
+ * (or a CNAME in it) says what they like. So what a user wrote as an
+ * address decides first: an address a drop entry covers (whatever its
+ * ports) is never opened by a name; nor is an address in a private,
+ * loopback, link-local, shared, multicast or reserved range (a VM's own
+ * range and the host's LAN are among them), unless an allow entry covers it
+ * for the name's ports; nor the metadata address, unless allowed as a /32.
+ *
+ * Return: true when it may be added
+ */
+bool sl_policy_name_may_open(const struct sl_entry_list *allow, const struct sl_entry_list *drop,
+			     const struct sl_entry *name, uint32_t addr,
+			     char why[SL_REFUSAL_STRLEN])
+{
+	const char *kind = NULL;
+
+	for (size_t i = 0; i < drop->n; i++)
+		if (!drop->v[i].name[0] && sl_cidr_contains(&drop->v[i].net, addr)) {
+			sl_entry_fmt(&drop->v[i], why);
+			return false;
+		}
+	if (addr == SL_METADATA_ADDR) {
+		for (size_t i = 0; i < allow->n; i++)
+			if (!allow->v[i].name[0] && allow->v[i].net.prefix == 32 &&
+			    allow->v[i].net.addr == addr && ports_cover(&allow->v[i], name))
+				return true;
+		snprintf(why, SL_REFUSAL_STRLEN, "metadata");
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]) && !kind; i++) {
+		struct sl_cidr c = { special[i].net, special[i].prefix };
+
+		if (sl_cidr_contains(&c, addr))
+			kind = special[i].what;
+	}
+	if (!kind)
+		return true;
+	for (size_t i = 0; i < allow->n; i++)
+		if (!allow->v[i].name[0] && sl_cidr_contains(&allow->v[i].net, addr) &&
+		    ports_cover(&allow->v[i], name))
+			return true;
+	snprintf(why, SL_REFUSAL_STRLEN, "%s", kind);
+	return false;
+}

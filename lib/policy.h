@@ -84,6 +84,11 @@ struct sl_packet {
 };
 
 int sl_policy_decide(const struct sl_policy *p, const struct sl_packet *pkt);
+/* Long enough for an entry or the name of a special range. */
+#define SL_REFUSAL_STRLEN SL_ENTRY_STRLEN
+bool sl_policy_name_may_open(const struct sl_entry_list *allow, const struct sl_entry_list *drop,
+			     const struct sl_entry *name, uint32_t addr,
+			     char why[SL_REFUSAL_STRLEN]);
 int sl_policy_decide_name(const struct sl_policy *p, const char *name);
 bool sl_entry_matches(const struct sl_entry *e, const struct sl_packet *pkt);
 int sl_packet_parse(const uint8_t *p, size_t n, struct sl_packet *pkt);

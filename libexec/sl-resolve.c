@@ -11,7 +11,12 @@
  * (SL_DNS_UPSTREAM); the A records of the answer, after its CNAMEs, are
  * added to that entry's ip set for their TTL (clamped) *before* the answer
  * is passed on, so the guest never holds an address its rules do not yet
- * allow. Other names get REFUSED and a line in dns.log; AAAA gets no data.
+ * allow, with TTLs no longer than the set keeps them. An address a drop
+ * entry covers, or in a private, loopback, link-local (...) range that no
+ * allow entry covers, never joins a set (sl_policy_name_may_open()): a
+ * line in dns.log says which name gave it. Other names get REFUSED and a
+ * line in dns.log, at most SL_DENIAL_RATE a second and a count of the rest;
+ * AAAA gets no data.
  * SIGHUP re-reads the VM's lists; SIGTERM ends it; so does the namespace
  * going away.
  *
@@ -76,8 +81,9 @@ struct tcp_client {
 struct resolver {
 	const char *name;
 	uint32_t gw;
-	struct sl_entry_list allow;
+	struct sl_entry_list allow, drop;
 	struct sl_policy pol;
+	struct sl_denial_rate dns_log;
 	struct sockaddr_in up[UPSTREAMS];
 	size_t nup;
 	unsigned ttl_min, ttl_max;
@@ -111,8 +117,8 @@ static unsigned num_or(const char *v, unsigned def)
 static int load(struct resolver *R, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
-	struct sl_entry_list allow = { 0 };
-	const char *ip, *a, *up;
+	struct sl_entry_list allow = { 0 }, drop = { 0 };
+	const char *ip, *a, *d, *up;
 	char *save = NULL, *copy;
 	uint32_t addr;
 	int r;
@@ -125,9 +131,15 @@ static int load(struct resolver *R, struct sl_error *err)
 	R->gw = addr - 1;
 	if ((a = sl_kv_get(&kv, "SL_ALLOW")) && sl_entry_list_add(&allow, a, "SL_ALLOW", err) < 0)
 		return -EINVAL;
+	if ((d = sl_kv_get(&kv, "SL_DROP")) && sl_entry_list_add(&drop, d, "SL_DROP", err) < 0) {
+		sl_entry_list_free(&allow);
+		return -EINVAL;
+	}
 	sl_policy_free(&R->pol);
 	sl_entry_list_free(&R->allow);
+	sl_entry_list_free(&R->drop);
 	R->allow = allow;
+	R->drop = drop;
 	{
 		struct sl_entry_list none = { 0 };
 
@@ -183,18 +195,25 @@ fail:
 }
 
 /* A denied name, in dns.log as `sl-egress log` prints it. */
-static void log_denied(struct resolver *R, const char *qname)
+/* A line in dns.log: a name refused, or (with @addr) an address a name's answer may not open. */
+static void log_denied(struct resolver *R, const char *qname, const uint32_t *addr,
+		       const char *why)
 {
 	struct sl_denial d = { 0 };
 	static bool warned; /* its own log is not to grow with the denials */
+	char ip[SL_IP_STRLEN];
 	int r;
 
 	sl_denial_now(d.time);
 	snprintf(d.vm, sizeof(d.vm), "%s", R->name);
 	snprintf(d.proto, sizeof(d.proto), "dns");
-	snprintf(d.dest, sizeof(d.dest), "%s", qname[0] ? qname : ".");
-	snprintf(d.entry, sizeof(d.entry), "default");
-	if ((r = sl_denial_append(R->name, SL_DNS_LOG, &d)) < 0 && !warned) {
+	if (addr)
+		snprintf(d.dest, sizeof(d.dest), "%s=%s", qname, sl_ip_fmt(*addr, ip));
+	else
+		snprintf(d.dest, sizeof(d.dest), "%s", qname[0] ? qname : ".");
+	snprintf(d.entry, sizeof(d.entry), "%s", why);
+	r = sl_denial_append_limited(R->name, SL_DNS_LOG, &R->dns_log, &d, now_ms());
+	if (r < 0 && !warned) {
 		sl_warn("%s: cannot write %s: %s", R->name, SL_DNS_LOG, strerror(-r));
 		warned = true;
 	}
@@ -260,7 +279,7 @@ static void on_query(struct resolver *R, int tcp, const struct sockaddr_in *from
 	}
 	/* With no name left in the list (a live update), names are not policed. */
 	if (sl_entry_list_names(&R->allow) && sl_policy_decide_name(&R->pol, q.name) < 0) {
-		log_denied(R, q.name);
+		log_denied(R, q.name, NULL, "default");
 		answer_self(R, tcp, from, msg, n, SL_DNS_RCODE_REFUSED);
 		return;
 	}
@@ -287,6 +306,62 @@ static void on_query(struct resolver *R, int tcp, const struct sockaddr_in *from
 	send_upstream(R, p);
 }
 
+/* The guest's own id back on a message that carries the upstream's. */
+static void guest_id(const struct pending *p, uint8_t *msg)
+{
+	msg[0] = (uint8_t)(p->q.id >> 8);
+	msg[1] = (uint8_t)p->q.id;
+}
+
+static unsigned kept_ttl(const struct resolver *R, unsigned ttl)
+{
+	return ttl < R->ttl_min ? R->ttl_min : ttl > R->ttl_max ? R->ttl_max : ttl;
+}
+
+/*
+ * An answer's addresses into the set of every entry that covers the name,
+ * all or none: a failure takes back what this answer added. An address the
+ * lists keep from names is said once in dns.log and added nowhere.
+ */
+static int open_addrs(struct resolver *R, const struct pending *p,
+		      const struct sl_dns_addr *addrs, int k, struct sl_error *err)
+{
+	_cleanup_free_ struct added { size_t e; int a; } *done = NULL;
+	uint64_t refused = 0; /* bit a: address a was refused and said */
+	size_t ndone = 0;
+	int r = 0;
+
+	if (k > 0 && !(done = calloc(R->pol.n * (size_t)k, sizeof(*done))))
+		return -ENOMEM;
+	for (size_t e = 0; e < R->pol.n && r == 0; e++) {
+		const struct sl_entry *en = R->pol.v[e].e;
+		char set[SL_SET_NAME_LEN], why[SL_REFUSAL_STRLEN];
+
+		if (!en->name[0] || !sl_name_matches(en->name, p->q.name))
+			continue;
+		sl_entry_set_name(en, set);
+		for (int a = 0; a < k && r == 0; a++) {
+			if (!sl_policy_name_may_open(&R->allow, &R->drop, en, addrs[a].addr, why)) {
+				if (!(refused & (1ull << a)))
+					log_denied(R, p->q.name, &addrs[a].addr, why);
+				refused |= 1ull << a;
+				continue;
+			}
+			r = sl_ipset_add(R->sets, set, addrs[a].addr, kept_ttl(R, addrs[a].ttl), err);
+			if (r == 0)
+				done[ndone++] = (struct added){ e, a };
+		}
+	}
+	if (r < 0)
+		while (ndone-- > 0) {
+			char set[SL_SET_NAME_LEN];
+
+			sl_entry_set_name(R->pol.v[done[ndone].e].e, set);
+			sl_ipset_del(R->sets, set, addrs[done[ndone].a].addr, NULL);
+		}
+	return r;
+}
+
 /* An upstream's answer: its addresses into the sets first, then to the guest. */
 static void on_answer(struct resolver *R, uint8_t *msg, size_t n, const struct sockaddr_in *src)
 {
@@ -303,6 +378,7 @@ static void on_answer(struct resolver *R, uint8_t *msg, size_t n, const struct s
 	for (size_t i = 0; i < PENDING; i++) {
 		struct pending *p = &R->pend[i];
 		struct sl_dns_query asked;
+		int r;
 
 		if (!p->used || p->up_id != (uint16_t)(msg[0] << 8 | msg[1]))
 			continue;
@@ -311,31 +387,17 @@ static void on_answer(struct resolver *R, uint8_t *msg, size_t n, const struct s
 		k = sl_dns_answer_addrs(msg, n, &asked, addrs, SL_DNS_ADDRS_MAX);
 		if (k < 0)
 			return; /* not the answer to it: keep waiting */
-		for (size_t e = 0; e < R->pol.n; e++) {
-			const struct sl_entry *en = R->pol.v[e].e;
-			char set[SL_SET_NAME_LEN];
-
-			if (!en->name[0] || !sl_name_matches(en->name, p->q.name))
-				continue;
-			sl_entry_set_name(en, set);
-			for (int a = 0; a < k; a++) {
-				unsigned ttl = addrs[a].ttl < R->ttl_min   ? R->ttl_min
-					       : addrs[a].ttl > R->ttl_max ? R->ttl_max
-									   : addrs[a].ttl;
-
-				int r = sl_ipset_add(R->sets, set, addrs[a].addr, ttl, err);
-
-				if (r < 0) {
-					sl_warn("%s", sl_error_msg(err, r));
-					answer_self(R, p->tcp, &p->from, p->msg, p->len,
-						    SL_DNS_RCODE_SERVFAIL);
-					p->used = false;
-					return;
-				}
-			}
+		if ((r = open_addrs(R, p, addrs, k, err)) < 0) {
+			sl_warn("%s", sl_error_msg(err, r));
+			guest_id(p, p->msg);
+			answer_self(R, p->tcp, &p->from, p->msg, p->len, SL_DNS_RCODE_SERVFAIL);
+			p->used = false;
+			return;
 		}
-		msg[0] = (uint8_t)(p->q.id >> 8);
-		msg[1] = (uint8_t)p->q.id;
+		/* the guest keeps an address no longer than its set does (as it
+		 * was, if it cannot be rewritten: the set still decides) */
+		sl_dns_cap_ttls(msg, &n, SL_DNS_MSG_MAX, R->ttl_max);
+		guest_id(p, msg);
 		send_client(R, p->tcp, &p->from, msg, n);
 		p->used = false;
 		return;
@@ -412,8 +474,7 @@ static bool on_tick(struct resolver *R)
 			uint8_t q[SL_DNS_MSG_MAX];
 
 			memcpy(q, p->msg, p->len);
-			q[0] = (uint8_t)(p->q.id >> 8);
-			q[1] = (uint8_t)p->q.id;
+			guest_id(p, q);
 			answer_self(R, p->tcp, &p->from, q, p->len, SL_DNS_RCODE_SERVFAIL);
 			p->used = false;
 		} else {
@@ -423,6 +484,7 @@ static bool on_tick(struct resolver *R)
 	for (int i = 0; i < TCP_CLIENTS; i++)
 		if (R->cl[i].fd >= 0 && t - R->cl[i].last_ms > TCP_IDLE_MS)
 			tcp_close(&R->cl[i]);
+	sl_denial_flush(R->name, SL_DNS_LOG, &R->dns_log, t);
 	/* The VM's namespace is gone (sl-netns del): so is its resolver. */
 	return sl_daemon_ns_alive(R->name, &R->ns);
 }

@@ -245,3 +245,62 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 	run inhost sl-egress log "$P-1"
 	! grep -q planted.test <<<"$output" || false
 }
+
+@test "a name never opens what a drop covers, nor a private, loopback or link-local address no allow covers; said in dns.log" {
+	standin "$P-1" --allow '*.ok.test' --drop 198.51.100.0/24 --dns-upstream 203.0.113.10
+	local gw=$SL_GW n
+	for n in good rebind cname private loop; do
+		run dnsq "$P-1v" "$gw" "$n.ok.test"
+		grep -q "^rcode 0" <<<"$output" # the answer is passed on: the rules decide
+	done
+	reach "$P-1v" 203.0.113.10
+	# the LAN by a name, directly or through a CNAME elsewhere: dropped
+	none_succeed 'reach "$P-1v" 198.51.100.10' 'reach "$P-1v" 198.51.100.11'
+	run ip netns exec "$P-1" ipset list
+	grep -q "^203.0.113.10 timeout" <<<"$output"
+	! grep -qE "^(198\.51\.100\.1[01]|10\.1\.0\.10|127\.0\.0\.1) " <<<"$output" || false
+	# sl-egress test agrees with the kernel
+	inhost sl-egress test "$P-1" 198.51.100.10:80 | grep -qx "SL_VERDICT=drop"
+	inhost sl-egress test "$P-1" 203.0.113.10:80 | grep -qx "SL_VERDICT=allow"
+	# each refusal, with the name that gave it
+	run inhost sl-egress log "$P-1"
+	echo "$output"
+	grep -q " $P-1 dns rebind.ok.test=198.51.100.10 denied by 198.51.100.0/24$" <<<"$output"
+	grep -q " $P-1 dns cname.ok.test=198.51.100.11 denied by 198.51.100.0/24$" <<<"$output"
+	grep -q " $P-1 dns private.ok.test=10.1.0.10 denied by private$" <<<"$output"
+	grep -q " $P-1 dns loop.ok.test=127.0.0.1 denied by loopback$" <<<"$output"
+	# an allow of the private range opens it to the name again
+	inhost sl-egress apply "$P-1" --allow '*.ok.test' --allow 10.0.0.0/8 --drop 198.51.100.0/24 \
+		--dns-upstream 203.0.113.10 >/dev/null
+	dnsq "$P-1v" "$gw" private.ok.test >/dev/null
+	ip netns exec "$P-1" ipset list | grep -q "^10.1.0.10 timeout"
+}
+
+@test "a guest flooding refused names cannot rotate its DNS history away: the rest is counted" {
+	standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
+	local gw=$SL_GW
+	dnsq "$P-1v" "$gw" first.blocked.test >/dev/null || true
+	wait_logged "$P-1" "dns first.blocked.test denied by default"
+	# 20000 refused queries as fast as the guest can send them
+	ip netns exec "$P-1v" python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+q = b"".join(bytes([len(l)]) + l.encode() for l in "x.flood.test".split(".")) + b"\0"
+for i in range(20000):
+    m = struct.pack(">HHHHHH", i & 0xffff, 0x100, 1, 0, 0, 0) + q + struct.pack(">HH", 1, 1)
+    try: s.sendto(m, (sys.argv[1], 53))
+    except BlockingIOError: pass' "$gw"
+	sleep 1.5
+	# the resolver still answers, the first line is still there, no rotation
+	dnsq "$P-1v" "$gw" allowed.test | grep -q "^A 203.0.113.10"
+	[ ! -e "$SL_RUN_DIR/$P-1/dns.log.1" ]
+	run inhost sl-egress log "$P-1"
+	grep -q "dns first.blocked.test denied by default$" <<<"$output"
+	[ "$(grep -c "dns x.flood.test denied by default$" <<<"$output")" -le 30 ]
+	local said
+	said=$(sed -n "s/^.* $P-1 dns \([0-9]*\) suppressed$/\1/p" <<<"$output" | awk '{ s += $1 } END { print s + 0 }')
+	echo "suppressed: $said"
+	[ "${said:-0}" -gt 1000 ]
+	inhost sl-egress log --json "$P-1" | grep -q '"SL_SUPPRESSED":"[0-9]*"'
+}

@@ -263,8 +263,11 @@ wait_line() { # wait_line FILE PATTERN
 
 # dns_server: dnsmasq in the internet (setup_lan_internet) on 203.0.113.10:
 # allowed.test .10, blocked.test .20, alias.allowed.test a CNAME to
-# target.other.test .11, meta.allowed.test the clouds' metadata address,
-# TTL $DNS_TTL (default 300); the internet gets .11 and .20 too. Its pid in
+# target.other.test .11, meta.allowed.test the clouds' metadata address;
+# under ok.test, names that point where a name must not open: rebind (the
+# LAN's .10), cname (a CNAME to lan.other.test, the LAN's .11), private
+# (10.1.0.10), loop (127.0.0.1), and good (the internet's .10); TTL
+# $DNS_TTL (default 300); the internet gets .11 and .20 too. Its pid in
 # DNSMASQ_PID.
 dns_server() {
 	ip -n "$NET" addr replace 203.0.113.11/24 dev eth0

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "denials.h"
 #include "unit.h"
 
 void test_denial_round_trip(void);
 void test_denial_parse_refuses(void);
+void test_denial_suppressed(void);
 
 void test_denial_round_trip(void)
 {
@@ -80,4 +84,67 @@ void test_denial_parse_refuses(void)
 	CHECK(sl_denial_parse("2026 vm tcp 1.2.3.4 denied by x trailing\n", &d) < 0);
 	CHECK(sl_denial_parse("2026 vm tcp 1.2.3.4:80 denied by x", &d) == 0 && d.port == 80);
 	CHECK(sl_denial_parse("2026 vm icmp 1.2.3.4 denied by spoofed\n", &d) == 0 && d.port == 0);
+}
+
+/* lines of FILE in the VM's dir, each parsed into v[] */
+static int read_log(const char *dir, struct sl_denial *v, int max)
+{
+	char path[256], line[SL_DENIAL_LINE_MAX];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/vm-1/dns.log", dir);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f))
+		CHECK(sl_denial_parse(line, &v[n++]) == 0);
+	fclose(f);
+	return n;
+}
+
+/* A flood: the burst, then a count of the rest before the next line written. */
+void test_denial_suppressed(void)
+{
+	char dir[] = "/tmp/sl-unit-denials.XXXXXX", path[128], cmd[64], line[SL_DENIAL_LINE_MAX];
+	struct sl_denial d = { "2026-12-05T00:00:00Z", "vm-1", "dns", "x.test", 0, "default" };
+	struct sl_denial_rate rt = { 0 };
+	struct sl_denial v[32], back;
+	int n;
+
+	/* the line itself: written and read back */
+	d.suppressed = 1234;
+	CHECK(sl_denial_fmt(&d, line, sizeof(line)) == 0);
+	CHECK_STR(line, "2026-12-05T00:00:00Z vm-1 dns 1234 suppressed\n");
+	CHECK(sl_denial_parse(line, &back) == 0 && back.suppressed == 1234);
+	CHECK(sl_denial_parse("2026 vm-1 dns 0 suppressed\n", &back) < 0);
+	CHECK(sl_denial_parse("2026 vm-1 dns 012 suppressed\n", &back) < 0);
+	d.suppressed = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	setenv("SL_RUN_DIR", dir, 1);
+	snprintf(path, sizeof(path), "%s/vm-1", dir);
+	CHECK(mkdir(path, 0700) == 0);
+	for (int i = 0; i < 100; i++)
+		CHECK(sl_denial_append_limited("vm-1", SL_DNS_LOG, &rt, &d, 1000) == 0);
+	n = read_log(dir, v, 32);
+	CHECK(n == SL_DENIAL_BURST);
+	/* nothing to say yet: no room */
+	CHECK(sl_denial_flush("vm-1", SL_DNS_LOG, &rt, 1000) == 0);
+	CHECK(read_log(dir, v, 32) == SL_DENIAL_BURST);
+	/* a second on: the count first, then the line */
+	CHECK(sl_denial_append_limited("vm-1", SL_DNS_LOG, &rt, &d, 2000) == 0);
+	n = read_log(dir, v, 32);
+	CHECK(n == SL_DENIAL_BURST + 2);
+	CHECK(v[SL_DENIAL_BURST].suppressed == 100 - SL_DENIAL_BURST);
+	CHECK_STR(v[SL_DENIAL_BURST].proto, "dns");
+	CHECK(!v[SL_DENIAL_BURST + 1].suppressed);
+	/* a count with nothing after it is said once there is room */
+	for (int i = 0; i < 20; i++)
+		sl_denial_append_limited("vm-1", SL_DNS_LOG, &rt, &d, 2000);
+	CHECK(sl_denial_flush("vm-1", SL_DNS_LOG, &rt, 3000) == 0);
+	n = read_log(dir, v, 32);
+	CHECK(n >= 1 && v[n - 1].suppressed > 0);
+	unsetenv("SL_RUN_DIR");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
 }

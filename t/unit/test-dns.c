@@ -17,6 +17,7 @@ void test_name_policy(void);
 void test_dns_answer_chain(void);
 void test_dns_reply(void);
 void test_name_not_metadata(void);
+void test_dns_cap_ttls(void);
 
 void test_name_entries(void)
 {
@@ -188,4 +189,30 @@ void test_name_not_metadata(void)
 	CHECK(i >= 0 && p.v[i].allow && p.v[i].e->name[0]);
 	sl_policy_free(&p);
 	sl_entry_list_free(&a);
+}
+
+/* TTLs over the cap come down to it, others stay; the id and the records stay. */
+void test_dns_cap_ttls(void)
+{
+	uint8_t m[512] = { 0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0 }, cname[64];
+	static const uint8_t a1[] = { 192, 0, 2, 7 };
+	struct sl_dns_query q = { 0x1234, SL_DNS_TYPE_A, "www.a.test" };
+	struct sl_dns_addr addrs[4];
+	size_t o = 12, cl = put_name(cname, "cdn.x.test"), n;
+
+	o += put_name(m + o, "www.a.test");
+	m[o++] = 0, m[o++] = 1, m[o++] = 0, m[o++] = 1;
+	o += put_rr(m + o, "www.a.test", 5, 86400, cname, cl);
+	o += put_rr(m + o, "cdn.x.test", 1, 30, a1, 4);
+	n = o;
+	CHECK(sl_dns_cap_ttls(m, &n, sizeof(m), 3600) == 0);
+	CHECK(m[0] == 0x12 && m[1] == 0x34);
+	CHECK(sl_dns_answer_addrs(m, n, &q, addrs, 4) == 1 && addrs[0].addr == 0xc0000207 &&
+	      addrs[0].ttl == 30);
+	/* the CNAME's day is an hour now: cap at 10 and both say 10 */
+	CHECK(sl_dns_cap_ttls(m, &n, sizeof(m), 10) == 0);
+	CHECK(sl_dns_answer_addrs(m, n, &q, addrs, 4) == 1 && addrs[0].ttl == 10);
+	/* not a message: untouched */
+	n = 5;
+	CHECK(sl_dns_cap_ttls(m, &n, sizeof(m), 10) == -EINVAL && n == 5);
 }

@@ -16,6 +16,7 @@ void test_entry_fmt_round_trip(void);
 void test_policy_order(void);
 void test_policy_vectors(void);
 void test_policy_ports(void);
+void test_name_may_open(void);
 
 static struct sl_entry parse(const char *s)
 {
@@ -216,4 +217,57 @@ void test_packet_parse(void)
 	CHECK(sl_packet_parse(frag, sizeof(frag), &p) < 0);
 	/* the ports cut off: still the address */
 	CHECK(sl_packet_parse(tcp, 22, &p) == 0 && p.port == 0 && p.dst == 0xc633640a);
+}
+
+/* may NAME open ADDR under ALLOW/DROP ("a b c" lists); why, when not */
+static bool may(const char *allow, const char *drop, const char *name, const char *addr,
+		char refusal[SL_REFUSAL_STRLEN])
+{
+	_cleanup_entry_list_ struct sl_entry_list a = { 0 }, d = { 0 };
+	struct sl_entry n = parse(name);
+	uint32_t ip;
+
+	CHECK(sl_entry_list_add(&a, allow, "allow", err) == 0);
+	CHECK(sl_entry_list_add(&d, drop, "drop", err) == 0);
+	CHECK(sl_ip_parse(addr, &ip) == 0);
+	refusal[0] = 0;
+	return sl_policy_name_may_open(&a, &d, &n, ip, refusal);
+}
+
+/* What a user wrote as an address decides before any answer for a name. */
+void test_name_may_open(void)
+{
+	char r[SL_REFUSAL_STRLEN];
+
+	/* the red team's case: a name's answer inside a dropped LAN */
+	CHECK(!may("*.ok.test", "192.168.1.0/24", "*.ok.test", "192.168.1.10", r));
+	CHECK_STR(r, "192.168.1.0/24");
+	/* a drop with ports still keeps names out of its addresses */
+	CHECK(!may("*.ok.test", "203.0.113.0/24:22", "*.ok.test", "203.0.113.9", r));
+	/* public addresses: opened */
+	CHECK(may("*.ok.test", "192.168.1.0/24", "*.ok.test", "203.0.113.10", r));
+	CHECK(may("a.test", "", "a.test", "198.51.100.10", r));
+	/* private, loopback, link-local, shared, multicast, reserved: not by a name alone */
+	static const char *const kinds[][2] = {
+		{ "10.1.2.3", "private" },       { "172.16.0.1", "private" },
+		{ "192.168.0.1", "private" },    { "127.0.0.1", "loopback" },
+		{ "169.254.100.6", "link-local" }, { "100.64.0.1", "shared" },
+		{ "224.0.0.1", "multicast" },    { "255.255.255.255", "reserved" },
+		{ "0.0.0.0", "this-network" },   { "169.254.169.254", "metadata" },
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		CHECK(!may("a.test", "", "a.test", kinds[i][0], r));
+		CHECK_STR(r, kinds[i][1]);
+	}
+	/* ... unless an address allow covers it, for the name's ports */
+	CHECK(may("a.test 10.0.0.0/8", "", "a.test", "10.1.2.3", r));
+	CHECK(may("a.test:443 10.0.0.0/8:443", "", "a.test:443", "10.1.2.3", r));
+	CHECK(!may("a.test 10.0.0.0/8:443", "", "a.test", "10.1.2.3", r));
+	CHECK(!may("a.test:80 10.0.0.0/8:443", "", "a.test:80", "10.1.2.3", r));
+	/* a drop inside the allow still wins */
+	CHECK(!may("a.test 10.0.0.0/8", "10.1.0.0/16", "a.test", "10.1.2.3", r));
+	CHECK_STR(r, "10.1.0.0/16");
+	/* the metadata address only by its own /32 */
+	CHECK(!may("a.test 169.254.0.0/16", "", "a.test", "169.254.169.254", r));
+	CHECK(may("a.test 169.254.169.254", "", "a.test", "169.254.169.254", r));
 }
