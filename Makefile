@@ -122,15 +122,18 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "all dependencies present"; fi
 
+# Test files run in TEST_JOBS lanes at once (t/run -j): the suite mostly
+# waits, and every test must hold up on a busy host anyway.
+TEST_JOBS ?= 2
 check: all bin/.sl-up-fault fuzz unit
-	t/run $(TESTS)
+	t/run -j $(TEST_JOBS) $(TESTS)
 	@if [ -z "$(TESTS)" ]; then t/mutants.sh; fi
 
 # The unit tests and the bats suite alone: what a SANITIZE=1 pass needs
 # (the fuzzers are sanitized builds of their own, and the mutation check
 # tests the tests, not the code: once each is enough).
 check-suite: all bin/.sl-up-fault unit
-	t/run $(TESTS)
+	t/run -j $(TEST_JOBS) $(TESTS)
 
 # Unit tests of the pure code (t/unit/), plain asserts and one runner.
 UNIT_SRC := $(wildcard t/unit/*.c)
@@ -161,28 +164,39 @@ fuzz/dns-fuzz: fuzz/dns-fuzz.c lib/dns.c lib/dns.h lib/cidr.c lib/log.c lib/erro
 
 fuzz/env-fuzz: fuzz/env-fuzz.c lib/kv.c lib/kv.h lib/log.c lib/error.c
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/kv.c lib/log.c lib/error.c -ljson-c
-fuzz/denial-fuzz: fuzz/denial-fuzz.c lib/denials.c lib/denials.h $(LIB_SRC) lib/*.h
-	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/denial-fuzz.c \
-		$(LIB_SRC) $(LDLIBS)
-fuzz/cni-fuzz: fuzz/cni-fuzz.c lib/cni.c lib/cni.h $(LIB_SRC) lib/*.h
-	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/cni-fuzz.c \
-		$(LIB_SRC) $(LDLIBS)
-fuzz/cniconf-fuzz: fuzz/cniconf-fuzz.c lib/cniplug.c lib/cniplug.h $(LIB_SRC) lib/*.h
-	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/cniconf-fuzz.c \
-		$(LIB_SRC) $(LDLIBS)
-# The loader pulls in much of lib/: it is built from all of it.
-fuzz/config-fuzz: fuzz/config-fuzz.c $(LIB_SRC) lib/*.h
-	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ fuzz/config-fuzz.c \
-		$(LIB_SRC) $(LDLIBS)
+# Targets that reach much of lib/ link all of it, compiled once for them
+# (instrumented, not linked with the fuzzer's main) into build/fuzz/.
+FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=build/fuzz/%.o)
+build/fuzz/%.o: lib/%.c lib/*.h
+	@mkdir -p build/fuzz
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer-no-link,address,undefined \
+		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -c -o $@ $<
+build/fuzz/libsl-fuzz.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+fuzz/denial-fuzz fuzz/cni-fuzz fuzz/cniconf-fuzz fuzz/config-fuzz: fuzz/%-fuzz: fuzz/%-fuzz.c \
+		build/fuzz/libsl-fuzz.a lib/*.h
+	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ $< \
+		build/fuzz/libsl-fuzz.a $(LDLIBS)
+fuzz-build: $(FUZZ_TARGETS:%=fuzz/%-fuzz)
 
-fuzz: $(FUZZ_TARGETS:%=fuzz/%-fuzz)
-	@for t in $(FUZZ_TARGETS); do \
-		mkdir -p build/fuzz-corpus-$$t; \
-		seeds=fuzz/corpus-$$t; [ $$t = frame ] && seeds=fuzz/corpus; \
-		fuzz/$$t-fuzz -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus-$$t $$seeds \
-			>build/fuzz-$$t.log 2>&1 || { tail -n 40 build/fuzz-$$t.log; \
-			echo "fuzz: $$t FAILED"; exit 1; }; \
-		echo "fuzz: $$t: $$(grep -o 'Done [0-9]* runs in [0-9]* second' build/fuzz-$$t.log), no crash"; \
+# Two at a time: each is one process on one core.
+fuzz: fuzz-build
+	@run() { \
+		mkdir -p build/fuzz-corpus-$$1; \
+		seeds=fuzz/corpus-$$1; [ $$1 = frame ] && seeds=fuzz/corpus; \
+		fuzz/$$1-fuzz -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus-$$1 $$seeds \
+			>build/fuzz-$$1.log 2>&1 || { tail -n 40 build/fuzz-$$1.log; \
+			echo "fuzz: $$1 FAILED"; return 1; }; \
+		echo "fuzz: $$1: $$(grep -o 'Done [0-9]* runs in [0-9]* second' build/fuzz-$$1.log), no crash"; \
+	}; \
+	set -- $(FUZZ_TARGETS); \
+	while [ $$# -gt 0 ]; do \
+		run $$1 & a=$$!; b=; \
+		if [ $$# -gt 1 ]; then run $$2 & b=$$!; shift; fi; \
+		shift; \
+		wait $$a || exit 1; \
+		[ -z "$$b" ] || wait $$b || exit 1; \
 	done
 
 # The agents example end to end, in scratch namespaces: the first thing to run.
@@ -241,6 +255,7 @@ deb:
 		build/deb/sltools_$(VERSION)_amd64.changes
 
 clean:
+	rm -rf build/fuzz
 	rm -f lib/*.o lib/libsl.a $(BINS) bin/.sl-up-fault $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
 		libexec/sl-supervise $(DAEMONS) t/unit/unit-tests
 
@@ -248,5 +263,5 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all guest fuzz unit deps check check-suite demo lint install uninstall clean distclean deb FORCE
+.PHONY: all guest fuzz fuzz-build unit deps check check-suite demo lint install uninstall clean distclean deb FORCE
 .SECONDARY:

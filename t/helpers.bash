@@ -20,8 +20,10 @@ require() {
 }
 
 # Short unique names: a VM name is also an interface name (<= 15 bytes).
+# With t/run -j, each lane's names start with its own digit, so files
+# running at once never draw the same prefix.
 uniq_prefix() {
-	printf 't%04x%02x' $((RANDOM)) $((BATS_TEST_NUMBER % 256))
+	printf 't%x%03x%02x' $((${SL_TEST_LANE:-0} % 16)) $((RANDOM % 4096)) $((BATS_TEST_NUMBER % 256))
 }
 
 # setup_host: make the scratch host namespace and export what tools need.
@@ -279,6 +281,12 @@ dns_server() {
 		--host-record=target.other.test,203.0.113.11,"${DNS_TTL:-300}" \
 		--host-record=meta.allowed.test,169.254.169.254,"${DNS_TTL:-300}" \
 		--cname=alias.allowed.test,target.other.test \
+		--host-record=rebind.ok.test,198.51.100.10,"${DNS_TTL:-300}" \
+		--host-record=lan.other.test,198.51.100.11,"${DNS_TTL:-300}" \
+		--cname=cname.ok.test,lan.other.test \
+		--host-record=private.ok.test,10.1.0.10,"${DNS_TTL:-300}" \
+		--host-record=loop.ok.test,127.0.0.1,"${DNS_TTL:-300}" \
+		--host-record=good.ok.test,203.0.113.10,"${DNS_TTL:-300}" \
 		</dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/dnsmasq.log" 3>&-) &
 	DNSMASQ_PID=$!
 	for _ in $(seq 1 50); do
