@@ -423,6 +423,11 @@ static int copy_out(const char *name, const char *src, const char *dst, struct s
 			      job.res.error);
 	} else if (rc > 0) {
 		rc = sl_error(err, -EIO, "copy: %s:%s cannot be read (status %d)", name, src, rc);
+	} else if (rc == 0 && verify(name, from, src, NULL) < 0) {
+		/* checked before it takes the place of anything: a copy that
+		 * differs is not left where it was asked for */
+		rc = sl_error(err, -EIO, "copy: what came from %s:%s differs from it (or cannot be "
+			      "checked): nothing copied to %s", name, src, final);
 	} else if (rc == 0 && (sl_copy_remove_tree(final) < 0 || rename(from, final) < 0)) {
 		rc = sl_error(err, -errno, "copy: cannot put the copy at %s: %s", final,
 			      strerror(errno));
@@ -430,9 +435,7 @@ static int copy_out(const char *name, const char *src, const char *dst, struct s
 out:
 	close(sock);
 	sl_copy_remove_tree(tmp);
-	if (rc < 0)
-		return rc;
-	return verify(name, final, src, err);
+	return rc;
 }
 
 static int copy(const char *src, const char *dst, struct sl_error *err)

@@ -198,6 +198,22 @@ PY
 	inhost sl-exec "$VM" -- sh -c 'rm /bin/tar; ln -s busybox /bin/tar'
 }
 
+@test "copy-out: a copy that differs from the guest's file at the last check is not left in place" {
+	local out="$BATS_TEST_TMPDIR/cd"
+	mkdir -p "$out"
+	# the guest's tar sends a decoy of the same name: a valid archive, other bytes
+	inhost sl-exec "$VM" -- sh -c 'mkdir -p /root/decoy && echo real >/root/f && echo decoy >/root/decoy/f &&
+		rm /bin/tar && printf "#!/bin/sh\nexec busybox tar -C /root/decoy -cf - -- f\n" >/bin/tar && chmod 755 /bin/tar'
+	run -1 inhost timeout 60 sl-exec cp "$VM:/root/f" "$out/f"
+	echo "$output"
+	grep -q "differs from it" <<<"$output"
+	[ ! -e "$out/f" ]
+	[ -z "$(ls -A "$out")" ]
+	inhost sl-exec "$VM" -- sh -c 'rm /bin/tar; ln -s busybox /bin/tar'
+	inhost sl-exec cp "$VM:/root/f" "$out/f"
+	[ "$(cat "$out/f")" = real ]
+}
+
 @test "a forwarded port carries HTTP to busybox httpd in the guest, many at once" {
 	inhost sl-exec "$VM" -- sh -c 'mkdir -p /www && echo from-the-guest >/www/index.html && httpd -p 8080 -h /www'
 	inhost sl-exec forward "$VM" 127.0.0.1:18080:127.0.0.1:8080 2>"$BATS_TEST_TMPDIR/fwd.err" &
