@@ -68,6 +68,10 @@ struct supervisor {
 	/* Liveness of the agent while commands wait (SL_AGENT_TIMEOUT): */
 	long long guest_heard_ms, ping_sent_ms;
 	uint8_t nonce[12];
+	/* supervisor.log lives in /run too: a guest that resets the channel in a
+	 * loop gets one line a second, with the count of the others */
+	long long reset_said_ms;
+	unsigned long resets_unsaid;
 };
 
 static void diag(struct supervisor *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -154,9 +158,20 @@ static void send_hello(struct supervisor *L)
  * The guest said something we cannot accept: drop every channel with an
  * error and start again from the handshake, discarding what follows.
  */
+static long long now_ms(void);
+
 static void guest_reset(struct supervisor *L, const char *why)
 {
-	diag(L, "malformed data from the guest (%s): closing all channels, resynchronising", why);
+	long long t = now_ms();
+
+	if (L->reset_said_ms && t - L->reset_said_ms < 1000) {
+		L->resets_unsaid++;
+	} else {
+		diag(L, "malformed data from the guest (%s): closing all channels, "
+		     "resynchronising (%lu more since the last such line)", why, L->resets_unsaid);
+		L->reset_said_ms = t;
+		L->resets_unsaid = 0;
+	}
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &L->clients[i];
 
@@ -427,38 +442,19 @@ static void read_guest(struct supervisor *L)
  * it lives in /run: once full it becomes console.log.1, replacing the
  * older one, whose bytes are counted as dropped in supervisor.log.
  */
-static void console_rotate(struct supervisor *L)
-{
-	const char *old = L->sv->log_old;
-	struct stat st;
-
-	if (lstat(old, &st) == 0 && S_ISREG(st.st_mode))
-		L->sv->log_dropped += (unsigned long long)st.st_size;
-	close(L->sv->log_fd);
-	L->sv->log_fd = -1;
-	if (rename(L->sv->log_path, old) < 0) {
-		diag(L, "cannot rotate %s: %s; console no longer logged", L->sv->log_path,
-		     strerror(errno));
-		return;
-	}
-	L->sv->log_fd = open(L->sv->log_path,
-			  O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (L->sv->log_fd < 0)
-		diag(L, "cannot reopen %s: %s; console no longer logged", L->sv->log_path,
-		     strerror(errno));
-	L->sv->log_size = 0;
-	diag(L, "console log reached %llu bytes: rotated to %s, %llu bytes dropped so far",
-	     L->sv->log_max, old, L->sv->log_dropped);
-}
-
 static void console_log(struct supervisor *L, const uint8_t *buf, size_t n)
 {
-	if (L->sv->log_fd >= 0 && L->sv->log_size + n > L->sv->log_max)
-		console_rotate(L);
-	if (L->sv->log_fd < 0)
+	struct sl_caplog *c = &L->sv->console;
+	int r;
+
+	if (c->fd < 0)
 		return;
-	sl_write_all(L->sv->log_fd, buf, n);
-	L->sv->log_size += n;
+	r = sl_caplog_write(c, buf, n);
+	if (r > 0)
+		diag(L, "console log reached %llu bytes: rotated to %s, %llu bytes dropped so far",
+		     c->max, c->old, c->dropped);
+	else if (r < 0)
+		diag(L, "cannot rotate %s: %s; console no longer logged", c->path, strerror(-r));
 }
 
 static void read_console(struct supervisor *L)
@@ -754,6 +750,7 @@ int sl_supervise(int argc, char **argv)
 	struct sl_supervisor s = { .ready_fd = SL_FD_READY, .guest_fd = SL_FD_GUEST };
 	char sock[4096], log[4096], old[4096], diag[4096];
 	int cin[2], cout[2], nul, dash = 0, log_errno;
+	unsigned long long log_max = SL_CONSOLE_MAX_DEFAULT;
 	/* Before anything is opened here: fd 7 open now is what sl-boot passed. */
 	bool has_tap = fcntl(SL_FD_TAP, F_GETFD) >= 0;
 	pid_t q, sup;
@@ -771,14 +768,11 @@ int sl_supervise(int argc, char **argv)
 	    sl_run_path(old, sizeof(old), "%s/%s", s.name, SL_CONSOLE_LOG_OLD) < 0 ||
 	    sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
 		return 1;
-	s.log_path = log;
-	s.log_old = old;
-	unlink(old); /* the last boot's */
-	sl_console_max(&s.log_max, NULL); /* sl-boot start checked them */
+	sl_console_max(&log_max, NULL); /* sl-boot start checked them */
 	sl_agent_timeout(&s.agent_timeout_ms, NULL);
-	/* Never through a link: a planted one would aim guest bytes at any file. */
-	s.log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
-	log_errno = errno;
+	/* Never through a link: a planted one would aim guest bytes at any file.
+	 * The last boot's console.log.1 goes. */
+	log_errno = -sl_caplog_open(&s.console, log, old, log_max);
 	s.diag_fd = open(diag, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
 	nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul >= 0) {
@@ -792,7 +786,7 @@ int sl_supervise(int argc, char **argv)
 	fcntl(SL_FD_QEMU_AGENT, F_SETFD, FD_CLOEXEC);
 	if (has_tap)
 		fcntl(SL_FD_TAP, F_SETFD, FD_CLOEXEC);
-	if (s.log_fd < 0) {
+	if (s.console.fd < 0) {
 		dprintf(SL_FD_READY, "fail: %s: %s (not opened through a link)\n", log,
 			strerror(log_errno));
 		return 1;

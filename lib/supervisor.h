@@ -2,6 +2,7 @@
 #ifndef SL_SUPERVISOR_H
 #define SL_SUPERVISOR_H
 
+#include "caplog.h"
 #include "error.h"
 
 /*
@@ -14,10 +15,7 @@ struct sl_supervisor {
 	int guest_fd;   /* our end of QEMU's agent chardev */
 	int con_in;     /* QEMU's stdin: console input */
 	int con_out;    /* QEMU's stdout and stderr: console output */
-	int log_fd;     /* console.log */
-	const char *log_path, *log_old; /* console.log, console.log.1 */
-	unsigned long long log_size, log_max; /* bytes in console.log, its cap */
-	unsigned long long log_dropped;       /* bytes rotated away for good */
+	struct sl_caplog console;             /* console.log, capped */
 	long long agent_timeout_ms;           /* silence before waiting clients are failed */
 	int diag_fd;    /* supervisor.log */
 	int ready_fd;   /* tells sl-boot start "ok" or why not; -1 after */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include "shape.h"
 #include "spawn.h"
 #include "state.h"
+#include "supervisor.h"
 #include "tap.h"
 #include "up.h"
 #include "util.h"
@@ -606,25 +608,66 @@ static void userdata_args(const struct plan *p, struct cmd *c)
 	args(c, p->name, "--", "sh", "-c", p->g->userdata, (char *)NULL);
 }
 
+/* What the guest writes on the pipe into a log it cannot grow past its cap. */
+struct pump {
+	int fd;
+	struct sl_caplog *log;
+};
+
+static void *pump(void *arg)
+{
+	struct pump *pm = arg;
+	char buf[16384];
+	ssize_t n;
+
+	while ((n = read(pm->fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			sl_caplog_write(pm->log, buf, (size_t)n);
+	return NULL;
+}
+
 static int userdata_up(const struct plan *p, struct lease *v, struct sl_kv *out,
 		       struct sl_error *err)
 {
 	char *argv[] = { "sh", "-c", p->g->userdata, NULL };
 	struct sl_exec_req req = { .argv = argv };
-	_cleanup_close_ int log = -1, sock = -1;
-	char path[4096];
-	int r;
+	_cleanup_close_ int sock = -1;
+	char path[4096], old[4100];
+	unsigned long long max = SL_CONSOLE_MAX_DEFAULT;
+	struct sl_caplog log;
+	struct pump pm = { -1, &log };
+	pthread_t th;
+	int r, pp[2];
 
 	(void)v;
 	(void)out;
 	if ((r = sl_run_path(path, sizeof(path), "%s/%s", p->name, SL_USERDATA_LOG)) < 0)
 		return sl_error(err, r, "%s: userdata log path too long", p->name);
-	log = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (log < 0)
-		return sl_error(err, -errno, "%s: %s", path, strerror(errno));
-	if ((sock = sl_agent_connect(p->name, err)) < 0)
+	snprintf(old, sizeof(old), "%s.1", path);
+	/* the guest's output lives in /run: capped as its console is */
+	sl_console_max(&max, NULL);
+	if ((r = sl_caplog_open(&log, path, old, max)) < 0)
+		return sl_error(err, r, "%s: %s", path, strerror(-r));
+	if ((sock = sl_agent_connect(p->name, err)) < 0) {
+		sl_caplog_close(&log);
 		return sock;
-	r = sl_agent_exec(sock, &req, -1, log, log, err);
+	}
+	if (pipe2(pp, O_CLOEXEC) < 0) {
+		sl_caplog_close(&log);
+		return sl_error(err, -errno, "userdata: %s", strerror(errno));
+	}
+	pm.fd = pp[0];
+	if ((r = -pthread_create(&th, NULL, pump, &pm)) < 0) {
+		close(pp[0]);
+		close(pp[1]);
+		sl_caplog_close(&log);
+		return sl_error(err, r, "userdata: %s", strerror(-r));
+	}
+	r = sl_agent_exec(sock, &req, -1, pp[1], pp[1], err);
+	close(pp[1]);
+	pthread_join(th, NULL);
+	close(pp[0]);
+	sl_caplog_close(&log);
 	if (r < 0)
 		return sl_error_wrap(err, r, "userdata");
 	if (r > 0)
