@@ -23,6 +23,7 @@ enum {
 	OPT_IP,
 	OPT_RANGE,
 	OPT_MODE,
+	OPT_BRIDGE,
 	OPT_FOLLOW,
 	OPT_STATS,
 	OPT_DNS_UPSTREAM,
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
 		{ "ip", required_argument, NULL, OPT_IP },
 		{ "range", required_argument, NULL, OPT_RANGE },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "bridge", required_argument, NULL, OPT_BRIDGE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM },
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
 	_cleanup_entry_list_ struct sl_entry_list drop = { 0 };
 	struct sl_egress_cfg c = { 0 };
 	enum sl_net_mode mode;
-	bool flag_allow = false, flag_drop = false, follow = false, stats = false;
+	bool flag_allow = false, flag_drop = false, follow = false, stats = false, bridge;
 	static const char *const ttl_keys[] = { "SL_DNS_TTL_MIN", "SL_DNS_TTL_MAX", NULL };
 	const char *verb = NULL, *dest = NULL, *v;
 	char upstream[256];
@@ -127,6 +129,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MODE:
 			sl_input_flag("SL_MODE", optarg);
+			break;
+		case OPT_BRIDGE:
+			sl_input_flag("SL_BRIDGE", optarg);
 			break;
 		case 'f':
 		case OPT_FOLLOW:
@@ -216,22 +221,18 @@ int main(int argc, char **argv)
 			 c.name);
 		return sl_cli_fail(err, -ENXIO);
 	}
-	if (mode == SL_NET_BRIDGE && !(c.bridge = sl_input_get("SL_BRIDGE"))) {
-		sl_error(err, -ENXIO, "%s: bridge mode without SL_BRIDGE (run sl-tap add --bridge "
-			 "first)", c.name);
-		return sl_cli_fail(err, -ENXIO);
-	}
-	if (c.bridge && sl_cidr_parse(v, &c.range) < 0)
+	bridge = mode == SL_NET_BRIDGE;
+	if (bridge && sl_cidr_parse(v, &c.range) < 0)
 		return sl_cli_usage(&cli, "bad bridge subnet '%s'", v);
-	if (!c.bridge && (r = sl_range_parse(v, &c.range, err)) < 0)
+	if (!bridge && (r = sl_range_parse(v, &c.range, err)) < 0)
 		return sl_cli_fail(err, r);
-	if (!c.bridge && strcmp(verb, "show") && (r = sl_cli_ip("SL_IP", &c.ip, err)) < 0)
+	if (!bridge && strcmp(verb, "show") && (r = sl_cli_ip("SL_IP", &c.ip, err)) < 0)
 		return sl_cli_fail(err, r);
-	if (!c.bridge && !strcmp(verb, "show") && sl_input_get("SL_IP"))
+	if (!bridge && !strcmp(verb, "show") && sl_input_get("SL_IP"))
 		sl_cli_ip("SL_IP", &c.ip, err);
 	/* A resolver for names in allow, and from then on for the VM's life. */
 	v = sl_input_get("SL_DNS_UPSTREAM");
-	if (!c.bridge && (v || sl_entry_list_names(&allow))) {
+	if (!bridge && (v || sl_entry_list_names(&allow))) {
 		if ((r = sl_dns_servers(v ? v : SL_DNS_DEFAULT, "--dns-upstream", upstream,
 					sizeof(upstream), err)) < 0)
 			return sl_cli_fail(err, r);
@@ -243,8 +244,12 @@ int main(int argc, char **argv)
 	if ((r = sl_rate_parse(sl_input_get("SL_RATE_OUT"), &c.rate_out, "--rate-out", err)) < 0 ||
 	    (r = sl_rate_parse(sl_input_get("SL_RATE_IN"), &c.rate_in, "--rate-in", err)) < 0)
 		return sl_cli_fail(err, r);
-	if (c.bridge && (c.rate_out || c.rate_in))
+	if (bridge && (c.rate_out || c.rate_in))
 		return sl_cli_usage(&cli, "--rate-out and --rate-in need isolated mode");
+	/* a bridge subnet's sources are taken only from its bridge */
+	if (bridge && !(c.bridge = sl_input_get("SL_BRIDGE")))
+		return sl_cli_usage(&cli, "%s: bridge mode needs its bridge: --bridge BR (or "
+				    "SL_BRIDGE, which sl-tap add --bridge records)", c.name);
 	for (const char *const *k = ttl_keys; *k; k++)
 		if ((v = sl_input_get(*k)) && (r = sl_kv_set(&out, *k, v)) < 0)
 			return sl_cli_fail(err, r);

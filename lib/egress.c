@@ -1747,8 +1747,9 @@ static int dest_parse(const char *dest, struct sl_packet *pkt, char name[SL_DNS_
 	struct sl_entry e;
 
 	name[0] = '\0';
-	if (strchr(dest, '/') || strchr(dest, '-') || strchr(dest, '*') ||
-	    sl_entry_parse(dest, &e, "DEST", err) < 0 || (e.name[0] && e.lo))
+	/* one destination: no prefix, no port range, no wildcard (names may hold '-') */
+	if (strchr(dest, '/') || strchr(dest, '*') || sl_entry_parse(dest, &e, "DEST", err) < 0 ||
+	    (e.name[0] && e.lo) || e.lo != e.hi)
 		return sl_error(err, -EINVAL, "bad DEST '%s': want ADDR, ADDR:PORT or a DNS name",
 				dest);
 	memcpy(name, e.name, sizeof(e.name));
@@ -1790,8 +1791,10 @@ static int decide(const struct sl_egress_cfg *c, struct sl_policy *pol, const ch
  * its ip set holds now (the VM's, when it has a namespace). For a name, the
  * verdict is the resolver's: allow when an entry covers it (its addresses
  * are then reachable), drop (REFUSED) when names are listed and none does.
- * Isolation (other VMs, the host) is enforced by the host's chains whatever
- * the lists say, and not shown here.
+ * With names in allow, DNS and DNS over TLS (ports 53, 853) to anywhere but
+ * the gateway are dropped before any entry (entry "dns"). Isolation (other
+ * VMs, the host) is enforced by the host's chains whatever the lists say,
+ * and not shown here.
  *
  * Return: 0, -EINVAL (bad DEST), -ENOMEM
  */
@@ -1804,6 +1807,8 @@ int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv
 	bool allow;
 	int r, i;
 
+	const char *entry;
+
 	if ((r = dest_parse(dest, &pkt, name, err)) < 0 ||
 	    (r = sl_policy_build(&c->allow, &c->drop, &pol)) < 0)
 		return r;
@@ -1812,10 +1817,17 @@ int sl_egress_test(const struct sl_egress_cfg *c, const char *dest, struct sl_kv
 		allow = i >= 0 || !sl_entry_list_names(&c->allow); /* no names: not policed */
 	else
 		allow = i < 0 ? pol.default_allow : pol.v[i].allow;
+	entry = i < 0 ? "default" : sl_entry_fmt(pol.v[i].e, b);
+	/* dns_elsewhere_rules() come before every entry */
+	if (!name[0] && sl_entry_list_names(&c->allow) &&
+	    (pkt.port == SL_DNS_PORT || pkt.port == SL_DOT_PORT)) {
+		allow = false;
+		entry = "dns";
+	}
 	if ((r = sl_kv_set(out, "SL_NAME", c->name)) < 0 ||
 	    (r = sl_kv_set(out, "SL_DEST", dest)) < 0 ||
 	    (r = sl_kv_set(out, "SL_VERDICT", allow ? "allow" : "drop")) < 0 ||
-	    (r = sl_kv_set(out, "SL_ENTRY", i < 0 ? "default" : sl_entry_fmt(pol.v[i].e, b))) < 0)
+	    (r = sl_kv_set(out, "SL_ENTRY", entry)) < 0)
 		return r;
 	return 0;
 }

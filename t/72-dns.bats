@@ -79,6 +79,16 @@ resolver_pid() {
 	[ "$(jq -r '.policy[] | select(.entry == "allowed.test") | .packets' <<<"$output")" -gt 0 ]
 	# a name sorts after the built-in metadata drop (an answer may point there)
 	[ "$(jq -r '.policy[0].entry' <<<"$output")" = 169.254.169.254/32 ]
+	# a name with a '-' is a name; DNS elsewhere is decided before any entry
+	run inhost sl-egress test "$P-1" api-foo.blocked.test
+	[ "$status" -eq 0 ]
+	grep -q "^SL_VERDICT=drop" <<<"$output"
+	inhost sl-egress apply "$P-1" --allow allowed.test --allow 203.0.113.10:53 \
+		--dns-upstream 203.0.113.10 >/dev/null
+	run inhost sl-egress test "$P-1" 203.0.113.10:53
+	grep -q "^SL_VERDICT=drop" <<<"$output" && grep -q "^SL_ENTRY=dns" <<<"$output"
+	! dnsq "$P-1v" 203.0.113.10 allowed.test || false # what the kernel does
+	assert_usage_error "bad DEST" inhost sl-egress test "$P-1" 203.0.113.10:53-54
 }
 
 @test "a wildcard covers the names below it, not the apex; a CNAME's target address is allowed; ports hold" {
