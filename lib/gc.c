@@ -314,11 +314,16 @@ int sl_gc(bool dry_run, struct sl_error *err)
 						if (!dry)
 							sl_link_del(sk, names[i]);
 					}
+					/* its rules go with it: once the link is gone nothing
+					 * says whose they were */
 					if (pass == 0 && sl_alias_owner(l.alias, "cni", vm, sizeof(vm)) &&
 					    !has_state(vm)) {
-						say("sl-cni host end %s (no state)", names[i]);
-						if (!dry)
+						say("sl-cni host end %s and its rules (no state)",
+						    names[i]);
+						if (!dry) {
 							sl_link_del(sk, names[i]);
+							sl_egress_attach_remove(names[i], NULL);
+						}
 					}
 					if (pass == 0 && sl_alias_owner(l.alias, "port", vm, sizeof(vm)) &&
 					    !has_state(vm)) {

@@ -235,6 +235,50 @@ get() { # get SANDBOX-N URL: what the sandbox fetches (exit 124: timed out)
 	inhost iptables-legacy -S | { ! grep -q 'SL-CNI\|SLP-'; }
 }
 
+@test "sl-gc takes an attachment whose state was lost whole: host end, jump, masquerade, policy chain, lease" {
+	conflist iso "$(slcni '"range": "192.0.2.0/28", "drop": ["198.51.100.0/24"]')"
+	sandbox 1
+	cni add "$CONF" iso c1 "$(ns 1)" eth0 >"$BATS_TEST_TMPDIR/r1"
+	H1=$(jq -r '.interfaces[0].name' "$BATS_TEST_TMPDIR/r1")
+	inhost iptables-legacy -S SL-CNI | grep -q -- "-i $H1 "
+	rm -rf "${RUN:?}/$H1"
+	run inhost sl-gc
+	echo "$output"
+	[ "$status" = 0 ]
+	grep -q "removed sl-cni host end $H1 and its rules (no state)" <<<"$output"
+	! inhost ip link show "$H1" 2>/dev/null || false
+	inhost iptables-legacy -S | { ! grep -q "$H1\|SLP-\|SL-CNI"; }
+	inhost iptables-legacy -t nat -S | { ! grep -q "SL-CNI"; }
+	run grep -rq "$H1" "$RUN/ipam"
+	[ "$status" != 0 ]
+	[ -z "$(inhost sl-gc)" ]
+}
+
+@test "a DEL racing an ADD of the same attachment leaves it whole or gone, never half" {
+	conflist iso "$(slcni '"range": "192.0.2.0/28"')"
+	sandbox 1
+	local conf i h
+	conf=$(jq -c '.plugins[0] + {cniVersion: .cniVersion, name: .name}' "$CONF/iso.conflist")
+	for i in $(seq 1 12); do
+		plugin ADD "$conf" CNI_CONTAINERID=race >/dev/null 2>&1 &
+		plugin DEL "$conf" CNI_CONTAINERID=race >/dev/null 2>&1 &
+		wait
+		h=$(inhost ip -j link | jq -r '.[] | select(.ifname | startswith("sc-")) | .ifname')
+		if [ -n "$h" ]; then
+			# whole: its state, its lease, its jump
+			[ -e "$RUN/$h/vm.env" ]
+			grep -q "^$h " "$RUN/ipam/leases"
+			inhost iptables-legacy -S SL-CNI | grep -q -- "-i $h "
+		else
+			# gone: no state, no lease, no rules
+			[ -z "$(ls "$RUN" | grep '^sc-')" ]
+			! grep -q "^sc-" "$RUN/ipam/leases" 2>/dev/null || false
+			! inhost iptables-legacy -S 2>/dev/null | grep -q -- "-i sc-" || false
+		fi
+		plugin DEL "$conf" CNI_CONTAINERID=race >/dev/null
+	done
+}
+
 # udp_sink NS ADDR PORT FILE: every datagram to ADDR:PORT in NS, a line "SOURCE DATA" in FILE
 udp_sink() {
 	ip netns exec "$1" python3 -c '
