@@ -296,3 +296,12 @@ dns_server() {
 	cat "$BATS_TEST_TMPDIR/dnsmasq.log" >&2
 	return 1
 }
+
+# example FILE GROUP: the example with its group renamed and its LAN scratch
+example() {
+	sed -e "s/name: agents/name: $2/; s/name: review/name: $2/; s/name: sandbox/name: $2/" \
+		-e 's#192.168.1.0/24#198.51.100.0/24#g; s#10.0.0.0/8#198.51.100.11/32#g' \
+		-e 's#192.168.1.10:#198.51.100.10:#g' \
+		"$TOP/examples/$1" >"$BATS_TEST_TMPDIR/$2.yaml"
+	echo "$BATS_TEST_TMPDIR/$2.yaml"
+}
