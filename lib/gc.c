@@ -173,7 +173,7 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 
 static void say_torn(const char *name)
 {
-	say("VM %s: a state directory with only a cut-short write", name);
+	say("VM %s: a state directory left empty or with only a cut-short write", name);
 }
 
 static bool has_state(const char *name)

@@ -526,26 +526,29 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Whether VM dir @name holds exactly one thing, the temporary of a state write. */
+/*
+ * Whether VM dir @name holds nothing but, perhaps, the temporary of a state
+ * write: a kill between the mkdir and the write, or the write and its
+ * rename. (ipam/ and egress/ are the run dir's own, not VMs'.)
+ */
 static bool only_torn_write(const char *name)
 {
 	char path[4096];
 	DIR *d;
 	struct dirent *de;
-	bool tmp = false, other = false;
+	bool other = false;
 
-	if (sl_run_path(path, sizeof(path), "%s", name) < 0 || !(d = opendir(path)))
+	if (!strcmp(name, "ipam") || !strcmp(name, "egress") ||
+	    sl_run_path(path, sizeof(path), "%s", name) < 0 || !(d = opendir(path)))
 		return false;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (!strcmp(de->d_name, "." SL_VM_ENV ".tmp"))
-			tmp = true;
-		else
+		if (strcmp(de->d_name, "." SL_VM_ENV ".tmp"))
 			other = true;
 	}
 	closedir(d);
-	return tmp && !other;
+	return !other;
 }
 
 /**
@@ -553,9 +556,10 @@ static bool only_torn_write(const char *name)
  * @dry: only report
  * @report: called with each such VM
  *
- * A kill -9 between the temporary of the first write of a VM's state and
- * its rename leaves a directory with no vm.env and that temporary: no tool
- * sees a VM there, so nothing else would ever remove it. Taken under the
+ * A kill -9 between the mkdir of the first write of a VM's state and the
+ * rename of its temporary leaves a directory with no vm.env, empty or with
+ * that temporary: no tool sees a VM there, so nothing else would ever
+ * remove it. Taken under the
  * VM's lock, so a write in progress is waited for, never cut.
  *
  * Return: how many were (or would be) removed

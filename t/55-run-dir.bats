@@ -98,18 +98,20 @@ victim_intact() {
 	[ -z "$(find "$SL_RUN_DIR" -perm /022)" ]
 }
 
-@test "sl-gc removes a VM dir that a kill left with only a cut-short first write, and nothing else" {
-	mkdir -p "$SL_RUN_DIR/torn-1" "$SL_RUN_DIR/keep-1"
-	chmod 700 "$SL_RUN_DIR" "$SL_RUN_DIR/torn-1" "$SL_RUN_DIR/keep-1"
+@test "sl-gc removes a VM dir that a kill left empty or with only a cut-short first write, and nothing else" {
+	mkdir -p "$SL_RUN_DIR/torn-1" "$SL_RUN_DIR/torn-2" "$SL_RUN_DIR/keep-1" "$SL_RUN_DIR/egress"
+	chmod 700 "$SL_RUN_DIR" "$SL_RUN_DIR/torn-1" "$SL_RUN_DIR/torn-2" "$SL_RUN_DIR/keep-1"
 	echo "SL_NAME=torn-1" >"$SL_RUN_DIR/torn-1/.vm.env.tmp"
 	echo "SL_NAME=keep-1" >"$SL_RUN_DIR/keep-1/.vm.env.tmp"
 	echo "a log" >"$SL_RUN_DIR/keep-1/console.log"
 	run inhost sl-gc --dry-run
-	grep -q "torn-1: a state directory with only a cut-short write" <<<"$output"
+	grep -q "torn-1: a state directory left empty or with only a cut-short write" <<<"$output"
+	grep -q "torn-2: a state directory left empty or with only a cut-short write" <<<"$output"
+	! grep -q "egress" <<<"$output" || false
 	[ -e "$SL_RUN_DIR/torn-1" ]
 	run inhost sl-gc
 	[ "$status" -eq 0 ]
-	[ ! -e "$SL_RUN_DIR/torn-1" ]
+	[ ! -e "$SL_RUN_DIR/torn-1" ] && [ ! -e "$SL_RUN_DIR/torn-2" ]
 	[ -e "$SL_RUN_DIR/keep-1/console.log" ]
 	! grep -q keep-1 <<<"$output" || false
 }
