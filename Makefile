@@ -51,8 +51,8 @@ else
 SUPERVISE_LINK := -static
 endif
 
-# The daemons of a VM's namespace (lib/daemon.h), started by sl-egress.
-DAEMONS := libexec/sl-resolve libexec/sl-denylog
+# The run dir's daemon (lib/egressd.h), started by sl-egress apply.
+DAEMONS := libexec/sl-egressd
 
 all: $(BINS) libexec/sl-supervise $(DAEMONS) $(MANS) guest
 

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "cidr.h"
-#include "daemon.h"
+#include "egressd.h"
 #include "egress.h"
 #include "denials.h"
 #include "kv.h"
@@ -409,9 +409,9 @@ static void print_ready(struct tail t[2], bool json, FILE *out)
  * @out: where
  * @err: why, when it fails
  *
- * What its denial logger (dropped packets) and its resolver (refused names)
- * kept, in time order; following, then each new one. Any number of
- * readers at once: they read files, the daemons alone listen.
+ * What sl-egressd kept of it (dropped packets, names its resolver refused),
+ * in time order; following, then each new one. Any number of readers at
+ * once: they read files, the daemon alone listens.
  *
  * Return: 0 (not following), -errno (following, it does not return otherwise)
  */
@@ -424,9 +424,9 @@ int sl_egress_log(const char *name, bool json, bool follow, FILE *out, struct sl
 	if (nsfd < 0)
 		return nsfd;
 	if (sl_state_load(name, &st, err) == 0 && sl_kv_get(&st, "SL_ALLOW") &&
-	    !sl_daemon_pid(&sl_denylog, &st))
-		sl_warn("%s: no denial logger runs: dropped packets are not being kept "
-			"(sl-egress apply starts one)", name);
+	    sl_egressd_status(name, &(struct sl_egressd_vm){ 0 }, NULL) < 0)
+		sl_warn("%s: sl-egressd does not serve it: dropped packets are not being kept "
+			"(sl-egress apply serves it again)", name);
 	tail_open(&t[0], name, SL_DENIED_LOG);
 	tail_open(&t[1], name, SL_DNS_LOG);
 	print_ready(t, json, out);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,7 +18,7 @@
 #include "ipt.h"
 #include <libiptc/libiptc.h>
 #include "json.h"
-#include "daemon.h"
+#include "egressd.h"
 #include "denials.h"
 #include "log.h"
 #include "name.h"
@@ -948,49 +949,77 @@ static int rate_keys(const struct sl_egress_cfg *c, struct sl_kv *out)
 }
 
 /*
- * A daemon of the VM's namespace (lib/daemon.h), started or told of the
- * new policy. The state is written first: daemons read it from there.
+ * Before sl-egressd, each VM had a denial logger and a resolver of its own,
+ * their pids in its state: an upgraded host may still run them, and they
+ * hold the namespace's NFLOG group. They are ended, and their keys go.
  */
-static int daemon_apply(const struct sl_daemon *d, const char *name, struct sl_kv *out,
-			struct sl_error *err)
+static void legacy_stop(const char *name, const struct sl_kv *st)
 {
-	_cleanup_kv_ struct sl_kv res = { 0 };
-	int r;
+	static const char *const keys[][2] = { { "SL_DENYLOG_PID", "SL_DENYLOG_START" },
+					       { "SL_RESOLVER_PID", "SL_RESOLVER_START" } };
+	static const char *const gone[] = { "SL_DENYLOG_PID", "SL_DENYLOG_START",
+					    "SL_RESOLVER_PID", "SL_RESOLVER_START", NULL };
+	bool any = false;
 
-	if ((r = sl_state_update(name, out, NULL, err)) < 0 ||
-	    (r = sl_daemon_ensure(d, name, &res, err)) < 0 || (r = sl_kv_merge(out, &res)) < 0)
-		return r;
-	return sl_state_update(name, &res, NULL, err);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *p = sl_kv_get(st, keys[i][0]), *t = sl_kv_get(st, keys[i][1]);
+		unsigned long long start;
+		int pid;
+
+		if (!p)
+			continue;
+		any = true;
+		pid = atoi(p);
+		if (!t || sl_proc_start(pid, &start) < 0 || start != strtoull(t, NULL, 10))
+			continue;
+		kill(pid, SIGTERM);
+		for (int w = 0; w < 100 && sl_proc_start(pid, NULL) == 0; w++)
+			usleep(10000);
+		if (sl_proc_start(pid, NULL) == 0)
+			kill(pid, SIGKILL);
+	}
+	if (any)
+		sl_state_update(name, NULL, gone, NULL);
 }
 
 /*
- * The VM's resolver, for a list that holds names (or did): the guest is to
- * ask its gateway (SL_DNS, which sl-boot reads), the resolver its upstreams.
+ * The run dir's daemon (lib/egressd.h) serves the VM: its denials, and its
+ * resolver when the list holds names (or did). The state is written first:
+ * the daemon reads the VM's lists from there.
  */
-static int resolver_apply(const struct sl_egress_cfg *c, struct sl_kv *out, struct sl_error *err)
+static int daemon_apply(const struct sl_egress_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	char gw[SL_IP_STRLEN];
 	int r;
 
-	if ((r = sl_kv_set(out, "SL_DNS_UPSTREAM", c->dns_upstream)) < 0 ||
-	    (r = sl_kv_set(out, "SL_DNS", sl_ip_fmt(c->ip - 1, gw))) < 0)
+	if (c->dns_upstream && *c->dns_upstream &&
+	    ((r = sl_kv_set(out, "SL_DNS_UPSTREAM", c->dns_upstream)) < 0 ||
+	     (r = sl_kv_set(out, "SL_DNS", sl_ip_fmt(c->ip - 1, gw))) < 0))
 		return r;
-	return daemon_apply(&sl_resolver, c->name, out, err);
+	if ((r = sl_state_update(c->name, out, NULL, err)) < 0)
+		return r;
+	{
+		_cleanup_kv_ struct sl_kv st = { 0 };
+
+		if (sl_state_load(c->name, &st, NULL) == 0)
+			legacy_stop(c->name, &st);
+	}
+	return sl_egressd_serve(c->name, err);
 }
 
 /**
  * sl_egress_apply() - install a VM's egress rules and its range's host rules
  * @c: VM, addresses, allow and drop lists
- * @out: SL_ALLOW, SL_DROP, SL_EGRESS_RANGE, SL_DENYLOG_PID, SL_DENYLOG_START;
- *	 with a resolver SL_DNS (the gateway), SL_DNS_UPSTREAM, SL_RESOLVER_PID,
- *	 SL_RESOLVER_START
+ * @out: SL_ALLOW, SL_DROP, SL_EGRESS_RANGE; with a resolver SL_DNS (the
+ *	 gateway) and SL_DNS_UPSTREAM
  * @err: why, when it fails
  *
  * Applying twice is the same as once: the namespace's chains are rewritten
  * whole, and the host's rules for the range are added only when missing.
  * Names in allow get an ip set each, made before the rules and removed
  * with the last entry naming them, and a resolver. An isolated VM's
- * dropped packets are kept by its denial logger (lib/daemon.h).
+ * dropped packets are kept, and its resolver run, by the run dir's daemon
+ * (lib/egressd.h).
  *
  * Return: 0, -ENXIO (no namespace), or -errno with the error recorded
  */
@@ -1041,10 +1070,7 @@ int sl_egress_apply(const struct sl_egress_cfg *c, struct sl_kv *out, struct sl_
 	lock = -1;
 	if (c->bridge)
 		return sl_state_update(c->name, out, NULL, err);
-	if ((r = daemon_apply(&sl_denylog, c->name, out, err)) < 0 || !c->dns_upstream ||
-	    !*c->dns_upstream)
-		return r;
-	return resolver_apply(c, out, err);
+	return daemon_apply(c, out, err);
 }
 
 /* Flush: the caps off whichever of the VM's links are there (in the namespace). */
@@ -1093,10 +1119,9 @@ int sl_egress_flush(const char *name, struct sl_error *err)
 	r = sl_name_check(name, err);
 	if (r < 0)
 		return r;
-	if ((r = sl_state_load(name, &st, err)) < 0 ||
-	    (r = sl_daemon_stop(&sl_resolver, name, err)) < 0 ||
-	    (r = sl_daemon_stop(&sl_denylog, name, err)) < 0)
+	if ((r = sl_state_load(name, &st, err)) < 0 || (r = sl_egressd_forget(name, err)) < 0)
 		return r;
+	legacy_stop(name, &st);
 	sl_denial_logs_remove(name);
 	r = sl_owned_netns(name);
 	if (r < 0)
@@ -1210,32 +1235,36 @@ static unsigned long long entry_packets(const struct sl_entry *e, const char *ta
 }
 
 /*
- * The daemons of the VM's namespace: the denial logger, and the resolver
- * when the VM has one (where it listens, whom it asks).
+ * How the run dir's daemon serves the VM: its denials, and its resolver
+ * when it has one (where it listens, whom it asks).
  */
 static void show_daemons(const struct sl_egress_cfg *c, FILE *f)
 {
 	_cleanup_kv_ struct sl_kv st = { 0 };
+	struct sl_egressd_vm v;
 	const char *up;
 	char gw[SL_IP_STRLEN];
-	int pid;
+	int r;
 
 	if (sl_state_load(c->name, &st, NULL) < 0)
 		return;
-	if ((pid = sl_daemon_pid(&sl_denylog, &st)))
-		fprintf(f, "# denial logger: pid %d (sl-egress log %s)\n", pid, c->name);
+	r = sl_egressd_status(c->name, &v, NULL);
+	if (r == 0)
+		fprintf(f, "# denials: kept by sl-egressd pid %d, this VM its slot %u: %lu logged, "
+			   "%lu suppressed since apply (sl-egress log %s)\n", v.pid, v.slot,
+			v.logged, v.suppressed, c->name);
 	else
-		fprintf(f, "# denial logger: NOT RUNNING: dropped packets are not kept; "
-			   "sl-egress apply starts it\n");
+		fprintf(f, "# denials: NOT KEPT: %s; sl-egress apply serves it again\n",
+			r == -ESRCH ? "no sl-egressd runs" : "sl-egressd does not serve this VM");
 	if (!(up = sl_kv_get(&st, "SL_DNS_UPSTREAM")))
 		return;
-	pid = sl_daemon_pid(&sl_resolver, &st);
 	sl_ip_fmt(c->ip - 1, gw);
-	if (pid)
-		fprintf(f, "# resolver: pid %d on %s:53, upstream %s; %s\n", pid,
-			c->ip ? gw : "the gateway", up,
+	if (r == 0 && v.resolver)
+		fprintf(f, "# resolver: in sl-egressd pid %d on %s:53, upstream %s; %s; %lu queries, "
+			   "%lu refused\n", v.pid, c->ip ? gw : "the gateway", up,
 			sl_entry_list_names(&c->allow) ? "names in allow only (REFUSED otherwise)"
-							: "every name (no name in allow)");
+							: "every name (no name in allow)",
+			v.queries, v.refused);
 	else
 		fprintf(f, "# resolver: NOT RUNNING (upstream %s): the guest resolves nothing; "
 			   "sl-egress apply starts it\n", up);
@@ -1440,19 +1469,34 @@ static int extras_json(const struct sl_egress_cfg *c, const struct sl_kv *st, js
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	const char *up = sl_kv_get(st, "SL_DNS_UPSTREAM");
+	struct sl_egressd_vm v = { 0 };
 	uint64_t out = 0, in = 0;
-	json_object *bw, *res;
+	json_object *bw, *res, *d;
+	bool served;
 	char a[32];
 	int r;
 
-	if ((r = jadd(o, "denylog", json_object_new_int(sl_daemon_pid(&sl_denylog, st)))) < 0)
+	served = sl_egressd_status(c->name, &v, NULL) == 0;
+	if (!served) {
+		r = json_object_object_add(o, "daemon", NULL) ? -ENOMEM : 0; /* null */
+	} else if ((r = jadd(o, "daemon", d = json_object_new_object())) == 0 &&
+		   (r = jadd(d, "pid", json_object_new_int(v.pid))) == 0 &&
+		   (r = jadd(d, "slot", json_object_new_int((int)v.slot))) == 0 &&
+		   (r = jadd(d, "logged", json_object_new_int64((int64_t)v.logged))) == 0) {
+		r = jadd(d, "suppressed", json_object_new_int64((int64_t)v.suppressed));
+	}
+	if (r < 0)
 		return r;
 	if (!up) {
 		r = json_object_object_add(o, "resolver", NULL) ? -ENOMEM : 0; /* null */
 	} else if ((r = jadd(o, "resolver", res = json_object_new_object())) == 0) {
-		r = jadd(res, "pid", json_object_new_int(sl_daemon_pid(&sl_resolver, st)));
+		r = jadd(res, "pid", json_object_new_int(served && v.resolver ? v.pid : 0));
 		if (r == 0)
 			r = jadd(res, "upstream", json_object_new_string(up));
+		if (r == 0)
+			r = jadd(res, "queries", json_object_new_int64((int64_t)v.queries));
+		if (r == 0)
+			r = jadd(res, "refused", json_object_new_int64((int64_t)v.refused));
 	}
 	if (r < 0)
 		return r;
@@ -1642,19 +1686,24 @@ static int check_caps(const struct sl_egress_cfg *c, const char *where)
 	return bad;
 }
 
-/* A VM has its denial logger running, and its resolver when it has one. */
+/* The daemon serves the VM, and runs its resolver when it has one. */
 static int check_daemons(const struct sl_egress_cfg *c, const char *where, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	int bad = 0;
 
+	struct sl_egressd_vm v;
+	int r;
+
 	if (sl_state_load(c->name, &st, err) < 0)
 		return 0;
-	if (!sl_daemon_pid(&sl_denylog, &st)) {
-		sl_info("check: %s: the denial logger is not running", where);
+	r = sl_egressd_status(c->name, &v, NULL);
+	if (r < 0) {
+		sl_info("check: %s: its denials are not kept: %s", where,
+			r == -ESRCH ? "no sl-egressd runs" : "sl-egressd does not serve it");
 		bad++;
 	}
-	if (c->dns_upstream && *c->dns_upstream && !sl_daemon_pid(&sl_resolver, &st)) {
+	if (c->dns_upstream && *c->dns_upstream && (r < 0 || !v.resolver)) {
 		sl_info("check: %s: the resolver is not running", where);
 		bad++;
 	}

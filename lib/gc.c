@@ -14,7 +14,7 @@
 #include "cni.h"
 #include "cniplug.h"
 #include "cidr.h"
-#include "daemon.h"
+#include "egressd.h"
 #include "egress.h"
 #include "gc.h"
 #include "ipam.h"
@@ -55,13 +55,13 @@ static bool alive(int pid)
 /*
  * Whether the namespace sl-netns made for the VM is gone: deleted by hand
  * (ip netns del), or being torn down by the kernel, its veth still listed.
- * The VM's own daemons hold it only until they see its name go.
+ * The run dir's daemon holds it only until it sees its name go.
  */
 static bool netns_gone(const char *name, const struct sl_kv *st)
 {
 	const char *ident = sl_kv_get(st, "SL_NETNS_ID");
 	_cleanup_nl_ struct nl_sock *sk = NULL;
-	int skip[3] = { 0 }, n = 0;
+	int skip[2] = { sl_egressd_pid(), 0 };
 	struct sl_link h;
 	int32_t peer = -1;
 
@@ -70,9 +70,6 @@ static bool netns_gone(const char *name, const struct sl_kv *st)
 	if (sl_nl_open(&sk) == 0 && sl_link_get(sk, name, &h) == 0 &&
 	    !strcmp(h.alias, sl_owner_tag()) && !strcmp(h.kind, "veth"))
 		peer = h.peer_nsid;
-	if ((skip[n] = sl_daemon_pid(&sl_resolver, st)))
-		n++;
-	skip[n] = sl_daemon_pid(&sl_denylog, st);
 	return sl_nsident_gone(ident, sl_kv_get(st, "SL_NETNS"), peer, skip) > 0;
 }
 
@@ -196,12 +193,16 @@ static void say_user(const char *name, const char *range)
 
 /*
  * Supervisors and QEMUs of ours whose VM has no state dir any more (it was
- * deleted under them): found in /proc, and killed.
+ * deleted under them): found in /proc, and killed; so is a daemon of the
+ * run dir that its pid file does not name (the run dir was emptied under
+ * it), but only while no tool holds the egressd lock (one is starting).
  */
 static void stateless_processes(void)
 {
 	_cleanup_closedir_ DIR *d = opendir("/proc");
+	_cleanup_close_ int lock = sl_lock_try(SL_EGRESSD_LOCK, NULL);
 	struct dirent *e;
+	int daemon = sl_egressd_pid();
 
 	while (d && (e = readdir(d))) {
 		int pid = atoi(e->d_name), what;
@@ -210,6 +211,15 @@ static void stateless_processes(void)
 		if (pid <= 0 || pid == getpid() || !alive(pid))
 			continue;
 		what = sl_vm_process(pid, vm, sizeof(vm));
+		if (what == SL_PROC_EGRESSD) {
+			/* the run dir's daemon is the one its pid file names */
+			if (pid == daemon || lock < 0)
+				continue;
+			say("sl-egressd %d (not the run dir's: no pid file names it)", pid);
+			if (!dry)
+				kill(pid, SIGKILL);
+			continue;
+		}
 		if (!what || has_state(vm))
 			continue;
 		say("%s %d of %s (no state)", what == SL_PROC_SUPERVISOR ? "supervisor" : "QEMU",

@@ -79,13 +79,15 @@ static int on_output(struct ipset_session *ss, void *p, const char *fmt, ...)
 	return 0;
 }
 
+static int run(struct sl_ipset *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /**
  * sl_ipset_open() - a handle on the ip sets of the current network namespace
  * @s: result, for sl_ipset_closep()
  * @err: why, when it fails
  *
  * The namespace is the one the calling thread is in when the handle is
- * opened: the netlink socket stays bound to it.
+ * opened: the netlink socket is made then and stays bound to it.
  *
  * Return: 0 or -ENOMEM
  */
@@ -106,6 +108,14 @@ int sl_ipset_open(struct sl_ipset **s, struct sl_error *err)
 		return sl_error(err, -ENOMEM, "cannot open ip sets: no memory");
 	}
 	ipset_custom_printf(n->h, on_custom_error, on_standard_error, on_output, n);
+	/* libipset opens its netlink socket at the first command: made now, it
+	 * is bound to this namespace, whichever the caller is in later */
+	if (run(n, "list -name") < 0) {
+		int r = sl_error(err, -EIO, "cannot open ip sets: %s", n->err);
+
+		sl_ipset_closep(&n);
+		return r;
+	}
 	*s = n;
 	return 0;
 }

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
-#include "daemon.h"
+#include "egressd.h"
 #include "error.h"
 #include "log.h"
 #include "macvtap.h"
@@ -146,6 +146,10 @@ int sl_vm_process(int pid, char *name, size_t len)
 		return 0;
 	sup = !strcmp(prog, "sl-supervise");
 	qemu = !strncmp(prog, "qemu-system", 11);
+	if (!strcmp(prog, "sl-egressd")) { /* the run dir's, no VM's */
+		snprintf(name, len, "%s", "");
+		return runs_for_us(pid) ? SL_PROC_EGRESSD : 0;
+	}
 	/* argv, NUL-separated: the VM is argv[1] or follows "-name" */
 	for (int i = 0; (sup || qemu) && arg < cmd + n; i++, arg += strlen(arg) + 1) {
 		const char *next = arg + strlen(arg) + 1;
@@ -657,11 +661,17 @@ int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err)
 	{
 		_cleanup_kv_ struct sl_kv st = { 0 };
 
-		/* the daemons of its namespace are part of it: 0 when one died */
-		if (sl_state_load(name, &st, err) == 0 && sl_kv_get(&st, "SL_ALLOW"))
-			sl_kv_setf(out, "SL_DENYLOG_PID", "%d", sl_daemon_pid(&sl_denylog, &st));
-		if (sl_kv_get(&st, "SL_DNS_UPSTREAM"))
-			sl_kv_setf(out, "SL_RESOLVER_PID", "%d", sl_daemon_pid(&sl_resolver, &st));
+		struct sl_egressd_vm v;
+
+		/* the run dir's daemon keeps its denials (and runs its resolver): 0
+		 * when it does not serve the VM */
+		if (sl_state_load(name, &st, err) == 0 && sl_kv_get(&st, "SL_ALLOW")) {
+			bool served = sl_egressd_status(name, &v, NULL) == 0;
+
+			sl_kv_setf(out, "SL_EGRESSD_PID", "%d", served ? v.pid : 0);
+			if (sl_kv_get(&st, "SL_DNS_UPSTREAM"))
+				sl_kv_set(out, "SL_RESOLVER", served && v.resolver ? "yes" : "no");
+		}
 	}
 	return sup && qemu ? 0 : 1;
 }

@@ -37,7 +37,7 @@ int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err);
 int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err);
 int sl_vm_pids(const char *name, int *sup, int *qemu);
 
-enum { SL_PROC_SUPERVISOR = 1, SL_PROC_QEMU = 2 };
+enum { SL_PROC_SUPERVISOR = 1, SL_PROC_QEMU = 2, SL_PROC_EGRESSD = 3 };
 int sl_vm_process(int pid, char *name, size_t len);
 
 /* Slicer's default name servers for a guest. */

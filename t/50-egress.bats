@@ -140,7 +140,7 @@ EOR
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "# $P-1: allow [] drop [192.168.1.0/24]" ]
 	[ "${lines[2]}" = "#   drop  169.254.169.254/32 (built in: cloud metadata; allow it as a /32)" ]
-	[[ ${lines[5]} =~ ^"# denial logger: pid "[0-9]+" (sl-egress log $P-1)"$ ]]
+	[[ ${lines[5]} =~ ^"# denials: kept by sl-egressd pid "[0-9]+", this VM its slot "[0-9]+": 0 logged, 0 suppressed since apply (sl-egress log $P-1)"$ ]]
 	[ "${lines[6]}" = "# namespace $P-1" ]
 	[ "${lines[7]}" = "*filter" ]
 	grep -qx -- '-A SL-FWD -d 192.168.1.0/24 -i tap0 -m comment --comment "sl:'"$P-1"'" -j DROP' <<<"$output"

@@ -296,40 +296,97 @@ for i in range(120):
 	[ "$(inhost sl-egress log "$P-1" | grep -c '198.51.100.10:81 denied')" -le 40 ]
 }
 
-@test "the denial logger: one per VM, in its namespace; check and show see it die; apply restarts it, flush ends it" {
+@test "one sl-egressd serves every VM's denials; check, show and log see it die; the next apply starts it again and says so" {
 	standin "$P-1" --drop 198.51.100.0/24
+	standin "$P-2" --drop 198.51.100.0/24
 	local pid
-	pid=$(inhost sl-boot status "$P-1" | sed -n 's/^SL_DENYLOG_PID=//p')
-	[ "$pid" -gt 0 ]
-	[ "$(readlink "/proc/$pid/ns/net")" = "$(ip netns exec "$P-1" readlink /proc/self/ns/net)" ]
-	[ "$(inhost sl-egress show --json "$P-1" | jq .denylog)" = "$pid" ]
+	pid=$(cut -d' ' -f1 "$SL_RUN_DIR/egressd.pid")
+	pid_alive "$pid"
+	# one process for both VMs, a place for each; its NFLOG listener in each namespace
+	[ "$(inhost sl-boot status "$P-1" | sed -n 's/^SL_EGRESSD_PID=//p')" = "$pid" ]
+	[ "$(inhost sl-boot status "$P-2" | sed -n 's/^SL_EGRESSD_PID=//p')" = "$pid" ]
+	[ "$(inhost sl-egress show --json "$P-1" | jq .daemon.pid)" = "$pid" ]
+	[ "$(inhost sl-egress show --json "$P-1" | jq .daemon.slot)" != "$(inhost sl-egress show --json "$P-2" | jq .daemon.slot)" ]
+	# and no other process of this run dir's: one daemon, not one per VM
+	local p n=0
+	for p in $(pgrep -x sl-egressd); do
+		tr '\0' '\n' <"/proc/$p/environ" | grep -qx "SL_RUN_DIR=$SL_RUN_DIR" && n=$((n + 1))
+	done
+	[ "$n" = 1 ]
 	inhost sl-egress check "$P-1"
 	kill -9 "$pid"
 	run inhost sl-egress check "$P-1"
 	[ "$status" -eq 1 ]
-	grep -q "the denial logger is not running" <<<"$output"
-	inhost sl-egress show "$P-1" | grep -q "denial logger: NOT RUNNING"
+	grep -q "its denials are not kept: no sl-egressd runs" <<<"$output"
+	inhost sl-egress show "$P-1" | grep -q "^# denials: NOT KEPT"
 	run inhost sl-egress log "$P-1"
 	[ "$status" -eq 0 ]
-	grep -q "no denial logger runs" <<<"$output"
-	inhost sl-egress apply "$P-1" --drop 198.51.100.0/24 >/dev/null
-	pid=$(inhost sl-boot status "$P-1" | sed -n 's/^SL_DENYLOG_PID=//p')
-	[ "$pid" -gt 0 ]
+	grep -q "sl-egressd does not serve it" <<<"$output"
+	# the next apply, of one VM, says so and the new daemon takes both back
+	run inhost sl-egress apply "$P-1" --drop 198.51.100.0/24
+	[ "$status" -eq 0 ]
+	grep -q "sl-egressd had died: started again, it takes back every VM of $SL_RUN_DIR" <<<"$output"
+	pid=$(cut -d' ' -f1 "$SL_RUN_DIR/egressd.pid")
+	pid_alive "$pid"
 	inhost sl-egress check "$P-1"
-	! reach "$P-1v" 198.51.100.10 || false
+	inhost sl-egress check "$P-2"
+	none_succeed 'reach "$P-1v" 198.51.100.10' 'reach "$P-2v" 198.51.100.10'
 	wait_logged "$P-1" "198.51.100.10:80 denied"
-	# a logger records itself before it says "ok": one whose starter died
-	# before writing its pid (here: none wrote it) is still found by flush
-	kill "$pid"
-	(exec nsenter --net="/run/netns/$HOST" "$TOP/libexec/sl-denylog" "$P-1" \
-		3>"$BATS_TEST_TMPDIR/ready" </dev/null >/dev/null 2>&1) &
-	pid=$!
-	wait_line "$BATS_TEST_TMPDIR/ready" "^ok$"
-	grep -qx "SL_DENYLOG_PID=$pid" "$SL_RUN_DIR/$P-1/vm.env"
-	inhost sl-egress check "$P-1"
+	wait_logged "$P-2" "198.51.100.10:80 denied"
+	# flush of one leaves the daemon to the other; of the last, it ends
 	inhost sl-egress flush "$P-1"
-	! pid_alive "$pid" || false
+	pid_alive "$pid"
 	[ ! -e "$SL_RUN_DIR/$P-1/denied.log" ]
+	inhost sl-egress check "$P-2"
+	inhost sl-egress flush "$P-2"
+	for _ in $(seq 1 20); do pid_alive "$pid" || break; sleep 0.1; done
+	! pid_alive "$pid" || false
+	[ ! -e "$SL_RUN_DIR/egressd.pid" ] && [ ! -e "$SL_RUN_DIR/egressd.sock" ]
+}
+
+@test "sl-gc ends a daemon of the run dir that its pid file does not name, and no other" {
+	standin "$P-1" --drop 198.51.100.0/24
+	local pid
+	pid=$(cut -d' ' -f1 "$SL_RUN_DIR/egressd.pid")
+	run inhost sl-gc --dry-run
+	[ -z "$output" ]
+	# the run dir emptied under it (its pid file gone): it is nobody's
+	rm "$SL_RUN_DIR/egressd.pid"
+	run inhost sl-gc
+	echo "$output"
+	grep -q "removed sl-egressd $pid (not the run dir's: no pid file names it)" <<<"$output"
+	for _ in $(seq 1 20); do pid_alive "$pid" || break; sleep 0.1; done
+	! pid_alive "$pid" || false
+	# the next apply serves the VM again
+	inhost sl-egress apply "$P-1" --drop 198.51.100.0/24 >/dev/null
+	inhost sl-egress check "$P-1"
+}
+
+@test "a flood of denials: the kernel's limit keeps the log short, and what it held back is counted" {
+	standin "$P-1" --drop 198.51.100.0/24
+	standin "$P-2" --drop 198.51.100.0/24
+	# 400 denied SYNs at once from one VM
+	for i in $(seq 1 400); do
+		ip netns exec "$P-1v" busybox nc -w 1 198.51.100.10 81 </dev/null >/dev/null 2>&1 &
+	done
+	# meanwhile the other VM's one denial is kept at once
+	reach "$P-2v" 198.51.100.10 || true
+	wait_logged "$P-2" "198.51.100.10:80 denied"
+	wait
+	# the kernel's count of the drops, and what the log says: lines plus counts
+	local drops lines said
+	for _ in $(seq 1 40); do
+		drops=$(ip netns exec "$P-1" iptables-legacy -L SL-FWD -v -x -n | awk '$3 == "DROP" && prev == "NFLOG" { s += $1 } { prev = $3 } END { print s + 0 }')
+		lines=$(inhost sl-egress log "$P-1" | grep -c ' denied by ' || true)
+		said=$(inhost sl-egress log "$P-1" | sed -n 's/^.* ip \([0-9]*\) suppressed$/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+		[ $((lines + said)) -ge "$drops" ] && break
+		sleep 0.25
+	done
+	echo "drops $drops, lines $lines, counted $said" >&2
+	[ "$drops" -ge 400 ]
+	[ "$lines" -le 60 ]
+	[ $((lines + said)) = "$drops" ]
+	[ "$(inhost sl-egress show --json "$P-1" | jq .daemon.suppressed)" = "$said" ]
 }
 
 @test "the cloud metadata address is dropped by default, whatever wider entries say; allowed as a /32 it answers" {

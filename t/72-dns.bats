@@ -21,8 +21,9 @@ dnsq() {
 	ip netns exec "$ns" "$TOP/t/dnsq.py" "$@"
 }
 
-resolver_pid() {
-	grep '^SL_RESOLVER_PID=' "$SL_RUN_DIR/$1/vm.env" | cut -d= -f2 | tr -d "'"
+# the run dir's daemon, which runs every VM's resolver (lib/egressd.h)
+daemon_pid() {
+	cut -d' ' -f1 "$SL_RUN_DIR/egressd.pid" 2>/dev/null
 }
 
 @test "an allowed name resolves at the gateway and only then is its address reachable; a blocked one by no path" {
@@ -68,12 +69,13 @@ resolver_pid() {
 	run inhost sl-egress log --json "$P-1"
 	grep -q '"SL_PROTO":"dns","SL_DEST":"blocked.test","SL_PORT":"0","SL_ENTRY":"default"' <<<"$output"
 	run inhost sl-egress show "$P-1"
-	grep -q "^# resolver: pid $(resolver_pid "$P-1") on $gw:53, upstream 203.0.113.10" <<<"$output"
+	grep -q "^# resolver: in sl-egressd pid $(daemon_pid) on $gw:53, upstream 203.0.113.10; names in allow only (REFUSED otherwise); [1-9][0-9]* queries, [1-9][0-9]* refused$" <<<"$output"
 	grep -q -- "-i tap0 -m set --match-set sl-[0-9a-f]* dst -m comment .* -j ACCEPT" <<<"$output"
 	grep -q -- "-p udp -m udp --dport 53 .*-j DROP" <<<"$output"
 	inhost sl-egress check "$P-1"
 	run inhost sl-egress show --json --stats "$P-1"
-	[ "$(jq -r .resolver.pid <<<"$output")" = "$(resolver_pid "$P-1")" ]
+	[ "$(jq -r .resolver.pid <<<"$output")" = "$(daemon_pid)" ]
+	[ "$(jq -r .daemon.pid <<<"$output")" = "$(daemon_pid)" ]
 	[ "$(jq -r '.resolver.upstream, (.policy[] | select(.entry == "allowed.test") | .verdict), .default.verdict' <<<"$output")" = \
 		"$(printf '203.0.113.10\nallow\ndrop')" ]
 	[ "$(jq -r '.policy[] | select(.entry == "allowed.test") | .packets' <<<"$output")" -gt 0 ]
@@ -134,11 +136,12 @@ resolver_pid() {
 @test "a live update: a name taken out takes its addresses with it; the resolver stays, answering every name" {
 	standin "$P-1" --allow allowed.test --allow 203.0.113.11 --dns-upstream 203.0.113.10
 	local pid
-	pid=$(resolver_pid "$P-1")
+	pid=$(daemon_pid)
 	dnsq "$P-1v" "$SL_GW" allowed.test >/dev/null
 	reach "$P-1v" 203.0.113.10
 	inhost sl-egress apply "$P-1" --allow 203.0.113.11 >/dev/null
-	[ "$(resolver_pid "$P-1")" = "$pid" ]
+	[ "$(daemon_pid)" = "$pid" ]
+	inhost sl-egress check "$P-1"
 	[ -z "$(ip netns exec "$P-1" ipset list -n)" ]
 	! reach "$P-1v" 203.0.113.10 || false
 	reach "$P-1v" 203.0.113.11
@@ -177,7 +180,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 @test "the resolver survives a flood of malformed queries with bounded memory" {
 	standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
 	local pid rss0 rss1 rss2
-	pid=$(resolver_pid "$P-1")
+	pid=$(daemon_pid)
 	rss0=$(rss "$pid")
 	flood "$SL_GW"
 	rss1=$(rss "$pid")
@@ -188,10 +191,10 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 	pid_alive "$pid"
 	run dnsq "$P-1v" "$SL_GW" allowed.test
 	grep -q "^A 203.0.113.10" <<<"$output"
-	echo "resolver RSS: $rss0 kB at start, $rss1 kB after a flood, $rss2 kB after two more" >&2
+	echo "daemon RSS: $rss0 kB at start, $rss1 kB after a flood, $rss2 kB after two more" >&2
 	# ASan's allocator keeps what it freed (no leak is reported: the run's
 	# sanitizer log stays empty), so the bound is the plain build's
-	if ldd "$TOP/libexec/sl-resolve" | grep -q libasan; then return 0; fi
+	if ldd "$TOP/libexec/sl-egressd" | grep -q libasan; then return 0; fi
 	[ "$rss2" -le $((rss1 + 1024)) ]
 	[ "$rss1" -le $((rss0 + 4096)) ]
 }
@@ -214,26 +217,35 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 	! grep -q SL_RESOLVER "$SL_RUN_DIR/$P-1/vm.env" || false
 }
 
-@test "flush ends the resolver and removes the sets; a namespace deleted ends it; sl-gc reaps it" {
+@test "flush takes a VM's resolver out of the daemon and removes its sets; a namespace deleted goes by itself; sl-gc too" {
 	standin "$P-1" --allow allowed.test --dns-upstream 203.0.113.10
 	standin "$P-2" --allow allowed.test --dns-upstream 203.0.113.10
-	local p1 p2
-	p1=$(resolver_pid "$P-1"); p2=$(resolver_pid "$P-2")
-	pid_alive "$p1" && pid_alive "$p2"
+	local d gw1=$SL_GW
+	d=$(daemon_pid)
+	pid_alive "$d"
+	# one daemon serves both: its resolver sockets are in each VM's namespace
+	[ "$(ip netns exec "$P-1" ss -Hlun "sport = :53" | wc -l)" = 1 ]
+	[ "$(ip netns exec "$P-2" ss -Hlun "sport = :53" | wc -l)" = 1 ]
+	[ "$(ip netns exec "$P-1" ss -Hlunp "sport = :53" | grep -o 'pid=[0-9]*')" = "pid=$d" ]
 	inhost sl-egress flush "$P-1"
-	! pid_alive "$p1" || false
 	[ -z "$(ip netns exec "$P-1" ipset list -n)" ]
+	[ -z "$(ip netns exec "$P-1" ss -Hlun "sport = :53")" ]
 	! grep -q "^SL_DNS" "$SL_RUN_DIR/$P-1/vm.env" || false
-	# the namespace goes under the resolver's feet: it goes too
+	! dnsq "$P-1v" "$gw1" allowed.test || false
+	# the other VM's resolver goes on in the same daemon
+	dnsq "$P-2v" "$SL_GW" allowed.test | grep -q "^A 203.0.113.10"
+	[ "$(daemon_pid)" = "$d" ]
+	# the namespace goes under the daemon's feet: the VM goes from it, then the daemon (none left)
 	ip netns pids "$P-2v" | xargs -r kill
 	ip netns del "$P-2v"
 	ip netns del "$P-2"
-	for _ in $(seq 1 30); do pid_alive "$p2" || break; sleep 0.1; done
-	! pid_alive "$p2" || false
-	# a VM whose owner died: sl-gc ends its resolver with the rest
+	for _ in $(seq 1 30); do pid_alive "$d" || break; sleep 0.1; done
+	! pid_alive "$d" || false
+	[ ! -e "$SL_RUN_DIR/egressd.sock" ] && [ ! -e "$SL_RUN_DIR/egressd.pid" ]
+	# a VM whose owner died: sl-gc takes it out of the daemon with the rest
 	standin "$P-3" --allow allowed.test --dns-upstream 203.0.113.10
-	local p3 owner
-	p3=$(resolver_pid "$P-3")
+	local owner
+	d=$(daemon_pid)
 	sleep 60 & owner=$!
 	printf "SL_OWNER_PID=%s\nSL_OWNER_START=%s\n" "$owner" \
 		"$(awk '{print $22}' "/proc/$owner/stat")" >>"$SL_RUN_DIR/$P-3/vm.env"
@@ -241,7 +253,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 	run inhost sl-gc
 	[ "$status" -eq 0 ]
 	grep -q "VM $P-3: egress rules" <<<"$output"
-	! pid_alive "$p3" || false
+	! pid_alive "$d" || false
 	! ip netns exec "$P-3" true 2>/dev/null || false
 }
 

@@ -164,8 +164,9 @@ vm_ping() {
 	run inhost sl-exec "$vm" -- nslookup blocked.test 203.0.113.10
 	! grep -q "203.0.113.20" <<<"$output" || false
 	inhost sl-egress log "$vm" | grep -q "dns blocked.test denied by default"
-	# the resolver is the VM's: in its status, gone with it
-	pid=$(inhost sl-boot status "$vm" | grep '^SL_RESOLVER_PID=' | cut -d= -f2)
+	# its resolver runs in the run dir's daemon: in its status; gone with the last VM
+	inhost sl-boot status "$vm" | grep -qx "SL_RESOLVER=yes"
+	pid=$(inhost sl-boot status "$vm" | grep '^SL_EGRESSD_PID=' | cut -d= -f2)
 	[ "$pid" -gt 0 ] && pid_alive "$pid"
 	inhost sl-up --print-script "$c" | grep -q -- "--allow allowed.test .*--dns-upstream 203.0.113.10"
 	inhost sl-up down "$c"
