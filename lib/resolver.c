@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -73,6 +74,7 @@ struct sl_resolver {
 	char upstream[256];
 	unsigned ttl_min, ttl_max;
 	int udp, tcp, upfd;
+	int ep; /* its sockets, for whoever drives it to wait on (one fd) */
 	struct sl_ipset *sets;
 	struct pending *pend[PENDING];
 	struct tcp_client cl[TCP_CLIENTS];
@@ -198,6 +200,18 @@ fail:
 			strerror(errno));
 }
 
+/* What an epoll event of its set is: a socket of its own, or TCP client N. */
+enum { W_UDP, W_TCP, W_UP, W_CLIENT };
+
+static int watch(struct sl_resolver *R, int fd, uint32_t what, struct sl_error *err)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = what };
+
+	if (epoll_ctl(R->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return sl_error(err, -errno, "%s: epoll: %s", R->name, strerror(errno));
+	return 0;
+}
+
 /**
  * sl_resolver_open() - a resolver for a VM, in the namespace the caller is in
  * @r: result; sl_resolver_close() it
@@ -221,8 +235,14 @@ int sl_resolver_open(struct sl_resolver **r, const char *name, struct sl_error *
 	R->udp = R->tcp = R->upfd = -1;
 	for (int i = 0; i < TCP_CLIENTS; i++)
 		R->cl[i].fd = -1;
+	if ((R->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		e = sl_error(err, -errno, "%s: epoll: %s", name, strerror(errno));
+		free(R);
+		return e;
+	}
 	if ((e = sl_resolver_reload(R, err)) < 0 || (e = listen_on(R, err)) < 0 ||
-	    (e = sl_ipset_open(&R->sets, err)) < 0) {
+	    (e = watch(R, R->udp, W_UDP, err)) < 0 || (e = watch(R, R->tcp, W_TCP, err)) < 0 ||
+	    (e = watch(R, R->upfd, W_UP, err)) < 0 || (e = sl_ipset_open(&R->sets, err)) < 0) {
 		sl_resolver_close(R);
 		return e;
 	}
@@ -270,6 +290,8 @@ void sl_resolver_close(struct sl_resolver *R)
 		close(R->tcp);
 	if (R->upfd >= 0)
 		close(R->upfd);
+	if (R->ep >= 0)
+		close(R->ep);
 	sl_ipset_closep(&R->sets);
 	sl_policy_free(&R->pol);
 	sl_entry_list_free(&R->allow);
@@ -539,7 +561,10 @@ static void on_accept(struct sl_resolver *R)
 	}
 	/* all taken: the idlest goes, so that a guest cannot hold them all */
 	tcp_close(R, slot);
-	if (!(R->cl[slot].buf = malloc(2 + SL_DNS_MSG_MAX))) {
+	if (!(R->cl[slot].buf = malloc(2 + SL_DNS_MSG_MAX)) ||
+	    watch(R, fd, W_CLIENT + (uint32_t)slot, NULL) < 0) {
+		free(R->cl[slot].buf);
+		R->cl[slot].buf = NULL;
 		close(fd);
 		return;
 	}
@@ -548,63 +573,61 @@ static void on_accept(struct sl_resolver *R)
 }
 
 /**
- * sl_resolver_pollfds() - what to poll for it
+ * sl_resolver_fd() - the one fd to wait on for it (an epoll set of its sockets)
  * @r: the resolver
- * @pf: SL_RESOLVER_FDS entries, filled (unused ones -1)
  *
- * Return: SL_RESOLVER_FDS
+ * Readable when any of its sockets is: then sl_resolver_io().
  */
-int sl_resolver_pollfds(const struct sl_resolver *R, struct pollfd *pf)
+int sl_resolver_fd(const struct sl_resolver *R)
 {
-	pf[0] = (struct pollfd){ R->udp, POLLIN, 0 };
-	pf[1] = (struct pollfd){ R->tcp, POLLIN, 0 };
-	pf[2] = (struct pollfd){ R->upfd, POLLIN, 0 };
-	for (int i = 0; i < TCP_CLIENTS; i++)
-		pf[3 + i] = (struct pollfd){ R->cl[i].fd, POLLIN, 0 };
-	for (int i = 3 + TCP_CLIENTS; i < SL_RESOLVER_FDS; i++)
-		pf[i] = (struct pollfd){ -1, 0, 0 };
-	return SL_RESOLVER_FDS;
+	return R->ep;
 }
 
-/**
- * sl_resolver_io() - serve what poll() found, at most @budget messages a socket
- * @r: the resolver
- * @pf: what sl_resolver_pollfds() gave, with the poll's revents
- * @n: how many
- * @budget: datagrams to take from each socket this turn; the rest wait for
- *	the next, after the other VMs had theirs
- */
-void sl_resolver_io(struct sl_resolver *R, const struct pollfd *pf, int n, unsigned budget)
+/* At most @budget datagrams from @fd: queries (the guest's), or answers (@up). */
+static void datagrams(struct sl_resolver *R, int fd, unsigned budget, bool up)
 {
 	uint8_t buf[SL_DNS_MSG_MAX + 1];
 
-	for (unsigned b = 0; n > 0 && pf[0].revents && b < budget; b++) {
+	for (unsigned b = 0; b < budget; b++) {
 		struct sockaddr_in from = { 0 };
 		socklen_t fl = sizeof(from);
-		ssize_t len = recvfrom(R->udp, buf, sizeof(buf), MSG_DONTWAIT,
-				       (struct sockaddr *)&from, &fl);
+		ssize_t len = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+				       &fl);
 
 		if (len < 0)
 			break;
-		if (len > 0 && len <= SL_DNS_MSG_MAX)
+		if (len == 0 || len > SL_DNS_MSG_MAX)
+			continue;
+		if (up)
+			on_answer(R, buf, (size_t)len, &from);
+		else
 			on_query(R, -1, &from, buf, (size_t)len);
 	}
-	if (n > 1 && pf[1].revents)
-		on_accept(R);
-	for (unsigned b = 0; n > 2 && pf[2].revents && b < budget; b++) {
-		struct sockaddr_in from = { 0 };
-		socklen_t fl = sizeof(from);
-		ssize_t len = recvfrom(R->upfd, buf, sizeof(buf), MSG_DONTWAIT,
-				       (struct sockaddr *)&from, &fl);
+}
 
-		if (len < 0)
-			break;
-		if (len > 0 && len <= SL_DNS_MSG_MAX)
-			on_answer(R, buf, (size_t)len, &from);
+/**
+ * sl_resolver_io() - serve what is ready, at most @budget messages a socket
+ * @r: the resolver
+ * @budget: datagrams to take from each socket this turn; the rest wait for
+ *	the next, after the other VMs had theirs
+ */
+void sl_resolver_io(struct sl_resolver *R, unsigned budget)
+{
+	struct epoll_event ev[3 + TCP_CLIENTS];
+	int n = epoll_wait(R->ep, ev, (int)ARRAY_SIZE(ev), 0);
+
+	for (int i = 0; i < n; i++) {
+		uint32_t w = ev[i].data.u32;
+
+		if (w == W_UDP)
+			datagrams(R, R->udp, budget, false);
+		else if (w == W_UP)
+			datagrams(R, R->upfd, budget, true);
+		else if (w == W_TCP)
+			on_accept(R);
+		else if (w - W_CLIENT < TCP_CLIENTS && R->cl[w - W_CLIENT].fd >= 0)
+			on_tcp_data(R, (int)(w - W_CLIENT));
 	}
-	for (int i = 0; i < TCP_CLIENTS && 3 + i < n; i++)
-		if (R->cl[i].fd >= 0 && pf[3 + i].fd == R->cl[i].fd && pf[3 + i].revents)
-			on_tcp_data(R, i);
 }
 
 /**

@@ -2,7 +2,6 @@
 #ifndef SL_RESOLVER_H
 #define SL_RESOLVER_H
 
-#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,8 +13,9 @@
  * names an allow entry covers, puts the answers' addresses into the
  * entries' ip sets before the guest sees them, and refuses other names.
  * It owns sockets and an ip set handle made in the VM's namespace; whoever
- * drives it (sl-egressd, for every VM of a run dir) polls its fds and calls
- * back, a budget at a time, so that one VM's flood waits its turn.
+ * drives it (sl-egressd, for every VM of a run dir) waits on its one fd (an
+ * epoll set of its sockets) and calls back, a budget at a time, so that one
+ * VM's flood waits its turn.
  */
 struct sl_resolver;
 
@@ -24,12 +24,10 @@ struct sl_resolver_stats {
 	unsigned long queries, refused, answered, failed;
 };
 
-#define SL_RESOLVER_FDS 12 /* UDP, TCP listener, upstream, TCP clients */
-
 int sl_resolver_open(struct sl_resolver **r, const char *name, struct sl_error *err);
 int sl_resolver_reload(struct sl_resolver *r, struct sl_error *err);
-int sl_resolver_pollfds(const struct sl_resolver *r, struct pollfd *pf);
-void sl_resolver_io(struct sl_resolver *r, const struct pollfd *pf, int n, unsigned budget);
+int sl_resolver_fd(const struct sl_resolver *r);
+void sl_resolver_io(struct sl_resolver *r, unsigned budget);
 void sl_resolver_tick(struct sl_resolver *r, long long now_ms);
 void sl_resolver_stats(const struct sl_resolver *r, struct sl_resolver_stats *s);
 const char *sl_resolver_upstream(const struct sl_resolver *r);

@@ -7,9 +7,10 @@
  * Each VM it serves has, made in the VM's namespace (entered for the
  * moment: setns, make, come back): a listener on the namespace's NFLOG
  * group, whose denials go to the VM's denied.log; and, when its allow list
- * holds names, a resolver (lib/resolver.c). One poll() over all of them;
- * a socket that is ready gives at most BUDGET messages a turn, so one VM's
- * flood waits while the others have theirs. The kernel's rate limit on the
+ * holds names, a resolver (lib/resolver.c). One epoll set over all of them
+ * (a wakeup costs what is ready, not how many VMs there are); a socket
+ * that is ready gives at most BUDGET messages a turn, so one VM's flood
+ * waits while the others have theirs. The kernel's rate limit on the
  * logged drops keeps a flood's lines down; what it kept back is counted from
  * the drop rules' counters and said as "N suppressed".
  *
@@ -25,13 +26,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -69,15 +70,28 @@ struct vm {
 	unsigned long drops;      /* the drop rules' count at the last reading */
 	long long counted_ms;     /* that reading's time */
 	bool active;              /* denials since that reading */
-	size_t pf;                /* its first pollfd this turn */
 };
 
 static struct {
 	struct vm **v;
 	size_t n;
-	int ctl, sig, self_ns;
+	int ctl, sig, self_ns, ep;
 	long long empty_since;
-} D = { .ctl = -1, .sig = -1, .self_ns = -1 };
+} D = { .ctl = -1, .sig = -1, .self_ns = -1, .ep = -1 };
+
+/*
+ * An epoll event's data: a VM (its address) and which of its fds, in the
+ * low bits (a VM is 8-aligned); with no VM, the control socket or signals.
+ * Only what is ready is looked at: a wakeup costs the same with 1 VM or 256.
+ */
+enum { E_NFLOG = 1, E_RESOLVER = 2, E_CTL = 1, E_SIG = 2 };
+
+static int watch(int fd, struct vm *v, unsigned kind)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uintptr_t)v | kind };
+
+	return epoll_ctl(D.ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
 
 static struct vm *find(const char *name, size_t *at)
 {
@@ -158,6 +172,11 @@ static int reload(struct vm *v, struct sl_error *err)
 		return r;
 	r = sl_resolver_open(&v->res, v->name, err);
 	leave();
+	if (r == 0 && (r = watch(sl_resolver_fd(v->res), v, E_RESOLVER)) < 0) {
+		sl_resolver_close(v->res);
+		v->res = NULL;
+		sl_error(err, r, "%s: epoll: %s", v->name, strerror(-r));
+	}
 	return r;
 }
 
@@ -187,6 +206,9 @@ static int add(const char *name, size_t *slot, struct sl_error *err)
 	else if (wants_resolver(name))
 		r = sl_resolver_open(&v->res, name, err);
 	leave();
+	if (r == 0 && ((r = watch(sl_nflog_fd(v->nl), v, E_NFLOG)) < 0 ||
+		       (v->res && (r = watch(sl_resolver_fd(v->res), v, E_RESOLVER)) < 0)))
+		sl_error(err, r, "%s: epoll: %s", name, strerror(-r));
 	if (r < 0) {
 		vm_free(v);
 		return r;
@@ -198,6 +220,8 @@ static int add(const char *name, size_t *slot, struct sl_error *err)
 
 static void drop_vm(size_t i)
 {
+	if (!D.v || i >= D.n)
+		return;
 	vm_free(D.v[i]);
 	memmove(D.v + i, D.v + i + 1,
 		(D.n - i - 1) * sizeof(struct vm *)); // NOLINT(bugprone-sizeof-expression)
@@ -422,8 +446,13 @@ static int setup(struct sl_error *err)
 	    (D.sig = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return sl_error(err, -errno, "signals: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = sl_run_dir_ready(err)) < 0 || (r = listen_ctl(err)) < 0 ||
-	    (r = write_pid(err)) < 0)
+	if ((D.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return sl_error(err, -errno, "epoll: %s", strerror(errno));
+	if ((r = sl_run_dir_ready(err)) < 0 || (r = listen_ctl(err)) < 0)
+		return r;
+	if ((r = watch(D.ctl, NULL, E_CTL)) < 0 || (r = watch(D.sig, NULL, E_SIG)) < 0)
+		return sl_error(err, r, "epoll: %s", strerror(-r));
+	if ((r = write_pid(err)) < 0)
 		return r;
 	take_back();
 	D.empty_since = sl_now_ms();
@@ -444,55 +473,41 @@ static bool done(long long now, bool at_once)
 
 static int serve(void)
 {
-	_cleanup_free_ struct pollfd *pf = NULL;
-	size_t cap = 0;
+	struct epoll_event ev[64];
 	long long tick = 0;
 
 	for (;;) {
-		size_t np = 2, want = 2 + D.n * (1 + SL_RESOLVER_FDS);
+		int k = epoll_wait(D.ep, ev, (int)ARRAY_SIZE(ev), TICK_MS);
+		bool ctl = false, empty_now = false;
 		long long now;
-		bool empty_now = false;
-		int k;
 
-		if (want > cap) {
-			struct pollfd *npf = realloc(pf, want * sizeof(*pf));
-
-			if (!npf)
-				return -ENOMEM;
-			pf = npf;
-			cap = want;
-		}
-		pf[0] = (struct pollfd){ D.ctl, POLLIN, 0 };
-		pf[1] = (struct pollfd){ D.sig, POLLIN, 0 };
-		for (size_t i = 0; i < D.n; i++) {
-			D.v[i]->pf = np;
-			pf[np++] = (struct pollfd){ sl_nflog_fd(D.v[i]->nl), POLLIN, 0 };
-			if (D.v[i]->res)
-				np += (size_t)sl_resolver_pollfds(D.v[i]->res, pf + np);
-		}
-		k = poll(pf, np, TICK_MS);
 		if (k < 0 && errno != EINTR)
 			return -errno;
-		if (k > 0 && pf[1].revents) {
-			struct signalfd_siginfo si;
+		/* every ready VM's turn, a budget each; then the controls, which may
+		 * take VMs away (not before: their events are in this batch) */
+		for (int i = 0; i < k; i++) {
+			struct vm *v = (struct vm *)(uintptr_t)(ev[i].data.u64 & ~(uint64_t)3);
+			unsigned kind = (unsigned)(ev[i].data.u64 & 3);
 
-			if (read(D.sig, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
-				remove_files();
-				return 0;
+			if (!v && kind == E_CTL) {
+				ctl = true;
+			} else if (!v && kind == E_SIG) {
+				struct signalfd_siginfo si;
+
+				if (read(D.sig, &si, sizeof(si)) == sizeof(si) &&
+				    si.ssi_signo != SIGHUP) {
+					remove_files();
+					return 0;
+				}
+			} else if (kind == E_NFLOG) {
+				for (int b = 0; b < NFLOG_READS; b++)
+					if (sl_nflog_read(v->nl) < 0)
+						break;
+			} else if (kind == E_RESOLVER && v->res) {
+				sl_resolver_io(v->res, BUDGET);
 			}
 		}
-		/* every VM's turn, a budget each; then the controls */
-		for (size_t i = 0; k > 0 && i < D.n; i++) {
-			struct vm *v = D.v[i];
-			size_t f = v->pf;
-
-			for (int b = 0; pf[f].revents && b < NFLOG_READS; b++)
-				if (sl_nflog_read(v->nl) < 0)
-					break;
-			if (v->res)
-				sl_resolver_io(v->res, pf + f + 1, SL_RESOLVER_FDS, BUDGET);
-		}
-		if (k > 0 && pf[0].revents) {
+		if (ctl) {
 			size_t before = D.n;
 
 			on_control();
