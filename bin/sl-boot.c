@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "dns.h"
+#include "nameserver.h"
 #include "error.h"
 #include "input.h"
 #include "log.h"

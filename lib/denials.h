@@ -13,8 +13,8 @@
  *	TIME VM PROTO DEST[:PORT] denied by ENTRY
  * (TIME as 2026-11-29T09:59:33Z), or, for denials a writer did not log
  * because they came faster than SL_DENIAL_RATE a second:
- *	TIME VM PROTO N suppressed sl-denylog writes the packets, the
- * resolver the names (PROTO "dns"); sl-egress log reads both. Each is
+ *	TIME VM PROTO N suppressed sl-egressd writes the packets and, with
+ * its resolver, the names (PROTO "dns"); sl-egress log reads both. Each is
  * rotated once to FILE.1 past SL_DENIAL_LOG_MAX.
  */
 #define SL_DENIED_LOG "denied.log"

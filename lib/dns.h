@@ -10,7 +10,7 @@
 
 /*
  * What the resolver of a VM whose allow list holds names reads and writes
- * (libexec/sl-resolve.c): the guest's queries, the upstream's answers. The
+ * (lib/resolver.c, in sl-egressd): the guest's queries, the upstream's answers. The
  * wire format is ldns's to parse; the guest is hostile, so every function
  * here takes any bytes (fuzz/dns-fuzz.c).
  */
@@ -42,10 +42,6 @@ int sl_dns_reply(const uint8_t *query, size_t n, unsigned rcode, uint8_t *out, s
 int sl_dns_cap_ttls(uint8_t *msg, size_t *n, size_t cap, unsigned max);
 int sl_dns_answer_addrs(const uint8_t *msg, size_t n, const struct sl_dns_query *q,
 			struct sl_dns_addr *addrs, size_t max);
-
-/* Slicer's default name servers; "127.0.0.1" or "none": no resolver. */
-#define SL_DNS_DEFAULT "8.8.8.8,1.1.1.1"
-int sl_dns_servers(const char *in, const char *what, char *out, size_t len, struct sl_error *err);
 
 #define SL_DNS_RCODE_NOERROR 0
 #define SL_DNS_RCODE_SERVFAIL 2

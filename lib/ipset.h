@@ -11,7 +11,7 @@
 /*
  * The kernel's ip sets of the current network namespace, through libipset:
  * hash:ip sets with a timeout per address, one per name entry of a VM's
- * allow list (lib/policy.h), filled by its resolver (libexec/sl-resolve).
+ * allow list (lib/policy.h), filled by its resolver (lib/resolver.c, in sl-egressd).
  */
 struct sl_ipset;
 

@@ -7,7 +7,7 @@
 
 /*
  * The packets our logged drops send to an NFLOG group (drop_logged() in
- * lib/egress.c) of the current network namespace: sl-denylog keeps a VM's,
+ * lib/egress.c) of the current network namespace: sl-egressd keeps a VM's,
  * sl-egress log -f shows an sl-cni attachment's as they come.
  */
 struct sl_nflog;

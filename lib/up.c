@@ -16,7 +16,7 @@
 #include "bridge.h"
 #include "cni.h"
 #include "cidr.h"
-#include "dns.h"
+#include "nameserver.h"
 #include "egress.h"
 #include "error.h"
 #include "ipam.h"

@@ -642,8 +642,8 @@ int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err)
 
 /**
  * sl_boot_status() - whether a VM runs, and its pids
- * @out: SL_STATE running|stopped|broken, SL_PID, SL_QEMU_PID, and
- *	 SL_DENYLOG_PID for an isolated VM, SL_RESOLVER_PID for one with a resolver
+ * @out: SL_STATE running|stopped|broken, SL_PID, SL_QEMU_PID, and for a VM
+ *	 with egress rules SL_EGRESSD_PID (0: not served), with names SL_RESOLVER
  * @err: why, when it fails
  *
  * Return: 0 if running, 1 if not, or -errno
