@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,6 +60,25 @@ static int visit(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
 	return NFCT_CB_CONTINUE;
 }
 
+/*
+ * Does the namespace track no flow at all? The count is the namespace's own
+ * (the file is opened in it); a dump walks the host's whole table (262144
+ * buckets here, about 1.5 ms) even for a namespace with nothing in it.
+ * Unknown is "no": then the dump decides.
+ */
+static bool no_flows(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_count", "re");
+	unsigned long n = 1;
+
+	if (f) {
+		if (fscanf(f, "%lu", &n) != 1)
+			n = 1;
+		fclose(f);
+	}
+	return n == 0;
+}
+
 /**
  * sl_conntrack_cut() - end the VM's flows that its policy now drops
  * @pol: the policy just applied
@@ -77,10 +97,14 @@ static int visit(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void 
 int sl_conntrack_cut(const struct sl_policy *pol, uint32_t vm, struct sl_error *err)
 {
 	struct cut c = { .pol = pol, .vm = vm };
-	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	struct nfct_handle *h;
 	uint32_t family = AF_INET;
 	int r = 0;
 
+	/* the rules are in: a flow that starts now meets them, one from before is counted */
+	if (no_flows())
+		return 0;
+	h = nfct_open(CONNTRACK, 0);
 	if (!h)
 		return sl_error(err, -errno, "conntrack: cannot open the table: %s",
 				strerror(errno));
