@@ -1,6 +1,6 @@
 # Shared by the benchmarks: a scratch host namespace, timing, the anchor.
 # Sourced; expects $top (the checkout) and sets up PATH, SL_RUN_DIR, $host.
-handbuilt=${SL_HANDBUILT:-$top/../shared/bench/handbuilt-net.sh}
+handbuilt=${SL_HANDBUILT:-$top/bench/handbuilt-net.sh}
 [ -r "$handbuilt" ] || { echo "$0: no $handbuilt (set SL_HANDBUILT)" >&2; exit 2; }
 [ -x "$top/bin/sl-ipam" ] || { echo "$0: run make first" >&2; exit 2; }
 export PATH="$top/bin:$PATH"

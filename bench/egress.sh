@@ -3,21 +3,21 @@
 #  1. sl-egress apply with 1, 100 and 1000 entries: first apply, and a
 #     live re-apply on a VM with an open flow (the policy changes in one
 #     commit; the flows it now drops are cut in the same call);
-#  2. the resolver of a VM with names in allow: a query at the gateway vs
-#     the same query from a VM without names straight to the upstream
-#     (same hops: guest, its namespace, the host, the "internet");
+#  2. the resolver of VMs with names in allow: 64 guests querying at once,
+#     each at its gateway, vs 64 guests without names querying the upstream
+#     straight (same hops: guest, its namespace, the host, the "internet");
 #  3. TCP throughput from a guest with 1000 entries vs one with none;
-#  4. the memory of the daemons each VM's namespace gets: its denial logger
-#     (every isolated VM) and its resolver (names in allow), after the
-#     queries of 2 and a burst of denied packets, beside the supervisor
-#     figure of bench/boot.sh.
+#  4. the memory of the run dir's one daemon (sl-egressd: every VM's denials
+#     and resolver) with 256 VMs with names, after the queries of 2 and a
+#     burst of denied packets.
 # Guests are namespaces on a veth in place of the TAP (no emulated CPU
 # noise). The upstream is dnsmasq in a scratch "internet".
-# Usage: bench/egress.sh [QUERIES] [MB] (default 1000 queries, 512 MB).
+# Usage: bench/egress.sh [QUERIES] [MB] [VMS] (default 200 queries a guest,
+# 512 MB, 256 VMs).
 # Run as root after make.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-queries=${1:-1000} mb=${2:-512}
+queries=${1:-200} mb=${2:-512} nvms=${3:-256}
 tag=$(printf 'e%03d' $(($$ % 1000)))
 . "$top/bench/common.sh"
 inet="${tag}-inet"
@@ -42,13 +42,15 @@ ip netns exec "$inet" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind
 	--listen-address=203.0.113.10 --pid-file= --user=root --cache-size=0 \
 	--host-record=allowed.test,203.0.113.10,3600 </dev/null >/dev/null 2>&1 &
 
-# vm N: VM tag-N's network by the tools, a guest namespace on a veth named tap0
+# vm N: VM tag-N's network by the tools, a guest namespace on a veth named
+# tap0; N from 300 in a second range (one /22 holds 256)
 vm() {
-	local name="${tag}-$1" g="${tag}-$1g"
-	inhost sl-ipam alloc --range 169.254.100.0/22 "$name" >/dev/null
+	local name="${tag}-$1" g="${tag}-$1g" range=169.254.100.0/22
+	[ "$1" -lt 300 ] || range=169.254.104.0/22
+	inhost sl-ipam alloc --range "$range" "$name" >/dev/null
 	inhost sl-netns add "$name" >/dev/null
 	inhost sl-veth add "$name" >/dev/null
-	eval "$(inhost sl-ipam alloc --range 169.254.100.0/22 "$name")"
+	eval "$(inhost sl-ipam alloc --range "$range" "$name")"
 	ip netns add "$g"
 	guests+=("$g")
 	ip -n "$name" link add tap0 type veth peer name eth0 netns "$g"
@@ -68,6 +70,9 @@ entries() {
 median_ms() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] / 1e6 }'; }
 
 echo "== 1. apply: entries -> first apply, live re-apply (median of 5, ms)"
+# a VM that stays, as on a host with VMs: the daemon runs throughout
+vm 0
+inhost sl-egress apply "${tag}-0" --drop '' >/dev/null
 vm 1
 printf '%8s %12s %12s %10s\n' entries first live rules
 for n in 1 100 1000; do
@@ -87,15 +92,32 @@ for n in 1 100 1000; do
 	printf '%8d %12s %12s %10d\n' "$n" "$(printf '%s\n' "${first[@]}" | median_ms)" \
 		"$(printf '%s\n' "${live[@]}" | median_ms)" "$r"
 done
+# One entry, 50 times in one shell inside the host: beside the same tool
+# doing nothing (--version) and /bin/true, since a process costs more on
+# this host than the apply's own work
+inhost bash -c '
+n=50
+t() { local s e; s=$(date +%s%N); for _ in $(seq $n); do "$@" >/dev/null 2>&1; done; e=$(date +%s%N); echo $(((e - s) / n / 1000)); }
+a=$(t sl-egress apply "$1" --allow 0.0.0.0/0 --drop 10.0.0.0/24)
+v=$(t sl-egress --version)
+z=$(t /bin/true)
+printf "one entry, live, mean of %d: apply %s us; sl-egress --version %s us; /bin/true %s us\n" $n "$a" "$v" "$z"
+printf "the apply'"'"'s own work (apply - --version): %s us\n" $((a - v))
+' sh "${tag}-1"
 
-echo "== 2. DNS: $queries queries of allowed.test (ms per query)"
-vm 2
-inhost sl-egress apply "${tag}-2" --allow allowed.test --dns-upstream 203.0.113.10 >/dev/null
-gw2=$GW
-vm 3
-inhost sl-egress apply "${tag}-3" --drop '' >/dev/null
-q() { # q GUEST SERVER: per-query latency in ns, one a line
-	ip netns exec "$1" python3 - "$2" "$queries" <<'EOF'
+echo "== 2. DNS: 64 guests at once, $queries queries of allowed.test each (ms per query)"
+for i in $(seq 100 163); do
+	vm "$i"
+	inhost sl-egress apply "${tag}-$i" --allow allowed.test --dns-upstream 203.0.113.10 >/dev/null
+	echo "${tag}-${i}g $GW"
+done >"$SL_RUN_DIR/named"
+for i in $(seq 200 263); do
+	vm "$i"
+	inhost sl-egress apply "${tag}-$i" --drop '' >/dev/null
+	echo "${tag}-${i}g 203.0.113.10"
+done >"$SL_RUN_DIR/plain"
+q() { # q GUEST SERVER OUT: per-query latency in ns, one a line, into OUT
+	ip netns exec "$1" python3 - "$2" "$queries" >"$3" <<'EOF'
 import random, socket, struct, sys, time
 server, n = sys.argv[1], int(sys.argv[2])
 name = b"".join(bytes([len(l)]) + l for l in b"allowed.test".split(b".")) + b"\0"
@@ -113,14 +135,72 @@ for i in range(n + 20):
         print(d)
 EOF
 }
-q "${tag}-2g" "$gw2" >"$SL_RUN_DIR/via"
-q "${tag}-3g" 203.0.113.10 >"$SL_RUN_DIR/direct"
+at_once() { # at_once LIST OUT: every guest of LIST querying at the same time
+	# One client process with a socket in each guest's namespace, each guest
+	# one query in flight at a time: 64 client processes on 2 cores would
+	# measure the scheduler, not the resolver.
+	python3 - "$1" "$queries" >"$2" <<'EOF'
+import ctypes, os, random, select, socket, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+name = b"".join(bytes([len(l)]) + l for l in b"allowed.test".split(b".")) + b"\0"
+n = int(sys.argv[2])
+home = os.open("/proc/self/ns/net", os.O_RDONLY)
+guests = {}
+for line in open(sys.argv[1]):
+    g, srv = line.split()
+    fd = os.open("/run/netns/" + g, os.O_RDONLY)
+    if libc.setns(fd, 0) != 0:
+        raise OSError(ctypes.get_errno(), "setns " + g)
+    os.close(fd)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setblocking(False)
+    s.connect((srv, 53))
+    guests[s.fileno()] = [s, 0, 0, 0]  # socket, answers, query id, sent at (ns)
+libc.setns(home, 0)
+ep = select.epoll()
+def ask(g):
+    g[2] = random.randrange(65536)
+    g[3] = time.perf_counter_ns()
+    g[0].send(struct.pack(">HHHHHH", g[2], 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1))
+for fd, g in guests.items():
+    ep.register(fd, select.EPOLLIN)
+    ask(g)
+left = len(guests)
+while left:
+    ev = ep.poll(2)
+    assert ev, "no answer in 2 s"
+    for fd, _ in ev:
+        g = guests[fd]
+        r = g[0].recv(4096)
+        d = time.perf_counter_ns() - g[3]
+        assert struct.unpack(">H", r[:2])[0] == g[2] and r[7] >= 1, "no answer"
+        g[1] += 1
+        if g[1] > 20:  # warm-up
+            print(d)
+        if g[1] < n + 20:
+            ask(g)
+        else:
+            left -= 1
+EOF
+}
+# one guest alone first: the resolver's own cost, without 64 clients' scheduling
+read -r g1 gw1 <"$SL_RUN_DIR/named"
+read -r p1 up1 <"$SL_RUN_DIR/plain"
+q "$g1" "$gw1" "$SL_RUN_DIR/via1"
+q "$p1" "$up1" "$SL_RUN_DIR/direct1"
+med() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }'; }
+printf 'one guest: via its resolver %s ms, straight %s ms median: added %s ms\n' \
+	"$(med "$SL_RUN_DIR/via1")" "$(med "$SL_RUN_DIR/direct1")" \
+	"$(awk -v a="$(med "$SL_RUN_DIR/via1")" -v b="$(med "$SL_RUN_DIR/direct1")" 'BEGIN { printf "%.3f", a - b }')"
+at_once "$SL_RUN_DIR/named" "$SL_RUN_DIR/via"
+at_once "$SL_RUN_DIR/plain" "$SL_RUN_DIR/direct"
 p90() { sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", v[int(NR * 0.9)] / 1e6 }'; }
 mv=$(sort -n "$SL_RUN_DIR/via" | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }')
 md=$(sort -n "$SL_RUN_DIR/direct" | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }')
-printf '%-28s %10s %10s\n' "" median p90
-printf '%-28s %10s %10s\n' "via the VM's resolver" "$mv" "$(p90 <"$SL_RUN_DIR/via")"
-printf '%-28s %10s %10s\n' "straight to the upstream" "$md" "$(p90 <"$SL_RUN_DIR/direct")"
+echo "64 guests at once:"
+printf '%-34s %10s %10s\n' "" median p90
+printf '%-34s %10s %10s\n' "via their resolvers (one daemon)" "$mv" "$(p90 <"$SL_RUN_DIR/via")"
+printf '%-34s %10s %10s\n' "straight to the upstream" "$md" "$(p90 <"$SL_RUN_DIR/direct")"
 awk -v a="$mv" -v b="$md" 'BEGIN { printf "added by the resolver: %.3f ms median\n", a - b }'
 
 echo "== 3. TCP throughput, $mb MB from the guest (MB/s)"
@@ -144,7 +224,7 @@ EOF
 }
 declare -a t0s t1000s
 for _ in 1 2 3; do
-	t0s+=("$(tput "${tag}-3g")")
+	t0s+=("$(tput "${tag}-200g")")
 	t1000s+=("$(tput "${tag}-4g")")
 done
 a=$(printf '%s\n' "${t0s[@]}" | sort -n | sed -n 2p)
@@ -152,8 +232,12 @@ b=$(printf '%s\n' "${t1000s[@]}" | sort -n | sed -n 2p)
 printf 'no entries: %s MB/s   1000 entries: %s MB/s   ratio %s (median of 3)\n' "$a" "$b" \
 	"$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')"
 
-echo "== 4. the daemons of VM 2's namespace after 2. and 300 denied connections (KiB)"
-ip netns exec "${tag}-2g" python3 -c '
+echo "== 4. the run dir's daemon with $nvms VMs with names, after 2. and 300 denied connections (KiB)"
+for i in $(seq 300 $((300 + nvms - 65))); do
+	vm "$i"
+	inhost sl-egress apply "${tag}-$i" --allow allowed.test --dns-upstream 203.0.113.10 >/dev/null
+done
+ip netns exec "${tag}-100g" python3 -c '
 import socket, time
 socks = []
 for _ in range(300):
@@ -163,12 +247,14 @@ for _ in range(300):
     socks.append(s)
 time.sleep(1)
 '
-sleep 0.5
-printf '%-16s %8s %8s %8s\n' daemon pid RSS PSS
-for key in SL_DENYLOG_PID SL_RESOLVER_PID; do
-	pid=$(sed -n "s/^$key=//p" "$SL_RUN_DIR/${tag}-2/vm.env")
-	printf '%-16s %8s %8s %8s\n' "$(cat "/proc/$pid/comm")" "$pid" \
-		"$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")" \
-		"$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup")"
-done
-printf 'lines kept in denied.log: %s\n' "$(wc -l <"$SL_RUN_DIR/${tag}-2/denied.log")"
+sleep 2
+pid=$(cut -d' ' -f1 "$SL_RUN_DIR/egressd.pid")
+named=$(grep -l '^SL_DNS_UPSTREAM=' "$SL_RUN_DIR"/*/vm.env | wc -l)
+printf '%-12s %8s %6s %6s %10s %10s\n' daemon pid VMs names RSS PSS
+printf '%-12s %8s %6s %6s %10s %10s\n' "$(cat "/proc/$pid/comm")" "$pid" \
+	"$(ls "$SL_RUN_DIR"/*/vm.env | wc -l)" "$named" \
+	"$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")" \
+	"$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup")"
+printf "processes of the run dir's daemon: %s\n" "$(pgrep -c -x sl-egressd)"
+printf 'lines kept in denied.log: %s (%s)\n' "$(grep -c ' denied by ' "$SL_RUN_DIR/${tag}-100/denied.log")" \
+	"$(grep ' suppressed$' "$SL_RUN_DIR/${tag}-100/denied.log" | awk '{ s += $4 } END { print s + 0 " counted as suppressed" }')"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Bring up and tear down N isolated VM networks two ways, side by side in one
 # run, inside a scratch host namespace: with the tools (the README's by-hand
-# pipeline) and with ../shared/bench/handbuilt-net.sh (the same topology in
+# pipeline) and with bench/handbuilt-net.sh (the same topology in
 # ip(8) and iptables-legacy(8)). Prints per-VM times, their ratio, and the
 # host rule count. Not a test: run it by hand, as root, after `make`.
 #

@@ -1,6 +1,6 @@
 #!/bin/bash
 # sl-up --no-boot of N VMs and sl-up down, side by side in one run with
-# ../shared/bench/handbuilt-net.sh, inside a scratch host: per-VM times,
+# bench/handbuilt-net.sh, inside a scratch host: per-VM times,
 # their ratio, the host rule count. Usage: bench/up.sh [N]... (default 1 16 256)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
