@@ -127,12 +127,11 @@ teardown() { teardown_host; }
 	inhost sl-egress check "$P-2"
 	# the same name made again by someone else is not the VM's namespace
 	ip netns del "$P-2"
-	ip netns add "$P-2"
+	scratch_ns "$P-2" # someone else's now (teardown removes it, also on failure)
 	run inhost sl-gc
 	[ "$status" -eq 0 ]
 	grep -q "VM $P-2: lease" <<<"$output"
 	! grep -q "VM $P-2: namespace" <<<"$output" || false
 	ip netns list | grep -q "^$P-2\b" # foreign now: left alone
-	ip netns del "$P-2"
 	[ -z "$(inhost iptables-legacy -S | grep 169.254.100.0/22)" ]
 }
