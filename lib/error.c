@@ -58,6 +58,21 @@ int sl_error_wrap(struct sl_error *err, int r, const char *fmt, ...)
 }
 
 /**
+ * sl_error_clear() - forget a failure the caller chose to live with
+ * @err: the record, or NULL
+ *
+ * Without it, a later failure that records nothing (a bare -errno) would
+ * be reported with the tolerated one's message.
+ */
+void sl_error_clear(struct sl_error *err)
+{
+	if (err) {
+		err->code = 0;
+		err->msg[0] = '\0';
+	}
+}
+
+/**
  * sl_error_msg() - the line to print for a failure
  * @err: what the callee recorded
  * @r: its return, -errno

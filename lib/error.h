@@ -21,5 +21,6 @@ int sl_error(struct sl_error *err, int code, const char *fmt, ...)
 int sl_error_wrap(struct sl_error *err, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *sl_error_msg(const struct sl_error *err, int r);
+void sl_error_clear(struct sl_error *err);
 
 #endif

@@ -263,7 +263,7 @@ int sl_gc(bool dry_run, struct sl_error *err)
 	sl_strv_free(names, n);
 
 	/* 1a. State dirs that a kill left with only a cut-short first write. */
-	sl_state_torn(dry, say_torn, NULL);
+	sl_state_torn(dry, say_torn);
 
 	/* 1b. Processes of VMs whose state dir was lost. */
 	stateless_processes();

@@ -347,7 +347,7 @@ static int lease_take(struct sl_lease *l, long fixed, const struct pool *pool, c
 	r = sl_state_update(l->name, out, NULL, err);
 	if (r < 0) {
 		/* No lease without its record: undo. */
-		store(v, n - 1, err);
+		store(v, n - 1, NULL); /* its failure must not hide the cause */
 		return r;
 	}
 	return 0;

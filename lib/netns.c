@@ -669,18 +669,18 @@ int sl_netns_list(char ***names, size_t *n, struct sl_error *err)
 
 		d = opendir(SL_NETNS_RUN_DIR);
 		if (!d)
-			return errno == ENOENT ? 0 : -errno;
+			return errno == ENOENT ? 0 : sl_error(err, -errno, "%s: %s", SL_NETNS_RUN_DIR, strerror(errno));
 		while ((de = readdir(d))) {
 			char **nv;
 
-			if (de->d_name[0] == '.' || sl_name_check(de->d_name, err) < 0)
+			if (de->d_name[0] == '.' || sl_name_check(de->d_name, NULL) < 0)
 				continue;
 			nv = realloc(all, (cnt + 1) * sizeof(*nv));
 			if (!nv || !(nv[cnt] = strdup(de->d_name))) {
 				closedir(d);
 				sl_strv_free(nv ? nv : all, cnt);
 				all = NULL;
-				return -ENOMEM;
+				return sl_error(err, -ENOMEM, "%s: %s", SL_NETNS_RUN_DIR, strerror(ENOMEM));
 			}
 			all = nv;
 			cnt++;

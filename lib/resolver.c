@@ -500,6 +500,7 @@ static void on_answer(struct sl_resolver *R, uint8_t *msg, size_t n, const struc
 			return; /* not the answer to it: keep waiting */
 		if ((r = open_addrs(R, p, addrs, k, err)) < 0) {
 			sl_warn("%s", sl_error_msg(err, r));
+			sl_error_clear(err); /* told: the next failure has its own words */
 			fail_pending(R, i);
 			return;
 		}

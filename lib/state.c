@@ -564,7 +564,7 @@ static bool only_torn_write(const char *name)
  *
  * Return: how many were (or would be) removed
  */
-int sl_state_torn(bool dry, void (*report)(const char *name), struct sl_error *err)
+int sl_state_torn(bool dry, void (*report)(const char *name))
 {
 	DIR *d = opendir(sl_run_dir());
 	struct dirent *de;
@@ -574,10 +574,10 @@ int sl_state_torn(bool dry, void (*report)(const char *name), struct sl_error *e
 		_cleanup_close_ int lock = -1;
 		char path[4096];
 
-		if (de->d_name[0] == '.' || sl_name_check(de->d_name, err) < 0 ||
+		if (de->d_name[0] == '.' || sl_name_check(de->d_name, NULL) < 0 ||
 		    !only_torn_write(de->d_name))
 			continue;
-		lock = sl_vm_lock(de->d_name, err);
+		lock = sl_vm_lock(de->d_name, NULL);
 		if (lock < 0 || !only_torn_write(de->d_name)) /* again, under the lock */
 			continue;
 		report(de->d_name);
@@ -611,12 +611,12 @@ int sl_state_list(char ***names, size_t *n, struct sl_error *err)
 	*names = NULL;
 	*n = 0;
 	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT ? 0 : sl_error(err, -errno, "%s: %s", sl_run_dir(), strerror(errno));
 	while ((de = readdir(d))) {
 		char path[4096];
 		char **nv;
 
-		if (de->d_name[0] == '.' || sl_name_check(de->d_name, err) < 0)
+		if (de->d_name[0] == '.' || sl_name_check(de->d_name, NULL) < 0)
 			continue;
 		if (sl_run_path(path, sizeof(path), "%s/%s", de->d_name, SL_VM_ENV) < 0 ||
 		    access(path, F_OK) < 0)
@@ -625,7 +625,7 @@ int sl_state_list(char ***names, size_t *n, struct sl_error *err)
 		if (!nv || !(nv[cnt] = strdup(de->d_name))) {
 			closedir(d);
 			sl_strv_free(nv ? nv : v, cnt);
-			return -ENOMEM;
+			return sl_error(err, -ENOMEM, "%s: %s", sl_run_dir(), strerror(ENOMEM));
 		}
 		v = nv;
 		cnt++;

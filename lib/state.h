@@ -35,7 +35,7 @@ int sl_state_load(const char *name, struct sl_kv *kv, struct sl_error *err);
 int sl_state_update(const char *name, const struct sl_kv *set, const char *const *unset,
 		    struct sl_error *err);
 int sl_state_list(char ***names, size_t *n, struct sl_error *err);
-int sl_state_torn(bool dry, void (*report)(const char *name), struct sl_error *err);
+int sl_state_torn(bool dry, void (*report)(const char *name));
 int sl_state_purge(const char *name, struct sl_error *err);
 int sl_self_dir(char *buf, size_t len);
 int sl_locate(char *buf, size_t len, const char *env, const char *rel, const char *installed,

@@ -478,6 +478,33 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The signals waiting for us: from the signalfd, or, when none could be
+ * made, straight from the pending set (they stay blocked either way, so
+ * SIGTERM is ours to act on, not a default death that orphans QEMU).
+ * Return: whether QEMU has exited (its status in @status).
+ */
+static bool take_signals(struct supervisor *L, int sfd, const sigset_t *mask, int *status)
+{
+	static const struct timespec now = { 0, 0 };
+	struct signalfd_siginfo si;
+	int signo;
+
+	for (;;) {
+		if (sfd >= 0)
+			signo = read(sfd, &si, sizeof(si)) == sizeof(si) ? (int)si.ssi_signo : -1;
+		else
+			signo = sigtimedwait(mask, NULL, &now);
+		if (signo < 0)
+			break;
+		if (signo == SIGCHLD)
+			continue;
+		diag(L, "signal %d: stopping qemu", signo);
+		kill(L->sv->qemu_pid, SIGTERM);
+	}
+	return waitpid(L->sv->qemu_pid, status, WNOHANG) == L->sv->qemu_pid;
+}
+
 /**
  * sl_supervisor_run() - serve one VM until its QEMU exits
  * @s: the fds set up by sl_boot_start()
@@ -489,7 +516,7 @@ int sl_supervisor_run(struct sl_supervisor *s)
 	static struct supervisor one; /* one VM a process; too big for the stack */
 	struct supervisor *L = &one;
 	long long last_hello = 0;
-	int status = 0, sfd;
+	int status = 0, sfd, poll_failed = 0;
 	sigset_t mask;
 
 	L->sv = s;
@@ -503,6 +530,8 @@ int sl_supervisor_run(struct sl_supervisor *s)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) /* out of fds or memory: look for QEMU's exit every 100 ms instead */
+		diag(L, "signalfd: %s: polling for signals", strerror(errno));
 	fcntl(s->guest_fd, F_SETFL, O_NONBLOCK);
 	fcntl(s->con_out, F_SETFL, O_NONBLOCK);
 	fcntl(s->con_in, F_SETFL, O_NONBLOCK);
@@ -536,6 +565,8 @@ int sl_supervisor_run(struct sl_supervisor *s)
 		}
 		if (agent_liveness(L, s->agent_timeout_ms) > 0 && timeout < 0)
 			timeout = 1000;
+		if (sfd < 0 && (timeout < 0 || timeout > 100))
+			timeout = 100;
 		for (int i = 0; i < MAX_CLIENTS; i++)
 			if (L->clients[i].st != C_FREE && sl_buf_size(&L->clients[i].out) > HIGH_WATER &&
 			    L->clients[i].st != C_CONSOLE)
@@ -558,20 +589,20 @@ int sl_supervisor_run(struct sl_supervisor *s)
 			pf[n++] = (struct pollfd){ .fd = c->st == C_FREE ? -1 : c->fd, .events = ev };
 		}
 		pf[n++] = (struct pollfd){ .fd = sl_buf_size(&L->con_queue) ? s->con_in : -1, .events = POLLOUT };
-		if (poll(pf, (nfds_t)n, timeout) < 0 && errno != EINTR)
-			continue;
-		if (pf[0].revents) {
-			struct signalfd_siginfo si;
-
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGCHLD)
-					continue;
-				diag(L, "signal %u: stopping qemu", si.ssi_signo);
-				kill(s->qemu_pid, SIGTERM);
-			}
-			if (waitpid(s->qemu_pid, &status, WNOHANG) == s->qemu_pid)
+		if (poll(pf, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			/* not a turn to serve, and not one to spin on: wait, look for QEMU's exit */
+			if (!poll_failed++)
+				diag(L, "poll: %s", strerror(errno));
+			nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
+			if (take_signals(L, sfd, &mask, &status))
 				break;
+			continue;
 		}
+		poll_failed = 0;
+		if ((pf[0].revents || sfd < 0) && take_signals(L, sfd, &mask, &status))
+			break;
 		if (pf[2].revents)
 			read_console(L);
 		if (pf[1].revents & POLLOUT)

@@ -560,7 +560,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		close(ready[0]);
 	}
 	if (strncmp(msg, "ok", 2)) {
-		sl_boot_stop(c->name, 0, err);
+		sl_boot_stop(c->name, 0, NULL); /* the cause is what follows */
 		console_tail(dir);
 		if (!msg[0])
 			snprintf(msg, sizeof(msg), "the agent did not answer within %u s",

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "error.h"
+#include "kv.h"
+#include "state.h"
 #include "unit.h"
 
 void test_error_make(void);
 void test_error_wrap(void);
 void test_error_long_context(void);
+void test_error_clear(void);
 
 /* The message is built where the failure was; the return is -errno. */
 void test_error_make(void)
@@ -57,4 +63,42 @@ void test_error_long_context(void)
 	sl_error_wrap(&err, -E2BIG, "%s", big);
 	CHECK(strlen(err.msg) == sizeof(err.msg) - 1);
 	CHECK(err.msg[0] == 'a');
+}
+
+/*
+ * A failure the caller lived with is forgotten: the next one, a bare errno,
+ * speaks for itself. And a listing that skips what is no VM's (a directory
+ * whose name no VM may have) records nothing.
+ */
+void test_error_clear(void)
+{
+	char dir[] = "/tmp/sl-unit-error.XXXXXX", path[128];
+	struct sl_error err = { 0 };
+	struct sl_kv set = { 0 };
+	char **names = NULL;
+	size_t n = 0;
+
+	sl_error(&err, -EINVAL, "bad name 'x y'");
+	sl_error_clear(&err);
+	CHECK(err.code == 0);
+	CHECK_STR(sl_error_msg(&err, -ENOENT), strerror(ENOENT));
+	sl_error_wrap(&err, -ENOENT, "vm.env");
+	CHECK_STR(err.msg, "vm.env: No such file or directory");
+	sl_error_clear(NULL);
+
+	CHECK(mkdtemp(dir) != NULL);
+	setenv("SL_RUN_DIR", dir, 1);
+	snprintf(path, sizeof(path), "%s/not a vm!", dir);
+	CHECK(mkdir(path, 0700) == 0);
+	sl_error_clear(&err);
+	CHECK(sl_kv_set(&set, "SL_X", "1") == 0);
+	CHECK(sl_state_update("ok-1", &set, NULL, &err) == 0);
+	CHECK(sl_state_list(&names, &n, &err) == 0);
+	CHECK(n == 1 && names && !strcmp(names[0], "ok-1"));
+	CHECK(err.code == 0);
+	sl_strv_free(names, n);
+	sl_kv_free(&set);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK(system(path) == 0);
+	unsetenv("SL_RUN_DIR");
 }
