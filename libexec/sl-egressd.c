@@ -77,6 +77,7 @@ static struct {
 	size_t n;
 	int ctl, sig, self_ns, ep;
 	long long empty_since;
+	bool ending;
 } D = { .ctl = -1, .sig = -1, .self_ns = -1, .ep = -1 };
 
 /*
@@ -315,8 +316,8 @@ static void status(const char *name, char *out, size_t len)
 		 v->res ? " upstream=" : "", v->res ? sl_resolver_upstream(v->res) : "");
 }
 
-/* One control connection: a line in, a line out. */
-static void on_control(void)
+/* One control connection: a line in, a line out. Return: whether there was one. */
+static bool on_control(void)
 {
 	struct sl_error why = { 0 }, *err = &why;
 	struct timeval tv = { 1, 0 };
@@ -327,7 +328,7 @@ static void on_control(void)
 	int r;
 
 	if (fd < 0)
-		return;
+		return false;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (have < sizeof(in) - 1 && (n = read(fd, in + have, sizeof(in) - 1 - have)) > 0) {
@@ -338,6 +339,8 @@ static void on_control(void)
 	in[have] = '\0';
 	if (sscanf(in, "%15s %63s", verb, name) != 2 || sl_name_check(name, NULL) < 0) {
 		snprintf(out, sizeof(out), "err sl-egressd: bad request");
+	} else if (!strcmp(verb, "add") && D.ending) {
+		snprintf(out, sizeof(out), "err sl-egressd: ending");
 	} else if (!strcmp(verb, "add")) {
 		r = add(name, &slot, err);
 		if (r < 0)
@@ -355,6 +358,7 @@ static void on_control(void)
 	}
 	dprintf(fd, "%s\n", out);
 	close(fd);
+	return true;
 }
 
 /* Every isolated VM of the run dir with egress rules: after a restart, all are served again. */
@@ -468,6 +472,11 @@ static bool done(long long now, bool at_once)
 	if (sl_lock_try(SL_EGRESSD_LOCK, NULL) < 0)
 		return false;
 	remove_files(); /* under the lock: a tool now finds none and starts one */
+	/* who connected before the unlink is answered (a del, a status: it serves
+	 * nothing now), not left with a connection reset */
+	D.ending = true;
+	while (on_control())
+		;
 	return true;
 }
 
