@@ -59,7 +59,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (cut[i].addr != addrs[i].addr || cut[i].ttl > 60)
 					abort();
 		}
+		/* aged as the cache gives it: the same addresses, each TTL less, none wrapped */
+		n = size;
+		memcpy(out, data, size);
+		if (sl_dns_age_ttls(out, &n, sizeof(out), 30) == 0) {
+			k2 = sl_dns_answer_addrs(out, n, &fixed, cut, 4);
+			if (k >= 0 && k2 != k)
+				abort();
+			for (int i = 0; i < k && i < k2; i++)
+				if (cut[i].addr != addrs[i].addr || cut[i].ttl > addrs[i].ttl ||
+				    (addrs[i].ttl >= 30 && cut[i].ttl != addrs[i].ttl - 30))
+					abort();
+		}
 	}
+	if (sl_dns_query_parse(msg, size, &q) == 0 && (q.qend < 17 || q.qend > size))
+		abort(); /* the question lies inside the message */
 	free(msg);
 	return 0;
 }

@@ -91,6 +91,10 @@ int sl_dns_query_parse(const uint8_t *msg, size_t n, struct sl_dns_query *q)
 		return -EINVAL;
 	if (dname_str(ldns_rr_owner(rr), q->name) < 0)
 		return -EINVAL;
+	/* the first name of a message cannot be compressed: its size on the wire */
+	q->qend = (uint16_t)(12 + ldns_rdf_size(ldns_rr_owner(rr)) + 4);
+	if (q->qend > n)
+		return -EINVAL;
 	q->id = ldns_pkt_id(p);
 	q->qtype = (uint16_t)ldns_rr_get_type(rr);
 	return 0;
@@ -213,6 +217,48 @@ int sl_dns_answer_addrs(const uint8_t *msg, size_t n, const struct sl_dns_query 
 	return (int)k;
 }
 
+/* Every record's TTL through @f (the OPT record is not one: ldns keeps it apart). */
+static int rewrite_ttls(uint8_t *msg, size_t *n, size_t cap, uint32_t (*f)(uint32_t, unsigned),
+			unsigned arg)
+{
+	_cleanup_pkt_ ldns_pkt *p = NULL;
+	ldns_rr_list *lists[3];
+	bool changed = false;
+	int len;
+
+	if (*n > SL_DNS_MSG_MAX || ldns_wire2pkt(&p, msg, *n) != LDNS_STATUS_OK)
+		return -EINVAL;
+	lists[0] = ldns_pkt_answer(p);
+	lists[1] = ldns_pkt_authority(p);
+	lists[2] = ldns_pkt_additional(p);
+	for (size_t s = 0; s < ARRAY_SIZE(lists); s++)
+		for (size_t i = 0; lists[s] && i < ldns_rr_list_rr_count(lists[s]); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(lists[s], i);
+			uint32_t ttl = f(ldns_rr_ttl(rr), arg);
+
+			if (ttl != ldns_rr_ttl(rr)) {
+				ldns_rr_set_ttl(rr, ttl);
+				changed = true;
+			}
+		}
+	if (!changed)
+		return 0;
+	if ((len = pkt_out(p, msg, cap)) < 0)
+		return len;
+	*n = (size_t)len;
+	return 0;
+}
+
+static uint32_t capped(uint32_t ttl, unsigned max)
+{
+	return ttl > max ? max : ttl;
+}
+
+static uint32_t aged(uint32_t ttl, unsigned secs)
+{
+	return ttl > secs ? ttl - secs : 0;
+}
+
 /**
  * sl_dns_cap_ttls() - no record of a message to be kept longer than @max
  * @msg: an answer, rewritten in place
@@ -227,32 +273,22 @@ int sl_dns_answer_addrs(const uint8_t *msg, size_t n, const struct sl_dns_query 
  */
 int sl_dns_cap_ttls(uint8_t *msg, size_t *n, size_t cap, unsigned max)
 {
-	_cleanup_pkt_ ldns_pkt *p = NULL;
-	static const ldns_pkt_section sections[] = { LDNS_SECTION_ANSWER, LDNS_SECTION_AUTHORITY,
-						     LDNS_SECTION_ADDITIONAL };
-	bool changed = false;
-	int len;
+	return rewrite_ttls(msg, n, cap, capped, max);
+}
 
-	if (*n > SL_DNS_MSG_MAX || ldns_wire2pkt(&p, msg, *n) != LDNS_STATUS_OK)
-		return -EINVAL;
-	for (size_t s = 0; s < ARRAY_SIZE(sections); s++) {
-		ldns_rr_list *l = sections[s] == LDNS_SECTION_ANSWER      ? ldns_pkt_answer(p)
-				  : sections[s] == LDNS_SECTION_AUTHORITY ? ldns_pkt_authority(p)
-									  : ldns_pkt_additional(p);
-
-		for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
-			ldns_rr *rr = ldns_rr_list_rr(l, i);
-
-			if (ldns_rr_ttl(rr) > max) {
-				ldns_rr_set_ttl(rr, max);
-				changed = true;
-			}
-		}
-	}
-	if (!changed)
-		return 0;
-	if ((len = pkt_out(p, msg, cap)) < 0)
-		return len;
-	*n = (size_t)len;
-	return 0;
+/**
+ * sl_dns_age_ttls() - an answer as old as it is: every TTL less @secs
+ * @msg: an answer, rewritten in place
+ * @n: its length; the new one on return
+ * @cap: room in @msg
+ * @secs: how long it was kept; a TTL does not go below 0
+ *
+ * An answer given again from the resolver's cache must not promise the
+ * guest more time than the upstream gave it when it came.
+ *
+ * Return: 0, or -EINVAL / -E2BIG / -ENOMEM (@msg untouched)
+ */
+int sl_dns_age_ttls(uint8_t *msg, size_t *n, size_t cap, unsigned secs)
+{
+	return rewrite_ttls(msg, n, cap, aged, secs);
 }

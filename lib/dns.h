@@ -30,6 +30,7 @@ struct sl_dns_query {
 	uint16_t id;
 	uint16_t qtype;
 	char name[SL_DNS_NAME_MAX + 2]; /* lower case, no final dot; "" for the root */
+	uint16_t qend; /* where the question ends: header, name (uncompressed), type, class */
 };
 
 struct sl_dns_addr {
@@ -40,6 +41,7 @@ struct sl_dns_addr {
 int sl_dns_query_parse(const uint8_t *msg, size_t n, struct sl_dns_query *q);
 int sl_dns_reply(const uint8_t *query, size_t n, unsigned rcode, uint8_t *out, size_t cap);
 int sl_dns_cap_ttls(uint8_t *msg, size_t *n, size_t cap, unsigned max);
+int sl_dns_age_ttls(uint8_t *msg, size_t *n, size_t cap, unsigned secs);
 int sl_dns_answer_addrs(const uint8_t *msg, size_t n, const struct sl_dns_query *q,
 			struct sl_dns_addr *addrs, size_t max);
 

@@ -1261,10 +1261,10 @@ static void show_daemons(const struct sl_egress_cfg *c, FILE *f)
 	sl_ip_fmt(c->ip - 1, gw);
 	if (r == 0 && v.resolver)
 		fprintf(f, "# resolver: in sl-egressd pid %d on %s:53, upstream %s; %s; %lu queries, "
-			   "%lu refused\n", v.pid, c->ip ? gw : "the gateway", up,
+			   "%lu refused, %lu answered from its cache\n", v.pid, c->ip ? gw : "the gateway", up,
 			sl_entry_list_names(&c->allow) ? "names in allow only (REFUSED otherwise)"
 							: "every name (no name in allow)",
-			v.queries, v.refused);
+			v.queries, v.refused, v.cached);
 	else
 		fprintf(f, "# resolver: NOT RUNNING (upstream %s): the guest resolves nothing; "
 			   "sl-egress apply starts it\n", up);
@@ -1497,6 +1497,8 @@ static int extras_json(const struct sl_egress_cfg *c, const struct sl_kv *st, js
 			r = jadd(res, "queries", json_object_new_int64((int64_t)v.queries));
 		if (r == 0)
 			r = jadd(res, "refused", json_object_new_int64((int64_t)v.refused));
+		if (r == 0)
+			r = jadd(res, "cached", json_object_new_int64((int64_t)v.cached));
 	}
 	if (r < 0)
 		return r;

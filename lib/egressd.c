@@ -278,6 +278,7 @@ int sl_egressd_status(const char *name, struct sl_egressd_vm *v, struct sl_error
 	v->resolver = field(reply, "resolver", b, sizeof(b)) && !strcmp(b, "1");
 	v->queries = field(reply, "queries", b, sizeof(b)) ? strtoul(b, NULL, 10) : 0;
 	v->refused = field(reply, "refused", b, sizeof(b)) ? strtoul(b, NULL, 10) : 0;
+	v->cached = field(reply, "cached", b, sizeof(b)) ? strtoul(b, NULL, 10) : 0;
 	if (!field(reply, "upstream", v->upstream, sizeof(v->upstream)))
 		v->upstream[0] = '\0';
 	return 0;

@@ -34,7 +34,7 @@ struct sl_egressd_vm {
 	unsigned long logged;        /* denials kept since the last apply */
 	unsigned long suppressed;    /* the kernel dropped without a log line, counted */
 	bool resolver;
-	unsigned long queries, refused;
+	unsigned long queries, refused, cached; /* cached: of the answers, from its cache */
 	char upstream[256];
 };
 

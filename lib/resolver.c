@@ -13,7 +13,12 @@
  *
  * Memory is bounded and taken only while in use: PENDING queries in flight
  * and TCP_CLIENTS connections a VM, each message at most SL_DNS_MSG_MAX
- * bytes, allocated when it comes and freed when it is answered.
+ * bytes, allocated when it comes and freed when it is answered; and the
+ * last CACHED answers that opened addresses, each until its shortest
+ * address TTL (capped) runs out, answered again with TTLs aged and the
+ * guest's id and question: no upstream hop, no set add (the set keeps the
+ * addresses at least as long). A name is checked against the lists at
+ * every query, cached or not; new lists empty the cache.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,6 +50,7 @@
 #define TRY_MS 1500 /* then the next upstream */
 #define GIVE_UP_MS 4000
 #define TCP_IDLE_MS 3000
+#define CACHED 8
 
 struct pending {
 	uint16_t up_id;
@@ -55,6 +61,14 @@ struct pending {
 	long long sent_ms;
 	size_t len;
 	uint8_t msg[]; /* the query as sent upstream: our id */
+};
+
+struct cached {
+	long long at_ms;         /* when it came */
+	unsigned life_s, aged_s; /* how long it may be given; seconds taken off its TTLs */
+	struct sl_dns_query q;   /* what it answers (id: none) */
+	size_t len;
+	uint8_t msg[]; /* the answer, TTLs capped and aged_s taken off */
 };
 
 struct tcp_client {
@@ -77,6 +91,7 @@ struct sl_resolver {
 	int ep; /* its sockets, for whoever drives it to wait on (one fd) */
 	struct sl_ipset *sets;
 	struct pending *pend[PENDING];
+	struct cached *cache[CACHED];
 	struct tcp_client cl[TCP_CLIENTS];
 	struct sl_denial_rate dns_log;
 	struct sl_resolver_stats st;
@@ -129,6 +144,14 @@ static int upstreams(struct sl_resolver *R, const char *up, struct sl_error *err
 	return 0;
 }
 
+static void cache_clear(struct sl_resolver *R)
+{
+	for (int i = 0; i < CACHED; i++) {
+		free(R->cache[i]);
+		R->cache[i] = NULL;
+	}
+}
+
 /**
  * sl_resolver_reload() - read the VM's lists and upstreams from its state again
  * @r: the resolver
@@ -161,7 +184,9 @@ int sl_resolver_reload(struct sl_resolver *R, struct sl_error *err)
 		sl_entry_list_free(&drop);
 		return r < 0 ? r : -EINVAL;
 	}
-	/* the policy points into the list's entries: they move in together */
+	/* the policy points into the list's entries: they move in together;
+	 * what the old lists let in is no answer for the new ones */
+	cache_clear(R);
 	sl_policy_free(&R->pol);
 	sl_entry_list_free(&R->allow);
 	sl_entry_list_free(&R->drop);
@@ -293,6 +318,7 @@ void sl_resolver_close(struct sl_resolver *R)
 	if (R->ep >= 0)
 		close(R->ep);
 	sl_ipset_closep(&R->sets);
+	cache_clear(R);
 	sl_policy_free(&R->pol);
 	sl_entry_list_free(&R->allow);
 	sl_entry_list_free(&R->drop);
@@ -386,6 +412,100 @@ static uint16_t fresh_id(const struct sl_resolver *R)
 	return id;
 }
 
+/* Its entry for the question, if one is fresh: NULL, else the entry (expired ones go). */
+static struct cached *cache_find(struct sl_resolver *R, const struct sl_dns_query *q,
+				 long long now)
+{
+	for (int i = 0; i < CACHED; i++) {
+		struct cached *c = R->cache[i];
+
+		if (!c)
+			continue;
+		if (now - c->at_ms >= (long long)c->life_s * 1000) {
+			free(c);
+			R->cache[i] = NULL;
+		} else if (c->q.qtype == q->qtype && c->q.qend == q->qend &&
+			   !strcmp(c->q.name, q->name)) {
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A fresh cached answer, given as the guest asked: its id, its question (the
+ * same name, maybe in other letter case), TTLs less the answer's age.
+ * Return: whether it was answered.
+ */
+static bool from_cache(struct sl_resolver *R, int tcp, const struct sockaddr_in *from,
+		       const struct sl_dns_query *q, const uint8_t *query)
+{
+	long long now = sl_now_ms();
+	struct cached *c = cache_find(R, q, now);
+	unsigned age;
+	uint8_t out[SL_DNS_MSG_MAX];
+	size_t len;
+
+	if (!c)
+		return false;
+	age = (unsigned)((now - c->at_ms) / 1000);
+	if (age > c->aged_s) {
+		len = c->len;
+		memcpy(out, c->msg, len);
+		/* TTLs are whole seconds: rewritten once a second at most */
+		if (sl_dns_age_ttls(out, &len, sizeof(out), age - c->aged_s) < 0 || len > c->len)
+			return false; /* as it came, upstream it goes */
+		memcpy(c->msg, out, len);
+		c->len = len;
+		c->aged_s = age;
+	}
+	memcpy(out, c->msg, c->len);
+	memcpy(out + 12, query + 12, (size_t)q->qend - 12);
+	out[0] = (uint8_t)(q->id >> 8);
+	out[1] = (uint8_t)q->id;
+	send_client(R, tcp, from, out, c->len);
+	R->st.answered++;
+	R->st.cached++;
+	return true;
+}
+
+/*
+ * Keep an answer that opened addresses, for its shortest address TTL as the
+ * set keeps it: the oldest entry makes room.
+ */
+static void cache_put(struct sl_resolver *R, const struct pending *p, const uint8_t *msg,
+		      size_t n, const struct sl_dns_addr *addrs, int k)
+{
+	unsigned life = R->ttl_max;
+	int slot = 0;
+	struct cached *c;
+
+	/* only an answer whose question is the one asked, byte for byte, where
+	 * from_cache() puts the next guest's */
+	if (k <= 0 || n < p->q.qend || (msg[3] & 0x0f) != SL_DNS_RCODE_NOERROR ||
+	    memcmp(msg + 12, p->msg + 12, (size_t)p->q.qend - 12))
+		return;
+	for (int a = 0; a < k; a++)
+		if (addrs[a].ttl < life)
+			life = addrs[a].ttl;
+	if (!life || cache_find(R, &p->q, sl_now_ms()))
+		return;
+	for (int i = 0; i < CACHED; i++) {
+		if (!R->cache[i]) {
+			slot = i;
+			break;
+		}
+		if (R->cache[i]->at_ms < R->cache[slot]->at_ms)
+			slot = i;
+	}
+	if (!(c = malloc(sizeof(*c) + n)))
+		return;
+	*c = (struct cached){ .at_ms = sl_now_ms(), .life_s = life, .q = p->q, .len = n };
+	memcpy(c->msg, msg, n);
+	free(R->cache[slot]);
+	R->cache[slot] = c;
+}
+
 /* A query from the guest: answered here, or sent on. */
 static void on_query(struct sl_resolver *R, int tcp, const struct sockaddr_in *from,
 		     const uint8_t *msg, size_t n)
@@ -408,6 +528,8 @@ static void on_query(struct sl_resolver *R, int tcp, const struct sockaddr_in *f
 		answer_self(R, tcp, from, msg, n, SL_DNS_RCODE_REFUSED);
 		return;
 	}
+	if (from_cache(R, tcp, from, &q, msg))
+		return;
 	for (int i = 0; i < PENDING && slot < 0; i++)
 		if (!R->pend[i])
 			slot = i;
@@ -507,6 +629,7 @@ static void on_answer(struct sl_resolver *R, uint8_t *msg, size_t n, const struc
 		/* the guest keeps an address no longer than its set does (as it
 		 * was, if it cannot be rewritten: the set still decides) */
 		sl_dns_cap_ttls(msg, &n, SL_DNS_MSG_MAX, R->ttl_max);
+		cache_put(R, p, msg, n, addrs, k);
 		guest_id(p, msg);
 		send_client(R, p->tcp, &p->from, msg, n);
 		R->st.answered++;

@@ -22,6 +22,7 @@ struct sl_resolver;
 /* What it has done since it was opened, for sl-egress show and check. */
 struct sl_resolver_stats {
 	unsigned long queries, refused, answered, failed;
+	unsigned long cached; /* of those answered, from its cache */
 };
 
 int sl_resolver_open(struct sl_resolver **r, const char *name, struct sl_error *err);

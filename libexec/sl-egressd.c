@@ -18,7 +18,7 @@
  *	add NAME     serve it, or read its state again (a new policy) -> ok slot=N
  *	del NAME     stop serving it -> ok
  *	status NAME  -> ok pid=P [slot=N logged= suppressed= resolver=0|1 queries=
- *		     refused= upstream=]
+ *		     refused= cached= upstream=]
  * A VM whose namespace's name goes (or is another namespace now) is let go.
  * At start every isolated VM of the run dir with egress rules is taken
  * back (after a crash the next apply starts it again). With no VM left it
@@ -311,8 +311,8 @@ static void status(const char *name, char *out, size_t len)
 	if (v->res)
 		sl_resolver_stats(v->res, &rs);
 	snprintf(out + n, len - (size_t)n,
-		 " slot=%zu logged=%lu suppressed=%lu resolver=%d queries=%lu refused=%lu%s%s", i,
-		 v->logged, v->said, v->res != NULL, rs.queries, rs.refused,
+		 " slot=%zu logged=%lu suppressed=%lu resolver=%d queries=%lu refused=%lu cached=%lu%s%s",
+		 i, v->logged, v->said, v->res != NULL, rs.queries, rs.refused, rs.cached,
 		 v->res ? " upstream=" : "", v->res ? sl_resolver_upstream(v->res) : "");
 }
 

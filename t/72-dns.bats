@@ -69,7 +69,7 @@ daemon_pid() {
 	run inhost sl-egress log --json "$P-1"
 	grep -q '"SL_PROTO":"dns","SL_DEST":"blocked.test","SL_PORT":"0","SL_ENTRY":"default"' <<<"$output"
 	run inhost sl-egress show "$P-1"
-	grep -q "^# resolver: in sl-egressd pid $(daemon_pid) on $gw:53, upstream 203.0.113.10; names in allow only (REFUSED otherwise); [1-9][0-9]* queries, [1-9][0-9]* refused$" <<<"$output"
+	grep -q "^# resolver: in sl-egressd pid $(daemon_pid) on $gw:53, upstream 203.0.113.10; names in allow only (REFUSED otherwise); [1-9][0-9]* queries, [1-9][0-9]* refused, [0-9]* answered from its cache$" <<<"$output"
 	grep -q -- "-i tap0 -m set --match-set sl-[0-9a-f]* dst -m comment .* -j ACCEPT" <<<"$output"
 	grep -q -- "-p udp -m udp --dport 53 .*-j DROP" <<<"$output"
 	inhost sl-egress check "$P-1"
@@ -131,6 +131,33 @@ daemon_pid() {
 	# asked again, open again
 	dnsq "$P-1v" "$SL_GW" allowed.test >/dev/null
 	reach "$P-1v" 203.0.113.10
+}
+
+@test "an answer is given again from the resolver's cache: upstream gone, TTL aged, the guest's question; new lists forget it" {
+	standin "$P-1" --allow allowed.test --drop 192.0.2.0/24 --dns-upstream 203.0.113.10
+	local gw=$SL_GW ttl
+	dnsq "$P-1v" "$gw" allowed.test | grep -q "^A 203.0.113.10 300\$"
+	# the upstream is gone: the answer still comes, younger by the time kept
+	kill "$DNSMASQ_PID"; wait "$DNSMASQ_PID" 2>/dev/null || true
+	sleep 1.1
+	run dnsq "$P-1v" "$gw" AllowED.test --same-question
+	[ "$status" -eq 0 ]
+	grep -q "^rcode 0" <<<"$output"
+	ttl=$(awk '/^A 203.0.113.10 / { print $3 }' <<<"$output")
+	[ -n "$ttl" ] && [ "$ttl" -lt 300 ] && [ "$ttl" -ge 290 ]
+	run dnsq "$P-1v" "$gw" allowed.test --tcp --same-question
+	grep -q "^A 203.0.113.10 " <<<"$output"
+	# the set still holds what the answer says
+	reach "$P-1v" 203.0.113.10
+	run inhost sl-egress show --json "$P-1"
+	[ "$(jq -r .resolver.cached <<<"$output")" -ge 2 ]
+	# a name the lists refuse is refused, cached or not
+	run dnsq "$P-1v" "$gw" blocked.test
+	grep -q "^rcode 5" <<<"$output"
+	# new lists: what the old ones let in is asked again (the upstream's TTL now 77)
+	DNS_TTL=77 dns_server
+	inhost sl-egress apply "$P-1" --allow allowed.test --drop 192.0.2.0/25 --dns-upstream 203.0.113.10 >/dev/null
+	dnsq "$P-1v" "$gw" allowed.test | grep -q "^A 203.0.113.10 77\$"
 }
 
 @test "a live update: a name taken out takes its addresses with it; the resolver stays, answering every name" {

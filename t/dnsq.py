@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""dnsq SERVER NAME [--tcp] [--port N] [--type A|AAAA]: one DNS query, as a
-guest would send it. Prints the rcode, then each A address of the answer;
-exit 0 when an answer came (whatever its rcode), 1 on no answer in 2 s."""
+"""dnsq SERVER NAME [--tcp] [--port N] [--type A|AAAA] [--same-question]: one
+DNS query, as a guest would send it. Prints the rcode, then each A address of
+the answer; exit 0 when an answer came (whatever its rcode), 1 on no answer in
+2 s (or, with --same-question, when the answer's question is not the query's
+byte for byte, letter case included, as a stub resolver that randomises the
+case checks it)."""
 import random, socket, struct, sys
 
 args = sys.argv[1:]
@@ -34,6 +37,9 @@ except OSError:
     sys.exit(1)
 rid, flags, qd, an = struct.unpack(">HHHH", r[:8])
 if rid != qid:
+    sys.exit(1)
+if "--same-question" in args and r[12:len(q)] != q[12:]:
+    print("the question differs:", r[12:len(q)], file=sys.stderr)
     sys.exit(1)
 print("rcode", flags & 0xF)
 # skip the question, then read the answers

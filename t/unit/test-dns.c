@@ -18,6 +18,7 @@ void test_dns_answer_chain(void);
 void test_dns_reply(void);
 void test_name_not_metadata(void);
 void test_dns_cap_ttls(void);
+void test_dns_age_ttls(void);
 
 void test_name_entries(void)
 {
@@ -215,4 +216,36 @@ void test_dns_cap_ttls(void)
 	/* not a message: untouched */
 	n = 5;
 	CHECK(sl_dns_cap_ttls(m, &n, sizeof(m), 10) == -EINVAL && n == 5);
+}
+
+/*
+ * A cached answer given again: every TTL less its age, none below 0; the
+ * question where sl_dns_query_parse() says it ends.
+ */
+void test_dns_age_ttls(void)
+{
+	uint8_t m[512] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 }, cname[64];
+	static const uint8_t a1[] = { 192, 0, 2, 7 };
+	struct sl_dns_query q = { 0x1234, SL_DNS_TYPE_A, "www.a.test" }, parsed;
+	struct sl_dns_addr addrs[4];
+	size_t o = 12, cl = put_name(cname, "cdn.x.test"), n;
+
+	o += put_name(m + o, "www.A.test");
+	m[o++] = 0, m[o++] = 1, m[o++] = 0, m[o++] = 1;
+	CHECK(sl_dns_query_parse(m, o, &parsed) == 0);
+	CHECK(parsed.qend == o && !strcmp(parsed.name, "www.a.test"));
+	m[2] = 0x81, m[3] = 0x80, m[7] = 2;
+	o += put_rr(m + o, "www.a.test", 5, 300, cname, cl);
+	o += put_rr(m + o, "cdn.x.test", 1, 30, a1, 4);
+	n = o;
+	CHECK(sl_dns_age_ttls(m, &n, sizeof(m), 20) == 0);
+	CHECK(sl_dns_answer_addrs(m, n, &q, addrs, 4) == 1 && addrs[0].ttl == 10);
+	CHECK(sl_dns_cap_ttls(m, &n, sizeof(m), 280) == 0); /* the CNAME: 280 already */
+	CHECK(sl_dns_age_ttls(m, &n, sizeof(m), 15) == 0);
+	CHECK(sl_dns_answer_addrs(m, n, &q, addrs, 4) == 1 && addrs[0].ttl == 0);
+	CHECK(sl_dns_cap_ttls(m, &n, sizeof(m), 265) == 0);
+	/* what a guest sent as the question is where it was */
+	CHECK(memcmp(m + 12, "\3www\1A\4test", 11) == 0);
+	n = 5;
+	CHECK(sl_dns_age_ttls(m, &n, sizeof(m), 1) == -EINVAL && n == 5);
 }
