@@ -288,12 +288,15 @@ for i in range(120):
 	[[ ${lines[-1]} == *" $P-1 icmp 203.0.113.10 denied by spoofed" ]]
 	[ "$(printf '%s\n' "${lines[@]}" | cut -d' ' -f1 | sort -c && echo sorted)" = sorted ]
 	# the rate limit: a flood of 200 denied connections gives at most burst + rate x time lines
+	local t0=$(date +%s%N) n
 	for i in $(seq 1 200); do
 		ip netns exec "$P-1v" busybox nc -w 1 198.51.100.10 81 </dev/null >/dev/null 2>&1 &
 	done
 	wait_logged "$P-1" "198.51.100.10:81 denied"
 	sleep 1.5
-	[ "$(inhost sl-egress log "$P-1" | grep -c '198.51.100.10:81 denied')" -le 40 ]
+	n=$(inhost sl-egress log "$P-1" | grep -c '198.51.100.10:81 denied')
+	echo "lines $n in $((($(date +%s%N) - t0) / 1000000)) ms" >&2
+	[ "$n" -le $((10 + 5 * (($(date +%s%N) - t0) / 1000000000 + 1))) ]
 }
 
 @test "one sl-egressd serves every VM's denials; check, show and log see it die; the next apply starts it again and says so" {
@@ -365,7 +368,9 @@ for i in range(120):
 @test "a flood of denials: the kernel's limit keeps the log short, and what it held back is counted" {
 	standin "$P-1" --drop 198.51.100.0/24
 	standin "$P-2" --drop 198.51.100.0/24
-	# 400 denied SYNs at once from one VM
+	# 400 denied SYNs at once from one VM (retransmitted while nc waits)
+	local t0 t1
+	t0=$(date +%s%N)
 	for i in $(seq 1 400); do
 		ip netns exec "$P-1v" busybox nc -w 1 198.51.100.10 81 </dev/null >/dev/null 2>&1 &
 	done
@@ -373,6 +378,7 @@ for i in range(120):
 	reach "$P-2v" 198.51.100.10 || true
 	wait_logged "$P-2" "198.51.100.10:80 denied"
 	wait
+	t1=$(date +%s%N)
 	# the kernel's count of the drops, and what the log says: lines plus counts
 	local drops lines said
 	for _ in $(seq 1 40); do
@@ -382,9 +388,12 @@ for i in range(120):
 		[ $((lines + said)) -ge "$drops" ] && break
 		sleep 0.25
 	done
-	echo "drops $drops, lines $lines, counted $said" >&2
+	# the limit (5 a second after a burst of 10) for as long as the flood
+	# lasted, a second more for the ends: on a loaded host the 400 take longer
+	local limit=$((10 + 5 * ((t1 - t0) / 1000000000 + 2)))
+	echo "drops $drops, lines $lines (at most $limit), counted $said" >&2
 	[ "$drops" -ge 400 ]
-	[ "$lines" -le 60 ]
+	[ "$lines" -le "$limit" ] && [ "$lines" -lt $((drops / 4)) ]
 	[ $((lines + said)) = "$drops" ]
 	[ "$(inhost sl-egress show --json "$P-1" | jq .daemon.suppressed)" = "$said" ]
 }
