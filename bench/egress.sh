@@ -3,9 +3,11 @@
 #  1. sl-egress apply with 1, 100 and 1000 entries: first apply, and a
 #     live re-apply on a VM with an open flow (the policy changes in one
 #     commit; the flows it now drops are cut in the same call);
-#  2. the resolver of VMs with names in allow: 64 guests querying at once,
-#     each at its gateway, vs 64 guests without names querying the upstream
-#     straight (same hops: guest, its namespace, the host, the "internet");
+#  2. the resolver of VMs with names in allow: one guest, then 64 guests
+#     querying at once, each at its gateway, vs guests without names querying
+#     the upstream straight (same hops: guest, its namespace, the host, the
+#     "internet"); the same name each time (the resolver's cache answers),
+#     then a new name each time (every query upstream and into a set);
 #  3. TCP throughput from a guest with 1000 entries vs one with none;
 #  4. the memory of the run dir's one daemon (sl-egressd: every VM's denials
 #     and resolver) with 256 VMs with names, after the queries of 2 and a
@@ -40,7 +42,7 @@ ip -n "$inet" link set lo up
 internet_join "$inet"
 ip netns exec "$inet" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
 	--listen-address=203.0.113.10 --pid-file= --user=root --cache-size=0 \
-	--host-record=allowed.test,203.0.113.10,3600 </dev/null >/dev/null 2>&1 &
+	--host-record=allowed.test,203.0.113.10,3600 --address=/miss.test/203.0.113.10 </dev/null >/dev/null 2>&1 &
 
 # vm N: VM tag-N's network by the tools, a guest namespace on a veth named
 # tap0; N from 300 in a second range (one /22 holds 256)
@@ -105,10 +107,10 @@ printf "one entry, live, mean of %d: apply %s us; sl-egress --version %s us; /bi
 printf "the apply'"'"'s own work (apply - --version): %s us\n" $((a - v))
 ' sh "${tag}-1"
 
-echo "== 2. DNS: 64 guests at once, $queries queries of allowed.test each (ms per query)"
+echo "== 2. DNS: one guest, then 64 at once, $queries queries each (ms per query)"
 for i in $(seq 100 163); do
 	vm "$i"
-	inhost sl-egress apply "${tag}-$i" --allow allowed.test --dns-upstream 203.0.113.10 >/dev/null
+	inhost sl-egress apply "${tag}-$i" --allow allowed.test,*.miss.test --dns-upstream 203.0.113.10 >/dev/null
 	echo "${tag}-${i}g $GW"
 done >"$SL_RUN_DIR/named"
 for i in $(seq 200 263); do
@@ -116,16 +118,21 @@ for i in $(seq 200 263); do
 	inhost sl-egress apply "${tag}-$i" --drop '' >/dev/null
 	echo "${tag}-${i}g 203.0.113.10"
 done >"$SL_RUN_DIR/plain"
-q() { # q GUEST SERVER OUT: per-query latency in ns, one a line, into OUT
-	ip netns exec "$1" python3 - "$2" "$queries" >"$3" <<'EOF'
+# NAMES: "same" (allowed.test every time: the resolver's cache answers after
+# the first) or "new" (a name never asked before each time, under miss.test:
+# every query goes upstream and opens its address)
+q() { # q GUEST SERVER OUT NAMES: per-query latency in ns, one a line, into OUT
+	ip netns exec "$1" python3 - "$2" "$queries" "$4" >"$3" <<'EOF'
 import random, socket, struct, sys, time
-server, n = sys.argv[1], int(sys.argv[2])
-name = b"".join(bytes([len(l)]) + l for l in b"allowed.test".split(b".")) + b"\0"
+server, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def wire(i):
+    text = b"allowed.test" if mode == "same" else b"q%d-%d.miss.test" % (random.randrange(1 << 30), i)
+    return b"".join(bytes([len(l)]) + l for l in text.split(b".")) + b"\0"
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(2)
 for i in range(n + 20):
     qid = random.randrange(65536)
-    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + wire(i) + struct.pack(">HH", 1, 1)
     t = time.perf_counter_ns()
     s.sendto(q, (server, 53))
     r = s.recv(4096)
@@ -135,15 +142,17 @@ for i in range(n + 20):
         print(d)
 EOF
 }
-at_once() { # at_once LIST OUT: every guest of LIST querying at the same time
+at_once() { # at_once LIST OUT NAMES: every guest of LIST querying at the same time
 	# One client process with a socket in each guest's namespace, each guest
 	# one query in flight at a time: 64 client processes on 2 cores would
 	# measure the scheduler, not the resolver.
-	python3 - "$1" "$queries" >"$2" <<'EOF'
+	python3 - "$1" "$queries" "$3" >"$2" <<'EOF'
 import ctypes, os, random, select, socket, struct, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
-name = b"".join(bytes([len(l)]) + l for l in b"allowed.test".split(b".")) + b"\0"
-n = int(sys.argv[2])
+n, mode = int(sys.argv[2]), sys.argv[3]
+def wire(g):
+    text = b"allowed.test" if mode == "same" else b"q%d-%d.miss.test" % (g[0].fileno(), g[1])
+    return b"".join(bytes([len(l)]) + l for l in text.split(b".")) + b"\0"
 home = os.open("/proc/self/ns/net", os.O_RDONLY)
 guests = {}
 for line in open(sys.argv[1]):
@@ -161,7 +170,7 @@ ep = select.epoll()
 def ask(g):
     g[2] = random.randrange(65536)
     g[3] = time.perf_counter_ns()
-    g[0].send(struct.pack(">HHHHHH", g[2], 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1))
+    g[0].send(struct.pack(">HHHHHH", g[2], 0x0100, 1, 0, 0, 0) + wire(g) + struct.pack(">HH", 1, 1))
 for fd, g in guests.items():
     ep.register(fd, select.EPOLLIN)
     ask(g)
@@ -183,25 +192,31 @@ while left:
             left -= 1
 EOF
 }
-# one guest alone first: the resolver's own cost, without 64 clients' scheduling
+med() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }'; }
+p90() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.3f", v[int(NR * 0.9)] / 1e6 }'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 read -r g1 gw1 <"$SL_RUN_DIR/named"
 read -r p1 up1 <"$SL_RUN_DIR/plain"
-q "$g1" "$gw1" "$SL_RUN_DIR/via1"
-q "$p1" "$up1" "$SL_RUN_DIR/direct1"
-med() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }'; }
-printf 'one guest: via its resolver %s ms, straight %s ms median: added %s ms\n' \
-	"$(med "$SL_RUN_DIR/via1")" "$(med "$SL_RUN_DIR/direct1")" \
-	"$(awk -v a="$(med "$SL_RUN_DIR/via1")" -v b="$(med "$SL_RUN_DIR/direct1")" 'BEGIN { printf "%.3f", a - b }')"
-at_once "$SL_RUN_DIR/named" "$SL_RUN_DIR/via"
-at_once "$SL_RUN_DIR/plain" "$SL_RUN_DIR/direct"
-p90() { sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", v[int(NR * 0.9)] / 1e6 }'; }
-mv=$(sort -n "$SL_RUN_DIR/via" | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }')
-md=$(sort -n "$SL_RUN_DIR/direct" | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }')
-echo "64 guests at once:"
-printf '%-34s %10s %10s\n' "" median p90
-printf '%-34s %10s %10s\n' "via their resolvers (one daemon)" "$mv" "$(p90 <"$SL_RUN_DIR/via")"
-printf '%-34s %10s %10s\n' "straight to the upstream" "$md" "$(p90 <"$SL_RUN_DIR/direct")"
-awk -v a="$mv" -v b="$md" 'BEGIN { printf "added by the resolver: %.3f ms median\n", a - b }'
+for names in same new; do
+	if [ $names = same ]; then
+		echo "-- the same name each time (allowed.test: from the resolver's cache after the first)"
+	else
+		echo "-- a new name each time (qN-M.miss.test: every query upstream, every answer into a set)"
+	fi
+	# one guest alone first: the resolver's own cost, without 64 guests' queueing
+	q "$g1" "$gw1" "$SL_RUN_DIR/via1" $names
+	q "$p1" "$up1" "$SL_RUN_DIR/direct1" $names
+	printf 'one guest: via its resolver %s ms, straight %s ms median: added %s ms\n' \
+		"$(med "$SL_RUN_DIR/via1")" "$(med "$SL_RUN_DIR/direct1")" \
+		"$(minus "$(med "$SL_RUN_DIR/via1")" "$(med "$SL_RUN_DIR/direct1")")"
+	at_once "$SL_RUN_DIR/named" "$SL_RUN_DIR/via" $names
+	at_once "$SL_RUN_DIR/plain" "$SL_RUN_DIR/direct" $names
+	echo "64 guests at once:"
+	printf '%-34s %10s %10s\n' "" median p90
+	printf '%-34s %10s %10s\n' "via their resolvers (one daemon)" "$(med "$SL_RUN_DIR/via")" "$(p90 "$SL_RUN_DIR/via")"
+	printf '%-34s %10s %10s\n' "straight to the upstream" "$(med "$SL_RUN_DIR/direct")" "$(p90 "$SL_RUN_DIR/direct")"
+	printf 'added by the resolver: %s ms median\n' "$(minus "$(med "$SL_RUN_DIR/via")" "$(med "$SL_RUN_DIR/direct")")"
+done
 
 echo "== 3. TCP throughput, $mb MB from the guest (MB/s)"
 vm 4
