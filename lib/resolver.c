@@ -412,22 +412,26 @@ static uint16_t fresh_id(const struct sl_resolver *R)
 	return id;
 }
 
-/* Its entry for the question, if one is fresh: NULL, else the entry (expired ones go). */
+/* Answers past their life go: their memory too (also from the tick, asked again or not). */
+static void cache_expire(struct sl_resolver *R, long long now)
+{
+	for (int i = 0; i < CACHED; i++)
+		if (R->cache[i] && now - R->cache[i]->at_ms >= (long long)R->cache[i]->life_s * 1000) {
+			free(R->cache[i]);
+			R->cache[i] = NULL;
+		}
+}
+
+/* Its fresh entry for the question, or NULL. */
 static struct cached *cache_find(struct sl_resolver *R, const struct sl_dns_query *q,
 				 long long now)
 {
+	cache_expire(R, now);
 	for (int i = 0; i < CACHED; i++) {
 		struct cached *c = R->cache[i];
 
-		if (!c)
-			continue;
-		if (now - c->at_ms >= (long long)c->life_s * 1000) {
-			free(c);
-			R->cache[i] = NULL;
-		} else if (c->q.qtype == q->qtype && c->q.qend == q->qend &&
-			   !strcmp(c->q.name, q->name)) {
+		if (c && c->q.qtype == q->qtype && c->q.qend == q->qend && !strcmp(c->q.name, q->name))
 			return c;
-		}
 	}
 	return NULL;
 }
@@ -774,6 +778,7 @@ void sl_resolver_tick(struct sl_resolver *R, long long now)
 	for (int i = 0; i < TCP_CLIENTS; i++)
 		if (R->cl[i].fd >= 0 && now - R->cl[i].last_ms > TCP_IDLE_MS)
 			tcp_close(R, i);
+	cache_expire(R, now);
 	sl_denial_flush(R->name, SL_DNS_LOG, &R->dns_log, now);
 }
 
