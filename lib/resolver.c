@@ -97,17 +97,6 @@ struct sl_resolver {
 	struct sl_resolver_stats st;
 };
 
-/**
- * sl_now_ms() - a monotonic clock in milliseconds
- */
-long long sl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static unsigned num_or(const char *v, unsigned def)
 {
 	char *end;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "util.h"
 
 /*
  * The resolver of one VM whose allow list holds names (or did): it answers
@@ -33,6 +34,5 @@ void sl_resolver_tick(struct sl_resolver *r, long long now_ms);
 void sl_resolver_stats(const struct sl_resolver *r, struct sl_resolver_stats *s);
 const char *sl_resolver_upstream(const struct sl_resolver *r);
 void sl_resolver_close(struct sl_resolver *r);
-long long sl_now_ms(void);
 
 #endif

@@ -7,8 +7,18 @@
 #include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A monotonic clock in milliseconds. */
+static inline long long sl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static inline void sl_freep(void *p)
 {
