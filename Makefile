@@ -13,7 +13,7 @@ DESTDIR ?=
 CC ?= cc
 AR ?= ar
 PKG_CONFIG ?= pkg-config
-PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack libnetfilter_log libipset ldns json-c
+PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack libnetfilter_log libipset ldns json-c libcrypto
 VERSION := 0.1.0
 
 CFLAGS ?= -O2 -g
@@ -74,9 +74,9 @@ $(GUEST)/vmlinuz: guest/fetch-kernel.sh
 	guest/fetch-kernel.sh $(GUEST)
 
 # Static, and never sanitized: it is PID 1 of the guest.
-$(GUEST)/sl-agent: guest/sl-agent.c lib/proto.c lib/proto.h
+$(GUEST)/sl-agent: guest/sl-agent.c guest/identity.c guest/identity.h lib/proto.c lib/proto.h
 	@mkdir -p $(GUEST)
-	$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib -static -o $@ guest/sl-agent.c lib/proto.c
+	$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib -static -o $@ guest/sl-agent.c guest/identity.c lib/proto.c
 
 $(GUEST)/initramfs.cpio.gz: guest/init guest/udhcpc.script guest/mkinitramfs.sh $(GUEST)/sl-agent $(GUEST)/vmlinuz
 	guest/mkinitramfs.sh $(GUEST) $(GUEST)/sl-agent $@
@@ -114,7 +114,7 @@ man/%.8: man/%.8.scd
 # Every build and test dependency, from Debian's packages. Quick when present.
 DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libip4tc-dev \
 	libyaml-dev libarchive-dev libnetfilter-conntrack-dev libnetfilter-log-dev bats scdoc iptables iproute2 util-linux procps cppcheck clang-tidy jq \
-	libipset-dev libldns-dev libjson-c-dev dnsmasq-base containernetworking-plugins ipset debhelper dpkg-dev lintian man-db systemd git xz-utils \
+	libipset-dev libldns-dev libjson-c-dev libssl-dev dnsmasq-base containernetworking-plugins ipset debhelper dpkg-dev lintian man-db systemd git xz-utils \
 	golang-go golang-github-appc-cni-dev podman runc \
 	busybox-static cpio qemu-system-x86 tar coreutils clang libclang-rt-14-dev python3 bsdutils
 deps:

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "nameserver.h"
+#include "snapshot.h"
 #include "error.h"
 #include "input.h"
 #include "log.h"
@@ -23,13 +24,17 @@ enum {
 	OPT_TIMEOUT,
 	OPT_DNS,
 	OPT_MODE,
+	OPT_FROM,
+	OPT_STOP,
 };
 
 static const char usage[] =
 	"Usage: sl-boot [OPTION]... start NAME [--kernel F] [--initrd F] [--disk F]\n"
-	"                          [--vcpu N] [--mem MB] [--accel kvm|tcg|auto]\n"
+	"                          [--vcpu N] [--mem MB] [--accel kvm|tcg|auto] [--from DIR]\n"
 	"       sl-boot [OPTION]... stop NAME\n"
 	"       sl-boot [OPTION]... status NAME\n"
+	"       sl-boot [OPTION]... snapshot NAME DIR [--stop]\n"
+	"       sl-boot [OPTION]... pause|resume NAME\n"
 	"Boot VM NAME with QEMU's microvm machine on its TAP, inside its namespace\n"
 	"(bridge mode: in this one), and leave a supervisor that serves its agent\n"
 	"and keeps its console log.\n\n"
@@ -43,12 +48,18 @@ static const char usage[] =
 	"                    127.0.0.1 or none: no resolver)\n"
 	"      --mode MODE   isolated (default), bridge, macvtap or cni (or SL_MODE;\n"
 	"                    macvtap without SL_IP: the guest asks the LAN's DHCP server)\n"
+	"      --from DIR    restore the VM from a snapshot instead of booting it: its\n"
+	"                    kernel, initrd, vCPUs and memory are the snapshot's\n"
+	"      --stop        snapshot: stop the VM after, instead of letting it run on\n"
 	"      --timeout S   how long start waits for the agent, stop for power-off\n"
 	"                    (default 120 and 20)\n"
 	SL_COMMON_HELP
-	"\nstart prints SL_PID SL_QEMU_PID SL_AGENT SL_CONSOLE SL_ACCEL; status prints\n"
-	"SL_STATE SL_PID SL_QEMU_PID. Exit status: 0 ok (status: running), 1 failure\n"
-	"(status: not running), 2 bad input (missing kernel, running already, unknown VM).\n";
+	"\nstart prints SL_PID SL_QEMU_PID SL_AGENT SL_CONSOLE SL_ACCEL (and SL_SNAPSHOT);\n"
+	"status prints SL_STATE SL_PID SL_QEMU_PID SL_PSS_KB; snapshot prints SL_SNAPSHOT\n"
+	"SL_PAUSED_MS SL_STATE_BYTES. Exit status: 0 ok (status: running), 1 failure\n"
+	"(status: not running; a snapshot's file missing or altered), 2 bad input\n"
+	"(missing kernel, running already, unknown VM, a snapshot of another kernel,\n"
+	"initrd, vCPU count or memory size).\n";
 
 static unsigned num(const char *key, const char *v, unsigned dflt, int *bad, struct sl_error *err)
 {
@@ -79,15 +90,19 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "dns", required_argument, NULL, OPT_DNS },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "stop", no_argument, NULL, OPT_STOP },
 		{ 0 },
 	};
-	static const char *const verbs[] = { "start", "stop", "status", NULL };
+	static const char *const verbs[] = { "start", "stop", "status", "snapshot", "pause",
+					     "resume", NULL };
 	static const char *const keys[] = { "SL_KERNEL", "SL_INITRD", "SL_DISK", "SL_VCPU",
 					    "SL_MEM", "SL_ACCEL", "SL_TIMEOUT", "SL_DNS", "SL_MODE" };
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	struct sl_boot_cfg c = { 0 };
-	const char *verb = NULL;
+	const char *verb = NULL, *dir = NULL;
+	bool stop_after = false;
 	char guest[4096], kernel[4200], initrd[4200], dns[256];
 	int opt, r, bad = 0;
 	bool dhcp;
@@ -100,11 +115,32 @@ int main(int argc, char **argv)
 				return cli.done;
 		} else if (opt >= OPT_KERNEL && opt <= OPT_MODE) {
 			sl_input_flag(keys[opt - OPT_KERNEL], optarg);
+		} else if (opt == OPT_FROM) {
+			c.from = optarg;
+		} else if (opt == OPT_STOP) {
+			stop_after = true;
 		}
+	}
+	/* snapshot's second operand */
+	if (optind < argc && !strcmp(argv[optind], "snapshot")) {
+		if (argc - optind != 3)
+			return sl_cli_usage(&cli, "snapshot takes NAME and DIR");
+		dir = argv[--argc];
 	}
 	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
 	if (r >= 0)
 		return r;
+	if ((c.from && strcmp(verb, "start")) || (stop_after && strcmp(verb, "snapshot")))
+		return sl_cli_usage(&cli, "%s is for %s only", c.from ? "--from" : "--stop",
+				    c.from ? "start" : "snapshot");
+	if (!strcmp(verb, "snapshot")) {
+		r = sl_snapshot_make(c.name, dir, stop_after, &out, err);
+		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(&cli, &out);
+	}
+	if (!strcmp(verb, "pause") || !strcmp(verb, "resume")) {
+		r = sl_vm_pause(c.name, !strcmp(verb, "pause"), err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
+	}
 	if (!strcmp(verb, "status")) {
 		r = sl_boot_status(c.name, &out, err);
 		if (r < 0)
@@ -122,7 +158,8 @@ int main(int argc, char **argv)
 	}
 	c.kernel = sl_input_get("SL_KERNEL");
 	c.initrd = sl_input_get("SL_INITRD");
-	if (!c.kernel || !c.initrd) {
+	/* a restore takes them from its snapshot unless given */
+	if (!c.from && (!c.kernel || !c.initrd)) {
 		if (sl_guest_dir(guest, sizeof(guest), err) < 0)
 			return sl_cli_fail(err, -EINVAL);
 		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", guest);
@@ -142,8 +179,8 @@ int main(int argc, char **argv)
 	c.tap = sl_cli_input("SL_TAP", sl_mode_on_host(c.mode) ? c.name : SL_TAP_DEFAULT);
 	c.cni_ifname = sl_cli_input("SL_CNI_IFNAME", "eth0");
 	c.qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
-	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), 1, &bad, err);
-	c.mem_mb = num("--mem", sl_input_get("SL_MEM"), 256, &bad, err);
+	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), c.from ? 0 : 1, &bad, err);
+	c.mem_mb = num("--mem", sl_input_get("SL_MEM"), c.from ? 0 : 256, &bad, err);
 	c.timeout_s = num("--timeout", sl_input_get("SL_TIMEOUT"), 120, &bad, err);
 	if (bad)
 		return sl_cli_fail(err, -EINVAL);

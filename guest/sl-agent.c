@@ -27,6 +27,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "identity.h"
 #include "proto.h"
 
 #define MAX_CHANS 256
@@ -363,6 +364,17 @@ static void handle(const struct sl_frame *f)
 	case SL_CLOSE:
 		if (c)
 			chan_free(c);
+		break;
+	case SL_IDENTITY:
+		if (f->chan) {
+			char why[256];
+
+			if (sl_guest_identity(f->data, f->len, why, sizeof(why)) == 0)
+				send_frame(SL_EXIT, f->chan, (const uint8_t[]){ 0, 0 }, 2);
+			else
+				send_frame(SL_ERROR, f->chan, why, strlen(why));
+			logmsg("identity %s", why[0] ? why : "set");
+		}
 		break;
 	case SL_POWEROFF:
 		logmsg("power off");

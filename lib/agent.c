@@ -60,6 +60,27 @@ int sl_agent_connect(const char *name, struct sl_error *err)
 
 /* Raw mode for a local terminal while a remote pty owns it. */
 static struct termios saved_tio;
+/**
+ * sl_agent_nudge() - ask the supervisor for the agent's handshake at once
+ * @name: VM
+ *
+ * A READY request: the supervisor sends its hello now instead of at its
+ * next 50 ms tick, and answers once the agent echoed it (a restored guest
+ * runs as soon as its state is in).
+ *
+ * Return: the connection (close it when done), or -errno
+ */
+int sl_agent_nudge(const char *name)
+{
+	int fd = sl_agent_connect(name, NULL);
+
+	if (fd >= 0 && sl_frame_send(fd, SL_READY, 0, NULL, 0) < 0) {
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
 static int saved_tty = -1;
 
 static void tty_restore(void)
@@ -277,6 +298,28 @@ int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int 
 	r = relay(sock, in, out, errfd, tty, false, err);
 	tty_restore();
 	return r;
+}
+
+/**
+ * sl_agent_identity() - send a restored guest its identity, wait for the answer
+ * @name: VM
+ * @req: the SL_IDENTITY payload (lib/proto.h)
+ * @len: its length
+ * @err: the guest's reason, or why the call failed
+ *
+ * Return: 0, or -errno with the error recorded
+ */
+int sl_agent_identity(const char *name, const void *req, size_t len, struct sl_error *err)
+{
+	_cleanup_close_ int sock = sl_agent_connect(name, err);
+	int r;
+
+	if (sock < 0)
+		return sock;
+	if ((r = sl_frame_send(sock, SL_IDENTITY, 0, req, len)) < 0)
+		return sl_error(err, r, "%s: the supervisor: %s", name, strerror(-r));
+	r = relay(sock, -1, -1, -1, -1, false, err);
+	return r > 0 ? sl_error(err, -EIO, "the guest answered %d", r) : r;
 }
 
 /**

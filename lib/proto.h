@@ -39,8 +39,13 @@ enum sl_frame_type {
 	SL_READY,       /* client to supervisor: answered once the agent has said hello */
 	SL_PING,        /* supervisor to agent, when a command waits and the guest is silent */
 	SL_PONG,        /* the agent's answer, echoing the ping's payload */
-	SL_TYPE_MAX = SL_PONG,
+	SL_IDENTITY,    /* a restored guest becomes its VM: SL_IDENTITY_SEED bytes of
+			 * entropy, then name, ip, prefix, gw, dns, realtime ns,
+			 * each NUL-ended; answered by EXIT 0 or ERROR */
+	SL_TYPE_MAX = SL_IDENTITY,
 };
+
+#define SL_IDENTITY_SEED 64u
 
 /* The items of an SL_EXEC payload: each a tag byte, its text, a NUL. */
 enum sl_exec_tag {

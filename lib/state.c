@@ -135,7 +135,7 @@ static int mkdir_p(const char *path, mode_t mode)
  * a directory that is a link, someone else's, or writable by others could
  * hold planted links that make root write, truncate or delete elsewhere.
  */
-static int check_dir(const char *path, const char *what, struct sl_error *err)
+int sl_dir_check(const char *path, const char *what, struct sl_error *err)
 {
 	struct stat st;
 
@@ -170,7 +170,7 @@ int sl_run_dir_ready(struct sl_error *err)
 
 	if (r < 0)
 		return sl_error(err, r, "cannot create %s: %s", sl_run_dir(), strerror(-r));
-	return check_dir(sl_run_dir(), "SL_RUN_DIR", err);
+	return sl_dir_check(sl_run_dir(), "SL_RUN_DIR", err);
 }
 
 /**
@@ -192,7 +192,7 @@ int sl_vm_dir_ready(const char *name, char *dir, size_t len, struct sl_error *er
 		return -ENAMETOOLONG;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return sl_error(err, -errno, "cannot create %s: %s", dir, strerror(errno));
-	return check_dir(dir, "state directory", err);
+	return sl_dir_check(dir, "state directory", err);
 }
 
 /**
@@ -321,7 +321,7 @@ int sl_state_load(const char *name, struct sl_kv *kv, struct sl_error *err)
 		return 0;
 	/* what the tools made is read back only from where they made it */
 	if (S_ISLNK(st.st_mode) || (r = sl_run_path(dir, sizeof(dir), "%s", name)) < 0 ||
-	    (r = check_dir(dir, "state directory", err)) < 0) {
+	    (r = sl_dir_check(dir, "state directory", err)) < 0) {
 		if (S_ISLNK(st.st_mode))
 			return sl_error(err, -EINVAL, "%s is a link: refusing to read it", path);
 		return r;
@@ -656,7 +656,7 @@ int sl_state_purge(const char *name, struct sl_error *err)
 
 	if (sl_name_check(name, err) < 0 || sl_run_path(path, sizeof(path), "%s", name) < 0)
 		return -EINVAL;
-	if ((r = check_dir(sl_run_dir(), "SL_RUN_DIR", err)) < 0)
+	if ((r = sl_dir_check(sl_run_dir(), "SL_RUN_DIR", err)) < 0)
 		return r;
 	/* A link planted in place of the directory is removed, never followed. */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

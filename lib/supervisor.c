@@ -65,6 +65,7 @@ struct supervisor {
 	 * guest that does not read its serial port would stall every client). */
 	struct sl_buf con_queue;
 	bool ready, synced;
+	bool hello_now; /* a client waits for the agent: hello at once, not in 50 ms */
 	/* Liveness of the agent while commands wait (SL_AGENT_TIMEOUT): */
 	long long guest_heard_ms, ping_sent_ms;
 	uint8_t nonce[12];
@@ -244,7 +245,10 @@ static void from_client(struct supervisor *L, struct client *c, const struct sl_
 			to_client(c, SL_READY, NULL, 0);
 			c->st = C_CLOSING;
 		} else {
+			/* A restored guest runs at once: the hello already queued
+			 * reaches it only when QEMU's socket sees new bytes. */
 			c->st = C_READY_WAIT;
+			L->hello_now = true;
 		}
 		return;
 	case SL_CONSOLE:
@@ -257,6 +261,7 @@ static void from_client(struct supervisor *L, struct client *c, const struct sl_
 		return;
 	case SL_EXEC:
 	case SL_CONNECT:
+	case SL_IDENTITY:
 		if (c->st != C_NEW)
 			return client_error(L, c, "sl-supervisor: one command per connection");
 		if (!L->synced)
@@ -557,9 +562,10 @@ int sl_supervisor_run(struct sl_supervisor *s)
 
 			/* One hello at a time: a guest that does not read its port
 			 * must not grow the queue by one every 50 ms. */
-			if (t - last_hello >= 50 && !sl_buf_size(&L->gout)) {
+			if ((t - last_hello >= 50 || L->hello_now) && !sl_buf_size(&L->gout)) {
 				send_hello(L);
 				last_hello = t;
+				L->hello_now = false;
 			}
 			timeout = 50;
 		}
@@ -709,7 +715,8 @@ int sl_vm_write_pid(const char *name, const char *file, int v)
  */
 void sl_vm_remove_files(const char *name)
 {
-	static const char *const files[] = { SL_AGENT_SOCK, SL_SUPERVISOR_PID, SL_QEMU_PID, NULL };
+	static const char *const files[] = { SL_AGENT_SOCK, SL_QMP_SOCK, SL_SUPERVISOR_PID,
+					     SL_QEMU_PID, NULL };
 	char path[4096];
 
 	for (const char *const *f = files; *f; f++)

@@ -17,6 +17,7 @@
 #define SL_SUPERVISOR_LOG "supervisor.log"
 #define SL_SUPERVISOR_PID "supervisor.pid"
 #define SL_QEMU_PID "qemu.pid"
+#define SL_QMP_SOCK "qmp.sock" /* QEMU's monitor: snapshot, restore, pause, resume */
 
 struct sl_boot_cfg {
 	const char *name;
@@ -29,6 +30,8 @@ struct sl_boot_cfg {
 	const char *qemu;    /* the QEMU binary */
 	uint32_t ip, gw;     /* macvtap mode: ip 0 for DHCP from the LAN */
 	unsigned prefix, vcpu, mem_mb, timeout_s;
+	/* a restore: the snapshot's dir, and the template's MAC (lib/snapshot.c) */
+	const char *from, *mac;
 };
 
 int sl_guest_dir(char *buf, size_t len, struct sl_error *err);

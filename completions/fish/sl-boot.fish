@@ -6,8 +6,8 @@ function __sl_boot_vms
     end
 end
 complete -c sl-boot -f
-complete -c sl-boot -n "not __fish_seen_subcommand_from start stop status" -a "start stop status"
-complete -c sl-boot -n "__fish_seen_subcommand_from start stop status" -a "(__sl_boot_vms)"
+complete -c sl-boot -n "not __fish_seen_subcommand_from start stop status snapshot pause resume" -a "start stop status snapshot pause resume"
+complete -c sl-boot -n "__fish_seen_subcommand_from start stop status snapshot pause resume" -a "(__sl_boot_vms)"
 complete -c sl-boot -s h -l help -d 'show help'
 complete -c sl-boot -s V -l version -d 'show version'
 complete -c sl-boot -l env -r -F -d 'read SL_* inputs from FILE'
@@ -21,3 +21,5 @@ complete -c sl-boot -l accel -r -a 'auto kvm tcg' -d 'accelerator'
 complete -c sl-boot -l dns -r -d 'name servers'
 complete -c sl-boot -l timeout -r -d 'seconds'
 complete -c sl-boot -l mode -x -a 'isolated bridge macvtap cni' -d 'network mode'
+complete -c sl-boot -l from -r -a '(__fish_complete_directories)' -d 'restore from a snapshot'
+complete -c sl-boot -l stop -d 'snapshot: stop the VM after'

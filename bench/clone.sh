@@ -1,0 +1,125 @@
+#!/bin/bash
+# Clones against cold boots, side by side in one run, inside a scratch host:
+#  1. sl-boot start of one VM, cold (RUNS times) and restored from a
+#     snapshot of a template (RUNS times): medians to the agent answering,
+#     their ratio, and where a restore's time goes (QEMU to its monitor,
+#     loading the state, the agent's first answer, the identity);
+#  2. N clones alive at once, each in its own namespace: all restored, every
+#     agent answering sl-exec true, PSS of each clone's QEMU against a cold
+#     VM's, and the CPU an idle clone takes over 10 s.
+# Usage: bench/clone.sh [RUNS] [N]   (defaults 5 and 16). Run as root after `make`.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$top/bin:$PATH"
+runs=${1:-5} n=${2:-16}
+host="slclone$$" p="cl$(($$ % 1000))"
+export SL_RUN_DIR
+SL_RUN_DIR=$(mktemp -d /tmp/sl-bench.XXXXXX)
+snap="$SL_RUN_DIR.snap"
+vms=("$p-t" "$p-c")
+for i in $(seq 1 "$n"); do vms+=("$p-$i"); done
+cleanup() {
+	for v in "${vms[@]}"; do
+		inhost sl-boot stop "$v" --timeout 1 >/dev/null 2>&1 || true
+		ip netns pids "$v" 2>/dev/null | xargs -r kill 2>/dev/null || true
+		ip netns del "$v" 2>/dev/null || true
+	done
+	ip netns pids "$host" 2>/dev/null | xargs -r kill 2>/dev/null || true
+	ip netns del "$host" 2>/dev/null || true
+	rm -rf "$SL_RUN_DIR" "$snap"
+}
+trap cleanup EXIT
+inhost() { nsenter --net="/run/netns/$host" "$@"; }
+now() { date +%s%N; }
+ms() { awk -v ns="$1" 'BEGIN { printf "%.0f", ns / 1e6 }'; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+pss() { inhost sl-boot status "$1" | sed -n 's/^SL_PSS_KB=//p'; }
+net_up() {
+	inhost sl-ipam alloc --range 169.254.96.0/20 "$1" >/dev/null
+	inhost sl-netns add "$1" >/dev/null
+	inhost sl-veth add "$1" >/dev/null
+	inhost sl-tap add "$1" >/dev/null
+	inhost sl-egress apply "$1" --allow 203.0.113.0/24 >/dev/null
+}
+
+ip netns add "$host"
+inhost sysctl -qw net.ipv4.ip_forward=1
+for v in "${vms[@]}"; do net_up "$v"; done
+
+# 1. one VM: cold, then restored
+t="$p-t" c="$p-c"
+inhost sl-boot start "$t" >/dev/null 2>&1
+inhost sl-boot snapshot "$t" "$snap" >"$SL_RUN_DIR/snap.out"
+cold=() warm=() first=()
+for _ in $(seq 1 "$runs"); do
+	t0=$(now)
+	inhost sl-boot start "$c" >/dev/null 2>&1
+	cold+=($(($(now) - t0)))
+	cold_pss=$(pss "$c")
+	inhost sl-boot stop "$c" --timeout 2 >/dev/null
+done
+for _ in $(seq 1 "$runs"); do
+	t0=$(now)
+	inhost sl-boot start "$c" --from "$snap" >/dev/null 2>&1
+	t1=$(now)
+	sl-exec "$c" -- true
+	warm+=($((t1 - t0))) first+=($(($(now) - t1)))
+	inhost sl-boot stop "$c" --timeout 2 >/dev/null
+done
+cmed=$(printf '%s\n' "${cold[@]}" | median)
+wmed=$(printf '%s\n' "${warm[@]}" | median)
+fmed=$(printf '%s\n' "${first[@]}" | median)
+echo "== one VM, $runs runs each (medians)"
+printf '  %-44s %8s ms\n' "cold: sl-boot start to the agent" "$(ms "$cmed")"
+printf '  %-44s %8s ms\n' "restored: sl-boot start --from to the agent" "$(ms "$wmed")"
+printf '  %-44s %8s ms\n' "then the first sl-exec true" "$(ms "$fmed")"
+printf '  %-44s %8s\n' "ratio cold / restored" "$(awk -v a="$cmed" -v b="$wmed" 'BEGIN { printf "%.1fx", a / b }')"
+sed -n 's/^SL_PAUSED_MS=/  template paused for the snapshot (ms)          /p; s/^SL_STATE_BYTES=/  device state (bytes)                          /p' \
+	"$SL_RUN_DIR/snap.out"
+
+# Where a restore's time goes: QEMU alone, from exec to answering QMP.
+qmon=$(python3 - "$snap/memory" "$runs" <<'PY'
+import subprocess, sys, time
+mem, runs = sys.argv[1], int(sys.argv[2])
+args = ["qemu-system-x86_64", "-M", "microvm,x-option-roms=off,rtc=on,memory-backend=mem",
+        "-object", "memory-backend-file,id=mem,size=256M,mem-path=%s,share=off" % mem,
+        "-accel", "tcg", "-cpu", "max", "-m", "256", "-nodefaults", "-no-user-config",
+        "-display", "none", "-incoming", "defer", "-qmp", "stdio"]
+t = []
+for _ in range(runs):
+    t0 = time.monotonic()
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p.stdout.readline()
+    p.stdin.write(b'{"execute":"qmp_capabilities"}\n'); p.stdin.flush()
+    p.stdout.readline()
+    t.append(time.monotonic() - t0)
+    p.kill(); p.wait()
+print(int(sorted(t)[len(t) // 2] * 1e9))
+PY
+)
+printf '  %-44s %8s ms\n' "of which QEMU alone, exec to QMP answering" "$(ms "$qmon")"
+
+# 2. N clones at once
+t0=$(now)
+for i in $(seq 1 "$n"); do inhost sl-boot start "$p-$i" --from "$snap" >/dev/null 2>&1; done
+t1=$(now)
+ok=0
+for i in $(seq 1 "$n"); do sl-exec "$p-$i" -- true && ok=$((ok + 1)); done
+declare -a pids
+tot=0
+for i in $(seq 1 "$n"); do
+	k=$(pss "$p-$i")
+	tot=$((tot + k))
+	pids+=("$(cat "$SL_RUN_DIR/$p-$i/qemu.pid")")
+done
+ticks() { local s=0 x; for x in "${pids[@]}"; do s=$((s + $(awk '{ print $14 + $15 }' "/proc/$x/stat"))); done; echo "$s"; }
+c0=$(ticks); sleep 10; c1=$(ticks)
+hz=$(getconf CLK_TCK)
+echo "== $n clones at once"
+printf '  %-44s %8s ms\n' "all $n restored, one after another" "$(ms $((t1 - t0)))"
+printf '  %-44s %8s\n' "agents answering sl-exec true" "$ok/$n"
+printf '  %-44s %8s MB\n' "PSS of a clone's QEMU (mean)" "$((tot / n / 1024))"
+printf '  %-44s %8s MB\n' "PSS of a cold VM's QEMU" "$((cold_pss / 1024))"
+printf '  %-44s %8s\n' "ratio cold / clone" "$(awk -v a="$cold_pss" -v b="$((tot / n))" 'BEGIN { printf "%.1fx", a / b }')"
+printf '  %-44s %8s %%\n' "idle CPU per clone (of one CPU, over 10 s)" \
+	"$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", 100 * d / hz / 10 / n }')"

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What makes a VM restored from a snapshot its own and not its template's:
+ * its memory is the template's, so its address, name, clock and random
+ * state are too. The host sends an SL_IDENTITY request right after the
+ * restore (lib/proto.h); the agent applies it in its own process, since a
+ * fork and exec cost ~150 ms in a guest whose translated code (TCG) is
+ * all gone after the restore.
+ *
+ * Plain ioctls, no busybox: a VM on a disk root has no initramfs tools.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/random.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "identity.h"
+#include "proto.h"
+
+#define IFACE "eth0"
+
+static char *why;
+static size_t why_len;
+
+/* The first failure, kept for the host; later ones add nothing. */
+static int fail(const char *what)
+{
+	if (!why[0])
+		snprintf(why, why_len, "%s: %s", what, strerror(errno));
+	return 1;
+}
+
+/* The host's bytes into the pool, credited, then a reseed: the two clones of
+ * one template must not draw the same numbers (no vmgenid driver here). */
+static int fresh_entropy(const uint8_t *seed, size_t n)
+{
+	union {
+		struct rand_pool_info info;
+		unsigned char raw[sizeof(struct rand_pool_info) + SL_IDENTITY_SEED];
+	} e;
+	int fd, r = 0;
+
+	e.info.entropy_count = (int)n * 8;
+	e.info.buf_size = (int)n;
+	memcpy((unsigned char *)e.info.buf, seed, n);
+	fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail("/dev/urandom");
+	if (ioctl(fd, RNDADDENTROPY, &e.info) < 0 || ioctl(fd, RNDRESEEDCRNG) < 0)
+		r = fail("RNDADDENTROPY");
+	explicit_bzero(&e, sizeof(e));
+	close(fd);
+	return r;
+}
+
+static int set_sin(struct ifreq *ifr, unsigned long req, int s, in_addr_t a, const char *what)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr->ifr_addr;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = a;
+	return ioctl(s, req, ifr) < 0 ? fail(what) : 0;
+}
+
+/*
+ * eth0's address replaced; the kernel drops every route of the device when
+ * its last address goes, so the default route is put back after.
+ */
+static int readdress(const char *ip, const char *prefix, const char *gw)
+{
+	struct ifreq ifr = { 0 };
+	struct rtentry rt = { 0 };
+	struct in_addr a, g;
+	unsigned long p = strtoul(prefix, NULL, 10);
+	in_addr_t mask = p ? htonl(~0u << (32 - p)) : 0;
+	int s, r;
+
+	if (!inet_aton(ip, &a) || !inet_aton(gw, &g) || p < 1 || p > 32) {
+		errno = EINVAL;
+		return fail("bad address, prefix or gateway");
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return fail("socket");
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), IFACE);
+	r = set_sin(&ifr, SIOCSIFADDR, s, a.s_addr, "set address");
+	if (!r)
+		r = set_sin(&ifr, SIOCSIFNETMASK, s, mask, "set netmask");
+	((struct sockaddr_in *)&rt.rt_dst)->sin_family = AF_INET;
+	((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
+	rt.rt_dev = (char *)IFACE;
+	while (!r && ioctl(s, SIOCDELRT, &rt) == 0)
+		; /* the template's default route, if the kernel kept it */
+	((struct sockaddr_in *)&rt.rt_gateway)->sin_family = AF_INET;
+	((struct sockaddr_in *)&rt.rt_gateway)->sin_addr = g;
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	if (!r && ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+		r = fail("add default route");
+	close(s);
+	return r;
+}
+
+static int write_resolv(const char *dns)
+{
+	FILE *f = fopen("/etc/resolv.conf", "we");
+	char *list = strdup(dns), *save = NULL;
+	int r = 0;
+
+	if (!f || !list) {
+		free(list);
+		if (f)
+			fclose(f);
+		return fail("/etc/resolv.conf");
+	}
+	for (char *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save))
+		fprintf(f, "nameserver %s\n", s);
+	free(list);
+	if (fclose(f) != 0)
+		r = fail("/etc/resolv.conf");
+	return r;
+}
+
+/**
+ * sl_guest_identity() - make this restored guest the VM it now is
+ * @p: the request: SL_IDENTITY_SEED bytes of the host's entropy, then
+ *     NAME, IP, PREFIX, GW, DNS (a,b or "-"), REALTIME_NS, each NUL-ended
+ *     (IP "-": an address by DHCP, kept)
+ * @len: its length
+ * @msg: the first failure, for the host
+ * @msg_len: size of @msg
+ *
+ * Return: 0, or 1 with @msg said
+ */
+int sl_guest_identity(const uint8_t *p, size_t len, char *msg, size_t msg_len)
+{
+	const char *arg[6];
+	const char *s = (const char *)p + SL_IDENTITY_SEED, *end = (const char *)p + len;
+	struct timespec ts;
+	long long ns;
+	int r = 0, n = 0;
+
+	why = msg;
+	why_len = msg_len;
+	why[0] = '\0';
+	for (; len > SL_IDENTITY_SEED && s < end && n < 6; n++) {
+		const char *z = memchr(s, '\0', (size_t)(end - s));
+
+		if (!z)
+			break;
+		arg[n] = s;
+		s = z + 1;
+	}
+	if (n != 6 || s != end) {
+		errno = EINVAL;
+		return fail("a malformed identity request");
+	}
+	ns = strtoll(arg[5], NULL, 10);
+	ts.tv_sec = ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+		r |= fail("set the clock");
+	r |= fresh_entropy(p, SL_IDENTITY_SEED);
+	if (sethostname(arg[0], strlen(arg[0])) < 0)
+		r |= fail("sethostname");
+	if (strcmp(arg[1], "-"))
+		r |= readdress(arg[1], arg[2], arg[3]);
+	if (strcmp(arg[4], "-"))
+		r |= write_resolv(arg[4]);
+	return r ? 1 : 0;
+}

@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshots of a running VM and VMs restored from them (docs/VM.md, "Snapshots and clones").
+ *
+ * A VM's RAM is a shared memfd, so QEMU's migration stream leaves it out
+ * (x-ignore-shared) and the snapshot is two files: QEMU's device state
+ * (~60 KB) and a sparse copy of the RAM. A restore runs the template's QEMU
+ * command line with that copy mapped privately and the state fed in over
+ * QMP; the guest then runs on from the instant of the snapshot, and the
+ * agent makes it the new VM (address, name, clock, entropy).
+ *
+ * What a restore checks is in the manifest: the kernel, initrd, vCPUs,
+ * memory and accelerator it was made with (a mismatch is bad input), and
+ * the SHA-256 of both files (a changed file is a failure, found before
+ * anything starts). The memory file's hash is checked only when its
+ * inode, size or ctime differ from when it was written: hashing 256 MB
+ * costs ~200 ms, more than the whole restore.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cidr.h"
+#include "name.h"
+#include "proto.h"
+#include "qmp.h"
+#include "snapshot.h"
+#include "state.h"
+#include "util.h"
+#include "vm.h"
+
+#define SNAP_VERSION "1"
+#define SHA_HEX 65
+
+/* What the template's QEMU ran with, read back from its command line. */
+struct qemu_line {
+	char kernel[4096], initrd[4096], disk[4096], append[4096], mac[32], accel[8];
+	unsigned vcpu, mem_mb;
+	bool dhcp;
+};
+
+/* The value of a "key=" option inside a QEMU option list, commas undoubled. */
+static void opt_value(const char *list, const char *key, char *buf, size_t len)
+{
+	const char *p = list;
+	size_t k = strlen(key), o = 0;
+
+	buf[0] = '\0';
+	while (p && *p) {
+		if (!strncmp(p, key, k) && p[k] == '=') {
+			for (p += k + 1; *p && o + 1 < len; p++) {
+				if (*p == ',' && p[1] != ',')
+					break;
+				if (*p == ',')
+					p++;
+				buf[o++] = *p;
+			}
+			buf[o] = '\0';
+			return;
+		}
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+}
+
+static int read_qemu_line(int pid, struct qemu_line *l, struct sl_error *err)
+{
+	static char cmd[65536];
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, cmd, sizeof(cmd) - 1)) <= 0)
+		return sl_error(err, -ESRCH, "QEMU %d: its command line: %s", pid, strerror(errno));
+	cmd[n] = '\0';
+	for (char *a = cmd; a < cmd + n; a += strlen(a) + 1) {
+		char *v = a + strlen(a) + 1;
+
+		if (v >= cmd + n)
+			break;
+		if (!strcmp(a, "-kernel"))
+			snprintf(l->kernel, sizeof(l->kernel), "%s", v);
+		else if (!strcmp(a, "-initrd"))
+			snprintf(l->initrd, sizeof(l->initrd), "%s", v);
+		else if (!strcmp(a, "-append"))
+			snprintf(l->append, sizeof(l->append), "%s", v);
+		else if (!strcmp(a, "-accel"))
+			snprintf(l->accel, sizeof(l->accel), "%s", v);
+		else if (!strcmp(a, "-smp"))
+			l->vcpu = (unsigned)atoi(v);
+		else if (!strcmp(a, "-m"))
+			l->mem_mb = (unsigned)atoi(v);
+		else if (!strcmp(a, "-drive"))
+			opt_value(v, "file", l->disk, sizeof(l->disk));
+		else if (!strncmp(v, "virtio-net-device,", 18))
+			opt_value(v, "mac", l->mac, sizeof(l->mac));
+	}
+	l->dhcp = strstr(l->append, " ip=dhcp") != NULL;
+	if (!l->kernel[0] || !l->mem_mb || !l->vcpu || !l->append[0])
+		return sl_error(err, -EPROTO, "QEMU %d was not started by sl-boot", pid);
+	return 0;
+}
+
+/* SHA-256 of what @update feeds, as hex. */
+static void sha_hex(const unsigned char *md, unsigned len, char hex[SHA_HEX])
+{
+	for (unsigned i = 0; i < len && i < 32; i++)
+		sprintf(hex + (size_t)2 * i, "%02x", md[i]);
+}
+
+/**
+ * sha256_file() - a file's SHA-256, hex
+ * @path: the file (a link is refused: snapshots are root's own record)
+ * @hex: result
+ * @err: why, when it fails
+ *
+ * Return: 0, or -errno with the error recorded
+ */
+static int sha256_file(const char *path, char hex[SHA_HEX], struct sl_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	EVP_MD_CTX *ctx;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	static unsigned char buf[1 << 20];
+	unsigned len = 0;
+	ssize_t n;
+	int r = 0;
+
+	if (fd < 0)
+		return sl_error(err, -errno, "%s: %s", path, strerror(errno));
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		return -ENOMEM;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+	if (n < 0)
+		r = sl_error(err, -errno, "%s: %s", path, strerror(errno));
+	EVP_DigestFinal_ex(ctx, md, &len);
+	EVP_MD_CTX_free(ctx);
+	sha_hex(md, len, hex);
+	return r;
+}
+
+/*
+ * A file's identity for a quick "unchanged": device, inode, size, ctime.
+ * ctime cannot be set back by anyone, so an equal one means no write since.
+ */
+static void file_id(const struct stat *st, char *buf, size_t len)
+{
+	snprintf(buf, len, "%ju:%ju:%jd:%jd.%09ld", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
+		 (intmax_t)st->st_size, (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+/* Record @path's identity and hash under KEY_ID and KEY_SHA256. */
+static int record_file(struct sl_kv *m, const char *key, const char *path, struct sl_error *err)
+{
+	char hex[SHA_HEX], id[128], k[64];
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0)
+		return sl_error(err, -errno, "%s: %s", path, strerror(errno));
+	if ((r = sha256_file(path, hex, err)) < 0)
+		return r;
+	file_id(&st, id, sizeof(id));
+	snprintf(k, sizeof(k), "%s_ID", key);
+	r = sl_kv_set(m, k, id);
+	snprintf(k, sizeof(k), "%s_SHA256", key);
+	r |= sl_kv_set(m, k, hex);
+	return r ? -ENOMEM : 0;
+}
+
+/*
+ * Whether @path is still what the manifest recorded under @key: the same
+ * identity, or else the same content.
+ */
+static int same_file(const struct sl_kv *m, const char *key, const char *path, bool *same,
+		     struct sl_error *err)
+{
+	char hex[SHA_HEX], id[128], k[64];
+	const char *want;
+	struct stat st;
+	int r;
+
+	*same = false;
+	if (lstat(path, &st) < 0)
+		return sl_error(err, -errno, "%s: %s", path, strerror(errno));
+	file_id(&st, id, sizeof(id));
+	snprintf(k, sizeof(k), "%s_ID", key);
+	if ((want = sl_kv_get(m, k)) && !strcmp(want, id)) {
+		*same = true;
+		return 0;
+	}
+	snprintf(k, sizeof(k), "%s_SHA256", key);
+	if (!(want = sl_kv_get(m, k)))
+		return sl_error(err, -EINVAL, "the snapshot's manifest has no %s", k);
+	if ((r = sha256_file(path, hex, err)) < 0)
+		return r;
+	*same = !strcmp(hex, want);
+	return 0;
+}
+
+/* QEMU's memfd of guest RAM, opened through /proc. */
+static int open_guest_ram(int qemu, struct sl_error *err)
+{
+	char dir[64], path[512], link[256];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", qemu);
+	if (!(d = opendir(dir)))
+		return sl_error(err, -errno, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (!strncmp(link, "/memfd:memory-backend-memfd", 27)) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+			return fd < 0 ? sl_error(err, -errno, "%s: %s", path, strerror(errno)) : fd;
+		}
+	}
+	return sl_error(err, -ENOENT,
+			"QEMU %d has no memfd of guest RAM (started by an older sl-boot?)", qemu);
+}
+
+/*
+ * A sparse copy of @in into @out: only the pages the guest touched are
+ * read and written. It runs while the VM is paused; hashing the copy waits
+ * until the VM runs again.
+ */
+static int copy_ram(int in, int out, struct sl_error *err)
+{
+	static unsigned char buf[1 << 20];
+	off_t size = lseek(in, 0, SEEK_END), at = 0;
+
+	if (size < 0)
+		return sl_error(err, -errno, "guest RAM: %s", strerror(errno));
+	while (at < size) {
+		off_t data = lseek(in, at, SEEK_DATA), hole;
+
+		if (data < 0)
+			break; /* the rest is a hole */
+		hole = lseek(in, data, SEEK_HOLE);
+		for (at = data; at < hole;) {
+			size_t want = (size_t)(hole - at < (off_t)sizeof(buf) ? hole - at
+									 : (off_t)sizeof(buf));
+			ssize_t n = pread(in, buf, want, at);
+
+			if (n <= 0 || pwrite(out, buf, (size_t)n, at) != n)
+				return sl_error(err, n < 0 ? -errno : -EIO, "copying guest RAM: %s",
+						strerror(errno ? errno : EIO));
+			at += n;
+		}
+	}
+	if (ftruncate(out, size) < 0)
+		return sl_error(err, -errno, "copying guest RAM: %s", strerror(errno));
+	return 0;
+}
+
+static int path_in(char *buf, size_t len, const char *dir, const char *file)
+{
+	return snprintf(buf, len, "%s/%s", dir, file) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+/* Remove what a failed snapshot made in @dir, then @dir. */
+static void snapshot_undo(const char *dir)
+{
+	static const char *const files[] = { SL_SNAP_STATE, SL_SNAP_MEMORY, SL_SNAP_MANIFEST,
+					     SL_SNAP_MANIFEST ".tmp" };
+	char p[4200];
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		if (path_in(p, sizeof(p), dir, files[i]) == 0)
+			unlink(p);
+	rmdir(dir);
+}
+
+/* The paused part: device state out over QMP, RAM copied. */
+static int save_paused(struct sl_qmp *q, int qemu, const char *dir, struct sl_error *err)
+{
+	char p[4200];
+	_cleanup_close_ int sfd = -1, ram = -1, mfd = -1;
+	json_object *caps, *ret = NULL;
+	int r;
+
+	if ((r = path_in(p, sizeof(p), dir, SL_SNAP_STATE)) < 0)
+		return sl_error(err, r, "%s: path too long", dir);
+	sfd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (sfd < 0)
+		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	caps = json_tokener_parse("{\"capabilities\":[{\"capability\":\"x-ignore-shared\","
+				  "\"state\":true}]}");
+	r = sl_qmp_simple(q, "migrate-set-capabilities", caps, err);
+	json_object_put(caps);
+	if (r < 0)
+		return r;
+	caps = json_tokener_parse("{\"fdname\":\"sl-state\"}");
+	r = sl_qmp_cmd(q, "getfd", caps, sfd, &ret, err);
+	json_object_put(caps);
+	json_object_put(ret);
+	if (r < 0)
+		return r;
+	caps = json_tokener_parse("{\"uri\":\"fd:sl-state\"}");
+	r = sl_qmp_simple(q, "migrate", caps, err);
+	json_object_put(caps);
+	if (r < 0 || (r = sl_qmp_migration_done(q, 60000, err)) < 0)
+		return r;
+	if ((ram = open_guest_ram(qemu, err)) < 0)
+		return ram;
+	if ((r = path_in(p, sizeof(p), dir, SL_SNAP_MEMORY)) < 0)
+		return sl_error(err, r, "%s: path too long", dir);
+	mfd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (mfd < 0)
+		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	return copy_ram(ram, mfd, err);
+}
+
+static int write_manifest(const char *dir, const struct sl_kv *m, struct sl_error *err)
+{
+	char p[4200], tmp[4200];
+	FILE *f;
+	int r = 0;
+
+	if (path_in(p, sizeof(p), dir, SL_SNAP_MANIFEST) < 0 ||
+	    path_in(tmp, sizeof(tmp), dir, SL_SNAP_MANIFEST ".tmp") < 0)
+		return sl_error(err, -ENAMETOOLONG, "%s: path too long", dir);
+	f = sl_run_fopen_new(tmp);
+	if (!f)
+		return sl_error(err, -errno, "%s: %s", tmp, strerror(errno));
+	sl_kv_write(m, f, false);
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+		r = -errno;
+	if (fclose(f) != 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, p) < 0)
+		r = -errno;
+	return r < 0 ? sl_error(err, r, "%s: %s", p, strerror(-r)) : 0;
+}
+
+/* The manifest's fixed part: what the template was made of. */
+static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l,
+		    struct sl_error *err)
+{
+	int r = 0;
+
+	r |= sl_kv_set(m, "SL_SNAPSHOT_VERSION", SNAP_VERSION);
+	r |= sl_kv_set(m, "SL_SNAPSHOT_OF", name);
+	r |= sl_kv_set(m, "SL_KERNEL", l->kernel);
+	r |= sl_kv_set(m, "SL_INITRD", l->initrd);
+	if (l->disk[0])
+		r |= sl_kv_set(m, "SL_DISK", l->disk);
+	r |= sl_kv_setf(m, "SL_VCPU", "%u", l->vcpu);
+	r |= sl_kv_setf(m, "SL_MEM", "%u", l->mem_mb);
+	r |= sl_kv_set(m, "SL_ACCEL", l->accel);
+	r |= sl_kv_set(m, "SL_GUEST_NET", l->dhcp ? "dhcp" : "static");
+	r |= sl_kv_set(m, "SL_MAC", l->mac);
+	r |= sl_kv_set(m, "SL_APPEND", l->append);
+	if (r)
+		return -ENOMEM;
+	if ((r = record_file(m, "SL_KERNEL", l->kernel, err)) < 0 ||
+	    (r = record_file(m, "SL_INITRD", l->initrd, err)) < 0)
+		return r;
+	return 0;
+}
+
+/**
+ * sl_snapshot_make() - snapshot a running VM into a new directory
+ * @name: VM (running, booted cold: a clone's RAM is a private copy)
+ * @dir: the snapshot's directory, made here (0700); it must not exist
+ * @stop: stop the VM after, instead of letting it run on
+ * @out: SL_SNAPSHOT (the directory), SL_PAUSED_MS, SL_STATE_BYTES
+ * @err: why, when it fails
+ *
+ * The VM is paused while its state is saved and its RAM copied, and runs
+ * on after (unless @stop) whether that worked or not. A failure leaves no
+ * directory.
+ *
+ * Return: 0; -ENXIO (not running), -EINVAL (a clone), -EEXIST (@dir
+ * exists); or -errno, with the error recorded
+ */
+int sl_snapshot_make(const char *name, const char *dir, bool stop, struct sl_kv *out,
+		     struct sl_error *err)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 }, m = { 0 };
+	struct sl_qmp q = { .fd = -1 };
+	struct qemu_line l;
+	long long t0;
+	char p[4200], hex[SHA_HEX];
+	int sup, qemu, r, rc;
+
+	if ((r = sl_name_check(name, err)) < 0)
+		return r;
+	sl_vm_pids(name, &sup, &qemu);
+	if (!sup || !qemu)
+		return sl_error(err, -ENXIO, "%s is not running", name);
+	if (sl_state_load(name, &st, NULL) == 0 && sl_kv_get(&st, "SL_SNAPSHOT"))
+		return sl_error(err, -EINVAL,
+				"%s was restored from %s: its RAM is a private copy of that "
+				"snapshot's; snapshot a VM booted cold",
+				name, sl_kv_get(&st, "SL_SNAPSHOT"));
+	if ((r = read_qemu_line(qemu, &l, err)) < 0 || (r = describe(&m, name, &l, err)) < 0)
+		return r;
+	if (mkdir(dir, 0700) < 0)
+		return sl_error(err, errno == EEXIST ? -EEXIST : -errno, "snapshot directory %s: %s",
+				dir, errno == EEXIST ? "exists: a snapshot goes into a new one"
+						     : strerror(errno));
+	if ((r = sl_qmp_open(&q, name, 0, err)) < 0)
+		goto fail;
+	t0 = sl_now_ms();
+	if ((r = sl_qmp_simple(&q, "stop", NULL, err)) == 0)
+		r = save_paused(&q, qemu, dir, err);
+	if (!stop) {
+		rc = sl_qmp_simple(&q, "cont", NULL, r < 0 ? NULL : err);
+		r = r < 0 ? r : rc;
+	}
+	sl_qmp_close(&q);
+	if (r < 0)
+		goto fail;
+	rc = sl_kv_setf(out, "SL_PAUSED_MS", "%lld", sl_now_ms() - t0);
+	if (stop)
+		sl_boot_stop(name, 0, NULL);
+	if ((r = path_in(p, sizeof(p), dir, SL_SNAP_MEMORY)) < 0 ||
+	    (r = record_file(&m, "SL_MEMORY", p, err)) < 0 ||
+	    (r = path_in(p, sizeof(p), dir, SL_SNAP_STATE)) < 0 ||
+	    (r = sha256_file(p, hex, err)) < 0 || (r = sl_kv_set(&m, "SL_STATE_SHA256", hex)) < 0 ||
+	    (r = write_manifest(dir, &m, err)) < 0)
+		goto fail;
+	{
+		struct stat s;
+
+		rc |= sl_kv_setf(out, "SL_STATE_BYTES", "%jd",
+				 stat(p, &s) == 0 ? (intmax_t)s.st_size : (intmax_t)0);
+	}
+	rc |= sl_kv_set(out, "SL_SNAPSHOT", dir);
+	return rc ? -ENOMEM : 0;
+fail:
+	snapshot_undo(dir);
+	return sl_error_wrap(err, r, "%s: snapshot", name);
+}
+
+/* @key of the manifest against what the restore was asked for (0: take it). */
+static int match_num(const struct sl_kv *m, const char *key, const char *what, unsigned *v,
+		     struct sl_error *err)
+{
+	const char *s = sl_kv_get(m, key);
+	unsigned want = s ? (unsigned)strtoul(s, NULL, 10) : 0;
+
+	if (!want)
+		return sl_error(err, -EINVAL, "the snapshot's manifest has no %s", key);
+	if (*v && *v != want)
+		return sl_error(err, -EINVAL, "%s %u does not match the snapshot's %u", what, *v,
+				want);
+	*v = want;
+	return 0;
+}
+
+/* A kernel or initrd: the snapshot's unless given, and unchanged since. */
+static int match_file(const struct sl_kv *m, const char *key, const char *what,
+		      const char **path, struct sl_error *err)
+{
+	const char *rec = sl_kv_get(m, key);
+	bool same;
+	int r;
+
+	if (!rec)
+		return sl_error(err, -EINVAL, "the snapshot's manifest has no %s", key);
+	if (!*path)
+		*path = rec;
+	if ((r = same_file(m, key, *path, &same, err)) < 0)
+		return r == -ENOENT ? sl_error(err, -EINVAL, "%s %s: %s", what, *path,
+					       strerror(ENOENT))
+				    : r;
+	if (!same)
+		return sl_error(err, -EINVAL, "%s %s is not the one the snapshot was made with%s",
+				what, *path, strcmp(*path, rec) ? "" : " (it changed since)");
+	return 0;
+}
+
+/* The snapshot's two files: there, plain, and what was written. */
+static int check_payload(const char *dir, const struct sl_kv *m, struct sl_error *err)
+{
+	static const struct {
+		const char *file, *key;
+	} f[] = { { SL_SNAP_STATE, "SL_STATE" }, { SL_SNAP_MEMORY, "SL_MEMORY" } };
+	char p[4200];
+	bool same;
+
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+		struct stat st;
+
+		if (path_in(p, sizeof(p), dir, f[i].file) < 0)
+			return sl_error(err, -ENAMETOOLONG, "%s: path too long", dir);
+		if (lstat(p, &st) < 0)
+			return sl_error(err, -EIO, "snapshot %s: %s: %s", dir, f[i].file,
+					strerror(errno));
+		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+			return sl_error(err, -EIO,
+					"snapshot %s: %s is not a plain file of ours: refusing it",
+					dir, f[i].file);
+		if (!strcmp(f[i].file, SL_SNAP_STATE)) {
+			char hex[SHA_HEX];
+			const char *want = sl_kv_get(m, "SL_STATE_SHA256");
+
+			if (sha256_file(p, hex, err) < 0)
+				return sl_error_wrap(err, -EIO, "snapshot %s", dir);
+			same = want && !strcmp(want, hex);
+		} else if (same_file(m, f[i].key, p, &same, err) < 0) {
+			return sl_error_wrap(err, -EIO, "snapshot %s", dir);
+		}
+		if (!same)
+			return sl_error(err, -EIO,
+					"snapshot %s: %s is not what was written (its SHA-256 "
+					"differs): refusing it",
+					dir, f[i].file);
+	}
+	return 0;
+}
+
+/**
+ * sl_snapshot_prepare() - check a snapshot and fill a restore's QEMU line
+ * @c: the VM to start; @c->from the snapshot; kernel, initrd (NULL), vcpu,
+ *     mem_mb (0) and accel ("auto") are taken from it, else must match it
+ * @manifest: loaded here; @c points into it, so it lives as long as @c
+ * @err: why, when it fails
+ *
+ * Return: 0; -EINVAL (not a snapshot, unsafe directory, a mismatch);
+ * -EIO (a file missing, truncated or altered)
+ */
+int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl_error *err)
+{
+	char p[4200];
+	const char *v;
+	int r;
+
+	if ((r = sl_dir_check(c->from, "snapshot directory", err)) < 0)
+		return r == -ENOENT ? sl_error(err, -EINVAL, "snapshot directory %s: %s", c->from,
+					       strerror(ENOENT))
+				    : r;
+	if (path_in(p, sizeof(p), c->from, SL_SNAP_MANIFEST) < 0)
+		return sl_error(err, -ENAMETOOLONG, "%s: path too long", c->from);
+	if (access(p, F_OK) < 0)
+		return sl_error(err, -EINVAL, "%s is not a snapshot (no %s)", c->from,
+				SL_SNAP_MANIFEST);
+	if (sl_kv_load(manifest, p, err) < 0)
+		return sl_error_wrap(err, -EIO, "snapshot %s", c->from);
+	if (!(v = sl_kv_get(manifest, "SL_SNAPSHOT_VERSION")) || strcmp(v, SNAP_VERSION))
+		return sl_error(err, -EINVAL, "%s: a snapshot of version %s, not %s", c->from,
+				v ? v : "(none)", SNAP_VERSION);
+	if ((r = match_file(manifest, "SL_KERNEL", "kernel", &c->kernel, err)) < 0 ||
+	    (r = match_file(manifest, "SL_INITRD", "initrd", &c->initrd, err)) < 0 ||
+	    (r = match_num(manifest, "SL_VCPU", "--vcpu", &c->vcpu, err)) < 0 ||
+	    (r = match_num(manifest, "SL_MEM", "--mem", &c->mem_mb, err)) < 0)
+		return r;
+	v = sl_kv_get(manifest, "SL_ACCEL");
+	if (!v || (c->accel && strcmp(c->accel, "auto") && strcmp(c->accel, v)))
+		return sl_error(err, -EINVAL, "--accel %s does not match the snapshot's %s",
+				c->accel, v ? v : "(none)");
+	c->accel = v;
+	if (!!sl_kv_get(manifest, "SL_DISK") != !!c->disk)
+		return sl_error(err, -EINVAL,
+				c->disk ? "the snapshot was made without a disk: no --disk"
+					: "the snapshot was made with a disk: give this VM its own "
+					  "copy with --disk");
+	v = sl_kv_get(manifest, "SL_GUEST_NET");
+	if (!v || strcmp(v, c->ip ? "static" : "dhcp"))
+		return sl_error(err, -EINVAL,
+				"the snapshot's guest took its address by %s, this VM by %s",
+				v ? v : "(none)", c->ip ? "a static lease" : "DHCP");
+	if (!(c->mac = sl_kv_get(manifest, "SL_MAC")))
+		return sl_error(err, -EINVAL, "the snapshot's manifest has no SL_MAC");
+	return check_payload(c->from, manifest, err);
+}
+
+/**
+ * sl_snapshot_incoming() - feed a started clone's QEMU its template's state
+ * @name: VM, whose QEMU waits (-incoming defer)
+ * @dir: the snapshot
+ * @timeout_s: for QEMU's monitor to appear and the load
+ * @err: why, when it fails
+ *
+ * Returns once the guest runs.
+ *
+ * Return: 0, or -errno with the error recorded
+ */
+int sl_snapshot_incoming(const char *name, const char *dir, unsigned timeout_s,
+			 struct sl_error *err)
+{
+	struct sl_qmp q;
+	_cleanup_close_ int sfd = -1;
+	json_object *a, *ret = NULL;
+	long long until = sl_now_ms() + (long long)timeout_s * 1000;
+	char p[4200];
+	int r;
+
+	if ((r = sl_qmp_open(&q, name, (int)timeout_s * 1000, err)) < 0)
+		return r;
+	if (path_in(p, sizeof(p), dir, SL_SNAP_STATE) < 0 ||
+	    (sfd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		r = sl_error(err, -EIO, "%s: %s", p, strerror(errno));
+		goto out;
+	}
+	a = json_tokener_parse("{\"capabilities\":[{\"capability\":\"x-ignore-shared\","
+			       "\"state\":true}]}");
+	r = sl_qmp_simple(&q, "migrate-set-capabilities", a, err);
+	json_object_put(a);
+	if (r < 0)
+		goto out;
+	a = json_tokener_parse("{\"fdname\":\"sl-state\"}");
+	r = sl_qmp_cmd(&q, "getfd", a, sfd, &ret, err);
+	json_object_put(a);
+	json_object_put(ret);
+	if (r < 0)
+		goto out;
+	a = json_tokener_parse("{\"uri\":\"fd:sl-state\"}");
+	r = sl_qmp_simple(&q, "migrate-incoming", a, err);
+	json_object_put(a);
+	/*
+	 * The template was paused when saved, and QEMU keeps that: once the
+	 * state is in ("paused", no longer "inmigrate"), the guest is continued.
+	 */
+	while (r == 0) {
+		json_object *s = NULL;
+		const char *st;
+
+		ret = NULL;
+		if ((r = sl_qmp_cmd(&q, "query-status", NULL, -1, &ret, err)) < 0)
+			break;
+		json_object_object_get_ex(ret, "status", &s);
+		st = s ? json_object_get_string(s) : "";
+		if (!strcmp(st, "running")) {
+			json_object_put(ret);
+			break;
+		}
+		if (!strcmp(st, "paused")) {
+			r = sl_qmp_simple(&q, "cont", NULL, err);
+		} else if (strcmp(st, "inmigrate")) {
+			r = sl_error(err, -EIO, "QEMU is %s, not running, after loading %s", st, p);
+		} else if (sl_now_ms() >= until) {
+			r = sl_error(err, -ETIMEDOUT, "loading %s took over %u s", p, timeout_s);
+		}
+		json_object_put(ret);
+		if (r == 0)
+			usleep(1000);
+	}
+out:
+	sl_qmp_close(&q);
+	return r < 0 ? sl_error_wrap(err, r, "restore from %s", dir) : 0;
+}
+
+/* One NUL-ended string onto the request; false when it does not fit. */
+static bool put(uint8_t *p, size_t *len, size_t cap, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (*len + n > cap)
+		return false;
+	memcpy(p + *len, s, n);
+	*len += n;
+	return true;
+}
+
+/**
+ * sl_guest_identity_set() - make a restored guest the VM @c is
+ * @c: the VM: its name, address, gateway, name servers
+ * @err: why, when it fails
+ *
+ * One SL_IDENTITY request to the agent: the guest's clock, 64 bytes of the
+ * host's entropy into its pool and a reseed, its hostname, address and
+ * default route, resolv.conf (guest/identity.c).
+ *
+ * Return: 0, or -errno with the error recorded
+ */
+int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err)
+{
+	char ip[SL_IP_STRLEN] = "-", gw[SL_IP_STRLEN] = "-", prefix[8] = "-", ns[32];
+	uint8_t req[SL_IDENTITY_SEED + 512];
+	size_t len = SL_IDENTITY_SEED;
+	struct timespec now;
+	bool ok;
+	int r;
+
+	if (getrandom(req, SL_IDENTITY_SEED, 0) != (ssize_t)SL_IDENTITY_SEED)
+		return sl_error(err, -errno, "getrandom: %s", strerror(errno));
+	if (c->ip) {
+		sl_ip_fmt(c->ip, ip);
+		sl_ip_fmt(c->gw, gw);
+		snprintf(prefix, sizeof(prefix), "%u", c->prefix);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(ns, sizeof(ns), "%lld", (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+	ok = put(req, &len, sizeof(req), c->name) && put(req, &len, sizeof(req), ip) &&
+	     put(req, &len, sizeof(req), prefix) && put(req, &len, sizeof(req), gw) &&
+	     put(req, &len, sizeof(req), c->dns && *c->dns ? c->dns : "-") &&
+	     put(req, &len, sizeof(req), ns);
+	r = ok ? sl_agent_identity(c->name, req, len, err)
+	       : sl_error(err, -E2BIG, "the identity request is too long");
+	explicit_bzero(req, SL_IDENTITY_SEED);
+	if (r < 0)
+		return sl_error_wrap(err, r, "%s: giving the restored guest its identity", c->name);
+	return 0;
+}
+
+/**
+ * sl_vm_pause() - stop or continue a VM's vCPUs (QMP stop/cont)
+ *
+ * Return: 0, -ENXIO when not running, or -errno with the error recorded
+ */
+int sl_vm_pause(const char *name, bool pause, struct sl_error *err)
+{
+	struct sl_qmp q;
+	int sup, qemu, r;
+
+	if ((r = sl_name_check(name, err)) < 0)
+		return r;
+	sl_vm_pids(name, &sup, &qemu);
+	if (!sup || !qemu)
+		return sl_error(err, -ENXIO, "%s is not running", name);
+	if ((r = sl_qmp_open(&q, name, 0, err)) < 0)
+		return r;
+	r = sl_qmp_simple(&q, pause ? "stop" : "cont", NULL, err);
+	sl_qmp_close(&q);
+	return r;
+}

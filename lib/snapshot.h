@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SL_SNAPSHOT_H
+#define SL_SNAPSHOT_H
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "kv.h"
+
+/* A snapshot directory (sl-boot snapshot): what a restore needs. */
+#define SL_SNAP_MANIFEST "snapshot.env" /* what it was made of, and hashes */
+#define SL_SNAP_STATE "state"           /* QEMU's device state, guest RAM left out */
+#define SL_SNAP_MEMORY "memory"         /* guest RAM, a sparse file */
+
+struct sl_boot_cfg;
+
+int sl_snapshot_make(const char *name, const char *dir, bool stop, struct sl_kv *out,
+		     struct sl_error *err);
+int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl_error *err);
+int sl_snapshot_incoming(const char *name, const char *dir, unsigned timeout_s,
+			 struct sl_error *err);
+int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err);
+int sl_vm_pause(const char *name, bool pause, struct sl_error *err);
+
+#endif

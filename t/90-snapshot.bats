@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# Snapshots and clones: one VM booted cold (the template) and snapshotted,
+# two clones restored from it, each in its own namespace with its own
+# lease and policy; a LAN and an internet to reach, in a scratch host.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
+	setup_host
+	setup_lan_internet
+	export P HOST SL_RUN_DIR LAN NET
+	export T="$P-t" C1="$P-1" C2="$P-2" C3="$P-3" SNAP="$BATS_FILE_TMPDIR/snap"
+	vm_net_up "$T" 169.254.100.0/22 --allow 203.0.113.0/24
+	vm_net_up "$C1" 169.254.100.0/22 --allow 203.0.113.0/24
+	vm_net_up "$C2" 169.254.100.0/22 --allow 198.51.100.0/24
+	vm_net_up "$C3" 169.254.100.0/22
+	inhost sl-boot start "$T" >/dev/null
+	inhost sl-boot snapshot "$T" "$SNAP" >"$BATS_FILE_TMPDIR/snap.out"
+	inhost sl-boot start "$C1" --from "$SNAP" >"$BATS_FILE_TMPDIR/c1.out"
+	inhost sl-boot start "$C2" --from "$SNAP" >/dev/null
+}
+teardown_file() {
+	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
+	SCRATCH_NS=("$HOST" "$LAN" "$NET")
+	for n in "$T" "$C1" "$C2" "$C3"; do inhost sl-boot stop "$n" --timeout 2 2>/dev/null || true; done
+	teardown_host
+}
+
+lease() { sed -n "s/^SL_$2=//p" "$SL_RUN_DIR/$1/vm.env"; }
+in_vm() { inhost sl-exec "$@"; }
+
+@test "snapshot: state and memory written 0600, the manifest names what it was made of; the template runs on" {
+	grep -qx "SL_SNAPSHOT=$SNAP" "$BATS_FILE_TMPDIR/snap.out"
+	grep -q "^SL_PAUSED_MS=[0-9]*$" "$BATS_FILE_TMPDIR/snap.out"
+	[ "$(stat -c %a "$SNAP")" = 700 ]
+	[ "$(stat -c %a "$SNAP/state")" = 600 ] && [ "$(stat -c %a "$SNAP/memory")" = 600 ]
+	# guest RAM is left out of QEMU's state: tens of KB, the RAM file 256 MB sparse
+	[ "$(stat -c %s "$SNAP/state")" -lt 1000000 ]
+	[ "$(stat -c %s "$SNAP/memory")" = $((256 << 20)) ]
+	grep -qx "SL_SNAPSHOT_OF=$T" "$SNAP/snapshot.env"
+	grep -qx "SL_MEM=256" "$SNAP/snapshot.env" && grep -qx "SL_VCPU=1" "$SNAP/snapshot.env"
+	grep -qx "SL_STATE_SHA256=$(sha256sum <"$SNAP/state" | cut -d' ' -f1)" "$SNAP/snapshot.env"
+	[ "$(in_vm "$T" -- hostname)" = "$T" ]
+	run inhost sl-boot status "$T"
+	grep -qx "SL_STATE=running" <<<"$output"
+}
+
+@test "clones: each its own address, route, name and randomness, the host's clock; they share the template's pages" {
+	grep -qx "SL_SNAPSHOT=$SNAP" "$BATS_FILE_TMPDIR/c1.out"
+	local c ip gw u1 u2 r1 r2 now t
+	for c in "$C1" "$C2"; do
+		ip=$(lease "$c" IP) gw=$(lease "$c" GW)
+		run in_vm "$c" -- sh -c 'hostname; ip -4 -o addr show eth0; ip route show default'
+		echo "$output"
+		[ "${lines[0]}" = "$c" ]
+		grep -q "inet $ip/30 " <<<"${lines[1]}"
+		grep -q "^default via $gw dev eth0" <<<"${lines[2]}"
+		! grep -q "inet $(lease "$T" IP)/" <<<"$output" || false
+		now=$(date +%s) t=$(in_vm "$c" -- date +%s)
+		[ $((t - now)) -le 1 ] && [ $((now - t)) -le 1 ]
+	done
+	u1=$(in_vm "$C1" -- cat /proc/sys/kernel/random/uuid)
+	u2=$(in_vm "$C2" -- cat /proc/sys/kernel/random/uuid)
+	r1=$(in_vm "$C1" -- sh -c 'head -c 16 /dev/urandom | od -An -tx1')
+	r2=$(in_vm "$C2" -- sh -c 'head -c 16 /dev/urandom | od -An -tx1')
+	[ "$u1" != "$u2" ] && [ "$r1" != "$r2" ]
+	# a clone's QEMU costs a fraction of a cold one: unwritten pages are the snapshot's
+	local pt pc
+	pt=$(inhost sl-boot status "$T" | sed -n 's/^SL_PSS_KB=//p')
+	pc=$(inhost sl-boot status "$C1" | sed -n 's/^SL_PSS_KB=//p')
+	echo "PSS: template $pt kB, clone $pc kB" >&2
+	[ "$pc" -gt 0 ] && [ "$pc" -lt $((pt * 2 / 3)) ]
+}
+
+@test "a clone's network is its own namespace's: its policy, its log, no spoofing the template's address" {
+	local tip
+	tip=$(lease "$T" IP)
+	# C1 may reach the internet, not the LAN; C2 the other way round
+	in_vm "$C1" -- timeout 4 wget -q -O - http://203.0.113.10/ | grep -q "hello from $NET"
+	in_vm "$C2" -- timeout 4 wget -q -O - http://198.51.100.10/ | grep -q "hello from $LAN"
+	none_succeed "in_vm $C1 -- timeout 3 wget -q -O /dev/null http://198.51.100.10/" \
+		"in_vm $C2 -- timeout 3 wget -q -O /dev/null http://203.0.113.10/" \
+		"in_vm $C1 -- ping -c 1 -W 2 $(lease "$C2" IP)" \
+		"in_vm $C1 -- ping -c 1 -W 2 $tip"
+	wait_logged "$C1" "$C1 tcp 198.51.100.10:80"
+	! inhost sl-egress log "$C2" | grep -q "$C1" || false
+	# the template's own address, taken by a clone, gets nowhere
+	in_vm "$C1" -- ip addr add "$tip/32" dev eth0
+	run in_vm "$C1" -- ping -c 1 -W 2 -I "$tip" 203.0.113.10
+	[ "$status" -ne 0 ]
+	in_vm "$C1" -- ip addr del "$tip/32" dev eth0
+	wait_logged "$C1" "spoofed"
+}
+
+@test "clones write their own memory: the snapshot's files stay as written; pause and resume" {
+	in_vm "$C1" -- dd if=/dev/urandom of=/tmp/fill bs=1M count=40 2>/dev/null
+	in_vm "$C2" -- dd if=/dev/zero of=/tmp/fill bs=1M count=40 2>/dev/null
+	grep -qx "SL_MEMORY_SHA256=$(sha256sum <"$SNAP/memory" | cut -d' ' -f1)" "$SNAP/snapshot.env"
+	grep -qx "SL_STATE_SHA256=$(sha256sum <"$SNAP/state" | cut -d' ' -f1)" "$SNAP/snapshot.env"
+	inhost sl-boot pause "$C2"
+	run timeout 3 nsenter --net="/run/netns/$HOST" sl-exec "$C2" -- true
+	[ "$status" -eq 124 ]
+	inhost sl-boot resume "$C2"
+	in_vm "$C2" -- true
+}
+
+@test "restore refuses another kernel, memory size or vCPU count (2), an altered or truncated file (1); nothing runs after" {
+	assert_usage_error "does not match the snapshot's 256" inhost sl-boot start "$C3" --from "$SNAP" --mem 512
+	assert_usage_error "does not match the snapshot's 1" inhost sl-boot start "$C3" --from "$SNAP" --vcpu 2
+	cp "$(sed -n 's/^SL_KERNEL=//p' "$SNAP/snapshot.env")" "$BATS_TEST_TMPDIR/other-kernel"
+	echo x >>"$BATS_TEST_TMPDIR/other-kernel"
+	assert_usage_error "is not the one the snapshot was made with" \
+		inhost sl-boot start "$C3" --from "$SNAP" --kernel "$BATS_TEST_TMPDIR/other-kernel"
+	mkdir -m 0700 "$BATS_TEST_TMPDIR/empty"
+	assert_usage_error "is not a snapshot" inhost sl-boot start "$C3" --from "$BATS_TEST_TMPDIR/empty"
+	ln -s "$SNAP" "$BATS_TEST_TMPDIR/link"
+	assert_usage_error "is a link" inhost sl-boot start "$C3" --from "$BATS_TEST_TMPDIR/link"
+	local bad="$BATS_TEST_TMPDIR/bad"
+	cp -a "$SNAP" "$bad"
+	chmod 0777 "$bad"
+	assert_usage_error "writable by others" inhost sl-boot start "$C3" --from "$bad"
+	chmod 0700 "$bad"
+	# a copy elsewhere is fine (its memory file is hashed again), an altered one is not
+	printf '\x01' | dd of="$bad/state" bs=1 seek=100 conv=notrunc 2>/dev/null
+	run -1 inhost sl-boot start "$C3" --from "$bad"
+	grep -q "state is not what was written" <<<"$output"
+	cp "$SNAP/state" "$bad/state"
+	truncate -s 128M "$bad/memory"
+	run -1 inhost sl-boot start "$C3" --from "$bad"
+	grep -q "memory is not what was written" <<<"$output"
+	run -1 inhost sl-boot status "$C3"
+	grep -qx "SL_STATE=stopped" <<<"$output"
+	[ ! -e "$SL_RUN_DIR/$C3/qmp.sock" ]
+	! pgrep -f -- "-name $C3 " || false
+	# snapshots: of a clone, into an existing directory, of a VM not running
+	assert_usage_error "was restored from" inhost sl-boot snapshot "$C1" "$BATS_TEST_TMPDIR/s1"
+	assert_usage_error "exists" inhost sl-boot snapshot "$T" "$SNAP"
+	assert_usage_error "is not running" inhost sl-boot snapshot "$C3" "$BATS_TEST_TMPDIR/s3"
+	[ ! -e "$BATS_TEST_TMPDIR/s1" ] && [ ! -e "$BATS_TEST_TMPDIR/s3" ]
+}
+
+@test "a clone started from a good copy of the snapshot runs; stop leaves no QEMU, no sockets" {
+	local good="$BATS_TEST_TMPDIR/good"
+	cp -a "$SNAP" "$good"
+	inhost sl-boot start "$C3" --from "$good" >/dev/null
+	[ "$(in_vm "$C3" -- hostname)" = "$C3" ]
+	inhost sl-boot stop "$C3"
+	run -1 inhost sl-boot status "$C3"
+	grep -qx "SL_STATE=stopped" <<<"$output"
+	[ ! -e "$SL_RUN_DIR/$C3/qmp.sock" ] && [ ! -e "$SL_RUN_DIR/$C3/agent.sock" ]
+	! grep -q "^SL_SNAPSHOT=" "$SL_RUN_DIR/$C3/vm.env" || false
+}
