@@ -599,7 +599,7 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 	static const char *const keys[] = { "name", "count", "vcpu", "ram_gb", "ram_mb",
 					    "ram_bytes", "dns_servers", "kernel_file",
 					    "initrd_file", "disk_file", "network", "network_name",
-					    "userdata", "userdata_file", NULL };
+					    "userdata", "userdata_file", "template", NULL };
 	const yaml_node_t *v;
 	unsigned long n = 0;
 	char probe[96];
@@ -705,6 +705,21 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 				   "add network: {mode: isolated}, or network_name: NET");
 	} else if ((r = parse_network(c, v, g)) < 0) {
 		return r;
+	}
+	if ((v = get(c, gn, "template"))) {
+		const char *t = scalar(v);
+
+		if (!t || (strcmp(t, "true") && strcmp(t, "false")))
+			return fail(c, v, "template: want true or false");
+		g->template = !strcmp(t, "true");
+		/* a clone keeps its template's MAC and disk: alone in its namespace
+		 * the one is harmless, shared the other is not */
+		if (g->template && g->mode != SL_NET_ISOLATED)
+			return fail(c, v, "template: true is for isolated mode only (a clone keeps "
+					  "its template's MAC, which a shared link would see twice)");
+		if (g->template && g->disk[0])
+			return fail(c, v, "template: true with disk_file: the clones would share "
+					  "one disk; not supported");
 	}
 	/* Names in allow are resolved by the VM's resolver, which asks dns_servers. */
 	if (sl_entry_list_names(&g->allow) &&

@@ -44,6 +44,7 @@ struct sl_group {
 	char dns[256];        /* comma-separated */
 	char kernel[1024], initrd[1024], disk[1024];
 	char *userdata; /* userdata or userdata_file's text: run once in the guest; NULL none */
+	bool template;  /* ours: one VM boots cold, the others are restored from its snapshot */
 	/* sl-up launch with --allow/--drop: the group as configured (this is a
 	 * copy with the VM's own lists); NULL otherwise */
 	const struct sl_group *base;

@@ -27,6 +27,7 @@
 #include "nsident.h"
 #include "state.h"
 #include "util.h"
+#include "snapshot.h"
 #include "vm.h"
 
 #include <libiptc/libiptc.h>
@@ -173,6 +174,11 @@ static void say_torn(const char *name)
 	say("VM %s: a state directory left empty or with only a cut-short write", name);
 }
 
+static void say_template(const char *dir)
+{
+	say("template %s (nothing uses it)", dir);
+}
+
 static bool has_state(const char *name)
 {
 	char path[4096];
@@ -265,7 +271,10 @@ int sl_gc(bool dry_run, struct sl_error *err)
 	/* 1a. State dirs that a kill left with only a cut-short first write. */
 	sl_state_torn(dry, say_torn);
 
-	/* 1b. Processes of VMs whose state dir was lost. */
+	/* 1b. sl-up's templates nothing uses. */
+	sl_templates_gc(dry, say_template);
+
+	/* 1c. Processes of VMs whose state dir was lost. */
 	stateless_processes();
 
 	/* 2. Our namespaces with no state at all (the state dir was lost). */

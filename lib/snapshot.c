@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,8 +283,11 @@ static int path_in(char *buf, size_t len, const char *dir, const char *file)
 	return snprintf(buf, len, "%s/%s", dir, file) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
-/* Remove what a failed snapshot made in @dir, then @dir. */
-static void snapshot_undo(const char *dir)
+/**
+ * sl_snapshot_remove() - remove a snapshot's files, then its directory
+ * @dir: the snapshot
+ */
+void sl_snapshot_remove(const char *dir)
 {
 	static const char *const files[] = { SL_SNAP_STATE, SL_SNAP_MEMORY, SL_SNAP_MANIFEST,
 					     SL_SNAP_MANIFEST ".tmp" };
@@ -454,7 +458,7 @@ int sl_snapshot_make(const char *name, const char *dir, bool stop, struct sl_kv 
 	rc |= sl_kv_set(out, "SL_SNAPSHOT", dir);
 	return rc ? -ENOMEM : 0;
 fail:
-	snapshot_undo(dir);
+	sl_snapshot_remove(dir);
 	return sl_error_wrap(err, r, "%s: snapshot", name);
 }
 
@@ -718,6 +722,151 @@ int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err)
 	if (r < 0)
 		return sl_error_wrap(err, r, "%s: giving the restored guest its identity", c->name);
 	return 0;
+}
+
+/**
+ * sl_snapshot_key() - a short name for what a template is made of
+ * @kernel: the kernel file
+ * @initrd: the initramfs
+ * @vcpu: vCPUs
+ * @mem_mb: memory
+ * @key: result, 16 hex digits
+ * @err: why, when it fails
+ *
+ * The files are named by their identity (device, inode, size, ctime): a
+ * kernel rebuilt or replaced gives another key, so a kept template is
+ * reused only while what it was made of is unchanged.
+ *
+ * Return: 0, or -errno with the error recorded
+ */
+int sl_snapshot_key(const char *kernel, const char *initrd, unsigned vcpu, unsigned mem_mb,
+		    char key[17], struct sl_error *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char text[512], k[128], i[128], hex[SHA_HEX];
+	unsigned len = 0;
+	struct stat st;
+
+	if (stat(kernel, &st) < 0)
+		return sl_error(err, -EINVAL, "kernel %s: %s", kernel, strerror(errno));
+	file_id(&st, k, sizeof(k));
+	if (stat(initrd, &st) < 0)
+		return sl_error(err, -EINVAL, "initrd %s: %s", initrd, strerror(errno));
+	file_id(&st, i, sizeof(i));
+	snprintf(text, sizeof(text), "v%s %s %s %u %u", SNAP_VERSION, k, i, vcpu, mem_mb);
+	if (!EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL))
+		return sl_error(err, -ENOMEM, "hashing a template's key");
+	sha_hex(md, len, hex);
+	snprintf(key, 17, "%.16s", hex);
+	return 0;
+}
+
+/* Whether a VM's state says it was restored from @dir. */
+static bool template_used(const char *dir)
+{
+	char **names;
+	size_t n;
+	bool used = false;
+
+	if (sl_state_list(&names, &n, NULL) < 0)
+		return true; /* when in doubt, keep */
+	for (size_t i = 0; i < n && !used; i++) {
+		_cleanup_kv_ struct sl_kv st = { 0 };
+		const char *s;
+
+		used = sl_state_load(names[i], &st, NULL) == 0 &&
+		       (s = sl_kv_get(&st, "SL_SNAPSHOT")) && !strcmp(s, dir);
+	}
+	sl_strv_free(names, n);
+	return used;
+}
+
+/* The newest complete template of a group directory, by its manifest's time. */
+static void newest_template(const char *group, char *best, size_t len)
+{
+	_cleanup_closedir_ DIR *d = opendir(group);
+	struct timespec t = { 0 };
+	struct dirent *e;
+
+	best[0] = '\0';
+	while (d && (e = readdir(d))) {
+		char p[4300];
+		struct stat st;
+
+		if (e->d_name[0] == '.' || strchr(e->d_name, '.'))
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s/%s", group, e->d_name, SL_SNAP_MANIFEST) >=
+		    (int)sizeof(p))
+			continue;
+		if (stat(p, &st) == 0 && (st.st_mtim.tv_sec > t.tv_sec ||
+					  (st.st_mtim.tv_sec == t.tv_sec &&
+					   st.st_mtim.tv_nsec > t.tv_nsec))) {
+			t = st.st_mtim;
+			snprintf(best, len, "%s", e->d_name);
+		}
+	}
+}
+
+/* One group's templates: all but the newest unless a VM runs from one;
+ * a half-made one whose maker is gone. */
+static int templates_gc_group(const char *group, bool dry, void (*say)(const char *what))
+{
+	_cleanup_closedir_ DIR *d = opendir(group);
+	char best[256], p[4300];
+	struct dirent *e;
+	int found = 0;
+
+	newest_template(group, best, sizeof(best));
+	while (d && (e = readdir(d))) {
+		const char *tmp = strstr(e->d_name, ".tmp-");
+
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, best))
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", group, e->d_name) >= (int)sizeof(p))
+			continue;
+		if (tmp ? kill(atoi(tmp + 5), 0) == 0 || errno != ESRCH : template_used(p))
+			continue;
+		say(p);
+		found++;
+		if (!dry)
+			sl_snapshot_remove(p);
+	}
+	if (!dry)
+		rmdir(group); /* once empty */
+	return found;
+}
+
+/**
+ * sl_templates_gc() - remove sl-up's templates nothing uses
+ * @dry: only say what would go
+ * @say: called with each template directory that goes
+ *
+ * Of each group's kept templates, the newest stays (the next sl-up reuses
+ * it); older ones go unless a VM still runs from one, and so do half-made
+ * ones whose sl-up is gone.
+ *
+ * Return: how many went (or would)
+ */
+int sl_templates_gc(bool dry, void (*say)(const char *what))
+{
+	char top[4096];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int found = 0;
+
+	if (sl_run_path(top, sizeof(top), "%s", SL_TEMPLATES) < 0 || !(d = opendir(top)))
+		return 0;
+	while ((e = readdir(d))) {
+		char group[4300];
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (snprintf(group, sizeof(group), "%s/%s", top, e->d_name) < (int)sizeof(group))
+			found += templates_gc_group(group, dry, say);
+	}
+	if (!dry)
+		rmdir(top);
+	return found;
 }
 
 /**

@@ -109,7 +109,7 @@ int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 	return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+int sl_mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[4096];
 	size_t len = strlen(path);
@@ -166,7 +166,7 @@ int sl_dir_check(const char *path, const char *what, struct sl_error *err)
  */
 int sl_run_dir_ready(struct sl_error *err)
 {
-	int r = mkdir_p(sl_run_dir(), 0700);
+	int r = sl_mkdir_p(sl_run_dir(), 0700);
 
 	if (r < 0)
 		return sl_error(err, r, "cannot create %s: %s", sl_run_dir(), strerror(-r));

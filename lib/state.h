@@ -3,6 +3,7 @@
 #define SL_STATE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ int sl_owner_mark(struct sl_kv *kv, int pid);
 bool sl_owner_gone(const struct sl_kv *st);
 extern const char *const sl_owner_keys[];
 int sl_run_dir_ready(struct sl_error *err);
+int sl_mkdir_p(const char *path, mode_t mode);
 int sl_dir_check(const char *path, const char *what, struct sl_error *err);
 int sl_vm_dir_ready(const char *name, char *dir, size_t len, struct sl_error *err);
 FILE *sl_run_fopen(const char *path, bool append);

@@ -26,6 +26,7 @@
 #include "name.h"
 #include "netns.h"
 #include "shape.h"
+#include "snapshot.h"
 #include "spawn.h"
 #include "state.h"
 #include "supervisor.h"
@@ -298,6 +299,8 @@ struct plan {
 	struct sl_error tap_error; /* bridge, macvtap: why that name cannot be (code 0: it can) */
 	const char *dns_upstream; /* names in allow: what the VM's resolver asks */
 	const char *boot_dns;     /* else what the guest asks, or NULL */
+	const char *tpl;          /* template: true: the group's snapshot, or NULL */
+	bool tpl_make;            /* this VM boots cold and makes it; else restored from it */
 };
 
 static void plan_make(const struct sl_group *g, const char *name, struct plan *p)
@@ -567,6 +570,51 @@ static void boot_args(const struct plan *p, struct cmd *c)
 		args(c, "--disk", g->disk, (char *)NULL);
 	if (p->boot_dns)
 		args(c, "--dns", p->boot_dns, (char *)NULL);
+	if (p->tpl && !p->tpl_make)
+		args(c, "--from", p->tpl, (char *)NULL);
+}
+
+/*
+ * template: true. The group's first VM, booted cold, is snapshotted once
+ * its agent answered (before userdata) into the run dir, keyed by what it
+ * was made of; every other VM of the group, and every later launch, is
+ * restored from it (lib/snapshot.c).
+ */
+static bool makes_template(const struct plan *p)
+{
+	return p->tpl && p->tpl_make;
+}
+
+static void template_args(const struct plan *p, struct cmd *c)
+{
+	args(c, p->name, p->tpl, (char *)NULL);
+}
+
+/* Made under a temporary name, then renamed: a half-made one is never used. */
+static int template_up(const struct plan *p, struct lease *v, struct sl_kv *out,
+		       struct sl_error *err)
+{
+	_cleanup_kv_ struct sl_kv said = { 0 };
+	char tmp[4200];
+	int r;
+
+	(void)v;
+	(void)out;
+	snprintf(tmp, sizeof(tmp), "%s", p->tpl);
+	*strrchr(tmp, '/') = '\0';
+	if ((r = sl_mkdir_p(tmp, 0700)) < 0)
+		return sl_error(err, r, "%s: %s", tmp, strerror(-r));
+	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", p->tpl, (int)getpid());
+	if ((r = sl_snapshot_make(p->name, tmp, false, &said, err)) < 0)
+		return r;
+	if (rename(tmp, p->tpl) < 0) {
+		r = errno;
+		sl_snapshot_remove(tmp);
+		/* another sl-up of this run dir made it meanwhile: theirs is as good */
+		if (r != ENOTEMPTY && r != EEXIST)
+			return sl_error(err, -r, "%s: %s", p->tpl, strerror(r));
+	}
+	return 0;
 }
 
 static void step_cmd(const struct plan *p, const struct step *s, struct cmd *c)
@@ -683,7 +731,17 @@ static int no_undo(const struct plan *p, struct sl_error *err)
 	return 0;
 }
 
-enum { ROW_LEASE, ROW_NETNS, ROW_CNI, ROW_VETH, ROW_TAP, ROW_EGRESS, ROW_BOOT, ROW_USERDATA };
+enum {
+	ROW_LEASE,
+	ROW_NETNS,
+	ROW_CNI,
+	ROW_VETH,
+	ROW_TAP,
+	ROW_EGRESS,
+	ROW_BOOT,
+	ROW_TEMPLATE,
+	ROW_USERDATA
+};
 
 static const struct step steps[] = {
 	[ROW_LEASE] = { "sl-ipam", "alloc", "release", NULL, ALL, ALL, has_lease, ipam_args,
@@ -700,6 +758,8 @@ static const struct step steps[] = {
 			 ISOLATED | BRIDGE, NULL, egress_args, egress_up, egress_undo },
 	[ROW_BOOT] = { "sl-boot", "start", "stop", NULL, ALL, ALL, NULL, boot_args, boot_up,
 		       boot_undo },
+	[ROW_TEMPLATE] = { "sl-boot", "snapshot", NULL, NULL, ISOLATED, 0, makes_template,
+			   template_args, template_up, no_undo },
 	[ROW_USERDATA] = { "sl-exec", NULL, NULL, "userdata", ALL, 0, has_userdata,
 			   userdata_args, userdata_up, no_undo },
 };
@@ -791,16 +851,141 @@ static void lease_undo(const struct plan *p)
 		sl_state_update(p->name, NULL, keys, NULL);
 }
 
-/* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
-static int vm_up(const struct sl_group *g, const char *name, struct lease *lease,
-		 const struct sl_up_opts *o, unsigned idx, unsigned total)
+/* A group's template (template: true): where it is kept, whether it is there. */
+struct tmpl {
+	char dir[4096];
+	bool ready;
+};
+
+struct job {
+	const struct sl_group *g;
+	char name[96];
+	struct lease lease; /* taken before the workers start */
+	bool skip;          /* failed already (its lease) */
+	struct tmpl *tpl;   /* its group's template, or NULL */
+	bool tpl_make;      /* it makes it */
+};
+
+/* The plan of a job's VM: plan_make() and its template. */
+static void plan_job(const struct job *j, struct plan *p)
 {
+	plan_make(j->g, j->name, p);
+	if (j->tpl) {
+		p->tpl = j->tpl->dir;
+		p->tpl_make = j->tpl_make;
+	}
+}
+
+/*
+ * Where group @g's template is kept: .templates/GROUP/KEY in the run dir,
+ * KEY from its kernel, initrd, vCPUs and memory. One kept under another
+ * key means one of them changed: said, and made anew.
+ */
+static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_error *err)
+{
+	char guest[4096] = "", kernel[4200], initrd[4200], key[17], group[4096], probe[4300];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int r;
+
+	if (!g->kernel[0] || !g->initrd[0]) {
+		if ((r = sl_guest_dir(guest, sizeof(guest), err)) < 0)
+			return r;
+	}
+	snprintf(kernel, sizeof(kernel), "%s", g->kernel[0] ? g->kernel : "");
+	snprintf(initrd, sizeof(initrd), "%s", g->initrd[0] ? g->initrd : "");
+	if (!kernel[0])
+		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", guest);
+	if (!initrd[0])
+		snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio.gz", guest);
+	if ((r = sl_snapshot_key(kernel, initrd, g->vcpu, g->mem_mb, key, err)) < 0)
+		return sl_error_wrap(err, r, "group %s: template", g->name);
+	if (sl_run_path(group, sizeof(group), "%s/%s", SL_TEMPLATES, g->name) < 0 ||
+	    sl_run_path(t->dir, sizeof(t->dir), "%s/%s/%s", SL_TEMPLATES, g->name, key) < 0)
+		return sl_error(err, -ENAMETOOLONG, "group %s: template path too long", g->name);
+	snprintf(probe, sizeof(probe), "%s/%s", t->dir, SL_SNAP_MANIFEST);
+	t->ready = access(probe, F_OK) == 0;
+	if (t->ready)
+		return 0;
+	d = opendir(group);
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && !strchr(e->d_name, '.')) {
+			sl_info("group %s: its template is made anew: its kernel, initrd, vCPUs "
+				"or memory changed",
+				g->name);
+			break;
+		}
+	return 0;
+}
+
+/*
+ * Templates of the jobs' groups; the first VM of a group whose template is
+ * not there makes it, and goes first (partition: makers at the front).
+ * Return how many makers, or -errno.
+ */
+static int templates_plan(struct job *v, size_t n, struct tmpl **out, struct sl_error *err)
+{
+	struct tmpl *t = calloc(n ? n : 1, sizeof(*t));
+	size_t makers = 0;
+	int r;
+
+	*out = t;
+	if (!t)
+		return -ENOMEM;
+	for (size_t j = 0; j < n; j++) {
+		if (!v[j].g->template)
+			continue;
+		/* one record per group: the first job of it owns it */
+		for (size_t i = 0; i < j && !v[j].tpl; i++)
+			if (v[i].g == v[j].g || (v[i].g->name[0] && !strcmp(v[i].g->name, v[j].g->name)))
+				v[j].tpl = v[i].tpl;
+		if (v[j].tpl)
+			continue;
+		v[j].tpl = &t[j];
+		if ((r = template_find(v[j].g, v[j].tpl, err)) < 0)
+			return r;
+		if (!v[j].tpl->ready) {
+			struct job mk = v[j];
+
+			mk.tpl_make = true;
+			memmove(&v[makers + 1], &v[makers], (j - makers) * sizeof(*v));
+			v[makers++] = mk;
+		}
+	}
+	return (int)makers;
+}
+
+/* After the makers: a template that is still not there is not waited for. */
+static void templates_check(struct job *v, size_t from, size_t n)
+{
+	for (size_t j = from; j < n; j++) {
+		char probe[4300];
+		struct tmpl *t = v[j].tpl;
+
+		if (!t || t->ready)
+			continue;
+		snprintf(probe, sizeof(probe), "%s/%s", t->dir, SL_SNAP_MANIFEST);
+		t->ready = access(probe, F_OK) == 0;
+		if (!t->ready) {
+			sl_warn("group %s: no template (the VM that was to make it failed): "
+				"%s boots cold",
+				v[j].g->name, v[j].name);
+			v[j].tpl = NULL;
+		}
+	}
+}
+
+/* Bring one VM up; on failure undo its earlier steps. Return 0 or 1. */
+static int vm_up(struct job *j, const struct sl_up_opts *o, unsigned idx, unsigned total)
+{
+	const char *name = j->name;
+	struct lease *lease = &j->lease;
 	struct sl_error err = { 0 };
 	struct plan p;
 	int r;
 
 	sl_quiet = true; /* the tools' warnings: sl-up gave its own at start */
-	plan_make(g, name, &p);
+	plan_job(j, &p);
 	if ((r = own(name, getpid(), &err)) < 0) {
 		sl_err("[%u/%u] %s failed: cannot record its owner: %s", idx, total, name,
 		       sl_error_msg(&err, r));
@@ -877,12 +1062,6 @@ static int vm_down(const struct sl_group *g, const char *name)
 #define SL_UP_JOBS 4
 #define SL_DOWN_JOBS 16
 
-struct job {
-	const struct sl_group *g;
-	char name[96];
-	struct lease lease; /* taken before the workers start */
-	bool skip;          /* failed already (its lease) */
-};
 
 /*
  * VMs whose worker could not be started (fork failed): on the way up their
@@ -929,8 +1108,7 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 				 * leave is recorded as owned by a dead sl-up, for sl-gc. */
 				if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
 					_exit(1);
-				_exit(up ? vm_up(v[next].g, v[next].name, &v[next].lease, o,
-						 (unsigned)next + 1, (unsigned)n)
+				_exit(up ? vm_up(&v[next], o, (unsigned)next + 1, (unsigned)n)
 					 : vm_down(v[next].g, v[next].name));
 			}
 			if (pid < 0) {
@@ -971,7 +1149,7 @@ static int print_up(const struct sl_up_opts *o, const struct job *j, struct sl_e
 	struct cmd c;
 	int r;
 
-	plan_make(j->g, j->name, &p);
+	plan_job(j, &p);
 	if (j->g->range_auto)
 		fprintf(o->script, "# %s (network.range %s, derived from the group's name)\n",
 			j->name, j->g->range_s);
@@ -1163,8 +1341,9 @@ static int prepare(struct sl_error *err)
 int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err)
 {
 	_cleanup_free_ struct job *v = NULL;
+	_cleanup_free_ struct tmpl *t = NULL;
 	size_t n = 0;
-	int r;
+	int r, makers, failed;
 
 	if ((r = prepare(err)) < 0)
 		return r;
@@ -1176,6 +1355,8 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 			if ((r = jobs_for(&cfg->g[i], name, &v, &n)) < 0)
 				return r;
 		}
+	if ((makers = templates_plan(v, n, &t, err)) < 0)
+		return makers;
 	if (o->print_only) {
 		script_header(o->script);
 		for (size_t j = 0; j < n; j++)
@@ -1184,7 +1365,13 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 		return 0;
 	}
 	leases_in_order(v, n);
-	return parallel(v, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
+	if (!makers || o->no_boot)
+		return parallel(v, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
+	/* the VMs that make templates first, the rest restored from them */
+	failed = parallel(v, (size_t)makers, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
+	templates_check(v, (size_t)makers, n);
+	return failed + parallel(v + makers, n - (size_t)makers, o->jobs ? o->jobs : SL_UP_JOBS,
+				 o, true);
 }
 
 /* The VMs of a group that exist: its state dirs, launched ones included. */
@@ -1327,6 +1514,7 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 		 struct sl_error *err)
 {
 	const struct sl_group *g = sl_config_group(cfg, group);
+	_cleanup_free_ struct tmpl *t = NULL;
 	struct sl_group over;
 	struct job one = { .g = g };
 	int r;
@@ -1351,6 +1539,8 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 		return r;
 	r = launch_name(g, &one, o->print_only, err);
 	if (r < 0)
+		return r;
+	if ((r = templates_plan(&one, 1, &t, err)) < 0)
 		return r;
 	if (o->print_only) {
 		script_header(o->script);

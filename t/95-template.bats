@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# sl-up's template: true: one VM of the group boots cold and is snapshotted,
+# the others (and launches) are restored from it; the template is kept and
+# reused while what it was made of is unchanged.
+
+load helpers
+
+setup() {
+	setup_host
+	setup_lan_internet
+	G="m${P:1:4}"
+}
+teardown() {
+	down_configs
+	teardown_host
+}
+
+group_cfg() { # group_cfg NAME COUNT VCPU
+	cfg "$1" <<EOF
+config:
+  host_groups:
+    - name: $1
+      count: $2
+      vcpu: $3
+      template: true
+      userdata: "hostname > /root/ud"
+      network:
+        mode: isolated
+        range: 169.254.120.0/22
+        allow: [203.0.113.0/24]
+EOF
+}
+snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
+
+@test "template: true: the first VM boots cold and is snapshotted; the others are restored, each itself, userdata in each" {
+	local c dir
+	c=$(group_cfg "$G" 3 1)
+	run inhost sl-up -d "$c"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	dir=$(ls -d "$SL_RUN_DIR/.templates/$G"/*)
+	[ "$(echo "$dir" | wc -l)" = 1 ]
+	[ -e "$dir/snapshot.env" ] && [ -e "$dir/state" ] && [ -e "$dir/memory" ]
+	grep -qx "SL_SNAPSHOT_OF=$G-1" "$dir/snapshot.env"
+	[ -z "$(snap_of "$G-1")" ]
+	[ "$(snap_of "$G-2")" = "$dir" ] && [ "$(snap_of "$G-3")" = "$dir" ]
+	for n in 1 2 3; do
+		# its own name (userdata ran after the restore), its own lease
+		[ "$(inhost sl-exec "$G-$n" -- cat /root/ud)" = "$G-$n" ]
+		inhost sl-exec "$G-$n" -- ip -4 -o addr show eth0 |
+			grep -q "inet $(sed -n 's/^SL_IP=//p' "$SL_RUN_DIR/$G-$n/vm.env")/30"
+		inhost sl-exec "$G-$n" -- timeout 4 wget -q -O /dev/null http://203.0.113.10/
+	done
+	# --print-script shows the same: the snapshot, then restores from it
+	inhost sl-up --print-script "$c" | grep -qx "sl-boot start $G-2 --vcpu 1 --mem 256 --from $dir"
+	# a launch is restored from the kept template too
+	run inhost sl-up launch "$c" "$G"
+	[ "$status" -eq 0 ]
+	[ "$(snap_of "$G-4")" = "$dir" ]
+	[ "$(inhost sl-exec "$G-4" -- hostname)" = "$G-4" ]
+}
+
+@test "a kept template is reused by the next sl-up, every VM restored; a changed vCPU count makes one anew, said" {
+	local c dir
+	c=$(group_cfg "$G" 2 1)
+	inhost sl-up -d "$c" >/dev/null 2>&1
+	dir=$(ls -d "$SL_RUN_DIR/.templates/$G"/*)
+	inhost sl-up down "$c"
+	[ -e "$dir/snapshot.env" ] # kept by down
+	run inhost sl-up -d "$c"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	! grep -q "made anew" <<<"$output" || false
+	[ "$(snap_of "$G-1")" = "$dir" ] && [ "$(snap_of "$G-2")" = "$dir" ]
+	[ "$(inhost sl-exec "$G-1" -- hostname)" = "$G-1" ]
+	inhost sl-up down "$c"
+	c=$(group_cfg "$G" 1 2)
+	run inhost sl-up -d "$c"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "group $G: its template is made anew: its kernel, initrd, vCPUs or memory changed" <<<"$output"
+	[ "$(ls -d "$SL_RUN_DIR/.templates/$G"/* | wc -l)" = 2 ]
+	[ "$(inhost sl-exec "$G-1" -- nproc)" = 2 ]
+	# sl-gc: the older template goes (nothing uses it), the newer stays
+	inhost sl-up down "$c"
+	run inhost sl-gc
+	echo "$output"
+	grep -q "template $dir" <<<"$output"
+	[ ! -e "$dir" ]
+	[ "$(ls -d "$SL_RUN_DIR/.templates/$G"/* | wc -l)" = 1 ]
+}
+
+@test "template: true outside isolated mode, or with a disk: exit 2, nothing made" {
+	local c
+	c=$(cfg "${G}b" <<EOF
+config:
+  host_groups:
+    - name: ${G}b
+      template: true
+      network:
+        bridge: brx0
+        gateway: 198.18.0.1/24
+EOF
+)
+	assert_usage_error "template: true is for isolated mode only" inhost sl-up -d "$c"
+	c=$(cfg "${G}d" <<EOF
+config:
+  host_groups:
+    - name: ${G}d
+      template: true
+      disk_file: /nonexistent.img
+      network:
+        mode: isolated
+EOF
+)
+	assert_usage_error "template: true with disk_file" inhost sl-up -d "$c"
+	c=$(cfg "${G}x" <<EOF
+config:
+  host_groups:
+    - name: ${G}x
+      template: yes please
+      network:
+        mode: isolated
+EOF
+)
+	assert_usage_error "template: want true or false" inhost sl-up -d "$c"
+	[ ! -e "$SL_RUN_DIR/.templates" ]
+}
