@@ -126,8 +126,9 @@ deps:
 	else echo "all dependencies present"; fi
 
 # Test files run in TEST_JOBS lanes at once (t/run -j): the suite mostly
-# waits, and every test must hold up on a busy host anyway.
-TEST_JOBS ?= 2
+# waits (timeouts that prove a drop, guests booting), and every test must
+# hold up on a busy host anyway: three lanes on two cores.
+TEST_JOBS ?= 3
 check: all bin/.sl-up-fault fuzz unit
 	t/run -j $(TEST_JOBS) $(TESTS)
 	@if [ -z "$(TESTS)" ]; then t/mutants.sh; fi

@@ -6,7 +6,9 @@
 #     loading the state, the agent's first answer, the identity);
 #  2. N clones alive at once, each in its own namespace: all restored, every
 #     agent answering sl-exec true, PSS of each clone's QEMU against a cold
-#     VM's, and the CPU an idle clone takes over 10 s.
+#     VM's, and the CPU an idle clone takes over 10 s;
+#  3. sl-up -d of a group of N: cold, against template: true with the
+#     template kept (wall time to every agent answering).
 # Usage: bench/clone.sh [RUNS] [N]   (defaults 5 and 16). Run as root after `make`.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -123,3 +125,38 @@ printf '  %-44s %8s MB\n' "PSS of a cold VM's QEMU" "$((cold_pss / 1024))"
 printf '  %-44s %8s\n' "ratio cold / clone" "$(awk -v a="$cold_pss" -v b="$((tot / n))" 'BEGIN { printf "%.1fx", a / b }')"
 printf '  %-44s %8s %%\n' "idle CPU per clone (of one CPU, over 10 s)" \
 	"$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", 100 * d / hz / 10 / n }')"
+
+# 3. sl-up of a group of N: cold, and from a kept template
+for i in $(seq 1 "$n"); do inhost sl-boot stop "$p-$i" --timeout 1 >/dev/null 2>&1 || true; done
+grp="u$(($$ % 1000))"
+for i in $(seq 1 "$n"); do vms+=("$grp-$i"); done
+for t in false true; do
+	cat >"$SL_RUN_DIR/$t.yaml" <<EOF
+config:
+  host_groups:
+    - name: $grp
+      count: $n
+      template: $t
+      network:
+        mode: isolated
+        range: 169.254.112.0/22
+        allow: [203.0.113.0/24]
+EOF
+done
+upall() { # upall true|false: sl-up -d, then every agent answering; ns
+	local t0 t1
+	t0=$(now)
+	inhost sl-up -d "$SL_RUN_DIR/$1.yaml" >/dev/null 2>&1
+	for i in $(seq 1 "$n"); do sl-exec "$grp-$i" -- true & done
+	wait
+	t1=$(now)
+	inhost sl-up down "$SL_RUN_DIR/$1.yaml" >/dev/null 2>&1
+	echo $((t1 - t0))
+}
+upcold=$(upall false)
+upall true >/dev/null # makes the template
+uptpl=$(upall true)
+echo "== sl-up -d of a group of $n, to every agent answering"
+printf '  %-44s %8s ms\n' "cold" "$(ms "$upcold")"
+printf '  %-44s %8s ms\n' "template: true, template kept" "$(ms "$uptpl")"
+printf '  %-44s %8s\n' "ratio" "$(awk -v a="$upcold" -v b="$uptpl" 'BEGIN { printf "%.1fx", a / b }')"
