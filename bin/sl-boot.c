@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		return sl_cli_usage(&cli, "%s is for %s only", c.from ? "--from" : "--stop",
 				    c.from ? "start" : "snapshot");
 	if (!strcmp(verb, "snapshot")) {
-		r = sl_snapshot_make(c.name, dir, stop_after, &out, err);
+		r = sl_snapshot_make(c.name, dir, stop_after ? SL_SNAP_STOP : 0, &out, err);
 		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(&cli, &out);
 	}
 	if (!strcmp(verb, "pause") || !strcmp(verb, "resume")) {

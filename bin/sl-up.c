@@ -42,6 +42,8 @@ static const char usage[] =
 	"       sl-up [OPTION]... launch CONFIG GROUP [--allow E]... [--drop E]...\n"
 	"                      [--no-allow] [--no-drop]   add one VM to a group, its\n"
 	"                      lists replaced (--no-allow, --no-drop: emptied)\n"
+	"       sl-up [OPTION]... fork CONFIG VM  add one VM to VM's group whose memory\n"
+	"                      is VM's at this instant (VM runs on)\n"
 	"       sl-up new NAME [--net isolated|bridge] [--allow CIDR]... [--drop CIDR]...\n"
 	"                      [--count N] [--range CIDR]   print a config\n"
 	"Bring up microVMs from a Slicer config: per VM sl-ipam, sl-netns, sl-veth,\n"
@@ -247,11 +249,12 @@ int main(int argc, char **argv)
 	/* launch: a list given (or emptied) replaces the group's for that VM */
 	o.allow = flag_allow || no_allow ? &allow : NULL;
 	o.drop = flag_drop || no_drop ? &drop : NULL;
-	if (!strcmp(verb, "down") || !strcmp(verb, "launch")) {
+	if (!strcmp(verb, "down") || !strcmp(verb, "launch") || !strcmp(verb, "fork")) {
 		int want = !strcmp(verb, "down") ? 2 : 3;
 
 		if (argc - optind != want)
-			return sl_cli_usage(&cli, "%s takes CONFIG%s", verb, want == 3 ? " GROUP" : "");
+			return sl_cli_usage(&cli, "%s takes CONFIG%s", verb,
+					    want == 2 ? "" : !strcmp(verb, "fork") ? " VM" : " GROUP");
 		optind++;
 	} else {
 		verb = "up";
@@ -277,6 +280,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(verb, "launch")) {
 		r = sl_up_launch(&cfg, argv[optind + 1], &o, err);
+		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
+	}
+	if (!strcmp(verb, "fork")) {
+		r = sl_up_fork(&cfg, argv[optind + 1], &o, err);
 		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
 	}
 	if (!detach && !o.print_only) {

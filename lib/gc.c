@@ -179,6 +179,11 @@ static void say_template(const char *dir)
 	say("template %s (nothing uses it)", dir);
 }
 
+static void say_fork(const char *dir)
+{
+	say("fork snapshot %s (its sl-up fork is gone)", dir);
+}
+
 static bool has_state(const char *name)
 {
 	char path[4096];
@@ -273,6 +278,7 @@ int sl_gc(bool dry_run, struct sl_error *err)
 
 	/* 1b. sl-up's templates nothing uses. */
 	sl_templates_gc(dry, say_template);
+	sl_forks_gc(dry, say_fork);
 
 	/* 1c. Processes of VMs whose state dir was lost. */
 	stateless_processes();

@@ -48,6 +48,7 @@ struct qemu_line {
 	char kernel[4096], initrd[4096], disk[4096], append[4096], mac[32], accel[8];
 	unsigned vcpu, mem_mb;
 	bool dhcp;
+	bool ram_shared; /* a memfd: booted cold; else a restore's private mapping */
 };
 
 /* The value of a "key=" option inside a QEMU option list, commas undoubled. */
@@ -74,7 +75,7 @@ static void opt_value(const char *list, const char *key, char *buf, size_t len)
 	}
 }
 
-static int read_qemu_line(int pid, struct qemu_line *l, struct sl_error *err)
+static int read_qemu_line(const char *name, int pid, struct qemu_line *l, struct sl_error *err)
 {
 	static char cmd[65536];
 	char path[64];
@@ -108,6 +109,20 @@ static int read_qemu_line(int pid, struct qemu_line *l, struct sl_error *err)
 			opt_value(v, "file", l->disk, sizeof(l->disk));
 		else if (!strncmp(v, "virtio-net-device,", 18))
 			opt_value(v, "mac", l->mac, sizeof(l->mac));
+		else if (!strcmp(a, "-object") && !strncmp(v, "memory-backend-memfd,", 21))
+			l->ram_shared = true;
+	}
+	if (!l->kernel[0]) {
+		/* a restored VM's QEMU has no boot images: its state says what ran */
+		_cleanup_kv_ struct sl_kv st = { 0 };
+		const char *k, *i, *a;
+
+		if (sl_state_load(name, &st, NULL) == 0 && (k = sl_kv_get(&st, "SL_BOOT_KERNEL")) &&
+		    (i = sl_kv_get(&st, "SL_BOOT_INITRD")) && (a = sl_kv_get(&st, "SL_BOOT_APPEND"))) {
+			snprintf(l->kernel, sizeof(l->kernel), "%s", k);
+			snprintf(l->initrd, sizeof(l->initrd), "%s", i);
+			snprintf(l->append, sizeof(l->append), "%s", a);
+		}
 	}
 	l->dhcp = strstr(l->append, " ip=dhcp") != NULL;
 	if (!l->kernel[0] || !l->mem_mb || !l->vcpu || !l->append[0])
@@ -244,6 +259,33 @@ static int open_guest_ram(int qemu, struct sl_error *err)
 			"QEMU %d has no memfd of guest RAM (started by an older sl-boot?)", qemu);
 }
 
+/* @buf at @at of @out, pages of zeros left as holes. */
+static int write_nonzero(int out, const unsigned char *buf, size_t n, off_t at)
+{
+	static const unsigned char zero[4096];
+
+	for (size_t i = 0; i < n;) {
+		size_t len = n - i < sizeof(zero) ? n - i : sizeof(zero), run = 0;
+
+		if (!memcmp(buf + i, zero, len)) {
+			i += len;
+			continue;
+		}
+		/* a run of pages with data, written at once */
+		while (i + run < n) {
+			size_t l = n - i - run < sizeof(zero) ? n - i - run : sizeof(zero);
+
+			if (!memcmp(buf + i + run, zero, l))
+				break;
+			run += l;
+		}
+		if (pwrite(out, buf + i, run, at + (off_t)i) != (ssize_t)run)
+			return -1;
+		i += run;
+	}
+	return 0;
+}
+
 /*
  * A sparse copy of @in into @out: only the pages the guest touched are
  * read and written. It runs while the VM is paused; hashing the copy waits
@@ -267,7 +309,7 @@ static int copy_ram(int in, int out, struct sl_error *err)
 									 : (off_t)sizeof(buf));
 			ssize_t n = pread(in, buf, want, at);
 
-			if (n <= 0 || pwrite(out, buf, (size_t)n, at) != n)
+			if (n <= 0 || write_nonzero(out, buf, (size_t)n, at) < 0)
 				return sl_error(err, n < 0 ? -errno : -EIO, "copying guest RAM: %s",
 						strerror(errno ? errno : EIO));
 			at += n;
@@ -299,8 +341,13 @@ void sl_snapshot_remove(const char *dir)
 	rmdir(dir);
 }
 
-/* The paused part: device state out over QMP, RAM copied. */
-static int save_paused(struct sl_qmp *q, int qemu, const char *dir, struct sl_error *err)
+/*
+ * The paused part: device state out over QMP, RAM copied. A VM restored
+ * from a snapshot maps its RAM privately: it goes into the state instead
+ * (only the pages it holds; zero pages are a flag each).
+ */
+static int save_paused(struct sl_qmp *q, int qemu, const char *dir, bool ram_shared,
+		       struct sl_error *err)
 {
 	char p[4200];
 	_cleanup_close_ int sfd = -1, ram = -1, mfd = -1;
@@ -312,8 +359,10 @@ static int save_paused(struct sl_qmp *q, int qemu, const char *dir, struct sl_er
 	sfd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (sfd < 0)
 		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
-	caps = json_tokener_parse("{\"capabilities\":[{\"capability\":\"x-ignore-shared\","
-				  "\"state\":true}]}");
+	caps = json_tokener_parse(ram_shared ? "{\"capabilities\":[{\"capability\":"
+					       "\"x-ignore-shared\",\"state\":true}]}"
+					     : "{\"capabilities\":[{\"capability\":"
+					       "\"x-ignore-shared\",\"state\":false}]}");
 	r = sl_qmp_simple(q, "migrate-set-capabilities", caps, err);
 	json_object_put(caps);
 	if (r < 0)
@@ -327,7 +376,7 @@ static int save_paused(struct sl_qmp *q, int qemu, const char *dir, struct sl_er
 	caps = json_tokener_parse("{\"uri\":\"fd:sl-state\"}");
 	r = sl_qmp_simple(q, "migrate", caps, err);
 	json_object_put(caps);
-	if (r < 0 || (r = sl_qmp_migration_done(q, 60000, err)) < 0)
+	if (r < 0 || (r = sl_qmp_migration_done(q, 60000, err)) < 0 || !ram_shared)
 		return r;
 	if ((ram = open_guest_ram(qemu, err)) < 0)
 		return ram;
@@ -379,6 +428,7 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 	r |= sl_kv_set(m, "SL_GUEST_NET", l->dhcp ? "dhcp" : "static");
 	r |= sl_kv_set(m, "SL_MAC", l->mac);
 	r |= sl_kv_set(m, "SL_APPEND", l->append);
+	r |= sl_kv_set(m, "SL_RAM", l->ram_shared ? SL_SNAP_MEMORY : SL_SNAP_STATE);
 	if (r)
 		return -ENOMEM;
 	if ((r = record_file(m, "SL_KERNEL", l->kernel, err)) < 0 ||
@@ -389,23 +439,26 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 
 /**
  * sl_snapshot_make() - snapshot a running VM into a new directory
- * @name: VM (running, booted cold: a clone's RAM is a private copy)
+ * @name: VM (running)
  * @dir: the snapshot's directory, made here (0700); it must not exist
- * @stop: stop the VM after, instead of letting it run on
+ * @flags: SL_SNAP_STOP: stop the VM after, instead of letting it run on;
+ *	   SL_SNAP_QUICK: no SHA-256 of the RAM file (a snapshot restored at
+ *	   once and removed: a fork), so a copy of it cannot be checked
  * @out: SL_SNAPSHOT (the directory), SL_PAUSED_MS, SL_STATE_BYTES
  * @err: why, when it fails
  *
  * The VM is paused while its state is saved and its RAM copied, and runs
- * on after (unless @stop) whether that worked or not. A failure leaves no
- * directory.
+ * on after (unless SL_SNAP_STOP) whether that worked or not. A VM booted
+ * cold gives a state and a RAM file; one restored from a snapshot its RAM
+ * inside the state. A failure leaves no directory.
  *
- * Return: 0; -ENXIO (not running), -EINVAL (a clone), -EEXIST (@dir
- * exists); or -errno, with the error recorded
+ * Return: 0; -ENXIO (not running), -EEXIST (@dir exists); or -errno, with
+ * the error recorded
  */
-int sl_snapshot_make(const char *name, const char *dir, bool stop, struct sl_kv *out,
+int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct sl_kv *out,
 		     struct sl_error *err)
 {
-	_cleanup_kv_ struct sl_kv st = { 0 }, m = { 0 };
+	_cleanup_kv_ struct sl_kv m = { 0 };
 	struct sl_qmp q = { .fd = -1 };
 	struct qemu_line l;
 	long long t0;
@@ -417,12 +470,7 @@ int sl_snapshot_make(const char *name, const char *dir, bool stop, struct sl_kv 
 	sl_vm_pids(name, &sup, &qemu);
 	if (!sup || !qemu)
 		return sl_error(err, -ENXIO, "%s is not running", name);
-	if (sl_state_load(name, &st, NULL) == 0 && sl_kv_get(&st, "SL_SNAPSHOT"))
-		return sl_error(err, -EINVAL,
-				"%s was restored from %s: its RAM is a private copy of that "
-				"snapshot's; snapshot a VM booted cold",
-				name, sl_kv_get(&st, "SL_SNAPSHOT"));
-	if ((r = read_qemu_line(qemu, &l, err)) < 0 || (r = describe(&m, name, &l, err)) < 0)
+	if ((r = read_qemu_line(name, qemu, &l, err)) < 0 || (r = describe(&m, name, &l, err)) < 0)
 		return r;
 	if (mkdir(dir, 0700) < 0)
 		return sl_error(err, errno == EEXIST ? -EEXIST : -errno, "snapshot directory %s: %s",
@@ -432,8 +480,8 @@ int sl_snapshot_make(const char *name, const char *dir, bool stop, struct sl_kv 
 		goto fail;
 	t0 = sl_now_ms();
 	if ((r = sl_qmp_simple(&q, "stop", NULL, err)) == 0)
-		r = save_paused(&q, qemu, dir, err);
-	if (!stop) {
+		r = save_paused(&q, qemu, dir, l.ram_shared, err);
+	if (!(flags & SL_SNAP_STOP)) {
 		rc = sl_qmp_simple(&q, "cont", NULL, r < 0 ? NULL : err);
 		r = r < 0 ? r : rc;
 	}
@@ -441,11 +489,26 @@ int sl_snapshot_make(const char *name, const char *dir, bool stop, struct sl_kv 
 	if (r < 0)
 		goto fail;
 	rc = sl_kv_setf(out, "SL_PAUSED_MS", "%lld", sl_now_ms() - t0);
-	if (stop)
+	if (flags & SL_SNAP_STOP)
 		sl_boot_stop(name, 0, NULL);
-	if ((r = path_in(p, sizeof(p), dir, SL_SNAP_MEMORY)) < 0 ||
-	    (r = record_file(&m, "SL_MEMORY", p, err)) < 0 ||
-	    (r = path_in(p, sizeof(p), dir, SL_SNAP_STATE)) < 0 ||
+	if (l.ram_shared) {
+		struct stat s;
+		char id[128];
+
+		if ((r = path_in(p, sizeof(p), dir, SL_SNAP_MEMORY)) < 0)
+			goto fail;
+		if (!(flags & SL_SNAP_QUICK)) {
+			r = record_file(&m, "SL_MEMORY", p, err);
+		} else if (stat(p, &s) == 0) {
+			file_id(&s, id, sizeof(id));
+			r = sl_kv_set(&m, "SL_MEMORY_ID", id);
+		} else {
+			r = sl_error(err, -errno, "%s: %s", p, strerror(errno));
+		}
+		if (r < 0)
+			goto fail;
+	}
+	if ((r = path_in(p, sizeof(p), dir, SL_SNAP_STATE)) < 0 ||
 	    (r = sha256_file(p, hex, err)) < 0 || (r = sl_kv_set(&m, "SL_STATE_SHA256", hex)) < 0 ||
 	    (r = write_manifest(dir, &m, err)) < 0)
 		goto fail;
@@ -509,8 +572,13 @@ static int check_payload(const char *dir, const struct sl_kv *m, struct sl_error
 	char p[4200];
 	bool same;
 
+	const char *ram = sl_kv_get(m, "SL_RAM");
+
 	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
 		struct stat st;
+
+		if (!strcmp(f[i].file, SL_SNAP_MEMORY) && ram && !strcmp(ram, SL_SNAP_STATE))
+			continue; /* the RAM is in the state */
 
 		if (path_in(p, sizeof(p), dir, f[i].file) < 0)
 			return sl_error(err, -ENAMETOOLONG, "%s: path too long", dir);
@@ -590,25 +658,27 @@ int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl
 		return sl_error(err, -EINVAL,
 				"the snapshot's guest took its address by %s, this VM by %s",
 				v ? v : "(none)", c->ip ? "a static lease" : "DHCP");
-	if (!(c->mac = sl_kv_get(manifest, "SL_MAC")))
-		return sl_error(err, -EINVAL, "the snapshot's manifest has no SL_MAC");
+	v = sl_kv_get(manifest, "SL_RAM");
+	c->ram_in_state = v && !strcmp(v, SL_SNAP_STATE);
+	if (!(c->mac = sl_kv_get(manifest, "SL_MAC")) || !sl_kv_get(manifest, "SL_APPEND"))
+		return sl_error(err, -EINVAL, "the snapshot's manifest has no SL_MAC or SL_APPEND");
 	return check_payload(c->from, manifest, err);
 }
 
 /**
  * sl_snapshot_incoming() - feed a started clone's QEMU its template's state
- * @name: VM, whose QEMU waits (-incoming defer)
- * @dir: the snapshot
- * @timeout_s: for QEMU's monitor to appear and the load
+ * @c: the VM, whose QEMU waits (-incoming defer): its name, snapshot
+ *     (@c->from), timeout (for QEMU's monitor to appear and the load)
  * @err: why, when it fails
  *
  * Returns once the guest runs.
  *
  * Return: 0, or -errno with the error recorded
  */
-int sl_snapshot_incoming(const char *name, const char *dir, unsigned timeout_s,
-			 struct sl_error *err)
+int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err)
 {
+	const char *name = c->name, *dir = c->from;
+	unsigned timeout_s = c->timeout_s;
 	struct sl_qmp q;
 	_cleanup_close_ int sfd = -1;
 	json_object *a, *ret = NULL;
@@ -623,8 +693,11 @@ int sl_snapshot_incoming(const char *name, const char *dir, unsigned timeout_s,
 		r = sl_error(err, -EIO, "%s: %s", p, strerror(errno));
 		goto out;
 	}
-	a = json_tokener_parse("{\"capabilities\":[{\"capability\":\"x-ignore-shared\","
-			       "\"state\":true}]}");
+	/* as when it was saved: RAM left out, or in the stream */
+	a = json_tokener_parse(c->ram_in_state ? "{\"capabilities\":[{\"capability\":"
+						 "\"x-ignore-shared\",\"state\":false}]}"
+					       : "{\"capabilities\":[{\"capability\":"
+						 "\"x-ignore-shared\",\"state\":true}]}");
 	r = sl_qmp_simple(&q, "migrate-set-capabilities", a, err);
 	json_object_put(a);
 	if (r < 0)
@@ -866,6 +939,44 @@ int sl_templates_gc(bool dry, void (*say)(const char *what))
 	}
 	if (!dry)
 		rmdir(top);
+	return found;
+}
+
+/**
+ * sl_forks_gc() - remove the snapshots of forks whose sl-up is gone
+ * @dry: only say what would go
+ * @say: called with each directory that goes
+ *
+ * sl-up fork removes its snapshot once the fork runs; a kill leaves it.
+ * It is kept while the fork's state names a live owner.
+ *
+ * Return: how many went (or would)
+ */
+int sl_forks_gc(bool dry, void (*say)(const char *what))
+{
+	char top[4096];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int found = 0;
+
+	if (sl_run_path(top, sizeof(top), "%s", SL_FORKS) < 0 || !(d = opendir(top)))
+		return 0;
+	while ((e = readdir(d))) {
+		_cleanup_kv_ struct sl_kv st = { 0 };
+		char p[4400];
+
+		if (e->d_name[0] == '.' ||
+		    snprintf(p, sizeof(p), "%s/%s", top, e->d_name) >= (int)sizeof(p))
+			continue;
+		/* an owner recorded and alive: the fork is being made */
+		if (sl_name_check(e->d_name, NULL) == 0 && sl_state_load(e->d_name, &st, NULL) == 0 &&
+		    sl_kv_get(&st, "SL_OWNER_PID") && !sl_owner_gone(&st))
+			continue;
+		say(p);
+		found++;
+		if (!dry)
+			sl_snapshot_remove(p);
+	}
 	return found;
 }
 

@@ -13,19 +13,22 @@
 #define SL_SNAP_MEMORY "memory"         /* guest RAM, a sparse file */
 /* sl-up's kept templates: $SL_RUN_DIR/.templates/GROUP/KEY (a dot: no VM's) */
 #define SL_TEMPLATES ".templates"
+/* sl-up fork's snapshots, one per fork while it starts: $SL_RUN_DIR/.forks/NAME */
+#define SL_FORKS ".forks"
 
 struct sl_boot_cfg;
 
-int sl_snapshot_make(const char *name, const char *dir, bool stop, struct sl_kv *out,
+enum { SL_SNAP_STOP = 1, SL_SNAP_QUICK = 2 };
+int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct sl_kv *out,
 		     struct sl_error *err);
 void sl_snapshot_remove(const char *dir);
 int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl_error *err);
-int sl_snapshot_incoming(const char *name, const char *dir, unsigned timeout_s,
-			 struct sl_error *err);
+int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err);
 int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err);
 int sl_snapshot_key(const char *kernel, const char *initrd, unsigned vcpu, unsigned mem_mb,
 		    char key[17], struct sl_error *err);
 int sl_templates_gc(bool dry, void (*say)(const char *what));
+int sl_forks_gc(bool dry, void (*say)(const char *what));
 int sl_vm_pause(const char *name, bool pause, struct sl_error *err);
 
 #endif

@@ -605,7 +605,7 @@ static int template_up(const struct plan *p, struct lease *v, struct sl_kv *out,
 	if ((r = sl_mkdir_p(tmp, 0700)) < 0)
 		return sl_error(err, r, "%s: %s", tmp, strerror(-r));
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", p->tpl, (int)getpid());
-	if ((r = sl_snapshot_make(p->name, tmp, false, &said, err)) < 0)
+	if ((r = sl_snapshot_make(p->name, tmp, 0, &said, err)) < 0)
 		return r;
 	if (rename(tmp, p->tpl) < 0) {
 		r = errno;
@@ -1548,6 +1548,84 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 	}
 	leases_in_order(&one, 1);
 	return parallel(&one, 1, 1, o, true);
+}
+
+/**
+ * sl_up_fork() - a new VM of @vm's group whose memory is @vm's at this instant
+ * @cfg: the config that holds @vm's group
+ * @vm: a running VM; it is paused for the snapshot and runs on
+ * @err: why, when it fails
+ *
+ * The fork is a VM of its own (lease, namespace, rules, logs, agent),
+ * named as a launch names one, restored from a snapshot of @vm taken into
+ * $SL_RUN_DIR/.forks/NAME and removed once the fork runs (its RAM mapping
+ * keeps what it needs). userdata is not run again: the memory has it.
+ *
+ * Return: 0, 1 when the fork failed (reported), or -errno
+ */
+int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_opts *o,
+	       struct sl_error *err)
+{
+	_cleanup_kv_ struct sl_kv st = { 0 }, said = { 0 };
+	struct sl_group g;
+	const struct sl_group *of;
+	struct tmpl t = { .ready = true };
+	struct job one = { 0 };
+	struct sl_up_opts fo = *o;
+	const char *grp;
+	char dir[4096];
+	int r, sup, qemu;
+
+	if ((r = sl_name_check(vm, err)) < 0)
+		return r;
+	if (sl_state_load(vm, &st, NULL) < 0 || !(grp = sl_kv_get(&st, "SL_GROUP")))
+		return sl_error(err, -ENXIO, "%s: no such VM (no state with a group)", vm);
+	if (!(of = sl_config_group(cfg, grp)))
+		return sl_error(err, -EINVAL, "%s is of group %s, which %s does not hold", vm, grp,
+				cfg->path);
+	if (of->mode != SL_NET_ISOLATED)
+		return sl_error(err, -EINVAL, "fork of %s: isolated groups only (a fork keeps "
+					      "its VM's MAC)", vm);
+	if (of->disk[0])
+		return sl_error(err, -EINVAL, "fork of %s: it has a disk (%s), which a fork "
+					      "would share: not supported", vm, of->disk);
+	sl_vm_pids(vm, &sup, &qemu);
+	if (!o->print_only && (!sup || !qemu))
+		return sl_error(err, -ENXIO, "fork of %s: it is not running", vm);
+	g = *of;
+	g.userdata = NULL; /* it ran in the memory the fork starts from */
+	one.g = &g;
+	one.tpl = &t;
+	if ((r = prepare(err)) < 0 || (r = launch_name(&g, &one, o->print_only, err)) < 0)
+		return r;
+	if (sl_run_path(dir, sizeof(dir), "%s/%s", SL_FORKS, one.name) < 0 ||
+	    sl_run_path(t.dir, sizeof(t.dir), "%s/%s", SL_FORKS, one.name) < 0)
+		return sl_error(err, -ENAMETOOLONG, "run dir path too long");
+	if (o->print_only) {
+		char *argv[] = { "sl-boot", "snapshot", (char *)vm, dir, NULL };
+		struct cmd c = { .argc = 4 };
+
+		memcpy(c.argv, argv, sizeof(argv));
+		script_header(o->script);
+		if ((r = print_cmd(o->script, &c, err)) < 0)
+			return r;
+		return print_up(o, &one, err);
+	}
+	*strrchr(dir, '/') = '\0';
+	if ((r = sl_mkdir_p(dir, 0700)) < 0 ||
+	    (r = sl_snapshot_make(vm, t.dir, SL_SNAP_QUICK, &said, err)) < 0) {
+		struct plan p;
+
+		plan_make(&g, one.name, &p);
+		lease_undo(&p);
+		disown(one.name);
+		return r;
+	}
+	fo.no_boot = false;
+	leases_in_order(&one, 1);
+	r = parallel(&one, 1, 1, &fo, true);
+	sl_snapshot_remove(t.dir);
+	return r;
 }
 
 /**

@@ -22,6 +22,8 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err);
 int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o,
 		 struct sl_error *err);
+int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_opts *o,
+	       struct sl_error *err);
 int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err);
 int sl_up_ranges(struct sl_config *cfg, struct sl_error *err);
 int sl_up_check_host(const struct sl_config *cfg, struct sl_error *err);

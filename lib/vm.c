@@ -317,7 +317,7 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 	 * copy privately: pages it never writes stay shared with every clone.
 	 */
 	add(a, "-object");
-	if (c->from)
+	if (c->from && !c->ram_in_state)
 		add(a, "memory-backend-file,id=mem,size=%uM,mem-path=%s/%s,share=off", c->mem_mb,
 		    qemu_opt_value(c->from, esc, sizeof(esc)), SL_SNAP_MEMORY);
 	else
@@ -591,7 +591,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	}
 	close(ready[1]);
 	waitpid(child, NULL, 0);
-	if (c->from && (r = sl_snapshot_incoming(c->name, c->from, c->timeout_s, err)) < 0) {
+	if (c->from && (r = sl_snapshot_incoming(c, err)) < 0) {
 		close(ready[0]);
 		sl_boot_stop(c->name, 0, NULL);
 		console_tail(dir);
@@ -627,8 +627,13 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	}
 	sl_vm_pids(c->name, &sup, &qemu);
 	r = 0;
-	if (c->from)
+	if (c->from) {
+		/* what this guest booted with, for a snapshot of it (its QEMU has none) */
 		r |= sl_kv_set(out, "SL_SNAPSHOT", c->from);
+		r |= sl_kv_set(out, "SL_BOOT_KERNEL", c->kernel);
+		r |= sl_kv_set(out, "SL_BOOT_INITRD", c->initrd);
+		r |= sl_kv_set(out, "SL_BOOT_APPEND", sl_kv_get(&manifest, "SL_APPEND"));
+	}
 	r |= sl_kv_setf(out, "SL_PID", "%d", sup);
 	r |= sl_kv_setf(out, "SL_QEMU_PID", "%d", qemu);
 	r |= sl_kv_setf(out, "SL_AGENT", "%s/%s", dir, SL_AGENT_SOCK);
@@ -664,7 +669,8 @@ static void wait_gone(int sup, int qemu, unsigned ms)
 int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err)
 {
 	static const char *const keys[] = { "SL_PID", "SL_QEMU_PID", "SL_AGENT", "SL_CONSOLE",
-					    "SL_ACCEL", "SL_SNAPSHOT", NULL };
+					    "SL_ACCEL", "SL_SNAPSHOT", "SL_BOOT_KERNEL",
+					    "SL_BOOT_INITRD", "SL_BOOT_APPEND", NULL };
 	int sup, qemu, r;
 
 	r = sl_name_check(name, err);

@@ -32,6 +32,7 @@ struct sl_boot_cfg {
 	unsigned prefix, vcpu, mem_mb, timeout_s;
 	/* a restore: the snapshot's dir, and the template's MAC (lib/snapshot.c) */
 	const char *from, *mac;
+	bool ram_in_state; /* the snapshot of a restored VM: RAM in the state, not a file */
 };
 
 int sl_guest_dir(char *buf, size_t len, struct sl_error *err);

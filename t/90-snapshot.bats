@@ -134,11 +134,28 @@ in_vm() { inhost sl-exec "$@"; }
 	grep -qx "SL_STATE=stopped" <<<"$output"
 	[ ! -e "$SL_RUN_DIR/$C3/qmp.sock" ]
 	! pgrep -f -- "-name $C3 " || false
-	# snapshots: of a clone, into an existing directory, of a VM not running
-	assert_usage_error "was restored from" inhost sl-boot snapshot "$C1" "$BATS_TEST_TMPDIR/s1"
+	# snapshots: into an existing directory, of a VM not running
 	assert_usage_error "exists" inhost sl-boot snapshot "$T" "$SNAP"
 	assert_usage_error "is not running" inhost sl-boot snapshot "$C3" "$BATS_TEST_TMPDIR/s3"
-	[ ! -e "$BATS_TEST_TMPDIR/s1" ] && [ ! -e "$BATS_TEST_TMPDIR/s3" ]
+	[ ! -e "$BATS_TEST_TMPDIR/s3" ]
+}
+
+@test "a snapshot of a clone holds its RAM in the state; a VM restored from it has that clone's memory, and can be snapshotted again" {
+	local s1="$BATS_TEST_TMPDIR/s1" s3="$BATS_TEST_TMPDIR/s3"
+	in_vm "$C1" -- sh -c 'echo written-in-c1 >/root/mark'
+	inhost sl-boot snapshot "$C1" "$s1" >/dev/null
+	grep -qx "SL_RAM=state" "$s1/snapshot.env"
+	[ ! -e "$s1/memory" ]
+	inhost sl-boot start "$C3" --from "$s1" >/dev/null
+	[ "$(in_vm "$C3" -- cat /root/mark)" = written-in-c1 ]
+	[ "$(in_vm "$C3" -- hostname)" = "$C3" ]
+	in_vm "$C3" -- ip -4 -o addr show eth0 | grep -q "inet $(lease "$C3" IP)/30"
+	# restored from the RAM in a state, its RAM is a memfd again: a RAM file
+	inhost sl-boot snapshot "$C3" "$s3" >/dev/null
+	grep -qx "SL_RAM=memory" "$s3/snapshot.env"
+	# pages of zeros stay holes: the file holds what the guest wrote
+	[ "$(du -k "$s3/memory" | cut -f1)" -lt 200000 ]
+	inhost sl-boot stop "$C3"
 }
 
 @test "a clone started from a good copy of the snapshot runs; stop leaves no QEMU, no sockets" {

@@ -90,6 +90,31 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	[ "$(ls -d "$SL_RUN_DIR/.templates/$G"/* | wc -l)" = 1 ]
 }
 
+@test "sl-up fork: a new VM of the group with the memory of a running one, at its own address; the forked VM runs on" {
+	local c
+	c=$(group_cfg "$G" 2 1)
+	inhost sl-up -d "$c" >/dev/null 2>&1
+	inhost sl-exec "$G-1" -- sh -c 'echo before-fork >/root/mark'
+	inhost sl-up --print-script fork "$c" "$G-1" |
+		grep -qx "sl-boot snapshot $G-1 $SL_RUN_DIR/.forks/$G-3"
+	run inhost sl-up fork "$c" "$G-1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "$G-3 up" <<<"$output"
+	[ "$(inhost sl-exec "$G-3" -- cat /root/mark)" = before-fork ]
+	[ "$(inhost sl-exec "$G-3" -- hostname)" = "$G-3" ]
+	# userdata ran once, in the VM forked: the fork has its memory, not a new run
+	[ "$(inhost sl-exec "$G-3" -- cat /root/ud)" = "$G-1" ]
+	inhost sl-exec "$G-3" -- ip -4 -o addr show eth0 |
+		grep -q "inet $(sed -n 's/^SL_IP=//p' "$SL_RUN_DIR/$G-3/vm.env")/30"
+	inhost sl-exec "$G-1" -- true
+	# a fork of a clone (its RAM goes through the state)
+	inhost sl-up fork "$c" "$G-2" >/dev/null 2>&1
+	[ "$(inhost sl-exec "$G-4" -- hostname)" = "$G-4" ]
+	[ -z "$(ls -A "$SL_RUN_DIR/.forks")" ]
+	assert_usage_error "no such VM" inhost sl-up fork "$c" "$G-9"
+}
+
 @test "template: true outside isolated mode, or with a disk: exit 2, nothing made" {
 	local c
 	c=$(cfg "${G}b" <<EOF

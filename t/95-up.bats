@@ -209,9 +209,12 @@ sig_bits() {
 	for p in "$qemu" "$sup"; do
 		! ls -l "/proc/$p/fd" | grep -F "$marker" || false
 	done
-	# QEMU holds no namespace fd, no pipe to sl-boot, and one socket: its agent chardev
+	# QEMU holds no namespace fd, no pipe to sl-boot, and two sockets: its
+	# agent chardev and its monitor's listener (qmp.sock, for snapshots)
 	! ls -l "/proc/$qemu/fd" | grep -q 'net:\[' || false
-	[ "$(ls -l "/proc/$qemu/fd" | grep -c 'socket:')" = 1 ]
+	[ "$(ls -l "/proc/$qemu/fd" | grep -c 'socket:')" = 2 ]
+	[ -S "$SL_RUN_DIR/$G-1/qmp.sock" ]
+	[ "$(stat -c %a "$SL_RUN_DIR/$G-1/qmp.sock")" = 600 ] || [ "$(stat -c %a "$SL_RUN_DIR/$G-1")" = 700 ]
 	# pipes only as its stdin, stdout and stderr (from the supervisor)
 	[ -z "$(find "/proc/$qemu/fd" -mindepth 1 ! -name 0 ! -name 1 ! -name 2 -lname 'pipe:*')" ]
 	kill -TERM "$qemu"
