@@ -8,7 +8,9 @@
 #     agent answering sl-exec true, PSS of each clone's QEMU against a cold
 #     VM's, and the CPU an idle clone takes over 10 s;
 #  3. sl-up -d of a group of N: cold, against template: true with the
-#     template kept (wall time to every agent answering).
+#     template kept (wall time to every agent answering);
+#  4. sl-up fork of a running VM booted cold (RUNS times), and of a VM that
+#     was itself restored, to the fork's agent answering.
 # Usage: bench/clone.sh [RUNS] [N]   (defaults 5 and 16). Run as root after `make`.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -160,3 +162,34 @@ echo "== sl-up -d of a group of $n, to every agent answering"
 printf '  %-44s %8s ms\n' "cold" "$(ms "$upcold")"
 printf '  %-44s %8s ms\n' "template: true, template kept" "$(ms "$uptpl")"
 printf '  %-44s %8s\n' "ratio" "$(awk -v a="$upcold" -v b="$uptpl" 'BEGIN { printf "%.1fx", a / b }')"
+
+# 4. sl-up fork
+fg="f$(($$ % 1000))"
+for i in $(seq 1 $((runs + 3))); do vms+=("$fg-$i"); done
+cat >"$SL_RUN_DIR/fork.yaml" <<EOF
+config:
+  host_groups:
+    - name: $fg
+      count: 1
+      network:
+        mode: isolated
+        range: 169.254.116.0/22
+        allow: [203.0.113.0/24]
+EOF
+inhost sl-up -d "$SL_RUN_DIR/fork.yaml" >/dev/null 2>&1
+inhost sl-exec "$fg-1" -- sh -c 'head -c 64000000 /dev/urandom >/tmp/fill' # a guest that used its memory
+forks=()
+for i in $(seq 2 $((runs + 1))); do
+	t0=$(now)
+	inhost sl-up fork "$SL_RUN_DIR/fork.yaml" "$fg-1" >/dev/null 2>&1
+	sl-exec "$fg-$i" -- true
+	forks+=($(($(now) - t0)))
+done
+t0=$(now)
+inhost sl-up fork "$SL_RUN_DIR/fork.yaml" "$fg-2" >/dev/null 2>&1
+sl-exec "$fg-$((runs + 2))" -- true
+fclone=$(($(now) - t0))
+echo "== sl-up fork (a guest holding 64 MB of written memory in 256 MB)"
+printf '  %-44s %8s ms\n' "of a VM booted cold, to the fork answering" "$(ms "$(printf '%s\n' "${forks[@]}" | median)")"
+printf '  %-44s %8s ms\n' "of a restored VM (RAM through the state)" "$(ms "$fclone")"
+inhost sl-up down "$SL_RUN_DIR/fork.yaml" >/dev/null 2>&1

@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -897,7 +896,7 @@ static int templates_gc_group(const char *group, bool dry, void (*say)(const cha
 			continue;
 		if (snprintf(p, sizeof(p), "%s/%s", group, e->d_name) >= (int)sizeof(p))
 			continue;
-		if (tmp ? kill(atoi(tmp + 5), 0) == 0 || errno != ESRCH : template_used(p))
+		if (tmp ? sl_proc_start(atoi(tmp + 5), NULL) == 0 : template_used(p))
 			continue;
 		say(p);
 		found++;

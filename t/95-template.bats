@@ -115,6 +115,28 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	assert_usage_error "no such VM" inhost sl-up fork "$c" "$G-9"
 }
 
+@test "kill -9 of sl-up while it snapshots the template, then sl-gc: no VM, no half-made template" {
+	local c pid
+	c=$(group_cfg "$G" 2 1)
+	(exec nsenter --net="/run/netns/$HOST" sl-up -d "$c" </dev/null >/dev/null 2>&1) &
+	pid=$!
+	for _ in $(seq 1200); do
+		compgen -G "$SL_RUN_DIR/.templates/$G/*.tmp-*" >/dev/null && break
+		sleep 0.05
+	done
+	compgen -G "$SL_RUN_DIR/.templates/$G/*.tmp-*" >/dev/null
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do pgrep -f "sl-up -d $c" >/dev/null || break; sleep 0.05; done
+	run inhost sl-gc
+	echo "$output"
+	grep -q "template $SL_RUN_DIR/.templates/$G/.*\.tmp-" <<<"$output"
+	[ "$(pgrep -c -f "qemu-system.*-name $G-" || true)" = 0 ]
+	[ -z "$(ls "$SL_RUN_DIR" | grep "^$G-" || true)" ]
+	[ -z "$(ls -A "$SL_RUN_DIR/.templates/$G" 2>/dev/null)" ]
+	[ -z "$(inhost sl-gc)" ]
+}
+
 @test "template: true outside isolated mode, or with a disk: exit 2, nothing made" {
 	local c
 	c=$(cfg "${G}b" <<EOF
