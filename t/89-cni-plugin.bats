@@ -33,7 +33,7 @@ teardown() {
 	for pid in "${SINKS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	# what a test kept a deleted sandbox alive with
 	[ -z "${HOLDER:-}" ] || kill "$HOLDER" 2>/dev/null || true
-	if mountpoint -q "$BATS_TEST_TMPDIR/keep3" 2>/dev/null; then umount "$BATS_TEST_TMPDIR/keep3"; fi
+	[ -z "${MOUNTER:-}" ] || kill "$MOUNTER" 2>/dev/null || true
 	teardown_host
 }
 
@@ -208,9 +208,15 @@ get() { # get SANDBOX-N URL: what the sandbox fetches (exit 124: timed out)
 	done
 	[ "$(stat -L -c %i "/proc/$HOLDER/ns/net")" = "$ino" ]
 	ip netns del "${P}s2"
-	# c3: its name deleted, but a bind mount elsewhere keeps it
+	# c3: its name deleted, but a bind mount elsewhere keeps it: in a mount
+	# namespace of its own, so that no other test's process (ip netns exec
+	# copies the mount table) keeps a copy of the mount after it is undone
 	touch "$BATS_TEST_TMPDIR/keep3"
-	mount --bind "$(ns 3)" "$BATS_TEST_TMPDIR/keep3"
+	unshare -m --propagation private sh -c \
+		'mount --bind "$1" "$2" && touch "$2.ready" && exec sleep 60' sh "$(ns 3)" "$BATS_TEST_TMPDIR/keep3" 3>&- &
+	MOUNTER=$!
+	for _ in $(seq 1 100); do [ -e "$BATS_TEST_TMPDIR/keep3.ready" ] && break; sleep 0.05; done
+	[ -e "$BATS_TEST_TMPDIR/keep3.ready" ]
 	ip netns del "${P}s3"
 	run inhost sl-gc --dry-run
 	echo "$output"
@@ -223,8 +229,7 @@ get() { # get SANDBOX-N URL: what the sandbox fetches (exit 124: timed out)
 	[ "$status" = 0 ]
 	[ "$(ls "$RUN" | grep -c '^sc-')" = 3 ]
 	# the holders go: so do their attachments
-	kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
-	umount "$BATS_TEST_TMPDIR/keep3"
+	kill "$HOLDER" "$MOUNTER"; wait "$HOLDER" "$MOUNTER" 2>/dev/null || true
 	run inhost sl-gc
 	[ "$status" = 0 ]
 	[[ "$output" == *" of c2 (its sandbox is gone)"* ]]
