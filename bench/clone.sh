@@ -11,11 +11,12 @@
 #     template kept (wall time to every agent answering);
 #  4. sl-up fork of a running VM booted cold (RUNS times), and of a VM that
 #     was itself restored, to the fork's agent answering.
-# Usage: bench/clone.sh [RUNS] [N]   (defaults 5 and 16). Run as root after `make`.
+# Usage: bench/clone.sh [RUNS] [N] [SECTIONS]   (defaults 5, 16, 1234). Run as
+# root after `make`. Section 3 boots N VMs cold at once: mind the memory.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/bin:$PATH"
-runs=${1:-5} n=${2:-16}
+runs=${1:-5} n=${2:-16} sections=${3:-1234}
 host="slclone$$" p="cl$(($$ % 1000))"
 export SL_RUN_DIR
 SL_RUN_DIR=$(mktemp -d /tmp/sl-bench.XXXXXX)
@@ -129,6 +130,7 @@ printf '  %-44s %8s %%\n' "idle CPU per clone (of one CPU, over 10 s)" \
 	"$(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", 100 * d / hz / 10 / n }')"
 
 # 3. sl-up of a group of N: cold, and from a kept template
+if [[ $sections == *3* ]]; then
 for i in $(seq 1 "$n"); do inhost sl-boot stop "$p-$i" --timeout 1 >/dev/null 2>&1 || true; done
 grp="u$(($$ % 1000))"
 for i in $(seq 1 "$n"); do vms+=("$grp-$i"); done
@@ -148,7 +150,7 @@ done
 upall() { # upall true|false: sl-up -d, then every agent answering; ns
 	local t0 t1
 	t0=$(now)
-	inhost sl-up -d "$SL_RUN_DIR/$1.yaml" >/dev/null 2>&1
+	inhost sl-up -d ${SL_BENCH_JOBS:+-j "$SL_BENCH_JOBS"} "$SL_RUN_DIR/$1.yaml" >/dev/null 2>&1
 	for i in $(seq 1 "$n"); do sl-exec "$grp-$i" -- true & done
 	wait
 	t1=$(now)
@@ -162,8 +164,10 @@ echo "== sl-up -d of a group of $n, to every agent answering"
 printf '  %-44s %8s ms\n' "cold" "$(ms "$upcold")"
 printf '  %-44s %8s ms\n' "template: true, template kept" "$(ms "$uptpl")"
 printf '  %-44s %8s\n' "ratio" "$(awk -v a="$upcold" -v b="$uptpl" 'BEGIN { printf "%.1fx", a / b }')"
+fi
 
 # 4. sl-up fork
+[[ $sections == *4* ]] || exit 0
 fg="f$(($$ % 1000))"
 for i in $(seq 1 $((runs + 3))); do vms+=("$fg-$i"); done
 cat >"$SL_RUN_DIR/fork.yaml" <<EOF
