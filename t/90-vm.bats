@@ -253,13 +253,14 @@ PY
 }
 
 @test "start of a busy name, or with a missing kernel: exit 2, nothing more running" {
+	# this file's QEMUs only: other lanes start and stop theirs meanwhile
 	local before
-	before=$(pgrep -c -f "qemu-system.*-name" || true)
+	before=$(pgrep -c -f "qemu-system.*-name $P-" || true)
 	assert_usage_error "$VM is running already" inhost sl-boot start "$VM"
 	vm_net_up "$P-2" 169.254.100.0/22
 	assert_usage_error "kernel '/no/such/vmlinuz'" inhost sl-boot start "$P-2" --kernel /no/such/vmlinuz
 	assert_usage_error "unknown: no SL_IP" inhost sl-boot start "$P-9"
-	[ "$(pgrep -c -f "qemu-system.*-name" || true)" = "$before" ]
+	[ "$(pgrep -c -f "qemu-system.*-name $P-" || true)" = "$before" ]
 	[ ! -e "$SL_RUN_DIR/$P-2/agent.sock" ]
 	run inhost sl-boot status "$P-2"
 	[ "$status" -eq 1 ]
