@@ -340,6 +340,15 @@ void sl_snapshot_remove(const char *dir)
 	rmdir(dir);
 }
 
+/* migrate-set-capabilities' argument: guest RAM left out of the stream, or in it. */
+static json_object *ignore_shared_caps(bool on)
+{
+	return json_tokener_parse(on ? "{\"capabilities\":[{\"capability\":\"x-ignore-shared\","
+				       "\"state\":true}]}"
+				     : "{\"capabilities\":[{\"capability\":\"x-ignore-shared\","
+				       "\"state\":false}]}");
+}
+
 /*
  * The paused part: device state out over QMP, RAM copied. A VM restored
  * from a snapshot maps its RAM privately: it goes into the state instead
@@ -358,10 +367,7 @@ static int save_paused(struct sl_qmp *q, int qemu, const char *dir, bool ram_sha
 	sfd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (sfd < 0)
 		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
-	caps = json_tokener_parse(ram_shared ? "{\"capabilities\":[{\"capability\":"
-					       "\"x-ignore-shared\",\"state\":true}]}"
-					     : "{\"capabilities\":[{\"capability\":"
-					       "\"x-ignore-shared\",\"state\":false}]}");
+	caps = ignore_shared_caps(ram_shared);
 	r = sl_qmp_simple(q, "migrate-set-capabilities", caps, err);
 	json_object_put(caps);
 	if (r < 0)
@@ -693,10 +699,7 @@ int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err)
 		goto out;
 	}
 	/* as when it was saved: RAM left out, or in the stream */
-	a = json_tokener_parse(c->ram_in_state ? "{\"capabilities\":[{\"capability\":"
-						 "\"x-ignore-shared\",\"state\":false}]}"
-					       : "{\"capabilities\":[{\"capability\":"
-						 "\"x-ignore-shared\",\"state\":true}]}");
+	a = ignore_shared_caps(!c->ram_in_state);
 	r = sl_qmp_simple(&q, "migrate-set-capabilities", a, err);
 	json_object_put(a);
 	if (r < 0)
