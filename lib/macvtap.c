@@ -6,7 +6,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -248,6 +253,79 @@ int sl_macvtap_check(const struct sl_macvtap_cfg *c, struct sl_error *err)
 	return problems;
 }
 
+/*
+ * The device number of @tap as this namespace's sysfs has it: /sys is the
+ * view of whoever mounted it, so a child mounts one of its own, in a mount
+ * namespace of its own, and reads class/net/TAP/macvtap/tapN/dev. Only
+ * system calls between fork and _exit: sl-up calls this from threads.
+ */
+static int tap_devnum(const char *tap, int ifindex, dev_t *devt)
+{
+	char path[128], buf[32] = "";
+	unsigned maj, min;
+	int p[2], st, fd;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/macvtap/tap%d/dev", tap, ifindex);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+		    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			_exit(1);
+		n = read(fd, buf, sizeof(buf) - 1);
+		_exit(n > 0 && write(p[1], buf, (size_t)n) == n ? 0 : 1);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -errno;
+	}
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n <= 0 || sscanf(buf, "%u:%u", &maj, &min) != 2)
+		return -ENODEV;
+	*devt = makedev(maj, min);
+	return 0;
+}
+
+/*
+ * A node of our own for @tap's device, in the VM's run dir, opened and
+ * unlinked: for when /dev/tapN is another namespace's.
+ */
+static int open_own_node(const char *name, const char *tap, int ifindex)
+{
+	char node[4096];
+	dev_t devt = 0;
+	int fd, r;
+
+	if ((r = tap_devnum(tap, ifindex, &devt)) < 0)
+		return r;
+	if (sl_run_path(node, sizeof(node), "%s/tapdev", name) < 0)
+		return -ENAMETOOLONG;
+	unlink(node);
+	if (mknod(node, S_IFCHR | 0600, devt) < 0)
+		return -errno;
+	fd = open(node, O_RDWR | O_CLOEXEC);
+	r = fd < 0 ? -errno : fd;
+	unlink(node);
+	return r;
+}
+
+static bool fd_is_tap(int fd, const char *tap)
+{
+	struct ifreq ifr = { 0 };
+
+	return ioctl(fd, TUNGETIFF, &ifr) == 0 && !strncmp(ifr.ifr_name, tap, IFNAMSIZ);
+}
+
 /**
  * sl_macvtap_open() - open the character device of a VM's macvtap for QEMU
  * @name: VM
@@ -255,9 +333,12 @@ int sl_macvtap_check(const struct sl_macvtap_cfg *c, struct sl_error *err)
  * @mac: result: the macvtap's MAC, which the guest's NIC must carry
  * @err: why, when it fails
  *
- * The kernel names the device tap<ifindex> (devtmpfs makes it, also for a
- * macvtap in another namespace, where ifindexes repeat): the fd's own
- * TUNGETIFF must name @tap, else it is another namespace's.
+ * The kernel names the device tap<ifindex> in the one devtmpfs of the
+ * machine, though ifindexes repeat across namespaces: where sltools' host
+ * is itself a namespace (a container, the tests' scratch host), /dev/tapN
+ * can be another namespace's macvtap, or missing. The fd's own TUNGETIFF
+ * must name @tap; when it does not, a node of our own is made from the
+ * device number this namespace's sysfs gives.
  *
  * Return: the fd (O_CLOEXEC), or -errno with the error recorded
  */
@@ -265,7 +346,6 @@ int sl_macvtap_open(const char *name, const char *tap, uint8_t mac[6], struct sl
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int fd = -1;
-	struct ifreq ifr = { 0 };
 	char dev[64];
 	struct sl_link t;
 	int r;
@@ -277,12 +357,23 @@ int sl_macvtap_open(const char *name, const char *tap, uint8_t mac[6], struct sl
 					     "%s --macvtap PARENT)", name, tap, name);
 	snprintf(dev, sizeof(dev), "/dev/tap%d", t.ifindex);
 	fd = open(dev, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return sl_error(err, -errno, "%s: %s (the device of macvtap %s): %s", name, dev, tap,
-				strerror(errno));
-	if (ioctl(fd, TUNGETIFF, &ifr) < 0 || strncmp(ifr.ifr_name, tap, IFNAMSIZ))
-		return sl_error(err, -ENXIO, "%s: %s is not the device of macvtap %s (one of "
-					     "another namespace?)", name, dev, tap);
+	if (fd < 0 || !fd_is_tap(fd, tap)) {
+		int own = open_own_node(name, tap, t.ifindex);
+
+		if (own < 0 && fd < 0)
+			return sl_error(err, own, "%s: %s (the device of macvtap %s): %s", name,
+					dev, tap, strerror(-own));
+		if (own < 0)
+			return sl_error(err, -ENXIO, "%s: %s is not the device of macvtap %s (one "
+						     "of another namespace?), and its own "
+						     "device number is unknown: %s",
+					name, dev, tap, strerror(-own));
+		close(fd);
+		fd = own;
+		if (!fd_is_tap(fd, tap))
+			return sl_error(err, -ENXIO, "%s: the device of macvtap %s is not it",
+					name, tap);
+	}
 	memcpy(mac, t.mac, 6);
 	return sl_steal_fd(&fd);
 }

@@ -78,6 +78,35 @@ vm_ping() {
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
 
+@test "a macvtap whose /dev/tapN is another namespace's: sl-boot opens its own node, the VM is on the LAN" {
+	local k other="${P}o" f
+	# the scratch host's next ifindex, taken first by a macvtap elsewhere
+	inhost ip link add "${P}q" type veth peer name "${P}r"
+	k=$(($(inhost ip -j link show | jq '[.[].ifindex] | max') + 1))
+	inhost ip link del "${P}q"
+	scratch_ns "$other"
+	ip -n "$other" link add eth0 type veth peer name eth1
+	ip -n "$other" link add link eth0 name mv0 index "$k" type macvtap
+	[ -c "/dev/tap$k" ]
+	f=$(cfg own <<Y
+config:
+  host_groups:
+  - name: $G
+    ram_mb: 128
+    network: {mode: macvtap, parent: "$LANIF", gateway: "198.51.100.10/24", addresses: ["198.51.100.60/24"]}
+Y
+)
+	run inhost sl-up -d "$f"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(inhost ip -j link show "$G-1" | jq '.[0].ifindex')" = "$k" ]
+	inhost sl-exec "$G-1" -- ping -c 1 -W 2 198.51.100.11 >/dev/null
+	# the node it made is gone; the other namespace's is untouched
+	[ ! -e "$SL_RUN_DIR/$G-1/tapdev" ]
+	[ -c "/dev/tap$k" ]
+	inhost sl-up down "$f" >/dev/null
+}
+
 @test "a VM by DHCP from the LAN (parent from the default route): reaches the LAN, is reached from it; down leaves nothing" {
 	require dnsmasq
 	dhcp_server
