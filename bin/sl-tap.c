@@ -47,10 +47,12 @@ static const char usage[] =
 static int bridge_port(const struct sl_cli *cli, const char *verb, const char *name,
 		       struct sl_port_cfg *p, struct sl_kv *out, struct sl_error *err)
 {
+	static char ifname[SL_IFNAME_MAX + 1];
 	int r;
 
+	sl_ifname(name, ifname);
 	p->name = name;
-	p->tap = sl_cli_input("SL_TAP", name);
+	p->tap = sl_cli_input("SL_TAP", ifname);
 	p->bridge = sl_cli_input("SL_BRIDGE", SL_BRIDGE_DEFAULT);
 	if (!strcmp(verb, "del")) {
 		r = sl_port_del(p->name, p->tap, p->bridge, err);
@@ -71,10 +73,13 @@ static int bridge_port(const struct sl_cli *cli, const char *verb, const char *n
 static int macvtap(const struct sl_cli *cli, const char *verb, const char *name, struct sl_kv *out,
 		   struct sl_error *err)
 {
-	struct sl_macvtap_cfg m = { name, sl_cli_input("SL_TAP", name), sl_input_get("SL_PARENT") };
+	static char ifname[SL_IFNAME_MAX + 1];
+	struct sl_macvtap_cfg m = { name, NULL, sl_input_get("SL_PARENT") };
 	char parent[16];
 	int r;
 
+	sl_ifname(name, ifname);
+	m.tap = sl_cli_input("SL_TAP", ifname);
 	if (!strcmp(verb, "del")) {
 		r = sl_macvtap_del(name, m.tap, err);
 		return r < 0 ? sl_cli_fail(err, r) : 0;

@@ -178,7 +178,7 @@ static int get_str(struct ctx *c, const yaml_node_t *n, const char *key, char *b
 	if (!s)
 		return fail(c, n, "%s: want a string", key);
 	if (strlen(s) >= len)
-		return fail(c, n, "%s: too long", key);
+		return fail(c, n, "%s: too long (at most %zu bytes)", key, len - 1);
 	snprintf(buf, len, "%s", s);
 	return 0;
 }
@@ -257,9 +257,9 @@ static int get_ifname(struct ctx *c, const yaml_node_t *v, const char *key, char
 
 	if (r < 0)
 		return r;
-	if (sl_ifname_check(key, tmp, c->err) < 0 || strlen(tmp) > SL_NAME_MAX - room)
+	if (sl_ifname_check(key, tmp, c->err) < 0 || strlen(tmp) > SL_IFNAME_MAX - room)
 		return fail(c, v, "%s: '%s' is not an interface name of at most %zu bytes", key, tmp,
-			    SL_NAME_MAX - room);
+			    SL_IFNAME_MAX - room);
 	memcpy(buf, tmp, strlen(tmp) + 1);
 	return 0;
 }
@@ -464,8 +464,8 @@ static int parse_macvtap(struct ctx *c, const yaml_node_t *net, struct sl_group 
  * @tap: result
  * @err: why, when it fails
  *
- * Slicer's tap_prefix and the VM's number, or else the VM's own name, which
- * is unique on the host already.
+ * Slicer's tap_prefix and the VM's number, or else the VM's interface name
+ * (sl_ifname()), which is unique on the host already.
  *
  * Return: 0, or -ENAMETOOLONG (a launched VM past count whose number does
  * not fit after the prefix) with the error recorded
@@ -478,8 +478,8 @@ int sl_group_tap(const struct sl_group *g, const char *vm, unsigned n, char tap[
 	if (g->tap_prefix[0])
 		snprintf(buf, sizeof(buf), "%s%u", g->tap_prefix, n);
 	else
-		snprintf(buf, sizeof(buf), "%s", vm);
-	if (strlen(buf) > 15)
+		sl_ifname(vm, buf);
+	if (strlen(buf) > SL_IFNAME_MAX)
 		return sl_error(err, -ENAMETOOLONG,
 				"group %s: TAP name %s is over 15 bytes (network.tap_prefix)",
 				g->name, buf);
@@ -608,8 +608,10 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 	if (gn->type != YAML_MAPPING_NODE)
 		return fail(c, gn, "a host group must be a mapping");
 	v = get(c, gn, "name");
-	if (!v || get_str(c, v, "name", g->name, sizeof(g->name)) < 0)
-		return fail(c, v ? v : gn, "host group without a name");
+	if (!v)
+		return fail(c, gn, "host group without a name");
+	if ((r = get_str(c, v, "name", g->name, sizeof(g->name))) < 0)
+		return r;
 	snprintf(c->where, sizeof(c->where), "group %s", g->name);
 	if ((r = other_keys(c, gn, keys, "")) < 0)
 		return r;
@@ -684,7 +686,7 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 		return r;
 	if ((r = parse_userdata(c, gn, g)) < 0)
 		return r;
-	/* The longest VM name must fit an interface name. */
+	/* The longest VM name must be a name (a DNS label). */
 	snprintf(probe, sizeof(probe), "%s-%u", g->name, g->count ? g->count : 1);
 	if (sl_name_check(probe, c->err) < 0)
 		return fail(c, get(c, gn, "name"), "%s", c->err->msg);

@@ -261,13 +261,13 @@ int sl_denial_parse(const char *line, struct sl_denial *d)
 	int n = 0;
 
 	memset(d, 0, sizeof(*d));
-	if (sscanf(line, "%31s %31s %7s %20[0-9] suppressed%n", d->time, d->vm, d->proto, dest,
+	if (sscanf(line, "%31s %63s %7s %20[0-9] suppressed%n", d->time, d->vm, d->proto, dest,
 		   &n) == 4 && n && (!line[n] || !strcmp(line + n, "\n"))) {
 		d->suppressed = strtoul(dest, &end, 10);
 		return d->suppressed && !*end && dest[0] != '0' ? 0 : -EINVAL;
 	}
 	n = 0;
-	if (sscanf(line, "%31s %31s %7s %261s denied by %63s%n", d->time, d->vm, d->proto, dest,
+	if (sscanf(line, "%31s %63s %7s %261s denied by %63s%n", d->time, d->vm, d->proto, dest,
 		   d->entry, &n) != 5 || !n || (line[n] && strcmp(line + n, "\n")))
 		return -EINVAL;
 	/* names have no port; an address may */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "name.h"
 
 /*
  * The denial logs in a VM's directory, one line a denial:
@@ -26,7 +27,7 @@
 /* One denial as its log keeps it. */
 struct sl_denial {
 	char time[32];
-	char vm[32];
+	char vm[SL_NAME_MAX + 1];
 	char proto[8];
 	char dest[256]; /* an address or a name */
 	unsigned port;  /* 0: none */

@@ -28,6 +28,7 @@
 #include "state.h"
 #include "util.h"
 #include "snapshot.h"
+#include "veth.h"
 #include "vm.h"
 
 #include <libiptc/libiptc.h>
@@ -64,12 +65,14 @@ static bool netns_gone(const char *name, const struct sl_kv *st)
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	int skip[2] = { sl_egressd_pid(), 0 };
 	struct sl_link h;
+	char ifname[SL_IFNAME_MAX + 1];
 	int32_t peer = -1;
 
 	if (!ident)
 		return false;
-	if (sl_nl_open(&sk) == 0 && sl_link_get(sk, name, &h) == 0 &&
-	    !strcmp(h.alias, sl_owner_tag()) && !strcmp(h.kind, "veth"))
+	sl_ifname(name, ifname);
+	if (sl_nl_open(&sk) == 0 && sl_link_get(sk, ifname, &h) == 0 &&
+	    sl_veth_host_ours(name, &h))
 		peer = h.peer_nsid;
 	return sl_nsident_gone(ident, sl_kv_get(st, "SL_NETNS"), peer, skip) > 0;
 }
@@ -298,15 +301,32 @@ int sl_gc(bool dry_run, struct sl_error *err)
 		sl_strv_free(names, n);
 	}
 
-	/* 3. Host links tagged ours whose VM has no namespace. */
+	/* 3. Host veth ends whose VM has no namespace: the alias names the VM (or,
+	 * an older sltools', is the tag alone on a link named as the VM). */
 	{
 		_cleanup_nl_ struct nl_sock *sk = NULL;
+		char pat[300];
 
-		if (sl_nl_open(&sk) == 0 && sl_link_list_alias(sk, sl_owner_tag(), &names, &n) == 0) {
+		sl_owner_alias("veth", "*", pat, sizeof(pat));
+		for (int pass = 0; pass < 2; pass++) {
+			if ((!sk && sl_nl_open(&sk) < 0) ||
+			    sl_link_list_alias(sk, pass ? pat : sl_owner_tag(), &names, &n) < 0)
+				break;
 			for (size_t i = 0; i < n; i++) {
-				if (sl_netns_exists(names[i]) > 0)
+				struct sl_link l;
+				char vm[SL_NAME_MAX + 1];
+
+				if (pass && (sl_link_get(sk, names[i], &l) < 0 ||
+					     !sl_alias_owner(l.alias, "veth", vm, sizeof(vm))))
 					continue;
-				say("host link %s", names[i]);
+				if (!pass)
+					snprintf(vm, sizeof(vm), "%s", names[i]);
+				if (sl_netns_exists(vm) > 0)
+					continue;
+				if (strcmp(vm, names[i]))
+					say("host link %s of %s", names[i], vm);
+				else
+					say("host link %s", names[i]);
 				if (!dry)
 					sl_link_del(sk, names[i]);
 			}

@@ -94,7 +94,7 @@ static int load(struct sl_lease **v, size_t *n, struct sl_error *err)
 		int k;
 
 		lineno++;
-		k = sscanf(line, "%15s %63s %63s %u %63s %7s", l.name, l.group, range, &l.block, gw,
+		k = sscanf(line, "%63s %63s %63s %u %63s %7s", l.name, l.group, range, &l.block, gw,
 			   kind);
 		l.lan = k == 6 && !strcmp(kind, "lan");
 		if (k < 4 || sl_cidr_parse(range, &l.range) < 0 ||

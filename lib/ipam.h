@@ -8,13 +8,14 @@
 #include "cidr.h"
 #include "error.h"
 #include "kv.h"
+#include "name.h"
 
 /*
  * One lease: a VM's /30 block of a group's range (isolated), or one
  * address of a bridge's subnet (bridge: gw set, block = address - subnet).
  */
 struct sl_lease {
-	char name[16];
+	char name[SL_NAME_MAX + 1];
 	char group[64];
 	struct sl_cidr range;
 	uint32_t block;

@@ -530,16 +530,16 @@ int sl_netns_add(const char *name, struct sl_kv *out, struct sl_error *err)
  * asynchronously. Wait for it, so that del means gone, and take it by hand
  * if something still holds the namespace.
  */
-static int wait_host_end(struct nl_sock *sk, const char *name, int ifindex)
+static int wait_host_end(struct nl_sock *sk, const char *ifname, int ifindex)
 {
 	struct sl_link h;
 
 	for (int waited = 0; waited < 3000; waited += 2) {
-		if (sl_link_get(sk, name, &h) < 0 || h.ifindex != ifindex)
+		if (sl_link_get(sk, ifname, &h) < 0 || h.ifindex != ifindex)
 			return 0;
 		usleep(2000);
 	}
-	return sl_link_del(sk, name);
+	return sl_link_del(sk, ifname);
 }
 
 /*
@@ -583,6 +583,7 @@ int sl_netns_del(const char *name, struct sl_error *err)
 					    "SL_VETH_NS", NULL };
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	struct sl_link h = { 0 };
+	char ifname[SL_IFNAME_MAX + 1];
 	int r = sl_name_check(name, err);
 
 	if (r < 0)
@@ -606,13 +607,13 @@ int sl_netns_del(const char *name, struct sl_error *err)
 		r = sl_nl_open_or_fail(&sk, err);
 		if (r < 0)
 			return r;
-		if (sl_link_get(sk, name, &h) < 0 ||
-		    ((strcmp(h.alias, sl_owner_tag()) || strcmp(h.kind, "veth")) &&
-		     !peer_in_vm_netns(name, &h)))
+		sl_ifname(name, ifname);
+		if (sl_link_get(sk, ifname, &h) < 0 ||
+		    (!sl_veth_host_ours(name, &h) && !peer_in_vm_netns(name, &h)))
 			h.ifindex = 0;
 		r = sl_netns_remove(name, err);
 		if (r == 0 && h.ifindex)
-			r = wait_host_end(sk, name, h.ifindex);
+			r = wait_host_end(sk, ifname, h.ifindex);
 	}
 	if (r < 0)
 		return r;

@@ -67,6 +67,41 @@ static int veth_routes(int nsfd, const struct sl_veth_cfg *c, struct nl_sock *ho
 	return r;
 }
 
+/**
+ * sl_veth_host() - the name and alias of a VM's host end
+ * @name: the VM
+ * @ifname: result, sl_ifname() of @name
+ * @alias: result, our owner tag, "veth" and the VM's full name
+ * @len: size of @alias
+ *
+ * The alias is how `ip link`, sl-gc and sl-netns del know whose a derived
+ * name is.
+ */
+void sl_veth_host(const char *name, char ifname[SL_IFNAME_MAX + 1], char *alias, size_t len)
+{
+	sl_ifname(name, ifname);
+	sl_owner_alias("veth", name, alias, len);
+}
+
+/**
+ * sl_veth_host_ours() - whether a host link is the host end of VM @name
+ * @name: the VM
+ * @h: the link named sl_ifname() of @name
+ *
+ * Before names could be longer than a link's, the alias was the owner tag
+ * alone, on a link named as the VM: those are still taken for the VM's.
+ */
+bool sl_veth_host_ours(const char *name, const struct sl_link *h)
+{
+	char ifname[SL_IFNAME_MAX + 1], alias[sizeof(h->alias)];
+
+	if (strcmp(h->kind, "veth"))
+		return false;
+	sl_veth_host(name, ifname, alias, sizeof(alias));
+	return !strcmp(h->alias, alias) ||
+	       (!strcmp(h->alias, sl_owner_tag()) && !strcmp(ifname, name));
+}
+
 /* The VM's namespace, ours, and netlink in the host's, where the pair's host end is. */
 static int vm_and_host(const char *name, int *nsfd, struct nl_sock **host, struct sl_error *err)
 {
@@ -82,65 +117,80 @@ static int vm_and_host(const char *name, int *nsfd, struct nl_sock **host, struc
  * @out: SL_VETH_HOST, SL_VETH_NS
  * @err: why, when it fails
  *
- * The host end is named after the VM, in this run dir's device group
+ * The host end is named after the VM (sl_ifname(): a name longer than a
+ * link's gets a derived one; the alias, sl_veth_host(), keeps the full
+ * name and refuses a second VM whose name derives the same), in this run
+ * dir's device group
  * (sl_owner_group(): where the host's rules take a range's packets from),
  * and carries no address: the host
  * routes the VM's /30 to it and knows the VM's address by a permanent
  * neighbour entry; the namespace sends everything to the host the same
  * way. Nothing is taken from the range.
  *
- * Return: 0, -ENXIO (no namespace), -EEXIST (foreign link), or -errno
+ * Return: 0, -ENXIO (no namespace), -EEXIST (foreign link, or another VM's
+ * of the same derived name), or -errno
  */
 int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out, struct sl_error *err)
 {
 	_cleanup_nl_ struct nl_sock *sk = NULL;
 	_cleanup_close_ int fd = -1;
+	char key[128], ifname[SL_IFNAME_MAX + 1], alias[sizeof(((struct sl_link *)0)->alias)];
 	struct sl_link h;
-	char key[128];
 	bool made = false;
 	int r;
 
 	if ((r = vm_and_host(c->name, &fd, &sk, err)) < 0)
 		return r;
-	r = sl_link_get(sk, c->name, &h);
-	if (r == 0 && (strcmp(h.alias, sl_owner_tag()) || strcmp(h.kind, "veth")))
+	sl_veth_host(c->name, ifname, alias, sizeof(alias));
+	r = sl_link_get(sk, ifname, &h);
+	if (r == 0 && !sl_veth_host_ours(c->name, &h)) {
+		char whose[SL_NAME_MAX + 1];
+
+		if (sl_alias_owner(h.alias, "veth", whose, sizeof(whose)))
+			return sl_error(err, -EEXIST,
+					"interface %s is VM %s's: %s and %s have the same interface "
+					"name (sl_ifname): rename one",
+					ifname, whose, whose, c->name);
 		return sl_error(err, -EEXIST,
 				"interface %s exists on the host and is not ours: left alone",
-				c->name);
+				ifname);
+	}
 	if (r == -ENODEV) {
-		r = sl_link_veth_add(sk, c->name, c->peer, fd);
+		r = sl_link_veth_add(sk, ifname, c->peer, fd);
 		if (r == -EEXIST)
 			return sl_error(err, r,
 					"cannot create veth %s: %s already exists in namespace %s",
-					c->name, c->peer, c->name);
+					ifname, c->peer, c->name);
 		if (r < 0)
-			return sl_error(err, r, "cannot create veth %s: %s", c->name, strerror(-r));
+			return sl_error(err, r, "cannot create veth %s: %s", ifname, strerror(-r));
 		made = true;
-		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", c->name);
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
 		r = sl_sysctl_write(key, "1", err);
 		if (r == 0) {
-			r = sl_link_set(sk, c->name, 1, sl_owner_tag());
+			r = sl_link_set(sk, ifname, 1, alias);
 			if (r < 0)
-				sl_error(err, r, "cannot set up %s: %s", c->name, strerror(-r));
+				sl_error(err, r, "cannot set up %s: %s", ifname, strerror(-r));
 		}
 		if (r == 0)
-			r = sl_link_get(sk, c->name, &h);
+			r = sl_link_get(sk, ifname, &h);
 	}
+	if (r == 0 && strcmp(h.alias, alias)) /* an older sltools' alias: now the VM's name too */
+		r = sl_link_set(sk, ifname, -1, alias);
 	if (r == 0 && h.group != sl_owner_group()) {
-		r = sl_link_set_group(sk, c->name, sl_owner_group());
+		r = sl_link_set_group(sk, ifname, sl_owner_group());
 		if (r < 0)
-			sl_error(err, r, "cannot set the group of %s: %s", c->name, strerror(-r));
+			sl_error(err, r, "cannot set the group of %s: %s", ifname, strerror(-r));
 	}
 	if (r == 0)
 		r = veth_routes(fd, c, sk, &h, err);
 	if (r == 0)
-		r = sl_kv_set(out, "SL_VETH_HOST", c->name);
+		r = sl_kv_set(out, "SL_VETH_HOST", ifname);
 	if (r == 0)
 		r = sl_kv_set(out, "SL_VETH_NS", c->peer);
 	if (r == 0)
 		r = sl_state_update(c->name, out, NULL, err);
 	if (r < 0 && made)
-		sl_link_del(sk, c->name); /* takes the peer and the routes with it */
+		sl_link_del(sk, ifname); /* takes the peer and the routes with it */
 	return r;
 }
 
@@ -155,15 +205,26 @@ int sl_veth_del(const char *name, struct sl_error *err)
 {
 	static const char *const keys[] = { "SL_VETH_HOST", "SL_VETH_NS", NULL };
 	_cleanup_nl_ struct nl_sock *sk = NULL;
+	char ifname[SL_IFNAME_MAX + 1], alias[sizeof(((struct sl_link *)0)->alias)];
+	struct sl_link h;
 	int r;
 
 	if ((r = sl_name_check(name, err)) < 0 || (r = sl_nl_open_or_fail(&sk, err)) < 0)
 		return r;
-	r = sl_link_del_owned(sk, name, NULL, sl_owner_tag(), err);
-	if (r == -EEXIST)
-		sl_error(err, r, "interface %s is not ours: left alone", name);
-	if (r < 0)
-		return r;
+	sl_veth_host(name, ifname, alias, sizeof(alias));
+	r = sl_link_get(sk, ifname, &h);
+	if (r == 0 && !sl_veth_host_ours(name, &h)) {
+		char whose[SL_NAME_MAX + 1];
+
+		if (sl_alias_owner(h.alias, "veth", whose, sizeof(whose)))
+			return sl_error(err, -EEXIST, "interface %s is VM %s's: left alone", ifname,
+					whose);
+		return sl_error(err, -EEXIST, "interface %s is not ours: left alone", ifname);
+	}
+	if (r == 0)
+		r = sl_link_del(sk, ifname);
+	if (r < 0 && r != -ENODEV) /* gone already is success */
+		return sl_error(err, r, "cannot delete %s: %s", ifname, strerror(-r));
 	return sl_state_update(name, NULL, keys, err);
 }
 
@@ -181,31 +242,32 @@ int sl_veth_check(const struct sl_veth_cfg *c, struct sl_error *err)
 	struct sl_cidr deflt = { 0, 0 };
 	uint32_t label = nexthop_label(c->ip, c->prefix);
 	struct sl_link h, p;
-	char key[128], v[16], b[SL_CIDR_STRLEN];
+	char key[128], v[16], b[SL_CIDR_STRLEN], ifname[SL_IFNAME_MAX + 1], alias[sizeof(h.alias)];
 	int problems = 0, r;
 
 	if ((r = vm_and_host(c->name, &fd, &sk, err)) < 0)
 		return r;
-	if (sl_link_get(sk, c->name, &h) < 0) {
-		sl_check(&problems, "%s: no host interface %s", c->name, c->name);
+	sl_veth_host(c->name, ifname, alias, sizeof(alias));
+	if (sl_link_get(sk, ifname, &h) < 0) {
+		sl_check(&problems, "%s: no host interface %s", c->name, ifname);
 		return problems;
 	}
 	if (strcmp(h.kind, "veth"))
 		sl_check(&problems, "%s: host interface is a '%s', not a veth", c->name, h.kind);
-	if (strcmp(h.alias, sl_owner_tag()))
+	if (strcmp(h.alias, alias))
 		sl_check(&problems, "%s: host interface alias is '%s', not '%s'", c->name, h.alias,
-			 sl_owner_tag());
+			 alias);
 	if (!(h.flags & IFF_UP))
 		sl_check(&problems, "%s: host interface is down", c->name);
 	if (h.group != sl_owner_group())
 		sl_check(&problems, "%s: host interface is in device group 0x%x, not 0x%x: the "
 			 "host's rules will not take its packets for the VM's", c->name, h.group,
 			 sl_owner_group());
-	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", c->name);
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ifname);
 	if (sl_sysctl_read(key, v, sizeof(v)) == 0 && strcmp(v, "1"))
 		sl_check(&problems, "%s: IPv6 is enabled on the host interface", c->name);
 	if (sl_route_has(sk, &block, 0, h.ifindex) <= 0)
-		sl_check(&problems, "%s: no route %s dev %s", c->name, sl_cidr_fmt(&block, b), c->name);
+		sl_check(&problems, "%s: no route %s dev %s", c->name, sl_cidr_fmt(&block, b), ifname);
 	{
 		_cleanup_netns_ int saved = -1;
 		_cleanup_nl_ struct nl_sock *ns = NULL;
@@ -218,7 +280,7 @@ int sl_veth_check(const struct sl_veth_cfg *c, struct sl_error *err)
 		}
 		if (p.peer_ifindex != h.ifindex || !p.has_peer_netns)
 			sl_check(&problems, "%s: %s in the namespace is not the peer of host %s", c->name,
-				c->peer, c->name);
+				c->peer, ifname);
 		if (!(p.flags & IFF_UP))
 			sl_check(&problems, "%s: %s is down", c->name, c->peer);
 		if (sl_neigh_has(ns, p.ifindex, label, h.mac) <= 0)
@@ -227,6 +289,6 @@ int sl_veth_check(const struct sl_veth_cfg *c, struct sl_error *err)
 			sl_check(&problems, "%s: no default route via %s in the namespace", c->name, c->peer);
 	}
 	if (sl_neigh_has(sk, h.ifindex, c->ip, p.mac) <= 0)
-		sl_check(&problems, "%s: no permanent neighbour for the VM's address on %s", c->name, c->name);
+		sl_check(&problems, "%s: no permanent neighbour for the VM's address on %s", c->name, ifname);
 	return problems;
 }

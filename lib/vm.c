@@ -169,7 +169,7 @@ int sl_vm_process(int pid, char *name, size_t len)
  */
 int sl_vm_pids(const char *name, int *sup, int *qemu)
 {
-	static char pat[64];
+	static char pat[SL_NAME_MAX + 3];
 
 	snprintf(pat, sizeof(pat), " %s ", name);
 	cur_name = pat;
@@ -474,6 +474,25 @@ static void console_tail(const char *dir)
 	fprintf(stderr, "%s: last console lines of %s:\n%s\n", sl_prog, path, buf);
 }
 
+/*
+ * The agent's and QEMU's sockets live in the VM's run dir; a unix socket's
+ * path holds 107 bytes, and a long run dir with a long VM name can pass
+ * that. Said before anything starts, not as the supervisor's ENOENT.
+ */
+static int socket_paths_fit(const char *name, struct sl_error *err)
+{
+	char path[4096];
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+	if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_AGENT_SOCK) < 0 ||
+	    strlen(path) > max)
+		return sl_error(err, -ENAMETOOLONG,
+				"%s: its agent's socket %s is %zu bytes, over the %zu a unix "
+				"socket takes: a shorter SL_RUN_DIR or VM name",
+				name, path, strlen(path), max);
+	return 0;
+}
+
 /**
  * sl_boot_start() - boot a VM on its TAP and wait for its agent
  * @c: the VM
@@ -503,6 +522,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 
 	r = sl_name_check(c->name, err);
 	if (r < 0)
+		return r;
+	if ((r = socket_paths_fit(c->name, err)) < 0)
 		return r;
 	if (c->from) {
 		/* checked before anything starts: a bad snapshot leaves nothing */

@@ -40,7 +40,7 @@ row() {
 
 @test "failures are 1, bad input 2, per tool, as each page says" {
 	row 2 sl-ipam alloc --range 169.254.108.0/33 "$P-2"
-	row 2 sl-netns add "$P-name-over-15-bytes"
+	row 2 sl-netns add "$P-name-over-63-bytes-$(printf 'x%.0s' $(seq 50))"
 	row 1 sl-netns check "$P-1"
 	row 2 sl-veth add "$P-9"
 	row 2 sl-tap add "$P-9"
@@ -54,7 +54,7 @@ row() {
 
 @test "sl-exec: 255 for its own failure, 2 for bad input; a command's 2 stays 2" {
 	row 255 sl-exec "$P-1" -- true
-	row 2 sl-exec "$P-name-over-15-bytes" -- true
+	row 2 sl-exec "$P-name-over-63-bytes-$(printf 'x%.0s' $(seq 50))" -- true
 	# the command's own statuses are proven through a VM in 90-vm.bats
 	documented sl-exec 255
 }

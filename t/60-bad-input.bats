@@ -42,14 +42,15 @@ teardown() {
 @test "range: overlaps a range in use" {
 	assert_usage_error "overlaps range 169.254.100.0/22" inhost sl-ipam alloc --range 169.254.96.0/21 "$P-3"
 }
-@test "name: 16 bytes (sl-ipam)" {
-	assert_usage_error "is 16 bytes, longer than 15" inhost sl-ipam alloc --range 169.254.108.0/22 isolated-agents1
+@test "name: 64 bytes, longer than a DNS label (sl-ipam, sl-netns, sl-veth)" {
+	local n
+	n=$(printf 'a%.0s' $(seq 64))
+	assert_usage_error "VM name '$n' is 64 bytes, longer than 63 (a DNS label)" inhost sl-ipam alloc --range 169.254.108.0/22 "$n"
+	assert_usage_error "is 64 bytes, longer than 63" inhost sl-netns add "$n"
+	assert_usage_error "is 64 bytes, longer than 63" inhost sl-veth add "$n"
 }
-@test "name: 16 bytes (sl-netns)" {
-	assert_usage_error "is 16 bytes, longer than 15" inhost sl-netns add isolated-agents1
-}
-@test "name: 17 bytes (sl-veth, the seed's example)" {
-	assert_usage_error "isolated-agents-1' is 17 bytes" inhost sl-veth add isolated-agents-1
+@test "name: a derived interface name ('+') is not a VM name" {
+	assert_usage_error "only letters, digits" inhost sl-netns add "isolated+k870oq"
 }
 @test "name: a slash" {
 	assert_usage_error "only letters, digits" inhost sl-tap add "a/b"

@@ -13,10 +13,10 @@ readme_block() {
 }
 
 @test "README pipeline: up, checks pass, teardown leaves nothing" {
-	local name=agents-1
-	# the README uses the name agents-1; run it only when nobody else has it
-	if ip netns list | grep -q "^agents-1\b"; then
-		echo "a namespace agents-1 exists on this machine" >&2
+	local name=untrusted-agents-1
+	# the README uses the name untrusted-agents-1; run it only when nobody else has it
+	if ip netns list | grep -q "^untrusted-agents-1\b"; then
+		echo "a namespace untrusted-agents-1 exists on this machine" >&2
 		return 1
 	fi
 	readme_block "Then, one layer at a time" >"$BATS_TEST_TMPDIR/up.sh"
@@ -29,10 +29,13 @@ readme_block() {
 	run inhost bash -c "cd '$TOP' && bash -e '$BATS_TEST_TMPDIR/up.sh'"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	grep -q "VM agents-1: address 169.254.100.2, gateway 169.254.100.1" <<<"$output"
+	grep -q "VM untrusted-agents-1: address 169.254.100.2, gateway 169.254.100.1" <<<"$output"
 	grep -q "inet 169.254.100.2/30" <<<"$output"
 	grep -qx "status 7" <<<"$output"
 	grep -q "Linux version" <<<"$output"
+	# a name Slicer could not take: its host end derived, the alias its name
+	inhost ip -j link show | jq -e --arg a "sltools:$SL_RUN_DIR veth untrusted-agents-1" \
+		'[.[] | select(.ifalias == $a)] | length == 1 and (.[0].ifname | test("^untruste[+][0-9a-v]{6}$"))'
 	ip netns exec "$name" iptables-legacy -S SL-FWD | grep -q 192.168.1.0/24
 	run inhost bash -c "cd '$TOP' && bash -e '$BATS_TEST_TMPDIR/down.sh'"
 	[ "$status" -eq 0 ]

@@ -19,7 +19,8 @@ require() {
 	done
 }
 
-# Short unique names: a VM name is also an interface name (<= 15 bytes).
+# Short unique names: names up to 15 bytes are their own interface names,
+# which most tests look for; t/25-names and t/30-veth test longer ones.
 # With t/run -j, each lane's names start with its own digit, so files
 # running at once never draw the same prefix.
 uniq_prefix() {
