@@ -216,8 +216,10 @@ static bool known(const char *k, const char *const *list)
 
 /*
  * The keys of @map beyond @keys (which the caller reads): Slicer's that we
- * do not implement get one warning each, others a warning with their line;
- * a hypervisor other than QEMU, which is what boots here, is an error.
+ * do not implement get one warning each, others a warning with their line.
+ * A user who copies Slicer's docs wants VMs: its hypervisor and images are
+ * said to be ignored, not refused, since what boots instead (QEMU's microvm,
+ * our kernel and initramfs, the same network) honours every rule written.
  * @prefix names the map in messages ("network.", "config." or "").
  */
 static int other_keys(struct ctx *c, const yaml_node_t *map, const char *const *keys,
@@ -231,12 +233,16 @@ static int other_keys(struct ctx *c, const yaml_node_t *map, const char *const *
 
 		if (!k || known(k, keys))
 			continue;
+		v = scalar(node(c, p->value));
 		if (!strcmp(k, "hypervisor")) {
-			v = scalar(node(c, p->value));
 			if (!v || strcasecmp(v, "qemu"))
-				return fail(c, node(c, p->value),
-					    "hypervisor: %s is not supported: sltools boots QEMU's "
-					    "microvm (say qemu, or remove the key)", v ? v : "?");
+				sl_warn("%s: %s%s%shypervisor: %s ignored: sltools boots QEMU's "
+					"microvm with its own kernel and initramfs", c->path, c->where,
+					sep, prefix, v ? v : "?");
+		} else if (!strcmp(k, "image") || !strcmp(k, "kernel_image")) {
+			sl_warn("%s: %s%s%s%s: %s ignored: VMs boot sltools' kernel and initramfs "
+				"(kernel_file, initrd_file, disk_file to choose)", c->path, c->where, sep,
+				prefix, k, v ? v : "?");
 		} else if (known(k, ignored)) {
 			sl_warn("%s: %s%s%s%s is not implemented, ignored", c->path, c->where, sep,
 				prefix, k);

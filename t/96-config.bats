@@ -14,15 +14,17 @@ teardown() {
 }
 
 
-@test "a VM name over 15 bytes (isolated-agents-1)" {
+@test "a VM name over 63 bytes" {
 	f=$(cfg long <<'Y'
 config:
   host_groups:
-  - name: isolated-agents
+  - name: isolated-agents-0123456789012345678901234567890123456789-abcde
     network: {mode: isolated, range: "169.254.100.0/22"}
 Y
 )
-	assert_usage_error "long.yaml:3: group isolated-agents: VM name 'isolated-agents-1' is 17 bytes" inhost sl-up -d --no-boot "$f"
+	assert_usage_error "long.yaml:3: group isolated-agents-0123456789012345678901234567890123456789-abcde: VM name '.*-1' is 64 bytes, longer than 63" inhost sl-up -d --no-boot "$f"
+	sed -i 's/-abcde$/-abcdefghi/' "$f"
+	assert_usage_error "long.yaml:3: name: too long (at most 63 bytes)" inhost sl-up -d --no-boot "$f"
 }
 @test "a bad range" {
 	f=$(cfg badrange <<'Y'
@@ -277,7 +279,7 @@ Y
 	assert_usage_error "group a: network.bridge: ${P}fb exists and is not a bridge made by sltools" inhost sl-up -d --no-boot "$f"
 }
 
-@test "Slicer's top-level keys: another hypervisor is refused; image, api, github_user are warned about" {
+@test "Slicer's top-level keys: hypervisor, image, api, github_user are each warned about once and ignored" {
 	f=$(cfg hv <<'Y'
 config:
   hypervisor: firecracker
@@ -289,12 +291,43 @@ config:
     network: {mode: isolated, range: "169.254.100.0/22"}
 Y
 )
-	assert_usage_error "hypervisor: firecracker is not supported: sltools boots QEMU's microvm" inhost sl-up -d --no-boot "$f"
+	run inhost sl-up --print-script "$f"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c "warning: .*config.hypervisor: firecracker ignored: sltools boots QEMU's microvm with its own kernel and initramfs" <<<"$output")" = 1 ]
+	grep -q "warning: .*config.image: ghcr.io/openfaasltd/slicer-systemd:latest ignored: VMs boot sltools' kernel" <<<"$output"
+	for k in api github_user; do grep -q "warning: .*config.$k is not implemented, ignored" <<<"$output"; done
+	grep -q "^sl-boot start a-1" <<<"$output"
 	sed -i 's/firecracker/qemu/' "$f"
 	run inhost sl-up --print-script "$f"
 	[ "$status" -eq 0 ]
-	for k in image api github_user; do grep -q "warning: .*config.$k is not implemented, ignored" <<<"$output"; done
 	! grep -q hypervisor <<<"$output" || false
+}
+
+@test "Slicer's networking page's examples (examples/slicer/) print as written, each Slicer key warned about once" {
+	local f out
+	for f in "$TOP"/examples/slicer/*.yaml; do
+		run inhost sl-up --print-script "$f"
+		[ "$status" -eq 0 ] || { echo "$f: $output" >&2; false; }
+		out=$output
+		for k in hypervisor image kernel_image api github_user; do
+			[ "$(grep -c "warning: .*config.$k[: ]" <<<"$out")" = 1 ] || { echo "$f: $k" >&2; false; }
+		done
+		for k in storage storage_size; do
+			[ "$(grep -c "warning: .*group .*: $k is not implemented" <<<"$out")" = 1 ]
+		done
+		grep -q "^sl-boot start .* --vcpu 2 --mem 4096$" <<<"$out"
+	done
+	run inhost sl-up --print-script "$TOP/examples/slicer/bridge-static.yaml"
+	grep -qx "sl-ipam alloc --gateway 192.168.137.1/24 --address 192.168.137.4 --group vm vm-3" <<<"$output"
+	grep -qx "sl-tap add vm-3 --bridge brvm0 --tap vmtap3" <<<"$output"
+	run inhost sl-up --print-script "$TOP/examples/slicer/macvtap-static.yaml"
+	grep -qx "sl-ipam alloc --gateway 192.168.1.1/24 --address 192.168.1.201 --lan --group vm vm-2" <<<"$output"
+	grep -qx "sl-tap add vm-2 --macvtap enp1s0" <<<"$output"
+	run inhost sl-up --print-script "$TOP/examples/slicer/isolated.yaml"
+	grep -q "^sl-egress apply agents-1 .*--allow 0.0.0.0/0 .*--drop 192.168.1.0/24" <<<"$output" ||
+		grep -q "^sl-egress apply agents-1 .*--drop 192.168.1.0/24 .*--allow 0.0.0.0/0" <<<"$output"
+	run inhost sl-up --print-script "$TOP/examples/slicer/cni.yaml"
+	grep -qx "sl-cni-run add vm-1 --network slicer" <<<"$output"
 }
 
 @test "bridge addresses as Slicer writes them, with the subnet's prefix; another prefix is refused" {
