@@ -6,6 +6,9 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The udev rule and the .link/.network that keep udev and networkd off our links.
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+NETWORKDIR ?= $(PREFIX)/lib/systemd/network
 # Where runtimes look for CNI plugins (Debian's containernetworking-plugins: /usr/lib/cni).
 CNIDIR ?= $(PREFIX)/lib/cni
 DESTDIR ?=
@@ -70,6 +73,16 @@ $(DAEMONS): libexec/%: libexec/%.c lib/libsl.a lib/*.h .flags
 # an initramfs of busybox-static, the virtio modules, /init and the agent.
 guest: $(GUEST_FILES)
 
+# udevd and udevadm for t/26-systemd, unpacked from Debian's udev of the
+# installed systemd's version, never installed: its postinst would start
+# udevd on the real host, which sets device nodes' modes and renames links.
+UDEV_ROOT := build/udev
+$(UDEV_ROOT)/bin/udevadm:
+	rm -rf $(UDEV_ROOT) build/udev.tmp && mkdir -p build/udev.tmp
+	cd build/udev.tmp && apt-get download -q "udev=$$(dpkg-query -W -f='$${Version}' systemd)"
+	dpkg-deb -x build/udev.tmp/udev_*.deb build/udev.tmp/root && mv build/udev.tmp/root $(UDEV_ROOT)
+	rm -rf build/udev.tmp
+
 $(GUEST)/vmlinuz: guest/fetch-kernel.sh
 	guest/fetch-kernel.sh $(GUEST)
 
@@ -129,14 +142,14 @@ deps:
 # waits (timeouts that prove a drop, guests booting), and every test must
 # hold up on a busy host anyway: three lanes on two cores.
 TEST_JOBS ?= 3
-check: all bin/.sl-up-fault fuzz unit
+check: all bin/.sl-up-fault fuzz unit $(UDEV_ROOT)/bin/udevadm
 	t/run -j $(TEST_JOBS) $(TESTS)
 	@if [ -z "$(TESTS)" ]; then t/mutants.sh; fi
 
 # The unit tests and the bats suite alone: what a SANITIZE=1 pass needs
 # (the fuzzers are sanitized builds of their own, and the mutation check
 # tests the tests, not the code: once each is enough).
-check-suite: all bin/.sl-up-fault unit
+check-suite: all bin/.sl-up-fault unit $(UDEV_ROOT)/bin/udevadm
 	t/run -j $(TEST_JOBS) $(TESTS)
 
 # Unit tests of the pure code (t/unit/), plain asserts and one runner.
@@ -237,6 +250,9 @@ install: all
 	install -m 0644 $(GUEST_FILES) $(DESTDIR)$(GUESTDIR)
 	install -d $(DESTDIR)$(UNITDIR)
 	install -m 0644 systemd/sl-up@.service systemd/sltools-gc.service $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(NETWORKDIR)
+	install -m 0644 systemd/70-sltools.rules $(DESTDIR)$(UDEVRULESDIR)
+	install -m 0644 systemd/10-sltools.link systemd/10-sltools.network $(DESTDIR)$(NETWORKDIR)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
@@ -249,6 +265,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(FISHCOMPDIR)/,$(TOOLS:=.fish))
 	rm -rf $(DESTDIR)$(GUESTDIR) $(DESTDIR)$(LIBEXECDIR)
 	rm -f $(DESTDIR)$(UNITDIR)/sl-up@.service $(DESTDIR)$(UNITDIR)/sltools-gc.service
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-sltools.rules
+	rm -f $(DESTDIR)$(NETWORKDIR)/10-sltools.link $(DESTDIR)$(NETWORKDIR)/10-sltools.network
 
 # The Debian packages sltools and sltools-guest, from the tracked files as
 # they are in the working tree, built in a copy (build/deb/src): into

@@ -108,18 +108,15 @@ static int bridge_make(struct nl_sock *sk, const struct sl_port_cfg *c, struct s
 	/*
 	 * A bridge without an address of its own takes the lowest of its
 	 * ports' MACs, so it would change as VMs come and go, and every VM's
-	 * ARP entry for the gateway would point nowhere for seconds. A fixed,
-	 * locally administered one does not move.
+	 * ARP entry for the gateway would point nowhere for seconds. A fixed
+	 * one of ours does not move.
 	 */
-	if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
-		return -errno;
-	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+	sl_owner_mac(c->bridge, mac);
 	bridge_alias(alias, sizeof(alias));
-	r = sl_link_bridge_add(sk, c->bridge);
+	r = sl_link_bridge_add(sk, c->bridge, mac);
 	if (r < 0)
 		return sl_error(err, r, "cannot create bridge %s: %s", c->bridge, strerror(-r));
-	if ((r = sl_link_set(sk, c->bridge, -1, alias)) < 0 ||
-	    (r = sl_link_set_mac(sk, c->bridge, mac)) < 0 || (r = sl_if_no_ipv6(c->bridge, err)) < 0 ||
+	if ((r = sl_link_set(sk, c->bridge, -1, alias)) < 0 || (r = sl_if_no_ipv6(c->bridge, err)) < 0 ||
 	    (r = sl_link_get(sk, c->bridge, b)) < 0 ||
 	    (r = sl_addr_add(sk, b->ifindex, c->gw, c->prefix)) < 0 ||
 	    (r = sl_link_set(sk, c->bridge, 1, NULL)) < 0) {
@@ -128,6 +125,37 @@ static int bridge_make(struct nl_sock *sk, const struct sl_port_cfg *c, struct s
 		return r;
 	}
 	return 0;
+}
+
+/*
+ * A TAP in the host namespace, where udev and networkd see it come: a TAP
+ * is made by ioctl, so it cannot carry our MAC or alias when the kernel
+ * announces it, and udev is faster than a next call (it replaced the MAC
+ * and networkd took the link, measured: docs/NETWORK.md). So it is born
+ * under a name of ours, "sl+" and 8 hex digits, which 70-sltools.rules
+ * marks, gets its MAC and alias, and only then its own name: udev and
+ * networkd see the rename with both in place.
+ */
+static int host_tap_create(struct nl_sock *sk, const char *tap, const char *alias,
+			   struct sl_error *err)
+{
+	char tmp[SL_IFNAME_MAX + 1];
+	uint8_t mac[6];
+	uint32_t rnd;
+	int r;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return sl_error(err, -errno, "getrandom: %s", strerror(errno));
+	snprintf(tmp, sizeof(tmp), "sl+%08x", rnd);
+	if ((r = sl_tap_create(tmp, err)) < 0)
+		return r;
+	sl_owner_mac(tap, mac);
+	if ((r = sl_link_set_mac(sk, tmp, mac)) < 0 || (r = sl_link_set(sk, tmp, -1, alias)) < 0 ||
+	    (r = sl_link_rename(sk, tmp, tap)) < 0) {
+		sl_link_del(sk, tmp);
+		return sl_error(err, r, "cannot create TAP %s: %s", tap, strerror(-r));
+	}
+	return sl_if_no_ipv6(tap, err);
 }
 
 /* The bridge goes with its last port of ours, when we made it. */
@@ -190,13 +218,10 @@ int sl_port_add(const struct sl_port_cfg *c, struct sl_kv *out, struct sl_error 
 		goto fail;
 	}
 	if (r == -ENODEV) {
-		r = sl_tap_create(c->tap, err);
+		r = host_tap_create(sk, c->tap, alias, err);
 		if (r < 0)
 			goto fail;
 		made_tap = true;
-		r = sl_link_set(sk, c->tap, -1, alias);
-		if (r == 0)
-			r = sl_if_no_ipv6(c->tap, err);
 	}
 	if (r == 0)
 		r = sl_link_set_master(sk, c->tap, b.ifindex);

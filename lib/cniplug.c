@@ -541,7 +541,8 @@ static int add(const struct sl_cniplug_env *e, const struct netconf *n, const ch
 		    sl_state_update(att, &kv, NULL, err) < 0)
 			goto undo;
 	}
-	r = sl_link_veth_add(sk, att, e->ifname, nsfd);
+	sl_owner_mac(att, hmac);
+	r = sl_link_veth_add(sk, att, e->ifname, nsfd, hmac);
 	if (r < 0) {
 		sl_error(err, r, r == -EEXIST ? "cannot create %s: %s exists in the sandbox"
 					      : "cannot create %s: %s",

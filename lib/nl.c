@@ -232,12 +232,25 @@ int sl_nl_nsid(struct nl_sock *sk, int nsfd, int32_t *nsid)
 	return r < 0 ? sl_nl_err(r) : 0;
 }
 
+/* A MAC in a link to be made: given at creation, the kernel calls it set. */
+static int link_set_addr(struct rtnl_link *link, const uint8_t mac[6])
+{
+	struct nl_addr *a = nl_addr_build(AF_LLC, mac, 6);
+
+	if (!a)
+		return -ENOMEM;
+	rtnl_link_set_addr(link, a);
+	nl_addr_put(a);
+	return 0;
+}
+
 /**
  * sl_link_veth_add() - create a veth pair with its peer born in a namespace
  * @sk: socket in the namespace of the first end
  * @name: first end
  * @peer: peer name
  * @peer_nsfd: namespace of the peer
+ * @mac: the first end's MAC (sl_owner_mac()), or NULL for a random one
  *
  * Both ends are created down: IPv6 and the alias are set up before the
  * link can carry anything. Making the peer directly in its namespace
@@ -246,7 +259,7 @@ int sl_nl_nsid(struct nl_sock *sk, int nsfd, int32_t *nsid)
  * Return: 0, -EEXIST, or -errno
  */
 int sl_link_veth_add(struct nl_sock *sk, const char *name, const char *peer,
-		     int peer_nsfd)
+		     int peer_nsfd, const uint8_t *mac)
 {
 	_cleanup_link_ struct rtnl_link *link = rtnl_link_veth_alloc();
 	struct rtnl_link *p;
@@ -255,6 +268,8 @@ int sl_link_veth_add(struct nl_sock *sk, const char *name, const char *peer,
 	if (!link)
 		return -ENOMEM;
 	rtnl_link_set_name(link, name);
+	if (mac && (r = link_set_addr(link, mac)) < 0)
+		return r;
 	p = rtnl_link_veth_get_peer(link);
 	rtnl_link_set_name(p, peer);
 	rtnl_link_set_ns_fd(p, peer_nsfd);
@@ -267,10 +282,12 @@ int sl_link_veth_add(struct nl_sock *sk, const char *name, const char *peer,
  * sl_link_bridge_add() - create a Linux bridge, down
  * @sk: socket
  * @name: bridge name
+ * @mac: its MAC, fixed: without one a bridge takes the lowest of its
+ *	ports', which moves as ports come and go
  *
  * Return: 0, -EEXIST, or -errno
  */
-int sl_link_bridge_add(struct nl_sock *sk, const char *name)
+int sl_link_bridge_add(struct nl_sock *sk, const char *name, const uint8_t mac[6])
 {
 	_cleanup_link_ struct rtnl_link *link = rtnl_link_alloc();
 	int r;
@@ -278,6 +295,8 @@ int sl_link_bridge_add(struct nl_sock *sk, const char *name)
 	if (!link)
 		return -ENOMEM;
 	rtnl_link_set_name(link, name);
+	if ((r = link_set_addr(link, mac)) < 0)
+		return r;
 	r = rtnl_link_set_type(link, "bridge");
 	if (r < 0)
 		return sl_nl_err(r);
@@ -301,18 +320,14 @@ int sl_link_bridge_add(struct nl_sock *sk, const char *name)
 int sl_link_macvtap_add(struct nl_sock *sk, const char *name, int parent, const uint8_t mac[6])
 {
 	_cleanup_link_ struct rtnl_link *link = rtnl_link_macvtap_alloc();
-	struct nl_addr *a = nl_addr_build(AF_LLC, mac, 6);
 	int r;
 
-	if (!link || !a) {
-		if (a)
-			nl_addr_put(a);
+	if (!link)
 		return -ENOMEM;
-	}
 	rtnl_link_set_name(link, name);
 	rtnl_link_set_link(link, parent);
-	rtnl_link_set_addr(link, a);
-	nl_addr_put(a);
+	if ((r = link_set_addr(link, mac)) < 0)
+		return r;
 	r = rtnl_link_macvtap_set_mode(link, rtnl_link_macvtap_str2mode("bridge"));
 	if (r == 0)
 		r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
@@ -349,6 +364,24 @@ int sl_link_set_mac(struct nl_sock *sk, const char *name, const uint8_t mac[6])
 	}
 	rtnl_link_set_addr(chg, a);
 	nl_addr_put(a);
+	return link_change(sk, name, chg);
+}
+
+/**
+ * sl_link_rename() - give a link, down, another name
+ * @sk: socket
+ * @name: the link
+ * @to: its new name
+ *
+ * Return: 0, -EEXIST (@to is taken), -ENODEV, or -errno
+ */
+int sl_link_rename(struct nl_sock *sk, const char *name, const char *to)
+{
+	_cleanup_link_ struct rtnl_link *chg = rtnl_link_alloc();
+
+	if (!chg)
+		return -ENOMEM;
+	rtnl_link_set_name(chg, to);
 	return link_change(sk, name, chg);
 }
 

@@ -36,10 +36,11 @@ void sl_nl_closep(struct nl_sock **sk);
 int sl_link_get(struct nl_sock *sk, const char *name, struct sl_link *l);
 int sl_nl_nsid(struct nl_sock *sk, int nsfd, int32_t *nsid);
 int sl_link_veth_add(struct nl_sock *sk, const char *name, const char *peer,
-		     int peer_nsfd);
-int sl_link_bridge_add(struct nl_sock *sk, const char *name);
+		     int peer_nsfd, const uint8_t *mac);
+int sl_link_bridge_add(struct nl_sock *sk, const char *name, const uint8_t mac[6]);
 int sl_link_macvtap_add(struct nl_sock *sk, const char *name, int parent, const uint8_t mac[6]);
 int sl_link_set_mac(struct nl_sock *sk, const char *name, const uint8_t mac[6]);
+int sl_link_rename(struct nl_sock *sk, const char *name, const char *to);
 int sl_link_set_master(struct nl_sock *sk, const char *name, int master);
 int sl_link_ports(struct nl_sock *sk, int master);
 int sl_link_set(struct nl_sock *sk, const char *name, int up, const char *alias);

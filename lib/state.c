@@ -58,6 +58,28 @@ uint32_t sl_owner_group(void)
 }
 
 /**
+ * sl_owner_mac() - the MAC of a host link we make: our prefix and a hash
+ * @name: the link
+ * @mac: result, SL_OWNER_MAC_PREFIX and 24 bits of FNV-1a-32 of @name
+ *
+ * Given at creation, so the kernel marks it set (addr_assign_type 3), which
+ * udev's MACAddressPolicy=persistent leaves alone, and so udev can tell the
+ * link ours by the time it first sees it (systemd/70-sltools.rules), before
+ * any alias is set.
+ */
+void sl_owner_mac(const char *name, uint8_t mac[6])
+{
+	uint32_t h = sl_fnv1a32(name);
+
+	mac[0] = SL_OWNER_MAC0;
+	mac[1] = SL_OWNER_MAC1;
+	mac[2] = SL_OWNER_MAC2;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}
+
+/**
  * sl_owner_alias() - the alias of a host link of ours that belongs to a VM
  * @what: what it is: "port" (bridge mode), "macvtap"
  * @name: the VM; "" gives the prefix every link of that kind shares

@@ -18,6 +18,11 @@ const char *sl_run_dir(void);
 const char *sl_owner_tag(void);
 uint32_t sl_owner_group(void);
 void sl_owner_alias(const char *what, const char *name, char *buf, size_t len);
+/* 0a:73:6c ("sl", locally administered): what systemd/70-sltools.rules matches. */
+#define SL_OWNER_MAC0 0x0a
+#define SL_OWNER_MAC1 0x73
+#define SL_OWNER_MAC2 0x6c
+void sl_owner_mac(const char *name, uint8_t mac[6]);
 int sl_alias_owner(const char *alias, const char *what, char *name, size_t len);
 int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

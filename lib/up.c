@@ -19,6 +19,7 @@
 #include "nameserver.h"
 #include "egress.h"
 #include "error.h"
+#include "hostsd.h"
 #include "ipam.h"
 #include "kv.h"
 #include "log.h"
@@ -1641,9 +1642,7 @@ void sl_up_host_warnings(void)
 	if (sl_sysctl_read("net/ipv4/ip_forward", v, sizeof(v)) == 0 && strcmp(v, "1"))
 		sl_warn("IPv4 forwarding is off on this host: VMs reach nothing "
 			"(fix: sysctl -w net.ipv4.ip_forward=1)");
-	if (access("/run/systemd/netif/state", F_OK) == 0)
-		sl_warn("systemd-networkd runs here and may take over the VMs' veths "
-			"(fix: install examples/10-sltools.network in /etc/systemd/network/)");
+	sl_hostsd_warnings();
 	/* Legacy and nft hooks both run: an nft FORWARD policy of DROP (Docker) wins. */
 	p = popen("iptables-nft -S FORWARD 2>/dev/null", "r");
 	if (p) {

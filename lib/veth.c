@@ -156,7 +156,10 @@ int sl_veth_add(const struct sl_veth_cfg *c, struct sl_kv *out, struct sl_error 
 				ifname);
 	}
 	if (r == -ENODEV) {
-		r = sl_link_veth_add(sk, ifname, c->peer, fd);
+		uint8_t mac[6];
+
+		sl_owner_mac(c->name, mac);
+		r = sl_link_veth_add(sk, ifname, c->peer, fd, mac);
 		if (r == -EEXIST)
 			return sl_error(err, r,
 					"cannot create veth %s: %s already exists in namespace %s",

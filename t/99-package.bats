@@ -38,6 +38,9 @@ setup_file() {
 	grep -q "\./usr/share/man/man7/sltools\.7\.gz$" <<<"$tools"
 	grep -q "\./usr/lib/systemd/system/sl-up@\.service$" <<<"$tools"
 	grep -q "\./usr/lib/systemd/system/sltools-gc\.service$" <<<"$tools"
+	grep -q "\./usr/lib/udev/rules\.d/70-sltools\.rules$" <<<"$tools"
+	grep -q "\./usr/lib/systemd/network/10-sltools\.link$" <<<"$tools"
+	grep -q "\./usr/lib/systemd/network/10-sltools\.network$" <<<"$tools"
 	! grep -q "vmlinuz\|initramfs" <<<"$tools" || false
 	grep -q "\./usr/lib/sltools/guest/vmlinuz$" <<<"$guest"
 	grep -q "\./usr/lib/sltools/guest/initramfs\.cpio\.gz$" <<<"$guest"
