@@ -1493,7 +1493,7 @@ static int launch_name(const struct sl_group *g, struct job *one, bool print_onl
 
 		snprintf(one->name, sizeof(one->name), "%s-%u", g->name, k);
 		if (sl_name_check(one->name, err) < 0)
-			return sl_error(err, -EINVAL, "group %s: no free VM name fits 15 bytes",
+			return sl_error(err, -EINVAL, "group %s: no free VM name fits 63 bytes",
 					g->name);
 		if (sl_run_path(path, sizeof(path), "%s/vm.env", one->name) == 0 &&
 		    access(path, F_OK) < 0 && sl_netns_exists(one->name) == 0)

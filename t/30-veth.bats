@@ -69,6 +69,19 @@ teardown() { teardown_host; }
 	! inhost ip link show "$P-9" 2>/dev/null || false
 }
 
+@test "a host end an older sltools made (its alias the tag alone) is still the VM's: add re-aliases it, del takes it" {
+	inhost sl-veth add "$P-2" >/dev/null
+	inhost ip link set "$P-2" alias "sltools:$SL_RUN_DIR"
+	run inhost sl-veth check "$P-2"
+	[ "$status" -eq 1 ] && grep -q "alias is 'sltools:$SL_RUN_DIR', not 'sltools:$SL_RUN_DIR veth $P-2'" <<<"$output"
+	inhost sl-veth add "$P-2" >/dev/null
+	inhost ip -j link show "$P-2" | jq -e --arg a "sltools:$SL_RUN_DIR veth $P-2" '.[0].ifalias == $a'
+	inhost sl-veth check "$P-2"
+	inhost ip link set "$P-2" alias "sltools:$SL_RUN_DIR"
+	inhost sl-veth del "$P-2"
+	! inhost ip link show "$P-2" 2>/dev/null || false
+}
+
 # A VM of name $1 with its lease, namespace and veth; prints its host end.
 long_vm() {
 	inhost sl-ipam alloc --range 169.254.100.0/22 "$1" >/dev/null

@@ -96,6 +96,13 @@ down_configs() {
 	done
 }
 
+# The scratch host's links of this run dir's VMs of one kind (veth, port,
+# macvtap): "IFNAME VM" per line, the VM's name from the alias.
+host_ends() {
+	inhost ip -j link show | jq -r --arg t "sltools:$SL_RUN_DIR $1 " \
+		'.[] | select((.ifalias // "") | startswith($t)) | .ifname + " " + (.ifalias | ltrimstr($t))'
+}
+
 # Everything in /run/netns that carries our owner tag for this SL_RUN_DIR.
 owned_netns() {
 	local n
