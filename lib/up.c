@@ -1356,6 +1356,9 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 			if ((r = jobs_for(&cfg->g[i], name, &v, &n)) < 0)
 				return r;
 		}
+	for (size_t j = 0; !o->print_only && !o->no_boot && j < n; j++)
+		if ((r = sl_vm_sockets_fit(v[j].name, err)) < 0)
+			return r; /* before anything is made */
 	if ((makers = templates_plan(v, n, &t, err)) < 0)
 		return makers;
 	if (o->print_only) {
@@ -1499,6 +1502,8 @@ static int launch_name(const struct sl_group *g, struct job *one, bool print_onl
 		    access(path, F_OK) < 0 && sl_netns_exists(one->name) == 0)
 			break;
 	}
+	if (!print_only && sl_vm_sockets_fit(one->name, err) < 0)
+		return -ENAMETOOLONG; /* it could not boot: said before anything is made */
 	if (g->naddr && !g->pool_s[0] && vm_number(one->name) > g->naddr)
 		return sl_error(
 		    err, -ENOSPC,

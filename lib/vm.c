@@ -474,12 +474,18 @@ static void console_tail(const char *dir)
 	fprintf(stderr, "%s: last console lines of %s:\n%s\n", sl_prog, path, buf);
 }
 
-/*
+/**
+ * sl_vm_sockets_fit() - whether a VM's sockets' paths fit a unix address
+ * @name: the VM
+ * @err: why not
+ *
  * The agent's and QEMU's sockets live in the VM's run dir; a unix socket's
  * path holds 107 bytes, and a long run dir with a long VM name can pass
  * that. Said before anything starts, not as the supervisor's ENOENT.
+ *
+ * Return: 0, or -ENAMETOOLONG with the error recorded
  */
-static int socket_paths_fit(const char *name, struct sl_error *err)
+int sl_vm_sockets_fit(const char *name, struct sl_error *err)
 {
 	char path[4096];
 	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
@@ -523,7 +529,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	r = sl_name_check(c->name, err);
 	if (r < 0)
 		return r;
-	if ((r = socket_paths_fit(c->name, err)) < 0)
+	if ((r = sl_vm_sockets_fit(c->name, err)) < 0)
 		return r;
 	if (c->from) {
 		/* checked before anything starts: a bad snapshot leaves nothing */

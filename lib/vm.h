@@ -36,6 +36,7 @@ struct sl_boot_cfg {
 };
 
 int sl_guest_dir(char *buf, size_t len, struct sl_error *err);
+int sl_vm_sockets_fit(const char *name, struct sl_error *err);
 int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err);
 int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err);
 int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err);

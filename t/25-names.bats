@@ -57,6 +57,18 @@ Y
 	! pgrep -f "qemu-system.*-name $vm" || false
 	inhost sl-netns del "$vm"
 	inhost sl-ipam release "$vm"
+	# sl-up says it before it makes anything
+	kernel_state >"$BATS_TEST_TMPDIR/before-up"
+	f=$(cfg longdir <<Y
+config:
+  host_groups:
+  - name: $P-isolated-agents-with-a-long-name
+    network: {mode: isolated, range: "169.254.100.0/22"}
+Y
+)
+	assert_usage_error "$vm: its agent's socket .* is [0-9]* bytes, over the 107" inhost sl-up -d "$f"
+	diff "$BATS_TEST_TMPDIR/before-up" <(kernel_state)
+	[ -z "$(ls "$SL_RUN_DIR" | grep -v '^ipam$' || true)" ]
 }
 
 @test "bridge and macvtap: a long name's TAP is derived, its alias the name; tap_prefix as written" {
