@@ -9,8 +9,15 @@ export SL_RUN_DIR
 SL_RUN_DIR=$(mktemp -d /tmp/sl-bench.XXXXXX)
 bench_cleanup() {
 	local n
-	for n in $(ls /run/netns 2>/dev/null | grep -E "^(${tag:-none}-|hb-)[0-9]+$" || true); do
-		ip netns del "$n" 2>/dev/null || true
+	# the anchor's and the bench's own names, and every namespace our tools
+	# made in this run dir (whatever its VMs were called)
+	for n in $(ls /run/netns 2>/dev/null); do
+		if [[ "$n" =~ ^(${tag:-none}-|hb-)[0-9]+$ ]] ||
+			[ "$(ip -n "$n" -j link show lo 2>/dev/null | jq -r '.[0].ifalias // ""')" = \
+				"sltools:$SL_RUN_DIR" ]; then
+			ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
+			ip netns del "$n" 2>/dev/null || true
+		fi
 	done
 	ip netns del "$host" 2>/dev/null || true
 	rm -rf "$SL_RUN_DIR"
