@@ -79,7 +79,8 @@ guest: $(GUEST_FILES)
 UDEV_ROOT := build/udev
 $(UDEV_ROOT)/bin/udevadm:
 	rm -rf $(UDEV_ROOT) build/udev.tmp && mkdir -p build/udev.tmp
-	cd build/udev.tmp && apt-get download -q "udev=$$(dpkg-query -W -f='$${Version}' systemd)"
+	cd build/udev.tmp && v="udev=$$(dpkg-query -W -f='$${Version}' systemd)" && \
+		{ apt-get download -q "$$v" || { apt-get update -q && apt-get download -q "$$v"; }; }
 	dpkg-deb -x build/udev.tmp/udev_*.deb build/udev.tmp/root && mv build/udev.tmp/root $(UDEV_ROOT)
 	rm -rf build/udev.tmp
 
