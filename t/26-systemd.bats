@@ -101,7 +101,14 @@ in_sd() { # run in the daemons' mount namespace (their /run, /sys)
 	grep -q "systemd-networkd runs here (pid $(cat "$SD/networkd.pid")) without 70-sltools.rules" <<<"$output"
 	# udev at work: the foreign veth's MAC made persistent
 	grep -q "^${P}fa: Applying persistent MAC address" "$SD/udevd.log"
-	# networkd at work on our VM's veth: an address of its own, a 169.254.0.0/16 route
+	# networkd at work on our VM's veth: an address of its own, a
+	# 169.254.0.0/16 route (IPv4LL probes first: on a loaded host this link
+	# may be judged after the foreign one)
+	for _ in $(seq 150); do
+		[ -n "$(inhost ip -4 -o addr show dev "$G-1")" ] &&
+			inhost ip -4 route show 169.254.0.0/16 | grep -q "dev $G-1" && break
+		sleep 0.1
+	done
 	[ -n "$(inhost ip -4 -o addr show dev "$G-1")" ]
 	inhost ip -4 route show 169.254.0.0/16 | grep -q "dev $G-1"
 	grep -q "^$G-1: Configuring with /run/systemd/network/50-catchall.network" "$SD/networkd.log"
