@@ -110,10 +110,13 @@ lib/libsl.a: $(LIB_OBJ)
 bin/sl-%: bin/sl-%.c lib/libsl.a lib/*.h .flags
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsl.a $(LDLIBS)
 
-# sl-up with fault injection (SL_FAULT, lib/up.c), for the tests only: next
-# to the tools it runs, hidden, never installed.
+# sl-up and sl-boot with fault injection (SL_FAULT, lib/fault.h), for the
+# tests only: next to the tools they run, hidden, never installed.
 bin/.sl-up-fault: bin/sl-up.c lib/up.c lib/libsl.a lib/*.h .flags
 	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-up.c lib/up.c lib/libsl.a $(LDLIBS)
+bin/.sl-boot-fault: bin/sl-boot.c lib/vm.c lib/snapshot.c lib/libsl.a lib/*.h .flags
+	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-boot.c lib/vm.c lib/snapshot.c \
+		lib/libsl.a $(LDLIBS)
 
 # Through a temporary: a page scdoc refuses leaves no half page behind.
 man/%.7: man/%.7.scd
@@ -143,14 +146,14 @@ deps:
 # waits (timeouts that prove a drop, guests booting), and every test must
 # hold up on a busy host anyway: three lanes on two cores.
 TEST_JOBS ?= 3
-check: all bin/.sl-up-fault fuzz unit $(UDEV_ROOT)/bin/udevadm
+check: all bin/.sl-up-fault bin/.sl-boot-fault fuzz unit $(UDEV_ROOT)/bin/udevadm
 	t/run -j $(TEST_JOBS) $(TESTS)
 	@if [ -z "$(TESTS)" ]; then t/mutants.sh; fi
 
 # The unit tests and the bats suite alone: what a SANITIZE=1 pass needs
 # (the fuzzers are sanitized builds of their own, and the mutation check
 # tests the tests, not the code: once each is enough).
-check-suite: all bin/.sl-up-fault unit $(UDEV_ROOT)/bin/udevadm
+check-suite: all bin/.sl-up-fault bin/.sl-boot-fault unit $(UDEV_ROOT)/bin/udevadm
 	t/run -j $(TEST_JOBS) $(TESTS)
 
 # Unit tests of the pure code (t/unit/), plain asserts and one runner.
@@ -285,7 +288,7 @@ deb:
 
 clean:
 	rm -rf build/fuzz
-	rm -f lib/*.o lib/libsl.a $(BINS) bin/.sl-up-fault $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
+	rm -f lib/*.o lib/libsl.a $(BINS) bin/.sl-up-fault bin/.sl-boot-fault $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
 		libexec/sl-supervise $(DAEMONS) t/unit/unit-tests
 
 # clean keeps the downloaded kernel; this takes it too.

@@ -172,6 +172,11 @@ static void remove_vm(const char *name, const struct sl_kv *st)
 		sl_state_purge(name, NULL); /* what is left: the owner, the logs */
 }
 
+static void say_what(const char *what)
+{
+	say("%s", what);
+}
+
 static void say_torn(const char *name)
 {
 	say("VM %s: a state directory left empty or with only a cut-short write", name);
@@ -270,9 +275,19 @@ int sl_gc(bool dry_run, struct sl_error *err)
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_kv_ struct sl_kv st = { 0 };
 
-		if (sl_state_load(names[i], &st, NULL) < 0 || !vm_dead(names[i], &st))
+		if (sl_state_load(names[i], &st, NULL) < 0)
 			continue;
-		remove_vm(names[i], &st);
+		if (vm_dead(names[i], &st)) {
+			remove_vm(names[i], &st);
+			continue;
+		}
+		/* a by-hand step killed half-way: the network stays, the step is undone */
+		sl_snapshot_abandoned(names[i], dry, say_what);
+		if (sl_boot_abandoned(names[i], true)) {
+			say("VM %s: its sl-boot start died before it ended: stopped", names[i]);
+			if (!dry)
+				sl_boot_abandoned(names[i], false);
+		}
 	}
 	sl_strv_free(names, n);
 

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fault.h"
 #include "cidr.h"
 #include "name.h"
 #include "proto.h"
@@ -442,6 +444,83 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 	return 0;
 }
 
+/* Whether the guest's vCPUs run (QMP query-status). */
+static int qmp_running(struct sl_qmp *q, bool *running, struct sl_error *err)
+{
+	json_object *ret = NULL, *s = NULL;
+	int r = sl_qmp_cmd(q, "query-status", NULL, -1, &ret, err);
+
+	if (r < 0)
+		return r;
+	json_object_object_get_ex(ret, "status", &s);
+	*running = s && !strcmp(json_object_get_string(s), "running");
+	json_object_put(ret);
+	return 0;
+}
+
+/*
+ * The VM's marker while it is paused for a snapshot: a kill -9 of
+ * sl-boot snapshot leaves it paused and @dir half-written, and
+ * sl_snapshot_abandoned() needs both to undo that.
+ */
+static int step_begin(struct sl_step *step, const char *dir, bool running,
+		      struct sl_error *err)
+{
+	_cleanup_kv_ struct sl_kv kv = { 0 };
+	_cleanup_free_ char *abs = realpath(dir, NULL);
+
+	if (!abs)
+		return sl_error(err, -errno, "%s: %s", dir, strerror(errno));
+	if (sl_kv_set(&kv, "SL_SNAPSHOT_DIR", abs) < 0 ||
+	    sl_kv_set(&kv, "SL_WAS_RUNNING", running ? "1" : "0") < 0)
+		return -ENOMEM;
+	step->fd = sl_step_begin(step->name, SL_STEP_SNAPSHOT, &kv, err);
+	return step->fd < 0 ? step->fd : 0;
+}
+
+/**
+ * sl_snapshot_abandoned() - undo what a killed sl-boot snapshot left
+ * @name: VM
+ * @dry: only say what would be done
+ * @say: told what is (or would be) removed or resumed
+ *
+ * Its directory goes unless its manifest was written (the snapshot is
+ * whole then); the VM runs again if it ran before the snapshot paused it.
+ *
+ * Return: true when there was such a step
+ */
+bool sl_snapshot_abandoned(const char *name, bool dry, void (*say)(const char *what))
+{
+	_cleanup_kv_ struct sl_kv kv = { 0 };
+	const char *dir, *was;
+	char p[4200], what[4400];
+	int fd = sl_step_abandoned(name, SL_STEP_SNAPSHOT, &kv);
+
+	if (fd < 0)
+		return false;
+	dir = sl_kv_get(&kv, "SL_SNAPSHOT_DIR");
+	was = sl_kv_get(&kv, "SL_WAS_RUNNING");
+	if (dir && path_in(p, sizeof(p), dir, SL_SNAP_MANIFEST) == 0 && access(p, F_OK) < 0 &&
+	    access(dir, F_OK) == 0) {
+		snprintf(what, sizeof(what), "half-made snapshot %s of %s (its sl-boot snapshot died)",
+			 dir, name);
+		say(what);
+		if (!dry)
+			sl_snapshot_remove(dir);
+	}
+	if (was && !strcmp(was, "1")) {
+		snprintf(what, sizeof(what), "the pause of %s for a snapshot (it runs on)", name);
+		say(what);
+		if (!dry)
+			sl_vm_pause(name, false, NULL);
+	}
+	if (dry)
+		close(fd);
+	else
+		sl_step_end(name, SL_STEP_SNAPSHOT, fd);
+	return true;
+}
+
 /**
  * sl_snapshot_make() - snapshot a running VM into a new directory
  * @name: VM (running)
@@ -464,8 +543,10 @@ int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct s
 		     struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv m = { 0 };
+	_cleanup_step_ struct sl_step step = { name, SL_STEP_SNAPSHOT, -1 };
 	struct sl_qmp q = { .fd = -1 };
 	struct qemu_line l;
+	bool running = false;
 	long long t0;
 	char p[4200], hex[SHA_HEX];
 	int sup, qemu, r, rc;
@@ -481,12 +562,18 @@ int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct s
 		return sl_error(err, errno == EEXIST ? -EEXIST : -errno, "snapshot directory %s: %s",
 				dir, errno == EEXIST ? "exists: a snapshot goes into a new one"
 						     : strerror(errno));
-	if ((r = sl_qmp_open(&q, name, 0, err)) < 0)
+	if ((r = sl_qmp_open(&q, name, 0, err)) < 0 || (r = qmp_running(&q, &running, err)) < 0 ||
+	    (r = step_begin(&step, dir, running, err)) < 0) {
+		sl_qmp_close(&q);
 		goto fail;
+	}
 	t0 = sl_now_ms();
 	if ((r = sl_qmp_simple(&q, "stop", NULL, err)) == 0)
 		r = save_paused(&q, qemu, dir, l.ram_shared, err);
-	if (!(flags & SL_SNAP_STOP)) {
+	if (sl_fault("paused", name))
+		raise(SIGSTOP);
+	/* as it was: a VM paused by sl-boot pause stays paused */
+	if (!(flags & SL_SNAP_STOP) && running) {
 		rc = sl_qmp_simple(&q, "cont", NULL, r < 0 ? NULL : err);
 		r = r < 0 ? r : rc;
 	}

@@ -22,6 +22,7 @@ enum { SL_SNAP_STOP = 1, SL_SNAP_QUICK = 2 };
 int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct sl_kv *out,
 		     struct sl_error *err);
 void sl_snapshot_remove(const char *dir);
+bool sl_snapshot_abandoned(const char *name, bool dry, void (*say)(const char *what));
 int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl_error *err);
 int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err);
 int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err);

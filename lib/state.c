@@ -752,3 +752,105 @@ int sl_locate(char *buf, size_t len, const char *env, const char *rel, const cha
 	snprintf(buf, len, "%s%s%s", installed, *file ? "/" : "", file);
 	return access(buf, F_OK) == 0 ? 0 : -ENOENT;
 }
+
+static int step_path(char *buf, size_t len, const char *name, const char *step, const char *sfx)
+{
+	return sl_run_path(buf, len, "%s/%s%s", name, step, sfx);
+}
+
+/**
+ * sl_step_begin() - mark in a VM's run dir that a step is under way
+ * @name: VM (its run dir exists)
+ * @step: the marker's file name, e.g. "booting"
+ * @kv: what a sweep needs to undo the step if this process dies, or NULL
+ * @err: why, when it fails
+ *
+ * The marker is locked before it takes its name (written as a temporary,
+ * locked, renamed), so no one ever sees it unlocked while the step lives;
+ * a kill -9 drops the lock, which is how sl_step_abandoned() tells a dead
+ * step from one under way. The fd is close-on-exec: no child holds it.
+ *
+ * Return: the fd for sl_step_end(), or -errno with the error recorded
+ */
+int sl_step_begin(const char *name, const char *step, const struct sl_kv *kv,
+		  struct sl_error *err)
+{
+	char path[4096], tmp[4096];
+	FILE *f;
+	int fd, r = 0;
+
+	if (step_path(path, sizeof(path), name, step, "") < 0 ||
+	    step_path(tmp, sizeof(tmp), name, step, ".new") < 0)
+		return sl_error(err, -ENAMETOOLONG, "%s: run dir path too long", name);
+	f = sl_run_fopen_new(tmp);
+	if (!f)
+		return sl_error(err, -errno, "%s: %s", tmp, strerror(errno));
+	if (kv)
+		r = sl_kv_write(kv, f, false);
+	if (fflush(f) != 0 || flock(fileno(f), LOCK_EX) < 0)
+		r = -errno;
+	fd = r < 0 ? -1 : dup(fileno(f)); /* the lock is the open file's: it holds */
+	fclose(f);
+	if (fd < 0 || rename(tmp, path) < 0) {
+		r = r < 0 ? r : -errno;
+		unlink(tmp);
+		if (fd >= 0)
+			close(fd);
+		return sl_error(err, r, "%s: %s", path, strerror(-r));
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+/**
+ * sl_step_end() - the step is over (done or undone): its marker goes
+ * @name: VM
+ * @step: as given to sl_step_begin()
+ * @fd: sl_step_begin()'s or sl_step_abandoned()'s; closed here (< 0: nothing)
+ *
+ * Unlinked before the lock drops, so a sweep that opened it just before
+ * finds it unlinked once it gets the lock, and leaves it.
+ */
+void sl_step_end(const char *name, const char *step, int fd)
+{
+	char path[4096];
+
+	if (fd < 0)
+		return;
+	if (step_path(path, sizeof(path), name, step, "") == 0)
+		unlink(path);
+	close(fd);
+}
+
+/**
+ * sl_step_abandoned() - a step whose process died before it ended
+ * @name: VM
+ * @step: as given to sl_step_begin()
+ * @kv: filled with what the marker holds
+ *
+ * Return: an fd holding the marker's lock (undo the step, then
+ * sl_step_end()), or -ENOENT (no such step), -EWOULDBLOCK (under way)
+ */
+int sl_step_abandoned(const char *name, const char *step, struct sl_kv *kv)
+{
+	char path[4096];
+	struct stat a, b;
+	int fd;
+
+	if (step_path(path, sizeof(path), name, step, "") < 0)
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -EWOULDBLOCK;
+	}
+	/* ended while we waited for the lock: not ours to undo */
+	if (fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev || sl_kv_load(kv, path, NULL) < 0) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}

@@ -29,6 +29,22 @@ int sl_run_path(char *buf, size_t len, const char *fmt, ...)
 int sl_lock(const char *what, struct sl_error *err);
 int sl_lock_try(const char *what, struct sl_error *err);
 int sl_vm_lock(const char *name, struct sl_error *err);
+/* A step of a tool on a VM that a sweep must undo if the tool dies in it. */
+#define SL_STEP_BOOT "booting"
+#define SL_STEP_SNAPSHOT "snapshotting"
+int sl_step_begin(const char *name, const char *step, const struct sl_kv *kv,
+		  struct sl_error *err);
+void sl_step_end(const char *name, const char *step, int fd);
+int sl_step_abandoned(const char *name, const char *step, struct sl_kv *kv);
+struct sl_step {
+	const char *name, *step;
+	int fd;
+};
+static inline void sl_step_cleanup(struct sl_step *s)
+{
+	sl_step_end(s->name, s->step, s->fd);
+}
+#define _cleanup_step_ __attribute__((cleanup(sl_step_cleanup)))
 int sl_proc_start(int pid, unsigned long long *start);
 int sl_owner_mark(struct sl_kv *kv, int pid);
 bool sl_owner_gone(const struct sl_kv *st);

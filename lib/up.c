@@ -18,6 +18,7 @@
 #include "cidr.h"
 #include "nameserver.h"
 #include "egress.h"
+#include "fault.h"
 #include "error.h"
 #include "hostsd.h"
 #include "ipam.h"
@@ -86,27 +87,6 @@ static void args(struct cmd *c, ...)
 	while ((s = va_arg(ap, const char *)))
 		arg(c, s);
 	va_end(ap);
-}
-
-
-/*
- * Fault injection, in the test build only (bin/.sl-up-fault, made by make
- * check): SL_FAULT=WHAT:VM fails WHAT (a step's tool, or "fork" of the VM's
- * worker) for that VM, so that the tests can prove each undo. The installed
- * sl-up has no such variable.
- */
-static bool fault(const char *what, const char *vm)
-{
-#ifdef SL_FAULT_INJECTION
-	const char *f = getenv("SL_FAULT");
-	size_t w = strlen(what);
-
-	return f && !strncmp(f, what, w) && f[w] == ':' && !strcmp(f + w + 1, vm);
-#else
-	(void)what;
-	(void)vm;
-	return false;
-#endif
 }
 
 
@@ -808,10 +788,10 @@ static int step_do(const struct plan *p, const struct step *s, struct lease *v,
 
 	/* The lease is all or nothing (one locked write): it fails before. The
 	 * others may half-make: they fail after their work, for the undo. */
-	if (s == STEP_LEASE && fault(s->tool, p->name))
+	if (s == STEP_LEASE && sl_fault(s->tool, p->name))
 		return sl_error(err, -EIO, "fault injected (SL_FAULT)");
 	r = s->up(p, v, &out, err);
-	if (r == 0 && s != STEP_LEASE && fault(s->tool, p->name))
+	if (r == 0 && s != STEP_LEASE && sl_fault(s->tool, p->name))
 		return sl_error(err, -EIO, "fault injected after the step (SL_FAULT)");
 	return r;
 }
@@ -1103,7 +1083,7 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 				failed++;
 				continue;
 			}
-			pid = fault("fork", v[next].name) ? (errno = EAGAIN, -1) : fork();
+			pid = sl_fault("fork", v[next].name) ? (errno = EAGAIN, -1) : fork();
 			if (pid == 0) {
 				/* A kill -9 of sl-up ends its VMs' workers too: what they
 				 * leave is recorded as owned by a dead sl-up, for sl-gc. */

@@ -20,6 +20,7 @@
 #include "cidr.h"
 #include "egressd.h"
 #include "error.h"
+#include "fault.h"
 #include "log.h"
 #include "macvtap.h"
 #include "name.h"
@@ -517,6 +518,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	_cleanup_close_ int nsfd = -1, tapfd = -1;
 	int nudge;
 	_cleanup_kv_ struct sl_kv manifest = { 0 };
+	_cleanup_step_ struct sl_step step = { c->name, SL_STEP_BOOT, -1 };
 	struct sl_boot_cfg restore;
 	bool host_ns = sl_mode_on_host(c->mode);
 	bool has_mac = false;
@@ -594,6 +596,9 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		return -ENAMETOOLONG;
 	if ((r = sl_vm_dir_ready(c->name, dir, sizeof(dir), err)) < 0)
 		return r;
+	/* from here a kill -9 leaves a VM that sl-gc stops (sl_boot_abandoned) */
+	if ((step.fd = sl_step_begin(c->name, SL_STEP_BOOT, NULL, err)) < 0)
+		return step.fd;
 	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return -errno;
@@ -618,6 +623,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	}
 	close(ready[1]);
 	waitpid(child, NULL, 0);
+	if (c->from && sl_fault("loading", c->name))
+		raise(SIGSTOP);
 	if (c->from && (r = sl_snapshot_incoming(c, err)) < 0) {
 		close(ready[0]);
 		sl_boot_stop(c->name, 0, NULL);
@@ -648,6 +655,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		return sl_error(err, -EIO, "%s: boot failed: %s", c->name,
 				strncmp(msg, "fail: ", 6) ? msg : msg + 6);
 	}
+	if (c->from && sl_fault("restored", c->name))
+		raise(SIGSTOP);
 	if (c->from && (r = sl_guest_identity_set(c, err)) < 0) {
 		sl_boot_stop(c->name, 0, NULL);
 		return r;
@@ -728,6 +737,12 @@ int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err)
 	if (!gone(sup, "sl-supervise"))
 		kill(sup, SIGKILL);
 	sl_vm_remove_files(name);
+	{
+		/* a start that died is over once the VM is stopped */
+		_cleanup_kv_ struct sl_kv kv = { 0 };
+
+		sl_step_end(name, SL_STEP_BOOT, sl_step_abandoned(name, SL_STEP_BOOT, &kv));
+	}
 	return sl_state_update(name, NULL, keys, err);
 }
 
@@ -746,6 +761,18 @@ static long pss_kb(int pid)
 	return kb;
 }
 
+/* A step that a tool began on the VM and died in (its marker unlocked). */
+static bool step_left(const char *name, const char *step)
+{
+	_cleanup_kv_ struct sl_kv kv = { 0 };
+	int fd = sl_step_abandoned(name, step, &kv);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 /**
  * sl_boot_status() - whether a VM runs, and its pids
  * @out: SL_STATE running|stopped|broken, SL_PID, SL_QEMU_PID, SL_PSS_KB (QEMU's), for a VM
@@ -757,11 +784,19 @@ static long pss_kb(int pid)
 int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err)
 {
 	int sup, qemu, r = sl_name_check(name, err);
+	bool unfinished;
 
 	if (r < 0)
 		return r;
 	sl_vm_pids(name, &sup, &qemu);
-	sl_kv_set(out, "SL_STATE", sup && qemu ? "running" : !sup && !qemu ? "stopped" : "broken");
+	/* running, maybe, but not the VM it was to be: sl-gc stops it */
+	unfinished = step_left(name, SL_STEP_BOOT);
+	sl_kv_set(out, "SL_STATE", unfinished			? "broken"
+				   : sup && qemu		? "running"
+				   : !sup && !qemu		? "stopped"
+								: "broken");
+	if (unfinished || step_left(name, SL_STEP_SNAPSHOT))
+		sl_kv_set(out, "SL_UNFINISHED", unfinished ? "start" : "snapshot");
 	sl_kv_setf(out, "SL_PID", "%d", sup);
 	sl_kv_setf(out, "SL_QEMU_PID", "%d", qemu);
 	if (qemu)
@@ -781,6 +816,34 @@ int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err)
 				sl_kv_set(out, "SL_RESOLVER", served && v.resolver ? "yes" : "no");
 		}
 	}
-	return sup && qemu ? 0 : 1;
+	return sup && qemu && !unfinished ? 0 : 1;
+}
+
+/**
+ * sl_boot_abandoned() - stop a VM whose sl-boot start died before it ended
+ * @name: VM
+ * @dry: only say whether there is one
+ *
+ * Such a VM may run, but a restore killed before the guest took its
+ * identity runs with its template's address, name and randomness; a cold
+ * boot killed before its agent answered is not known to work. Either way
+ * it is not the VM that was asked for: "back to before" is stopped.
+ *
+ * Return: true when there was one
+ */
+bool sl_boot_abandoned(const char *name, bool dry)
+{
+	_cleanup_kv_ struct sl_kv kv = { 0 };
+	int fd = sl_step_abandoned(name, SL_STEP_BOOT, &kv);
+
+	if (fd < 0)
+		return false;
+	if (dry) {
+		close(fd);
+		return true;
+	}
+	sl_boot_stop(name, 0, NULL);
+	sl_step_end(name, SL_STEP_BOOT, fd);
+	return true;
 }
 

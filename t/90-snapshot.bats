@@ -169,3 +169,79 @@ in_vm() { inhost sl-exec "$@"; }
 	[ ! -e "$SL_RUN_DIR/$C3/qmp.sock" ] && [ ! -e "$SL_RUN_DIR/$C3/agent.sock" ]
 	! grep -q "^SL_SNAPSHOT=" "$SL_RUN_DIR/$C3/vm.env" || false
 }
+
+# stopped_at PID: wait until the process stopped itself (SIGSTOP at its
+# SL_FAULT point); then a kill -9 lands exactly there
+stopped_at() {
+	for _ in $(seq 600); do
+		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		pid_alive "$1" || return 1
+		sleep 0.05
+	done
+	return 1
+}
+killed_at() { # killed_at POINT VM ARGS...: sl-boot ARGS killed -9 at POINT
+	local pid
+	# not through inhost: $! must be the tool (nsenter execs it), not a subshell
+	nsenter --net="/run/netns/$HOST" env SL_FAULT="$1:$2" \
+		"$BATS_TEST_DIRNAME/../bin/.sl-boot-fault" "${@:3}" >/dev/null 2>&1 &
+	pid=$!
+	stopped_at "$pid"
+	kill -9 "$pid"
+	wait "$pid" || true
+}
+
+@test "a snapshot of a paused VM leaves it paused" {
+	inhost sl-boot pause "$C2"
+	inhost sl-boot snapshot "$C2" "$BATS_TEST_TMPDIR/s5" >/dev/null
+	run timeout 3 nsenter --net="/run/netns/$HOST" sl-exec "$C2" -- true
+	[ "$status" -eq 124 ]
+	inhost sl-boot resume "$C2"
+	in_vm "$C2" -- true
+}
+
+@test "kill -9 of sl-boot snapshot while the VM is paused, and of start --from before the guest took its identity: status says so, sl-gc undoes each, the networks stay" {
+	local s4="$BATS_TEST_TMPDIR/s4" qemu abs
+	# a snapshot killed with the VM paused and half its files written
+	killed_at paused "$C1" snapshot "$C1" "$s4"
+	[ -e "$s4/state" ] && [ ! -e "$s4/snapshot.env" ]
+	abs=$(realpath "$s4")
+	run timeout 3 nsenter --net="/run/netns/$HOST" sl-exec "$C1" -- true
+	[ "$status" -eq 124 ]
+	run inhost sl-boot status "$C1"
+	grep -qx "SL_UNFINISHED=snapshot" <<<"$output"
+	# a restore killed while QEMU waits for its state, then one killed
+	# after the load, its guest running as the template
+	for point in loading restored; do
+		killed_at "$point" "$C3" start "$C3" --from "$SNAP"
+		run -1 inhost sl-boot status "$C3"
+		grep -qx "SL_STATE=broken" <<<"$output"
+		grep -qx "SL_UNFINISHED=start" <<<"$output"
+		qemu=$(sed -n 's/^SL_QEMU_PID=//p' <<<"$output")
+		pid_alive "$qemu"
+		run inhost sl-gc
+		echo "$output"
+		grep -qx "removed VM $C3: its sl-boot start died before it ended: stopped" <<<"$output"
+		if [ "$point" = loading ]; then
+			grep -qx "removed half-made snapshot $abs of $C1 (its sl-boot snapshot died)" <<<"$output"
+			grep -qx "removed the pause of $C1 for a snapshot (it runs on)" <<<"$output"
+		fi
+		! pid_alive "$qemu" || false
+		run -1 inhost sl-boot status "$C3"
+		grep -qx "SL_STATE=stopped" <<<"$output"
+		! grep -q "SL_UNFINISHED" <<<"$output" || false
+	done
+	# the first sl-gc took the snapshot's half: its files gone, the VM runs on
+	[ ! -e "$s4" ]
+	in_vm "$C1" -- true
+	run inhost sl-boot status "$C1"
+	! grep -q "SL_UNFINISHED" <<<"$output" || false
+	# nothing else was touched: the networks are whole, C3 starts again
+	run inhost sl-gc
+	[ -z "$output" ]
+	inhost sl-netns check "$C3" >/dev/null
+	inhost sl-veth check "$C3" >/dev/null
+	inhost sl-boot start "$C3" --from "$SNAP" >/dev/null
+	[ "$(in_vm "$C3" -- hostname)" = "$C3" ]
+	inhost sl-boot stop "$C3"
+}

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@ static struct sl_error why, *const err = &why;
 
 void test_state_racing_writers(void);
 void test_proc_start(void);
+void test_step_marker(void);
 
 /*
  * Writers of one VM that each set a key, read it back and remove it: the
@@ -100,4 +102,63 @@ void test_proc_start(void)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	CHECK(sl_proc_start(pid, &child) == -ESRCH);
+}
+
+/*
+ * A step's marker is locked for as long as its process lives: under way it
+ * is not abandoned; a process killed in it leaves one that is, with what it
+ * wrote; one ended while a sweep waited is not the sweep's.
+ */
+void test_step_marker(void)
+{
+	char dir[] = "/tmp/sl-unit-step.XXXXXX", cmd[64], path[128];
+	struct sl_kv kv = { 0 }, got = { 0 };
+	int fd, sweep, st;
+	pid_t pid;
+
+	CHECK(mkdtemp(dir) != NULL);
+	setenv("SL_RUN_DIR", dir, 1);
+	snprintf(path, sizeof(path), "%s/vm-1", dir);
+	CHECK(mkdir(path, 0700) == 0);
+	CHECK(sl_step_abandoned("vm-1", SL_STEP_BOOT, &got) == -ENOENT);
+	/* under way in this process: another open file's lock conflicts */
+	fd = sl_step_begin("vm-1", SL_STEP_BOOT, NULL, err);
+	CHECK(fd >= 0);
+	CHECK(sl_step_abandoned("vm-1", SL_STEP_BOOT, &got) == -EWOULDBLOCK);
+	sl_step_end("vm-1", SL_STEP_BOOT, fd);
+	CHECK(sl_step_abandoned("vm-1", SL_STEP_BOOT, &got) == -ENOENT);
+	/* killed in it: abandoned, with what it said */
+	CHECK(sl_kv_set(&kv, "SL_SNAPSHOT_DIR", "/x y") == 0);
+	pid = fork();
+	if (pid == 0) {
+		if (sl_step_begin("vm-1", SL_STEP_SNAPSHOT, &kv, NULL) < 0)
+			_exit(1);
+		raise(SIGKILL);
+	}
+	CHECK(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st));
+	sweep = sl_step_abandoned("vm-1", SL_STEP_SNAPSHOT, &got);
+	CHECK(sweep >= 0);
+	CHECK(sl_kv_get(&got, "SL_SNAPSHOT_DIR") && !strcmp(sl_kv_get(&got, "SL_SNAPSHOT_DIR"), "/x y"));
+	/* while the sweep holds it, a second sweep stays out */
+	sl_kv_free(&got);
+	CHECK(sl_step_abandoned("vm-1", SL_STEP_SNAPSHOT, &got) == -EWOULDBLOCK);
+	sl_step_end("vm-1", SL_STEP_SNAPSHOT, sweep);
+	CHECK(sl_step_abandoned("vm-1", SL_STEP_SNAPSHOT, &got) == -ENOENT);
+	/* a new step over an abandoned marker takes its place, locked */
+	pid = fork();
+	if (pid == 0) {
+		if (sl_step_begin("vm-1", SL_STEP_BOOT, NULL, NULL) < 0)
+			_exit(1);
+		raise(SIGKILL);
+	}
+	waitpid(pid, NULL, 0);
+	fd = sl_step_begin("vm-1", SL_STEP_BOOT, NULL, err);
+	CHECK(fd >= 0);
+	CHECK(sl_step_abandoned("vm-1", SL_STEP_BOOT, &got) == -EWOULDBLOCK);
+	sl_step_end("vm-1", SL_STEP_BOOT, fd);
+	sl_kv_free(&kv);
+	sl_kv_free(&got);
+	unsetenv("SL_RUN_DIR");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
 }
