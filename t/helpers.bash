@@ -8,6 +8,14 @@ export PATH="$TOP/bin:$PATH"
 # t/mutants.sh puts a mutant tool first, to prove the tests can fail.
 [ -z "${SL_TEST_MUTANT:-}" ] || export PATH="$TOP/t/mutants/$SL_TEST_MUTANT:$PATH"
 
+# The sanitizer pass (.ci/run) runs the suite with LeakSanitizer off: its
+# check at each exit costs ~0.1-0.3 s a process here, most of the pass. The
+# files in SL_LEAK_CHECK (basenames) turn it back on; together they run
+# every tool, daemon and error path at least once.
+if [ -n "${SL_LEAK_CHECK:-}" ] && [[ " $SL_LEAK_CHECK " == *" $(basename "$BATS_TEST_FILENAME" .bats) "* ]]; then
+	export ASAN_OPTIONS="${ASAN_OPTIONS//detect_leaks=0/detect_leaks=1}"
+fi
+
 # In CI a test that cannot run fails instead of skipping.
 require() {
 	local c
