@@ -41,7 +41,7 @@
 #include "util.h"
 #include "vm.h"
 
-#define SNAP_VERSION "1"
+#define SNAP_VERSION "2" /* 2: the QEMU that saved it is recorded */
 #define SHA_HEX 65
 
 /* What the template's QEMU ran with, read back from its command line. */
@@ -418,9 +418,11 @@ static int write_manifest(const char *dir, const struct sl_kv *m, struct sl_erro
 }
 
 /* The manifest's fixed part: what the template was made of. */
-static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l,
-		    struct sl_error *err)
+static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l, int qemu,
+		    unsigned flags, struct sl_error *err)
 {
+	char exe[64], bin[4096];
+	ssize_t n;
 	int r = 0;
 
 	r |= sl_kv_set(m, "SL_SNAPSHOT_VERSION", SNAP_VERSION);
@@ -441,7 +443,62 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 	if ((r = record_file(m, "SL_KERNEL", l->kernel, err)) < 0 ||
 	    (r = record_file(m, "SL_INITRD", l->initrd, err)) < 0)
 		return r;
-	return 0;
+	/*
+	 * The QEMU that runs it: a state loads only into the QEMU that saved
+	 * it. Through /proc: a binary replaced since QEMU started (an upgrade)
+	 * is not the one that runs, and no restore could match it.
+	 */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", qemu);
+	if ((n = readlink(exe, bin, sizeof(bin) - 1)) < 0)
+		return sl_error(err, -errno, "QEMU %d: %s", qemu, strerror(errno));
+	bin[n] = '\0';
+	{
+		struct stat a, b;
+		char id[128];
+
+		if (stat(exe, &a) < 0)
+			return sl_error(err, -errno, "%s: %s", exe, strerror(errno));
+		if (stat(bin, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			return sl_error(err, -EINVAL,
+					"%s: its QEMU %s was replaced since it started (an "
+					"upgrade?): its state would load into no QEMU there is; "
+					"stop and start it first",
+					name, bin);
+		if (sl_kv_set(m, "SL_QEMU", bin) < 0)
+			return -ENOMEM;
+		if (!(flags & SL_SNAP_QUICK))
+			return record_file(m, "SL_QEMU", bin, err);
+		/* restored at once by the same QEMU: no hash */
+		file_id(&a, id, sizeof(id));
+		return sl_kv_set(m, "SL_QEMU_ID", id) < 0 ? -ENOMEM : 0;
+	}
+}
+
+/**
+ * sl_qemu_path() - the QEMU binary a program name runs, as PATH finds it
+ * @qemu: a path, or a name looked up in PATH
+ * @buf: the binary's real path
+ * @len: its size
+ *
+ * Return: 0, or -ENOENT
+ */
+int sl_qemu_path(const char *qemu, char *buf, size_t len)
+{
+	const char *path = getenv("PATH");
+	char cand[4096];
+
+	if (strchr(qemu, '/'))
+		return realpath(qemu, cand) && snprintf(buf, len, "%s", cand) < (int)len ? 0 : -ENOENT;
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t k = strcspn(p, ":");
+		char full[4096];
+
+		if (k && snprintf(full, sizeof(full), "%.*s/%s", (int)k, p, qemu) < (int)sizeof(full) &&
+		    access(full, X_OK) == 0 && realpath(full, cand))
+			return snprintf(buf, len, "%s", cand) < (int)len ? 0 : -ENOENT;
+		p += k + (p[k] == ':');
+	}
+	return -ENOENT;
 }
 
 /* Whether the guest's vCPUs run (QMP query-status). */
@@ -556,7 +613,7 @@ int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct s
 	sl_vm_pids(name, &sup, &qemu);
 	if (!sup || !qemu)
 		return sl_error(err, -ENXIO, "%s is not running", name);
-	if ((r = read_qemu_line(name, qemu, &l, err)) < 0 || (r = describe(&m, name, &l, err)) < 0)
+	if ((r = read_qemu_line(name, qemu, &l, err)) < 0 || (r = describe(&m, name, &l, qemu, flags, err)) < 0)
 		return r;
 	if (mkdir(dir, 0700) < 0)
 		return sl_error(err, errno == EEXIST ? -EEXIST : -errno, "snapshot directory %s: %s",
@@ -655,6 +712,27 @@ static int match_file(const struct sl_kv *m, const char *key, const char *what,
 	return 0;
 }
 
+/* The QEMU to restore with is the one that saved the state (or a copy of it). */
+static int match_qemu(const struct sl_kv *m, const char *qemu, struct sl_error *err)
+{
+	char bin[4096];
+	bool same;
+	int r;
+
+	if (!qemu)
+		qemu = "qemu-system-x86_64";
+	if (sl_qemu_path(qemu, bin, sizeof(bin)) < 0)
+		return sl_error(err, -EINVAL, "QEMU %s: not found", qemu);
+	if ((r = same_file(m, "SL_QEMU", bin, &same, err)) < 0)
+		return r;
+	if (!same)
+		return sl_error(err, -EINVAL,
+				"QEMU %s is not the one the snapshot was made with (%s): a state "
+				"loads only into the QEMU that saved it",
+				bin, sl_kv_get(m, "SL_QEMU") ? sl_kv_get(m, "SL_QEMU") : "?");
+	return 0;
+}
+
 /* The snapshot's two files: there, plain, and what was written. */
 static int check_payload(const char *dir, const struct sl_kv *m, struct sl_error *err)
 {
@@ -733,7 +811,8 @@ int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl
 	if ((r = match_file(manifest, "SL_KERNEL", "kernel", &c->kernel, err)) < 0 ||
 	    (r = match_file(manifest, "SL_INITRD", "initrd", &c->initrd, err)) < 0 ||
 	    (r = match_num(manifest, "SL_VCPU", "--vcpu", &c->vcpu, err)) < 0 ||
-	    (r = match_num(manifest, "SL_MEM", "--mem", &c->mem_mb, err)) < 0)
+	    (r = match_num(manifest, "SL_MEM", "--mem", &c->mem_mb, err)) < 0 ||
+	    (r = match_qemu(manifest, c->qemu, err)) < 0)
 		return r;
 	v = sl_kv_get(manifest, "SL_ACCEL");
 	if (!v || (c->accel && strcmp(c->accel, "auto") && strcmp(c->accel, v)))
@@ -890,22 +969,23 @@ int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err)
  * sl_snapshot_key() - a short name for what a template is made of
  * @kernel: the kernel file
  * @initrd: the initramfs
+ * @qemu: the QEMU binary (a path, or a name PATH finds)
  * @vcpu: vCPUs
  * @mem_mb: memory
  * @key: result, 16 hex digits
  * @err: why, when it fails
  *
  * The files are named by their identity (device, inode, size, ctime): a
- * kernel rebuilt or replaced gives another key, so a kept template is
+ * kernel rebuilt or QEMU upgraded gives another key, so a kept template is
  * reused only while what it was made of is unchanged.
  *
  * Return: 0, or -errno with the error recorded
  */
-int sl_snapshot_key(const char *kernel, const char *initrd, unsigned vcpu, unsigned mem_mb,
-		    char key[17], struct sl_error *err)
+int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, unsigned vcpu,
+		    unsigned mem_mb, char key[17], struct sl_error *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	char text[512], k[128], i[128], hex[SHA_HEX];
+	char text[512], k[128], i[128], q[128], bin[4096], hex[SHA_HEX];
 	unsigned len = 0;
 	struct stat st;
 
@@ -915,7 +995,10 @@ int sl_snapshot_key(const char *kernel, const char *initrd, unsigned vcpu, unsig
 	if (stat(initrd, &st) < 0)
 		return sl_error(err, -EINVAL, "initrd %s: %s", initrd, strerror(errno));
 	file_id(&st, i, sizeof(i));
-	snprintf(text, sizeof(text), "v%s %s %s %u %u", SNAP_VERSION, k, i, vcpu, mem_mb);
+	if (sl_qemu_path(qemu, bin, sizeof(bin)) < 0 || stat(bin, &st) < 0)
+		return sl_error(err, -EINVAL, "QEMU %s: not found", qemu);
+	file_id(&st, q, sizeof(q));
+	snprintf(text, sizeof(text), "v%s %s %s %s %u %u", SNAP_VERSION, k, i, q, vcpu, mem_mb);
 	if (!EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL))
 		return sl_error(err, -ENOMEM, "hashing a template's key");
 	sha_hex(md, len, hex);

@@ -26,8 +26,9 @@ bool sl_snapshot_abandoned(const char *name, bool dry, void (*say)(const char *w
 int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl_error *err);
 int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err);
 int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err);
-int sl_snapshot_key(const char *kernel, const char *initrd, unsigned vcpu, unsigned mem_mb,
-		    char key[17], struct sl_error *err);
+int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, unsigned vcpu,
+		    unsigned mem_mb, char key[17], struct sl_error *err);
+int sl_qemu_path(const char *qemu, char *buf, size_t len);
 int sl_templates_gc(bool dry, void (*say)(const char *what));
 int sl_forks_gc(bool dry, void (*say)(const char *what));
 int sl_vm_pause(const char *name, bool pause, struct sl_error *err);

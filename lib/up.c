@@ -859,12 +859,13 @@ static void plan_job(const struct job *j, struct plan *p)
 
 /*
  * Where group @g's template is kept: .templates/GROUP/KEY in the run dir,
- * KEY from its kernel, initrd, vCPUs and memory. One kept under another
+ * KEY from its kernel, initrd, QEMU, vCPUs and memory. One kept under another
  * key means one of them changed: said, and made anew.
  */
 static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_error *err)
 {
 	char guest[4096] = "", kernel[4200], initrd[4200], key[17], group[4096], probe[4300];
+	const char *qemu;
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
 	int r;
@@ -879,7 +880,10 @@ static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_err
 		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", guest);
 	if (!initrd[0])
 		snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio.gz", guest);
-	if ((r = sl_snapshot_key(kernel, initrd, g->vcpu, g->mem_mb, key, err)) < 0)
+	/* the QEMU sl-boot will run (SL_QEMU is passed on to it) */
+	qemu = getenv("SL_QEMU");
+	if ((r = sl_snapshot_key(kernel, initrd, qemu && *qemu ? qemu : "qemu-system-x86_64",
+				 g->vcpu, g->mem_mb, key, err)) < 0)
 		return sl_error_wrap(err, r, "group %s: template", g->name);
 	if (sl_run_path(group, sizeof(group), "%s/%s", SL_TEMPLATES, g->name) < 0 ||
 	    sl_run_path(t->dir, sizeof(t->dir), "%s/%s/%s", SL_TEMPLATES, g->name, key) < 0)
@@ -891,8 +895,8 @@ static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_err
 	d = opendir(group);
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.' && !strchr(e->d_name, '.')) {
-			sl_info("group %s: its template is made anew: its kernel, initrd, vCPUs "
-				"or memory changed",
+			sl_info("group %s: its template is made anew: its kernel, initrd, QEMU, "
+				"vCPUs or memory changed",
 				g->name);
 			break;
 		}

@@ -113,6 +113,13 @@ in_vm() { inhost sl-exec "$@"; }
 	echo x >>"$BATS_TEST_TMPDIR/other-kernel"
 	assert_usage_error "is not the one the snapshot was made with" \
 		inhost sl-boot start "$C3" --from "$SNAP" --kernel "$BATS_TEST_TMPDIR/other-kernel"
+	# another QEMU (here one byte longer): its state would not load
+	cp "$(command -v qemu-system-x86_64)" "$BATS_TEST_TMPDIR/other-qemu"
+	echo x >>"$BATS_TEST_TMPDIR/other-qemu"
+	SL_QEMU="$BATS_TEST_TMPDIR/other-qemu" assert_usage_error \
+		"QEMU $BATS_TEST_TMPDIR/other-qemu is not the one the snapshot was made with" \
+		inhost sl-boot start "$C3" --from "$SNAP"
+	grep -qx "SL_QEMU=$(realpath "$(command -v qemu-system-x86_64)")" "$SNAP/snapshot.env"
 	mkdir -m 0700 "$BATS_TEST_TMPDIR/empty"
 	assert_usage_error "is not a snapshot" inhost sl-boot start "$C3" --from "$BATS_TEST_TMPDIR/empty"
 	ln -s "$SNAP" "$BATS_TEST_TMPDIR/link"

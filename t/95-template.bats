@@ -78,7 +78,7 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	run inhost sl-up -d "$c"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	grep -q "group $G: its template is made anew: its kernel, initrd, vCPUs or memory changed" <<<"$output"
+	grep -q "group $G: its template is made anew: its kernel, initrd, QEMU, vCPUs or memory changed" <<<"$output"
 	[ "$(ls -d "$SL_RUN_DIR/.templates/$G"/* | wc -l)" = 2 ]
 	[ "$(inhost sl-exec "$G-1" -- nproc)" = 2 ]
 	# sl-gc: the older template goes (nothing uses it), the newer stays
