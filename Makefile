@@ -176,8 +176,8 @@ FUZZ_TARGETS := frame copy entry env config dns denial cni cniconf
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
 fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/proto.c
-fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/copy.c lib/copy.h
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/copy.c -larchive
+fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/copy.c lib/copy.h lib/error.c lib/error.h
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/copy.c lib/error.c -larchive
 fuzz/entry-fuzz: fuzz/entry-fuzz.c lib/policy.c lib/policy.h lib/cidr.c lib/log.c lib/error.c
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/entry-fuzz.c lib/policy.c lib/cidr.c lib/log.c lib/error.c
 

@@ -335,6 +335,7 @@ struct extract_job {
 	const char *dir, *root;
 	struct sl_copy_limits lim;
 	struct sl_copy_result res;
+	struct sl_error err; /* why it stopped */
 	int r;
 };
 
@@ -345,7 +346,7 @@ static void *extract_thread(void *p)
 {
 	struct extract_job *j = p;
 
-	j->r = sl_copy_extract(j->fd, j->dir, j->root, &j->lim, &j->res);
+	j->r = sl_copy_extract(j->fd, j->dir, j->root, &j->lim, &j->res, &j->err);
 	if (j->r == 0) {
 		char b[16384];
 		size_t left = TRAILER_MAX;
@@ -353,9 +354,8 @@ static void *extract_thread(void *p)
 
 		while ((n = read(j->fd, b, sizeof(b))) > 0) {
 			if ((size_t)n > left) {
-				snprintf(j->res.error, sizeof(j->res.error),
-					 "more than %u bytes after the archive's end", TRAILER_MAX);
-				j->r = -EFBIG;
+				j->r = sl_error(&j->err, -EFBIG,
+						"more than %u bytes after the archive's end", TRAILER_MAX);
 				break;
 			}
 			left -= (size_t)n;
@@ -420,7 +420,7 @@ static int copy_out(const char *name, const char *src, const char *dst, struct s
 	pthread_join(th, NULL);
 	if (job.r < 0) {
 		rc = sl_error(err, job.r, "copy: %s:%s: %s: nothing copied", name, src,
-			      job.res.error);
+			      job.err.msg);
 	} else if (rc > 0) {
 		rc = sl_error(err, -EIO, "copy: %s:%s cannot be read (status %d)", name, src, rc);
 	} else if (rc == 0 && verify(name, from, src, NULL) < 0) {

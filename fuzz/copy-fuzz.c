@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct sl_copy_limits lim = { .max_bytes = 1 << 20, .max_entries = 64 };
 	struct sl_copy_result res;
+	struct sl_error err; /* its messages are built from the stream: formatted here too */
 	char dir[] = "/tmp/sl-copy-fuzz.XXXXXX", inner[PATH_MAX];
 	int fd = memfd_create("tar", 0);
 
@@ -52,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(inner, sizeof(inner), "%s/in", dir);
 	if (mkdir(inner, 0700) < 0 || !realpath(inner, top))
 		abort();
-	sl_copy_extract(fd, inner, "loot", &lim, &res);
+	sl_copy_extract(fd, inner, "loot", &lim, &res, &err);
 	close(fd);
 	nftw(dir, vet, 16, FTW_PHYS);
 	{

@@ -17,18 +17,6 @@
 /* At most this many path components are considered: deeper is refused. */
 #define MAX_DEPTH 256
 
-static int fail(struct sl_copy_result *res, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct sl_copy_result *res, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(res->error, sizeof(res->error), fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 /*
  * Split @path into components, skipping empty and "." ones. Return the
  * count, or -1 when there are too many or @path is absolute.
@@ -133,9 +121,9 @@ static const char *refused_type(mode_t type)
 	}
 }
 
-/* Check one member and point it into @dir; 0 or -errno with @res->error. */
+/* Check one member and point it into @dir; 0 or -errno with @err set. */
 static int vet(struct archive_entry *e, const char *dir, const char *root,
-	       const struct sl_copy_limits *lim, struct sl_copy_result *res)
+	       const struct sl_copy_limits *lim, struct sl_copy_result *res, struct sl_error *err)
 {
 	const char *path = archive_entry_pathname(e);
 	const char *hard = archive_entry_hardlink(e);
@@ -143,9 +131,9 @@ static int vet(struct archive_entry *e, const char *dir, const char *root,
 	char full[PATH_MAX];
 
 	if (!path || !sl_copy_path_ok(path, root))
-		return fail(res, -EPERM, "'%s' is outside '%s'", path ? path : "", root);
+		return sl_error(err, -EPERM, "'%s' is outside '%s'", path ? path : "", root);
 	if (++res->entries > lim->max_entries)
-		return fail(res, -EFBIG, "more than %llu entries",
+		return sl_error(err, -EFBIG, "more than %llu entries",
 			    (unsigned long long)lim->max_entries);
 	if (hard) {
 		struct stat st;
@@ -153,23 +141,23 @@ static int vet(struct archive_entry *e, const char *dir, const char *root,
 		if (!sl_copy_path_ok(hard, root) ||
 		    snprintf(full, sizeof(full), "%s/%s", dir, hard) >= (int)sizeof(full) ||
 		    lstat(full, &st) < 0 || !S_ISREG(st.st_mode))
-			return fail(res, -EPERM, "%s: a hard link to '%s', not to a file of the copy",
+			return sl_error(err, -EPERM, "%s: a hard link to '%s', not to a file of the copy",
 				    path, hard);
 		archive_entry_set_hardlink(e, full);
 	} else if (why) {
-		return fail(res, -EPERM, "%s: %s", path, why);
+		return sl_error(err, -EPERM, "%s: %s", path, why);
 	} else if (archive_entry_filetype(e) == AE_IFLNK) {
 		const char *t = archive_entry_symlink(e);
 
 		if (!t || !sl_copy_link_inside(path, t, root))
-			return fail(res, -EPERM, "%s: a link to '%s', which is not inside the copy",
+			return sl_error(err, -EPERM, "%s: a link to '%s', which is not inside the copy",
 				    path, t ? t : "");
 	}
 	if (archive_entry_size(e) < 0 || (uint64_t)archive_entry_size(e) > lim->max_bytes - res->bytes)
-		return fail(res, -EFBIG, "%s: more than %llu bytes in all", path,
+		return sl_error(err, -EFBIG, "%s: more than %llu bytes in all", path,
 			    (unsigned long long)lim->max_bytes);
 	if (snprintf(full, sizeof(full), "%s/%s", dir, path) >= (int)sizeof(full))
-		return fail(res, -ENAMETOOLONG, "%s: name too long", path);
+		return sl_error(err, -ENAMETOOLONG, "%s: name too long", path);
 	archive_entry_set_pathname(e, full);
 	/* Never set-id or sticky, never the guest's owner: ours, and its rwx. */
 	archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
@@ -181,7 +169,8 @@ static int vet(struct archive_entry *e, const char *dir, const char *root,
 }
 
 static int copy_data(struct archive *in, struct archive *out, const char *path,
-		     const struct sl_copy_limits *lim, struct sl_copy_result *res)
+		     const struct sl_copy_limits *lim, struct sl_copy_result *res,
+		     struct sl_error *err)
 {
 	for (;;) {
 		const void *buf;
@@ -192,14 +181,14 @@ static int copy_data(struct archive *in, struct archive *out, const char *path,
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_WARN)
-			return fail(res, -EIO, "%s: %s", path, archive_error_string(in));
+			return sl_error(err, -EIO, "%s: %s", path, archive_error_string(in));
 		if (off < 0 || (uint64_t)off > lim->max_bytes ||
 		    size > lim->max_bytes - res->bytes)
-			return fail(res, -EFBIG, "%s: more than %llu bytes in all", path,
+			return sl_error(err, -EFBIG, "%s: more than %llu bytes in all", path,
 				    (unsigned long long)lim->max_bytes);
 		res->bytes += size;
 		if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
-			return fail(res, -EIO, "%s: %s", path, archive_error_string(out));
+			return sl_error(err, -EIO, "%s: %s", path, archive_error_string(out));
 	}
 }
 
@@ -209,7 +198,8 @@ static int copy_data(struct archive *in, struct archive *out, const char *path,
  * @dir: an empty directory of ours, where the copy is made
  * @root: the one top-level name the stream may hold
  * @lim: bounds on bytes and entries
- * @res: counts, and the reason when it fails
+ * @res: counts
+ * @err: the reason, when it fails
  *
  * Only regular files, directories, hard links to files of the copy and
  * symlinks that stay inside it are made; everything is owned by the
@@ -220,7 +210,8 @@ static int copy_data(struct archive *in, struct archive *out, const char *path,
  * Return: 0, -EPERM (a refused member), -EFBIG (a limit), -EIO, -ENOMEM
  */
 int sl_copy_extract(int fd, const char *dir, const char *root,
-		    const struct sl_copy_limits *lim, struct sl_copy_result *res)
+		    const struct sl_copy_limits *lim, struct sl_copy_result *res,
+		    struct sl_error *err)
 {
 	struct archive *in = archive_read_new();
 	struct archive *out = archive_write_disk_new();
@@ -235,12 +226,12 @@ int sl_copy_extract(int fd, const char *dir, const char *root,
 	 * SECURE_SYMLINKS refuses exactly the links the stream made.
 	 */
 	if (!realpath(dir, real)) {
-		r = fail(res, -errno, "%s: %s", dir, strerror(errno));
+		r = sl_error(err, -errno, "%s: %s", dir, strerror(errno));
 		goto done;
 	}
 	dir = real;
 	if (!in || !out) {
-		r = fail(res, -ENOMEM, "out of memory");
+		r = sl_error(err, -ENOMEM, "out of memory");
 		goto done;
 	}
 	archive_read_support_format_tar(in);
@@ -249,7 +240,7 @@ int sl_copy_extract(int fd, const char *dir, const char *root,
 						    ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 						    ARCHIVE_EXTRACT_SECURE_NODOTDOT);
 	if (archive_read_open_fd(in, fd, 65536) != ARCHIVE_OK) {
-		r = fail(res, -EIO, "%s", archive_error_string(in));
+		r = sl_error(err, -EIO, "%s", archive_error_string(in));
 		goto done;
 	}
 	for (;;) {
@@ -259,28 +250,28 @@ int sl_copy_extract(int fd, const char *dir, const char *root,
 		if (a == ARCHIVE_EOF)
 			break;
 		if (a < ARCHIVE_WARN) {
-			r = fail(res, -EIO, "not a tar stream: %s", archive_error_string(in));
+			r = sl_error(err, -EIO, "not a tar stream: %s", archive_error_string(in));
 			break;
 		}
 		snprintf(path, sizeof(path), "%s", archive_entry_pathname(e) ?: "");
-		if ((r = vet(e, dir, root, lim, res)) < 0)
+		if ((r = vet(e, dir, root, lim, res, err)) < 0)
 			break;
 		if (archive_write_header(out, e) < ARCHIVE_WARN) {
-			r = fail(res, -EPERM, "%s: %s", path, archive_error_string(out));
+			r = sl_error(err, -EPERM, "%s: %s", path, archive_error_string(out));
 			break;
 		}
 		if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e) &&
-		    (r = copy_data(in, out, path, lim, res)) < 0)
+		    (r = copy_data(in, out, path, lim, res, err)) < 0)
 			break;
 		if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-			r = fail(res, -EIO, "%s: %s", path, archive_error_string(out));
+			r = sl_error(err, -EIO, "%s: %s", path, archive_error_string(out));
 			break;
 		}
 	}
 	if (r == 0 && archive_write_close(out) != ARCHIVE_OK)
-		r = fail(res, -EIO, "%s", archive_error_string(out));
+		r = sl_error(err, -EIO, "%s", archive_error_string(out));
 	if (r == 0 && !res->entries)
-		r = fail(res, -EIO, "the stream held nothing");
+		r = sl_error(err, -EIO, "the stream held nothing");
 done:
 	if (in)
 		archive_read_free(in);

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "error.h"
+
 /*
  * Copy-out: unpack a tar stream that a guest wrote onto the host. The guest
  * is hostile (docs/SECURITY.md), so what it sends is checked entry by entry
@@ -20,13 +22,13 @@ struct sl_copy_limits {
 
 struct sl_copy_result {
 	uint64_t bytes, entries;
-	char error[512]; /* why it stopped, when it failed */
 };
 
 bool sl_copy_path_ok(const char *path, const char *root);
 bool sl_copy_link_inside(const char *entry, const char *target, const char *root);
 int sl_copy_extract(int fd, const char *dir, const char *root,
-		    const struct sl_copy_limits *lim, struct sl_copy_result *res);
+		    const struct sl_copy_limits *lim, struct sl_copy_result *res,
+		    struct sl_error *err);
 
 int sl_copy_remove_tree(const char *path);
 
