@@ -84,11 +84,21 @@ pings() {
 @test "a VM that changes its address gets nothing out" {
 	standin "$P-1"
 	reach "$P-1v" 203.0.113.10
+	# what reaches the internet is counted there: a spoofed packet's reply
+	# could never come back, so only the far side can tell it got out
+	ip netns exec "$NET" iptables-legacy -I INPUT -p udp --dport 9999
+	# another address of the range (another VM's, say), routed through the
+	# gateway; not a martian such as the /30's broadcast or the gateway's
+	# own address, which the kernel drops by itself
 	ip -n "$P-1v" addr flush dev eth0
-	ip -n "$P-1v" addr add 169.254.100.3/30 dev eth0 2>/dev/null ||
-		ip -n "$P-1v" addr add 169.254.100.1/32 dev eth0
-	ip -n "$P-1v" route add default dev eth0 2>/dev/null || true
+	ip -n "$P-1v" addr add 169.254.100.6/32 dev eth0
+	ip -n "$P-1v" route add "$SL_GW/32" dev eth0
+	ip -n "$P-1v" route add default via "$SL_GW"
+	for _ in 1 2 3; do
+		ip netns exec "$P-1v" bash -c 'echo x >/dev/udp/203.0.113.10/9999' 2>/dev/null || true
+	done
 	none_succeed 'reach "$P-1v" 203.0.113.10' 'pings "$P-1v" 203.0.113.10'
+	[ "$(ip netns exec "$NET" iptables-legacy -L INPUT -v -n -x | awk '/dpt:9999/ { print $1 }')" = 0 ]
 }
 
 @test "no IPv6 on any interface the tools made" {
