@@ -39,6 +39,10 @@ check ns-drop t/70-traffic.bats \
 	"policy vectors with real traffic" \
 	"denials are logged with the entry that decided" \
 	"the cloud metadata address is dropped by default"
+check host-open t/70-traffic.bats \
+	"a VM reaches no other VM"
+check host-open t/89-cni-plugin.bats \
+	"a sandbox or a LAN host that borrows a VM range's address"
 check cni-drop t/89-cni-plugin.bats \
 	"libcni: ADD, CHECK, DEL chained" \
 	"libcni: 64 parallel ADDs" \
