@@ -43,6 +43,10 @@ check host-open t/70-traffic.bats \
 	"a VM reaches no other VM"
 check host-open t/89-cni-plugin.bats \
 	"a sandbox or a LAN host that borrows a VM range's address"
+check order-reversed t/70-traffic.bats \
+	"allow only is a whitelist" \
+	"policy vectors with real traffic" \
+	"the cloud metadata address is dropped by default"
 check cni-drop t/89-cni-plugin.bats \
 	"libcni: ADD, CHECK, DEL chained" \
 	"libcni: 64 parallel ADDs" \
