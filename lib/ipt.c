@@ -181,15 +181,18 @@ static size_t limit_match(const struct sl_rule *r, unsigned char *p)
 }
 
 /*
- * -m set --match-set SET dst (revision 1): the kernel keeps the set's
- * index, so the set must exist before the rule, and stays while it is used.
+ * -m set --match-set SET dst: the kernel keeps the set's index, so the set
+ * must exist before the rule, and stays while it is used. Revision 4, the
+ * one iptables makes: iptables -S prints a rule only at the revision it
+ * would use itself ("-m set [unsupported revision]" for revision 1, which
+ * an admin could neither read nor iptables-save).
  */
 static size_t set_match(const struct sl_rule *r, unsigned char *p, uint16_t index)
 {
 	size_t len = XT_ALIGN(sizeof(struct xt_entry_match)) +
-		     XT_ALIGN(sizeof(struct xt_set_info_match_v1));
+		     XT_ALIGN(sizeof(struct xt_set_info_match_v4));
 	struct xt_entry_match *m = (struct xt_entry_match *)p;
-	struct xt_set_info_match_v1 *si;
+	struct xt_set_info_match_v4 *si;
 
 	if (!r->set[0])
 		return 0;
@@ -197,11 +200,13 @@ static size_t set_match(const struct sl_rule *r, unsigned char *p, uint16_t inde
 		return len;
 	m->u.match_size = (uint16_t)len;
 	strcpy(m->u.user.name, "set");
-	m->u.user.revision = 1;
+	m->u.user.revision = 4;
 	si = (void *)m->data;
 	si->match_set.index = index;
 	si->match_set.dim = 1;
 	si->match_set.flags = 0; /* dst */
+	si->packets.op = si->bytes.op = IPSET_COUNTER_NONE;
+	si->flags = 0; /* counters updated, no --return-nomatch */
 	return len;
 }
 
@@ -436,11 +441,18 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 			r->icmp_type = ic->type;
 			if (ic->code[0] || ic->code[1] != 0xff || ic->invflags)
 				r->foreign = true;
-		} else if (!strcmp(m->u.user.name, "set") && m->u.user.revision == 1) {
+		} else if (!strcmp(m->u.user.name, "set") &&
+			   (m->u.user.revision == 4 || m->u.user.revision == 1)) {
+			/* (1: what sltools made before; match_set leads both) */
 			const struct xt_set_info_match_v1 *si = (const void *)m->data;
 
+			const struct xt_set_info_match_v4 *s4 = (const void *)m->data;
+
 			if (si->match_set.dim != 1 || si->match_set.flags ||
-			    sl_ipset_name_of(si->match_set.index, r->set, sizeof(r->set)) < 0)
+			    sl_ipset_name_of(si->match_set.index, r->set, sizeof(r->set)) < 0 ||
+			    (m->u.user.revision == 4 &&
+			     (s4->packets.op != IPSET_COUNTER_NONE ||
+			      s4->bytes.op != IPSET_COUNTER_NONE || s4->flags)))
 				r->foreign = true;
 		} else if (!strcmp(m->u.user.name, "devgroup") && m->u.user.revision == 0) {
 			const struct xt_devgroup_info *di = (const void *)m->data;

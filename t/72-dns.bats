@@ -40,6 +40,9 @@ daemon_pid() {
 	# the kernel holds it, with a timeout, in the name's ip set
 	run ip netns exec "$P-1" ipset list
 	grep -q "^203.0.113.10 timeout" <<<"$output"
+	# and the rule that uses the set reads as iptables would write it
+	ip netns exec "$P-1" iptables-legacy -S SL-FWD | grep -q -- "-m set --match-set [^ ]* dst .*-j ACCEPT"
+	! ip netns exec "$P-1" iptables-legacy -S | grep -q "unsupported" || false
 	# the blocked name: REFUSED at the gateway, and logged
 	run dnsq "$P-1v" "$gw" blocked.test
 	grep -q "^rcode 5" <<<"$output"

@@ -47,6 +47,10 @@ check order-reversed t/70-traffic.bats \
 	"allow only is a whitelist" \
 	"policy vectors with real traffic" \
 	"the cloud metadata address is dropped by default"
+check names-open t/72-dns.bats \
+	"an allowed name resolves at the gateway" \
+	"a resolved address stops being reachable" \
+	"a name never opens what a drop covers"
 check cni-drop t/89-cni-plugin.bats \
 	"libcni: ADD, CHECK, DEL chained" \
 	"libcni: 64 parallel ADDs" \
