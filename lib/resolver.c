@@ -78,6 +78,18 @@ struct tcp_client {
 	uint8_t *buf; /* 2 + SL_DNS_MSG_MAX, while connected */
 };
 
+/*
+ * What an earlier answer gave an address in a set: until when it is open
+ * there (the set's name as its FNV-1a hash; a clash only merges two
+ * allowed entries' timeouts).
+ */
+#define HELD 256
+#define HELD_PROBE 4
+struct held {
+	uint32_t set, addr;
+	long long until_ms;
+};
+
 struct sl_resolver {
 	char name[64];
 	uint32_t gw;
@@ -95,6 +107,7 @@ struct sl_resolver {
 	struct tcp_client cl[TCP_CLIENTS];
 	struct sl_denial_rate dns_log;
 	struct sl_resolver_stats st;
+	struct held *held; /* HELD slots, taken at the first address opened */
 };
 
 static unsigned num_or(const char *v, unsigned def)
@@ -307,6 +320,7 @@ void sl_resolver_close(struct sl_resolver *R)
 	if (R->ep >= 0)
 		close(R->ep);
 	sl_ipset_closep(&R->sets);
+	free(R->held);
 	cache_clear(R);
 	sl_policy_free(&R->pol);
 	sl_entry_list_free(&R->allow);
@@ -546,6 +560,40 @@ static unsigned kept_ttl(const struct sl_resolver *R, unsigned ttl)
 }
 
 /*
+ * The timeout to give @addr in @set: the answer's, or what an earlier
+ * answer left it if that is longer. Two names of one entry (a wildcard's)
+ * may resolve to one address with different TTLs, and the kernel takes the
+ * last add's timeout: the shorter would close the address while the guest
+ * still holds the longer answer. HELD addresses a VM are remembered (the
+ * soonest to expire forgotten first); one forgotten gets its answer's TTL.
+ */
+static unsigned held_timeout(struct sl_resolver *R, const char *set, uint32_t addr, unsigned ttl,
+			     long long now)
+{
+	uint32_t h = sl_fnv1a32(set);
+	size_t i0 = (size_t)((h ^ addr) * 2654435761u) % HELD, victim = i0;
+
+	if (!R->held && !(R->held = calloc(HELD, sizeof(*R->held))))
+		return ttl;
+	for (size_t k = 0; k < HELD_PROBE; k++) {
+		struct held *e = &R->held[(i0 + k) % HELD];
+
+		if (e->until_ms > now && e->set == h && e->addr == addr) {
+			long long left = (e->until_ms - now + 999) / 1000;
+
+			if (left > ttl)
+				ttl = (unsigned)left;
+			e->until_ms = now + ttl * 1000LL;
+			return ttl;
+		}
+		if (e->until_ms < R->held[victim].until_ms)
+			victim = (i0 + k) % HELD;
+	}
+	R->held[victim] = (struct held){ h, addr, now + ttl * 1000LL };
+	return ttl;
+}
+
+/*
  * An answer's addresses into the set of every entry that covers the name,
  * all or none: a failure takes back what this answer added. An address the
  * lists keep from names is said once in dns.log and added nowhere.
@@ -555,6 +603,7 @@ static int open_addrs(struct sl_resolver *R, const struct pending *p,
 {
 	_cleanup_free_ struct added { size_t e; int a; } *done = NULL;
 	uint64_t refused = 0; /* bit a: address a was refused and said */
+	long long now = sl_now_ms();
 	size_t ndone = 0;
 	int r = 0;
 
@@ -574,7 +623,10 @@ static int open_addrs(struct sl_resolver *R, const struct pending *p,
 				refused |= 1ull << a;
 				continue;
 			}
-			r = sl_ipset_add(R->sets, set, addrs[a].addr, kept_ttl(R, addrs[a].ttl), err);
+			r = sl_ipset_add(R->sets, set, addrs[a].addr,
+					 held_timeout(R, set, addrs[a].addr,
+						      kept_ttl(R, addrs[a].ttl), now),
+					 err);
 			if (r == 0)
 				done[ndone++] = (struct added){ e, a };
 		}

@@ -136,6 +136,17 @@ daemon_pid() {
 	reach "$P-1v" 203.0.113.10
 }
 
+@test "two names of one wildcard at one address: the shorter TTL does not close what the longer answer opened" {
+	SL_DNS_TTL_MIN=1 standin "$P-1" --allow '*.ok.test' --dns-upstream 203.0.113.10
+	dnsq "$P-1v" "$SL_GW" good.ok.test | grep -q "^A 203.0.113.10 300"
+	dnsq "$P-1v" "$SL_GW" short.ok.test | grep -q "^A 203.0.113.10 2"
+	sleep 3.5
+	# the guest holds good.ok.test's answer for 300 s: its address stays open
+	reach "$P-1v" 203.0.113.10
+	ip netns exec "$P-1" ipset list | awk '$1 == "203.0.113.10" && $2 == "timeout" { print $3 }' |
+		{ read -r left && [ "$left" -gt 250 ]; }
+}
+
 @test "an answer is given again from the resolver's cache: upstream gone, TTL aged, the guest's question; new lists forget it" {
 	standin "$P-1" --allow allowed.test --drop 192.0.2.0/24 --dns-upstream 203.0.113.10
 	local gw=$SL_GW ttl

@@ -303,6 +303,7 @@ dns_server() {
 		--host-record=private.ok.test,10.1.0.10,"${DNS_TTL:-300}" \
 		--host-record=loop.ok.test,127.0.0.1,"${DNS_TTL:-300}" \
 		--host-record=good.ok.test,203.0.113.10,"${DNS_TTL:-300}" \
+		--host-record=short.ok.test,203.0.113.10,2 \
 		</dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/dnsmasq.log" 3>&-) &
 	DNSMASQ_PID=$!
 	for _ in $(seq 1 50); do
