@@ -51,6 +51,7 @@
 #include "policy.h"
 #include "resolver.h"
 #include "state.h"
+#include "supervisor.h"
 #include "util.h"
 
 #include <libiptc/libiptc.h>
@@ -78,6 +79,7 @@ static struct {
 	int ctl, sig, self_ns, ep;
 	long long empty_since;
 	bool ending;
+	unsigned long long log_max; /* egressd.log's cap (SL_CONSOLE_MAX) */
 } D = { .ctl = -1, .sig = -1, .self_ns = -1, .ep = -1 };
 
 /*
@@ -420,6 +422,33 @@ static int write_pid(struct sl_error *err)
 	return 0;
 }
 
+/*
+ * egressd.log is its stderr, and a guest can make it write (each answer
+ * whose address does not fit its full set is a line), so it is capped as
+ * console.log is: past SL_CONSOLE_MAX bytes it becomes egressd.log.1 (the
+ * older one dropped) and a new one starts. Looked at on every tick.
+ */
+static void cap_log(void)
+{
+	char path[4096], old[4200];
+	struct stat st;
+	int fd;
+
+	if (fstat(2, &st) < 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size < D.log_max ||
+	    sl_run_path(path, sizeof(path), "%s", SL_EGRESSD_LOG) < 0)
+		return;
+	snprintf(old, sizeof(old), "%s.1", path);
+	if (rename(path, old) < 0)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	dup2(fd, 2);
+	close(fd);
+	sl_info("egressd.log passed %llu bytes: what it said before is in egressd.log.1",
+		D.log_max);
+}
+
 /* What it leaves: nothing, but a log that says something. */
 static void remove_files(void)
 {
@@ -458,6 +487,11 @@ static int setup(struct sl_error *err)
 		return sl_error(err, r, "epoll: %s", strerror(-r));
 	if ((r = write_pid(err)) < 0)
 		return r;
+	if (sl_console_max(&D.log_max, NULL) < 0) { /* the tools refuse it: not ours to */
+		D.log_max = SL_CONSOLE_MAX_DEFAULT;
+		sl_warn("bad SL_CONSOLE_MAX: egressd.log is capped at %llu bytes", D.log_max);
+	}
+	cap_log(); /* a log left as large by a daemon before */
 	take_back();
 	D.empty_since = sl_now_ms();
 	return 0;
@@ -525,6 +559,7 @@ static int serve(void)
 		now = sl_now_ms();
 		if (now - tick >= TICK_MS) {
 			tick = now;
+			cap_log();
 			for (size_t i = D.n; i-- > 0;) {
 				if (!ns_alive(D.v[i])) { /* sl-netns del, ip netns del */
 					drop_vm(i);

@@ -357,6 +357,25 @@ for i in range(120):
 	[ ! -e "$SL_RUN_DIR/egressd.pid" ] && [ ! -e "$SL_RUN_DIR/egressd.sock" ]
 }
 
+@test "egressd.log is capped as console.log is: past SL_CONSOLE_MAX bytes it becomes egressd.log.1" {
+	SL_CONSOLE_MAX=65536 standin "$P-1" --drop 198.51.100.0/24
+	local pid log="$SL_RUN_DIR/egressd.log"
+	pid=$(cut -d' ' -f1 "$SL_RUN_DIR/egressd.pid")
+	# the file grows past the cap (appended to as the daemon's lines are)
+	head -c 70000 /dev/zero | tr '\0' x >>"$log"
+	for _ in $(seq 1 40); do [ -e "$log.1" ] && break; sleep 0.1; done
+	[ "$(stat -c %s "$log.1")" -ge 70000 ]
+	grep -q "egressd.log passed 65536 bytes: what it said before is in egressd.log.1" "$log"
+	[ "$(stat -c %s "$log")" -lt 1000 ]
+	pid_alive "$pid"
+	# a daemon started over a log as large rotates it first
+	kill -9 "$pid"
+	head -c 70000 /dev/zero | tr '\0' y >>"$log"
+	SL_CONSOLE_MAX=65536 inhost sl-egress apply "$P-1" --drop 198.51.100.0/24 >/dev/null 2>&1
+	grep -q y "$log.1"
+	[ "$(stat -c %s "$log")" -lt 1000 ]
+}
+
 @test "sl-gc ends a daemon of the run dir that its pid file does not name, and no other" {
 	standin "$P-1" --drop 198.51.100.0/24
 	local pid
