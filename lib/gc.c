@@ -283,11 +283,8 @@ int sl_gc(bool dry_run, struct sl_error *err)
 		}
 		/* a by-hand step killed half-way: the network stays, the step is undone */
 		sl_snapshot_abandoned(names[i], dry, say_what);
-		if (sl_boot_abandoned(names[i], true)) {
+		if (sl_boot_abandoned(names[i], dry))
 			say("VM %s: its sl-boot start died before it ended: stopped", names[i]);
-			if (!dry)
-				sl_boot_abandoned(names[i], false);
-		}
 	}
 	sl_strv_free(names, n);
 

@@ -789,7 +789,8 @@ int sl_step_begin(const char *name, const char *step, const struct sl_kv *kv,
 		r = sl_kv_write(kv, f, false);
 	if (fflush(f) != 0 || flock(fileno(f), LOCK_EX) < 0)
 		r = -errno;
-	fd = r < 0 ? -1 : dup(fileno(f)); /* the lock is the open file's: it holds */
+	/* the lock is the open file's: it holds through the copy */
+	fd = r < 0 ? -1 : fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
 	fclose(f);
 	if (fd < 0 || rename(tmp, path) < 0) {
 		r = r < 0 ? r : -errno;
@@ -798,7 +799,6 @@ int sl_step_begin(const char *name, const char *step, const struct sl_kv *kv,
 			close(fd);
 		return sl_error(err, r, "%s: %s", path, strerror(-r));
 	}
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	return fd;
 }
 

@@ -193,7 +193,7 @@ killed_at() { # killed_at POINT VM ARGS...: sl-boot ARGS killed -9 at POINT
 	nsenter --net="/run/netns/$HOST" env SL_FAULT="$1:$2" \
 		"$BATS_TEST_DIRNAME/../bin/.sl-boot-fault" "${@:3}" >/dev/null 2>&1 &
 	pid=$!
-	stopped_at "$pid"
+	stopped_at "$pid" || { kill -9 "$pid"; wait "$pid"; return 1; } # never left stopped
 	kill -9 "$pid"
 	wait "$pid" || true
 }
