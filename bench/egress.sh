@@ -8,6 +8,8 @@
 #     the upstream straight (same hops: guest, its namespace, the host, the
 #     "internet"); the same name each time (the resolver's cache answers),
 #     then a new name each time (every query upstream and into a set);
+#     beside it, dnsmasq forwarding with --ipset in each VM's namespace, for
+#     what the field's own forwarder costs on the same path;
 #  3. TCP throughput from a guest with 1000 entries vs one with none;
 #  4. the memory of the run dir's one daemon (sl-egressd: every VM's denials
 #     and resolver) with 256 VMs with names, after the queries of 2 and a
@@ -117,6 +119,7 @@ for i in $(seq 200 263); do
 	vm "$i"
 	inhost sl-egress apply "${tag}-$i" --drop '' >/dev/null
 	echo "${tag}-${i}g 203.0.113.10"
+	echo "${tag}-$i ${tag}-${i}g $GW" >>"$SL_RUN_DIR/fwd-vms"
 done >"$SL_RUN_DIR/plain"
 # NAMES: "same" (allowed.test every time: the resolver's cache answers after
 # the first) or "new" (a name never asked before each time, under miss.test:
@@ -217,6 +220,41 @@ for names in same new; do
 	printf '%-34s %10s %10s\n' "straight to the upstream" "$(med "$SL_RUN_DIR/direct")" "$(p90 "$SL_RUN_DIR/direct")"
 	printf 'added by the resolver: %s ms median\n' "$(minus "$(med "$SL_RUN_DIR/via")" "$(med "$SL_RUN_DIR/direct")")"
 done
+# The field's own forwarder beside it, for what any forwarder in the path
+# costs here: dnsmasq in each plain VM's namespace on its gateway, no cache,
+# --ipset putting every answer's address into a set as the resolver does (a
+# process a VM, as sltools had before its one daemon). For it alone the
+# namespace's SL-IN is opened (the guest's queries to GW, the answers).
+while read -r vm g gw; do
+	ip netns exec "$vm" ipset create slbench-fwd hash:ip timeout 3600 -exist
+	ip netns exec "$vm" iptables-legacy -I SL-IN 1 -j ACCEPT
+	ip netns exec "$vm" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
+		--listen-address="$gw" --pid-file= --user=root --cache-size=0 \
+		--server=203.0.113.10 --ipset=/miss.test/slbench-fwd </dev/null >/dev/null 2>&1 &
+	echo "$g $gw"
+done <"$SL_RUN_DIR/fwd-vms" >"$SL_RUN_DIR/fwd"
+while read -r vm g gw; do
+	for _ in $(seq 50); do
+		ip netns exec "$vm" ss -Hlun "src $gw:53" | grep -q . && break
+		sleep 0.1
+	done
+done <"$SL_RUN_DIR/fwd-vms"
+read -r f1 fw1 <"$SL_RUN_DIR/fwd"
+echo "-- the same, new names, through dnsmasq forwarding with --ipset (a process a VM)"
+q "$f1" "$fw1" "$SL_RUN_DIR/fwd1" new
+q "$p1" "$up1" "$SL_RUN_DIR/direct1" new
+printf 'one guest: via dnsmasq %s ms, straight %s ms median: added %s ms\n' \
+	"$(med "$SL_RUN_DIR/fwd1")" "$(med "$SL_RUN_DIR/direct1")" \
+	"$(minus "$(med "$SL_RUN_DIR/fwd1")" "$(med "$SL_RUN_DIR/direct1")")"
+at_once "$SL_RUN_DIR/fwd" "$SL_RUN_DIR/viafwd" new
+at_once "$SL_RUN_DIR/plain" "$SL_RUN_DIR/direct" new
+echo "64 guests at once:"
+printf '%-34s %10s %10s\n' "" median p90
+printf '%-34s %10s %10s\n' "via dnsmasq (64 processes)" "$(med "$SL_RUN_DIR/viafwd")" "$(p90 "$SL_RUN_DIR/viafwd")"
+printf '%-34s %10s %10s\n' "straight to the upstream" "$(med "$SL_RUN_DIR/direct")" "$(p90 "$SL_RUN_DIR/direct")"
+fwdset=$(ip netns exec "$(cut -d' ' -f1 "$SL_RUN_DIR/fwd-vms" | head -1)" ipset test slbench-fwd 203.0.113.10 2>&1 | grep -q 'is in' && echo yes || echo no)
+printf 'added by dnsmasq forwarding: %s ms median (its set holds the answers: %s)\n' \
+	"$(minus "$(med "$SL_RUN_DIR/viafwd")" "$(med "$SL_RUN_DIR/direct")")" "$fwdset"
 
 echo "== 3. TCP throughput, $mb MB from the guest (MB/s)"
 vm 4

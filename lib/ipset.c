@@ -179,6 +179,21 @@ int sl_ipset_destroy(struct sl_ipset *s, const char *set, struct sl_error *err)
 			"cannot remove ip set %s: %s", set, s->err);
 }
 
+/*
+ * libipset asks the kernel for a set's type before every add (a second
+ * netlink round trip) unless the name is in its process-wide cache. Every
+ * set we make is hash:ip inet, in whichever namespace: once an add found
+ * the kernel's revision of it, any set of that name has that type.
+ */
+static void remember_type(const char *set)
+{
+	for (const struct ipset_type *t = ipset_types(); t; t = t->next)
+		if (t->kernel_check == IPSET_KERNEL_OK && ipset_match_typename("hash:ip", t)) {
+			ipset_cache_add(set, t, NFPROTO_IPV4); /* -EEXIST when known */
+			return;
+		}
+}
+
 /**
  * sl_ipset_add() - add an address, or renew it, for @timeout seconds
  * @err: why, when it fails
@@ -192,6 +207,7 @@ int sl_ipset_add(struct sl_ipset *s, const char *set, uint32_t addr, unsigned ti
 
 	if (run(s, "add %s %s timeout %u -exist", set, sl_ip_fmt(addr, a), timeout) < 0)
 		return sl_error(err, -EIO, "cannot add %s to ip set %s: %s", a, set, s->err);
+	remember_type(set);
 	return 0;
 }
 
