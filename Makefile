@@ -48,7 +48,7 @@ GUESTDIR ?= $(PREFIX)/lib/sltools/guest
 override CFLAGS += -DSL_GUEST_INSTALL_DIR='"$(GUESTDIR)"'
 
 SUPERVISE_SRC := libexec/sl-supervise.c lib/supervisor.c lib/caplog.c lib/error.c lib/proto.c lib/state.c lib/kv.c \
-	lib/log.c lib/name.c lib/spawn.c
+	lib/log.c lib/name.c lib/spawn.c lib/sweep.c
 LIBEXECDIR ?= $(PREFIX)/libexec/sltools
 override CFLAGS += -DSL_LIBEXEC_DIR='"$(LIBEXECDIR)"'
 ifeq ($(SANITIZE),1)

@@ -883,18 +883,18 @@ static int user_ranges(const char *name, struct sl_cidr **v, size_t *n)
 /**
  * sl_egress_prune_users() - forget the range users whose VM is gone
  * @gone: says whether a VM no longer exists
- * @dry: only report
- * @report: called with each such VM and its range
+ * @sw: the sweep, told each such VM and its range
+ * @err: why, when it fails
  *
  * A VM whose state was lost still counts as a user of its range, and would
  * keep the range's host rules after the last real VM left. The range's
- * directory goes with its last user; sl-gc then finds the rules of a range
- * with no directory. Takes the "host" lock.
+ * directory goes with its last user; sl_egress_prune_host_rules() then
+ * finds the rules of a range with no directory. Takes the "host" lock.
  *
  * Return: how many were (or would be) forgotten, or -errno
  */
-int sl_egress_prune_users(bool (*gone)(const char *name), bool dry,
-			  void (*report)(const char *name, const char *range), struct sl_error *err)
+int sl_egress_prune_users(bool (*gone)(const char *name), struct sl_sweep *sw,
+			  struct sl_error *err)
 {
 	_cleanup_close_ int lock = sl_lock("host", err);
 	_cleanup_closedir_ DIR *top = NULL;
@@ -919,11 +919,52 @@ int sl_egress_prune_users(bool (*gone)(const char *name), bool dry,
 		while (d && (u = readdir(d))) {
 			if (u->d_name[0] == '.' || !gone(u->d_name))
 				continue;
-			report(u->d_name, range);
+			sl_sweep_say(sw, "%s as a user of range %s (no state)", u->d_name, range);
 			found++;
-			if (!dry)
+			if (!sw->dry)
 				range_user_del(u->d_name, range);
 		}
+	}
+	return found;
+}
+
+/**
+ * sl_egress_prune_host_rules() - remove the host rules of ranges no VM uses
+ * @sw: the sweep, told each range whose rules go
+ *
+ * Only this run dir's rules (their comment names it): other run dirs'
+ * ranges are theirs. A range is used while its directory of users exists.
+ * Takes the "host" lock.
+ *
+ * Return: how many ranges' rules went (or would)
+ */
+int sl_egress_prune_host_rules(struct sl_sweep *sw)
+{
+	_cleanup_close_ int lock = sl_lock("host", NULL);
+	_cleanup_ipt_ struct xtc_handle *h = NULL;
+	_cleanup_free_ struct sl_rule *rules = NULL;
+	size_t nr = 0;
+	int found = 0;
+
+	if (lock < 0 || sl_ipt_open("filter", &h, NULL) < 0 ||
+	    sl_ipt_list(h, SL_CHAIN_HOST_FWD, &rules, &nr) < 0)
+		return 0;
+	for (size_t i = 0; i < nr; i++) {
+		struct sl_cidr range;
+		char dir[4096], rs[SL_CIDR_STRLEN + 1];
+		bool dup = false;
+
+		if (!sl_egress_host_comment_range(rules[i].comment, &range))
+			continue;
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(rules[j].comment, rules[i].comment);
+		if (dup || range_dir(sl_cidr_fmt(&range, rs), dir, sizeof(dir)) < 0 ||
+		    access(dir, F_OK) == 0)
+			continue;
+		sl_sweep_say(sw, "host rules of range %s", rs);
+		found++;
+		if (!sw->dry)
+			sl_egress_host_release(&range, NULL);
 	}
 	return found;
 }

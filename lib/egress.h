@@ -9,6 +9,7 @@
 #include "cidr.h"
 #include "error.h"
 #include "kv.h"
+#include "sweep.h"
 #include "policy.h"
 
 /* Chains in the VM's namespace. */
@@ -78,8 +79,8 @@ int sl_egress_attach_check(const struct sl_egress_cfg *c, struct sl_error *err);
 int sl_egress_host_release(const struct sl_cidr *range, struct sl_error *err);
 void sl_egress_host_comment(const struct sl_cidr *range, char *buf, size_t len);
 bool sl_egress_host_comment_range(const char *comment, struct sl_cidr *range);
-int sl_egress_prune_users(bool (*gone)(const char *name), bool dry,
-			  void (*report)(const char *name, const char *range),
+int sl_egress_prune_users(bool (*gone)(const char *name), struct sl_sweep *sw,
 			  struct sl_error *err);
+int sl_egress_prune_host_rules(struct sl_sweep *sw);
 
 #endif

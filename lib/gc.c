@@ -33,22 +33,6 @@
 
 #include <libiptc/libiptc.h>
 
-static bool dry;
-static int removed;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s", dry ? "would remove " : "removed ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	removed++;
-}
-
 static bool alive(int pid)
 {
 	return sl_proc_start(pid, NULL) == 0;
@@ -115,81 +99,61 @@ static bool vm_dead(const char *name, const struct sl_kv *st)
 	return false;
 }
 
-static void remove_vm(const char *name, const struct sl_kv *st)
+static void remove_vm(struct sl_sweep *sw, const char *name, const struct sl_kv *st)
 {
 	int sup, qemu;
 
 	if (sl_kv_get(st, "SL_CNI_CONTAINER")) {
-		say("sl-cni attachment %s of %s (its sandbox is gone): rules, lease", name,
+		sl_sweep_say(sw, "sl-cni attachment %s of %s (its sandbox is gone): rules, lease", name,
 		    sl_kv_get(st, "SL_CNI_CONTAINER"));
-		if (!dry)
+		if (!sw->dry)
 			sl_cniplug_remove(name, NULL);
 		return;
 	}
 
 	sl_vm_pids(name, &sup, &qemu);
 	if (sl_kv_get(st, "SL_NETNS_ID") && sl_netns_exists(name) <= 0)
-		say("VM %s: the state of its namespace, deleted outside sltools", name);
+		sl_sweep_say(sw, "VM %s: the state of its namespace, deleted outside sltools", name);
 	if (sup || qemu || sl_kv_get(st, "SL_PID"))
-		say("VM %s: supervisor %d, QEMU %d", name, sup, qemu);
-	if (!dry)
+		sl_sweep_say(sw, "VM %s: supervisor %d, QEMU %d", name, sup, qemu);
+	if (!sw->dry)
 		sl_boot_stop(name, 0, NULL);
 	if (sl_kv_get(st, "SL_EGRESS_RANGE")) {
-		say("VM %s: egress rules", name);
-		if (!dry)
+		sl_sweep_say(sw, "VM %s: egress rules", name);
+		if (!sw->dry)
 			sl_egress_flush(name, NULL);
 	}
 	if (sl_kv_get(st, "SL_CNI_NETWORK")) {
-		say("VM %s: CNI attachment to %s (DEL)", name, sl_kv_get(st, "SL_CNI_NETWORK"));
-		if (!dry)
+		sl_sweep_say(sw, "VM %s: CNI attachment to %s (DEL)", name, sl_kv_get(st, "SL_CNI_NETWORK"));
+		if (!sw->dry)
 			sl_cni_del(name, NULL);
 	}
 	if (sl_netns_exists(name) > 0 && netns_is_recorded(name, st)) {
-		say("VM %s: namespace, TAP and veth", name);
-		if (!dry)
+		sl_sweep_say(sw, "VM %s: namespace, TAP and veth", name);
+		if (!sw->dry)
 			sl_netns_del(name, NULL);
 	}
 	if (sl_kv_get(st, "SL_PARENT") && sl_kv_get(st, "SL_TAP")) {
-		say("VM %s: macvtap %s on %s", name, sl_kv_get(st, "SL_TAP"),
+		sl_sweep_say(sw, "VM %s: macvtap %s on %s", name, sl_kv_get(st, "SL_TAP"),
 		    sl_kv_get(st, "SL_PARENT"));
-		if (!dry)
+		if (!sw->dry)
 			sl_macvtap_del(name, sl_kv_get(st, "SL_TAP"), NULL);
 	}
 	if (sl_kv_get(st, "SL_BRIDGE") && sl_kv_get(st, "SL_TAP")) {
-		say("VM %s: TAP %s on bridge %s", name, sl_kv_get(st, "SL_TAP"),
+		sl_sweep_say(sw, "VM %s: TAP %s on bridge %s", name, sl_kv_get(st, "SL_TAP"),
 		    sl_kv_get(st, "SL_BRIDGE"));
-		if (!dry)
+		if (!sw->dry)
 			sl_port_del(name, sl_kv_get(st, "SL_TAP"), sl_kv_get(st, "SL_BRIDGE"), NULL);
 	}
 	if (sl_kv_get(st, "SL_IP")) {
 		_cleanup_kv_ struct sl_kv out = { 0 };
 
-		say("VM %s: lease %s", name, sl_kv_get(st, "SL_IP"));
-		if (!dry)
+		sl_sweep_say(sw, "VM %s: lease %s", name, sl_kv_get(st, "SL_IP"));
+		if (!sw->dry)
 			sl_ipam_release(name, &out, NULL);
 	}
-	if (!dry)
+	if (!sw->dry)
 		sl_state_purge(name, NULL); /* what is left: the owner, the logs */
-}
-
-static void say_what(const char *what)
-{
-	say("%s", what);
-}
-
-static void say_torn(const char *name)
-{
-	say("VM %s: a state directory left empty or with only a cut-short write", name);
-}
-
-static void say_template(const char *dir)
-{
-	say("template %s (nothing uses it)", dir);
-}
-
-static void say_fork(const char *dir)
-{
-	say("fork snapshot %s (its sl-up fork is gone)", dir);
 }
 
 static bool has_state(const char *name)
@@ -205,18 +169,13 @@ static bool no_state(const char *name)
 	return !has_state(name);
 }
 
-static void say_user(const char *name, const char *range)
-{
-	say("%s as a user of range %s (no state)", name, range);
-}
-
 /*
  * Supervisors and QEMUs of ours whose VM has no state dir any more (it was
  * deleted under them): found in /proc, and killed; so is a daemon of the
  * run dir that its pid file does not name (the run dir was emptied under
  * it), but only while no tool holds the egressd lock (one is starting).
  */
-static void stateless_processes(void)
+static int stateless_processes(struct sl_sweep *sw, struct sl_error *err)
 {
 	_cleanup_closedir_ DIR *d = opendir("/proc");
 	_cleanup_close_ int lock = sl_lock_try(SL_EGRESSD_LOCK, NULL);
@@ -234,19 +193,228 @@ static void stateless_processes(void)
 			/* the run dir's daemon is the one its pid file names */
 			if (pid == daemon || lock < 0)
 				continue;
-			say("sl-egressd %d (not the run dir's: no pid file names it)", pid);
-			if (!dry)
+			sl_sweep_say(sw, "sl-egressd %d (not the run dir's: no pid file names it)", pid);
+			if (!sw->dry)
 				kill(pid, SIGKILL);
 			continue;
 		}
 		if (!what || has_state(vm))
 			continue;
-		say("%s %d of %s (no state)", what == SL_PROC_SUPERVISOR ? "supervisor" : "QEMU",
+		sl_sweep_say(sw, "%s %d of %s (no state)", what == SL_PROC_SUPERVISOR ? "supervisor" : "QEMU",
 		    pid, vm);
-		if (!dry)
+		if (!sw->dry)
 			kill(pid, SIGKILL);
 	}
+	(void)err;
+	return 0;
 }
+
+/*
+ * VMs with state whose processes or owner died go whole; a by-hand step
+ * killed half-way (sl-boot start, snapshot) is undone, the network kept.
+ */
+static int vms_with_state(struct sl_sweep *sw, struct sl_error *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int r = sl_state_list(&names, &n, err);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_kv_ struct sl_kv st = { 0 };
+
+		if (sl_state_load(names[i], &st, NULL) < 0)
+			continue;
+		if (vm_dead(names[i], &st)) {
+			remove_vm(sw, names[i], &st);
+			continue;
+		}
+		sl_snapshot_abandoned(names[i], sw);
+		sl_boot_abandoned(names[i], sw);
+	}
+	sl_strv_free(names, n);
+	return 0;
+}
+
+/* State dirs a kill left with only a cut-short first write; sl-up's templates and forks' snapshots nothing uses. */
+static int torn_and_snapshots(struct sl_sweep *sw, struct sl_error *err)
+{
+	(void)err;
+	sl_state_torn(sw);
+	sl_templates_gc(sw);
+	sl_forks_gc(sw);
+	return 0;
+}
+
+/* Our namespaces with no state at all (the state dir was lost). */
+static int stateless_namespaces(struct sl_sweep *sw, struct sl_error *err)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	(void)err;
+	if (sl_netns_list(&names, &n, NULL) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_kv_ struct sl_kv none = { 0 };
+
+		if (has_state(names[i]))
+			continue;
+		sl_sweep_say(sw, "namespace %s (no state)", names[i]);
+		if (!sw->dry)
+			remove_vm(sw, names[i], &none);
+	}
+	sl_strv_free(names, n);
+	return 0;
+}
+
+/*
+ * Host veth ends whose VM has no namespace: the alias names the VM (or,
+ * an older sltools', is the tag alone on a link named as the VM).
+ */
+static int host_veths(struct sl_sweep *sw, struct sl_error *err)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	char **names = NULL, pat[300];
+	size_t n = 0;
+
+	(void)err;
+	sl_owner_alias("veth", "*", pat, sizeof(pat));
+	for (int pass = 0; pass < 2; pass++) {
+		if ((!sk && sl_nl_open(&sk) < 0) ||
+		    sl_link_list_alias(sk, pass ? pat : sl_owner_tag(), &names, &n) < 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			struct sl_link l;
+			char vm[SL_NAME_MAX + 1];
+
+			if (pass && (sl_link_get(sk, names[i], &l) < 0 ||
+				     !sl_alias_owner(l.alias, "veth", vm, sizeof(vm))))
+				continue;
+			if (!pass)
+				snprintf(vm, sizeof(vm), "%s", names[i]);
+			if (sl_netns_exists(vm) > 0)
+				continue;
+			if (strcmp(vm, names[i]))
+				sl_sweep_say(sw, "host link %s of %s", names[i], vm);
+			else
+				sl_sweep_say(sw, "host link %s", names[i]);
+			if (!sw->dry)
+				sl_link_del(sk, names[i]);
+		}
+		sl_strv_free(names, n);
+	}
+	return 0;
+}
+
+/*
+ * One link of ours in bridge, macvtap or sl-cni mode whose VM has no state:
+ * removed, and for a bridge port its bridge noted in @gone (*ngone of them).
+ */
+static void stateless_link(struct sl_sweep *sw, struct nl_sock *sk, const char *ifname,
+			   const struct sl_link *l, int *gone, size_t *ngone)
+{
+	char vm[64];
+
+	if (sl_alias_owner(l->alias, "macvtap", vm, sizeof(vm)) && !has_state(vm)) {
+		sl_sweep_say(sw, "macvtap %s of %s (no state)", ifname, vm);
+		if (!sw->dry)
+			sl_link_del(sk, ifname);
+	}
+	/* its rules go with it: once the link is gone nothing says whose they were */
+	if (sl_alias_owner(l->alias, "cni", vm, sizeof(vm)) && !has_state(vm)) {
+		sl_sweep_say(sw, "sl-cni host end %s and its rules (no state)", ifname);
+		if (!sw->dry) {
+			sl_link_del(sk, ifname);
+			sl_egress_attach_remove(ifname, NULL);
+		}
+	}
+	if (sl_alias_owner(l->alias, "port", vm, sizeof(vm)) && !has_state(vm)) {
+		sl_sweep_say(sw, "bridge port %s of %s (no state)", ifname, vm);
+		gone[(*ngone)++] = l->master;
+		if (!sw->dry)
+			sl_link_del(sk, ifname);
+	}
+}
+
+/* Bridge, macvtap and sl-cni links whose VM has no state, then our bridges left empty. */
+static int mode_links(struct sl_sweep *sw, struct sl_error *err)
+{
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	_cleanup_free_ int *gone = NULL; /* bridges of ports removed (dry: would be) */
+	char **names = NULL, pat[300];
+	size_t n = 0, ngone = 0;
+
+	(void)err;
+	snprintf(pat, sizeof(pat), "%s *", sl_owner_tag());
+	if (sl_nl_open(&sk) < 0 || sl_link_list_alias(sk, pat, &names, &n) < 0)
+		return 0;
+	gone = calloc(n + 1, sizeof(*gone));
+	for (int pass = 0; pass < 2 && gone; pass++)
+		for (size_t i = 0; i < n; i++) {
+			struct sl_link l;
+			int ports;
+
+			if (sl_link_get(sk, names[i], &l) < 0)
+				continue;
+			if (pass == 0) {
+				stateless_link(sw, sk, names[i], &l, gone, &ngone);
+				continue;
+			}
+			if (strcmp(l.kind, "bridge"))
+				continue;
+			ports = sl_link_ports(sk, l.ifindex);
+			for (size_t k = 0; sw->dry && k < ngone; k++)
+				ports -= gone[k] == l.ifindex;
+			if (ports == 0) {
+				sl_sweep_say(sw, "bridge %s (no ports left)", names[i]);
+				if (!sw->dry)
+					sl_link_del(sk, names[i]);
+			}
+		}
+	sl_strv_free(names, n);
+	return 0;
+}
+
+/* Leases of VMs that have no state. */
+static int stateless_leases(struct sl_sweep *sw, struct sl_error *err)
+{
+	_cleanup_free_ struct sl_lease *v = NULL;
+	size_t n = 0;
+
+	(void)err;
+	if (sl_ipam_leases(&v, &n, NULL) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_kv_ struct sl_kv out = { 0 };
+
+		if (has_state(v[i].name))
+			continue;
+		sl_sweep_say(sw, "lease of %s", v[i].name);
+		if (!sw->dry)
+			sl_ipam_release(v[i].name, &out, NULL);
+	}
+	return 0;
+}
+
+/* Range users whose VM has no state, then the host rules of ranges no VM uses: egress's own. */
+static int host_ranges(struct sl_sweep *sw, struct sl_error *err)
+{
+	(void)err;
+	sl_egress_prune_users(no_state, sw, NULL);
+	sl_egress_prune_host_rules(sw);
+	return 0;
+}
+
+/*
+ * In this order: a VM's own removal takes its links, lease and rules, so
+ * the later sweeps find only what no VM's state names any more.
+ */
+static int (*const phases[])(struct sl_sweep *sw, struct sl_error *err) = {
+	vms_with_state,	      torn_and_snapshots, stateless_processes, stateless_namespaces,
+	host_veths,	      mode_links,	  stateless_leases,    host_ranges,
+};
 
 /**
  * sl_gc() - remove what no live VM owns
@@ -256,204 +424,20 @@ static void stateless_processes(void)
  * Only objects carrying this SL_RUN_DIR's owner tag, or recorded under it,
  * are ever touched: namespaces (their loopback's alias), host links (alias),
  * leases, rules (chains and comments of our own), processes (pid files
- * checked against /proc/PID/cmdline).
+ * checked against /proc/PID/cmdline). Each phase asks the layer that owns
+ * the state; each says what it removes on standard output.
  *
  * Return: how many objects were (or would be) removed, or -errno
  */
 int sl_gc(bool dry_run, struct sl_error *err)
 {
-	char **names = NULL;
-	size_t n = 0;
-	int r;
+	struct sl_sweep sw = { .dry = dry_run };
 
-	dry = dry_run;
-	removed = 0;
-	/* 1. VMs with state whose processes or owner died. */
-	r = sl_state_list(&names, &n, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_kv_ struct sl_kv st = { 0 };
+	for (size_t i = 0; i < ARRAY_SIZE(phases); i++) {
+		int r = phases[i](&sw, err);
 
-		if (sl_state_load(names[i], &st, NULL) < 0)
-			continue;
-		if (vm_dead(names[i], &st)) {
-			remove_vm(names[i], &st);
-			continue;
-		}
-		/* a by-hand step killed half-way: the network stays, the step is undone */
-		sl_snapshot_abandoned(names[i], dry, say_what);
-		if (sl_boot_abandoned(names[i], dry))
-			say("VM %s: its sl-boot start died before it ended: stopped", names[i]);
+		if (r < 0)
+			return r;
 	}
-	sl_strv_free(names, n);
-
-	/* 1a. State dirs that a kill left with only a cut-short first write. */
-	sl_state_torn(dry, say_torn);
-
-	/* 1b. sl-up's templates nothing uses. */
-	sl_templates_gc(dry, say_template);
-	sl_forks_gc(dry, say_fork);
-
-	/* 1c. Processes of VMs whose state dir was lost. */
-	stateless_processes();
-
-	/* 2. Our namespaces with no state at all (the state dir was lost). */
-	if (sl_netns_list(&names, &n, NULL) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (has_state(names[i]))
-				continue;
-			say("namespace %s (no state)", names[i]);
-			if (!dry) {
-				_cleanup_kv_ struct sl_kv none = { 0 };
-
-				remove_vm(names[i], &none);
-			}
-		}
-		sl_strv_free(names, n);
-	}
-
-	/* 3. Host veth ends whose VM has no namespace: the alias names the VM (or,
-	 * an older sltools', is the tag alone on a link named as the VM). */
-	{
-		_cleanup_nl_ struct nl_sock *sk = NULL;
-		char pat[300];
-
-		sl_owner_alias("veth", "*", pat, sizeof(pat));
-		for (int pass = 0; pass < 2; pass++) {
-			if ((!sk && sl_nl_open(&sk) < 0) ||
-			    sl_link_list_alias(sk, pass ? pat : sl_owner_tag(), &names, &n) < 0)
-				break;
-			for (size_t i = 0; i < n; i++) {
-				struct sl_link l;
-				char vm[SL_NAME_MAX + 1];
-
-				if (pass && (sl_link_get(sk, names[i], &l) < 0 ||
-					     !sl_alias_owner(l.alias, "veth", vm, sizeof(vm))))
-					continue;
-				if (!pass)
-					snprintf(vm, sizeof(vm), "%s", names[i]);
-				if (sl_netns_exists(vm) > 0)
-					continue;
-				if (strcmp(vm, names[i]))
-					say("host link %s of %s", names[i], vm);
-				else
-					say("host link %s", names[i]);
-				if (!dry)
-					sl_link_del(sk, names[i]);
-			}
-			sl_strv_free(names, n);
-		}
-	}
-
-	/* 3b. Bridge and macvtap mode: ports and macvtaps whose VM has no state, then
-	 * our empty bridges. */
-	{
-		_cleanup_nl_ struct nl_sock *sk = NULL;
-		_cleanup_free_ int *gone = NULL; /* bridges of ports removed (dry: would be) */
-		size_t ngone = 0;
-		char pat[300];
-
-		snprintf(pat, sizeof(pat), "%s *", sl_owner_tag());
-		if (sl_nl_open(&sk) == 0 && sl_link_list_alias(sk, pat, &names, &n) == 0) {
-			gone = calloc(n + 1, sizeof(*gone));
-			for (int pass = 0; pass < 2 && gone; pass++)
-				for (size_t i = 0; i < n; i++) {
-					struct sl_link l;
-					char vm[64];
-					int ports;
-
-					if (sl_link_get(sk, names[i], &l) < 0)
-						continue;
-					if (pass == 0 && sl_alias_owner(l.alias, "macvtap", vm, sizeof(vm)) &&
-					    !has_state(vm)) {
-						say("macvtap %s of %s (no state)", names[i], vm);
-						if (!dry)
-							sl_link_del(sk, names[i]);
-					}
-					/* its rules go with it: once the link is gone nothing
-					 * says whose they were */
-					if (pass == 0 && sl_alias_owner(l.alias, "cni", vm, sizeof(vm)) &&
-					    !has_state(vm)) {
-						say("sl-cni host end %s and its rules (no state)",
-						    names[i]);
-						if (!dry) {
-							sl_link_del(sk, names[i]);
-							sl_egress_attach_remove(names[i], NULL);
-						}
-					}
-					if (pass == 0 && sl_alias_owner(l.alias, "port", vm, sizeof(vm)) &&
-					    !has_state(vm)) {
-						say("bridge port %s of %s (no state)", names[i], vm);
-						gone[ngone++] = l.master;
-						if (!dry)
-							sl_link_del(sk, names[i]);
-					}
-					if (pass == 0 || strcmp(l.kind, "bridge"))
-						continue;
-					ports = sl_link_ports(sk, l.ifindex);
-					for (size_t k = 0; dry && k < ngone; k++)
-						ports -= gone[k] == l.ifindex;
-					if (ports == 0) {
-						say("bridge %s (no ports left)", names[i]);
-						if (!dry)
-							sl_link_del(sk, names[i]);
-					}
-				}
-			sl_strv_free(names, n);
-		}
-	}
-
-	/* 4. Leases of VMs that have no state. */
-	{
-		_cleanup_free_ struct sl_lease *v = NULL;
-
-		if (sl_ipam_leases(&v, &n, NULL) == 0)
-			for (size_t i = 0; i < n; i++) {
-				_cleanup_kv_ struct sl_kv out = { 0 };
-
-				if (has_state(v[i].name))
-					continue;
-				say("lease of %s", v[i].name);
-				if (!dry)
-					sl_ipam_release(v[i].name, &out, NULL);
-			}
-	}
-
-	/* 4b. Range users (egress) whose VM has no state. */
-	sl_egress_prune_users(no_state, dry, say_user, NULL);
-
-	/* 5. Host rules of ranges no VM uses. */
-	{
-		_cleanup_close_ int lock = sl_lock("host", NULL);
-		_cleanup_ipt_ struct xtc_handle *h = NULL;
-		_cleanup_free_ struct sl_rule *rules = NULL;
-		size_t nr = 0;
-
-		if (lock >= 0 && sl_ipt_open("filter", &h, NULL) == 0 &&
-		    sl_ipt_list(h, SL_CHAIN_HOST_FWD, &rules, &nr) == 0) {
-			for (size_t i = 0; i < nr; i++) {
-				struct sl_cidr range;
-				char dir[4096], rs[SL_CIDR_STRLEN + 1];
-				bool dup = false;
-
-				/* only this run dir's rules: others' ranges are theirs */
-				if (!sl_egress_host_comment_range(rules[i].comment, &range))
-					continue;
-				for (size_t j = 0; j < i; j++)
-					dup |= !strcmp(rules[j].comment, rules[i].comment);
-				if (dup)
-					continue;
-				sl_cidr_fmt(&range, rs);
-				*strchrnul(rs, '/') = '_';
-				if (sl_run_path(dir, sizeof(dir), "egress/%s", rs) == 0 &&
-				    access(dir, F_OK) == 0)
-					continue;
-				say("host rules of range %s", sl_cidr_fmt(&range, rs));
-				if (!dry)
-					sl_egress_host_release(&range, NULL);
-			}
-		}
-	}
-	return removed;
+	return sw.removed;
 }

@@ -538,19 +538,18 @@ static int step_begin(struct sl_step *step, const char *dir, bool running,
 /**
  * sl_snapshot_abandoned() - undo what a killed sl-boot snapshot left
  * @name: VM
- * @dry: only say what would be done
- * @say: told what is (or would be) removed or resumed
+ * @sw: the sweep: told what is (or would be) removed or resumed
  *
  * Its directory goes unless its manifest was written (the snapshot is
  * whole then); the VM runs again if it ran before the snapshot paused it.
  *
  * Return: true when there was such a step
  */
-bool sl_snapshot_abandoned(const char *name, bool dry, void (*say)(const char *what))
+bool sl_snapshot_abandoned(const char *name, struct sl_sweep *sw)
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
 	const char *dir, *was;
-	char p[4200], what[4400];
+	char p[4200];
 	int fd = sl_step_abandoned(name, SL_STEP_SNAPSHOT, &kv);
 
 	if (fd < 0)
@@ -559,19 +558,17 @@ bool sl_snapshot_abandoned(const char *name, bool dry, void (*say)(const char *w
 	was = sl_kv_get(&kv, "SL_WAS_RUNNING");
 	if (dir && path_in(p, sizeof(p), dir, SL_SNAP_MANIFEST) == 0 && access(p, F_OK) < 0 &&
 	    access(dir, F_OK) == 0) {
-		snprintf(what, sizeof(what), "half-made snapshot %s of %s (its sl-boot snapshot died)",
-			 dir, name);
-		say(what);
-		if (!dry)
+		sl_sweep_say(sw, "half-made snapshot %s of %s (its sl-boot snapshot died)", dir,
+			     name);
+		if (!sw->dry)
 			sl_snapshot_remove(dir);
 	}
 	if (was && !strcmp(was, "1")) {
-		snprintf(what, sizeof(what), "the pause of %s for a snapshot (it runs on)", name);
-		say(what);
-		if (!dry)
+		sl_sweep_say(sw, "the pause of %s for a snapshot (it runs on)", name);
+		if (!sw->dry)
 			sl_vm_pause(name, false, NULL);
 	}
-	if (dry)
+	if (sw->dry)
 		close(fd);
 	else
 		sl_step_end(name, SL_STEP_SNAPSHOT, fd);
@@ -1054,7 +1051,7 @@ static void newest_template(const char *group, char *best, size_t len)
 
 /* One group's templates: all but the newest unless a VM runs from one;
  * a half-made one whose maker is gone. */
-static int templates_gc_group(const char *group, bool dry, void (*say)(const char *what))
+static int templates_gc_group(const char *group, struct sl_sweep *sw)
 {
 	_cleanup_closedir_ DIR *d = opendir(group);
 	char best[256], p[4300];
@@ -1071,20 +1068,19 @@ static int templates_gc_group(const char *group, bool dry, void (*say)(const cha
 			continue;
 		if (tmp ? sl_proc_start(atoi(tmp + 5), NULL) == 0 : template_used(p))
 			continue;
-		say(p);
+		sl_sweep_say(sw, "template %s (nothing uses it)", p);
 		found++;
-		if (!dry)
+		if (!sw->dry)
 			sl_snapshot_remove(p);
 	}
-	if (!dry)
+	if (!sw->dry)
 		rmdir(group); /* once empty */
 	return found;
 }
 
 /**
  * sl_templates_gc() - remove sl-up's templates nothing uses
- * @dry: only say what would go
- * @say: called with each template directory that goes
+ * @sw: the sweep, told each template directory that goes
  *
  * Of each group's kept templates, the newest stays (the next sl-up reuses
  * it); older ones go unless a VM still runs from one, and so do half-made
@@ -1092,7 +1088,7 @@ static int templates_gc_group(const char *group, bool dry, void (*say)(const cha
  *
  * Return: how many went (or would)
  */
-int sl_templates_gc(bool dry, void (*say)(const char *what))
+int sl_templates_gc(struct sl_sweep *sw)
 {
 	char top[4096];
 	_cleanup_closedir_ DIR *d = NULL;
@@ -1107,24 +1103,23 @@ int sl_templates_gc(bool dry, void (*say)(const char *what))
 		if (e->d_name[0] == '.')
 			continue;
 		if (snprintf(group, sizeof(group), "%s/%s", top, e->d_name) < (int)sizeof(group))
-			found += templates_gc_group(group, dry, say);
+			found += templates_gc_group(group, sw);
 	}
-	if (!dry)
+	if (!sw->dry)
 		rmdir(top);
 	return found;
 }
 
 /**
  * sl_forks_gc() - remove the snapshots of forks whose sl-up is gone
- * @dry: only say what would go
- * @say: called with each directory that goes
+ * @sw: the sweep, told each directory that goes
  *
  * sl-up fork removes its snapshot once the fork runs; a kill leaves it.
  * It is kept while the fork's state names a live owner.
  *
  * Return: how many went (or would)
  */
-int sl_forks_gc(bool dry, void (*say)(const char *what))
+int sl_forks_gc(struct sl_sweep *sw)
 {
 	char top[4096];
 	_cleanup_closedir_ DIR *d = NULL;
@@ -1144,9 +1139,9 @@ int sl_forks_gc(bool dry, void (*say)(const char *what))
 		if (sl_name_check(e->d_name, NULL) == 0 && sl_state_load(e->d_name, &st, NULL) == 0 &&
 		    sl_kv_get(&st, "SL_OWNER_PID") && !sl_owner_gone(&st))
 			continue;
-		say(p);
+		sl_sweep_say(sw, "fork snapshot %s (its sl-up fork is gone)", p);
 		found++;
-		if (!dry)
+		if (!sw->dry)
 			sl_snapshot_remove(p);
 	}
 	return found;

@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "kv.h"
+#include "sweep.h"
 
 /* A snapshot directory (sl-boot snapshot): what a restore needs. */
 #define SL_SNAP_MANIFEST "snapshot.env" /* what it was made of, and hashes */
@@ -22,15 +23,15 @@ enum { SL_SNAP_STOP = 1, SL_SNAP_QUICK = 2 };
 int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct sl_kv *out,
 		     struct sl_error *err);
 void sl_snapshot_remove(const char *dir);
-bool sl_snapshot_abandoned(const char *name, bool dry, void (*say)(const char *what));
+bool sl_snapshot_abandoned(const char *name, struct sl_sweep *sw);
 int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl_error *err);
 int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err);
 int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err);
 int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, unsigned vcpu,
 		    unsigned mem_mb, char key[17], struct sl_error *err);
 int sl_qemu_path(const char *qemu, char *buf, size_t len);
-int sl_templates_gc(bool dry, void (*say)(const char *what));
-int sl_forks_gc(bool dry, void (*say)(const char *what));
+int sl_templates_gc(struct sl_sweep *sw);
+int sl_forks_gc(struct sl_sweep *sw);
 int sl_vm_pause(const char *name, bool pause, struct sl_error *err);
 
 #endif

@@ -575,8 +575,7 @@ static bool only_torn_write(const char *name)
 
 /**
  * sl_state_torn() - VM directories that hold only a cut-short state write
- * @dry: only report
- * @report: called with each such VM
+ * @sw: the sweep, told each such VM
  *
  * A kill -9 between the mkdir of the first write of a VM's state and the
  * rename of its temporary leaves a directory with no vm.env, empty or with
@@ -586,7 +585,7 @@ static bool only_torn_write(const char *name)
  *
  * Return: how many were (or would be) removed
  */
-int sl_state_torn(bool dry, void (*report)(const char *name))
+int sl_state_torn(struct sl_sweep *sw)
 {
 	DIR *d = opendir(sl_run_dir());
 	struct dirent *de;
@@ -602,9 +601,10 @@ int sl_state_torn(bool dry, void (*report)(const char *name))
 		lock = sl_vm_lock(de->d_name, NULL);
 		if (lock < 0 || !only_torn_write(de->d_name)) /* again, under the lock */
 			continue;
-		report(de->d_name);
+		sl_sweep_say(sw, "VM %s: a state directory left empty or with only a cut-short write",
+			     de->d_name);
 		found++;
-		if (dry || sl_run_path(path, sizeof(path), "%s/.%s.tmp", de->d_name, SL_VM_ENV) < 0)
+		if (sw->dry || sl_run_path(path, sizeof(path), "%s/.%s.tmp", de->d_name, SL_VM_ENV) < 0)
 			continue;
 		unlink(path);
 		if (sl_run_path(path, sizeof(path), "%s", de->d_name) == 0)

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "kv.h"
+#include "sweep.h"
 
 #define SL_RUN_DIR_DEFAULT "/run/sl"
 #define SL_VM_ENV "vm.env"
@@ -59,7 +60,7 @@ int sl_state_load(const char *name, struct sl_kv *kv, struct sl_error *err);
 int sl_state_update(const char *name, const struct sl_kv *set, const char *const *unset,
 		    struct sl_error *err);
 int sl_state_list(char ***names, size_t *n, struct sl_error *err);
-int sl_state_torn(bool dry, void (*report)(const char *name));
+int sl_state_torn(struct sl_sweep *sw);
 int sl_state_purge(const char *name, struct sl_error *err);
 int sl_self_dir(char *buf, size_t len);
 int sl_locate(char *buf, size_t len, const char *env, const char *rel, const char *installed,

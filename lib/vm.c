@@ -822,7 +822,7 @@ int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err)
 /**
  * sl_boot_abandoned() - stop a VM whose sl-boot start died before it ended
  * @name: VM
- * @dry: only say whether there is one
+ * @sw: the sweep, told of it
  *
  * Such a VM may run, but a restore killed before the guest took its
  * identity runs with its template's address, name and randomness; a cold
@@ -831,14 +831,15 @@ int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err)
  *
  * Return: true when there was one
  */
-bool sl_boot_abandoned(const char *name, bool dry)
+bool sl_boot_abandoned(const char *name, struct sl_sweep *sw)
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
 	int fd = sl_step_abandoned(name, SL_STEP_BOOT, &kv);
 
 	if (fd < 0)
 		return false;
-	if (dry) {
+	sl_sweep_say(sw, "VM %s: its sl-boot start died before it ended: stopped", name);
+	if (sw->dry) {
 		close(fd);
 		return true;
 	}

@@ -9,6 +9,7 @@
 #include "cfg.h"
 #include "error.h"
 #include "kv.h"
+#include "sweep.h"
 
 /* Files of a running VM, in $SL_RUN_DIR/NAME. */
 #define SL_AGENT_SOCK "agent.sock"
@@ -40,7 +41,7 @@ int sl_vm_sockets_fit(const char *name, struct sl_error *err);
 int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err);
 int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err);
 int sl_boot_status(const char *name, struct sl_kv *out, struct sl_error *err);
-bool sl_boot_abandoned(const char *name, bool dry);
+bool sl_boot_abandoned(const char *name, struct sl_sweep *sw);
 int sl_vm_pids(const char *name, int *sup, int *qemu);
 
 enum { SL_PROC_SUPERVISOR = 1, SL_PROC_QEMU = 2, SL_PROC_EGRESSD = 3 };
