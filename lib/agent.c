@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -118,6 +119,83 @@ static int send_winch(int sock, int tty)
 	return sl_frame_send(sock, SL_WINCH, 0, p, 4);
 }
 
+/* One channel's ends, for relay(). */
+struct relay {
+	int sock;	/* to the supervisor */
+	int in, out;	/* the command's stdin and stdout here, or -1 */
+	int errfd;	/* its stderr here, or -1 */
+	int winch_tty;	/* the terminal whose size follows, or -1 */
+	bool conn_mode; /* @in and @out are one TCP socket (empty STDOUT = shut it) */
+	bool in_open;
+};
+
+/* Not an end yet: relay() goes on. */
+#define RELAY_MORE INT_MIN
+
+/* One frame from the guest: RELAY_MORE, or how the channel ended (as relay()). */
+static int relay_frame(const struct relay *R, const struct sl_frame *f, struct sl_error *err)
+{
+	switch (f->type) {
+	case SL_STDOUT:
+		if (!f->len && R->conn_mode)
+			shutdown(R->out, SHUT_WR);
+		else if (f->len && R->out >= 0 && sl_write_all(R->out, f->data, f->len) < 0) {
+			if (R->conn_mode)
+				return 0; /* the local end closed: so does the channel */
+			/* Nobody reads it: stop, as the command would on SIGPIPE. */
+			return sl_error(err, -EPIPE, "the command's output: %s", strerror(errno));
+		}
+		return RELAY_MORE;
+	case SL_STDERR:
+		if (f->len && R->errfd >= 0)
+			sl_write_all(R->errfd, f->data, f->len);
+		return RELAY_MORE;
+	case SL_EXIT:
+		return f->len == 2 ? (f->data[0] ? 128 + f->data[1] : f->data[1]) : 1;
+	case SL_CLOSE:
+		return 0;
+	case SL_ERROR:
+		return sl_error(err, -EIO, "%.*s", (int)f->len, (const char *)f->data);
+	default:
+		return RELAY_MORE;
+	}
+}
+
+/* What the supervisor sent: RELAY_MORE, or how the channel ended. */
+static int relay_in(const struct relay *R, struct sl_frame_reader *rx, struct sl_error *err)
+{
+	ssize_t n = sl_frame_reader_fill(rx, R->sock);
+	struct sl_frame f;
+	int k, r;
+
+	if (n == -EINTR)
+		return RELAY_MORE;
+	if (n <= 0)
+		return sl_error(err, -ECONNRESET, "the VM's supervisor went away");
+	while ((k = sl_frame_reader_next(rx, &f)) != 0) {
+		if (k < 0)
+			return sl_error(err, -EPROTO, "bad data from the supervisor");
+		if ((r = relay_frame(R, &f, err)) != RELAY_MORE)
+			return r;
+	}
+	return RELAY_MORE;
+}
+
+/* The command's input to the guest; its end sent as an empty STDIN. */
+static void relay_out(struct relay *R, uint8_t *buf, size_t len)
+{
+	ssize_t n = read(R->in, buf, len);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		R->in_open = false;
+		n = 0;
+	}
+	if (sl_frame_send(R->sock, SL_STDIN, 0, buf, (size_t)n) < 0)
+		R->in_open = false;
+}
+
 /*
  * Relay one channel: @in to the guest as STDIN, STDOUT/STDERR to @out/@errfd.
  * @conn_mode: @in and @out are one TCP socket (empty STDOUT = shut it).
@@ -126,33 +204,31 @@ static int send_winch(int sock, int tty)
 static int relay(int sock, int in, int out, int errfd, int winch_tty, bool conn_mode,
 		 struct sl_error *err)
 {
+	struct relay R = { sock, in, out, errfd, winch_tty, conn_mode, in >= 0 };
 	struct sl_frame_reader rx;
 	uint8_t buf[32768];
-	bool in_open = in >= 0;
-	int sfd = -1, status = -ECONNRESET;
+	int sfd = -1, status = RELAY_MORE;
 	sigset_t mask;
 
 	if (sl_frame_reader_init(&rx) < 0)
 		return -ENOMEM;
-
 	if (winch_tty >= 0) {
 		sigemptyset(&mask);
 		sigaddset(&mask, SIGWINCH);
 		sigprocmask(SIG_BLOCK, &mask, NULL);
 		sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	}
-	for (;;) {
+	while (status == RELAY_MORE) {
 		struct pollfd pf[3] = {
 			{ .fd = sock, .events = POLLIN },
-			{ .fd = in_open ? in : -1, .events = POLLIN },
+			{ .fd = R.in_open ? in : -1, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 		};
 
 		if (poll(pf, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			status = -errno;
-			break;
+			if (errno != EINTR)
+				status = -errno;
+			continue;
 		}
 		if (pf[2].revents) {
 			struct signalfd_siginfo si;
@@ -161,73 +237,11 @@ static int relay(int sock, int in, int out, int errfd, int winch_tty, bool conn_
 				;
 			send_winch(sock, winch_tty);
 		}
-		if (pf[1].revents) {
-			ssize_t n = read(in, buf, sizeof(buf));
-
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				in_open = false;
-				n = 0;
-			}
-			if (sl_frame_send(sock, SL_STDIN, 0, buf, (size_t)n) < 0) {
-				in_open = false;
-			}
-		}
-		if (pf[0].revents) {
-			ssize_t n = sl_frame_reader_fill(&rx, sock);
-			struct sl_frame f;
-			int k;
-
-			if (n <= 0) {
-				if (n == -EINTR)
-					continue;
-				status =
-				    sl_error(err, -ECONNRESET, "the VM's supervisor went away");
-				break;
-			}
-			while ((k = sl_frame_reader_next(&rx, &f)) != 0) {
-				if (k < 0) {
-					status =
-					    sl_error(err, -EPROTO, "bad data from the supervisor");
-					goto done;
-				}
-				switch (f.type) {
-				case SL_STDOUT:
-					if (!f.len && conn_mode)
-						shutdown(out, SHUT_WR);
-					else if (f.len && out >= 0 && sl_write_all(out, f.data, f.len) < 0) {
-						if (conn_mode)
-							goto closed;
-						/* Nobody reads it: stop, as the command would on SIGPIPE. */
-						status = sl_error(err, -EPIPE,
-								  "the command's output: %s",
-								  strerror(errno));
-						goto done;
-					}
-					break;
-				case SL_STDERR:
-					if (f.len && errfd >= 0)
-						sl_write_all(errfd, f.data, f.len);
-					break;
-				case SL_EXIT:
-					status = f.len == 2 ? (f.data[0] ? 128 + f.data[1] : f.data[1]) : 1;
-					goto done;
-				case SL_CLOSE:
-closed:
-					status = 0;
-					goto done;
-				case SL_ERROR:
-					status = sl_error(err, -EIO, "%.*s", (int)f.len,
-							  (const char *)f.data);
-					goto done;
-				default:
-					break;
-				}
-			}
-		}
+		if (pf[1].revents)
+			relay_out(&R, buf, sizeof(buf));
+		if (pf[0].revents)
+			status = relay_in(&R, &rx, err);
 	}
-done:
 	if (sfd >= 0)
 		close(sfd);
 	sl_frame_reader_free(&rx);

@@ -600,27 +600,17 @@ static int parse_userdata(struct ctx *c, const yaml_node_t *gn, struct sl_group 
 	return 0;
 }
 
-static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
+/* count, vcpu, and the memory (in one of Slicer's three units). */
+static int parse_sizes(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 {
-	static const char *const keys[] = { "name", "count", "vcpu", "ram_gb", "ram_mb",
-					    "ram_bytes", "dns_servers", "kernel_file",
-					    "initrd_file", "disk_file", "network", "network_name",
-					    "userdata", "userdata_file", "template", NULL };
+	/* one of them: with two, one would be dropped without a word */
+	static const char *const mem[] = { "ram_gb", "ram_mb", "ram_bytes" };
+	static const unsigned long max[] = { 1024, 1048576, 1048576UL << 20 };
+	const char *first = NULL;
 	const yaml_node_t *v;
 	unsigned long n = 0;
-	char probe[96];
 	int r;
 
-	if (gn->type != YAML_MAPPING_NODE)
-		return fail(c, gn, "a host group must be a mapping");
-	v = get(c, gn, "name");
-	if (!v)
-		return fail(c, gn, "host group without a name");
-	if ((r = get_str(c, v, "name", g->name, sizeof(g->name))) < 0)
-		return r;
-	snprintf(c->where, sizeof(c->where), "group %s", g->name);
-	if ((r = other_keys(c, gn, keys, "")) < 0)
-		return r;
 	g->count = 1;
 	g->vcpu = 1;
 	g->mem_mb = 256;
@@ -636,99 +626,107 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 			return fail(c, v, "vcpu: at least 1");
 		g->vcpu = (unsigned)n;
 	}
-	{
-		/* one of them: with two, one would be dropped without a word */
-		static const char *const mem[] = { "ram_gb", "ram_mb", "ram_bytes" };
-		const char *first = NULL;
-
-		for (size_t i = 0; i < 3; i++) {
-			const yaml_node_t *m = get(c, gn, mem[i]);
-
-			if (m && first)
-				return fail(c, m, "%s and %s: give the memory once", first, mem[i]);
-			if (m)
-				first = mem[i];
-		}
+	for (size_t i = 0; i < 3; i++) {
+		if (!(v = get(c, gn, mem[i])))
+			continue;
+		if (first)
+			return fail(c, v, "%s and %s: give the memory once", first, mem[i]);
+		first = mem[i];
+		if ((r = get_uint(c, v, mem[i], max[i], &n)) < 0)
+			return r;
+		g->mem_mb = i == 0 ? (unsigned)n * 1024 : i == 1 ? (unsigned)n : (unsigned)(n >> 20);
 	}
-	if ((v = get(c, gn, "ram_gb")) && (r = get_uint(c, v, "ram_gb", 1024, &n)) == 0)
-		g->mem_mb = (unsigned)n * 1024;
-	else if (v)
-		return r;
-	if ((v = get(c, gn, "ram_mb")) && (r = get_uint(c, v, "ram_mb", 1048576, &n)) == 0)
-		g->mem_mb = (unsigned)n;
-	else if (v)
-		return r;
-	if ((v = get(c, gn, "ram_bytes")) && (r = get_uint(c, v, "ram_bytes", 1048576UL << 20, &n)) == 0)
-		g->mem_mb = (unsigned)(n >> 20);
-	else if (v)
-		return r;
 	if (g->mem_mb < 64)
 		return fail(c, gn, "memory: %u MB is less than 64", g->mem_mb);
-	if ((v = get(c, gn, "dns_servers"))) {
-		if (v->type != YAML_SEQUENCE_NODE)
-			return fail(c, v, "dns_servers: want a list of addresses");
-		for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
-			const char *s = scalar(node(c, *i));
-			uint32_t ip;
+	return 0;
+}
 
-			if (!s || sl_ip_parse(s, &ip) < 0)
-				return fail(c, node(c, *i), "dns_servers: '%s' is not an IPv4 address",
-					    s ? s : "?");
-			if (strlen(g->dns) + strlen(s) + 2 >= sizeof(g->dns))
-				return fail(c, v, "dns_servers: too many");
-			if (g->dns[0])
-				strcat(g->dns, ",");
-			strcat(g->dns, s);
-		}
+/* dns_servers: a list of IPv4 addresses, kept comma-separated. */
+static int parse_dns_servers(struct ctx *c, const yaml_node_t *v, struct sl_group *g)
+{
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "dns_servers: want a list of addresses");
+	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+		const char *s = scalar(node(c, *i));
+		uint32_t ip;
+
+		if (!s || sl_ip_parse(s, &ip) < 0)
+			return fail(c, node(c, *i), "dns_servers: '%s' is not an IPv4 address",
+				    s ? s : "?");
+		if (strlen(g->dns) + strlen(s) + 2 >= sizeof(g->dns))
+			return fail(c, v, "dns_servers: too many");
+		if (g->dns[0])
+			strcat(g->dns, ",");
+		strcat(g->dns, s);
 	}
-	if ((v = get(c, gn, "kernel_file")) &&
-	    (r = get_str(c, v, "kernel_file", g->kernel, sizeof(g->kernel))) < 0)
-		return r;
-	if ((v = get(c, gn, "initrd_file")) &&
-	    (r = get_str(c, v, "initrd_file", g->initrd, sizeof(g->initrd))) < 0)
-		return r;
-	if ((v = get(c, gn, "disk_file")) &&
-	    (r = get_str(c, v, "disk_file", g->disk, sizeof(g->disk))) < 0)
-		return r;
-	if ((r = parse_userdata(c, gn, g)) < 0)
-		return r;
-	/* The longest VM name must be a name (a DNS label). */
-	snprintf(probe, sizeof(probe), "%s-%u", g->name, g->count ? g->count : 1);
-	if (sl_name_check(probe, c->err) < 0)
-		return fail(c, get(c, gn, "name"), "%s", c->err->msg);
-	v = get(c, gn, "network");
+	return 0;
+}
+
+/* kernel_file, initrd_file, disk_file: each a path, if given. */
+static int parse_files(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
+{
+	const struct { const char *key; char *buf; size_t len; } f[] = {
+		{ "kernel_file", g->kernel, sizeof(g->kernel) },
+		{ "initrd_file", g->initrd, sizeof(g->initrd) },
+		{ "disk_file", g->disk, sizeof(g->disk) },
+	};
+	const yaml_node_t *v;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		if ((v = get(c, gn, f[i].key)) && (r = get_str(c, v, f[i].key, f[i].buf, f[i].len)) < 0)
+			return r;
+	return 0;
+}
+
+/* network (a mode of ours or Slicer's), or network_name alone: Slicer's CNI mode. */
+static int parse_group_network(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
+{
+	const yaml_node_t *v = get(c, gn, "network");
+	int r;
+
 	if (v && get(c, gn, "network_name"))
 		return fail(c, get(c, gn, "network_name"), "network_name: only without network "
 							  "(Slicer's CNI mode)");
-	if (!v && (v = get(c, gn, "network_name"))) {
-		/* Slicer's CNI mode: the conflist of that name attaches each VM */
-		g->mode = SL_NET_CNI;
-		if ((r = get_str(c, v, "network_name", g->cni_network, sizeof(g->cni_network))) < 0)
-			return r;
-		if (!g->cni_network[0] || strchr(g->cni_network, '/'))
-			return fail(c, v, "network_name: '%s' is not a CNI network name",
-				    g->cni_network);
-	} else if (!v) {
+	if (v)
+		return parse_network(c, v, g);
+	if (!(v = get(c, gn, "network_name")))
 		return fail(c, gn, "no network section and no network_name (Slicer's CNI mode): "
 				   "add network: {mode: isolated}, or network_name: NET");
-	} else if ((r = parse_network(c, v, g)) < 0) {
+	/* the conflist of that name attaches each VM */
+	g->mode = SL_NET_CNI;
+	if ((r = get_str(c, v, "network_name", g->cni_network, sizeof(g->cni_network))) < 0)
 		return r;
-	}
-	if ((v = get(c, gn, "template"))) {
-		const char *t = scalar(v);
+	if (!g->cni_network[0] || strchr(g->cni_network, '/'))
+		return fail(c, v, "network_name: '%s' is not a CNI network name", g->cni_network);
+	return 0;
+}
 
-		if (!t || (strcmp(t, "true") && strcmp(t, "false")))
-			return fail(c, v, "template: want true or false");
-		g->template = !strcmp(t, "true");
-		/* a clone keeps its template's MAC and disk: alone in its namespace
-		 * the one is harmless, shared the other is not */
-		if (g->template && g->mode != SL_NET_ISOLATED)
-			return fail(c, v, "template: true is for isolated mode only (a clone keeps "
-					  "its template's MAC, which a shared link would see twice)");
-		if (g->template && g->disk[0])
-			return fail(c, v, "template: true with disk_file: the clones would share "
-					  "one disk; not supported");
-	}
+/* template: true or false; true only where a clone's copied MAC and disk are harmless. */
+static int parse_template(struct ctx *c, const yaml_node_t *v, struct sl_group *g)
+{
+	const char *t = scalar(v);
+
+	if (!t || (strcmp(t, "true") && strcmp(t, "false")))
+		return fail(c, v, "template: want true or false");
+	g->template = !strcmp(t, "true");
+	/* a clone keeps its template's MAC and disk: alone in its namespace
+	 * the one is harmless, shared the other is not */
+	if (g->template && g->mode != SL_NET_ISOLATED)
+		return fail(c, v, "template: true is for isolated mode only (a clone keeps "
+				  "its template's MAC, which a shared link would see twice)");
+	if (g->template && g->disk[0])
+		return fail(c, v, "template: true with disk_file: the clones would share "
+				  "one disk; not supported");
+	return 0;
+}
+
+/* What holds only of the group as a whole: names need an upstream, the VMs fit their range. */
+static int group_fits(struct ctx *c, const yaml_node_t *gn, const struct sl_group *g)
+{
+	/* the addresses of a bridge's subnet less network, gateway and broadcast */
+	unsigned subnet = g->range.prefix ? (1u << (32 - g->range.prefix)) - 3 : 0;
+
 	/* Names in allow are resolved by the VM's resolver, which asks dns_servers. */
 	if (sl_entry_list_names(&g->allow) &&
 	    (!strcmp(g->dns, "127.0.0.1") || !strcmp(g->dns, "none")))
@@ -741,9 +739,42 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 	if (g->mode == SL_NET_ISOLATED && !g->range_auto && g->count > sl_range_blocks(&g->range))
 		return fail(c, get(c, gn, "count"), "count %u is more than range %s holds (%u)",
 			    g->count, g->range_s, sl_range_blocks(&g->range));
-	if (g->gateway_s[0] && g->count > (1u << (32 - g->range.prefix)) - 3)
+	if (g->gateway_s[0] && g->count > subnet)
 		return fail(c, get(c, gn, "count"), "count %u is more than subnet %s holds (%u)",
-			    g->count, g->range_s, (1u << (32 - g->range.prefix)) - 3);
+			    g->count, g->range_s, subnet);
+	return 0;
+}
+
+static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
+{
+	static const char *const keys[] = { "name", "count", "vcpu", "ram_gb", "ram_mb",
+					    "ram_bytes", "dns_servers", "kernel_file",
+					    "initrd_file", "disk_file", "network", "network_name",
+					    "userdata", "userdata_file", "template", NULL };
+	const yaml_node_t *v;
+	char probe[96];
+	int r;
+
+	if (gn->type != YAML_MAPPING_NODE)
+		return fail(c, gn, "a host group must be a mapping");
+	v = get(c, gn, "name");
+	if (!v)
+		return fail(c, gn, "host group without a name");
+	if ((r = get_str(c, v, "name", g->name, sizeof(g->name))) < 0)
+		return r;
+	snprintf(c->where, sizeof(c->where), "group %s", g->name);
+	if ((r = other_keys(c, gn, keys, "")) < 0 || (r = parse_sizes(c, gn, g)) < 0 ||
+	    ((v = get(c, gn, "dns_servers")) && (r = parse_dns_servers(c, v, g)) < 0) ||
+	    (r = parse_files(c, gn, g)) < 0 || (r = parse_userdata(c, gn, g)) < 0)
+		return r;
+	/* The longest VM name must be a name (a DNS label). */
+	snprintf(probe, sizeof(probe), "%s-%u", g->name, g->count ? g->count : 1);
+	if (sl_name_check(probe, c->err) < 0)
+		return fail(c, get(c, gn, "name"), "%s", c->err->msg);
+	if ((r = parse_group_network(c, gn, g)) < 0 ||
+	    ((v = get(c, gn, "template")) && (r = parse_template(c, v, g)) < 0) ||
+	    (r = group_fits(c, gn, g)) < 0)
+		return r;
 	c->where[0] = '\0';
 	return 0;
 }

@@ -376,13 +376,9 @@ static void get_iface(char out[IFNAMSIZ], const char *name, const unsigned char 
 		*foreign = true; /* another wildcard */
 }
 
-static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rule *r)
+/* The rule's addresses, interfaces and protocol; counters. */
+static void parse_ip(const struct ipt_entry *e, struct sl_rule *r)
 {
-	const unsigned char *p = (const unsigned char *)e->elems;
-	const unsigned char *end = (const unsigned char *)e + e->target_offset;
-	const char *tgt;
-
-	memset(r, 0, sizeof(*r));
 	r->pkts = e->counters.pcnt;
 	r->bytes = e->counters.bcnt;
 	if (e->ip.smsk.s_addr) {
@@ -404,81 +400,85 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 	    (e->ip.invflags & ~(IPT_INV_SRCIP | IPT_INV_DSTIP)) || e->ip.flags)
 		r->foreign = true;
 	r->proto = (uint8_t)e->ip.proto;
-	while (p < end) {
-		const struct xt_entry_match *m = (const void *)p;
+}
 
-		if (m->u.match_size < sizeof(*m))
-			break;
-		if (!strcmp(m->u.user.name, "conntrack") && m->u.user.revision == 3) {
-			const struct xt_conntrack_mtinfo3 *i = (const void *)m->data;
+/* One match: what of it sltools writes, or the rule is foreign. */
+static void parse_match(const struct xt_entry_match *m, struct sl_rule *r)
+{
+	if (!strcmp(m->u.user.name, "conntrack") && m->u.user.revision == 3) {
+		const struct xt_conntrack_mtinfo3 *i = (const void *)m->data;
 
-			if (i->match_flags == XT_CONNTRACK_STATE && !i->invert_flags &&
-			    i->state_mask == EST_MASK)
-				r->ct_established = true;
-			else if (i->match_flags == XT_CONNTRACK_STATE && !i->invert_flags &&
-				 i->state_mask == XT_CONNTRACK_STATE_DNAT)
-				r->ct_dnat = true;
-			else
-				r->foreign = true;
-		} else if (!strcmp(m->u.user.name, "tcp") && r->proto == IPPROTO_TCP) {
-			const struct xt_tcp *t = (const void *)m->data;
-
-			r->dport_lo = t->dpts[0];
-			r->dport_hi = t->dpts[1];
-			if (t->spts[0] || t->spts[1] != 0xffff || t->option || t->flg_mask ||
-			    t->invflags)
-				r->foreign = true;
-		} else if (!strcmp(m->u.user.name, "udp") && r->proto == IPPROTO_UDP) {
-			const struct xt_udp *u = (const void *)m->data;
-
-			r->dport_lo = u->dpts[0];
-			r->dport_hi = u->dpts[1];
-			if (u->spts[0] || u->spts[1] != 0xffff || u->invflags)
-				r->foreign = true;
-		} else if (!strcmp(m->u.user.name, "icmp") && r->proto == IPPROTO_ICMP) {
-			const struct ipt_icmp *ic = (const void *)m->data;
-
-			r->icmp_type = ic->type;
-			if (ic->code[0] || ic->code[1] != 0xff || ic->invflags)
-				r->foreign = true;
-		} else if (!strcmp(m->u.user.name, "set") &&
-			   (m->u.user.revision == 4 || m->u.user.revision == 1)) {
-			/* (1: what sltools made before; match_set leads both) */
-			const struct xt_set_info_match_v1 *si = (const void *)m->data;
-
-			const struct xt_set_info_match_v4 *s4 = (const void *)m->data;
-
-			if (si->match_set.dim != 1 || si->match_set.flags ||
-			    sl_ipset_name_of(si->match_set.index, r->set, sizeof(r->set)) < 0 ||
-			    (m->u.user.revision == 4 &&
-			     (s4->packets.op != IPSET_COUNTER_NONE ||
-			      s4->bytes.op != IPSET_COUNTER_NONE || s4->flags)))
-				r->foreign = true;
-		} else if (!strcmp(m->u.user.name, "devgroup") && m->u.user.revision == 0) {
-			const struct xt_devgroup_info *di = (const void *)m->data;
-
-			r->in_group = di->src_group;
-			if (di->flags != XT_DEVGROUP_MATCH_SRC || di->src_mask != 0xffffffffu ||
-			    !di->src_group)
-				r->foreign = true;
-		} else if (!strcmp(m->u.user.name, "limit")) {
-			const struct xt_rateinfo *ri = (const void *)m->data;
-
-			r->limit_per_s = ri->avg ? XT_LIMIT_SCALE / ri->avg : 0;
-			r->limit_burst = ri->burst;
-			if (!ri->avg || XT_LIMIT_SCALE % ri->avg)
-				r->foreign = true; /* not a whole number a second: not ours */
-		} else if (!strcmp(m->u.user.name, "comment")) {
-			const struct xt_comment_info *c = (const void *)m->data;
-
-			snprintf(r->comment, sizeof(r->comment), "%.*s",
-				 (int)XT_MAX_COMMENT_LEN - 1, (const char *)c->comment);
-		} else {
+		if (i->match_flags == XT_CONNTRACK_STATE && !i->invert_flags &&
+		    i->state_mask == EST_MASK)
+			r->ct_established = true;
+		else if (i->match_flags == XT_CONNTRACK_STATE && !i->invert_flags &&
+			 i->state_mask == XT_CONNTRACK_STATE_DNAT)
+			r->ct_dnat = true;
+		else
 			r->foreign = true;
-		}
-		p += m->u.match_size;
+	} else if (!strcmp(m->u.user.name, "tcp") && r->proto == IPPROTO_TCP) {
+		const struct xt_tcp *t = (const void *)m->data;
+
+		r->dport_lo = t->dpts[0];
+		r->dport_hi = t->dpts[1];
+		if (t->spts[0] || t->spts[1] != 0xffff || t->option || t->flg_mask ||
+		    t->invflags)
+			r->foreign = true;
+	} else if (!strcmp(m->u.user.name, "udp") && r->proto == IPPROTO_UDP) {
+		const struct xt_udp *u = (const void *)m->data;
+
+		r->dport_lo = u->dpts[0];
+		r->dport_hi = u->dpts[1];
+		if (u->spts[0] || u->spts[1] != 0xffff || u->invflags)
+			r->foreign = true;
+	} else if (!strcmp(m->u.user.name, "icmp") && r->proto == IPPROTO_ICMP) {
+		const struct ipt_icmp *ic = (const void *)m->data;
+
+		r->icmp_type = ic->type;
+		if (ic->code[0] || ic->code[1] != 0xff || ic->invflags)
+			r->foreign = true;
+	} else if (!strcmp(m->u.user.name, "set") &&
+		   (m->u.user.revision == 4 || m->u.user.revision == 1)) {
+		/* (1: what sltools made before; match_set leads both) */
+		const struct xt_set_info_match_v1 *si = (const void *)m->data;
+
+		const struct xt_set_info_match_v4 *s4 = (const void *)m->data;
+
+		if (si->match_set.dim != 1 || si->match_set.flags ||
+		    sl_ipset_name_of(si->match_set.index, r->set, sizeof(r->set)) < 0 ||
+		    (m->u.user.revision == 4 &&
+		     (s4->packets.op != IPSET_COUNTER_NONE ||
+		      s4->bytes.op != IPSET_COUNTER_NONE || s4->flags)))
+			r->foreign = true;
+	} else if (!strcmp(m->u.user.name, "devgroup") && m->u.user.revision == 0) {
+		const struct xt_devgroup_info *di = (const void *)m->data;
+
+		r->in_group = di->src_group;
+		if (di->flags != XT_DEVGROUP_MATCH_SRC || di->src_mask != 0xffffffffu ||
+		    !di->src_group)
+			r->foreign = true;
+	} else if (!strcmp(m->u.user.name, "limit")) {
+		const struct xt_rateinfo *ri = (const void *)m->data;
+
+		r->limit_per_s = ri->avg ? XT_LIMIT_SCALE / ri->avg : 0;
+		r->limit_burst = ri->burst;
+		if (!ri->avg || XT_LIMIT_SCALE % ri->avg)
+			r->foreign = true; /* not a whole number a second: not ours */
+	} else if (!strcmp(m->u.user.name, "comment")) {
+		const struct xt_comment_info *c = (const void *)m->data;
+
+		snprintf(r->comment, sizeof(r->comment), "%.*s",
+			 (int)XT_MAX_COMMENT_LEN - 1, (const char *)c->comment);
+	} else {
+		r->foreign = true;
 	}
-	tgt = iptc_get_target(e, h);
+}
+
+/* The target, with an NFLOG's group and prefix. */
+static void parse_target(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rule *r)
+{
+	const char *tgt = iptc_get_target(e, h);
+
 	snprintf(r->target, sizeof(r->target), "%s", tgt ? tgt : "");
 	if (!strcmp(r->target, "NFLOG")) {
 		const struct xt_entry_target *t = (const void *)((const char *)e + e->target_offset);
@@ -490,6 +490,24 @@ static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rul
 		if (ni->flags || ni->threshold)
 			r->foreign = true;
 	}
+}
+
+static void parse(struct xtc_handle *h, const struct ipt_entry *e, struct sl_rule *r)
+{
+	const unsigned char *p = (const unsigned char *)e->elems;
+	const unsigned char *end = (const unsigned char *)e + e->target_offset;
+
+	memset(r, 0, sizeof(*r));
+	parse_ip(e, r);
+	while (p < end) {
+		const struct xt_entry_match *m = (const void *)p;
+
+		if (m->u.match_size < sizeof(*m))
+			break;
+		parse_match(m, r);
+		p += m->u.match_size;
+	}
+	parse_target(h, e, r);
 }
 
 /**

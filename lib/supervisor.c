@@ -510,137 +510,139 @@ static bool take_signals(struct supervisor *L, int sfd, const sigset_t *mask, in
 	return waitpid(L->sv->qemu_pid, status, WNOHANG) == L->sv->qemu_pid;
 }
 
-/**
- * sl_supervisor_run() - serve one VM until its QEMU exits
- * @s: the fds set up by sl_boot_start()
- *
- * Return: QEMU's exit status, for the log; the caller exits.
+/*
+ * Signals through a signalfd (or, without one, looked for every 100 ms),
+ * the fds non-blocking, the hello's nonce. Return: the signalfd, or -1.
  */
-int sl_supervisor_run(struct sl_supervisor *s)
+static int loop_setup(struct supervisor *L, struct sl_supervisor *s, sigset_t *mask)
 {
-	static struct supervisor one; /* one VM a process; too big for the stack */
-	struct supervisor *L = &one;
-	long long last_hello = 0;
-	int status = 0, sfd, poll_failed = 0;
-	sigset_t mask;
+	int sfd, ur;
 
-	L->sv = s;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		L->clients[i].fd = -1;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigemptyset(mask);
+	sigaddset(mask, SIGCHLD);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	sfd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0) /* out of fds or memory: look for QEMU's exit every 100 ms instead */
 		diag(L, "signalfd: %s: polling for signals", strerror(errno));
 	fcntl(s->guest_fd, F_SETFL, O_NONBLOCK);
 	fcntl(s->con_out, F_SETFL, O_NONBLOCK);
 	fcntl(s->con_in, F_SETFL, O_NONBLOCK);
 	fcntl(s->listen_fd, F_SETFL, O_NONBLOCK);
-	{
-		int ur = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	ur = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (ur < 0 || read(ur, L->nonce + 4, 8) != 8)
+		memcpy(L->nonce + 4, &s->qemu_pid, sizeof(s->qemu_pid));
+	if (ur >= 0)
+		close(ur);
+	return sfd;
+}
 
-		if (ur < 0 || read(ur, L->nonce + 4, 8) != 8)
-			memcpy(L->nonce + 4, &s->qemu_pid, sizeof(s->qemu_pid));
-		if (ur >= 0)
-			close(ur);
+/* This turn's poll timeout; a hello sent while the agent has not answered one. */
+static int turn_timeout(struct supervisor *L, int sfd, long long *last_hello)
+{
+	int timeout = -1;
+
+	if (!L->synced) {
+		long long t = now_ms();
+
+		/* One hello at a time: a guest that does not read its port
+		 * must not grow the queue by one every 50 ms. */
+		if ((t - *last_hello >= 50 || L->hello_now) && !sl_buf_size(&L->gout)) {
+			send_hello(L);
+			*last_hello = t;
+			L->hello_now = false;
+		}
+		timeout = 50;
 	}
-	diag(L, "supervising qemu pid %d", s->qemu_pid);
-	for (;;) {
-		struct pollfd pf[5 + MAX_CLIENTS];
-		int n = 0, timeout = -1;
-		bool clients_full = false;
-		bool guest_backlog = sl_buf_size(&L->gout) > HIGH_WATER;
-		bool console_backlog = sl_buf_size(&L->con_queue) > HIGH_WATER;
+	if (agent_liveness(L, L->sv->agent_timeout_ms) > 0 && timeout < 0)
+		timeout = 1000;
+	if (sfd < 0 && (timeout < 0 || timeout > 100))
+		timeout = 100;
+	return timeout;
+}
 
-		if (!L->synced) {
-			long long t = now_ms();
+/*
+ * What to wait for: signals, the guest's port (not read while a client's
+ * queue is full), the console, new clients, each client (not read while
+ * the guest's queue is full), the console's input. Return: how many.
+ */
+static int turn_polls(struct supervisor *L, int sfd, struct pollfd *pf)
+{
+	const struct sl_supervisor *s = L->sv;
+	bool guest_backlog = sl_buf_size(&L->gout) > HIGH_WATER;
+	bool console_backlog = sl_buf_size(&L->con_queue) > HIGH_WATER;
+	bool clients_full = false;
+	int n = 0;
 
-			/* One hello at a time: a guest that does not read its port
-			 * must not grow the queue by one every 50 ms. */
-			if ((t - last_hello >= 50 || L->hello_now) && !sl_buf_size(&L->gout)) {
-				send_hello(L);
-				last_hello = t;
-				L->hello_now = false;
-			}
-			timeout = 50;
-		}
-		if (agent_liveness(L, s->agent_timeout_ms) > 0 && timeout < 0)
-			timeout = 1000;
-		if (sfd < 0 && (timeout < 0 || timeout > 100))
-			timeout = 100;
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (L->clients[i].st != C_FREE && sl_buf_size(&L->clients[i].out) > HIGH_WATER &&
-			    L->clients[i].st != C_CONSOLE)
-				clients_full = true;
-		pf[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pf[n++] = (struct pollfd){ .fd = s->guest_fd,
-					   .events = (short)((clients_full ? 0 : POLLIN) |
-							     (sl_buf_size(&L->gout) ? POLLOUT : 0)) };
-		pf[n++] = (struct pollfd){ .fd = s->con_out, .events = POLLIN };
-		pf[n++] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			struct client *c = &L->clients[i];
-			short ev = 0;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (L->clients[i].st != C_FREE && sl_buf_size(&L->clients[i].out) > HIGH_WATER &&
+		    L->clients[i].st != C_CONSOLE)
+			clients_full = true;
+	pf[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	pf[n++] = (struct pollfd){ .fd = s->guest_fd,
+				   .events = (short)((clients_full ? 0 : POLLIN) |
+						     (sl_buf_size(&L->gout) ? POLLOUT : 0)) };
+	pf[n++] = (struct pollfd){ .fd = s->con_out, .events = POLLIN };
+	pf[n++] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &L->clients[i];
+		short ev = 0;
 
-			if (c->st != C_FREE && c->st != C_CLOSING && !guest_backlog &&
-			    !(c->st == C_CONSOLE && console_backlog))
-				ev |= POLLIN;
-			if (sl_buf_size(&c->out))
-				ev |= POLLOUT;
-			pf[n++] = (struct pollfd){ .fd = c->st == C_FREE ? -1 : c->fd, .events = ev };
-		}
-		pf[n++] = (struct pollfd){ .fd = sl_buf_size(&L->con_queue) ? s->con_in : -1, .events = POLLOUT };
-		if (poll(pf, (nfds_t)n, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			/* not a turn to serve, and not one to spin on: wait, look for QEMU's exit */
-			if (!poll_failed++)
-				diag(L, "poll: %s", strerror(errno));
-			nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
-			if (take_signals(L, sfd, &mask, &status))
-				break;
+		if (c->st != C_FREE && c->st != C_CLOSING && !guest_backlog &&
+		    !(c->st == C_CONSOLE && console_backlog))
+			ev |= POLLIN;
+		if (sl_buf_size(&c->out))
+			ev |= POLLOUT;
+		pf[n++] = (struct pollfd){ .fd = c->st == C_FREE ? -1 : c->fd, .events = ev };
+	}
+	pf[n++] = (struct pollfd){ .fd = sl_buf_size(&L->con_queue) ? s->con_in : -1,
+				   .events = POLLOUT };
+	return n;
+}
+
+/* One turn's ready fds served, in the order of turn_polls(). */
+static void turn_serve(struct supervisor *L, const struct pollfd *pf)
+{
+	const struct sl_supervisor *s = L->sv;
+
+	if (pf[2].revents)
+		read_console(L);
+	if (pf[1].revents & POLLOUT)
+		sl_buf_flush(&L->gout, s->guest_fd);
+	if (pf[1].revents & POLLIN)
+		read_guest(L);
+	if (pf[3].revents & POLLIN)
+		accept_client(L);
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &L->clients[i];
+		short re = pf[4 + i].revents;
+
+		if (c->st == C_FREE || pf[4 + i].fd != c->fd)
+			continue;
+		if ((re & POLLOUT) && sl_buf_flush(&c->out, c->fd) < 0) {
+			client_close(L, c);
 			continue;
 		}
-		poll_failed = 0;
-		if ((pf[0].revents || sfd < 0) && take_signals(L, sfd, &mask, &status))
-			break;
-		if (pf[2].revents)
-			read_console(L);
-		if (pf[1].revents & POLLOUT)
-			sl_buf_flush(&L->gout, s->guest_fd);
-		if (pf[1].revents & POLLIN)
-			read_guest(L);
-		if (pf[3].revents & POLLIN)
-			accept_client(L);
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			struct client *c = &L->clients[i];
-			short re = pf[4 + i].revents;
-
-			if (c->st == C_FREE || pf[4 + i].fd != c->fd)
-				continue;
-			if (re & POLLOUT) {
-				if (sl_buf_flush(&c->out, c->fd) < 0) {
-					client_close(L, c);
-					continue;
-				}
-			}
-			if (re & (POLLIN | POLLHUP | POLLERR))
-				read_client(L, c);
-			if (c->st == C_CLOSING && !sl_buf_size(&c->out))
-				client_close(L, c);
-		}
-		if (sl_buf_size(&L->gout))
-			sl_buf_flush(&L->gout, s->guest_fd);
-		if ((pf[4 + MAX_CLIENTS].revents & (POLLOUT | POLLERR)) &&
-		    sl_buf_flush(&L->con_queue, s->con_in) < 0)
-			sl_buf_drop(&L->con_queue, sl_buf_size(&L->con_queue)); /* QEMU is going */
+		if (re & (POLLIN | POLLHUP | POLLERR))
+			read_client(L, c);
+		if (c->st == C_CLOSING && !sl_buf_size(&c->out))
+			client_close(L, c);
 	}
-	/* QEMU is gone: drain the console, tell everyone, clean up. */
+	if (sl_buf_size(&L->gout))
+		sl_buf_flush(&L->gout, s->guest_fd);
+	if ((pf[4 + MAX_CLIENTS].revents & (POLLOUT | POLLERR)) &&
+	    sl_buf_flush(&L->con_queue, s->con_in) < 0)
+		sl_buf_drop(&L->con_queue, sl_buf_size(&L->con_queue)); /* QEMU is going */
+}
+
+/* QEMU is gone: drain the console, tell everyone, clean up. */
+static void qemu_gone(struct supervisor *L, int status)
+{
 	read_console(L);
 	diag(L, "qemu exited (%s %d)", WIFSIGNALED(status) ? "signal" : "status",
 	     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
@@ -657,7 +659,48 @@ int sl_supervisor_run(struct sl_supervisor *s)
 		c->chan = 0;
 		client_close(L, c);
 	}
-	unlink(s->sock_path);
+	unlink(L->sv->sock_path);
+}
+
+/**
+ * sl_supervisor_run() - serve one VM until its QEMU exits
+ * @s: the fds set up by sl_boot_start()
+ *
+ * Return: QEMU's exit status, for the log; the caller exits.
+ */
+int sl_supervisor_run(struct sl_supervisor *s)
+{
+	static struct supervisor one; /* one VM a process; too big for the stack */
+	struct supervisor *L = &one;
+	long long last_hello = 0;
+	int status = 0, sfd, poll_failed = 0;
+	sigset_t mask;
+
+	L->sv = s;
+	sfd = loop_setup(L, s, &mask);
+	diag(L, "supervising qemu pid %d", s->qemu_pid);
+	for (;;) {
+		struct pollfd pf[5 + MAX_CLIENTS];
+		int timeout = turn_timeout(L, sfd, &last_hello);
+		int n = turn_polls(L, sfd, pf);
+
+		if (poll(pf, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			/* not a turn to serve, and not one to spin on: wait, look for QEMU's exit */
+			if (!poll_failed++)
+				diag(L, "poll: %s", strerror(errno));
+			nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
+			if (take_signals(L, sfd, &mask, &status))
+				break;
+			continue;
+		}
+		poll_failed = 0;
+		if ((pf[0].revents || sfd < 0) && take_signals(L, sfd, &mask, &status))
+			break;
+		turn_serve(L, pf);
+	}
+	qemu_gone(L, status);
 	return status;
 }
 

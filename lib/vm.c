@@ -500,46 +500,11 @@ int sl_vm_sockets_fit(const char *name, struct sl_error *err)
 	return 0;
 }
 
-/**
- * sl_boot_start() - boot a VM on its TAP and wait for its agent
- * @c: the VM
- * @out: SL_PID (supervisor), SL_QEMU_PID, SL_AGENT, SL_CONSOLE, SL_ACCEL
- * @err: why, when it fails
- *
- * Leaves a supervisor (double-forked, own session) that runs QEMU in the
- * VM's namespace. Returns when the agent has answered; on a timeout or an
- * early QEMU exit the console tail is printed and nothing is left running.
- *
- * Return: 0; -EINVAL (missing kernel...), -ENXIO (unknown VM), -EEXIST
- * (running already); or -errno, with the error recorded
- */
-int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err)
+/* What a start checks before anything starts: bad input leaves nothing behind. */
+static int start_checks(const struct sl_boot_cfg *c, struct sl_error *err)
 {
-	_cleanup_close_ int nsfd = -1, tapfd = -1;
-	int nudge;
-	_cleanup_kv_ struct sl_kv manifest = { 0 };
-	_cleanup_step_ struct sl_step step = { c->name, SL_STEP_BOOT, -1 };
-	struct sl_boot_cfg restore;
-	bool host_ns = sl_mode_on_host(c->mode);
-	bool has_mac = false;
-	uint8_t mac[6];
-	char dir[4096], msg[256] = "";
-	const char *accel, *why;
-	int ready[2], sup = 0, qemu = 0, r;
-	pid_t child;
+	int sup = 0, qemu = 0, r;
 
-	r = sl_name_check(c->name, err);
-	if (r < 0)
-		return r;
-	if ((r = sl_vm_sockets_fit(c->name, err)) < 0)
-		return r;
-	if (c->from) {
-		/* checked before anything starts: a bad snapshot leaves nothing */
-		restore = *c;
-		if ((r = sl_snapshot_prepare(&restore, &manifest, err)) < 0)
-			return sl_error_wrap(err, r, "%s: start --from", c->name);
-		c = &restore;
-	}
 	if ((r = check_file("kernel", c->kernel, err)) < 0 ||
 	    (r = check_file("initrd", c->initrd, err)) < 0 ||
 	    (c->disk && (r = check_file("disk", c->disk, err)) < 0))
@@ -555,51 +520,50 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	if (sup || qemu)
 		return sl_error(err, -EEXIST, "%s is running already (supervisor %d, qemu %d)",
 				c->name, sup, qemu);
-	/* Bridge and macvtap mode: QEMU stays in this namespace, where its link is. */
-	nsfd = host_ns ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
-		       : sl_vm_netns_open(c->name, err);
-	if (nsfd < 0)
-		return host_ns ? -errno : nsfd;
-	if (c->mode == SL_NET_MACVTAP) {
-		tapfd = sl_macvtap_open(c->name, c->tap, mac, err);
-		if (tapfd < 0)
-			return tapfd;
-	} else {
-		_cleanup_netns_ int saved = sl_netns_enter(nsfd);
-		_cleanup_nl_ struct nl_sock *sk = NULL;
-		struct sl_link t;
-
-		if (saved < 0)
-			return saved;
-		if (sl_nl_open(&sk) < 0 || sl_link_get(sk, c->tap, &t) < 0 || strcmp(t.kind, "tun"))
-			return sl_error(err, -ENXIO, "%s: no TAP %s in %s (run sl-tap add %s)",
-					c->name, c->tap,
-					host_ns ? "this namespace" : "its namespace", c->name);
-		/* CNI mode: the guest is the CNI interface on its link, with its MAC */
-		if (c->mode == SL_NET_CNI) {
-			if (sl_link_get(sk, c->cni_ifname, &t) < 0)
-				return sl_error(err, -ENXIO, "%s: no %s in its namespace (run "
-							     "sl-cni-run add %s)",
-						c->name, c->cni_ifname, c->name);
-			memcpy(mac, t.mac, 6);
-			has_mac = true;
-		}
-	}
 	if (find_supervisor() < 0)
 		return sl_error(err, -ENOENT,
 				"no sl-supervise at %s: run make, or set SL_LIBEXEC_DIR",
 				supervisor_path);
-	accel = pick_accel(c->accel, &why);
-	if (strcmp(accel, "kvm") && strcmp(accel, "tcg"))
-		return sl_error(err, -EINVAL, "bad --accel '%s': kvm, tcg or auto", accel);
-	if (sl_run_path(dir, sizeof(dir), "%s", c->name) < 0)
-		return -ENAMETOOLONG;
-	if ((r = sl_vm_dir_ready(c->name, dir, sizeof(dir), err)) < 0)
-		return r;
-	/* from here a kill -9 leaves a VM that sl-gc stops (sl_boot_abandoned) */
-	if ((step.fd = sl_step_begin(c->name, SL_STEP_BOOT, NULL, err)) < 0)
-		return step.fd;
-	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
+	return 0;
+}
+
+/*
+ * The TAP in the VM's namespace (isolated, CNI) or in ours (bridge), with
+ * the CNI interface's MAC for the guest in CNI mode.
+ */
+static int find_tap(const struct sl_boot_cfg *c, int nsfd, uint8_t mac[6], bool *has_mac,
+		    struct sl_error *err)
+{
+	_cleanup_netns_ int saved = sl_netns_enter(nsfd);
+	_cleanup_nl_ struct nl_sock *sk = NULL;
+	bool host_ns = sl_mode_on_host(c->mode);
+	struct sl_link t;
+
+	if (saved < 0)
+		return saved;
+	if (sl_nl_open(&sk) < 0 || sl_link_get(sk, c->tap, &t) < 0 || strcmp(t.kind, "tun"))
+		return sl_error(err, -ENXIO, "%s: no TAP %s in %s (run sl-tap add %s)", c->name,
+				c->tap, host_ns ? "this namespace" : "its namespace", c->name);
+	if (c->mode != SL_NET_CNI)
+		return 0;
+	if (sl_link_get(sk, c->cni_ifname, &t) < 0)
+		return sl_error(err, -ENXIO, "%s: no %s in its namespace (run sl-cni-run add %s)",
+				c->name, c->cni_ifname, c->name);
+	memcpy(mac, t.mac, 6);
+	*has_mac = true;
+	return 0;
+}
+
+/*
+ * The supervisor, double-forked into a session of its own: it runs QEMU
+ * and writes "ok" or "fail: WHY" on the pipe whose reading end is returned.
+ */
+static int spawn_supervisor(const struct sl_boot_cfg *c, const char *accel, int nsfd, int tapfd,
+			    const uint8_t *mac)
+{
+	int ready[2], r;
+	pid_t child;
+
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
@@ -619,56 +583,64 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		if (g != 0)
 			_exit(g < 0 ? 1 : 0);
 		sl_vm_write_pid(c->name, SL_SUPERVISOR_PID, getpid());
-		exec_supervisor(c, accel, nsfd, tapfd, tapfd >= 0 || has_mac ? mac : NULL, ready[1]);
+		exec_supervisor(c, accel, nsfd, tapfd, mac, ready[1]);
 	}
 	close(ready[1]);
 	waitpid(child, NULL, 0);
+	return ready[0];
+}
+
+/*
+ * Until the supervisor says the agent answered (a restore first loads its
+ * state); on anything else nothing is left running and the console's tail
+ * is printed.
+ */
+static int await_agent(const struct sl_boot_cfg *c, const char *dir, int ready,
+		       struct sl_error *err)
+{
+	struct pollfd pf = { .fd = ready, .events = POLLIN };
+	char msg[256] = "";
+	ssize_t n = 0;
+	int nudge, r;
+
 	if (c->from && sl_fault("loading", c->name))
 		raise(SIGSTOP);
 	if (c->from && (r = sl_snapshot_incoming(c, err)) < 0) {
-		close(ready[0]);
 		sl_boot_stop(c->name, 0, NULL);
 		console_tail(dir);
 		return sl_error_wrap(err, r, "%s", c->name);
 	}
 	/* the guest runs: ask for the handshake now (closed once ready) */
 	nudge = c->from ? sl_agent_nudge(c->name) : -1;
-	{
-		struct pollfd pf = { .fd = ready[0], .events = POLLIN };
-		ssize_t n = 0;
-
-		r = poll(&pf, 1, (int)c->timeout_s * 1000);
-		if (r > 0)
-			n = read(ready[0], msg, sizeof(msg) - 1);
-		msg[n > 0 ? n : 0] = '\0';
-		close(ready[0]);
-	}
+	if (poll(&pf, 1, (int)c->timeout_s * 1000) > 0)
+		n = read(ready, msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
 	if (nudge >= 0)
 		close(nudge);
-	if (strncmp(msg, "ok", 2)) {
-		sl_boot_stop(c->name, 0, NULL); /* the cause is what follows */
-		console_tail(dir);
-		if (!msg[0])
-			snprintf(msg, sizeof(msg), "the agent did not answer within %u s",
-				 c->timeout_s);
-		msg[strcspn(msg, "\n")] = '\0';
-		return sl_error(err, -EIO, "%s: boot failed: %s", c->name,
-				strncmp(msg, "fail: ", 6) ? msg : msg + 6);
-	}
-	if (c->from && sl_fault("restored", c->name))
-		raise(SIGSTOP);
-	if (c->from && (r = sl_guest_identity_set(c, err)) < 0) {
-		sl_boot_stop(c->name, 0, NULL);
-		return r;
-	}
+	if (!strncmp(msg, "ok", 2))
+		return 0;
+	sl_boot_stop(c->name, 0, NULL); /* the cause is what follows */
+	console_tail(dir);
+	if (!msg[0])
+		snprintf(msg, sizeof(msg), "the agent did not answer within %u s", c->timeout_s);
+	msg[strcspn(msg, "\n")] = '\0';
+	return sl_error(err, -EIO, "%s: boot failed: %s", c->name,
+			strncmp(msg, "fail: ", 6) ? msg : msg + 6);
+}
+
+/* What a started VM is, into @out and its state. */
+static int record_start(const struct sl_boot_cfg *c, const struct sl_kv *manifest,
+			const char *accel, const char *dir, struct sl_kv *out, struct sl_error *err)
+{
+	int sup = 0, qemu = 0, r = 0;
+
 	sl_vm_pids(c->name, &sup, &qemu);
-	r = 0;
 	if (c->from) {
 		/* what this guest booted with, for a snapshot of it (its QEMU has none) */
 		r |= sl_kv_set(out, "SL_SNAPSHOT", c->from);
 		r |= sl_kv_set(out, "SL_BOOT_KERNEL", c->kernel);
 		r |= sl_kv_set(out, "SL_BOOT_INITRD", c->initrd);
-		r |= sl_kv_set(out, "SL_BOOT_APPEND", sl_kv_get(&manifest, "SL_APPEND"));
+		r |= sl_kv_set(out, "SL_BOOT_APPEND", sl_kv_get(manifest, "SL_APPEND"));
 	}
 	r |= sl_kv_setf(out, "SL_PID", "%d", sup);
 	r |= sl_kv_setf(out, "SL_QEMU_PID", "%d", qemu);
@@ -678,6 +650,78 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	if (r)
 		return -ENOMEM;
 	return sl_state_update(c->name, out, NULL, err);
+}
+
+/**
+ * sl_boot_start() - boot a VM on its TAP and wait for its agent
+ * @c: the VM
+ * @out: SL_PID (supervisor), SL_QEMU_PID, SL_AGENT, SL_CONSOLE, SL_ACCEL
+ * @err: why, when it fails
+ *
+ * Leaves a supervisor (double-forked, own session) that runs QEMU in the
+ * VM's namespace. Returns when the agent has answered; on a timeout or an
+ * early QEMU exit the console tail is printed and nothing is left running.
+ *
+ * Return: 0; -EINVAL (missing kernel...), -ENXIO (unknown VM), -EEXIST
+ * (running already); or -errno, with the error recorded
+ */
+int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err)
+{
+	_cleanup_close_ int nsfd = -1, tapfd = -1, ready = -1;
+	_cleanup_kv_ struct sl_kv manifest = { 0 };
+	_cleanup_step_ struct sl_step step = { c->name, SL_STEP_BOOT, -1 };
+	struct sl_boot_cfg restore;
+	bool has_mac = false;
+	uint8_t mac[6];
+	char dir[4096];
+	const char *accel, *why;
+	int r;
+
+	if ((r = sl_name_check(c->name, err)) < 0 || (r = sl_vm_sockets_fit(c->name, err)) < 0)
+		return r;
+	if (c->from) {
+		/* checked before anything starts: a bad snapshot leaves nothing */
+		restore = *c;
+		if ((r = sl_snapshot_prepare(&restore, &manifest, err)) < 0)
+			return sl_error_wrap(err, r, "%s: start --from", c->name);
+		c = &restore;
+	}
+	if ((r = start_checks(c, err)) < 0)
+		return r;
+	/* Bridge and macvtap mode: QEMU stays in this namespace, where its link is. */
+	nsfd = sl_mode_on_host(c->mode) ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
+					: sl_vm_netns_open(c->name, err);
+	if (nsfd < 0)
+		return sl_mode_on_host(c->mode) ? -errno : nsfd;
+	if (c->mode == SL_NET_MACVTAP)
+		r = tapfd = sl_macvtap_open(c->name, c->tap, mac, err);
+	else
+		r = find_tap(c, nsfd, mac, &has_mac, err);
+	if (r < 0)
+		return r;
+	accel = pick_accel(c->accel, &why);
+	if (strcmp(accel, "kvm") && strcmp(accel, "tcg"))
+		return sl_error(err, -EINVAL, "bad --accel '%s': kvm, tcg or auto", accel);
+	if (sl_run_path(dir, sizeof(dir), "%s", c->name) < 0)
+		return -ENAMETOOLONG;
+	if ((r = sl_vm_dir_ready(c->name, dir, sizeof(dir), err)) < 0)
+		return r;
+	/* from here a kill -9 leaves a VM that sl-gc stops (sl_boot_abandoned) */
+	if ((step.fd = sl_step_begin(c->name, SL_STEP_BOOT, NULL, err)) < 0)
+		return step.fd;
+	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
+	ready = spawn_supervisor(c, accel, nsfd, tapfd, tapfd >= 0 || has_mac ? mac : NULL);
+	if (ready < 0)
+		return ready;
+	if ((r = await_agent(c, dir, ready, err)) < 0)
+		return r;
+	if (c->from && sl_fault("restored", c->name))
+		raise(SIGSTOP);
+	if (c->from && (r = sl_guest_identity_set(c, err)) < 0) {
+		sl_boot_stop(c->name, 0, NULL);
+		return r;
+	}
+	return record_start(c, &manifest, accel, dir, out, err);
 }
 
 static bool gone(int pid, const char *what)
