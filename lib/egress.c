@@ -14,6 +14,7 @@
 #include "conntrack.h"
 #include "egress.h"
 #include "error.h"
+#include "fault.h"
 #include "ipset.h"
 #include "ipt.h"
 #include <libiptc/libiptc.h>
@@ -212,8 +213,10 @@ static void spoof_rules(const struct sl_egress_cfg *c, const char *cm, struct ru
 static void policy_rules(const struct sl_egress_cfg *c, const struct sl_policy *pol,
 			 const char *cm, bool accept_rest, struct ruleset *s)
 {
+	bool reversed = sl_mutant("order-reversed"); /* the test build's: most specific last */
+
 	for (size_t i = 0; i < pol->n; i++)
-		entry_rules(c, &pol->v[i], cm, s);
+		entry_rules(c, &pol->v[reversed ? pol->n - 1 - i : i], cm, s);
 	if (!pol->default_allow) { /* allow only: a whitelist */
 		struct sl_rule rest = { 0 };
 
@@ -491,6 +494,31 @@ static int drop_jump(struct xtc_handle *h, const char *from, const char *to, str
 	return sl_ipt_chain_delete(h, to, err);
 }
 
+/*
+ * What a mutant of the test build (lib/fault.h, t/mutants.sh) takes out of
+ * a rule set of the namespace's (or with @host, the host's) before it is
+ * written: its DROPs; the anti-spoofing rules; a name's set match, so that
+ * the rule accepts any address. The installed tools have no mutants.
+ */
+static void mutate(struct ruleset *s, bool host)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct sl_rule *r = &s->r[i];
+
+		if ((!strcmp(r->target, "DROP") && sl_mutant(host ? "host-open" : "ns-drop")) ||
+		    (!host && r->has_src && r->inv_src && sl_mutant("spoof-open")))
+			continue;
+		if (!host && r->set[0] && sl_mutant("names-open"))
+			r->set[0] = '\0';
+		if (k != i)
+			s->r[k] = *r;
+		k++;
+	}
+	s->n = k;
+}
+
 static int write_chain(struct xtc_handle *h, const char *chain, const struct ruleset *s,
 		       struct sl_error *err)
 {
@@ -630,6 +658,8 @@ static int ns_apply(const struct sl_egress_cfg *c, int nsfd, struct sl_error *er
 	if ((r = ns_fwd_rules(c, &fwd, err)) < 0)
 		return r;
 	ns_in_rules(c, &in);
+	mutate(&fwd, false);
+	mutate(&in, false);
 	if ((r = ruleset_status(&in, err)) < 0 || (r = shape(c, err)) < 0 ||
 	    (r = sl_ipset_open(&sets, err)) < 0 || (r = sets_create(sets, &c->allow, err)) < 0 ||
 	    (r = sl_ipt_open("filter", &h, err)) < 0 ||
@@ -698,6 +728,9 @@ static int host_apply(const struct sl_cidr *range, const char *bridge_if, struct
 	sl_egress_host_comment(range, cm, sizeof(cm));
 	if ((r = host_rules(range, bridge_if, &top, &from, &in, &masq, err)) < 0)
 		return r;
+	mutate(&top, true);
+	mutate(&from, true);
+	mutate(&in, true);
 	for (size_t i = 0; i < top.n; i++)
 		rule_copy(&both, &top.r[i]);
 	for (size_t i = 0; i < from.n; i++)

@@ -28,4 +28,23 @@ static inline bool sl_fault(const char *what, const char *vm)
 #endif
 }
 
+/*
+ * Mutants, in the same test builds (bin/.sl-up-fault): SL_MUTANT=KIND has
+ * the policy code write a known-wrong rule set (lib/egress.c), as the
+ * wrappers of t/mutants/ do to the tools' output. sl-up calls the library
+ * in process, where no wrapper reaches: t/mutants.sh proves the sl-up tests
+ * see each kind too.
+ */
+static inline bool sl_mutant(const char *kind)
+{
+#ifdef SL_FAULT_INJECTION
+	const char *m = getenv("SL_MUTANT");
+
+	return m && !strcmp(m, kind);
+#else
+	(void)kind;
+	return false;
+#endif
+}
+
 #endif

@@ -190,7 +190,7 @@ static void clean_env(void)
 					    "SL_QEMU", "SL_DEBUG", "SL_CONSOLE_MAX", "SL_AGENT_TIMEOUT",
 					    "SL_CNI_CONF_DIR", "SL_CNI_PATH", "SL_CNI_TIMEOUT",
 #ifdef SL_FAULT_INJECTION
-					    "SL_FAULT",
+					    "SL_FAULT", "SL_MUTANT",
 #endif
 					    NULL };
 	extern char **environ;

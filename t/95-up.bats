@@ -42,9 +42,12 @@ vm_ping() {
 		'vm_ping "$G-1" 203.0.113.1' 'vm_get "$G-1" 198.51.100.1' \
 		'inhost timeout 4 busybox wget -q -O - http://169.254.100.6/' \
 		'ip netns exec "$LAN" timeout 4 busybox wget -q -O - http://169.254.100.6/'
-	# a VM that takes another address gets nothing out
-	inhost sl-exec "$G-2" -- sh -c 'ip addr flush dev eth0; ip addr add 169.254.100.9/30 dev eth0; ip route add default via 169.254.100.1 2>/dev/null; true'
+	# a VM that takes another address gets nothing out: counted where it
+	# would arrive (a spoofed packet's reply could never come back)
+	ip netns exec "$NET" iptables-legacy -I INPUT -d 203.0.113.10 -p icmp --icmp-type echo-request
+	inhost sl-exec "$G-2" -- sh -c 'ip addr flush dev eth0; ip addr add 169.254.100.9/30 dev eth0; ip route add 169.254.100.5 dev eth0; ip route add default via 169.254.100.5; ping -c 3 -W 1 203.0.113.10 >/dev/null 2>&1; true'
 	! vm_get "$G-2" 203.0.113.10 || false
+	[ "$(ip netns exec "$NET" iptables-legacy -L INPUT -v -n -x | awk '/icmptype 8/ { print $1 }')" = 0 ]
 	# IPv6 off on every interface we made
 	for n in "$G-1" "$G-2"; do
 		[ -z "$(ip -n "$n" -6 addr)" ]
