@@ -112,8 +112,8 @@ bin/sl-%: bin/sl-%.c lib/libsl.a lib/*.h .flags
 
 # sl-up and sl-boot with fault injection (SL_FAULT, lib/fault.h), for the
 # tests only: next to the tools they run, hidden, never installed.
-bin/.sl-up-fault: bin/sl-up.c lib/up.c lib/egress.c lib/libsl.a lib/*.h .flags
-	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-up.c lib/up.c lib/egress.c \
+bin/.sl-up-fault: bin/sl-up.c lib/up.c lib/egress-rules.c lib/libsl.a lib/*.h .flags
+	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-up.c lib/up.c lib/egress-rules.c \
 		lib/libsl.a $(LDLIBS)
 bin/.sl-boot-fault: bin/sl-boot.c lib/vm.c lib/snapshot.c lib/libsl.a lib/*.h .flags
 	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-boot.c lib/vm.c lib/snapshot.c \

@@ -4,7 +4,7 @@
  * of a veth pair with a /30 of the network's range (or what a delegated
  * IPAM plugin gives); the host end, "sc-" and 12 hex digits of a hash of
  * the attachment, carries the gateway. Its egress policy is written on the
- * host (lib/egress.c, sl_egress_attach_apply()), where root in the sandbox
+ * host (lib/egress-attach.c, sl_egress_attach_apply()), where root in the sandbox
  * cannot reach it. What DEL and sl-gc need is kept as the attachment's
  * state, $SL_RUN_DIR/sc-…/vm.env, as a VM's is.
  */

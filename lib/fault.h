@@ -30,7 +30,7 @@ static inline bool sl_fault(const char *what, const char *vm)
 
 /*
  * Mutants, in the same test builds (bin/.sl-up-fault): SL_MUTANT=KIND has
- * the policy code write a known-wrong rule set (lib/egress.c), as the
+ * the policy code write a known-wrong rule set (lib/egress-rules.c), as the
  * wrappers of t/mutants/ do to the tools' output. sl-up calls the library
  * in process, where no wrapper reaches: t/mutants.sh proves the sl-up tests
  * see each kind too.

@@ -6,8 +6,8 @@
 #include "policy.h"
 
 /*
- * The packets our logged drops send to an NFLOG group (drop_logged() in
- * lib/egress.c) of the current network namespace: sl-egressd keeps a VM's,
+ * The packets our logged drops send to an NFLOG group (eg_drop_logged() in
+ * lib/egress-rules.c) of the current network namespace: sl-egressd keeps a VM's,
  * sl-egress log -f shows an sl-cni attachment's as they come.
  */
 struct sl_nflog;
