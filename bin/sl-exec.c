@@ -222,52 +222,29 @@ static const char put_sh[] =
 	"if [ -d \"$1\" ]; then d=\"$1/$2\"; rm -rf \"$d\"; else d=\"$1\"; rm -rf \"$d\"; fi; "
 	"cp -a \"$t/$2\" \"$d\"; rm -rf \"$t\"; printf '%s' \"$d\"";
 
-static pid_t spawn(char **argv, int in, int out)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		if (in >= 0)
-			dup2(in, 0);
-		if (out >= 0)
-			dup2(out, 1);
-		sl_child_clean(NULL, 0);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_ok(pid_t pid)
-{
-	int st;
-
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
 static char *local_sums(const char *path)
 {
 	char *argv[] = { "sh", "-c", (char *)sums_sh, "sh", (char *)path, NULL };
+	struct sl_spawn sp = { "sh", argv, true,
+			       { SL_SPAWN_INHERIT, SL_SPAWN_CAPTURE, SL_SPAWN_INHERIT } };
 	char *buf = NULL;
 	size_t len = 0;
-	int p[2];
-	pid_t pid;
+	int fd;
+	pid_t pid = sl_spawn_start(&sp, &fd);
 	FILE *f;
 	char b[4096];
 	ssize_t n;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (pid < 0)
 		return NULL;
-	pid = spawn(argv, -1, p[1]);
-	close(p[1]);
 	f = open_memstream(&buf, &len);
-	while ((n = read(p[0], b, sizeof(b))) > 0)
-		fwrite(b, 1, (size_t)n, f);
-	close(p[0]);
-	fclose(f);
-	if (wait_ok(pid) < 0) {
+	while ((n = read(fd, b, sizeof(b))) > 0)
+		if (f)
+			fwrite(b, 1, (size_t)n, f);
+	close(fd);
+	if (f)
+		fclose(f);
+	if (sl_spawn_wait(pid) != 0 || !f) {
 		free(buf);
 		return NULL;
 	}
@@ -307,19 +284,20 @@ static int copy_in(const char *src, const char *name, const char *dst, struct sl
 	struct sl_exec_req r = { .argv = argv };
 	_cleanup_free_ char *final = NULL;
 	struct stat st;
+	struct sl_spawn sp = { "tar", tar, true,
+			       { SL_SPAWN_INHERIT, SL_SPAWN_CAPTURE, SL_SPAWN_INHERIT } };
 	size_t len;
-	int p[2], rc;
+	int fd, rc;
 	pid_t pid;
 
 	if (stat(src, &st) < 0)
 		return sl_error(err, -EINVAL, "copy: %s: %s", src, strerror(errno));
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = spawn(tar, -1, p[1]);
-	close(p[1]);
-	rc = sl_agent_capture(name, &r, p[0], &final, &len, err);
-	close(p[0]);
-	if (wait_ok(pid) < 0 && rc == 0)
+	pid = sl_spawn_start(&sp, &fd);
+	if (pid < 0)
+		return sl_error(err, pid, "copy: cannot run tar: %s", strerror(-pid));
+	rc = sl_agent_capture(name, &r, fd, &final, &len, err);
+	close(fd);
+	if (sl_spawn_wait(pid) != 0 && rc == 0)
 		return sl_error(err, -EIO, "copy: tar of %s failed", src);
 	if (rc != 0) {
 		if (rc > 0)

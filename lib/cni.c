@@ -211,60 +211,36 @@ static int plugin_timeout_ms(struct sl_error *err)
 	return (int)s * 1000;
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
+/* A plugin's CNI_* variables, "KEY=VALUE" (or "CNI_ARGS" alone: unset), for sl_spawn. */
+struct plugin_env {
+	char *own[6];
+	const char *env[7];
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+static void plugin_env_free(struct plugin_env *e)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(e->own); i++)
+		free(e->own[i]);
 }
+#define _cleanup_plugin_env_ __attribute__((cleanup(plugin_env_free)))
 
-/*
- * Read all of @fd within @timeout_ms, keeping at most CNI_JSON_MAX bytes
- * (the rest is drained, so the plugin never blocks on a full pipe).
- * Return 0 with *@out set, -ETIMEDOUT or -ENOMEM.
- */
-static int read_all(int fd, int timeout_ms, char **out)
+static int plugin_env(const struct sl_cni_exec *x, struct plugin_env *e)
 {
-	long long deadline = now_ms() + timeout_ms;
-	size_t have = 0, cap = 4096;
-	char *buf = malloc(cap), *nb;
-	ssize_t n;
+	const char *const kv[][2] = { { "CNI_COMMAND", x->cmd },   { "CNI_CONTAINERID", x->container },
+				      { "CNI_NETNS", x->netns },   { "CNI_IFNAME", x->ifname },
+				      { "CNI_PATH", x->path },	   { "CNI_ARGS", x->args } };
 
-	*out = NULL;
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
-		char sink[4096];
-		int r = 0;
-
-		if (left <= 0 || (r = poll(&pf, 1, (int)left)) == 0) {
-			free(buf);
-			return -ETIMEDOUT;
-		}
-		if (r < 0 && errno == EINTR)
+	for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
+		if (!kv[i][1]) { /* no CNI_ARGS: none of ours either */
+			e->env[i] = kv[i][0];
 			continue;
-		if (have + 1 == cap && cap < CNI_JSON_MAX + 1) {
-			cap = cap * 2 > CNI_JSON_MAX + 1 ? CNI_JSON_MAX + 1 : cap * 2;
-			if (!(nb = realloc(buf, cap))) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
 		}
-		if (have + 1 == cap)
-			n = read(fd, sink, sizeof(sink)); /* full: drained */
-		else if ((n = read(fd, buf + have, cap - 1 - have)) > 0)
-			have += (size_t)n;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
+		if (asprintf(&e->own[i], "%s=%s", kv[i][0], kv[i][1]) < 0) {
+			e->own[i] = NULL;
+			return -ENOMEM;
+		}
+		e->env[i] = e->own[i];
 	}
-	buf[have] = '\0';
-	*out = buf;
 	return 0;
 }
 
@@ -286,9 +262,12 @@ int sl_cni_exec(const struct sl_cni_exec *x, const char *conf, struct json_objec
 {
 	_cleanup_close_ int in = -1;
 	_cleanup_free_ char *out = NULL;
+	_cleanup_plugin_env_ struct plugin_env ce = { 0 };
 	char exe[4096];
-	int p[2], st, r, timeout;
-	pid_t pid;
+	struct sl_spawn sp = { exe, (char *[]){ exe, NULL }, false,
+			       { -1, SL_SPAWN_CAPTURE, SL_SPAWN_INHERIT }, ce.env };
+	struct sl_spawn_out o = { .max = CNI_JSON_MAX };
+	int st, r, timeout;
 
 	if ((r = find_plugin(x->type, x->path, exe, sizeof(exe), err)) < 0 ||
 	    (timeout = r = plugin_timeout_ms(err)) < 0)
@@ -297,47 +276,18 @@ int sl_cni_exec(const struct sl_cni_exec *x, const char *conf, struct json_objec
 	if (in < 0 || write(in, conf, strlen(conf)) != (ssize_t)strlen(conf) ||
 	    lseek(in, 0, SEEK_SET) < 0)
 		return sl_error(err, -errno, "CNI config for %s: %s", x->type, strerror(errno));
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		dup2(in, 0);
-		dup2(p[1], 1);
-		setenv("CNI_COMMAND", x->cmd, 1);
-		setenv("CNI_CONTAINERID", x->container, 1);
-		setenv("CNI_NETNS", x->netns, 1);
-		setenv("CNI_IFNAME", x->ifname, 1);
-		setenv("CNI_PATH", x->path, 1);
-		if (x->args)
-			setenv("CNI_ARGS", x->args, 1);
-		else
-			unsetenv("CNI_ARGS");
-		sl_child_clean(NULL, 0);
-		execv(exe, (char *[]){ exe, NULL });
-		dprintf(2, "cannot run %s: %s\n", exe, strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return -errno;
-	}
-	r = read_all(p[0], timeout, &out);
-	close(p[0]);
-	if (r == -ETIMEDOUT)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
+	if ((r = plugin_env(x, &ce)) < 0)
+		return sl_error(err, r, "CNI plugin %s: no memory for its environment", x->type);
+	sp.fd[0] = in;
+	r = st = sl_spawn_run(&sp, &o, timeout);
+	out = o.buf;
 	if (r == -ETIMEDOUT)
 		return sl_error(err, r, "CNI plugin %s %s: no answer within %d s (SL_CNI_TIMEOUT)",
 				x->type, x->cmd, timeout / 1000);
 	if (r < 0)
 		return r;
-	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		return plugin_error(x->type, x->cmd, out,
-				    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), err);
+	if (st)
+		return plugin_error(x->type, x->cmd, out, st, err);
 	if (!result)
 		return 0;
 	*result = json_tokener_parse(out);

@@ -123,57 +123,25 @@ static int print_cmd(FILE *f, const struct cmd *c, struct sl_error *err)
 static int run(const struct cmd *c, char *buf, size_t len)
 {
 	char path[4200];
-	int p[2], st;
-	pid_t pid;
-	ssize_t n;
-	size_t have = 0;
+	struct sl_spawn sp = { path, c->argv, false, { SL_SPAWN_NULL, SL_SPAWN_NULL,
+						      SL_SPAWN_CAPTURE } };
+	/* the whole stream is read, whatever the step says: the last line counts */
+	struct sl_spawn_out o = { .max = len - 1, .keep_tail = true };
+	int r;
 
 	buf[0] = '\0';
 	if (c->full)
 		return -E2BIG;
 	snprintf(path, sizeof(path), "%s/%s", tools, c->argv[0]);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(p[1], 2);
-		sl_child_clean(NULL, 0);
-		execv(path, c->argv);
-		dprintf(2, "cannot run %s: %s\n", path, strerror(errno));
-		_exit(127);
+	r = sl_spawn_run(&sp, &o, -1);
+	if (o.buf) {
+		memcpy(buf, o.buf, o.len + 1);
+		free(o.buf);
 	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return -errno;
-	}
-	/* Read to the end, whatever the step says (the last line is what
-	 * counts): a full buffer keeps its second half, so the step never
-	 * meets a closed pipe. */
-	while ((n = read(p[0], buf + have, len - 1 - have)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		have += (size_t)n;
-		if (have == len - 1) {
-			memmove(buf, buf + have / 2, have - have / 2);
-			have -= have / 2;
-		}
-	}
-	buf[have] = '\0';
 	/* Keep the last line: the tools say what is wrong in one. */
-	while (have && buf[have - 1] == '\n')
-		buf[--have] = '\0';
-	close(p[0]);
-	if (waitpid(pid, &st, 0) < 0)
-		return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	while (o.len && buf[o.len - 1] == '\n')
+		buf[--o.len] = '\0';
+	return r;
 }
 
 static const char *last_line(const char *s)
