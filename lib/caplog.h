@@ -3,6 +3,7 @@
 #define SL_CAPLOG_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * A log a guest fills (the console, userdata's output): it lives in /run,
@@ -20,5 +21,7 @@ struct sl_caplog {
 int sl_caplog_open(struct sl_caplog *l, const char *path, const char *old, unsigned long long max);
 int sl_caplog_write(struct sl_caplog *l, const void *buf, size_t n);
 void sl_caplog_close(struct sl_caplog *l);
+int sl_caplog_cap_fd(int fd, const char *path, const char *old, unsigned long long max,
+		     mode_t mode);
 
 #endif

@@ -39,6 +39,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "caplog.h"
 #include "denials.h"
 #include "egress.h"
 #include "egressd.h"
@@ -431,22 +432,13 @@ static int write_pid(struct sl_error *err)
 static void cap_log(void)
 {
 	char path[4096], old[4200];
-	struct stat st;
-	int fd;
 
-	if (fstat(2, &st) < 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size < D.log_max ||
-	    sl_run_path(path, sizeof(path), "%s", SL_EGRESSD_LOG) < 0)
+	if (sl_run_path(path, sizeof(path), "%s", SL_EGRESSD_LOG) < 0)
 		return;
 	snprintf(old, sizeof(old), "%s.1", path);
-	if (rename(path, old) < 0)
-		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	dup2(fd, 2);
-	close(fd);
-	sl_info("egressd.log passed %llu bytes: what it said before is in egressd.log.1",
-		D.log_max);
+	if (sl_caplog_cap_fd(2, path, old, D.log_max, 0600) == 1)
+		sl_info("egressd.log passed %llu bytes: what it said before is in egressd.log.1",
+			D.log_max);
 }
 
 /* What it leaves: nothing, but a log that says something. */
