@@ -302,7 +302,7 @@ static void guest_ip(const struct sl_boot_cfg *c, char *buf, size_t len)
 }
 
 static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_fd,
-		      const uint8_t *mac, struct argv *a)
+		      const uint8_t *mac, unsigned attempt, struct argv *a)
 {
 	char ip[128], esc[2 * 4096 + 1];
 	bool kvm = !strcmp(accel, "kvm");
@@ -354,8 +354,11 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 	 * reading them cost ~45 ms of its start.
 	 */
 	if (!c->from) {
-		char tsc[48] = "";
+		char tsc[64] = "";
 		unsigned long khz = kvm ? 0 : tsc_khz();
+		/* test builds: a guest with its local APIC timer off, as TCG leaves a few */
+		bool notimer = sl_fault("notimer-always", c->name) ||
+			       (attempt == 0 && sl_fault("notimer", c->name));
 
 		add(a, "-kernel");
 		add(a, "%s", c->kernel);
@@ -364,7 +367,8 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 		add(a, "-append");
 		/* Under TCG, calibration of the TSC hangs half the boots on a busy host. */
 		if (khz)
-			snprintf(tsc, sizeof(tsc), " tsc_early_khz=%lu", khz);
+			snprintf(tsc, sizeof(tsc), " tsc_early_khz=%lu%s", khz,
+				 notimer ? " nolapic_timer" : "");
 		guest_ip(c, ip, sizeof(ip));
 		add(a, "console=ttyS0 panic=-1 ipv6.disable=1 ip=%s sl_name=%s%s%s%s%s", ip, c->name,
 		    tsc,
@@ -414,7 +418,7 @@ static int find_supervisor(void)
 
 /* In the grandchild of sl-boot start: set up the fixed fds and exec. */
 static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int nsfd,
-			    int tapfd, const uint8_t *mac, int ready_fd)
+			    int tapfd, const uint8_t *mac, unsigned attempt, int ready_fd)
 {
 	static struct argv a;
 	char *args[80];
@@ -434,7 +438,7 @@ static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 	    dup2(sp[0], SL_FD_GUEST) < 0 || dup2(sp[1], SL_FD_QEMU_AGENT) < 0 ||
 	    (tapfd >= 0 && dup2(tapfd, SL_FD_TAP) < 0))
 		_exit(1);
-	qemu_argv(c, accel, SL_FD_QEMU_AGENT, mac, &a);
+	qemu_argv(c, accel, SL_FD_QEMU_AGENT, mac, attempt, &a);
 	if (a.full) {
 		dprintf(SL_FD_READY, "fail: the QEMU command line is too long\n");
 		_exit(1);
@@ -455,9 +459,10 @@ static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 	_exit(1);
 }
 
-static void console_tail(const char *dir)
+/* The console log's last @len - 1 bytes into @buf, NUL-terminated: their count, or -1. */
+static ssize_t console_read_tail(const char *dir, char *buf, size_t len)
 {
-	char path[4200], buf[2048];
+	char path[4200];
 	_cleanup_close_ int fd = -1;
 	off_t size;
 	ssize_t n;
@@ -465,14 +470,22 @@ static void console_tail(const char *dir)
 	snprintf(path, sizeof(path), "%s/%s", dir, SL_CONSOLE_LOG);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return -1;
 	size = lseek(fd, 0, SEEK_END);
-	lseek(fd, size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0, SEEK_SET);
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = pread(fd, buf, len - 1, size > (off_t)len - 1 ? size - (off_t)len + 1 : 0);
 	if (n <= 0)
-		return;
+		return -1;
 	buf[n] = '\0';
-	fprintf(stderr, "%s: last console lines of %s:\n%s\n", sl_prog, path, buf);
+	return n;
+}
+
+static void console_tail(const char *dir)
+{
+	char buf[2048];
+
+	if (console_read_tail(dir, buf, sizeof(buf)) > 0)
+		fprintf(stderr, "%s: last console lines of %s/%s:\n%s\n", sl_prog, dir,
+			SL_CONSOLE_LOG, buf);
 }
 
 /**
@@ -559,7 +572,7 @@ static int find_tap(const struct sl_boot_cfg *c, int nsfd, uint8_t mac[6], bool 
  * and writes "ok" or "fail: WHY" on the pipe whose reading end is returned.
  */
 static int spawn_supervisor(const struct sl_boot_cfg *c, const char *accel, int nsfd, int tapfd,
-			    const uint8_t *mac)
+			    const uint8_t *mac, unsigned attempt)
 {
 	int ready[2], r;
 	pid_t child;
@@ -583,7 +596,7 @@ static int spawn_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 		if (g != 0)
 			_exit(g < 0 ? 1 : 0);
 		sl_vm_write_pid(c->name, SL_SUPERVISOR_PID, getpid());
-		exec_supervisor(c, accel, nsfd, tapfd, mac, ready[1]);
+		exec_supervisor(c, accel, nsfd, tapfd, mac, attempt, ready[1]);
 	}
 	close(ready[1]);
 	waitpid(child, NULL, 0);
@@ -591,11 +604,30 @@ static int spawn_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 }
 
 /*
+ * What guest/init says before it powers a guest off that came up with no
+ * timer on a CPU: under TCG on a busy host the kernel can measure the local
+ * APIC timer "too slow" and disable it, and microvm has no PIT or HPET to
+ * fall back on, so every sleep in that guest would last for ever.
+ */
+#define NO_TIMER_MARK "sl-init: no timer"
+#define NO_TIMER_BOOTS 3 /* boots of one start before it gives up */
+
+/* Whether the console's last 4 KiB hold @mark. */
+static bool console_says(const char *dir, const char *mark)
+{
+	char buf[4097];
+	ssize_t n = console_read_tail(dir, buf, sizeof(buf));
+
+	return n > 0 && memmem(buf, (size_t)n, mark, strlen(mark)) != NULL;
+}
+
+/*
  * Until the supervisor says the agent answered (a restore first loads its
  * state); on anything else nothing is left running and the console's tail
- * is printed.
+ * is printed. -EAGAIN, with nothing printed, when a cold boot's guest
+ * powered itself off for want of a timer and @again allows one more boot.
  */
-static int await_agent(const struct sl_boot_cfg *c, const char *dir, int ready,
+static int await_agent(const struct sl_boot_cfg *c, const char *dir, int ready, bool again,
 		       struct sl_error *err)
 {
 	struct pollfd pf = { .fd = ready, .events = POLLIN };
@@ -620,6 +652,15 @@ static int await_agent(const struct sl_boot_cfg *c, const char *dir, int ready,
 	if (!strncmp(msg, "ok", 2))
 		return 0;
 	sl_boot_stop(c->name, 0, NULL); /* the cause is what follows */
+	if (!c->from && console_says(dir, NO_TIMER_MARK)) {
+		if (again)
+			return -EAGAIN;
+		console_tail(dir);
+		return sl_error(err, -EIO,
+				"%s: boot failed: the guest came up without a timer %d times "
+				"(its local APIC timer measured too slow: a host too busy for TCG)",
+				c->name, NO_TIMER_BOOTS);
+	}
 	console_tail(dir);
 	if (!msg[0])
 		snprintf(msg, sizeof(msg), "the agent did not answer within %u s", c->timeout_s);
@@ -710,10 +751,19 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	if ((step.fd = sl_step_begin(c->name, SL_STEP_BOOT, NULL, err)) < 0)
 		return step.fd;
 	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
-	ready = spawn_supervisor(c, accel, nsfd, tapfd, tapfd >= 0 || has_mac ? mac : NULL);
-	if (ready < 0)
-		return ready;
-	if ((r = await_agent(c, dir, ready, err)) < 0)
+	for (unsigned boot = 0;; boot++) {
+		ready = spawn_supervisor(c, accel, nsfd, tapfd, tapfd >= 0 || has_mac ? mac : NULL,
+					 boot);
+		if (ready < 0)
+			return ready;
+		r = await_agent(c, dir, ready, boot + 1 < NO_TIMER_BOOTS, err);
+		if (r != -EAGAIN)
+			break;
+		close(sl_steal_fd(&ready));
+		sl_info("%s: the guest came up without a timer (TCG on a busy host); booting it again",
+			c->name);
+	}
+	if (r < 0)
 		return r;
 	if (c->from && sl_fault("restored", c->name))
 		raise(SIGSTOP);

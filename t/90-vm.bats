@@ -17,7 +17,7 @@ setup_file() {
 teardown_file() {
 	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
 	SCRATCH_NS=("$HOST")
-	for n in "$VM" "$P-2" "$P-3"; do inhost sl-boot stop "$n" --timeout 5 2>/dev/null || true; done
+	for n in "$VM" "$P-2" "$P-3" "$P-5"; do inhost sl-boot stop "$n" --timeout 5 2>/dev/null || true; done
 	teardown_host
 }
 
@@ -264,6 +264,29 @@ PY
 	[ ! -e "$SL_RUN_DIR/$P-2/agent.sock" ]
 	run inhost sl-boot status "$P-2"
 	[ "$status" -eq 1 ]
+}
+
+@test "a guest that comes up with no timer stops itself and is booted again; three such boots: exit 1, nothing left" {
+	local fault="$BATS_TEST_DIRNAME/../bin/.sl-boot-fault"
+	vm_net_up "$P-5" 169.254.108.0/22
+	# the first boot's guest without its local APIC timer (what TCG leaves a
+	# few guests on a busy host): its /init stops it, sl-boot boots again
+	run --separate-stderr inhost env SL_FAULT="notimer:$P-5" "$fault" start "$P-5"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c "^.*: $P-5: the guest came up without a timer (TCG on a busy host); booting it again$" <<<"$stderr")" = 1 ]
+	# the guest that answered keeps time: its sleep ends (bounded from the host)
+	timeout 30 nsenter --net="/run/netns/$HOST" sl-exec "$P-5" -- sleep 0.2
+	inhost sl-boot stop "$P-5"
+	run --separate-stderr inhost env SL_FAULT="notimer-always:$P-5" "$fault" start "$P-5"
+	[ "$status" -eq 1 ]
+	[ "$(grep -c "booting it again$" <<<"$stderr")" = 2 ]
+	grep -q "^.*: $P-5: boot failed: the guest came up without a timer 3 times" <<<"$stderr"
+	grep -q "sl-init: no timer on a CPU" <<<"$stderr" # the console's tail
+	! pgrep -f "qemu-system.*-name $P-5 "
+	! pgrep -f "sl-supervise $P-5 "
+	run inhost sl-boot status "$P-5"
+	[ "$status" -eq 1 ]
+	vm_net_down "$P-5"
 }
 
 @test "console input the guest does not read never stalls the supervisor for other clients" {
