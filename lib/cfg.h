@@ -8,14 +8,7 @@
 #include "cidr.h"
 #include "egress.h"
 #include "error.h"
-
-enum sl_net_mode { SL_NET_ISOLATED, SL_NET_BRIDGE, SL_NET_MACVTAP, SL_NET_CNI };
-
-/* Bridge and macvtap VMs have no namespace: their link and QEMU are the host's. */
-static inline bool sl_mode_on_host(enum sl_net_mode m)
-{
-	return m == SL_NET_BRIDGE || m == SL_NET_MACVTAP;
-}
+#include "mode.h"
 
 /* A group's userdata: one argument of one agent request, so bounded. */
 #define SL_USERDATA_MAX 32768

@@ -240,19 +240,10 @@ int sl_cli_prefix(unsigned *prefix, struct sl_error *err)
  */
 int sl_cli_mode(enum sl_net_mode *mode, struct sl_error *err)
 {
-	static const char *const names[] = { [SL_NET_ISOLATED] = "isolated",
-					     [SL_NET_BRIDGE] = "bridge",
-					     [SL_NET_MACVTAP] = "macvtap",
-					     [SL_NET_CNI] = "cni" };
 	const char *v = sl_input_get("SL_MODE");
 
 	*mode = SL_NET_ISOLATED;
-	for (size_t i = 0; v && i < ARRAY_SIZE(names); i++)
-		if (!strcmp(v, names[i])) {
-			*mode = (enum sl_net_mode)i;
-			return 0;
-		}
-	if (v)
+	if (v && sl_mode_parse(v, mode) < 0)
 		return sl_error(err, -EINVAL, "bad SL_MODE '%s': isolated, bridge, macvtap or cni",
 				v);
 	return 0;

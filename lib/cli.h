@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cfg.h"
 #include "error.h"
 #include "kv.h"
+#include "mode.h"
 
 #ifndef SL_VERSION
 #define SL_VERSION "0.1.0"

@@ -27,6 +27,7 @@
 #include "json.h"
 #include "kv.h"
 #include "log.h"
+#include "mode.h"
 #include "name.h"
 #include "netns.h"
 #include "spawn.h"
@@ -488,7 +489,7 @@ static int result_kv(const struct sl_cni_cfg *c, struct json_object *res, struct
 	int r;
 
 	if ((r = sl_cni_result_parse(text, out, err)) < 0 ||
-	    (r = sl_kv_set(out, "SL_MODE", "cni")) < 0 ||
+	    (r = sl_kv_set(out, "SL_MODE", sl_mode_name(SL_NET_CNI))) < 0 ||
 	    (r = sl_kv_set(out, "SL_CNI_NETWORK", c->network)) < 0 ||
 	    (r = sl_kv_set(out, "SL_CNI_IFNAME", c->ifname)) < 0)
 		return r;

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "ipam.h"
 #include "log.h"
+#include "mode.h"
 #include "name.h"
 #include "nl.h"
 #include "policy.h"
@@ -174,7 +175,7 @@ int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out)
 		r |= sl_kv_set(out, "SL_GW", sl_ip_fmt(l->gw, ip));
 		r |= sl_kv_set(out, "SL_IP", sl_ip_fmt(b.addr, ip));
 		r |= sl_kv_setf(out, "SL_PREFIX", "%u", l->range.prefix);
-		r |= sl_kv_set(out, "SL_MODE", l->lan ? "macvtap" : "bridge");
+		r |= sl_kv_set(out, "SL_MODE", sl_mode_name(l->lan ? SL_NET_MACVTAP : SL_NET_BRIDGE));
 		return r ? -ENOMEM : 0;
 	}
 	sl_range_block(&l->range, l->block, &b);
@@ -186,7 +187,7 @@ int sl_lease_kv(const struct sl_lease *l, struct sl_kv *out)
 	r |= sl_kv_set(out, "SL_GW", sl_ip_fmt(b.addr + 1, ip));
 	r |= sl_kv_set(out, "SL_IP", sl_ip_fmt(b.addr + 2, ip));
 	r |= sl_kv_setf(out, "SL_PREFIX", "%d", SL_BLOCK_PREFIX);
-	r |= sl_kv_set(out, "SL_MODE", "isolated");
+	r |= sl_kv_set(out, "SL_MODE", sl_mode_name(SL_NET_ISOLATED));
 	return r ? -ENOMEM : 0;
 }
 

@@ -24,7 +24,6 @@
 #include "nsident.h"
 #include "state.h"
 #include "util.h"
-#include "veth.h"
 
 int sl_netns_path(const char *name, char *buf, size_t len)
 {
@@ -543,27 +542,18 @@ static int wait_host_end(struct nl_sock *sk, const char *ifname, int ifindex)
 }
 
 /*
- * A host veth without our alias is still the VM's when its peer is the
- * VM's end in the VM's namespace: an add killed before it set the alias.
+ * Whether @h, the host link named as VM @name, is a veth whose peer lives in
+ * the VM's namespace: removing the namespace removes it too (whatever its
+ * alias says: an add killed before it set the alias leaves one without).
  */
-static bool peer_in_vm_netns(const char *name, const struct sl_link *h)
+static bool peered_into_vm_netns(struct nl_sock *sk, const char *name, const struct sl_link *h)
 {
-	_cleanup_kv_ struct sl_kv st = { 0 };
 	_cleanup_close_ int fd = -1;
-	_cleanup_netns_ int saved = -1;
-	_cleanup_nl_ struct nl_sock *sk = NULL;
-	struct sl_link p;
-	const char *peer;
+	int32_t nsid = -1;
 
 	if (strcmp(h->kind, "veth") || !h->has_peer_netns || (fd = sl_netns_open(name)) < 0)
 		return false;
-	sl_state_load(name, &st, NULL);
-	peer = sl_kv_get(&st, "SL_VETH_NS") ?: SL_VETH_NS_DEFAULT;
-	saved = sl_netns_enter(fd);
-	if (saved < 0 || sl_nl_open(&sk) < 0)
-		return false;
-	return sl_link_get(sk, peer, &p) == 0 && p.ifindex == h->peer_ifindex &&
-	       p.peer_ifindex == h->ifindex;
+	return sl_nl_nsid(sk, fd, &nsid) == 0 && nsid >= 0 && nsid == h->peer_nsid;
 }
 
 /**
@@ -608,8 +598,7 @@ int sl_netns_del(const char *name, struct sl_error *err)
 		if (r < 0)
 			return r;
 		sl_ifname(name, ifname);
-		if (sl_link_get(sk, ifname, &h) < 0 ||
-		    (!sl_veth_host_ours(name, &h) && !peer_in_vm_netns(name, &h)))
+		if (sl_link_get(sk, ifname, &h) < 0 || !peered_into_vm_netns(sk, name, &h))
 			h.ifindex = 0;
 		r = sl_netns_remove(name, err);
 		if (r == 0 && h.ifindex)

@@ -203,6 +203,13 @@ static int nsid_parse(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+static int nsid_acked(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	*(bool *)arg = true;
+	return NL_STOP;
+}
+
 /**
  * sl_nl_nsid() - the id @sk's namespace gives another namespace
  * @sk: socket in the namespace asking
@@ -211,22 +218,28 @@ static int nsid_parse(struct nl_msg *msg, void *arg)
  *
  * The id a link's IFLA_LINK_NETNSID names its peer's namespace by: with
  * it, a namespace found by its inode can be checked to be that peer's.
+ * Reads through the request's ack, so that @sk can ask again (a leftover
+ * ack would be the answer to the next request).
  *
  * Return: 0 or -errno
  */
 int sl_nl_nsid(struct nl_sock *sk, int nsfd, int32_t *nsid)
 {
 	struct rtgenmsg g = { .rtgen_family = AF_UNSPEC };
-	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNSID, NLM_F_REQUEST);
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNSID, NLM_F_REQUEST | NLM_F_ACK);
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	bool acked = false;
 	int r = -NLE_NOMEM;
 
 	*nsid = -1;
 	if (msg && cb && nlmsg_append(msg, &g, sizeof(g), NLMSG_ALIGNTO) == 0 &&
 	    nla_put_u32(msg, NETNSA_FD, (uint32_t)nsfd) == 0 &&
 	    nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, nsid_parse, nsid) == 0 &&
+	    nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, nsid_acked, &acked) == 0 &&
 	    (r = nl_send_auto(sk, msg)) >= 0)
-		r = nl_recvmsgs(sk, cb);
+		do
+			r = nl_recvmsgs(sk, cb);
+		while (r >= 0 && !acked);
 	nlmsg_free(msg);
 	nl_cb_put(cb);
 	return r < 0 ? sl_nl_err(r) : 0;

@@ -236,11 +236,10 @@ struct plan {
 	const struct sl_group *g;
 	const char *name;
 	unsigned k;               /* its number in the group */
-	bool bridge, macvtap;
+	enum sl_net_mode mode;    /* its group's */
 	bool subnet;              /* bridge, static macvtap: one address of the gateway's subnet */
 	bool lan;                 /* static macvtap: of the LAN's subnet */
 	bool dhcp;                /* macvtap without a gateway: no lease, the LAN's DHCP */
-	bool cni;                 /* CNI mode: no lease, the chain's address */
 	const char *address;      /* subnet: its entry of network.addresses, or NULL */
 	char address_s[SL_IP_STRLEN];
 	const char *pool;         /* subnet without an address: network.range, or NULL (all) */
@@ -261,12 +260,10 @@ static void plan_make(const struct sl_group *g, const char *name, struct plan *p
 	p->g = g;
 	p->name = name;
 	p->k = vm_number(name);
-	p->bridge = g->mode == SL_NET_BRIDGE;
-	p->macvtap = g->mode == SL_NET_MACVTAP;
-	p->dhcp = p->macvtap && !g->gateway_s[0];
-	p->lan = p->macvtap && !p->dhcp;
-	p->subnet = p->bridge || p->lan;
-	p->cni = g->mode == SL_NET_CNI;
+	p->mode = g->mode;
+	p->dhcp = p->mode == SL_NET_MACVTAP && !g->gateway_s[0];
+	p->lan = p->mode == SL_NET_MACVTAP && !p->dhcp;
+	p->subnet = p->mode == SL_NET_BRIDGE || p->lan;
 	if (p->subnet && g->naddr && p->k >= 1 && p->k <= g->naddr)
 		p->address = sl_ip_fmt(g->addresses[p->k - 1], p->address_s);
 	if (p->subnet && !p->address && g->pool_s[0])
@@ -317,7 +314,7 @@ struct step {
  */
 static bool has_lease(const struct plan *p)
 {
-	return !p->dhcp && !p->cni;
+	return !p->dhcp && p->mode != SL_NET_CNI;
 }
 
 static void ipam_args(const struct plan *p, struct cmd *c)
@@ -401,41 +398,37 @@ static int veth_undo(const struct plan *p, struct sl_error *err)
 static void tap_args(const struct plan *p, struct cmd *c)
 {
 	args(c, p->name, (char *)NULL);
-	if (p->cni)
-		args(c, "--mode", "cni", (char *)NULL);
-	if (p->macvtap) {
+	if (p->mode == SL_NET_CNI)
+		args(c, "--mode", sl_mode_name(p->mode), (char *)NULL);
+	if (!sl_mode_on_host(p->mode))
+		return;
+	if (p->mode == SL_NET_MACVTAP)
 		args(c, "--macvtap", p->g->parent, (char *)NULL);
-		if (strcmp(p->tap, p->name))
-			args(c, "--tap", p->tap, (char *)NULL);
-	}
-	if (p->bridge) {
+	else
 		args(c, "--bridge", p->g->bridge, (char *)NULL);
-		if (strcmp(p->tap, p->name))
-			args(c, "--tap", p->tap, (char *)NULL);
-	}
+	if (strcmp(p->tap, p->name))
+		args(c, "--tap", p->tap, (char *)NULL);
 }
 
 static int tap_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
 {
-	if (p->macvtap) {
-		struct sl_macvtap_cfg m = { p->name, p->tap, p->g->parent };
-
-		if (p->tap_error.code)
-			return sl_error(err, -p->tap_error.code, "%s", p->tap_error.msg);
-		return sl_macvtap_add(&m, out, err);
-	}
-	if (p->cni)
-		return sl_tap_wire(p->name, SL_TAP_DEFAULT, SL_CNI_IFNAME_DEFAULT, out, err);
-	if (!p->bridge) {
-		struct sl_tap_cfg c = { p->name, SL_TAP_DEFAULT, v->gw, v->prefix };
-
-		return sl_tap_add(&c, out, err);
-	}
-	if (p->tap_error.code)
+	if (sl_mode_on_host(p->mode) && p->tap_error.code)
 		return sl_error(err, -p->tap_error.code, "%s", p->tap_error.msg);
-	struct sl_port_cfg c = { p->name, p->tap, p->g->bridge, v->gw, v->prefix };
-
-	return sl_port_add(&c, out, err);
+	switch (p->mode) {
+	case SL_NET_MACVTAP:
+		return sl_macvtap_add(&(struct sl_macvtap_cfg){ p->name, p->tap, p->g->parent },
+				      out, err);
+	case SL_NET_CNI:
+		return sl_tap_wire(p->name, SL_TAP_DEFAULT, SL_CNI_IFNAME_DEFAULT, out, err);
+	case SL_NET_BRIDGE:
+		return sl_port_add(
+			&(struct sl_port_cfg){ p->name, p->tap, p->g->bridge, v->gw, v->prefix },
+			out, err);
+	case SL_NET_ISOLATED:
+		break;
+	}
+	return sl_tap_add(&(struct sl_tap_cfg){ p->name, SL_TAP_DEFAULT, v->gw, v->prefix }, out,
+			  err);
 }
 
 static int tap_undo(const struct plan *p, struct sl_error *err)
@@ -443,14 +436,14 @@ static int tap_undo(const struct plan *p, struct sl_error *err)
 	_cleanup_kv_ struct sl_kv st = { 0 };
 	const char *t, *bridge;
 
-	if (!sl_mode_on_host(p->g->mode))
+	if (!sl_mode_on_host(p->mode))
 		return sl_tap_del(p->name, SL_TAP_DEFAULT, err);
 	/* the way down may be another sl-up's: what was made is in the env file */
 	sl_state_load(p->name, &st, NULL); /* none: what the plan says */
 	t = sl_kv_get(&st, "SL_TAP");
 	if (!t && p->tap_error.code)
 		return 0; /* a name that cannot be was never made */
-	if (p->macvtap)
+	if (p->mode == SL_NET_MACVTAP)
 		return sl_macvtap_del(p->name, t ? t : p->tap, err);
 	bridge = sl_kv_get(&st, "SL_BRIDGE");
 	return sl_port_del(p->name, t ? t : p->tap, bridge && *bridge ? bridge : p->g->bridge, err);
@@ -467,7 +460,7 @@ static void egress_args(const struct plan *p, struct cmd *c)
 	for (size_t i = 0; i < g->drop.n; i++)
 		args(c, "--drop", sl_entry_fmt(&g->drop.v[i], b), (char *)NULL);
 	/* explicitly none: everything allowed (bridge mode has no lists) */
-	if (!g->allow.n && !g->drop.n && !p->bridge)
+	if (!g->allow.n && !g->drop.n && p->mode != SL_NET_BRIDGE)
 		args(c, "--drop", "", (char *)NULL);
 	/* names: the VM's resolver asks dns_servers; the guest asks the
 	 * resolver (SL_DNS, which sl-egress records and sl-boot reads) */
@@ -484,7 +477,7 @@ static int egress_up(const struct plan *p, struct lease *v, struct sl_kv *out, s
 	const struct sl_group *g = p->g;
 	struct sl_egress_cfg c = { .name = p->name, .tap = SL_TAP_DEFAULT,
 				   .veth = SL_VETH_NS_DEFAULT, .ip = v->ip,
-				   .range = g->range, .bridge = p->bridge ? g->bridge : NULL,
+				   .range = g->range, .bridge = p->mode == SL_NET_BRIDGE ? g->bridge : NULL,
 				   .allow = g->allow, .drop = g->drop,
 				   .dns_upstream = p->dns_upstream };
 	int r;

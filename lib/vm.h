@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cfg.h"
 #include "error.h"
 #include "kv.h"
+#include "mode.h"
 #include "sweep.h"
 
 /* Files of a running VM, in $SL_RUN_DIR/NAME. */
