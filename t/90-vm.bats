@@ -282,8 +282,8 @@ PY
 	[ "$(grep -c "booting it again$" <<<"$stderr")" = 2 ]
 	grep -q "^.*: $P-5: boot failed: the guest came up without a timer 3 times" <<<"$stderr"
 	grep -q "sl-init: no timer on a CPU" <<<"$stderr" # the console's tail
-	! pgrep -f "qemu-system.*-name $P-5 "
-	! pgrep -f "sl-supervise $P-5 "
+	! pgrep -f "qemu-system.*-name $P-5 " || false
+	! pgrep -f "sl-supervise $P-5 " || false
 	run inhost sl-boot status "$P-5"
 	[ "$status" -eq 1 ]
 	vm_net_down "$P-5"
