@@ -29,37 +29,36 @@ enum {
 };
 
 static const char usage[] =
-	"Usage: sl-boot [OPTION]... start NAME [--kernel F] [--initrd F] [--disk F]\n"
-	"                          [--vcpu N] [--mem MB] [--accel kvm|tcg|auto] [--from DIR]\n"
-	"       sl-boot [OPTION]... stop NAME\n"
-	"       sl-boot [OPTION]... status NAME\n"
-	"       sl-boot [OPTION]... snapshot NAME DIR [--stop]\n"
-	"       sl-boot [OPTION]... pause|resume NAME\n"
-	"Boot VM NAME with QEMU's microvm machine on its TAP, inside its namespace\n"
-	"(bridge mode: in this one), and leave a supervisor that serves its agent\n"
-	"and keeps its console log.\n\n"
-	"      --kernel F    kernel (or SL_KERNEL; default: the project's)\n"
-	"      --initrd F    initramfs (or SL_INITRD; default: the project's)\n"
-	"      --disk F      ext4 image as the root disk, virtio-blk (or SL_DISK)\n"
-	"      --vcpu N      vCPUs (or SL_VCPU; default 1)\n"
-	"      --mem MB      memory (or SL_MEM; default 256)\n"
-	"      --accel A     kvm, tcg or auto (default: KVM where it can run the kernel)\n"
-	"      --dns A,B     name servers for the guest (or SL_DNS; default 8.8.8.8,1.1.1.1;\n"
-	"                    127.0.0.1 or none: no resolver)\n"
-	"      --mode MODE   isolated (default), bridge, macvtap or cni (or SL_MODE;\n"
-	"                    macvtap without SL_IP: the guest asks the LAN's DHCP server)\n"
-	"      --from DIR    restore the VM from a snapshot instead of booting it: its\n"
-	"                    kernel, initrd, vCPUs and memory are the snapshot's\n"
-	"      --stop        snapshot: stop the VM after, instead of letting it run on\n"
-	"      --timeout S   how long start waits for the agent, stop for power-off\n"
-	"                    (default 120 and 20)\n"
-	SL_COMMON_HELP
-	"\nstart prints SL_PID SL_QEMU_PID SL_AGENT SL_CONSOLE SL_ACCEL (and SL_SNAPSHOT);\n"
-	"status prints SL_STATE SL_PID SL_QEMU_PID SL_PSS_KB; snapshot prints SL_SNAPSHOT\n"
-	"SL_PAUSED_MS SL_STATE_BYTES. Exit status: 0 ok (status: running), 1 failure\n"
-	"(status: not running; a snapshot's file missing or altered), 2 bad input\n"
-	"(missing kernel, running already, unknown VM, a snapshot of another kernel,\n"
-	"initrd, vCPU count or memory size).\n";
+    "Usage: sl-boot [OPTION]... start NAME [--kernel F] [--initrd F] [--disk F]\n"
+    "                          [--vcpu N] [--mem MB] [--accel kvm|tcg|auto] [--from DIR]\n"
+    "       sl-boot [OPTION]... stop NAME\n"
+    "       sl-boot [OPTION]... status NAME\n"
+    "       sl-boot [OPTION]... snapshot NAME DIR [--stop]\n"
+    "       sl-boot [OPTION]... pause|resume NAME\n"
+    "Boot VM NAME with QEMU's microvm machine on its TAP, inside its namespace\n"
+    "(bridge mode: in this one), and leave a supervisor that serves its agent\n"
+    "and keeps its console log.\n\n"
+    "      --kernel F    kernel (or SL_KERNEL; default: the project's)\n"
+    "      --initrd F    initramfs (or SL_INITRD; default: the project's)\n"
+    "      --disk F      ext4 image as the root disk, virtio-blk (or SL_DISK)\n"
+    "      --vcpu N      vCPUs (or SL_VCPU; default 1)\n"
+    "      --mem MB      memory (or SL_MEM; default 256)\n"
+    "      --accel A     kvm, tcg or auto (default: KVM where it can run the kernel)\n"
+    "      --dns A,B     name servers for the guest (or SL_DNS; default 8.8.8.8,1.1.1.1;\n"
+    "                    127.0.0.1 or none: no resolver)\n"
+    "      --mode MODE   isolated (default), bridge, macvtap or cni (or SL_MODE;\n"
+    "                    macvtap without SL_IP: the guest asks the LAN's DHCP server)\n"
+    "      --from DIR    restore the VM from a snapshot instead of booting it: its\n"
+    "                    kernel, initrd, vCPUs and memory are the snapshot's\n"
+    "      --stop        snapshot: stop the VM after, instead of letting it run on\n"
+    "      --timeout S   how long start waits for the agent, stop for power-off\n"
+    "                    (default 120 and 20)\n" SL_COMMON_HELP
+    "\nstart prints SL_PID SL_QEMU_PID SL_AGENT SL_CONSOLE SL_ACCEL (and SL_SNAPSHOT);\n"
+    "status prints SL_STATE SL_PID SL_QEMU_PID SL_PSS_KB; snapshot prints SL_SNAPSHOT\n"
+    "SL_PAUSED_MS SL_STATE_BYTES. Exit status: 0 ok (status: running), 1 failure\n"
+    "(status: not running; a snapshot's file missing or altered), 2 bad input\n"
+    "(missing kernel, running already, unknown VM, a snapshot of another kernel,\n"
+    "initrd, vCPU count or memory size).\n";
 
 static unsigned num(const char *key, const char *v, unsigned dflt, int *bad, struct sl_error *err)
 {
@@ -76,120 +75,173 @@ static unsigned num(const char *key, const char *v, unsigned dflt, int *bad, str
 	return (unsigned)n;
 }
 
-int main(int argc, char **argv)
-{
-	struct sl_error why = { 0 }, *err = &why;
-	static const struct option opts[] = {
-		SL_COMMON_OPTIONS,
-		{ "kernel", required_argument, NULL, OPT_KERNEL },
-		{ "initrd", required_argument, NULL, OPT_INITRD },
-		{ "disk", required_argument, NULL, OPT_DISK },
-		{ "vcpu", required_argument, NULL, OPT_VCPU },
-		{ "mem", required_argument, NULL, OPT_MEM },
-		{ "accel", required_argument, NULL, OPT_ACCEL },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "dns", required_argument, NULL, OPT_DNS },
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "stop", no_argument, NULL, OPT_STOP },
-		{ 0 },
-	};
-	static const char *const verbs[] = { "start", "stop", "status", "snapshot", "pause",
-					     "resume", NULL };
-	static const char *const keys[] = { "SL_KERNEL", "SL_INITRD", "SL_DISK", "SL_VCPU",
-					    "SL_MEM", "SL_ACCEL", "SL_TIMEOUT", "SL_DNS", "SL_MODE" };
-	struct sl_cli cli = { .usage = usage, .done = -1 };
-	_cleanup_kv_ struct sl_kv out = { 0 };
-	struct sl_boot_cfg c = { 0 };
-	const char *verb = NULL, *dir = NULL;
-	bool stop_after = false;
+/* What the command line said, and the start it makes. */
+struct boot_args {
+	struct sl_cli cli;
+	struct sl_boot_cfg c;
+	const char *verb, *dir; /* dir: snapshot's */
+	bool stop_after;
 	char guest[4096], kernel[4200], initrd[4200], dns[256];
-	int opt, r, bad = 0;
-	bool dhcp;
+};
 
-	sl_log_init(argv[0]);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
-		if (sl_cli_common(&cli, opt, optarg, argv)) {
-			if (cli.done >= 0)
-				return cli.done;
-		} else if (opt >= OPT_KERNEL && opt <= OPT_MODE) {
-			sl_input_flag(keys[opt - OPT_KERNEL], optarg);
-		} else if (opt == OPT_FROM) {
-			c.from = optarg;
-		} else if (opt == OPT_STOP) {
-			stop_after = true;
-		}
-	}
+#define GO_ON (-1) /* a step's "no exit status yet" */
+
+static const struct option opts[] = {
+	SL_COMMON_OPTIONS,
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "vcpu", required_argument, NULL, OPT_VCPU },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "accel", required_argument, NULL, OPT_ACCEL },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "stop", no_argument, NULL, OPT_STOP },
+	{ 0 },
+};
+
+/* --from and --stop: start's snapshot, snapshot's stop after. */
+static int take_own(void *ctx, int opt)
+{
+	struct boot_args *a = ctx;
+
+	if (opt == OPT_FROM)
+		a->c.from = optarg;
+	a->stop_after |= opt == OPT_STOP;
+	return -1;
+}
+
+static int parse_args(struct boot_args *a, int argc, char **argv)
+{
+	static const char *const verbs[] = { "start", "stop",	"status", "snapshot",
+					     "pause", "resume", NULL };
+	static const struct sl_cli_flag flags[] = {
+		{ OPT_KERNEL, 0, "SL_KERNEL", NULL },	{ OPT_INITRD, 0, "SL_INITRD", NULL },
+		{ OPT_DISK, 0, "SL_DISK", NULL },	{ OPT_VCPU, 0, "SL_VCPU", NULL },
+		{ OPT_MEM, 0, "SL_MEM", NULL },		{ OPT_ACCEL, 0, "SL_ACCEL", NULL },
+		{ OPT_TIMEOUT, 0, "SL_TIMEOUT", NULL }, { OPT_DNS, 0, "SL_DNS", NULL },
+		{ OPT_MODE, 0, "SL_MODE", NULL },	{ 0 },
+	};
+	int r = sl_cli_options(&a->cli, argc, argv, ":hV", opts, flags, take_own, a);
+
+	if (r >= 0)
+		return r;
 	/* snapshot's second operand */
 	if (optind < argc && !strcmp(argv[optind], "snapshot")) {
 		if (argc - optind != 3)
-			return sl_cli_usage(&cli, "snapshot takes NAME and DIR");
-		dir = argv[--argc];
+			return sl_cli_usage(&a->cli, "snapshot takes NAME and DIR");
+		a->dir = argv[--argc];
 	}
-	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
+	r = sl_cli_verb(&a->cli, argc, argv, verbs, NULL, &a->verb, &a->c.name);
 	if (r >= 0)
 		return r;
-	if ((c.from && strcmp(verb, "start")) || (stop_after && strcmp(verb, "snapshot")))
-		return sl_cli_usage(&cli, "%s is for %s only", c.from ? "--from" : "--stop",
-				    c.from ? "start" : "snapshot");
-	if (!strcmp(verb, "snapshot")) {
-		r = sl_snapshot_make(c.name, dir, stop_after ? SL_SNAP_STOP : 0, &out, err);
-		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(&cli, &out);
+	return GO_ON;
+}
+
+/* Every verb but start. */
+static int other_verbs(struct boot_args *a, struct sl_kv *out, struct sl_error *err)
+{
+	const char *name = a->c.name;
+	unsigned timeout;
+	int r, bad = 0;
+
+	if (!strcmp(a->verb, "snapshot")) {
+		r = sl_snapshot_make(name, a->dir, a->stop_after ? SL_SNAP_STOP : 0, out, err);
+		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(&a->cli, out);
 	}
-	if (!strcmp(verb, "pause") || !strcmp(verb, "resume")) {
-		r = sl_vm_pause(c.name, !strcmp(verb, "pause"), err);
+	if (!strcmp(a->verb, "pause") || !strcmp(a->verb, "resume")) {
+		r = sl_vm_pause(name, !strcmp(a->verb, "pause"), err);
 		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
-	if (!strcmp(verb, "status")) {
-		r = sl_boot_status(c.name, &out, err);
+	if (!strcmp(a->verb, "status")) {
+		r = sl_boot_status(name, out, err);
 		if (r < 0)
 			return sl_cli_fail(err, r);
-		sl_cli_print(&cli, &out);
+		sl_cli_print(&a->cli, out);
 		return r;
 	}
-	if (!strcmp(verb, "stop")) {
-		unsigned timeout = num("--timeout", sl_input_get("SL_TIMEOUT"), 20, &bad, err);
-
-		if (bad)
-			return sl_cli_fail(err, -EINVAL);
-		r = sl_boot_stop(c.name, timeout, err);
-		return r < 0 ? sl_cli_fail(err, r) : 0;
-	}
-	c.kernel = sl_input_get("SL_KERNEL");
-	c.initrd = sl_input_get("SL_INITRD");
-	/* a restore takes them from its snapshot unless given */
-	if (!c.from && (!c.kernel || !c.initrd)) {
-		if (sl_guest_dir(guest, sizeof(guest), err) < 0)
-			return sl_cli_fail(err, -EINVAL);
-		snprintf(kernel, sizeof(kernel), "%s/vmlinuz", guest);
-		snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio.gz", guest);
-		c.kernel = c.kernel ? c.kernel : kernel;
-		c.initrd = c.initrd ? c.initrd : initrd;
-	}
-	c.disk = sl_input_get("SL_DISK");
-	c.accel = sl_cli_input("SL_ACCEL", "auto");
-	if ((r = sl_cli_mode(&c.mode, err)) < 0)
-		return sl_cli_fail(err, r);
-	/* macvtap mode without an address: DHCP from the LAN, name servers too */
-	dhcp = c.mode == SL_NET_MACVTAP && !sl_input_get("SL_IP");
-	if ((r = sl_dns_servers(sl_input_get("SL_DNS"), "--dns", dns, sizeof(dns), err)) < 0)
-		return sl_cli_fail(err, r);
-	c.dns = dhcp && !sl_input_get("SL_DNS") ? NULL : dns;
-	c.tap = sl_cli_input("SL_TAP", sl_mode_on_host(c.mode) ? c.name : SL_TAP_DEFAULT);
-	c.cni_ifname = sl_cli_input("SL_CNI_IFNAME", "eth0");
-	c.qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
-	c.vcpu = num("--vcpu", sl_input_get("SL_VCPU"), c.from ? 0 : 1, &bad, err);
-	c.mem_mb = num("--mem", sl_input_get("SL_MEM"), c.from ? 0 : 256, &bad, err);
-	c.timeout_s = num("--timeout", sl_input_get("SL_TIMEOUT"), 120, &bad, err);
+	/* stop */
+	timeout = num("--timeout", sl_input_get("SL_TIMEOUT"), 20, &bad, err);
 	if (bad)
 		return sl_cli_fail(err, -EINVAL);
-	if (!dhcp && ((r = sl_cli_ip("SL_IP", &c.ip, err)) < 0 ||
-		      (r = sl_cli_ip("SL_GW", &c.gw, err)) < 0 ||
-		      (r = sl_cli_prefix(&c.prefix, err)) < 0))
+	r = sl_boot_stop(name, timeout, err);
+	return r < 0 ? sl_cli_fail(err, r) : 0;
+}
+
+/* start's kernel, initrd, disk, accelerator, mode, resolver and QEMU, from the inputs. */
+static int start_files(struct boot_args *a, bool *dhcp, struct sl_error *err)
+{
+	struct sl_boot_cfg *c = &a->c;
+	int r;
+
+	c->kernel = sl_input_get("SL_KERNEL");
+	c->initrd = sl_input_get("SL_INITRD");
+	/* a restore takes them from its snapshot unless given */
+	if (!c->from && (!c->kernel || !c->initrd)) {
+		if (sl_guest_dir(a->guest, sizeof(a->guest), err) < 0)
+			return sl_cli_fail(err, -EINVAL);
+		snprintf(a->kernel, sizeof(a->kernel), "%s/vmlinuz", a->guest);
+		snprintf(a->initrd, sizeof(a->initrd), "%s/initramfs.cpio.gz", a->guest);
+		c->kernel = c->kernel ? c->kernel : a->kernel;
+		c->initrd = c->initrd ? c->initrd : a->initrd;
+	}
+	c->disk = sl_input_get("SL_DISK");
+	c->accel = sl_cli_input("SL_ACCEL", "auto");
+	if ((r = sl_cli_mode(&c->mode, err)) < 0)
 		return sl_cli_fail(err, r);
-	r = sl_boot_start(&c, &out, err);
+	/* macvtap mode without an address: DHCP from the LAN, name servers too */
+	*dhcp = c->mode == SL_NET_MACVTAP && !sl_input_get("SL_IP");
+	if ((r = sl_dns_servers(sl_input_get("SL_DNS"), "--dns", a->dns, sizeof(a->dns), err)) < 0)
+		return sl_cli_fail(err, r);
+	c->dns = *dhcp && !sl_input_get("SL_DNS") ? NULL : a->dns;
+	c->tap = sl_cli_input("SL_TAP", sl_mode_on_host(c->mode) ? c->name : SL_TAP_DEFAULT);
+	c->cni_ifname = sl_cli_input("SL_CNI_IFNAME", "eth0");
+	c->qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
+	return GO_ON;
+}
+
+/* start's sizes, timeout and address, then the start. */
+static int start(struct boot_args *a, struct sl_kv *out, struct sl_error *err)
+{
+	struct sl_boot_cfg *c = &a->c;
+	bool dhcp = false;
+	int r, bad = 0;
+
+	if ((r = start_files(a, &dhcp, err)) != GO_ON)
+		return r;
+	c->vcpu = num("--vcpu", sl_input_get("SL_VCPU"), c->from ? 0 : 1, &bad, err);
+	c->mem_mb = num("--mem", sl_input_get("SL_MEM"), c->from ? 0 : 256, &bad, err);
+	c->timeout_s = num("--timeout", sl_input_get("SL_TIMEOUT"), 120, &bad, err);
+	if (bad)
+		return sl_cli_fail(err, -EINVAL);
+	if (!dhcp &&
+	    ((r = sl_cli_ip("SL_IP", &c->ip, err)) < 0 ||
+	     (r = sl_cli_ip("SL_GW", &c->gw, err)) < 0 || (r = sl_cli_prefix(&c->prefix, err)) < 0))
+		return sl_cli_fail(err, r);
+	r = sl_boot_start(c, out, err);
 	if (r < 0)
 		return sl_cli_fail(err, r);
-	return sl_cli_print(&cli, &out);
+	return sl_cli_print(&a->cli, out);
+}
+
+int main(int argc, char **argv)
+{
+	struct sl_error why = { 0 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	static struct boot_args a = { .cli = { .usage = usage, .done = -1 } };
+	int r;
+
+	sl_log_init(argv[0]);
+	if ((r = parse_args(&a, argc, argv)) != GO_ON)
+		return r;
+	if (!a.verb || !a.c.name) /* set whenever the words went on */
+		return 2;
+	if ((a.c.from && strcmp(a.verb, "start")) || (a.stop_after && strcmp(a.verb, "snapshot")))
+		return sl_cli_usage(&a.cli, "%s is for %s only", a.c.from ? "--from" : "--stop",
+				    a.c.from ? "start" : "snapshot");
+	if (strcmp(a.verb, "start"))
+		return other_verbs(&a, &out, &why);
+	return start(&a, &out, &why);
 }

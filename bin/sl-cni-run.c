@@ -19,50 +19,49 @@ enum {
 };
 
 static const char usage[] =
-	"Usage: sl-cni-run [OPTION]... add NAME --network NET\n"
-	"       sl-cni-run [OPTION]... del NAME\n"
-	"       sl-cni-run [OPTION]... check NAME\n"
-	"Attach VM NAME's namespace to CNI network NET: each plugin of NET's conflist\n"
-	"(in SL_CNI_CONF_DIR, default /etc/cni/net.d; plugins from SL_CNI_PATH, default\n"
-	"/opt/cni/bin:/usr/lib/cni) gets ADD; del runs DEL, check CHECK.\n\n"
-	"  -n, --network NET  the conflist's name (or SL_CNI_NETWORK)\n"
-	"      --ifname IF    the interface the chain makes (or SL_CNI_IFNAME;\n"
-	"                     default eth0)\n"
-	SL_COMMON_HELP
-	"\nadd prints SL_IP SL_GW SL_PREFIX (SL_DNS) SL_MODE SL_CNI_NETWORK SL_CNI_IFNAME.\n"
-	"Exit status: 0 ok, 1 failure (a plugin failed: its message and CNI code),\n"
-	"2 bad input (unknown network, plugin or VM).\n";
+    "Usage: sl-cni-run [OPTION]... add NAME --network NET\n"
+    "       sl-cni-run [OPTION]... del NAME\n"
+    "       sl-cni-run [OPTION]... check NAME\n"
+    "Attach VM NAME's namespace to CNI network NET: each plugin of NET's conflist\n"
+    "(in SL_CNI_CONF_DIR, default /etc/cni/net.d; plugins from SL_CNI_PATH, default\n"
+    "/opt/cni/bin:/usr/lib/cni) gets ADD; del runs DEL, check CHECK.\n\n"
+    "  -n, --network NET  the conflist's name (or SL_CNI_NETWORK)\n"
+    "      --ifname IF    the interface the chain makes (or SL_CNI_IFNAME;\n"
+    "                     default eth0)\n" SL_COMMON_HELP
+    "\nadd prints SL_IP SL_GW SL_PREFIX (SL_DNS) SL_MODE SL_CNI_NETWORK SL_CNI_IFNAME.\n"
+    "Exit status: 0 ok, 1 failure (a plugin failed: its message and CNI code),\n"
+    "2 bad input (unknown network, plugin or VM).\n";
 
-int main(int argc, char **argv)
+static int parse_opts(struct sl_cli *cli, int argc, char **argv)
 {
-	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "ifname", required_argument, NULL, OPT_IFNAME },
 		{ 0 },
 	};
+	static const struct sl_cli_flag flags[] = {
+		{ OPT_NETWORK, 'n', "SL_CNI_NETWORK", NULL },
+		{ OPT_IFNAME, 0, "SL_CNI_IFNAME", NULL },
+		{ 0 },
+	};
+
+	return sl_cli_options(cli, argc, argv, ":hVn:", opts, flags, NULL, NULL);
+}
+
+int main(int argc, char **argv)
+{
 	static const char *const verbs[] = { "add", "del", "check", NULL };
+	struct sl_error why = { 0 }, *err = &why;
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	struct sl_cni_cfg c = { 0 };
 	const char *verb = NULL;
-	int opt, r;
+	int r;
 
 	sl_log_init(argv[0]);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hVn:", opts, NULL)) != -1) {
-		if (sl_cli_common(&cli, opt, optarg, argv)) {
-			if (cli.done >= 0)
-				return cli.done;
-		} else if (opt == OPT_NETWORK || opt == 'n') {
-			sl_input_flag("SL_CNI_NETWORK", optarg);
-		} else if (opt == OPT_IFNAME) {
-			sl_input_flag("SL_CNI_IFNAME", optarg);
-		}
-	}
-	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
-	if (r >= 0)
+	if ((r = parse_opts(&cli, argc, argv)) >= 0 ||
+	    (r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name)) >= 0)
 		return r;
 	if (!strcmp(verb, "del")) {
 		r = sl_cni_del(c.name, err);

@@ -38,22 +38,22 @@ enum {
 };
 
 static const char usage[] =
-	"Usage: sl-exec [OPTION]... NAME [--] CMD [ARG]...\n"
-	"       sl-exec [OPTION]... shell NAME\n"
-	"       sl-exec [OPTION]... cp SRC DST          (NAME:/path on one side)\n"
-	"       sl-exec [OPTION]... forward NAME [BIND:]LPORT:HOST:RPORT\n"
-	"       sl-exec [OPTION]... console [--attach] NAME\n"
-	"Run a command in VM NAME through its agent: stdin, stdout, stderr and the\n"
-	"exit status are carried through (128+N when killed by signal N).\n\n"
-	"  -e, --env K=V     set a variable for the command (repeatable)\n"
-	"      --env-file F  read SL_* inputs from F (what --env FILE is in the other tools)\n"
-	"  -w, --cwd DIR     run in DIR\n"
-	"  -u, --user U      run as user U (name or uid)\n"
-	"  -t, --tty         give the command a pty (a shell, an editor)\n"
-	"      --attach      console: attach to it (Ctrl-] detaches) instead of printing the log\n"
-	"      --max-size N  cp out of the VM: stop past N bytes (K, M, G suffixes; default 1G)\n"
-	"  -h, --help, -V, --version, --json\n"
-	"\nExit status: the command's; 1 failure; 2 bad input or VM not running.\n";
+    "Usage: sl-exec [OPTION]... NAME [--] CMD [ARG]...\n"
+    "       sl-exec [OPTION]... shell NAME\n"
+    "       sl-exec [OPTION]... cp SRC DST          (NAME:/path on one side)\n"
+    "       sl-exec [OPTION]... forward NAME [BIND:]LPORT:HOST:RPORT\n"
+    "       sl-exec [OPTION]... console [--attach] NAME\n"
+    "Run a command in VM NAME through its agent: stdin, stdout, stderr and the\n"
+    "exit status are carried through (128+N when killed by signal N).\n\n"
+    "  -e, --env K=V     set a variable for the command (repeatable)\n"
+    "      --env-file F  read SL_* inputs from F (what --env FILE is in the other tools)\n"
+    "  -w, --cwd DIR     run in DIR\n"
+    "  -u, --user U      run as user U (name or uid)\n"
+    "  -t, --tty         give the command a pty (a shell, an editor)\n"
+    "      --attach      console: attach to it (Ctrl-] detaches) instead of printing the log\n"
+    "      --max-size N  cp out of the VM: stop past N bytes (K, M, G suffixes; default 1G)\n"
+    "  -h, --help, -V, --version, --json\n"
+    "\nExit status: the command's; 1 failure; 2 bad input or VM not running.\n";
 
 static struct sl_exec_req req;
 static struct sl_copy_limits copy_limits = {
@@ -97,6 +97,46 @@ static int parse_size(const char *s, uint64_t *v)
  * no "--", parsing stops at the first word, so that in `sl-exec NAME ls -l`
  * the command's options stay its own.
  */
+/* -e/--env K=V: the command's variable, not the other tools' env file. */
+static int take_env(struct sl_cli *cli, char *kv)
+{
+	char **nv;
+
+	if (!strchr(kv, '=') || kv[0] == '=')
+		return cli->done = sl_cli_usage(cli,
+						"-e/--env takes K=V, not '%s' (an env file of "
+						"SL_* inputs is --env-file FILE)",
+						kv);
+	if (!(nv = realloc(req.env, (req.nenv + 1) * sizeof(*nv))))
+		return 1;
+	req.env = nv;
+	req.env[req.nenv++] = kv;
+	return -1;
+}
+
+/* One of sl-exec's own options: -1 to go on, or the exit status. */
+static int take_opt(struct sl_cli *cli, int opt, struct sl_error *err)
+{
+	int r;
+
+	if (opt == OPT_ENV || opt == 'e')
+		return take_env(cli, optarg);
+	if (opt == OPT_ENVFILE && (r = sl_input_env_file(optarg, err)) < 0) {
+		sl_err("--env-file: %s", sl_error_msg(err, r));
+		return cli->done = 2;
+	}
+	if (opt == OPT_MAX_SIZE && parse_size(optarg, &copy_limits.max_bytes) < 0)
+		return cli->done = sl_cli_usage(
+			   cli, "bad --max-size '%s': a size such as 500M or 4G", optarg);
+	if (opt == 'w' || opt == OPT_CWD)
+		req.cwd = optarg;
+	if (opt == 'u' || opt == OPT_USER)
+		req.user = optarg;
+	req.pty |= opt == 't' || opt == OPT_TTY;
+	attach |= opt == OPT_ATTACH;
+	return -1;
+}
+
 static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute, struct sl_error *err)
 {
 	static const struct option opts[] = {
@@ -113,56 +153,11 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute, s
 
 	while ((opt = getopt_long(argc, argv, permute ? ":hVe:w:u:t" : "+:hVe:w:u:t", opts,
 				  NULL)) != -1) {
-		/* Here --env is the command's K=V, not the other tools' env file. */
-		if (opt == OPT_ENV || opt == 'e') {
-			char **nv;
-
-			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				cli->done = sl_cli_usage(cli, "-e/--env takes K=V, not '%s' (an env "
-							 "file of SL_* inputs is --env-file FILE)", optarg);
-				return cli->done;
-			}
-			if (!(nv = realloc(req.env, (req.nenv + 1) * sizeof(*nv))))
-				return 1;
-			req.env = nv;
-			req.env[req.nenv++] = optarg;
-			continue;
-		}
-		if (opt == OPT_ENVFILE) {
-			if ((r = sl_input_env_file(optarg, err)) < 0) {
-				sl_err("--env-file: %s", sl_error_msg(err, r));
-				return cli->done = 2;
-			}
-			continue;
-		}
-		if (sl_cli_common(cli, opt, optarg, argv)) {
+		if (opt != OPT_ENV && opt != 'e' && sl_cli_common(cli, opt, optarg, argv)) {
 			if (cli->done >= 0)
 				return cli->done;
-			continue;
-		}
-		switch (opt) {
-		case 'w':
-		case OPT_CWD:
-			req.cwd = optarg;
-			break;
-		case 'u':
-		case OPT_USER:
-			req.user = optarg;
-			break;
-		case 't':
-		case OPT_TTY:
-			req.pty = true;
-			break;
-		case OPT_ATTACH:
-			attach = true;
-			break;
-		case OPT_MAX_SIZE:
-			if (parse_size(optarg, &copy_limits.max_bytes) < 0) {
-				cli->done = sl_cli_usage(cli, "bad --max-size '%s': a size such as "
-							 "500M or 4G", optarg);
-				return cli->done;
-			}
-			break;
+		} else if ((r = take_opt(cli, opt, err)) >= 0) {
+			return r;
 		}
 	}
 	return -1;
@@ -209,24 +204,25 @@ static int run(const char *name, char **cmd, struct sl_error *err)
  * file); the mode without set-id and sticky bits, which copy-out drops.
  */
 static const char sums_sh[] =
-	"set -e; m() { echo $((0$(stat -c %a \"$1\") & 511)); }; "
-	"if [ -d \"$1\" ]; then cd \"$1\"; find . -type f | LC_ALL=C sort | "
-	"while IFS= read -r f; do printf '%s %s %s\\n' \"$(m \"$f\")\" "
-	"\"$(sha256sum < \"$f\" | cut -d' ' -f1)\" \"$f\"; done; "
-	"else printf '%s %s\\n' \"$(m \"$1\")\" \"$(sha256sum < \"$1\" | cut -d' ' -f1)\"; fi";
+    "set -e; m() { echo $((0$(stat -c %a \"$1\") & 511)); }; "
+    "if [ -d \"$1\" ]; then cd \"$1\"; find . -type f | LC_ALL=C sort | "
+    "while IFS= read -r f; do printf '%s %s %s\\n' \"$(m \"$f\")\" "
+    "\"$(sha256sum < \"$f\" | cut -d' ' -f1)\" \"$f\"; done; "
+    "else printf '%s %s\\n' \"$(m \"$1\")\" \"$(sha256sum < \"$1\" | cut -d' ' -f1)\"; fi";
 
 /* Unpack a tar stream from stdin into a temporary directory next to nothing,
  * then cp -a it to $1 (into it when it is a directory); print the result. */
 static const char put_sh[] =
-	"set -e; t=$(mktemp -d); tar -x -C \"$t\" -f -; "
-	"if [ -d \"$1\" ]; then d=\"$1/$2\"; rm -rf \"$d\"; else d=\"$1\"; rm -rf \"$d\"; fi; "
-	"cp -a \"$t/$2\" \"$d\"; rm -rf \"$t\"; printf '%s' \"$d\"";
+    "set -e; t=$(mktemp -d); tar -x -C \"$t\" -f -; "
+    "if [ -d \"$1\" ]; then d=\"$1/$2\"; rm -rf \"$d\"; else d=\"$1\"; rm -rf \"$d\"; fi; "
+    "cp -a \"$t/$2\" \"$d\"; rm -rf \"$t\"; printf '%s' \"$d\"";
 
 static char *local_sums(const char *path)
 {
 	char *argv[] = { "sh", "-c", (char *)sums_sh, "sh", (char *)path, NULL };
-	struct sl_spawn sp = { "sh", argv, true,
-			       { SL_SPAWN_INHERIT, SL_SPAWN_CAPTURE, SL_SPAWN_INHERIT } };
+	struct sl_spawn sp = {
+		"sh", argv, true, { SL_SPAWN_INHERIT, SL_SPAWN_CAPTURE, SL_SPAWN_INHERIT }
+	};
 	char *buf = NULL;
 	size_t len = 0;
 	int fd;
@@ -284,8 +280,9 @@ static int copy_in(const char *src, const char *name, const char *dst, struct sl
 	struct sl_exec_req r = { .argv = argv };
 	_cleanup_free_ char *final = NULL;
 	struct stat st;
-	struct sl_spawn sp = { "tar", tar, true,
-			       { SL_SPAWN_INHERIT, SL_SPAWN_CAPTURE, SL_SPAWN_INHERIT } };
+	struct sl_spawn sp = {
+		"tar", tar, true, { SL_SPAWN_INHERIT, SL_SPAWN_CAPTURE, SL_SPAWN_INHERIT }
+	};
 	size_t len;
 	int fd, rc;
 	pid_t pid;
@@ -333,7 +330,8 @@ static void *extract_thread(void *p)
 		while ((n = read(j->fd, b, sizeof(b))) > 0) {
 			if ((size_t)n > left) {
 				j->r = sl_error(&j->err, -EFBIG,
-						"more than %u bytes after the archive's end", TRAILER_MAX);
+						"more than %u bytes after the archive's end",
+						TRAILER_MAX);
 				break;
 			}
 			left -= (size_t)n;
@@ -344,11 +342,55 @@ static void *extract_thread(void *p)
 	return NULL;
 }
 
+/* Where a copy out goes: @final, through a private directory @tmp beside it (@from in it). */
+struct out_place {
+	char final[PATH_MAX], tmp[PATH_MAX + 32], from[2 * PATH_MAX + 2];
+};
+
+static int out_place(const char *dst, const char *base, struct out_place *o, struct sl_error *err)
+{
+	char parent[PATH_MAX];
+	struct stat st;
+
+	if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(o->final, sizeof(o->final), "%s/%s", dst, base);
+	else
+		snprintf(o->final, sizeof(o->final), "%s", dst);
+	snprintf(parent, sizeof(parent), "%s", o->final);
+	snprintf(o->tmp, sizeof(o->tmp), "%s/.sl-cp.XXXXXX", dirname(parent));
+	if (!mkdtemp(o->tmp))
+		return sl_error(err, -errno, "copy: cannot make a directory beside %s: %s",
+				o->final, strerror(errno));
+	snprintf(o->from, sizeof(o->from), "%s/%s", o->tmp, base);
+	return 0;
+}
+
+/* The guest's tar into @job (unpacked by a thread as it comes): tar's status, or -errno. */
+static int out_stream(int sock, char **argv, struct extract_job *job, struct sl_error *err)
+{
+	struct sl_exec_req r = { .argv = argv };
+	pthread_t th;
+	int p[2], rc;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	job->fd = p[0];
+	if ((rc = -pthread_create(&th, NULL, extract_thread, job)) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return rc;
+	}
+	rc = sl_agent_exec(sock, &r, -1, p[1], 2, err);
+	close(p[1]);
+	pthread_join(th, NULL);
+	return rc;
+}
+
 /*
  * Copy out of the guest. What it sends is a tar stream from a hostile
  * writer: it is unpacked by lib/copy.c, never by tar(1) as root, into a
  * private directory beside the destination, and moved into place only
- * when every member passed.
+ * when every member passed, and its checksums match the guest's file.
  */
 static int copy_out(const char *name, const char *src, const char *dst, struct sl_error *err)
 {
@@ -356,63 +398,38 @@ static int copy_out(const char *name, const char *src, const char *dst, struct s
 	_cleanup_free_ char *s2 = strdup(src);
 	char *dir = s1 ? dirname(s1) : NULL, *base = s2 ? basename(s2) : NULL;
 	char *argv[] = { "tar", "-C", dir, "-cf", "-", "--", base, NULL };
-	struct sl_exec_req r = { .argv = argv };
 	struct extract_job job = { .root = base, .lim = copy_limits };
-	char final[PATH_MAX], parent[PATH_MAX], tmp[PATH_MAX + 32], from[2 * PATH_MAX + 2];
-	struct stat st;
-	pthread_t th;
-	int p[2], rc, sock;
+	struct out_place o;
+	int rc, sock;
 
 	if (!dir || !base)
 		return -ENOMEM;
 	if (!strcmp(base, "/") || !strcmp(base, ".") || !strcmp(base, ".."))
 		return sl_error(err, -EINVAL, "copy: %s:%s: name a file or a directory", name, src);
-	if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(final, sizeof(final), "%s/%s", dst, base);
-	else
-		snprintf(final, sizeof(final), "%s", dst);
-	snprintf(parent, sizeof(parent), "%s", final);
-	snprintf(tmp, sizeof(tmp), "%s/.sl-cp.XXXXXX", dirname(parent));
-	if (!mkdtemp(tmp))
-		return sl_error(err, -errno, "copy: cannot make a directory beside %s: %s", final,
-				strerror(errno));
-	snprintf(from, sizeof(from), "%s/%s", tmp, base);
-	sock = sl_agent_connect(name, err);
-	if (sock < 0) {
-		rmdir(tmp);
+	if ((rc = out_place(dst, base, &o, err)) < 0)
+		return rc;
+	if ((sock = sl_agent_connect(name, err)) < 0) {
+		rmdir(o.tmp);
 		return sock;
 	}
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	job.fd = p[0];
-	job.dir = tmp;
-	if ((rc = -pthread_create(&th, NULL, extract_thread, &job)) < 0) {
-		close(p[0]);
-		close(p[1]);
-		goto out;
-	}
-	rc = sl_agent_exec(sock, &r, -1, p[1], 2, err);
-	close(p[1]);
-	pthread_join(th, NULL);
-	if (job.r < 0) {
-		rc = sl_error(err, job.r, "copy: %s:%s: %s: nothing copied", name, src,
-			      job.err.msg);
-	} else if (rc > 0) {
-		rc = sl_error(err, -EIO, "copy: %s:%s cannot be read (status %d)", name, src, rc);
-	} else if (rc == 0 && verify(name, from, src, NULL) < 0) {
-		/* checked before it takes the place of anything: a copy that
-		 * differs is not left where it was asked for */
-		rc = sl_error(err, -EIO, "copy: what came from %s:%s differs from it (or cannot be "
-			      "checked): nothing copied to %s", name, src, final);
-	} else if (rc == 0 && (sl_copy_remove_tree(final) < 0 || rename(from, final) < 0)) {
-		rc = sl_error(err, -errno, "copy: cannot put the copy at %s: %s", final,
-			      strerror(errno));
-	}
-out:
+	job.dir = o.tmp;
+	rc = out_stream(sock, argv, &job, err);
 	close(sock);
-	sl_copy_remove_tree(tmp);
+	if (job.r < 0) /* the thread ran, and refused */
+		rc =
+		    sl_error(err, job.r, "copy: %s:%s: %s: nothing copied", name, src, job.err.msg);
+	else if (rc > 0)
+		rc = sl_error(err, -EIO, "copy: %s:%s cannot be read (status %d)", name, src, rc);
+	else if (rc == 0 && verify(name, o.from, src, NULL) < 0)
+		/* checked before it takes the place of anything */
+		rc = sl_error(err, -EIO,
+			      "copy: what came from %s:%s differs from it (or cannot be "
+			      "checked): nothing copied to %s",
+			      name, src, o.final);
+	else if (rc == 0 && (sl_copy_remove_tree(o.final) < 0 || rename(o.from, o.final) < 0))
+		rc = sl_error(err, -errno, "copy: cannot put the copy at %s: %s", o.final,
+			      strerror(errno));
+	sl_copy_remove_tree(o.tmp);
 	return rc;
 }
 
@@ -433,63 +450,76 @@ static int copy(const char *src, const char *dst, struct sl_error *err)
 
 /* ---- forward ---- */
 
-static int forward(const char *name, const char *spec, struct sl_error *err)
-{
-	char bind_s[64] = "127.0.0.1", target[300];
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+/* [BIND:]LPORT:HOST:RPORT: the address to listen on, and what to reach in the guest. */
+struct fwd {
+	char bind[64], target[300];
+	struct sockaddr_in sa;
 	unsigned lport;
-	int fd, one = 1, n = 0;
-	const char *p = spec;
+};
 
-	for (const char *c = spec; *c; c++)
+static int forward_parse(const char *spec, struct fwd *f, struct sl_error *err)
+{
+	const char *p = spec, *c;
+	int n = 0;
+
+	snprintf(f->bind, sizeof(f->bind), "127.0.0.1");
+	f->sa = (struct sockaddr_in){ .sin_family = AF_INET };
+	for (c = spec; *c; c++)
 		n += *c == ':';
 	if (n == 3) {
-		const char *c = strchr(spec, ':');
-
-		snprintf(bind_s, sizeof(bind_s), "%.*s", (int)(c - spec), spec);
+		c = strchr(spec, ':');
+		snprintf(f->bind, sizeof(f->bind), "%.*s", (int)(c - spec), spec);
 		p = c + 1;
 	}
-	if ((n != 2 && n != 3) || sscanf(p, "%u:", &lport) != 1 || !lport || lport > 65535 ||
-	    inet_pton(AF_INET, bind_s, &sa.sin_addr) != 1)
+	if ((n != 2 && n != 3) || sscanf(p, "%u:", &f->lport) != 1 || !f->lport ||
+	    f->lport > 65535 || inet_pton(AF_INET, f->bind, &f->sa.sin_addr) != 1)
 		return sl_error(err, -EINVAL, "bad forward '%s': want [BIND:]LPORT:HOST:RPORT",
 				spec);
-	snprintf(target, sizeof(target), "%s", strchr(p, ':') + 1);
-	{
-		/* Fail now, not at the first connection, when the VM is not running. */
-		int s = sl_agent_connect(name, err);
+	snprintf(f->target, sizeof(f->target), "%s", strchr(p, ':') + 1);
+	f->sa.sin_port = htons((uint16_t)f->lport);
+	return 0;
+}
 
-		if (s < 0)
-			return s;
-		close(s);
+/* One connection, in a child of its own: relayed to the target through the agent. */
+static void forward_one(const char *name, const char *target, int c, struct sl_error *err)
+{
+	int s = sl_agent_connect(name, err), r;
+
+	if ((r = s) < 0 || (r = sl_agent_connect_tcp(s, target, c, err)) < 0) {
+		sl_err("%s", sl_error_msg(err, r));
+		_exit(1);
 	}
-	sa.sin_port = htons((uint16_t)lport);
+	_exit(0);
+}
+
+static int forward(const char *name, const char *spec, struct sl_error *err)
+{
+	struct fwd f = { 0 };
+	int fd, one = 1, s;
+
+	if ((s = forward_parse(spec, &f, err)) < 0)
+		return s;
+	/* Fail now, not at the first connection, when the VM is not running. */
+	if ((s = sl_agent_connect(name, err)) < 0)
+		return s;
+	close(s);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
-		return sl_error(err, -EADDRINUSE, "forward: cannot listen on %s:%u: %s", bind_s,
-				lport, strerror(errno));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&f.sa, sizeof(f.sa)) < 0 || listen(fd, 64) < 0)
+		return sl_error(err, -EADDRINUSE, "forward: cannot listen on %s:%u: %s", f.bind,
+				f.lport, strerror(errno));
 	signal(SIGCHLD, SIG_IGN); /* no zombies from the per-connection children */
-	sl_info("forwarding %s:%u to %s in %s (Ctrl-C stops)", bind_s, lport, target, name);
+	sl_info("forwarding %s:%u to %s in %s (Ctrl-C stops)", f.bind, f.lport, f.target, name);
 	for (;;) {
 		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-		pid_t pid;
 
-		if (c < 0) {
-			if (errno == EINTR)
-				continue;
+		if (c < 0 && errno == EINTR)
+			continue;
+		if (c < 0)
 			return -errno;
-		}
-		pid = fork();
-		if (pid == 0) {
-			int s, r;
-
+		if (fork() == 0) {
 			close(fd);
-			s = sl_agent_connect(name, err);
-			if ((r = s) < 0 || (r = sl_agent_connect_tcp(s, target, c, err)) < 0) {
-				sl_err("%s", sl_error_msg(err, r));
-				_exit(1);
-			}
-			_exit(0);
+			forward_one(name, f.target, c, err);
 		}
 		close(c);
 	}
@@ -518,86 +548,115 @@ static int print_console_log(const char *name, struct sl_error *err)
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	struct sl_error why = { 0 }, *err = &why;
-	struct sl_cli cli = { .usage = usage, .done = -1 };
-	const char *first, *name = NULL;
-	char **pos, **cmd = NULL;
-	int npos, dd = argc, r;
+/* The words after the options: the subcommand or NAME, its operands, and the command after "--". */
+struct words {
+	const char *first; /* the subcommand, or NAME */
+	char **pos,
+	    **cmd; /* pos[1]...: the subcommand's operands (after a re-parse, pos[0] is not it) */
+	int npos;
+};
 
-	sl_log_init(argv[0]);
-	/* A closed socket or pipe is an error to report, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
+static bool is_sub(const char *w)
+{
+	return !strcmp(w, "cp") || !strcmp(w, "copy") || !strcmp(w, "forward") ||
+	       !strcmp(w, "console") || !strcmp(w, "shell");
+}
+
+static int parse_words(struct sl_cli *cli, int argc, char **argv, struct words *w,
+		       struct sl_error *err)
+{
+	int dd = argc, r;
+
 	opterr = 0;
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
 			dd = i;
 			break;
 		}
-	r = parse_opts(&cli, dd, argv, dd < argc, err);
-	if (r >= 0)
+	if ((r = parse_opts(cli, dd, argv, dd < argc, err)) >= 0)
 		return r;
-	pos = argv + optind;
-	npos = dd - optind;
-	if (dd < argc)
-		cmd = argv + dd + 1;
-	if (npos < 1)
-		return sl_cli_usage(&cli, "missing VM NAME");
-	first = pos[0];
-	if (dd == argc && (!strcmp(first, "cp") || !strcmp(first, "copy") ||
-			   !strcmp(first, "forward") || !strcmp(first, "console") ||
-			   !strcmp(first, "shell"))) {
+	w->pos = argv + optind;
+	w->npos = dd - optind;
+	w->cmd = dd < argc ? argv + dd + 1 : NULL;
+	if (w->npos < 1)
+		return sl_cli_usage(cli, "missing VM NAME");
+	w->first = w->pos[0];
+	if (dd == argc && is_sub(w->first)) {
 		/* No "--": options may still follow the subcommand. */
 		optind = optind + 1;
-		r = parse_opts(&cli, argc, argv, true, err);
-		if (r >= 0)
+		if ((r = parse_opts(cli, argc, argv, true, err)) >= 0)
 			return r;
-		pos = argv + optind - 1;
-		npos = argc - optind + 1;
+		w->pos = argv + optind - 1;
+		w->npos = argc - optind + 1;
 	}
-	if (!strcmp(first, "cp") || !strcmp(first, "copy")) {
-		if (npos != 3 || cmd)
-			return sl_cli_usage(&cli, "cp takes SRC and DST");
-		r = copy(pos[1], pos[2], err);
-		return r < 0 ? sl_cli_fail(err, r) : 0;
-	}
-	if (!strcmp(first, "forward") || !strcmp(first, "console") || !strcmp(first, "shell")) {
-		r = sl_input_bind(npos > 1 ? pos[1] : NULL, &name, err);
-		if (r < 0)
-			return sl_cli_fail(err, r);
-		if (!strcmp(first, "forward")) {
-			if (npos != 3)
-				return sl_cli_usage(&cli, "forward takes NAME and [BIND:]LPORT:HOST:RPORT");
-			return sl_cli_fail(err, forward(name, pos[2], err));
-		}
-		if (npos > 2)
-			return sl_cli_usage(&cli, "too many arguments");
-		if (!strcmp(first, "shell")) {
-			req.pty = true;
-			return run(name, cmd && *cmd ? cmd : login_shell, err);
-		}
-		if (!attach)
-			return print_console_log(name, err);
-		{
-			int s = sl_agent_connect(name, err);
+	return -1;
+}
 
-			if (s < 0)
-				return own_failure(s, err);
-			return exit_for(sl_agent_console(s, 0, 1), err);
-		}
-	}
-	r = sl_input_bind(first, &name, err);
+/* forward, console and shell: NAME (or the env file's), then theirs. */
+static int named_sub(struct sl_cli *cli, const struct words *w, struct sl_error *err)
+{
+	const char *sub = w->first, *name = NULL;
+	int r = sl_input_bind(w->npos > 1 ? w->pos[1] : NULL, &name, err), s;
+
 	if (r < 0)
 		return sl_cli_fail(err, r);
-	if (!cmd) /* sl-exec NAME CMD ARG... */
-		cmd = pos + 1;
-	else if (npos > 1)
-		return sl_cli_usage(&cli, "'%s' before '--': the command goes after it", pos[1]);
-	if (!*cmd) {
-		if (!req.pty)
-			return sl_cli_usage(&cli, "missing CMD (or -t for a shell)");
-		return run(name, login_shell, err);
+	if (!strcmp(sub, "forward")) {
+		if (w->npos != 3)
+			return sl_cli_usage(cli, "forward takes NAME and [BIND:]LPORT:HOST:RPORT");
+		return sl_cli_fail(err, forward(name, w->pos[2], err));
 	}
-	return run(name, cmd, err);
+	if (w->npos > 2)
+		return sl_cli_usage(cli, "too many arguments");
+	if (!strcmp(sub, "shell")) {
+		req.pty = true;
+		return run(name, w->cmd && *w->cmd ? w->cmd : login_shell, err);
+	}
+	if (!attach)
+		return print_console_log(name, err);
+	if ((s = sl_agent_connect(name, err)) < 0)
+		return own_failure(s, err);
+	return exit_for(sl_agent_console(s, 0, 1), err);
+}
+
+/* sl-exec NAME CMD ARG..., or NAME -- CMD ARG... */
+static int exec_cmd(struct sl_cli *cli, const struct words *w, struct sl_error *err)
+{
+	const char *name = NULL;
+	char **cmd = w->cmd;
+	int r = sl_input_bind(w->first, &name, err);
+
+	if (r < 0)
+		return sl_cli_fail(err, r);
+	if (!cmd)
+		cmd = w->pos + 1;
+	else if (w->npos > 1)
+		return sl_cli_usage(cli, "'%s' before '--': the command goes after it", w->pos[1]);
+	if (!*cmd && !req.pty)
+		return sl_cli_usage(cli, "missing CMD (or -t for a shell)");
+	return run(name, *cmd ? cmd : login_shell, err);
+}
+
+int main(int argc, char **argv)
+{
+	struct sl_error why = { 0 }, *err = &why;
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	struct words w = { 0 };
+	int r;
+
+	sl_log_init(argv[0]);
+	/* A closed socket or pipe is an error to report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = parse_words(&cli, argc, argv, &w, err)) >= 0)
+		return r;
+	if (!w.first) /* set whenever the words went on */
+		return 2;
+	if (!strcmp(w.first, "cp") || !strcmp(w.first, "copy")) {
+		if (w.npos != 3 || w.cmd)
+			return sl_cli_usage(&cli, "cp takes SRC and DST");
+		r = copy(w.pos[1], w.pos[2], err);
+		return r < 0 ? sl_cli_fail(err, r) : 0;
+	}
+	if (is_sub(w.first))
+		return named_sub(&cli, &w, err);
+	return exec_cmd(&cli, &w, err);
 }

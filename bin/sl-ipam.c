@@ -21,27 +21,27 @@ enum {
 };
 
 static const char usage[] =
-	"Usage: sl-ipam [OPTION]... alloc --range CIDR [--group G] NAME\n"
-	"       sl-ipam [OPTION]... alloc --gateway ADDR/P [--address IP | --pool A-B] [--lan]\n"
-	"               [--group G] NAME\n"
-	"       sl-ipam [OPTION]... release NAME\n"
-	"       sl-ipam [OPTION]... list\n"
-	"Lease the lowest free /30 block of a VM range to a VM (isolated mode), or\n"
-	"one address of a bridge's subnet (bridge mode, with --gateway), or of a LAN\n"
-	"(macvtap mode, with --gateway and --lan).\n\n"
-	"  -r, --range CIDR       the group's range, /16 to /30 (or SL_RANGE)\n"
-	"  -G, --gateway ADDR/P   bridge mode: the bridge's address (or SL_GATEWAY)\n"
-	"      --address IP       bridge mode: this address, not the lowest free one\n"
-	"                         (or SL_ADDRESS)\n"
-	"      --pool A-B         bridge mode: the lowest free address from A to B\n"
-	"                         (Slicer's bridge range; or SL_POOL)\n"
-	"      --lan              macvtap mode: the gateway is the LAN's router, its\n"
-	"                         subnet the host's own (its routes are expected)\n"
-	"  -g, --group G          the VM's group (or SL_GROUP; default: NAME without -N)\n"
-	SL_COMMON_HELP
-	"\nalloc prints SL_NAME SL_GROUP SL_RANGE SL_BLOCK SL_NET SL_GW SL_IP SL_PREFIX\n"
-	"SL_MODE.\n"
-	"Exit status: 0 ok, 1 failure, 2 bad input (bad range, full, overlapping).\n";
+    "Usage: sl-ipam [OPTION]... alloc --range CIDR [--group G] NAME\n"
+    "       sl-ipam [OPTION]... alloc --gateway ADDR/P [--address IP | --pool A-B] [--lan]\n"
+    "               [--group G] NAME\n"
+    "       sl-ipam [OPTION]... release NAME\n"
+    "       sl-ipam [OPTION]... list\n"
+    "Lease the lowest free /30 block of a VM range to a VM (isolated mode), or\n"
+    "one address of a bridge's subnet (bridge mode, with --gateway), or of a LAN\n"
+    "(macvtap mode, with --gateway and --lan).\n\n"
+    "  -r, --range CIDR       the group's range, /16 to /30 (or SL_RANGE)\n"
+    "  -G, --gateway ADDR/P   bridge mode: the bridge's address (or SL_GATEWAY)\n"
+    "      --address IP       bridge mode: this address, not the lowest free one\n"
+    "                         (or SL_ADDRESS)\n"
+    "      --pool A-B         bridge mode: the lowest free address from A to B\n"
+    "                         (Slicer's bridge range; or SL_POOL)\n"
+    "      --lan              macvtap mode: the gateway is the LAN's router, its\n"
+    "                         subnet the host's own (its routes are expected)\n"
+    "  -g, --group G          the VM's group (or SL_GROUP; default: NAME without "
+    "-N)\n" SL_COMMON_HELP
+    "\nalloc prints SL_NAME SL_GROUP SL_RANGE SL_BLOCK SL_NET SL_GW SL_IP SL_PREFIX\n"
+    "SL_MODE.\n"
+    "Exit status: 0 ok, 1 failure, 2 bad input (bad range, full, overlapping).\n";
 
 static int list(const struct sl_cli *cli, struct sl_error *err)
 {
@@ -74,95 +74,104 @@ static int list(const struct sl_cli *cli, struct sl_error *err)
 	return 0;
 }
 
-int main(int argc, char **argv)
+#define GO_ON (-1) /* a step's "no exit status yet" */
+
+static const struct option opts[] = {
+	SL_COMMON_OPTIONS,
+	{ "range", required_argument, NULL, OPT_RANGE },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "gateway", required_argument, NULL, OPT_GATEWAY },
+	{ "address", required_argument, NULL, OPT_ADDRESS },
+	{ "pool", required_argument, NULL, OPT_POOL },
+	{ "lan", no_argument, NULL, OPT_LAN },
+	{ 0 },
+};
+
+static int take_lan(void *lan, int opt)
 {
-	struct sl_error why = { 0 }, *err = &why;
-	static const struct option opts[] = {
-		SL_COMMON_OPTIONS,
-		{ "range", required_argument, NULL, OPT_RANGE },
-		{ "group", required_argument, NULL, OPT_GROUP },
-		{ "gateway", required_argument, NULL, OPT_GATEWAY },
-		{ "address", required_argument, NULL, OPT_ADDRESS },
-		{ "pool", required_argument, NULL, OPT_POOL },
-		{ "lan", no_argument, NULL, OPT_LAN },
-		{ 0 },
+	if (opt == OPT_LAN)
+		*(bool *)lan = true;
+	return -1;
+}
+
+static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool *lan)
+{
+	static const struct sl_cli_flag flags[] = {
+		{ OPT_RANGE, 'r', "SL_RANGE", NULL },	  { OPT_GROUP, 'g', "SL_GROUP", NULL },
+		{ OPT_GATEWAY, 'G', "SL_GATEWAY", NULL }, { OPT_ADDRESS, 0, "SL_ADDRESS", NULL },
+		{ OPT_POOL, 0, "SL_POOL", NULL },	  { 0 },
 	};
-	struct sl_cli cli = { .usage = usage, .done = -1 };
-	_cleanup_kv_ struct sl_kv out = { 0 };
+	int r = sl_cli_options(cli, argc, argv, ":hVr:g:G:", opts, flags, take_lan, lan);
+
+	if (r >= 0)
+		return r;
+	if (optind >= argc)
+		return sl_cli_usage(cli, "missing command: alloc, release or list");
+	return GO_ON;
+}
+
+/* What alloc needs beside the name: GO_ON, or a usage error's status. */
+static int alloc_inputs(const struct sl_cli *cli, bool lan)
+{
+	if (sl_input_get("SL_GATEWAY"))
+		return GO_ON;
+	if (sl_input_get("SL_POOL"))
+		return sl_cli_usage(cli, "--pool needs --gateway (bridge mode)");
+	if (lan)
+		return sl_cli_usage(cli, "--lan needs --gateway (macvtap mode)");
+	if (!sl_input_get("SL_RANGE"))
+		return sl_cli_usage(cli, "alloc needs --range CIDR or --gateway ADDR/P");
+	return GO_ON;
+}
+
+/* alloc: a /30 of --range, or with --gateway one address of a bridge's or the LAN's subnet. */
+static int alloc(const char *name, bool lan, struct sl_kv *out, struct sl_error *err)
+{
+	const char *range = sl_input_get("SL_RANGE"), *gw = sl_input_get("SL_GATEWAY");
+	struct sl_subnet_req q = { gw, sl_input_get("SL_ADDRESS"), sl_input_get("SL_POOL"), lan };
+
+	if (gw)
+		return sl_ipam_alloc_bridge(&q, sl_input_get("SL_GROUP"), name, out, err);
+	return sl_ipam_alloc(range, sl_input_get("SL_GROUP"), name, out, err);
+}
+
+static int ipam(struct sl_cli *cli, int argc, char **argv, struct sl_kv *out, struct sl_error *err)
+{
 	const char *verb, *name = NULL;
 	bool lan = false;
-	int opt, r;
+	int r;
 
-	sl_log_init(argv[0]);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hVr:g:G:", opts, NULL)) != -1) {
-		if (sl_cli_common(&cli, opt, optarg, argv)) {
-			if (cli.done >= 0)
-				return cli.done;
-			continue;
-		}
-		switch (opt) {
-		case 'r':
-		case OPT_RANGE:
-			sl_input_flag("SL_RANGE", optarg);
-			break;
-		case 'g':
-		case OPT_GROUP:
-			sl_input_flag("SL_GROUP", optarg);
-			break;
-		case 'G':
-		case OPT_GATEWAY:
-			sl_input_flag("SL_GATEWAY", optarg);
-			break;
-		case OPT_ADDRESS:
-			sl_input_flag("SL_ADDRESS", optarg);
-			break;
-		case OPT_POOL:
-			sl_input_flag("SL_POOL", optarg);
-			break;
-		case OPT_LAN:
-			lan = true;
-			break;
-		}
-	}
-	if (optind >= argc)
-		return sl_cli_usage(&cli, "missing command: alloc, release or list");
+	if ((r = parse_opts(cli, argc, argv, &lan)) != GO_ON)
+		return r;
 	verb = argv[optind++];
-	if (!strcmp(verb, "list")) {
-		if (optind < argc)
-			return sl_cli_usage(&cli, "list takes no arguments");
-		return list(&cli, err);
-	}
+	if (!strcmp(verb, "list"))
+		return optind < argc ? sl_cli_usage(cli, "list takes no arguments")
+				     : list(cli, err);
 	if (strcmp(verb, "alloc") && strcmp(verb, "release"))
-		return sl_cli_usage(&cli, "unknown command '%s'", verb);
+		return sl_cli_usage(cli, "unknown command '%s'", verb);
 	if (argc - optind > 1)
-		return sl_cli_usage(&cli, "too many arguments");
+		return sl_cli_usage(cli, "too many arguments");
 	r = sl_input_bind(optind < argc ? argv[optind] : NULL, &name, err);
 	if (r < 0)
-		return r == -EINVAL && !name ? sl_cli_usage(&cli, "%s", err->msg)
+		return r == -EINVAL && !name ? sl_cli_usage(cli, "%s", err->msg)
 					     : sl_cli_fail(err, r);
 	if (!strcmp(verb, "alloc")) {
-		const char *range = sl_input_get("SL_RANGE");
-		const char *gw = sl_input_get("SL_GATEWAY");
-
-		if (!gw && sl_input_get("SL_POOL"))
-			return sl_cli_usage(&cli, "--pool needs --gateway (bridge mode)");
-		struct sl_subnet_req q = { gw, sl_input_get("SL_ADDRESS"), sl_input_get("SL_POOL"),
-					   lan };
-
-		if (!gw && q.lan)
-			return sl_cli_usage(&cli, "--lan needs --gateway (macvtap mode)");
-		if (gw)
-			r = sl_ipam_alloc_bridge(&q, sl_input_get("SL_GROUP"), name, &out, err);
-		else if (!range)
-			return sl_cli_usage(&cli, "alloc needs --range CIDR or --gateway ADDR/P");
-		else
-			r = sl_ipam_alloc(range, sl_input_get("SL_GROUP"), name, &out, err);
+		if ((r = alloc_inputs(cli, lan)) != GO_ON)
+			return r;
+		r = alloc(name, lan, out, err);
 	} else {
-		r = sl_ipam_release(name, &out, err);
-		sl_kv_free(&out); /* release prints nothing */
+		r = sl_ipam_release(name, out, err);
+		sl_kv_free(out); /* release prints nothing */
 	}
-	if (r < 0)
-		return sl_cli_fail(err, r);
-	return sl_cli_print(&cli, &out);
+	return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(cli, out);
+}
+
+int main(int argc, char **argv)
+{
+	struct sl_error why = { 0 };
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+
+	sl_log_init(argv[0]);
+	return ipam(&cli, argc, argv, &out, &why);
 }

@@ -10,13 +10,27 @@
 #include "state.h"
 
 static const char usage[] =
-	"Usage: sl-netns [OPTION]... add NAME\n"
-	"       sl-netns [OPTION]... del NAME\n"
-	"       sl-netns [OPTION]... check NAME\n"
-	"       sl-netns [OPTION]... list\n"
-	"Create a VM's private network namespace, as 'ip netns add' does.\n\n"
-	SL_COMMON_HELP
-	"\nadd prints SL_NETNS. Exit status: 0 ok, 1 failure, 2 bad input.\n";
+    "Usage: sl-netns [OPTION]... add NAME\n"
+    "       sl-netns [OPTION]... del NAME\n"
+    "       sl-netns [OPTION]... check NAME\n"
+    "       sl-netns [OPTION]... list\n"
+    "Create a VM's private network namespace, as 'ip netns add' does.\n\n" SL_COMMON_HELP
+    "\nadd prints SL_NETNS. Exit status: 0 ok, 1 failure, 2 bad input.\n";
+
+/* list: every VM namespace of this run dir, a line each. */
+static int list(struct sl_error *err)
+{
+	char **v;
+	size_t n;
+	int r = sl_netns_list(&v, &n, err);
+
+	if (r < 0)
+		return sl_cli_fail(err, r);
+	for (size_t i = 0; i < n; i++)
+		puts(v[i]);
+	sl_strv_free(v, n);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -27,29 +41,14 @@ int main(int argc, char **argv)
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	const char *verb = NULL, *name = NULL;
-	int opt, r;
+	int r;
 
 	sl_log_init(argv[0]);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1)
-		if (sl_cli_common(&cli, opt, optarg, argv) && cli.done >= 0)
-			return cli.done;
-	r = sl_cli_verb(&cli, argc, argv, verbs, no_name, &verb, &name);
-	if (r >= 0)
+	if ((r = sl_cli_options(&cli, argc, argv, ":hV", opts, NULL, NULL, NULL)) >= 0 ||
+	    (r = sl_cli_verb(&cli, argc, argv, verbs, no_name, &verb, &name)) >= 0)
 		return r;
-
-	if (!strcmp(verb, "list")) {
-		char **v;
-		size_t n;
-
-		r = sl_netns_list(&v, &n, err);
-		if (r < 0)
-			return sl_cli_fail(err, r);
-		for (size_t i = 0; i < n; i++)
-			puts(v[i]);
-		sl_strv_free(v, n);
-		return 0;
-	}
+	if (!strcmp(verb, "list"))
+		return list(err);
 	if (!strcmp(verb, "add"))
 		r = sl_netns_add(name, &out, err);
 	else if (!strcmp(verb, "del"))

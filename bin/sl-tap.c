@@ -25,24 +25,23 @@ enum {
 };
 
 static const char usage[] =
-	"Usage: sl-tap [OPTION]... add NAME\n"
-	"       sl-tap [OPTION]... del NAME\n"
-	"       sl-tap [OPTION]... check NAME\n"
-	"Create the TAP of VM NAME in its namespace, holding the VM's gateway; or,\n"
-	"in bridge mode, in this namespace as a port of a bridge holding it; or, in\n"
-	"macvtap mode, a macvtap on a LAN interface of this namespace.\n\n"
-	"      --gw ADDR      the gateway address (or SL_GW; with SL_PREFIX)\n"
-	"      --tap IF       the TAP's name (or SL_TAP; default tap0, in bridge\n"
-	"                     mode NAME)\n"
-	"  -b, --bridge BR    bridge mode, on bridge BR, made on first use (or\n"
-	"                     SL_BRIDGE; default brvm0)\n"
-	"  -m, --macvtap IF   macvtap mode, on parent IF (or SL_PARENT; default the\n"
-	"                     interface of the default route)\n"
-	"      --mode MODE    isolated (default), bridge, macvtap or cni (or SL_MODE;\n"
-	"                     cni: no address, wired to SL_CNI_IFNAME by tc redirect)\n"
-	SL_COMMON_HELP
-	"\nadd prints SL_TAP (and SL_BRIDGE; or SL_PARENT SL_MAC SL_MODE). Exit status:\n"
-	"0 ok, 1 failure, 2 bad input.\n";
+    "Usage: sl-tap [OPTION]... add NAME\n"
+    "       sl-tap [OPTION]... del NAME\n"
+    "       sl-tap [OPTION]... check NAME\n"
+    "Create the TAP of VM NAME in its namespace, holding the VM's gateway; or,\n"
+    "in bridge mode, in this namespace as a port of a bridge holding it; or, in\n"
+    "macvtap mode, a macvtap on a LAN interface of this namespace.\n\n"
+    "      --gw ADDR      the gateway address (or SL_GW; with SL_PREFIX)\n"
+    "      --tap IF       the TAP's name (or SL_TAP; default tap0, in bridge\n"
+    "                     mode NAME)\n"
+    "  -b, --bridge BR    bridge mode, on bridge BR, made on first use (or\n"
+    "                     SL_BRIDGE; default brvm0)\n"
+    "  -m, --macvtap IF   macvtap mode, on parent IF (or SL_PARENT; default the\n"
+    "                     interface of the default route)\n"
+    "      --mode MODE    isolated (default), bridge, macvtap or cni (or SL_MODE;\n"
+    "                     cni: no address, wired to SL_CNI_IFNAME by tc redirect)\n" SL_COMMON_HELP
+    "\nadd prints SL_TAP (and SL_BRIDGE; or SL_PARENT SL_MAC SL_MODE). Exit status:\n"
+    "0 ok, 1 failure, 2 bad input.\n";
 
 static int bridge_port(const struct sl_cli *cli, const char *verb, const char *name,
 		       struct sl_port_cfg *p, struct sl_kv *out, struct sl_error *err)
@@ -97,77 +96,89 @@ static int macvtap(const struct sl_cli *cli, const char *verb, const char *name,
 	return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(cli, out);
 }
 
-int main(int argc, char **argv)
-{
-	struct sl_error why = { 0 }, *err = &why;
-	static const struct option opts[] = {
-		SL_COMMON_OPTIONS,
-		{ "gw", required_argument, NULL, OPT_GW },
-		{ "tap", required_argument, NULL, OPT_TAP },
-		{ "bridge", required_argument, NULL, OPT_BRIDGE },
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "macvtap", required_argument, NULL, OPT_MACVTAP },
-		{ 0 },
-	};
-	static const char *const verbs[] = { "add", "del", "check", NULL };
-	struct sl_cli cli = { .usage = usage, .done = -1 };
-	_cleanup_kv_ struct sl_kv out = { 0 };
-	struct sl_tap_cfg c = { 0 };
-	struct sl_port_cfg p = { 0 };
-	const char *verb = NULL;
-	enum sl_net_mode mode;
-	int opt, r;
+#define GO_ON (-1) /* a step's "no exit status yet" */
 
-	sl_log_init(argv[0]);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hVb:m:", opts, NULL)) != -1) {
-		if (sl_cli_common(&cli, opt, optarg, argv)) {
-			if (cli.done >= 0)
-				return cli.done;
-		} else if (opt == OPT_GW) {
-			sl_input_flag("SL_GW", optarg);
-		} else if (opt == OPT_TAP) {
-			sl_input_flag("SL_TAP", optarg);
-		} else if (opt == OPT_BRIDGE || opt == 'b') {
-			sl_input_flag("SL_BRIDGE", optarg);
-			sl_input_flag("SL_MODE", "bridge");
-		} else if (opt == OPT_MACVTAP || opt == 'm') {
-			sl_input_flag("SL_PARENT", optarg);
-			sl_input_flag("SL_MODE", "macvtap");
-		} else if (opt == OPT_MODE) {
-			sl_input_flag("SL_MODE", optarg);
-		}
-	}
-	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
-	if (r >= 0)
-		return r;
-	if ((r = sl_cli_mode(&mode, err)) < 0)
-		return sl_cli_fail(err, r);
-	if (mode == SL_NET_BRIDGE)
-		return bridge_port(&cli, verb, c.name, &p, &out, err);
-	if (mode == SL_NET_MACVTAP)
-		return macvtap(&cli, verb, c.name, &out, err);
-	c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
+static const struct option opts[] = {
+	SL_COMMON_OPTIONS,
+	{ "gw", required_argument, NULL, OPT_GW },
+	{ "tap", required_argument, NULL, OPT_TAP },
+	{ "bridge", required_argument, NULL, OPT_BRIDGE },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "macvtap", required_argument, NULL, OPT_MACVTAP },
+	{ 0 },
+};
+
+/* --bridge and --macvtap say the mode too. */
+static int mode_of(void *ctx, int opt)
+{
+	(void)ctx;
+	if (opt == OPT_BRIDGE || opt == 'b')
+		sl_input_flag("SL_MODE", sl_mode_name(SL_NET_BRIDGE));
+	if (opt == OPT_MACVTAP || opt == 'm')
+		sl_input_flag("SL_MODE", sl_mode_name(SL_NET_MACVTAP));
+	return -1;
+}
+
+static int parse_opts(struct sl_cli *cli, int argc, char **argv)
+{
+	static const struct sl_cli_flag flags[] = {
+		{ OPT_GW, 0, "SL_GW", NULL },		{ OPT_TAP, 0, "SL_TAP", NULL },
+		{ OPT_BRIDGE, 'b', "SL_BRIDGE", NULL }, { OPT_MACVTAP, 'm', "SL_PARENT", NULL },
+		{ OPT_MODE, 0, "SL_MODE", NULL },	{ 0 },
+	};
+
+	return sl_cli_options(cli, argc, argv, ":hVb:m:", opts, flags, mode_of, NULL);
+}
+
+/* Isolated and CNI mode: the TAP in the VM's namespace. */
+static int tap(const struct sl_cli *cli, const char *verb, const char *name, enum sl_net_mode mode,
+	       struct sl_kv *out, struct sl_error *err)
+{
+	struct sl_tap_cfg c = { .name = name, .tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT) };
+	int r;
+
 	if (sl_ifname_check("TAP", c.tap, err) < 0)
-		return sl_cli_usage(&cli, "%s", err->msg);
+		return sl_cli_usage(cli, "%s", err->msg);
 	if (!strcmp(verb, "del")) {
 		r = sl_tap_del(c.name, c.tap, err);
 		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
 	if (mode == SL_NET_CNI && !strcmp(verb, "add")) {
-		r = sl_tap_wire(c.name, c.tap, sl_cli_input("SL_CNI_IFNAME", "eth0"), &out, err);
-		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(&cli, &out);
+		r = sl_tap_wire(c.name, c.tap, sl_cli_input("SL_CNI_IFNAME", "eth0"), out, err);
+		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(cli, out);
 	}
 	if (mode == SL_NET_CNI)
-		return sl_cli_usage(&cli, "check: not for CNI mode (sl-cni-run check %s)", c.name);
+		return sl_cli_usage(cli, "check: not for CNI mode (sl-cni-run check %s)", c.name);
 	if ((r = sl_cli_ip("SL_GW", &c.gw, err)) < 0 || (r = sl_cli_prefix(&c.prefix, err)) < 0)
 		return sl_cli_fail(err, r);
 	if (!strcmp(verb, "check")) {
 		r = sl_tap_check(&c, err);
 		return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
 	}
-	r = sl_tap_add(&c, &out, err);
-	if (r < 0)
+	r = sl_tap_add(&c, out, err);
+	return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(cli, out);
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const verbs[] = { "add", "del", "check", NULL };
+	struct sl_error why = { 0 }, *err = &why;
+	struct sl_cli cli = { .usage = usage, .done = -1 };
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	struct sl_port_cfg p = { 0 };
+	const char *verb = NULL, *name = NULL;
+	enum sl_net_mode mode;
+	int r;
+
+	sl_log_init(argv[0]);
+	if ((r = parse_opts(&cli, argc, argv)) != GO_ON ||
+	    (r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &name)) >= 0)
+		return r;
+	if ((r = sl_cli_mode(&mode, err)) < 0)
 		return sl_cli_fail(err, r);
-	return sl_cli_print(&cli, &out);
+	if (mode == SL_NET_BRIDGE)
+		return bridge_port(&cli, verb, name, &p, &out, err);
+	if (mode == SL_NET_MACVTAP)
+		return macvtap(&cli, verb, name, &out, err);
+	return tap(&cli, verb, name, mode, &out, err);
 }

@@ -16,46 +16,45 @@ enum {
 };
 
 static const char usage[] =
-	"Usage: sl-veth [OPTION]... add NAME\n"
-	"       sl-veth [OPTION]... del NAME\n"
-	"       sl-veth [OPTION]... check NAME\n"
-	"Join VM NAME's namespace to the host: host end NAME, peer in the namespace,\n"
-	"the VM's /30 routed to it.\n\n"
-	"      --ip ADDR     the VM's address (or SL_IP)\n"
-	"      --peer IF     the end in the namespace (or SL_VETH_NS; default veth0)\n"
-	SL_COMMON_HELP
-	"\nadd prints SL_VETH_HOST SL_VETH_NS. Exit status: 0 ok, 1 failure, 2 bad input.\n";
+    "Usage: sl-veth [OPTION]... add NAME\n"
+    "       sl-veth [OPTION]... del NAME\n"
+    "       sl-veth [OPTION]... check NAME\n"
+    "Join VM NAME's namespace to the host: host end NAME, peer in the namespace,\n"
+    "the VM's /30 routed to it.\n\n"
+    "      --ip ADDR     the VM's address (or SL_IP)\n"
+    "      --peer IF     the end in the namespace (or SL_VETH_NS; default veth0)\n" SL_COMMON_HELP
+    "\nadd prints SL_VETH_HOST SL_VETH_NS. Exit status: 0 ok, 1 failure, 2 bad input.\n";
 
-int main(int argc, char **argv)
+static int parse_opts(struct sl_cli *cli, int argc, char **argv)
 {
-	struct sl_error why = { 0 }, *err = &why;
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "ip", required_argument, NULL, OPT_IP },
 		{ "peer", required_argument, NULL, OPT_PEER },
 		{ 0 },
 	};
+	static const struct sl_cli_flag flags[] = {
+		{ OPT_IP, 0, "SL_IP", NULL },
+		{ OPT_PEER, 0, "SL_VETH_NS", NULL },
+		{ 0 },
+	};
+
+	return sl_cli_options(cli, argc, argv, ":hV", opts, flags, NULL, NULL);
+}
+
+int main(int argc, char **argv)
+{
 	static const char *const verbs[] = { "add", "del", "check", NULL };
+	struct sl_error why = { 0 }, *err = &why;
 	struct sl_cli cli = { .usage = usage, .done = -1 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	struct sl_veth_cfg c = { 0 };
 	const char *verb = NULL;
-	int opt, r;
+	int r;
 
 	sl_log_init(argv[0]);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
-		if (sl_cli_common(&cli, opt, optarg, argv)) {
-			if (cli.done >= 0)
-				return cli.done;
-		} else if (opt == OPT_IP) {
-			sl_input_flag("SL_IP", optarg);
-		} else if (opt == OPT_PEER) {
-			sl_input_flag("SL_VETH_NS", optarg);
-		}
-	}
-	r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name);
-	if (r >= 0)
+	if ((r = parse_opts(&cli, argc, argv)) >= 0 ||
+	    (r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name)) >= 0)
 		return r;
 	if (!strcmp(verb, "del")) {
 		r = sl_veth_del(c.name, err);

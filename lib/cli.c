@@ -69,6 +69,44 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 }
 
 /**
+ * sl_cli_options() - a tool's option loop: the common options, the flags
+ * that set inputs, then the tool's own
+ * @cli: the tool's; cli->done is the exit status of -h, -V or a bad option
+ * @argc: as main's
+ * @argv: as main's
+ * @shortopts: getopt's, with a leading ':' (a missing argument is said as ours)
+ * @opts: the long options, SL_COMMON_OPTIONS first
+ * @flags: the options that set an input, ended by one without a key; an
+ *	option may set several (sl-tap's --bridge: SL_BRIDGE and SL_MODE)
+ * @own: called with each option that is not common (after its flags, if
+ *	any), or NULL; returns -1 to go on, or the exit status
+ * @ctx: for @own
+ *
+ * Return: -1 to go on with the words (optind at the first), or the exit status
+ */
+int sl_cli_options(struct sl_cli *cli, int argc, char **argv, const char *shortopts,
+		   const struct option *opts, const struct sl_cli_flag *flags,
+		   int (*own)(void *ctx, int opt), void *ctx)
+{
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (sl_cli_common(cli, opt, optarg, argv)) {
+			if (cli->done >= 0)
+				return cli->done;
+			continue;
+		}
+		for (const struct sl_cli_flag *f = flags; f && f->key; f++)
+			if (opt == f->opt || (f->short_opt && opt == f->short_opt))
+				sl_input_flag(f->key, f->value ? f->value : optarg);
+		if (own && (r = own(ctx, opt)) >= 0)
+			return r;
+	}
+	return -1;
+}
+
+/**
  * sl_exit_status() - the exit status for a library error (docs/DESIGN.md §3)
  * @err: -errno returned by a library function
  *

@@ -23,16 +23,17 @@ enum sl_common_opt {
 	OPT_TOOL = 0x200,
 };
 
-#define SL_COMMON_OPTIONS                                                      \
-	{ "help", no_argument, NULL, OPT_HELP },                              \
-	{ "version", no_argument, NULL, OPT_VERSION },                        \
-	{ "env", required_argument, NULL, OPT_ENV },                          \
-	{ "json", no_argument, NULL, OPT_JSON }
+#define SL_COMMON_OPTIONS                                                                          \
+	{ "help", no_argument, NULL, OPT_HELP }, { "version", no_argument, NULL, OPT_VERSION },    \
+	    { "env", required_argument, NULL, OPT_ENV },                                           \
+	{                                                                                          \
+		"json", no_argument, NULL, OPT_JSON                                                \
+	}
 
-#define SL_COMMON_HELP                                                         \
-	"  -h, --help        show this help and exit\n"                       \
-	"  -V, --version     show the version and exit\n"                     \
-	"      --env FILE    read SL_* inputs from FILE (e.g. a vm.env)\n"    \
+#define SL_COMMON_HELP                                                                             \
+	"  -h, --help        show this help and exit\n"                                            \
+	"  -V, --version     show the version and exit\n"                                          \
+	"      --env FILE    read SL_* inputs from FILE (e.g. a vm.env)\n"                         \
 	"      --json        print the result as one JSON object\n"
 
 struct sl_cli {
@@ -42,10 +43,21 @@ struct sl_cli {
 };
 
 bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv);
+
+/* An option that sets one of the tool's inputs (lib/input.h), as --ip sets SL_IP. */
+struct sl_cli_flag {
+	int opt;	   /* the long option's value */
+	int short_opt;	   /* its one-letter form, or 0 */
+	const char *key;   /* the input it sets */
+	const char *value; /* what it sets it to; NULL: the option's argument */
+};
+int sl_cli_options(struct sl_cli *cli, int argc, char **argv, const char *shortopts,
+		   const struct option *opts, const struct sl_cli_flag *flags,
+		   int (*own)(void *ctx, int opt), void *ctx);
 int sl_exit_status(int err);
 int sl_cli_fail(const struct sl_error *err, int r);
 int sl_cli_usage(const struct sl_cli *cli, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 int sl_cli_print(const struct sl_cli *cli, const struct sl_kv *out);
 const char *sl_cli_input(const char *key, const char *dflt);
 

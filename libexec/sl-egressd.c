@@ -57,21 +57,21 @@
 
 #include <libiptc/libiptc.h>
 
-#define BUDGET 8          /* messages a socket gives in one turn */
-#define NFLOG_READS 4     /* recv() of the NFLOG socket a turn (each may hold many) */
+#define BUDGET 8      /* messages a socket gives in one turn */
+#define NFLOG_READS 4 /* recv() of the NFLOG socket a turn (each may hold many) */
 #define TICK_MS 250
-#define COUNT_MS 1000     /* the drop counters, read at most this often per VM */
+#define COUNT_MS 1000 /* the drop counters, read at most this often per VM */
 
 struct vm {
 	char name[64];
-	struct stat ns;           /* the namespace served: to see its name go */
+	struct stat ns; /* the namespace served: to see its name go */
 	struct sl_nflog *nl;
-	struct sl_resolver *res;  /* NULL: no names in its allow list */
-	unsigned long logged;     /* NFLOG messages since its rules were written */
-	unsigned long said;       /* suppressed, already said */
-	unsigned long drops;      /* the drop rules' count at the last reading */
-	long long counted_ms;     /* that reading's time */
-	bool active;              /* denials since that reading */
+	struct sl_resolver *res; /* NULL: no names in its allow list */
+	unsigned long logged;	 /* NFLOG messages since its rules were written */
+	unsigned long said;	 /* suppressed, already said */
+	unsigned long drops;	 /* the drop rules' count at the last reading */
+	long long counted_ms;	 /* that reading's time */
+	bool active;		 /* denials since that reading */
 };
 
 static struct {
@@ -193,7 +193,8 @@ static int add(const char *name, size_t *slot, struct sl_error *err)
 		return reload(v, err);
 	/* an array of pointers: a VM's address is its NFLOG callback's argument */
 	if (!(v = calloc(1, sizeof(*v))) ||
-	    !(nv = realloc(D.v, (D.n + 1) * sizeof(struct vm *)))) { // NOLINT(bugprone-sizeof-expression)
+	    !(nv = realloc(D.v, (D.n + 1) *
+				    sizeof(struct vm *)))) { // NOLINT(bugprone-sizeof-expression)
 		free(v);
 		return -ENOMEM;
 	}
@@ -314,21 +315,49 @@ static void status(const char *name, char *out, size_t len)
 	if (v->res)
 		sl_resolver_stats(v->res, &rs);
 	snprintf(out + n, len - (size_t)n,
-		 " slot=%zu logged=%lu suppressed=%lu resolver=%d queries=%lu refused=%lu cached=%lu%s%s",
+		 " slot=%zu logged=%lu suppressed=%lu resolver=%d queries=%lu refused=%lu "
+		 "cached=%lu%s%s",
 		 i, v->logged, v->said, v->res != NULL, rs.queries, rs.refused, rs.cached,
 		 v->res ? " upstream=" : "", v->res ? sl_resolver_upstream(v->res) : "");
 }
 
 /* One control connection: a line in, a line out. Return: whether there was one. */
-static bool on_control(void)
+/* One request line "VERB NAME", answered into @out. */
+static void control_request(const char *in, char *out, size_t len)
 {
 	struct sl_error why = { 0 }, *err = &why;
-	struct timeval tv = { 1, 0 };
-	char in[256] = "", out[1024], verb[16], name[64];
-	int fd = accept4(D.ctl, NULL, NULL, SOCK_CLOEXEC);
-	size_t have = 0, slot = 0;
-	ssize_t n;
+	char verb[16], name[64];
+	size_t slot = 0;
 	int r;
+
+	if (sscanf(in, "%15s %63s", verb, name) != 2 || sl_name_check(name, NULL) < 0) {
+		snprintf(out, len, "err sl-egressd: bad request");
+	} else if (!strcmp(verb, "add") && D.ending) {
+		snprintf(out, len, "err sl-egressd: ending");
+	} else if (!strcmp(verb, "add")) {
+		r = add(name, &slot, err);
+		if (r < 0)
+			snprintf(out, len, "err %s", sl_error_msg(err, r));
+		else
+			snprintf(out, len, "ok slot=%zu", slot);
+	} else if (!strcmp(verb, "del")) {
+		if (find(name, &slot))
+			drop_vm(slot);
+		snprintf(out, len, "ok");
+	} else if (!strcmp(verb, "status")) {
+		status(name, out, len);
+	} else {
+		snprintf(out, len, "err sl-egressd: unknown request '%s'", verb);
+	}
+}
+
+static bool on_control(void)
+{
+	struct timeval tv = { 1, 0 };
+	char in[256] = "", out[1024];
+	int fd = accept4(D.ctl, NULL, NULL, SOCK_CLOEXEC);
+	size_t have = 0;
+	ssize_t n;
 
 	if (fd < 0)
 		return false;
@@ -340,25 +369,7 @@ static bool on_control(void)
 			break;
 	}
 	in[have] = '\0';
-	if (sscanf(in, "%15s %63s", verb, name) != 2 || sl_name_check(name, NULL) < 0) {
-		snprintf(out, sizeof(out), "err sl-egressd: bad request");
-	} else if (!strcmp(verb, "add") && D.ending) {
-		snprintf(out, sizeof(out), "err sl-egressd: ending");
-	} else if (!strcmp(verb, "add")) {
-		r = add(name, &slot, err);
-		if (r < 0)
-			snprintf(out, sizeof(out), "err %s", sl_error_msg(err, r));
-		else
-			snprintf(out, sizeof(out), "ok slot=%zu", slot);
-	} else if (!strcmp(verb, "del")) {
-		if (find(name, &slot))
-			drop_vm(slot);
-		snprintf(out, sizeof(out), "ok");
-	} else if (!strcmp(verb, "status")) {
-		status(name, out, sizeof(out));
-	} else {
-		snprintf(out, sizeof(out), "err sl-egressd: unknown request '%s'", verb);
-	}
+	control_request(in, out, sizeof(out));
 	dprintf(fd, "%s\n", out);
 	close(fd);
 	return true;
@@ -380,8 +391,8 @@ static void take_back(void)
 		int r;
 
 		if (sl_state_load(names[i], &st, NULL) < 0 || !sl_kv_get(&st, "SL_EGRESS_RANGE") ||
-		    !sl_kv_get(&st, "SL_IP") || ((mode = sl_kv_get(&st, "SL_MODE")) &&
-						 strcmp(mode, "isolated")) ||
+		    !sl_kv_get(&st, "SL_IP") ||
+		    ((mode = sl_kv_get(&st, "SL_MODE")) && strcmp(mode, "isolated")) ||
 		    sl_owned_netns(names[i]) != 1)
 			continue;
 		if ((r = add(names[i], &slot, &why)) < 0)
@@ -506,6 +517,35 @@ static bool done(long long now, bool at_once)
 	return true;
 }
 
+/*
+ * One batch of events: every ready VM's turn, a budget each; a control
+ * request seen sets @ctl (answered after, since it may take VMs away whose
+ * events are in this batch). True when a signal says to end.
+ */
+static bool serve_events(const struct epoll_event *ev, int k, bool *ctl)
+{
+	for (int i = 0; i < k; i++) {
+		struct vm *v = (struct vm *)(uintptr_t)(ev[i].data.u64 & ~(uint64_t)3);
+		unsigned kind = (unsigned)(ev[i].data.u64 & 3);
+
+		if (!v && kind == E_CTL) {
+			*ctl = true;
+		} else if (!v && kind == E_SIG) {
+			struct signalfd_siginfo si;
+
+			if (read(D.sig, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP)
+				return true;
+		} else if (kind == E_NFLOG) {
+			for (int b = 0; b < NFLOG_READS; b++)
+				if (sl_nflog_read(v->nl) < 0)
+					break;
+		} else if (kind == E_RESOLVER && v->res) {
+			sl_resolver_io(v->res, BUDGET);
+		}
+	}
+	return false;
+}
+
 static int serve(void)
 {
 	struct epoll_event ev[64];
@@ -518,29 +558,9 @@ static int serve(void)
 
 		if (k < 0 && errno != EINTR)
 			return -errno;
-		/* every ready VM's turn, a budget each; then the controls, which may
-		 * take VMs away (not before: their events are in this batch) */
-		for (int i = 0; i < k; i++) {
-			struct vm *v = (struct vm *)(uintptr_t)(ev[i].data.u64 & ~(uint64_t)3);
-			unsigned kind = (unsigned)(ev[i].data.u64 & 3);
-
-			if (!v && kind == E_CTL) {
-				ctl = true;
-			} else if (!v && kind == E_SIG) {
-				struct signalfd_siginfo si;
-
-				if (read(D.sig, &si, sizeof(si)) == sizeof(si) &&
-				    si.ssi_signo != SIGHUP) {
-					remove_files();
-					return 0;
-				}
-			} else if (kind == E_NFLOG) {
-				for (int b = 0; b < NFLOG_READS; b++)
-					if (sl_nflog_read(v->nl) < 0)
-						break;
-			} else if (kind == E_RESOLVER && v->res) {
-				sl_resolver_io(v->res, BUDGET);
-			}
+		if (serve_events(ev, k, &ctl)) {
+			remove_files();
+			return 0;
 		}
 		if (ctl) {
 			size_t before = D.n;
