@@ -7,6 +7,11 @@ load helpers
 setup() {
 	export SL_RUN_DIR="$BATS_TEST_TMPDIR/run"
 	mkdir -m 0700 -p "$SL_RUN_DIR/fr-1"
+	FAKE=
+}
+# a stand-in that no client reached still waits in accept(): ours to end
+teardown() {
+	[ -z "$FAKE" ] || kill "$FAKE" 2>/dev/null || true
 }
 
 # fake_supervisor SPLIT: serve fr-1's agent socket once: wait for the
@@ -34,6 +39,10 @@ PY
 		rm -f "$SL_RUN_DIR/fr-1/agent.sock"
 		fake_supervisor "$split"
 		out=$(sleep 3 | timeout 10 sl-exec console --attach fr-1)
+		# it ends once it served the client (bounded: a client that never
+		# came leaves it in accept)
+		for _ in $(seq 1 50); do pid_alive "$FAKE" || break; sleep 0.1; done
+		if pid_alive "$FAKE"; then echo "split $split: no client reached the supervisor" >&2; false; fi
 		wait "$FAKE"
 		[ "$out" = "one.two.three." ] || { echo "split $split: got '$out'" >&2; false; }
 	done
