@@ -19,11 +19,18 @@ PKG_CONFIG ?= pkg-config
 PKGS := libnl-3.0 libnl-route-3.0 libip4tc yaml-0.1 libarchive libnetfilter_conntrack libnetfilter_log libipset ldns json-c libcrypto
 VERSION := 0.1.0
 
+# lib/ by layer (docs/ARCHITECTURE.md): what every layer uses, the pure
+# policy, the glue to the kernel and the system's libraries, the network
+# layers, the VM, and the composition of them all; each uses only those
+# before it. One archive; headers found by name.
+LIB_DIRS := lib/base lib/policy lib/kernel lib/net lib/vm lib/compose
+LIB_INC := $(LIB_DIRS:%=-I%)
+LIB_HDR := $(wildcard $(LIB_DIRS:%=%/*.h))
 CFLAGS ?= -O2 -g
 # The project's own flags come after the user's so that CFLAGS cannot drop them.
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wno-missing-field-initializers
 override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -DSL_VERSION='"$(VERSION)"' \
-	-Ilib $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+	$(LIB_INC) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # Each tool loads only the libraries it calls: a process start is most of
 # a small command's time (ldns alone brings OpenSSL).
@@ -35,7 +42,7 @@ endif
 
 TOOLS := sl-ipam sl-netns sl-veth sl-tap sl-cni-run sl-cni sl-egress sl-boot sl-exec sl-up sl-gc
 BINS := $(addprefix bin/,$(TOOLS))
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard $(LIB_DIRS:%=%/*.c))
 LIB_OBJ := $(LIB_SRC:.c=.o)
 MANS1 := $(patsubst %.scd,%,$(wildcard man/*.1.scd))
 MANS7 := $(patsubst %.scd,%,$(wildcard man/*.7.scd))
@@ -47,8 +54,8 @@ GUEST_FILES := $(GUEST)/vmlinuz $(GUEST)/initramfs.cpio.gz
 GUESTDIR ?= $(PREFIX)/lib/sltools/guest
 override CFLAGS += -DSL_GUEST_INSTALL_DIR='"$(GUESTDIR)"'
 
-SUPERVISE_SRC := libexec/sl-supervise.c lib/supervisor.c lib/caplog.c lib/error.c lib/proto.c lib/state.c lib/kv.c \
-	lib/log.c lib/name.c lib/spawn.c lib/sweep.c
+SUPERVISE_SRC := libexec/sl-supervise.c lib/vm/supervisor.c lib/base/caplog.c lib/base/error.c lib/base/proto.c lib/base/state.c lib/base/kv.c \
+	lib/base/log.c lib/base/name.c lib/base/spawn.c lib/base/sweep.c
 LIBEXECDIR ?= $(PREFIX)/libexec/sltools
 override CFLAGS += -DSL_LIBEXEC_DIR='"$(LIBEXECDIR)"'
 ifeq ($(SANITIZE),1)
@@ -57,16 +64,16 @@ else
 SUPERVISE_LINK := -static
 endif
 
-# The run dir's daemon (lib/egressd.h), started by sl-egress apply.
+# The run dir's daemon (lib/net/egressd.h), started by sl-egress apply.
 DAEMONS := libexec/sl-egressd
 
 all: $(BINS) libexec/sl-supervise $(DAEMONS) $(MANS) guest
 
 # The supervisor: static and small, it stays running for each VM.
-libexec/sl-supervise: $(SUPERVISE_SRC) lib/*.h .flags
+libexec/sl-supervise: $(SUPERVISE_SRC) $(LIB_HDR) .flags
 	$(CC) $(CFLAGS) $(LDFLAGS) $(SUPERVISE_LINK) -o $@ $(SUPERVISE_SRC) -ljson-c
 
-$(DAEMONS): libexec/%: libexec/%.c lib/libsl.a lib/*.h .flags
+$(DAEMONS): libexec/%: libexec/%.c lib/libsl.a $(LIB_HDR) .flags
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsl.a $(LDLIBS)
 
 # The guest: Debian's cloud kernel (fetched, unpacked, never installed) and
@@ -88,9 +95,9 @@ $(GUEST)/vmlinuz: guest/fetch-kernel.sh
 	guest/fetch-kernel.sh $(GUEST)
 
 # Static, and never sanitized: it is PID 1 of the guest.
-$(GUEST)/sl-agent: guest/sl-agent.c guest/identity.c guest/identity.h lib/proto.c lib/proto.h
+$(GUEST)/sl-agent: guest/sl-agent.c guest/identity.c guest/identity.h lib/base/proto.c lib/base/proto.h
 	@mkdir -p $(GUEST)
-	$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -Ilib -static -o $@ guest/sl-agent.c guest/identity.c lib/proto.c
+	$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE $(LIB_INC) -static -o $@ guest/sl-agent.c guest/identity.c lib/base/proto.c
 
 $(GUEST)/initramfs.cpio.gz: guest/init guest/udhcpc.script guest/mkinitramfs.sh $(GUEST)/sl-agent $(GUEST)/vmlinuz
 	guest/mkinitramfs.sh $(GUEST) $(GUEST)/sl-agent $@
@@ -99,7 +106,7 @@ $(GUEST)/initramfs.cpio.gz: guest/init guest/udhcpc.script guest/mkinitramfs.sh 
 .flags: FORCE
 	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 
-lib/%.o: lib/%.c lib/*.h .flags
+lib/%.o: lib/%.c $(LIB_HDR) .flags
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Made anew: ar keeps the members of files that no longer exist.
@@ -107,16 +114,16 @@ lib/libsl.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-bin/sl-%: bin/sl-%.c lib/libsl.a lib/*.h .flags
+bin/sl-%: bin/sl-%.c lib/libsl.a $(LIB_HDR) .flags
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsl.a $(LDLIBS)
 
-# sl-up and sl-boot with fault injection (SL_FAULT, lib/fault.h), for the
+# sl-up and sl-boot with fault injection (SL_FAULT, lib/base/fault.h), for the
 # tests only: next to the tools they run, hidden, never installed.
-bin/.sl-up-fault: bin/sl-up.c lib/up.c lib/egress-rules.c lib/libsl.a lib/*.h .flags
-	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-up.c lib/up.c lib/egress-rules.c \
+bin/.sl-up-fault: bin/sl-up.c lib/compose/up.c lib/net/egress-rules.c lib/libsl.a $(LIB_HDR) .flags
+	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-up.c lib/compose/up.c lib/net/egress-rules.c \
 		lib/libsl.a $(LDLIBS)
-bin/.sl-boot-fault: bin/sl-boot.c lib/vm.c lib/snapshot.c lib/libsl.a lib/*.h .flags
-	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-boot.c lib/vm.c lib/snapshot.c \
+bin/.sl-boot-fault: bin/sl-boot.c lib/vm/vm.c lib/vm/snapshot.c lib/libsl.a $(LIB_HDR) .flags
+	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-boot.c lib/vm/vm.c lib/vm/snapshot.c \
 		lib/libsl.a $(LDLIBS)
 
 # Through a temporary: a page scdoc refuses leaves no half page behind.
@@ -174,31 +181,31 @@ unit: t/unit/unit-tests
 # servers, plugins and runtimes write).
 FUZZ_SECONDS ?= 12
 FUZZ_TARGETS := frame copy entry env config dns denial cni cniconf
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer,address,undefined
-fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/proto.c lib/proto.h
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/proto.c
-fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/copy.c lib/copy.h lib/error.c lib/error.h
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/copy.c lib/error.c -larchive
-fuzz/entry-fuzz: fuzz/entry-fuzz.c lib/policy.c lib/policy.h lib/cidr.c lib/log.c lib/error.c
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/entry-fuzz.c lib/policy.c lib/cidr.c lib/log.c lib/error.c
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE $(LIB_INC) -fsanitize=fuzzer,address,undefined
+fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/base/proto.c lib/base/proto.h
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/base/proto.c
+fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/vm/copy.c lib/vm/copy.h lib/base/error.c lib/base/error.h
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/vm/copy.c lib/base/error.c -larchive
+fuzz/entry-fuzz: fuzz/entry-fuzz.c lib/policy/policy.c lib/policy/policy.h lib/base/cidr.c lib/base/log.c lib/base/error.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/entry-fuzz.c lib/policy/policy.c lib/base/cidr.c lib/base/log.c lib/base/error.c
 
-fuzz/dns-fuzz: fuzz/dns-fuzz.c lib/dns.c lib/dns.h lib/cidr.c lib/log.c lib/error.c
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/dns-fuzz.c lib/dns.c lib/cidr.c lib/log.c lib/error.c -lldns
+fuzz/dns-fuzz: fuzz/dns-fuzz.c lib/net/dns.c lib/net/dns.h lib/base/cidr.c lib/base/log.c lib/base/error.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/dns-fuzz.c lib/net/dns.c lib/base/cidr.c lib/base/log.c lib/base/error.c -lldns
 
-fuzz/env-fuzz: fuzz/env-fuzz.c lib/kv.c lib/kv.h lib/log.c lib/error.c
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/kv.c lib/log.c lib/error.c -ljson-c
+fuzz/env-fuzz: fuzz/env-fuzz.c lib/base/kv.c lib/base/kv.h lib/base/log.c lib/base/error.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/env-fuzz.c lib/base/kv.c lib/base/log.c lib/base/error.c -ljson-c
 # Targets that reach much of lib/ link all of it, compiled once for them
 # (instrumented, not linked with the fuzzer's main) into build/fuzz/.
 FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=build/fuzz/%.o)
-build/fuzz/%.o: lib/%.c lib/*.h
-	@mkdir -p build/fuzz
-	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilib -fsanitize=fuzzer-no-link,address,undefined \
+build/fuzz/%.o: lib/%.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE $(LIB_INC) -fsanitize=fuzzer-no-link,address,undefined \
 		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -c -o $@ $<
 build/fuzz/libsl-fuzz.a: $(FUZZ_LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 fuzz/denial-fuzz fuzz/cni-fuzz fuzz/cniconf-fuzz fuzz/config-fuzz: fuzz/%-fuzz: fuzz/%-fuzz.c \
-		build/fuzz/libsl-fuzz.a lib/*.h
+		build/fuzz/libsl-fuzz.a $(LIB_HDR)
 	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ $< \
 		build/fuzz/libsl-fuzz.a $(LDLIBS)
 fuzz-build: $(FUZZ_TARGETS:%=fuzz/%-fuzz)
@@ -235,7 +242,7 @@ tidy/%: FORCE
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Ilib lib bin libexec guest
+		--suppress=missingIncludeSystem $(LIB_INC) lib bin libexec guest
 	$(MAKE) -j2 --no-print-directory tidy
 
 install: all
@@ -290,7 +297,7 @@ deb:
 
 clean:
 	rm -rf build/fuzz
-	rm -f lib/*.o lib/libsl.a $(BINS) bin/.sl-up-fault bin/.sl-boot-fault $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
+	rm -f $(LIB_DIRS:%=%/*.o) lib/libsl.a $(BINS) bin/.sl-up-fault bin/.sl-boot-fault $(MANS) .flags $(GUEST)/sl-agent $(FUZZ_TARGETS:%=fuzz/%-fuzz) \
 		libexec/sl-supervise $(DAEMONS) t/unit/unit-tests
 
 # clean keeps the downloaded kernel; this takes it too.

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cni.h"
+#include "cni-run.h"
 #include "error.h"
 #include "input.h"
 #include "log.h"

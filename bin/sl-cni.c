@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cniplug.h"
+#include "cni-plugin.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cniplug.h"
+#include "cni-plugin.h"
 #include "denials.h"
 #include "nameserver.h"
 #include "egress.h"

@@ -388,7 +388,7 @@ static int out_stream(int sock, char **argv, struct extract_job *job, struct sl_
 
 /*
  * Copy out of the guest. What it sends is a tar stream from a hostile
- * writer: it is unpacked by lib/copy.c, never by tar(1) as root, into a
+ * writer: it is unpacked by lib/vm/copy.c, never by tar(1) as root, into a
  * private directory beside the destination, and moved into place only
  * when every member passed, and its checksums match the guest's file.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the CNI result reader (lib/cni.c): plugins are not
+ * libFuzzer target for the CNI result reader (lib/net/cni-run.c): plugins are not
  * ours, and what they print on stdout becomes a guest's address, gateway
  * and name servers. Whatever it accepts is an address, a gateway, a prefix
  * of 1..31 and a list of addresses, each of which parses again.
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cidr.h"
-#include "cni.h"
+#include "cni-run.h"
 #include "kv.h"
 
 static void is_ip(const char *s)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for sl-cni's network config reader (lib/cniplug.c):
+ * libFuzzer target for sl-cni's network config reader (lib/net/cni-plugin.c):
  * runtimes hand the plugin whatever an admin or a job wrote. It must
  * answer every input with success or one of the codes sl-cni documents
  * for a config (1, 6, 7), never crash, and never accept more entries than
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cniplug.h"
+#include "cni-plugin.h"
 #include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the config loader (lib/cfg.c): any bytes as a
+ * libFuzzer target for the config loader (lib/compose/cfg.c): any bytes as a
  * Slicer YAML file. It either loads or says why, in bounded time; a config
  * that loads holds names that fit and lists within their bounds.
  */

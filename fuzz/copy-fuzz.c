@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for copy-out (lib/copy.c): a tar stream as a hostile
+ * libFuzzer target for copy-out (lib/vm/copy.c): a tar stream as a hostile
  * guest could send it, unpacked into a scratch directory, and then the
  * promise checked: nothing but regular files, directories and links,
  * no set-id or sticky bit, no link that leads out, nothing outside.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the denial log lines (lib/denials.c): sl-egress log
+ * libFuzzer target for the denial log lines (lib/net/denials.c): sl-egress log
  * reads files whose names a guest chose (dns.log) and that anyone with the
  * run dir may have edited. Whatever parses formats to one printable line,
  * which parses again to a denial that formats to the same line; and any

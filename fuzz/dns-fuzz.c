@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for what the VM's resolver reads (lib/dns.c): the
+ * libFuzzer target for what the VM's resolver reads (lib/net/dns.c): the
  * guest's queries (hostile) and the upstream's answers (believed only
  * for the name asked). Any bytes: no crash, no read past them, the
  * resolver's own reply to a query is itself a well-formed answer to it,

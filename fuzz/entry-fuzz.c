@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for egress entries (lib/policy.c), as a user or an env
+ * libFuzzer target for egress entries (lib/policy/policy.c), as a user or an env
  * file writes them: a parsed entry formats to text that parses back to
  * the same entry, and decisions over a list built from the input never
  * point outside it. The same bytes as a packet a guest sent (the denial

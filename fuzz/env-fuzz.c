@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for env files (lib/kv.c), as a person or a tampered
+ * libFuzzer target for env files (lib/base/kv.c), as a person or a tampered
  * vm.env writes them: whatever parses writes back to text that parses to
  * the same keys and values.
  */

@@ -3,7 +3,7 @@
  * What makes a VM restored from a snapshot its own and not its template's:
  * its memory is the template's, so its address, name, clock and random
  * state are too. The host sends an SL_IDENTITY request right after the
- * restore (lib/proto.h); the agent applies it in its own process, since a
+ * restore (lib/base/proto.h); the agent applies it in its own process, since a
  * fork and exec cost ~150 ms in a guest whose translated code (TCG) is
  * all gone after the restore.
  *

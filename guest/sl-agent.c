@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sl-agent: the guest side of the agent protocol (lib/proto.h), PID 1 of the
+ * sl-agent: the guest side of the agent protocol (lib/base/proto.h), PID 1 of the
  * project's initramfs. Serves exec (pipes or a pty), TCP connections for
  * port-forwards, and power-off, on many channels over one virtio-serial
  * port. Single-threaded: one poll loop, non-blocking everywhere, so a slow

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sl-egressd: the one daemon of a run dir (lib/egressd.h). Started by the
+ * sl-egressd: the one daemon of a run dir (lib/net/egressd.h). Started by the
  * first `sl-egress apply` that needs it, never by hand: fd 3 is a pipe it
  * writes "ok" or its error to once it listens on $SL_RUN_DIR/egressd.sock.
  *
  * Each VM it serves has, made in the VM's namespace (entered for the
  * moment: setns, make, come back): a listener on the namespace's NFLOG
  * group, whose denials go to the VM's denied.log; and, when its allow list
- * holds names, a resolver (lib/resolver.c). One epoll set over all of them
+ * holds names, a resolver (lib/net/resolver.c). One epoll set over all of them
  * (a wakeup costs what is ready, not how many VMs there are); a socket
  * that is ready gives at most BUDGET messages a turn, so one VM's flood
  * waits while the others have theirs. The kernel's rate limit on the

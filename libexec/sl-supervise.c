@@ -2,7 +2,7 @@
 /*
  * sl-supervise: the per-VM supervisor that sl-boot start leaves running.
  * Not run by hand: `sl-supervise NAME -- QEMU-COMMAND...` with fds 3-6 set
- * up by sl-boot (lib/supervisor.h). Linked statically with only what it
+ * up by sl-boot (lib/vm/supervisor.h). Linked statically with only what it
  * needs, so that it stays small.
  */
 #include "log.h"

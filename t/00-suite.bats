@@ -21,3 +21,19 @@
 		grep -q '\*sltools\*(7)' <(sed -n '/^# SEE ALSO/,$p' "$page")
 	done
 }
+
+@test "lib/'s layers: no file includes a header of a layer after its own (docs/ARCHITECTURE.md)" {
+	local TOP="$BATS_TEST_DIRNAME/.." layers=(base policy kernel net vm compose) bad= i j f h
+	for ((i = 0; i < ${#layers[@]}; i++)); do
+		for f in "$TOP/lib/${layers[$i]}"/*.[ch]; do
+			for h in $(sed -n 's/^#include "\([^"]*\)"$/\1/p' "$f"); do
+				for ((j = i + 1; j < ${#layers[@]}; j++)); do
+					[ ! -e "$TOP/lib/${layers[$j]}/$h" ] || bad+="${f#"$TOP/"} includes ${layers[$j]}/$h"$'\n'
+				done
+			done
+		done
+	done
+	[ -z "$bad" ] || { echo "$bad" >&2; false; }
+	# every file of lib/ is in a layer
+	[ -z "$(find "$TOP/lib" -maxdepth 1 -name '*.[ch]')" ]
+}

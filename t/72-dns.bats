@@ -21,7 +21,7 @@ dnsq() {
 	ip netns exec "$ns" "$TOP/t/dnsq.py" "$@"
 }
 
-# the run dir's daemon, which runs every VM's resolver (lib/egressd.h)
+# the run dir's daemon, which runs every VM's resolver (lib/net/egressd.h)
 daemon_pid() {
 	cut -d' ' -f1 "$SL_RUN_DIR/egressd.pid" 2>/dev/null
 }

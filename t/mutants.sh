@@ -7,7 +7,7 @@
 # A mutant reaches the tools through a wrapper (t/mutants/KIND/sl-egress,
 # sl-cni: the real tool, then its rules undone) and sl-up, which calls the
 # library in process, through its test build (t/mutants/sl-up: SL_MUTANT,
-# lib/fault.h). The checks run SL_TEST_JOBS (3) at once, each in a lane.
+# lib/base/fault.h). The checks run SL_TEST_JOBS (3) at once, each in a lane.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=${SL_TEST_JOBS:-3}
