@@ -284,7 +284,9 @@ get() { # get SANDBOX-N URL: what the sandbox fetches (exit 124: timed out)
 	done
 }
 
-# udp_sink NS ADDR PORT FILE: every datagram to ADDR:PORT in NS, a line "SOURCE DATA" in FILE
+# udp_sink NS ADDR PORT FILE: every datagram to ADDR:PORT in NS, a line "SOURCE DATA" in FILE;
+# returns once the socket is bound (a datagram sent before is refused: one
+# CI run lost a VM's first datagrams under ASan's load, likely so)
 udp_sink() {
 	ip netns exec "$1" python3 -c '
 import socket, sys
@@ -296,6 +298,12 @@ with open(sys.argv[3], "a") as f:
         f.write("%s %s\n" % (a[0], d.decode(errors="replace"))); f.flush()' "$2" "$3" "$4" \
 		</dev/null >/dev/null 2>&1 3>&- &
 	SINKS+=($!)
+	for _ in $(seq 1 100); do
+		[ -n "$(ip netns exec "$1" ss -Huln "src $2:$3")" ] && return 0
+		sleep 0.05
+	done
+	echo "udp_sink: nothing bound to $2:$3 in $1" >&2
+	return 1
 }
 udp_send() { # udp_send NS SRC DST PORT DATA
 	ip netns exec "$1" python3 -c '
