@@ -84,8 +84,6 @@ struct boot_args {
 	char guest[4096], kernel[4200], initrd[4200], dns[256];
 };
 
-#define GO_ON (-1) /* a step's "no exit status yet" */
-
 static const struct option opts[] = {
 	SL_COMMON_OPTIONS,
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -110,7 +108,7 @@ static int take_own(void *ctx, int opt)
 	if (opt == OPT_FROM)
 		a->c.from = optarg;
 	a->stop_after |= opt == OPT_STOP;
-	return -1;
+	return SL_CLI_GO_ON;
 }
 
 static int parse_args(struct boot_args *a, int argc, char **argv)
@@ -126,7 +124,7 @@ static int parse_args(struct boot_args *a, int argc, char **argv)
 	};
 	int r = sl_cli_options(&a->cli, argc, argv, ":hV", opts, flags, take_own, a);
 
-	if (r >= 0)
+	if (r != SL_CLI_GO_ON)
 		return r;
 	/* snapshot's second operand */
 	if (optind < argc && !strcmp(argv[optind], "snapshot")) {
@@ -135,9 +133,9 @@ static int parse_args(struct boot_args *a, int argc, char **argv)
 		a->dir = argv[--argc];
 	}
 	r = sl_cli_verb(&a->cli, argc, argv, verbs, NULL, &a->verb, &a->c.name);
-	if (r >= 0)
+	if (r != SL_CLI_GO_ON)
 		return r;
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 /* Every verb but start. */
@@ -199,7 +197,7 @@ static int start_files(struct boot_args *a, bool *dhcp, struct sl_error *err)
 	c->tap = sl_cli_input("SL_TAP", sl_mode_on_host(c->mode) ? c->name : SL_TAP_DEFAULT);
 	c->cni_ifname = sl_cli_input("SL_CNI_IFNAME", "eth0");
 	c->qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 /* start's sizes, timeout and address, then the start. */
@@ -209,7 +207,7 @@ static int start(struct boot_args *a, struct sl_kv *out, struct sl_error *err)
 	bool dhcp = false;
 	int r, bad = 0;
 
-	if ((r = start_files(a, &dhcp, err)) != GO_ON)
+	if ((r = start_files(a, &dhcp, err)) != SL_CLI_GO_ON)
 		return r;
 	c->vcpu = num("--vcpu", sl_input_get("SL_VCPU"), c->from ? 0 : 1, &bad, err);
 	c->mem_mb = num("--mem", sl_input_get("SL_MEM"), c->from ? 0 : 256, &bad, err);
@@ -234,7 +232,7 @@ int main(int argc, char **argv)
 	int r;
 
 	sl_log_init(argv[0]);
-	if ((r = parse_args(&a, argc, argv)) != GO_ON)
+	if ((r = parse_args(&a, argc, argv)) != SL_CLI_GO_ON)
 		return r;
 	if (!a.verb || !a.c.name) /* set whenever the words went on */
 		return 2;

@@ -60,8 +60,8 @@ int main(int argc, char **argv)
 	int r;
 
 	sl_log_init(argv[0]);
-	if ((r = parse_opts(&cli, argc, argv)) >= 0 ||
-	    (r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name)) >= 0)
+	if ((r = parse_opts(&cli, argc, argv)) != SL_CLI_GO_ON ||
+	    (r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &c.name)) != SL_CLI_GO_ON)
 		return r;
 	if (!strcmp(verb, "del")) {
 		r = sl_cni_del(c.name, err);

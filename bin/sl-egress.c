@@ -81,8 +81,6 @@ struct egress_args {
 	char upstream[256];
 };
 
-#define GO_ON (-1) /* a step's "no exit status yet" */
-
 static const struct option opts[] = {
 	SL_COMMON_OPTIONS,
 	{ "allow", required_argument, NULL, OPT_ALLOW },
@@ -115,7 +113,7 @@ static int take_own(void *ctx, int opt)
 	}
 	a->follow |= opt == 'f' || opt == OPT_FOLLOW;
 	a->stats |= opt == OPT_STATS;
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 static int parse_opts(struct egress_args *a, int argc, char **argv)
@@ -140,15 +138,13 @@ static int parse_words(struct egress_args *a, int argc, char **argv)
 	static const char *const verbs[] = {
 		"apply", "test", "log", "show", "check", "flush", NULL
 	};
-	int r;
 
 	if (optind < argc && !strcmp(argv[optind], "test")) {
 		if (argc - optind < 2)
 			return sl_cli_usage(&a->cli, "test takes [NAME] DEST");
 		a->dest = argv[--argc];
 	}
-	r = sl_cli_verb(&a->cli, argc, argv, verbs, NULL, &a->verb, &a->c.name);
-	return r >= 0 ? r : GO_ON;
+	return sl_cli_verb(&a->cli, argc, argv, verbs, NULL, &a->verb, &a->c.name);
 }
 
 /* sl-cni's attachments: their rules are the plugin's, in the host's namespace. */
@@ -206,7 +202,7 @@ static int mode_and_early_verbs(struct egress_args *a, struct sl_error *err)
 		r = sl_egress_flush(name, err);
 		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 /* allow and drop: the flags, or with none the inputs (a re-apply or a check). */
@@ -226,7 +222,7 @@ static int entry_lists(struct egress_args *a, struct sl_error *err)
 	}
 	a->c.allow = a->allow;
 	a->c.drop = a->drop;
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 /* The VM's range and address: a bridge's subnet, or an isolated VM's lease. */
@@ -252,7 +248,7 @@ static int range_and_ip(struct egress_args *a, struct sl_error *err)
 		return sl_cli_fail(err, r);
 	if (!bridge && !strcmp(a->verb, "show") && sl_input_get("SL_IP"))
 		sl_cli_ip("SL_IP", &a->c.ip, NULL);
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 /* The resolver's upstream, the rate caps and a bridge VM's bridge. */
@@ -284,7 +280,7 @@ static int resolver_rates_bridge(struct egress_args *a, struct sl_error *err)
 				    "%s: bridge mode needs its bridge: --bridge BR (or "
 				    "SL_BRIDGE, which sl-tap add --bridge records)",
 				    a->c.name);
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 /* apply, show or check, on the whole configuration. */
@@ -316,19 +312,22 @@ static int egress(struct egress_args *a, int argc, char **argv, struct sl_kv *ou
 	int r;
 
 	a->err = err;
-	if ((r = parse_opts(a, argc, argv)) != GO_ON || (r = parse_words(a, argc, argv)) != GO_ON)
+	if ((r = parse_opts(a, argc, argv)) != SL_CLI_GO_ON ||
+	    (r = parse_words(a, argc, argv)) != SL_CLI_GO_ON)
 		return r;
 	if (!a->verb || !a->c.name) /* set whenever the words went on */
 		return 2;
 	if (sl_cniplug_is_attachment(a->c.name))
 		return attachment(a, err);
-	if ((r = mode_and_early_verbs(a, err)) != GO_ON || (r = entry_lists(a, err)) != GO_ON)
+	if ((r = mode_and_early_verbs(a, err)) != SL_CLI_GO_ON ||
+	    (r = entry_lists(a, err)) != SL_CLI_GO_ON)
 		return r;
 	if (!strcmp(a->verb, "test")) {
 		r = sl_egress_test(&a->c, a->dest, out, err);
 		return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(&a->cli, out);
 	}
-	if ((r = range_and_ip(a, err)) != GO_ON || (r = resolver_rates_bridge(a, err)) != GO_ON)
+	if ((r = range_and_ip(a, err)) != SL_CLI_GO_ON ||
+	    (r = resolver_rates_bridge(a, err)) != SL_CLI_GO_ON)
 		return r;
 	return run(a, out, err);
 }

@@ -111,10 +111,10 @@ static int take_env(struct sl_cli *cli, char *kv)
 		return 1;
 	req.env = nv;
 	req.env[req.nenv++] = kv;
-	return -1;
+	return SL_CLI_GO_ON;
 }
 
-/* One of sl-exec's own options: -1 to go on, or the exit status. */
+/* One of sl-exec's own options: SL_CLI_GO_ON to go on, or the exit status. */
 static int take_opt(struct sl_cli *cli, int opt, struct sl_error *err)
 {
 	int r;
@@ -134,7 +134,7 @@ static int take_opt(struct sl_cli *cli, int opt, struct sl_error *err)
 		req.user = optarg;
 	req.pty |= opt == 't' || opt == OPT_TTY;
 	attach |= opt == OPT_ATTACH;
-	return -1;
+	return SL_CLI_GO_ON;
 }
 
 static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute, struct sl_error *err)
@@ -156,11 +156,11 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute, s
 		if (opt != OPT_ENV && opt != 'e' && sl_cli_common(cli, opt, optarg, argv)) {
 			if (cli->done >= 0)
 				return cli->done;
-		} else if ((r = take_opt(cli, opt, err)) >= 0) {
+		} else if ((r = take_opt(cli, opt, err)) != SL_CLI_GO_ON) {
 			return r;
 		}
 	}
-	return -1;
+	return SL_CLI_GO_ON;
 }
 
 /*
@@ -573,7 +573,7 @@ static int parse_words(struct sl_cli *cli, int argc, char **argv, struct words *
 			dd = i;
 			break;
 		}
-	if ((r = parse_opts(cli, dd, argv, dd < argc, err)) >= 0)
+	if ((r = parse_opts(cli, dd, argv, dd < argc, err)) != SL_CLI_GO_ON)
 		return r;
 	w->pos = argv + optind;
 	w->npos = dd - optind;
@@ -584,12 +584,12 @@ static int parse_words(struct sl_cli *cli, int argc, char **argv, struct words *
 	if (dd == argc && is_sub(w->first)) {
 		/* No "--": options may still follow the subcommand. */
 		optind = optind + 1;
-		if ((r = parse_opts(cli, argc, argv, true, err)) >= 0)
+		if ((r = parse_opts(cli, argc, argv, true, err)) != SL_CLI_GO_ON)
 			return r;
 		w->pos = argv + optind - 1;
 		w->npos = argc - optind + 1;
 	}
-	return -1;
+	return SL_CLI_GO_ON;
 }
 
 /* forward, console and shell: NAME (or the env file's), then theirs. */
@@ -646,7 +646,7 @@ int main(int argc, char **argv)
 	sl_log_init(argv[0]);
 	/* A closed socket or pipe is an error to report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = parse_words(&cli, argc, argv, &w, err)) >= 0)
+	if ((r = parse_words(&cli, argc, argv, &w, err)) != SL_CLI_GO_ON)
 		return r;
 	if (!w.first) /* set whenever the words went on */
 		return 2;

@@ -74,8 +74,6 @@ static int list(const struct sl_cli *cli, struct sl_error *err)
 	return 0;
 }
 
-#define GO_ON (-1) /* a step's "no exit status yet" */
-
 static const struct option opts[] = {
 	SL_COMMON_OPTIONS,
 	{ "range", required_argument, NULL, OPT_RANGE },
@@ -91,7 +89,7 @@ static int take_lan(void *lan, int opt)
 {
 	if (opt == OPT_LAN)
 		*(bool *)lan = true;
-	return -1;
+	return SL_CLI_GO_ON;
 }
 
 static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool *lan)
@@ -103,25 +101,25 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool *lan)
 	};
 	int r = sl_cli_options(cli, argc, argv, ":hVr:g:G:", opts, flags, take_lan, lan);
 
-	if (r >= 0)
+	if (r != SL_CLI_GO_ON)
 		return r;
 	if (optind >= argc)
 		return sl_cli_usage(cli, "missing command: alloc, release or list");
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
-/* What alloc needs beside the name: GO_ON, or a usage error's status. */
+/* What alloc needs beside the name: SL_CLI_GO_ON, or a usage error's status. */
 static int alloc_inputs(const struct sl_cli *cli, bool lan)
 {
 	if (sl_input_get("SL_GATEWAY"))
-		return GO_ON;
+		return SL_CLI_GO_ON;
 	if (sl_input_get("SL_POOL"))
 		return sl_cli_usage(cli, "--pool needs --gateway (bridge mode)");
 	if (lan)
 		return sl_cli_usage(cli, "--lan needs --gateway (macvtap mode)");
 	if (!sl_input_get("SL_RANGE"))
 		return sl_cli_usage(cli, "alloc needs --range CIDR or --gateway ADDR/P");
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 /* alloc: a /30 of --range, or with --gateway one address of a bridge's or the LAN's subnet. */
@@ -141,7 +139,7 @@ static int ipam(struct sl_cli *cli, int argc, char **argv, struct sl_kv *out, st
 	bool lan = false;
 	int r;
 
-	if ((r = parse_opts(cli, argc, argv, &lan)) != GO_ON)
+	if ((r = parse_opts(cli, argc, argv, &lan)) != SL_CLI_GO_ON)
 		return r;
 	verb = argv[optind++];
 	if (!strcmp(verb, "list"))
@@ -156,7 +154,7 @@ static int ipam(struct sl_cli *cli, int argc, char **argv, struct sl_kv *out, st
 		return r == -EINVAL && !name ? sl_cli_usage(cli, "%s", err->msg)
 					     : sl_cli_fail(err, r);
 	if (!strcmp(verb, "alloc")) {
-		if ((r = alloc_inputs(cli, lan)) != GO_ON)
+		if ((r = alloc_inputs(cli, lan)) != SL_CLI_GO_ON)
 			return r;
 		r = alloc(name, lan, out, err);
 	} else {

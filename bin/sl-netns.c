@@ -44,8 +44,8 @@ int main(int argc, char **argv)
 	int r;
 
 	sl_log_init(argv[0]);
-	if ((r = sl_cli_options(&cli, argc, argv, ":hV", opts, NULL, NULL, NULL)) >= 0 ||
-	    (r = sl_cli_verb(&cli, argc, argv, verbs, no_name, &verb, &name)) >= 0)
+	if ((r = sl_cli_options(&cli, argc, argv, ":hV", opts, NULL, NULL, NULL)) != SL_CLI_GO_ON ||
+	    (r = sl_cli_verb(&cli, argc, argv, verbs, no_name, &verb, &name)) != SL_CLI_GO_ON)
 		return r;
 	if (!strcmp(verb, "list"))
 		return list(err);

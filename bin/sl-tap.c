@@ -96,8 +96,6 @@ static int macvtap(const struct sl_cli *cli, const char *verb, const char *name,
 	return r < 0 ? sl_cli_fail(err, r) : sl_cli_print(cli, out);
 }
 
-#define GO_ON (-1) /* a step's "no exit status yet" */
-
 static const struct option opts[] = {
 	SL_COMMON_OPTIONS,
 	{ "gw", required_argument, NULL, OPT_GW },
@@ -116,7 +114,7 @@ static int mode_of(void *ctx, int opt)
 		sl_input_flag("SL_MODE", sl_mode_name(SL_NET_BRIDGE));
 	if (opt == OPT_MACVTAP || opt == 'm')
 		sl_input_flag("SL_MODE", sl_mode_name(SL_NET_MACVTAP));
-	return -1;
+	return SL_CLI_GO_ON;
 }
 
 static int parse_opts(struct sl_cli *cli, int argc, char **argv)
@@ -171,8 +169,8 @@ int main(int argc, char **argv)
 	int r;
 
 	sl_log_init(argv[0]);
-	if ((r = parse_opts(&cli, argc, argv)) != GO_ON ||
-	    (r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &name)) >= 0)
+	if ((r = parse_opts(&cli, argc, argv)) != SL_CLI_GO_ON ||
+	    (r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &name)) != SL_CLI_GO_ON)
 		return r;
 	if ((r = sl_cli_mode(&mode, err)) < 0)
 		return sl_cli_fail(err, r);

@@ -155,8 +155,6 @@ struct up_args {
 	unsigned long count;
 };
 
-#define GO_ON (-1) /* a step's "no exit status yet" */
-
 static const struct option opts[] = {
 	SL_COMMON_OPTIONS,
 	{ "detach", no_argument, NULL, OPT_DETACH },
@@ -173,7 +171,7 @@ static const struct option opts[] = {
 	{ 0 },
 };
 
-/* One option; GO_ON, or the exit status of a bad one. */
+/* One option; SL_CLI_GO_ON, or the exit status of a bad one. */
 static int take_opt(void *ctx, int opt)
 {
 	struct up_args *a = ctx;
@@ -200,7 +198,7 @@ static int take_opt(void *ctx, int opt)
 		a->net = optarg;
 	if (opt == OPT_RANGE)
 		a->range = optarg;
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 static int parse_opts(struct up_args *a, int argc, char **argv, struct sl_error *err)
@@ -208,11 +206,12 @@ static int parse_opts(struct up_args *a, int argc, char **argv, struct sl_error 
 	int r;
 
 	a->err = err;
-	if ((r = sl_cli_options(&a->cli, argc, argv, ":hVdj:", opts, NULL, take_opt, a)) >= 0)
+	if ((r = sl_cli_options(&a->cli, argc, argv, ":hVdj:", opts, NULL, take_opt, a)) !=
+	    SL_CLI_GO_ON)
 		return r;
 	if (optind >= argc)
 		return sl_cli_usage(&a->cli, "missing CONFIG");
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 /* The verb (up when the first word is the CONFIG), its words, and the lists' flags. */
@@ -247,7 +246,7 @@ static int parse_words(struct up_args *a, int argc, char **argv)
 	}
 	a->config = argv[optind];
 	a->arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-	return GO_ON;
+	return SL_CLI_GO_ON;
 }
 
 /*
@@ -314,7 +313,7 @@ static int up(struct up_args *a, int argc, char **argv, struct sl_config *cfg, s
 {
 	int r;
 
-	if ((r = parse_opts(a, argc, argv, err)) != GO_ON)
+	if ((r = parse_opts(a, argc, argv, err)) != SL_CLI_GO_ON)
 		return r;
 	if (!strcmp(argv[optind], "new")) {
 		if (argc - optind != 2)
@@ -323,7 +322,7 @@ static int up(struct up_args *a, int argc, char **argv, struct sl_config *cfg, s
 			       a->range, err);
 		return r < 0 ? sl_cli_fail(err, r) : 0;
 	}
-	if ((r = parse_words(a, argc, argv)) != GO_ON)
+	if ((r = parse_words(a, argc, argv)) != SL_CLI_GO_ON)
 		return r;
 	return run(a, cfg, err);
 }

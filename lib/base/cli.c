@@ -79,10 +79,10 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
  * @flags: the options that set an input, ended by one without a key; an
  *	option may set several (sl-tap's --bridge: SL_BRIDGE and SL_MODE)
  * @own: called with each option that is not common (after its flags, if
- *	any), or NULL; returns -1 to go on, or the exit status
+ *	any), or NULL; returns SL_CLI_GO_ON to go on, or the exit status
  * @ctx: for @own
  *
- * Return: -1 to go on with the words (optind at the first), or the exit status
+ * Return: SL_CLI_GO_ON to go on with the words (optind at the first), or the exit status
  */
 int sl_cli_options(struct sl_cli *cli, int argc, char **argv, const char *shortopts,
 		   const struct option *opts, const struct sl_cli_flag *flags,
@@ -103,7 +103,7 @@ int sl_cli_options(struct sl_cli *cli, int argc, char **argv, const char *shorto
 		if (own && (r = own(ctx, opt)) >= 0)
 			return r;
 	}
-	return -1;
+	return SL_CLI_GO_ON;
 }
 
 /**
@@ -189,7 +189,7 @@ const char *sl_cli_input(const char *key, const char *dflt)
  * @verb: result
  * @name: result: the VM name, bound as the tool's input (see input.h)
  *
- * Return: -1 to go on, or the exit status (usage errors are reported)
+ * Return: SL_CLI_GO_ON to go on, or the exit status (usage errors are reported)
  */
 int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *verbs,
 		const char *const *no_name, const char **verb, const char **name)
@@ -218,14 +218,14 @@ int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *ve
 		if (optind < argc)
 			return sl_cli_usage(cli, "%s takes no arguments", *verb);
 		*name = NULL;
-		return -1;
+		return SL_CLI_GO_ON;
 	}
 	if (argc - optind > 1)
 		return sl_cli_usage(cli, "too many arguments: '%s'", argv[optind + 1]);
 	r = sl_input_bind(optind < argc ? argv[optind] : NULL, name, &err);
 	if (r < 0)
 		return sl_cli_fail(&err, r);
-	return -1;
+	return SL_CLI_GO_ON;
 }
 
 /**

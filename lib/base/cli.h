@@ -36,10 +36,13 @@ enum sl_common_opt {
 	"      --env FILE    read SL_* inputs from FILE (e.g. a vm.env)\n"                         \
 	"      --json        print the result as one JSON object\n"
 
+/* What a step of a tool's main returns when there is no exit status yet. */
+#define SL_CLI_GO_ON (-1)
+
 struct sl_cli {
 	const char *usage;
 	bool json;
-	int done; /* -1: go on; else the exit status */
+	int done; /* SL_CLI_GO_ON, else the exit status */
 };
 
 bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv);
