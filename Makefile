@@ -21,9 +21,10 @@ VERSION := 0.1.0
 
 # lib/ by layer (docs/ARCHITECTURE.md): what every layer uses, the pure
 # policy, the glue to the kernel and the system's libraries, the network
-# layers, the VM, and the composition of them all; each uses only those
-# before it. One archive; headers found by name.
-LIB_DIRS := lib/base lib/policy lib/kernel lib/net lib/vm lib/compose
+# layers, the VM, each tool's command line as a function (cmd), and the
+# composition of them all; each uses only those before it. One archive;
+# headers found by name.
+LIB_DIRS := lib/base lib/policy lib/kernel lib/net lib/vm lib/cmd lib/compose
 LIB_INC := $(LIB_DIRS:%=-I%)
 LIB_HDR := $(wildcard $(LIB_DIRS:%=%/*.h))
 CFLAGS ?= -O2 -g

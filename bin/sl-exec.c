@@ -103,31 +103,26 @@ static int take_env(struct sl_cli *cli, char *kv)
 	char **nv;
 
 	if (!strchr(kv, '=') || kv[0] == '=')
-		return cli->done = sl_cli_usage(cli,
+		return sl_cli_usage(cli,
 						"-e/--env takes K=V, not '%s' (an env file of "
 						"SL_* inputs is --env-file FILE)",
 						kv);
 	if (!(nv = realloc(req.env, (req.nenv + 1) * sizeof(*nv))))
-		return 1;
+		return sl_error(cli->err, -ENOMEM, "-e: %s", strerror(ENOMEM));
 	req.env = nv;
 	req.env[req.nenv++] = kv;
 	return SL_CLI_GO_ON;
 }
 
-/* One of sl-exec's own options: SL_CLI_GO_ON to go on, or the exit status. */
+/* One of sl-exec's own options: SL_CLI_GO_ON to go on, else what main returns. */
 static int take_opt(struct sl_cli *cli, int opt, struct sl_error *err)
 {
-	int r;
-
 	if (opt == OPT_ENV || opt == 'e')
 		return take_env(cli, optarg);
-	if (opt == OPT_ENVFILE && (r = sl_input_env_file(optarg, err)) < 0) {
-		sl_err("--env-file: %s", sl_error_msg(err, r));
-		return cli->done = 2;
-	}
+	if (opt == OPT_ENVFILE && sl_input_env_file(optarg, err) < 0)
+		return sl_error_wrap(err, -EINVAL, "--env-file");
 	if (opt == OPT_MAX_SIZE && parse_size(optarg, &copy_limits.max_bytes) < 0)
-		return cli->done = sl_cli_usage(
-			   cli, "bad --max-size '%s': a size such as 500M or 4G", optarg);
+		return sl_cli_usage(cli, "bad --max-size '%s': a size such as 500M or 4G", optarg);
 	if (opt == 'w' || opt == OPT_CWD)
 		req.cwd = optarg;
 	if (opt == 'u' || opt == OPT_USER)
@@ -154,7 +149,7 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute, s
 	while ((opt = getopt_long(argc, argv, permute ? ":hVe:w:u:t" : "+:hVe:w:u:t", opts,
 				  NULL)) != -1) {
 		if (opt != OPT_ENV && opt != 'e' && sl_cli_common(cli, opt, optarg, argv)) {
-			if (cli->done >= 0)
+			if (cli->done != SL_CLI_GO_ON)
 				return cli->done;
 		} else if ((r = take_opt(cli, opt, err)) != SL_CLI_GO_ON) {
 			return r;
@@ -174,7 +169,7 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool permute, s
 
 static int own_failure(int r, struct sl_error *err)
 {
-	sl_cli_fail(err, r);
+	sl_err("%s", sl_error_msg(err, r));
 	return SL_EXEC_OWN_FAILURE;
 }
 
@@ -534,12 +529,12 @@ static int print_console_log(const char *name, struct sl_error *err)
 
 	if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_CONSOLE_LOG) < 0 ||
 	    sl_run_path(old, sizeof(old), "%s/%s", name, SL_CONSOLE_LOG_OLD) < 0)
-		return 1;
+		return sl_error(err, -ENAMETOOLONG, "%s: console log path too long", name);
 	fd1 = open(old, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		sl_error(err, -ENXIO, "%s has no console log (%s)", name, path);
-		return sl_cli_fail(err, -ENXIO);
+		return -ENXIO;
 	}
 	while (fd1 >= 0 && (n = read(fd1, b, sizeof(b))) > 0)
 		sl_write_all(1, b, (size_t)n);
@@ -599,11 +594,11 @@ static int named_sub(struct sl_cli *cli, const struct words *w, struct sl_error 
 	int r = sl_input_bind(w->npos > 1 ? w->pos[1] : NULL, &name, err), s;
 
 	if (r < 0)
-		return sl_cli_fail(err, r);
+		return r;
 	if (!strcmp(sub, "forward")) {
 		if (w->npos != 3)
 			return sl_cli_usage(cli, "forward takes NAME and [BIND:]LPORT:HOST:RPORT");
-		return sl_cli_fail(err, forward(name, w->pos[2], err));
+		return forward(name, w->pos[2], err);
 	}
 	if (w->npos > 2)
 		return sl_cli_usage(cli, "too many arguments");
@@ -626,7 +621,7 @@ static int exec_cmd(struct sl_cli *cli, const struct words *w, struct sl_error *
 	int r = sl_input_bind(w->first, &name, err);
 
 	if (r < 0)
-		return sl_cli_fail(err, r);
+		return r;
 	if (!cmd)
 		cmd = w->pos + 1;
 	else if (w->npos > 1)
@@ -636,27 +631,31 @@ static int exec_cmd(struct sl_cli *cli, const struct words *w, struct sl_error *
 	return run(name, *cmd ? cmd : login_shell, err);
 }
 
-int main(int argc, char **argv)
+static int exec_main(int argc, char **argv, struct sl_kv *out, struct sl_error *err)
 {
-	struct sl_error why = { 0 }, *err = &why;
-	struct sl_cli cli = { .usage = usage, .done = -1 };
+	struct sl_cli cli;
 	struct words w = { 0 };
 	int r;
 
-	sl_log_init(argv[0]);
+	sl_cli_begin(&cli, usage, argv, out, err);
 	/* A closed socket or pipe is an error to report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = parse_words(&cli, argc, argv, &w, err)) != SL_CLI_GO_ON)
 		return r;
 	if (!w.first) /* set whenever the words went on */
-		return 2;
+		return -EINVAL;
 	if (!strcmp(w.first, "cp") || !strcmp(w.first, "copy")) {
 		if (w.npos != 3 || w.cmd)
 			return sl_cli_usage(&cli, "cp takes SRC and DST");
 		r = copy(w.pos[1], w.pos[2], err);
-		return r < 0 ? sl_cli_fail(err, r) : 0;
+		return r < 0 ? r : 0;
 	}
 	if (is_sub(w.first))
 		return named_sub(&cli, &w, err);
 	return exec_cmd(&cli, &w, err);
+}
+
+int main(int argc, char **argv)
+{
+	return sl_cli_main(exec_main, argc, argv);
 }

@@ -23,35 +23,40 @@ static const char usage[] =
 	SL_COMMON_HELP
 	"\nPrints one line per object. Exit status: 0 ok, 1 failure, 2 usage.\n";
 
-int main(int argc, char **argv)
+static int take_dry(void *dry, int opt)
 {
-	struct sl_error why = { 0 }, *err = &why;
+	if (opt == 'n' || opt == OPT_DRY)
+		*(bool *)dry = true;
+	return SL_CLI_GO_ON;
+}
+
+static int gc_main(int argc, char **argv, struct sl_kv *out, struct sl_error *err)
+{
 	static const struct option opts[] = {
 		SL_COMMON_OPTIONS,
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ 0 },
 	};
-	struct sl_cli cli = { .usage = usage, .done = -1 };
+	struct sl_cli cli;
 	bool dry = false;
-	int opt, r;
+	int r;
 
-	sl_log_init(argv[0]);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hVn", opts, NULL)) != -1) {
-		if (sl_cli_common(&cli, opt, optarg, argv)) {
-			if (cli.done >= 0)
-				return cli.done;
-		} else if (opt == 'n' || opt == OPT_DRY) {
-			dry = true;
-		}
-	}
+	sl_cli_begin(&cli, usage, argv, out, err);
+	if ((r = sl_cli_options(&cli, argc, argv, ":hVn", opts, NULL, take_dry, &dry)) !=
+	    SL_CLI_GO_ON)
+		return r;
 	if (optind < argc)
 		return sl_cli_usage(&cli, "unexpected argument '%s'", argv[optind]);
 	r = sl_run_dir_ready(err);
 	if (r < 0)
-		return sl_cli_fail(err, r);
+		return r;
 	r = sl_gc(dry, err);
 	if (r < 0)
-		return sl_cli_fail(err, r);
+		return r;
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	return sl_cli_main(gc_main, argc, argv);
 }

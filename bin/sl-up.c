@@ -184,9 +184,9 @@ static int take_opt(void *ctx, int opt)
 	if (opt == OPT_COUNT && ((a->count = strtoul(optarg, &end, 10)) > 65536 || *end))
 		return sl_cli_usage(&a->cli, "bad --count '%s'", optarg);
 	if (opt == OPT_ALLOW && sl_entry_list_add(&a->allow, optarg, "--allow", err) < 0)
-		return sl_cli_fail(err, -EINVAL);
+		return -EINVAL;
 	if (opt == OPT_DROP && sl_entry_list_add(&a->drop, optarg, "--drop", err) < 0)
-		return sl_cli_fail(err, -EINVAL);
+		return -EINVAL;
 	a->detach |= opt == 'd' || opt == OPT_DETACH;
 	a->o.no_boot |= opt == OPT_NO_BOOT;
 	a->o.print_only |= opt == OPT_PRINT;
@@ -276,13 +276,13 @@ static int foreground(struct sl_config *cfg, struct sl_up_opts *o, struct sl_err
 		sl_info("signal %d: taking the VMs down", sig);
 	}
 	sl_up_down(cfg, o, NULL); /* r's error, if any, is the one to print */
-	return r < 0 ? sl_cli_fail(err, r) : 0;
+	return r < 0 ? r : 0;
 }
 
-/* A library call's result as the exit status: 1 when some VM failed. */
-static int status_of(int r, const struct sl_error *err)
+/* A library call's result as what main returns: 1 when some VM failed. */
+static int status_of(int r)
 {
-	return r < 0 ? sl_cli_fail(err, r) : r ? 1 : 0;
+	return r < 0 ? r : r ? 1 : 0;
 }
 
 /* Every verb but new, on the loaded config. */
@@ -292,21 +292,21 @@ static int run(struct up_args *a, struct sl_config *cfg, struct sl_error *err)
 
 	if ((r = sl_config_load(a->config, cfg, err)) < 0 ||
 	    (!a->o.print_only && (r = sl_run_dir_ready(err)) < 0))
-		return sl_cli_fail(err, r);
+		return r;
 	if (!strcmp(a->verb, "down"))
-		return status_of(sl_up_down(cfg, &a->o, err), err);
+		return status_of(sl_up_down(cfg, &a->o, err));
 	if ((r = sl_up_ranges(cfg, err)) < 0 ||
 	    (!a->o.print_only && (r = sl_up_check_host(cfg, err)) < 0))
-		return sl_cli_fail(err, r);
+		return r;
 	if (!a->o.print_only)
 		sl_up_host_warnings();
 	if (!strcmp(a->verb, "launch"))
-		return status_of(sl_up_launch(cfg, a->arg, &a->o, err), err);
+		return status_of(sl_up_launch(cfg, a->arg, &a->o, err));
 	if (!strcmp(a->verb, "fork"))
-		return status_of(sl_up_fork(cfg, a->arg, &a->o, err), err);
+		return status_of(sl_up_fork(cfg, a->arg, &a->o, err));
 	if (!a->detach && !a->o.print_only)
 		return foreground(cfg, &a->o, err);
-	return status_of(sl_up_config(cfg, &a->o, err), err);
+	return status_of(sl_up_config(cfg, &a->o, err));
 }
 
 static int up(struct up_args *a, int argc, char **argv, struct sl_config *cfg, struct sl_error *err)
@@ -320,26 +320,27 @@ static int up(struct up_args *a, int argc, char **argv, struct sl_config *cfg, s
 			return sl_cli_usage(&a->cli, "new takes NAME");
 		r = new_config(argv[optind + 1], a->net, &a->allow, &a->drop, (unsigned)a->count,
 			       a->range, err);
-		return r < 0 ? sl_cli_fail(err, r) : 0;
+		return r < 0 ? r : 0;
 	}
 	if ((r = parse_words(a, argc, argv)) != SL_CLI_GO_ON)
 		return r;
 	return run(a, cfg, err);
 }
 
-int main(int argc, char **argv)
+static int up_main(int argc, char **argv, struct sl_kv *out, struct sl_error *err)
 {
-	struct sl_error why = { 0 };
-	struct up_args a = { .cli = { .usage = usage, .done = -1 },
-			     .o = { .jobs = 0, .script = stdout },
-			     .net = "isolated",
-			     .count = 1 };
+	struct up_args a = { .o = { .jobs = 0, .script = stdout }, .net = "isolated", .count = 1 };
 	_cleanup_config_ struct sl_config cfg = { 0 };
 	int r;
 
-	sl_log_init(argv[0]);
-	r = up(&a, argc, argv, &cfg, &why);
+	sl_cli_begin(&a.cli, usage, argv, out, err);
+	r = up(&a, argc, argv, &cfg, err);
 	sl_entry_list_free(&a.allow);
 	sl_entry_list_free(&a.drop);
 	return r;
+}
+
+int main(int argc, char **argv)
+{
+	return sl_cli_main(up_main, argc, argv);
 }

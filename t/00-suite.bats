@@ -23,7 +23,7 @@
 }
 
 @test "lib/'s layers: no file includes a header of a layer after its own (docs/ARCHITECTURE.md)" {
-	local TOP="$BATS_TEST_DIRNAME/.." layers=(base policy kernel net vm compose) bad= i j f h
+	local TOP="$BATS_TEST_DIRNAME/.." layers=(base policy kernel net vm cmd compose) bad= i j f h d
 	for ((i = 0; i < ${#layers[@]}; i++)); do
 		for f in "$TOP/lib/${layers[$i]}"/*.[ch]; do
 			for h in $(sed -n 's/^#include "\([^"]*\)"$/\1/p' "$f"); do
@@ -34,6 +34,10 @@
 		done
 	done
 	[ -z "$bad" ] || { echo "$bad" >&2; false; }
-	# every file of lib/ is in a layer
+	# every file of lib/ is in a layer, every folder one of them
 	[ -z "$(find "$TOP/lib" -maxdepth 1 -name '*.[ch]')" ]
+	for d in "$TOP"/lib/*/; do
+		d=$(basename "$d")
+		[[ " ${layers[*]} " == *" $d "* ]] || { echo "lib/$d is not a layer" >&2; false; }
+	done
 }

@@ -14,8 +14,53 @@
 #include "util.h"
 
 /**
+ * sl_cli_begin() - ready a tool's parser for one call of its main
+ * @cli: the tool's
+ * @usage: its --help
+ * @argv: as main's: argv[0] names the tool
+ * @out: where the result goes (NULL: stdout)
+ * @err: where a failure is said
+ *
+ * A main may run many times in one process (sl-up calls each VM's steps in
+ * process): getopt starts over (optind 0 reinitialises glibc's) and the
+ * inputs of the last call are forgotten.
+ */
+void sl_cli_begin(struct sl_cli *cli, const char *usage, char **argv, struct sl_kv *out,
+		  struct sl_error *err)
+{
+	const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
+
+	*cli = (struct sl_cli){ .usage = usage, .done = SL_CLI_GO_ON, .out = out, .err = err };
+	cli->prog = slash ? slash + 1 : argv[0] ? argv[0] : "sltools";
+	optind = 0;
+	opterr = 0;
+	sl_input_reset();
+}
+
+/**
+ * sl_cli_main() - run a tool's main as the process's: its failure on stderr
+ * @fn: the tool's main (see sl_main_fn)
+ * @argc: as main's
+ * @argv: as main's
+ *
+ * Return: the exit status
+ */
+int sl_cli_main(sl_main_fn *fn, int argc, char **argv)
+{
+	struct sl_error err = { 0 };
+	int r;
+
+	sl_log_init(argv[0]);
+	r = fn(argc, argv, NULL, &err);
+	if (r >= 0)
+		return r;
+	sl_err("%s", sl_error_msg(&err, r));
+	return sl_exit_status(r);
+}
+
+/**
  * sl_cli_common() - handle an option every tool takes
- * @cli: parser state; @cli->done is set when the tool should exit
+ * @cli: parser state; @cli->done is set when the tool should return
  * @opt: getopt_long()'s return
  * @arg: optarg
  * @argv: argv, to name an unknown option
@@ -27,7 +72,6 @@
  */
 bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 {
-	struct sl_error e = { 0 };
 	int r;
 
 	switch (opt) {
@@ -36,15 +80,12 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 		cli->done = 0;
 		return true;
 	case OPT_VERSION:
-		printf("%s (sltools) %s\n", sl_prog, SL_VERSION);
+		printf("%s (sltools) %s\n", cli->prog, SL_VERSION);
 		cli->done = 0;
 		return true;
 	case OPT_ENV:
-		r = sl_input_env_file(arg, &e);
-		if (r < 0) {
-			sl_err("--env: %s", sl_error_msg(&e, r));
-			cli->done = 2;
-		}
+		if ((r = sl_input_env_file(arg, cli->err)) < 0)
+			cli->done = sl_error_wrap(cli->err, r == -EINVAL ? r : -EINVAL, "--env");
 		return true;
 	case OPT_JSON:
 		cli->json = true;
@@ -52,17 +93,15 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 	case '?':
 		/* opterr is off: one line of our own instead of getopt's two. */
 		if (optopt)
-			sl_cli_usage(cli, "unknown option '-%c'", optopt);
+			cli->done = sl_cli_usage(cli, "unknown option '-%c'", optopt);
 		else
-			sl_cli_usage(cli, "unknown option '%s'", argv[optind - 1]);
-		cli->done = 2;
+			cli->done = sl_cli_usage(cli, "unknown option '%s'", argv[optind - 1]);
 		return true;
 	case ':':
 		if (optopt && optopt < 0x100)
-			sl_cli_usage(cli, "option '-%c' needs a value", optopt);
+			cli->done = sl_cli_usage(cli, "option '-%c' needs a value", optopt);
 		else
-			sl_cli_usage(cli, "option '%s' needs a value", argv[optind - 1]);
-		cli->done = 2;
+			cli->done = sl_cli_usage(cli, "option '%s' needs a value", argv[optind - 1]);
 		return true;
 	}
 	return false;
@@ -79,10 +118,11 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
  * @flags: the options that set an input, ended by one without a key; an
  *	option may set several (sl-tap's --bridge: SL_BRIDGE and SL_MODE)
  * @own: called with each option that is not common (after its flags, if
- *	any), or NULL; returns SL_CLI_GO_ON to go on, or the exit status
+ *	any), or NULL; returns SL_CLI_GO_ON to go on, else what main returns
  * @ctx: for @own
  *
- * Return: SL_CLI_GO_ON to go on with the words (optind at the first), or the exit status
+ * Return: SL_CLI_GO_ON to go on with the words (optind at the first), else
+ * what the tool's main returns (0 after --help, -EINVAL after a bad option)
  */
 int sl_cli_options(struct sl_cli *cli, int argc, char **argv, const char *shortopts,
 		   const struct option *opts, const struct sl_cli_flag *flags,
@@ -93,14 +133,15 @@ int sl_cli_options(struct sl_cli *cli, int argc, char **argv, const char *shorto
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (sl_cli_common(cli, opt, optarg, argv)) {
-			if (cli->done >= 0)
+			if (cli->done != SL_CLI_GO_ON)
 				return cli->done;
 			continue;
 		}
 		for (const struct sl_cli_flag *f = flags; f && f->key; f++)
-			if (opt == f->opt || (f->short_opt && opt == f->short_opt))
-				sl_input_flag(f->key, f->value ? f->value : optarg);
-		if (own && (r = own(ctx, opt)) >= 0)
+			if ((opt == f->opt || (f->short_opt && opt == f->short_opt)) &&
+			    (r = sl_input_flag(f->key, f->value ? f->value : optarg)) < 0)
+				return sl_error(cli->err, r, "%s", strerror(-r));
+		if (own && (r = own(ctx, opt)) != SL_CLI_GO_ON)
 			return r;
 	}
 	return SL_CLI_GO_ON;
@@ -132,40 +173,37 @@ int sl_exit_status(int err)
 }
 
 /**
- * sl_cli_fail() - report a library error and give the exit status
- * @err: what the failed call recorded
- * @r: its return, -errno
+ * sl_cli_usage() - a usage error: said in the tool's error, with the hint
+ *
+ * Return: -EINVAL (exit status 2)
  */
-int sl_cli_fail(const struct sl_error *err, int r)
-{
-	sl_err("%s", sl_error_msg(err, r));
-	return sl_exit_status(r);
-}
-
 int sl_cli_usage(const struct sl_cli *cli, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
 
-	(void)cli;
+	/* formatted first: the message may be cli->err's own */
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	sl_err("%s (try '%s --help')", buf, sl_prog);
-	return 2;
+	return sl_error(cli->err, -EINVAL, "%s (try '%s --help')", buf, cli->prog);
 }
 
 /**
- * sl_cli_print() - print a tool's result on stdout
+ * sl_cli_print() - a tool's result: into the caller's cli->out, or on stdout
  *
- * Return: exit status
+ * Return: 0, or -errno with cli->err set
  */
 int sl_cli_print(const struct sl_cli *cli, const struct sl_kv *out)
 {
-	if (sl_kv_write(out, stdout, cli->json) < 0 || fflush(stdout) != 0) {
-		sl_err("cannot write output: %s", strerror(errno));
-		return 1;
+	int r;
+
+	if (cli->out) {
+		r = sl_kv_merge(cli->out, out);
+		return r < 0 ? sl_error(cli->err, r, "%s", strerror(-r)) : 0;
 	}
+	if (sl_kv_write(out, stdout, cli->json) < 0 || fflush(stdout) != 0)
+		return sl_error(cli->err, -EIO, "cannot write output: %s", strerror(errno));
 	return 0;
 }
 
@@ -189,12 +227,11 @@ const char *sl_cli_input(const char *key, const char *dflt)
  * @verb: result
  * @name: result: the VM name, bound as the tool's input (see input.h)
  *
- * Return: SL_CLI_GO_ON to go on, or the exit status (usage errors are reported)
+ * Return: SL_CLI_GO_ON to go on, or -errno with cli->err set
  */
 int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *verbs,
 		const char *const *no_name, const char **verb, const char **name)
 {
-	struct sl_error err = { 0 };
 	bool ok = false;
 	int r;
 
@@ -222,10 +259,8 @@ int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *ve
 	}
 	if (argc - optind > 1)
 		return sl_cli_usage(cli, "too many arguments: '%s'", argv[optind + 1]);
-	r = sl_input_bind(optind < argc ? argv[optind] : NULL, name, &err);
-	if (r < 0)
-		return sl_cli_fail(&err, r);
-	return SL_CLI_GO_ON;
+	r = sl_input_bind(optind < argc ? argv[optind] : NULL, name, cli->err);
+	return r < 0 ? r : SL_CLI_GO_ON;
 }
 
 /**

@@ -3,6 +3,7 @@
 #define SL_CLI_H
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,14 +37,34 @@ enum sl_common_opt {
 	"      --env FILE    read SL_* inputs from FILE (e.g. a vm.env)\n"                         \
 	"      --json        print the result as one JSON object\n"
 
-/* What a step of a tool's main returns when there is no exit status yet. */
-#define SL_CLI_GO_ON (-1)
+/*
+ * What a step of a tool's main returns when it has no answer yet: not an
+ * exit status (0 and up) nor a failure (-errno).
+ */
+#define SL_CLI_GO_ON INT_MIN
+
+/*
+ * A tool's main as a library function (iproute2's do_*, busybox's applets):
+ * sl-up calls it in process on the argv --print-script prints. It takes
+ * argv as main does; the result goes into @out (NULL: printed on stdout, as
+ * the tool prints it). Return: the exit status (0, or 1 where a check found
+ * a difference), or -errno with @err saying why (usage errors too: -EINVAL);
+ * the tool exits with sl_exit_status() of it.
+ */
+typedef int sl_main_fn(int argc, char **argv, struct sl_kv *out, struct sl_error *err);
 
 struct sl_cli {
 	const char *usage;
+	const char *prog; /* the tool's name, as "try 'PROG --help'" says it */
 	bool json;
-	int done; /* SL_CLI_GO_ON, else the exit status */
+	int done;	      /* SL_CLI_GO_ON, else what the tool's main returns */
+	struct sl_kv *out;    /* where the result goes; NULL: stdout */
+	struct sl_error *err; /* where a failure is said */
 };
+
+void sl_cli_begin(struct sl_cli *cli, const char *usage, char **argv, struct sl_kv *out,
+		  struct sl_error *err);
+int sl_cli_main(sl_main_fn *fn, int argc, char **argv);
 
 bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv);
 
@@ -58,7 +79,6 @@ int sl_cli_options(struct sl_cli *cli, int argc, char **argv, const char *shorto
 		   const struct option *opts, const struct sl_cli_flag *flags,
 		   int (*own)(void *ctx, int opt), void *ctx);
 int sl_exit_status(int err);
-int sl_cli_fail(const struct sl_error *err, int r);
 int sl_cli_usage(const struct sl_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int sl_cli_print(const struct sl_cli *cli, const struct sl_kv *out);

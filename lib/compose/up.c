@@ -14,8 +14,9 @@
 
 #include "agent.h"
 #include "bridge.h"
-#include "cni-run.h"
 #include "cidr.h"
+#include "cmd.h"
+#include "cni-run.h"
 #include "nameserver.h"
 #include "egress.h"
 #include "fault.h"
@@ -281,10 +282,13 @@ static void plan_make(const struct sl_group *g, const char *name, struct plan *p
 }
 
 /*
- * The steps. Each is one tool's verb: what it prints in --print-script
- * (@args, after "TOOL VERB"), what sl-up calls in its place (@up: the
- * library function the tool's main calls), and its undo (@undo, printed as
- * "TOOL UNDO_VERB NAME"). @modes are the network modes whose VMs take the
+ * The steps. Each is one tool's verb: its arguments (@args, after "TOOL
+ * VERB"), which --print-script prints and sl-up runs, as one argv, through
+ * the tool's @main in process (lib/cmd); @check refuses what the plan knows
+ * cannot be, before; @after takes what the step's result says (the lease).
+ * A step without @main is its own (@up): sl-boot start, which leaves a
+ * supervisor behind, is run as the tool; the template; userdata. Its undo
+ * is @undo, printed as "TOOL UNDO_VERB NAME". @modes are the network modes whose VMs take the
  * step, @down_modes those whose way down runs its undo: an isolated VM's
  * TAP and veth go with its namespace, in one kernel batch, much cheaper
  * than deleting each. A failed VM is undone step by step, every step it
@@ -297,7 +301,11 @@ struct step {
 	unsigned modes, down_modes;
 	bool (*wanted)(const struct plan *p);
 	void (*args)(const struct plan *p, struct cmd *c);
-	int (*up)(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err);
+	sl_main_fn *main;
+	int (*check)(const struct plan *p, struct sl_error *err);
+	int (*after)(const struct plan *p, const struct sl_kv *out, struct lease *v,
+		     struct sl_error *err);
+	int (*up)(const struct plan *p, struct sl_error *err);
 	int (*undo)(const struct plan *p, struct sl_error *err);
 };
 
@@ -333,13 +341,10 @@ static void ipam_args(const struct plan *p, struct cmd *c)
 	args(c, "--group", p->g->name, p->name, (char *)NULL);
 }
 
-static int ipam_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
+static int ipam_after(const struct plan *p, const struct sl_kv *out, struct lease *v,
+		      struct sl_error *err)
 {
-	struct sl_subnet_req q = { p->g->gateway_s, p->address, p->pool, p->lan };
-	int r = p->subnet ? sl_ipam_alloc_bridge(&q, p->g->name, p->name, out, err)
-			  : sl_ipam_alloc(p->g->range_s, p->g->name, p->name, out, err);
-
-	return r < 0 ? r : lease_parse(out, p->name, v, err);
+	return lease_parse(out, p->name, v, err);
 }
 
 static int ipam_undo(const struct plan *p, struct sl_error *err)
@@ -354,12 +359,6 @@ static void name_args(const struct plan *p, struct cmd *c)
 	args(c, p->name, (char *)NULL);
 }
 
-static int netns_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
-{
-	(void)v;
-	return sl_netns_add(p->name, out, err);
-}
-
 static int netns_undo(const struct plan *p, struct sl_error *err)
 {
 	return sl_netns_del(p->name, err);
@@ -370,24 +369,9 @@ static void cni_args(const struct plan *p, struct cmd *c)
 	args(c, p->name, "--network", p->g->cni_network, (char *)NULL);
 }
 
-static int cni_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
-{
-	struct sl_cni_cfg c = { p->name, p->g->cni_network, SL_CNI_IFNAME_DEFAULT };
-
-	(void)v;
-	return sl_cni_add(&c, out, err);
-}
-
 static int cni_undo(const struct plan *p, struct sl_error *err)
 {
 	return sl_cni_del(p->name, err);
-}
-
-static int veth_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
-{
-	struct sl_veth_cfg c = { p->name, SL_VETH_NS_DEFAULT, v->ip, v->prefix };
-
-	return sl_veth_add(&c, out, err);
 }
 
 static int veth_undo(const struct plan *p, struct sl_error *err)
@@ -410,25 +394,12 @@ static void tap_args(const struct plan *p, struct cmd *c)
 		args(c, "--tap", p->tap, (char *)NULL);
 }
 
-static int tap_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
+/* A TAP name the config cannot give (network.tap_prefix): said as the config's. */
+static int tap_check(const struct plan *p, struct sl_error *err)
 {
 	if (sl_mode_on_host(p->mode) && p->tap_error.code)
 		return sl_error(err, -p->tap_error.code, "%s", p->tap_error.msg);
-	switch (p->mode) {
-	case SL_NET_MACVTAP:
-		return sl_macvtap_add(&(struct sl_macvtap_cfg){ p->name, p->tap, p->g->parent },
-				      out, err);
-	case SL_NET_CNI:
-		return sl_tap_wire(p->name, SL_TAP_DEFAULT, SL_CNI_IFNAME_DEFAULT, out, err);
-	case SL_NET_BRIDGE:
-		return sl_port_add(
-			&(struct sl_port_cfg){ p->name, p->tap, p->g->bridge, v->gw, v->prefix },
-			out, err);
-	case SL_NET_ISOLATED:
-		break;
-	}
-	return sl_tap_add(&(struct sl_tap_cfg){ p->name, SL_TAP_DEFAULT, v->gw, v->prefix }, out,
-			  err);
+	return 0;
 }
 
 static int tap_undo(const struct plan *p, struct sl_error *err)
@@ -472,21 +443,13 @@ static void egress_args(const struct plan *p, struct cmd *c)
 		args(c, "--rate-in", g->rate_in, (char *)NULL);
 }
 
-static int egress_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
+/* A launch's own lists: the group's are kept beside them, for the next. */
+static int egress_after(const struct plan *p, const struct sl_kv *out, struct lease *v,
+			struct sl_error *err)
 {
-	const struct sl_group *g = p->g;
-	struct sl_egress_cfg c = { .name = p->name, .tap = SL_TAP_DEFAULT,
-				   .veth = SL_VETH_NS_DEFAULT, .ip = v->ip,
-				   .range = g->range, .bridge = p->mode == SL_NET_BRIDGE ? g->bridge : NULL,
-				   .allow = g->allow, .drop = g->drop,
-				   .dns_upstream = p->dns_upstream };
-	int r;
-
-	if ((r = sl_rate_parse(g->rate_out, &c.rate_out, "rate", err)) < 0 ||
-	    (r = sl_rate_parse(g->rate_in, &c.rate_in, "rate", err)) < 0 ||
-	    (r = sl_egress_apply(&c, out, err)) < 0)
-		return r;
-	return g->base ? record_group_lists(p->name, g->base, err) : 0;
+	(void)out;
+	(void)v;
+	return p->g->base ? record_group_lists(p->name, p->g->base, err) : 0;
 }
 
 static int egress_undo(const struct plan *p, struct sl_error *err)
@@ -533,15 +496,12 @@ static void template_args(const struct plan *p, struct cmd *c)
 }
 
 /* Made under a temporary name, then renamed: a half-made one is never used. */
-static int template_up(const struct plan *p, struct lease *v, struct sl_kv *out,
-		       struct sl_error *err)
+static int template_up(const struct plan *p, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv said = { 0 };
 	char tmp[4200];
 	int r;
 
-	(void)v;
-	(void)out;
 	snprintf(tmp, sizeof(tmp), "%s", p->tpl);
 	*strrchr(tmp, '/') = '\0';
 	if ((r = sl_mkdir_p(tmp, 0700)) < 0)
@@ -576,7 +536,7 @@ static void undo_cmd(const struct plan *p, const struct step *s, struct cmd *c)
  * sl-boot start alone is run as the tool: it leaves a supervisor behind
  * and takes its inputs the tool's way. It fails with its last line.
  */
-static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err);
+static int boot_up(const struct plan *p, struct sl_error *err);
 
 static int boot_undo(const struct plan *p, struct sl_error *err)
 {
@@ -616,8 +576,7 @@ static void *pump(void *arg)
 	return NULL;
 }
 
-static int userdata_up(const struct plan *p, struct lease *v, struct sl_kv *out,
-		       struct sl_error *err)
+static int userdata_up(const struct plan *p, struct sl_error *err)
 {
 	char *argv[] = { "sh", "-c", p->g->userdata, NULL };
 	struct sl_exec_req req = { .argv = argv };
@@ -629,8 +588,6 @@ static int userdata_up(const struct plan *p, struct lease *v, struct sl_kv *out,
 	pthread_t th;
 	int r, pp[2];
 
-	(void)v;
-	(void)out;
 	if ((r = sl_run_path(path, sizeof(path), "%s/%s", p->name, SL_USERDATA_LOG)) < 0)
 		return sl_error(err, r, "%s: userdata log path too long", p->name);
 	snprintf(old, sizeof(old), "%s.1", path);
@@ -687,36 +644,35 @@ enum {
 
 static const struct step steps[] = {
 	[ROW_LEASE] = { "sl-ipam", "alloc", "release", NULL, ALL, ALL, has_lease, ipam_args,
-			ipam_up, ipam_undo },
+			.main = sl_ipam_main, .after = ipam_after, .undo = ipam_undo },
 	[ROW_NETNS] = { "sl-netns", "add", "del", NULL, ISOLATED | CNI, ISOLATED | CNI, NULL,
-			name_args, netns_up, netns_undo },
-	[ROW_CNI] = { "sl-cni-run", "add", "del", NULL, CNI, CNI, NULL, cni_args, cni_up,
-		      cni_undo },
-	[ROW_VETH] = { "sl-veth", "add", "del", NULL, ISOLATED, 0, NULL, name_args, veth_up,
-		       veth_undo },
-	[ROW_TAP] = { "sl-tap", "add", "del", NULL, ALL, BRIDGE | MACVTAP, NULL, tap_args, tap_up,
-		      tap_undo },
+			name_args, .main = sl_netns_main, .undo = netns_undo },
+	[ROW_CNI] = { "sl-cni-run", "add", "del", NULL, CNI, CNI, NULL, cni_args,
+		      .main = sl_cni_run_main, .undo = cni_undo },
+	[ROW_VETH] = { "sl-veth", "add", "del", NULL, ISOLATED, 0, NULL, name_args,
+		       .main = sl_veth_main, .undo = veth_undo },
+	[ROW_TAP] = { "sl-tap", "add", "del", NULL, ALL, BRIDGE | MACVTAP, NULL, tap_args,
+		      .main = sl_tap_main, .check = tap_check, .undo = tap_undo },
 	[ROW_EGRESS] = { "sl-egress", "apply", "flush", NULL, ISOLATED | BRIDGE,
-			 ISOLATED | BRIDGE, NULL, egress_args, egress_up, egress_undo },
-	[ROW_BOOT] = { "sl-boot", "start", "stop", NULL, ALL, ALL, NULL, boot_args, boot_up,
-		       boot_undo },
+			 ISOLATED | BRIDGE, NULL, egress_args, .main = sl_egress_main,
+			 .after = egress_after, .undo = egress_undo },
+	[ROW_BOOT] = { "sl-boot", "start", "stop", NULL, ALL, ALL, NULL, boot_args, .up = boot_up,
+		       .undo = boot_undo },
 	[ROW_TEMPLATE] = { "sl-boot", "snapshot", NULL, NULL, ISOLATED, 0, makes_template,
-			   template_args, template_up, no_undo },
+			   template_args, .up = template_up, .undo = no_undo },
 	[ROW_USERDATA] = { "sl-exec", NULL, NULL, "userdata", ALL, 0, has_userdata,
-			   userdata_args, userdata_up, no_undo },
+			   userdata_args, .up = userdata_up, .undo = no_undo },
 };
 #define STEP_LEASE (&steps[ROW_LEASE])
 #define STEP_BOOT (&steps[ROW_BOOT])
 #define STEP_LAST (&steps[ARRAY_SIZE(steps) - 1])
 
-static int boot_up(const struct plan *p, struct lease *v, struct sl_kv *out, struct sl_error *err)
+static int boot_up(const struct plan *p, struct sl_error *err)
 {
 	char buf[4096];
 	struct cmd c;
 	int r;
 
-	(void)v;
-	(void)out;
 	step_cmd(p, STEP_BOOT, &c);
 	r = run(&c, buf, sizeof(buf));
 	if (r < 0)
@@ -738,20 +694,43 @@ static const struct step *last_step(const struct sl_up_opts *o)
 }
 
 /*
+ * A tool's step: the argv --print-script prints, through the tool's main in
+ * this process. Its result is what the tool would print.
+ */
+static int tool_main(const struct plan *p, const struct step *s, struct lease *v,
+		     struct sl_error *err)
+{
+	_cleanup_kv_ struct sl_kv out = { 0 };
+	struct cmd c;
+	int r;
+
+	if (s->check && (r = s->check(p, err)) < 0)
+		return r;
+	step_cmd(p, s, &c);
+	if (c.full)
+		return sl_error(err, -E2BIG, "the %s command is too long", s->tool);
+	r = s->main(c.argc, c.argv, &out, err);
+	if (r > 0) /* an exit status without a failure said: a check's (never add's) */
+		return sl_error(err, -EIO, "%s %s exited with status %d", s->tool, s->verb, r);
+	if (r < 0 || !s->after)
+		return r;
+	return s->after(p, &out, v, err);
+}
+
+/*
  * Step @s of the VM in this process; the lease step fills @v, the others
  * read it. Return 0 or -errno with @err set.
  */
 static int step_do(const struct plan *p, const struct step *s, struct lease *v,
 		   struct sl_error *err)
 {
-	_cleanup_kv_ struct sl_kv out = { 0 };
 	int r;
 
 	/* The lease is all or nothing (one locked write): it fails before. The
 	 * others may half-make: they fail after their work, for the undo. */
 	if (s == STEP_LEASE && sl_fault(s->tool, p->name))
 		return sl_error(err, -EIO, "fault injected (SL_FAULT)");
-	r = s->up(p, v, &out, err);
+	r = s->main ? tool_main(p, s, v, err) : s->up(p, err);
 	if (r == 0 && s != STEP_LEASE && sl_fault(s->tool, p->name))
 		return sl_error(err, -EIO, "fault injected after the step (SL_FAULT)");
 	return r;
