@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -558,22 +557,16 @@ static void userdata_args(const struct plan *p, struct cmd *c)
 	args(c, p->name, "--", "sh", "-c", p->g->userdata, (char *)NULL);
 }
 
-/* What the guest writes on the pipe into a log it cannot grow past its cap. */
-struct pump {
-	int fd;
-	struct sl_caplog *log;
-};
-
-static void *pump(void *arg)
+/* What the guest writes, into a log it cannot grow past its cap (struct sl_agent_reader). */
+static void pump(void *log, int fd)
 {
-	struct pump *pm = arg;
 	char buf[16384];
 	ssize_t n;
 
-	while ((n = read(pm->fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
 		if (n > 0)
-			sl_caplog_write(pm->log, buf, (size_t)n);
-	return NULL;
+			sl_caplog_write(log, buf, (size_t)n);
+	close(fd);
 }
 
 static int userdata_up(const struct plan *p, struct sl_error *err)
@@ -584,9 +577,8 @@ static int userdata_up(const struct plan *p, struct sl_error *err)
 	char path[4096], old[4100];
 	unsigned long long max = SL_CONSOLE_MAX_DEFAULT;
 	struct sl_caplog log;
-	struct pump pm = { -1, &log };
-	pthread_t th;
-	int r, pp[2];
+	struct sl_agent_reader rd = { pump, &log, true };
+	int r;
 
 	if ((r = sl_run_path(path, sizeof(path), "%s/%s", p->name, SL_USERDATA_LOG)) < 0)
 		return sl_error(err, r, "%s: userdata log path too long", p->name);
@@ -599,21 +591,7 @@ static int userdata_up(const struct plan *p, struct sl_error *err)
 		sl_caplog_close(&log);
 		return sock;
 	}
-	if (pipe2(pp, O_CLOEXEC) < 0) {
-		sl_caplog_close(&log);
-		return sl_error(err, -errno, "userdata: %s", strerror(errno));
-	}
-	pm.fd = pp[0];
-	if ((r = -pthread_create(&th, NULL, pump, &pm)) < 0) {
-		close(pp[0]);
-		close(pp[1]);
-		sl_caplog_close(&log);
-		return sl_error(err, r, "userdata: %s", strerror(-r));
-	}
-	r = sl_agent_exec(sock, &req, -1, pp[1], pp[1], err);
-	close(pp[1]);
-	pthread_join(th, NULL);
-	close(pp[0]);
+	r = sl_agent_exec_read(sock, &req, -1, &rd, -1, err);
 	sl_caplog_close(&log);
 	if (r < 0)
 		return sl_error_wrap(err, r, "userdata");

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -446,5 +447,74 @@ int sl_agent_capture(const char *name, const struct sl_exec_req *req, int in, ch
 	}
 	(*out)[size] = '\0';
 	*outlen = (size_t)size;
+	return r;
+}
+
+/**
+ * sl_agent_run() - run a command in VM @name, its streams on the given fds
+ * @name: VM
+ * @req: command
+ * @in: its stdin, or -1
+ * @out: where its stdout goes
+ * @errfd: where its stderr goes
+ * @err: why, when it fails
+ *
+ * Return: the command's status (0..255, 128+N for a signal), or -errno
+ */
+int sl_agent_run(const char *name, const struct sl_exec_req *req, int in, int out, int errfd,
+		 struct sl_error *err)
+{
+	_cleanup_close_ int sock = sl_agent_connect(name, err);
+
+	if (sock < 0)
+		return sock;
+	return sl_agent_exec(sock, req, in, out, errfd, err);
+}
+
+struct reader_job {
+	const struct sl_agent_reader *rd;
+	int fd;
+};
+
+static void *reader_thread(void *p)
+{
+	struct reader_job *j = p;
+
+	j->rd->read(j->rd->ctx, j->fd);
+	return NULL;
+}
+
+/**
+ * sl_agent_exec_read() - run a command, its stdout read by @rd as it comes
+ * @sock: from sl_agent_connect()
+ * @req: command
+ * @in: its stdin, or -1
+ * @rd: what reads the output, in a thread (a copy's unpacker, a log)
+ * @errfd: where its stderr goes, unless @rd takes it too
+ * @err: why, when it fails
+ *
+ * A pipe, not a file: what the guest sends is taken as it comes, and the
+ * reader can stop it by closing its end.
+ *
+ * Return: the command's status, or -errno
+ */
+int sl_agent_exec_read(int sock, const struct sl_exec_req *req, int in,
+		       const struct sl_agent_reader *rd, int errfd, struct sl_error *err)
+{
+	struct reader_job j = { rd, -1 };
+	pthread_t th;
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sl_error(err, -errno, "pipe: %s", strerror(errno));
+	j.fd = p[0];
+	if ((r = -pthread_create(&th, NULL, reader_thread, &j)) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return sl_error(err, r, "thread: %s", strerror(-r));
+	}
+	r = sl_agent_exec(sock, req, in, p[1], rd->with_stderr ? p[1] : errfd, err);
+	close(p[1]);
+	pthread_join(th, NULL);
 	return r;
 }
