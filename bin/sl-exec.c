@@ -112,7 +112,7 @@ static int take_opt(struct sl_cli *cli, int opt, struct sl_error *err)
 {
 	if (opt == OPT_ENV || opt == 'e')
 		return take_env(cli, optarg);
-	if (opt == OPT_ENVFILE && sl_input_env_file(optarg, err) < 0)
+	if (opt == OPT_ENVFILE && sl_input_env_file(&cli->in, optarg, err) < 0)
 		return sl_error_wrap(err, -EINVAL, "--env-file");
 	if (opt == OPT_MAX_SIZE && parse_size(optarg, &copy_limits.max_bytes) < 0)
 		return sl_cli_usage(cli, "bad --max-size '%s': a size such as 500M or 4G", optarg);
@@ -252,7 +252,7 @@ static int parse_words(struct sl_cli *cli, int argc, char **argv, struct words *
 static int named_sub(struct sl_cli *cli, const struct words *w, struct sl_error *err)
 {
 	const char *sub = w->first, *name = NULL;
-	int r = sl_input_bind(w->npos > 1 ? w->pos[1] : NULL, &name, err), s;
+	int r = sl_input_bind(&cli->in, w->npos > 1 ? w->pos[1] : NULL, &name, err), s;
 
 	if (r < 0)
 		return r;
@@ -279,7 +279,7 @@ static int exec_cmd(struct sl_cli *cli, const struct words *w, struct sl_error *
 {
 	const char *name = NULL;
 	char **cmd = w->cmd;
-	int r = sl_input_bind(w->first, &name, err);
+	int r = sl_input_bind(&cli->in, w->first, &name, err);
 
 	if (r < 0)
 		return r;
@@ -294,7 +294,7 @@ static int exec_cmd(struct sl_cli *cli, const struct words *w, struct sl_error *
 
 static int exec_main(int argc, char **argv, struct sl_kv *out, struct sl_error *err)
 {
-	struct sl_cli cli;
+	_cleanup_cli_ struct sl_cli cli = { 0 };
 	struct words w = { 0 };
 	int r;
 

@@ -37,7 +37,7 @@ static int gc_main(int argc, char **argv, struct sl_kv *out, struct sl_error *er
 		{ "dry-run", no_argument, NULL, OPT_DRY },
 		{ 0 },
 	};
-	struct sl_cli cli;
+	_cleanup_cli_ struct sl_cli cli = { 0 };
 	bool dry = false;
 	int r;
 

@@ -335,6 +335,7 @@ static int up_main(int argc, char **argv, struct sl_kv *out, struct sl_error *er
 
 	sl_cli_begin(&a.cli, usage, argv, out, err);
 	r = up(&a, argc, argv, &cfg, err);
+	sl_cli_end(&a.cli);
 	sl_entry_list_free(&a.allow);
 	sl_entry_list_free(&a.drop);
 	return r;

@@ -22,8 +22,8 @@
  * @err: where a failure is said
  *
  * A main may run many times in one process (sl-up calls each VM's steps in
- * process): getopt starts over (optind 0 reinitialises glibc's) and the
- * inputs of the last call are forgotten.
+ * process): getopt starts over (optind 0 reinitialises glibc's), and the
+ * call's inputs are its own, freed by sl_cli_end() (_cleanup_cli_).
  */
 void sl_cli_begin(struct sl_cli *cli, const char *usage, char **argv, struct sl_kv *out,
 		  struct sl_error *err)
@@ -34,7 +34,15 @@ void sl_cli_begin(struct sl_cli *cli, const char *usage, char **argv, struct sl_
 	cli->prog = slash ? slash + 1 : argv[0] ? argv[0] : "sltools";
 	optind = 0;
 	opterr = 0;
-	sl_input_reset();
+}
+
+/**
+ * sl_cli_end() - free what a call of a tool's main kept (its inputs)
+ * @cli: begun by sl_cli_begin(), or zeroed
+ */
+void sl_cli_end(struct sl_cli *cli)
+{
+	sl_input_free(&cli->in);
 }
 
 /**
@@ -84,7 +92,7 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 		cli->done = 0;
 		return true;
 	case OPT_ENV:
-		if ((r = sl_input_env_file(arg, cli->err)) < 0)
+		if ((r = sl_input_env_file(&cli->in, arg, cli->err)) < 0)
 			cli->done = sl_error_wrap(cli->err, r == -EINVAL ? r : -EINVAL, "--env");
 		return true;
 	case OPT_JSON:
@@ -139,7 +147,7 @@ int sl_cli_options(struct sl_cli *cli, int argc, char **argv, const char *shorto
 		}
 		for (const struct sl_cli_flag *f = flags; f && f->key; f++)
 			if ((opt == f->opt || (f->short_opt && opt == f->short_opt)) &&
-			    (r = sl_input_flag(f->key, f->value ? f->value : optarg)) < 0)
+			    (r = sl_input_flag(&cli->in, f->key, f->value ? f->value : optarg)) < 0)
 				return sl_error(cli->err, r, "%s", strerror(-r));
 		if (own && (r = own(ctx, opt)) != SL_CLI_GO_ON)
 			return r;
@@ -208,11 +216,19 @@ int sl_cli_print(const struct sl_cli *cli, const struct sl_kv *out)
 }
 
 /**
+ * sl_cli_get() - an input of this call, or NULL (lib/base/input.h)
+ */
+const char *sl_cli_get(const struct sl_cli *cli, const char *key)
+{
+	return sl_input_get(&cli->in, key);
+}
+
+/**
  * sl_cli_input() - an input with a default
  */
-const char *sl_cli_input(const char *key, const char *dflt)
+const char *sl_cli_input(const struct sl_cli *cli, const char *key, const char *dflt)
 {
-	const char *v = sl_input_get(key);
+	const char *v = sl_cli_get(cli, key);
 
 	return v ? v : dflt;
 }
@@ -259,7 +275,7 @@ int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *ve
 	}
 	if (argc - optind > 1)
 		return sl_cli_usage(cli, "too many arguments: '%s'", argv[optind + 1]);
-	r = sl_input_bind(optind < argc ? argv[optind] : NULL, name, cli->err);
+	r = sl_input_bind(&cli->in, optind < argc ? argv[optind] : NULL, name, cli->err);
 	return r < 0 ? r : SL_CLI_GO_ON;
 }
 
@@ -271,14 +287,14 @@ int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *ve
  *
  * Return: 0, or -ENXIO (missing: the VM is unknown) / -EINVAL, recorded
  */
-int sl_cli_ip(const char *key, uint32_t *ip, struct sl_error *err)
+int sl_cli_ip(const struct sl_cli *cli, const char *key, uint32_t *ip, struct sl_error *err)
 {
-	const char *v = sl_input_get(key);
+	const char *v = sl_cli_get(cli, key);
 
 	if (!v)
 		return sl_error(err, -ENXIO,
 				"%s unknown: no %s (run sl-ipam alloc first, or give --env FILE)",
-				sl_input_get("SL_NAME"), key);
+				sl_cli_get(cli, "SL_NAME"), key);
 	if (sl_ip_parse(v, ip) < 0)
 		return sl_error(err, -EINVAL, "bad %s '%s': not an IPv4 address", key, v);
 	return 0;
@@ -288,9 +304,9 @@ int sl_cli_ip(const char *key, uint32_t *ip, struct sl_error *err)
  * sl_cli_prefix() - SL_PREFIX, the VM block's prefix (default 30)
  * @err: why, when it fails
  */
-int sl_cli_prefix(unsigned *prefix, struct sl_error *err)
+int sl_cli_prefix(const struct sl_cli *cli, unsigned *prefix, struct sl_error *err)
 {
-	const char *v = sl_input_get("SL_PREFIX");
+	const char *v = sl_cli_get(cli, "SL_PREFIX");
 	char *end;
 	unsigned long p;
 
@@ -311,9 +327,9 @@ int sl_cli_prefix(unsigned *prefix, struct sl_error *err)
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_cli_mode(enum sl_net_mode *mode, struct sl_error *err)
+int sl_cli_mode(const struct sl_cli *cli, enum sl_net_mode *mode, struct sl_error *err)
 {
-	const char *v = sl_input_get("SL_MODE");
+	const char *v = sl_cli_get(cli, "SL_MODE");
 
 	*mode = SL_NET_ISOLATED;
 	if (v && sl_mode_parse(v, mode) < 0)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "input.h"
 #include "kv.h"
 #include "mode.h"
 
@@ -60,10 +61,13 @@ struct sl_cli {
 	int done;	      /* SL_CLI_GO_ON, else what the tool's main returns */
 	struct sl_kv *out;    /* where the result goes; NULL: stdout */
 	struct sl_error *err; /* where a failure is said */
+	struct sl_input in;   /* this call's inputs: flags, --env file, state */
 };
 
 void sl_cli_begin(struct sl_cli *cli, const char *usage, char **argv, struct sl_kv *out,
 		  struct sl_error *err);
+void sl_cli_end(struct sl_cli *cli);
+#define _cleanup_cli_ __attribute__((cleanup(sl_cli_end)))
 int sl_cli_main(sl_main_fn *fn, int argc, char **argv);
 
 bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv);
@@ -82,12 +86,13 @@ int sl_exit_status(int err);
 int sl_cli_usage(const struct sl_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int sl_cli_print(const struct sl_cli *cli, const struct sl_kv *out);
-const char *sl_cli_input(const char *key, const char *dflt);
+const char *sl_cli_get(const struct sl_cli *cli, const char *key);
+const char *sl_cli_input(const struct sl_cli *cli, const char *key, const char *dflt);
 
 int sl_cli_verb(struct sl_cli *cli, int argc, char **argv, const char *const *verbs,
 		const char *const *no_name, const char **verb, const char **name);
-int sl_cli_ip(const char *key, uint32_t *ip, struct sl_error *err);
-int sl_cli_prefix(unsigned *prefix, struct sl_error *err);
-int sl_cli_mode(enum sl_net_mode *mode, struct sl_error *err);
+int sl_cli_ip(const struct sl_cli *cli, const char *key, uint32_t *ip, struct sl_error *err);
+int sl_cli_prefix(const struct sl_cli *cli, unsigned *prefix, struct sl_error *err);
+int sl_cli_mode(const struct sl_cli *cli, enum sl_net_mode *mode, struct sl_error *err);
 
 #endif

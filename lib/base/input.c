@@ -10,57 +10,61 @@
 #include "name.h"
 #include "state.h"
 
-static struct sl_kv flags, file, state;
-static int use_environ = 1;
-
-void sl_input_reset(void)
+/**
+ * sl_input_free() - forget a call's inputs
+ * @in: a tool main's, or zeroed
+ */
+void sl_input_free(struct sl_input *in)
 {
-	sl_kv_free(&flags);
-	sl_kv_free(&file);
-	sl_kv_free(&state);
-	use_environ = 1;
+	sl_kv_free(&in->flags);
+	sl_kv_free(&in->file);
+	sl_kv_free(&in->state);
+	in->other_vm = false;
 }
 
 /**
  * sl_input_env_file() - read inputs from a file (--env)
+ * @in: the call's inputs
  * @path: KEY=value file, such as a VM's vm.env
  * @err: why, when it fails
  *
  * Return: 0 or -errno with the error recorded
  */
-int sl_input_env_file(const char *path, struct sl_error *err)
+int sl_input_env_file(struct sl_input *in, const char *path, struct sl_error *err)
 {
-	return sl_kv_load(&file, path, err);
+	return sl_kv_load(&in->file, path, err);
 }
 
 /**
  * sl_input_flag() - an input given on the command line
+ * @in: the call's inputs
  * @key: the SL_* key the flag stands for
  * @val: value
  */
-int sl_input_flag(const char *key, const char *val)
+int sl_input_flag(struct sl_input *in, const char *key, const char *val)
 {
-	return sl_kv_set(&flags, key, val);
+	return sl_kv_set(&in->flags, key, val);
 }
 
-static const char *get_layered(const char *key, int with_state)
+static const char *get_layered(const struct sl_input *in, const char *key, int with_state)
 {
-	const char *v = sl_kv_get(&flags, key);
+	const char *v = sl_kv_get(&in->flags, key);
 
 	if (!v)
-		v = sl_kv_get(&file, key);
-	if (!v && use_environ) {
+		v = sl_kv_get(&in->file, key);
+	if (!v && !in->other_vm) {
 		v = getenv(key);
 		if (v && !*v)
 			v = NULL;
 	}
 	if (!v && with_state)
-		v = sl_kv_get(&state, key);
+		v = sl_kv_get(&in->state, key);
 	return v;
 }
 
 /**
  * sl_input_bind() - settle which VM the tool works on
+ * @in: the call's inputs; the VM's state joins them
  * @arg: NAME from the command line, or NULL
  * @name: result
  * @err: why, when it fails
@@ -71,14 +75,14 @@ static const char *get_layered(const char *key, int with_state)
  *
  * Return: 0, or -EINVAL with the error recorded
  */
-int sl_input_bind(const char *arg, const char **name, struct sl_error *err)
+int sl_input_bind(struct sl_input *in, const char *arg, const char **name, struct sl_error *err)
 {
 	const char *env = getenv("SL_NAME");
 	const char *n = arg;
 	int r;
 
 	if (!n)
-		n = get_layered("SL_NAME", 0);
+		n = get_layered(in, "SL_NAME", 0);
 	if (!n)
 		return sl_error(err, -EINVAL, "missing VM NAME (argument, --env FILE or SL_NAME)");
 	r = sl_name_check(n, err);
@@ -89,22 +93,23 @@ int sl_input_bind(const char *arg, const char **name, struct sl_error *err)
 	if (r < 0)
 		return r;
 	if (env && *env && strcmp(env, n))
-		use_environ = 0;
-	r = sl_kv_set(&flags, "SL_NAME", n);
+		in->other_vm = true;
+	r = sl_kv_set(&in->flags, "SL_NAME", n);
 	if (r < 0)
 		return r;
-	r = sl_state_load(n, &state, err);
+	r = sl_state_load(n, &in->state, err);
 	if (r < 0)
 		return r;
-	*name = sl_kv_get(&flags, "SL_NAME");
+	*name = sl_kv_get(&in->flags, "SL_NAME");
 	return 0;
 }
 
 /**
  * sl_input_get() - the value of an input, or NULL
+ * @in: the call's inputs
  * @key: SL_* key
  */
-const char *sl_input_get(const char *key)
+const char *sl_input_get(const struct sl_input *in, const char *key)
 {
-	return get_layered(key, 1);
+	return get_layered(in, key, 1);
 }

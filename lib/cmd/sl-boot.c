@@ -163,7 +163,7 @@ static int other_verbs(struct boot_args *a, struct sl_kv *out, struct sl_error *
 		return r;
 	}
 	/* stop */
-	timeout = num("--timeout", sl_input_get("SL_TIMEOUT"), 20, &bad, err);
+	timeout = num("--timeout", sl_cli_get(&a->cli, "SL_TIMEOUT"), 20, &bad, err);
 	if (bad)
 		return -EINVAL;
 	r = sl_boot_stop(name, timeout, err);
@@ -176,8 +176,8 @@ static int start_files(struct boot_args *a, bool *dhcp, struct sl_error *err)
 	struct sl_boot_cfg *c = &a->c;
 	int r;
 
-	c->kernel = sl_input_get("SL_KERNEL");
-	c->initrd = sl_input_get("SL_INITRD");
+	c->kernel = sl_cli_get(&a->cli, "SL_KERNEL");
+	c->initrd = sl_cli_get(&a->cli, "SL_INITRD");
 	/* a restore takes them from its snapshot unless given */
 	if (!c->from && (!c->kernel || !c->initrd)) {
 		if (sl_guest_dir(a->guest, sizeof(a->guest), err) < 0)
@@ -187,18 +187,18 @@ static int start_files(struct boot_args *a, bool *dhcp, struct sl_error *err)
 		c->kernel = c->kernel ? c->kernel : a->kernel;
 		c->initrd = c->initrd ? c->initrd : a->initrd;
 	}
-	c->disk = sl_input_get("SL_DISK");
-	c->accel = sl_cli_input("SL_ACCEL", "auto");
-	if ((r = sl_cli_mode(&c->mode, err)) < 0)
+	c->disk = sl_cli_get(&a->cli, "SL_DISK");
+	c->accel = sl_cli_input(&a->cli, "SL_ACCEL", "auto");
+	if ((r = sl_cli_mode(&a->cli, &c->mode, err)) < 0)
 		return r;
 	/* macvtap mode without an address: DHCP from the LAN, name servers too */
-	*dhcp = c->mode == SL_NET_MACVTAP && !sl_input_get("SL_IP");
-	if ((r = sl_dns_servers(sl_input_get("SL_DNS"), "--dns", a->dns, sizeof(a->dns), err)) < 0)
+	*dhcp = c->mode == SL_NET_MACVTAP && !sl_cli_get(&a->cli, "SL_IP");
+	if ((r = sl_dns_servers(sl_cli_get(&a->cli, "SL_DNS"), "--dns", a->dns, sizeof(a->dns), err)) < 0)
 		return r;
-	c->dns = *dhcp && !sl_input_get("SL_DNS") ? NULL : a->dns;
-	c->tap = sl_cli_input("SL_TAP", sl_mode_on_host(c->mode) ? c->name : SL_TAP_DEFAULT);
-	c->cni_ifname = sl_cli_input("SL_CNI_IFNAME", "eth0");
-	c->qemu = sl_cli_input("SL_QEMU", "qemu-system-x86_64");
+	c->dns = *dhcp && !sl_cli_get(&a->cli, "SL_DNS") ? NULL : a->dns;
+	c->tap = sl_cli_input(&a->cli, "SL_TAP", sl_mode_on_host(c->mode) ? c->name : SL_TAP_DEFAULT);
+	c->cni_ifname = sl_cli_input(&a->cli, "SL_CNI_IFNAME", "eth0");
+	c->qemu = sl_cli_input(&a->cli, "SL_QEMU", "qemu-system-x86_64");
 	return SL_CLI_GO_ON;
 }
 
@@ -211,19 +211,26 @@ static int start(struct boot_args *a, struct sl_kv *out, struct sl_error *err)
 
 	if ((r = start_files(a, &dhcp, err)) != SL_CLI_GO_ON)
 		return r;
-	c->vcpu = num("--vcpu", sl_input_get("SL_VCPU"), c->from ? 0 : 1, &bad, err);
-	c->mem_mb = num("--mem", sl_input_get("SL_MEM"), c->from ? 0 : 256, &bad, err);
-	c->timeout_s = num("--timeout", sl_input_get("SL_TIMEOUT"), 120, &bad, err);
+	c->vcpu = num("--vcpu", sl_cli_get(&a->cli, "SL_VCPU"), c->from ? 0 : 1, &bad, err);
+	c->mem_mb = num("--mem", sl_cli_get(&a->cli, "SL_MEM"), c->from ? 0 : 256, &bad, err);
+	c->timeout_s = num("--timeout", sl_cli_get(&a->cli, "SL_TIMEOUT"), 120, &bad, err);
 	if (bad)
 		return -EINVAL;
 	if (!dhcp &&
-	    ((r = sl_cli_ip("SL_IP", &c->ip, err)) < 0 ||
-	     (r = sl_cli_ip("SL_GW", &c->gw, err)) < 0 || (r = sl_cli_prefix(&c->prefix, err)) < 0))
+	    ((r = sl_cli_ip(&a->cli, "SL_IP", &c->ip, err)) < 0 ||
+	     (r = sl_cli_ip(&a->cli, "SL_GW", &c->gw, err)) < 0 || (r = sl_cli_prefix(&a->cli, &c->prefix, err)) < 0))
 		return r;
 	r = sl_boot_start(c, out, err);
 	if (r < 0)
 		return r;
 	return sl_cli_print(&a->cli, out);
+}
+
+static void boot_args_free(struct boot_args **a)
+{
+	if (*a)
+		sl_cli_end(&(*a)->cli);
+	free(*a);
 }
 
 /**
@@ -232,7 +239,7 @@ static int start(struct boot_args *a, struct sl_kv *out, struct sl_error *err)
 int sl_boot_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv out = { 0 };
-	_cleanup_free_ struct boot_args *a = calloc(1, sizeof(*a));
+	__attribute__((cleanup(boot_args_free))) struct boot_args *a = calloc(1, sizeof(*a));
 	int r;
 
 	if (!a)

@@ -56,7 +56,7 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv)
 int sl_cni_run_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err)
 {
 	static const char *const verbs[] = { "add", "del", "check", NULL };
-	struct sl_cli cli;
+	_cleanup_cli_ struct sl_cli cli = { 0 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	struct sl_cni_cfg c = { 0 };
 	const char *verb = NULL;
@@ -74,8 +74,8 @@ int sl_cni_run_main(int argc, char **argv, struct sl_kv *res, struct sl_error *e
 		r = sl_cni_check(c.name, err);
 		return r < 0 ? r : r ? 1 : 0;
 	}
-	c.network = sl_input_get("SL_CNI_NETWORK");
-	c.ifname = sl_cli_input("SL_CNI_IFNAME", SL_CNI_IFNAME_DEFAULT);
+	c.network = sl_cli_get(&cli, "SL_CNI_NETWORK");
+	c.ifname = sl_cli_input(&cli, "SL_CNI_IFNAME", SL_CNI_IFNAME_DEFAULT);
 	if (!c.network || !*c.network)
 		return sl_cli_usage(&cli, "add needs --network NET");
 	if (sl_ifname_check("--ifname", c.ifname, err) < 0)

@@ -172,7 +172,7 @@ static int attachment(const struct egress_args *a, struct sl_error *err)
 static int mode_and_early_verbs(struct egress_args *a, struct sl_error *err)
 {
 	const char *name = a->c.name;
-	int r = sl_cli_mode(&a->mode, err);
+	int r = sl_cli_mode(&a->cli, &a->mode, err);
 
 	if (r < 0)
 		return r;
@@ -214,10 +214,10 @@ static int entry_lists(struct egress_args *a, struct sl_error *err)
 	if (strcmp(a->verb, "apply") && strcmp(a->verb, "test") && (a->flag_allow || a->flag_drop))
 		return sl_cli_usage(&a->cli, "--allow and --drop go with apply or test");
 	if (!a->flag_allow && !a->flag_drop) {
-		if ((v = sl_input_get("SL_ALLOW")) &&
+		if ((v = sl_cli_get(&a->cli, "SL_ALLOW")) &&
 		    sl_entry_list_add(&a->allow, v, "SL_ALLOW", err) < 0)
 			return -EINVAL;
-		if ((v = sl_input_get("SL_DROP")) &&
+		if ((v = sl_cli_get(&a->cli, "SL_DROP")) &&
 		    sl_entry_list_add(&a->drop, v, "SL_DROP", err) < 0)
 			return -EINVAL;
 	}
@@ -230,11 +230,11 @@ static int entry_lists(struct egress_args *a, struct sl_error *err)
 static int range_and_ip(struct egress_args *a, struct sl_error *err)
 {
 	bool bridge = a->mode == SL_NET_BRIDGE;
-	const char *v = sl_input_get("SL_RANGE");
+	const char *v = sl_cli_get(&a->cli, "SL_RANGE");
 	int r;
 
-	a->c.tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT);
-	a->c.veth = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
+	a->c.tap = sl_cli_input(&a->cli, "SL_TAP", SL_TAP_DEFAULT);
+	a->c.veth = sl_cli_input(&a->cli, "SL_VETH_NS", SL_VETH_NS_DEFAULT);
 	if (!v) {
 		sl_error(err, -ENXIO,
 			 "%s unknown: no SL_RANGE (run sl-ipam alloc first, or give --range)",
@@ -245,10 +245,10 @@ static int range_and_ip(struct egress_args *a, struct sl_error *err)
 		return sl_cli_usage(&a->cli, "bad bridge subnet '%s'", v);
 	if (!bridge && (r = sl_range_parse(v, &a->c.range, err)) < 0)
 		return r;
-	if (!bridge && strcmp(a->verb, "show") && (r = sl_cli_ip("SL_IP", &a->c.ip, err)) < 0)
+	if (!bridge && strcmp(a->verb, "show") && (r = sl_cli_ip(&a->cli, "SL_IP", &a->c.ip, err)) < 0)
 		return r;
-	if (!bridge && !strcmp(a->verb, "show") && sl_input_get("SL_IP"))
-		sl_cli_ip("SL_IP", &a->c.ip, NULL);
+	if (!bridge && !strcmp(a->verb, "show") && sl_cli_get(&a->cli, "SL_IP"))
+		sl_cli_ip(&a->cli, "SL_IP", &a->c.ip, NULL);
 	return SL_CLI_GO_ON;
 }
 
@@ -256,7 +256,7 @@ static int range_and_ip(struct egress_args *a, struct sl_error *err)
 static int resolver_rates_bridge(struct egress_args *a, struct sl_error *err)
 {
 	bool bridge = a->mode == SL_NET_BRIDGE, names = sl_entry_list_names(&a->allow);
-	const char *v = sl_input_get("SL_DNS_UPSTREAM");
+	const char *v = sl_cli_get(&a->cli, "SL_DNS_UPSTREAM");
 	int r;
 
 	/* A resolver for names in allow, and from then on for the VM's life. */
@@ -269,14 +269,14 @@ static int resolver_rates_bridge(struct egress_args *a, struct sl_error *err)
 						     "--dns-upstream (dns_servers) cannot be none");
 		a->c.dns_upstream = a->upstream;
 	}
-	if ((r = sl_rate_parse(sl_input_get("SL_RATE_OUT"), &a->c.rate_out, "--rate-out", err)) <
+	if ((r = sl_rate_parse(sl_cli_get(&a->cli, "SL_RATE_OUT"), &a->c.rate_out, "--rate-out", err)) <
 		0 ||
-	    (r = sl_rate_parse(sl_input_get("SL_RATE_IN"), &a->c.rate_in, "--rate-in", err)) < 0)
+	    (r = sl_rate_parse(sl_cli_get(&a->cli, "SL_RATE_IN"), &a->c.rate_in, "--rate-in", err)) < 0)
 		return r;
 	if (bridge && (a->c.rate_out || a->c.rate_in))
 		return sl_cli_usage(&a->cli, "--rate-out and --rate-in need isolated mode");
 	/* a bridge subnet's sources are taken only from its bridge */
-	if (bridge && !(a->c.bridge = sl_input_get("SL_BRIDGE")))
+	if (bridge && !(a->c.bridge = sl_cli_get(&a->cli, "SL_BRIDGE")))
 		return sl_cli_usage(&a->cli,
 				    "%s: bridge mode needs its bridge: --bridge BR (or "
 				    "SL_BRIDGE, which sl-tap add --bridge records)",
@@ -292,7 +292,7 @@ static int run(struct egress_args *a, struct sl_kv *out, struct sl_error *err)
 	int r;
 
 	for (const char *const *k = ttl_keys; *k; k++)
-		if ((v = sl_input_get(*k)) && (r = sl_kv_set(out, *k, v)) < 0)
+		if ((v = sl_cli_get(&a->cli, *k)) && (r = sl_kv_set(out, *k, v)) < 0)
 			return r;
 	if (!strcmp(a->verb, "show"))
 		r = sl_egress_show(&a->c, stdout, a->stats, a->cli.json, err);
@@ -344,6 +344,7 @@ int sl_egress_main(int argc, char **argv, struct sl_kv *res, struct sl_error *er
 
 	sl_cli_begin(&a.cli, usage, argv, res, err);
 	r = egress(&a, argc, argv, &out, err);
+	sl_cli_end(&a.cli);
 	sl_entry_list_free(&a.allow);
 	sl_entry_list_free(&a.drop);
 	return r;

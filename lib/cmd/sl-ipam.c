@@ -112,26 +112,27 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv, bool *lan)
 /* What alloc needs beside the name: SL_CLI_GO_ON, or a usage error's status. */
 static int alloc_inputs(const struct sl_cli *cli, bool lan)
 {
-	if (sl_input_get("SL_GATEWAY"))
+	if (sl_cli_get(cli, "SL_GATEWAY"))
 		return SL_CLI_GO_ON;
-	if (sl_input_get("SL_POOL"))
+	if (sl_cli_get(cli, "SL_POOL"))
 		return sl_cli_usage(cli, "--pool needs --gateway (bridge mode)");
 	if (lan)
 		return sl_cli_usage(cli, "--lan needs --gateway (macvtap mode)");
-	if (!sl_input_get("SL_RANGE"))
+	if (!sl_cli_get(cli, "SL_RANGE"))
 		return sl_cli_usage(cli, "alloc needs --range CIDR or --gateway ADDR/P");
 	return SL_CLI_GO_ON;
 }
 
 /* alloc: a /30 of --range, or with --gateway one address of a bridge's or the LAN's subnet. */
-static int alloc(const char *name, bool lan, struct sl_kv *out, struct sl_error *err)
+static int alloc(const struct sl_cli *cli, const char *name, bool lan, struct sl_kv *out,
+		 struct sl_error *err)
 {
-	const char *range = sl_input_get("SL_RANGE"), *gw = sl_input_get("SL_GATEWAY");
-	struct sl_subnet_req q = { gw, sl_input_get("SL_ADDRESS"), sl_input_get("SL_POOL"), lan };
+	const char *range = sl_cli_get(cli, "SL_RANGE"), *gw = sl_cli_get(cli, "SL_GATEWAY");
+	struct sl_subnet_req q = { gw, sl_cli_get(cli, "SL_ADDRESS"), sl_cli_get(cli, "SL_POOL"), lan };
 
 	if (gw)
-		return sl_ipam_alloc_bridge(&q, sl_input_get("SL_GROUP"), name, out, err);
-	return sl_ipam_alloc(range, sl_input_get("SL_GROUP"), name, out, err);
+		return sl_ipam_alloc_bridge(&q, sl_cli_get(cli, "SL_GROUP"), name, out, err);
+	return sl_ipam_alloc(range, sl_cli_get(cli, "SL_GROUP"), name, out, err);
 }
 
 static int ipam(struct sl_cli *cli, int argc, char **argv, struct sl_kv *out, struct sl_error *err)
@@ -150,13 +151,13 @@ static int ipam(struct sl_cli *cli, int argc, char **argv, struct sl_kv *out, st
 		return sl_cli_usage(cli, "unknown command '%s'", verb);
 	if (argc - optind > 1)
 		return sl_cli_usage(cli, "too many arguments");
-	r = sl_input_bind(optind < argc ? argv[optind] : NULL, &name, err);
+	r = sl_input_bind(&cli->in, optind < argc ? argv[optind] : NULL, &name, err);
 	if (r < 0)
 		return r == -EINVAL && !name ? sl_cli_usage(cli, "%s", err->msg) : r;
 	if (!strcmp(verb, "alloc")) {
 		if ((r = alloc_inputs(cli, lan)) != SL_CLI_GO_ON)
 			return r;
-		r = alloc(name, lan, out, err);
+		r = alloc(cli, name, lan, out, err);
 	} else {
 		r = sl_ipam_release(name, out, err);
 		sl_kv_free(out); /* release prints nothing */
@@ -169,7 +170,7 @@ static int ipam(struct sl_cli *cli, int argc, char **argv, struct sl_kv *out, st
  */
 int sl_ipam_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err)
 {
-	struct sl_cli cli;
+	_cleanup_cli_ struct sl_cli cli = { 0 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 
 	sl_cli_begin(&cli, usage, argv, res, err);

@@ -41,7 +41,7 @@ int sl_netns_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err
 	static const struct option opts[] = { SL_COMMON_OPTIONS, { 0 } };
 	static const char *const verbs[] = { "add", "del", "check", "list", NULL };
 	static const char *const no_name[] = { "list", NULL };
-	struct sl_cli cli;
+	_cleanup_cli_ struct sl_cli cli = { 0 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	const char *verb = NULL, *name = NULL;
 	int r;

@@ -52,13 +52,13 @@ static int bridge_port(const struct sl_cli *cli, const char *verb, const char *n
 
 	sl_ifname(name, ifname);
 	p->name = name;
-	p->tap = sl_cli_input("SL_TAP", ifname);
-	p->bridge = sl_cli_input("SL_BRIDGE", SL_BRIDGE_DEFAULT);
+	p->tap = sl_cli_input(cli, "SL_TAP", ifname);
+	p->bridge = sl_cli_input(cli, "SL_BRIDGE", SL_BRIDGE_DEFAULT);
 	if (!strcmp(verb, "del")) {
 		r = sl_port_del(p->name, p->tap, p->bridge, err);
 		return r < 0 ? r : 0;
 	}
-	if ((r = sl_cli_ip("SL_GW", &p->gw, err)) < 0 || (r = sl_cli_prefix(&p->prefix, err)) < 0)
+	if ((r = sl_cli_ip(cli, "SL_GW", &p->gw, err)) < 0 || (r = sl_cli_prefix(cli, &p->prefix, err)) < 0)
 		return r;
 	if (!strcmp(verb, "check")) {
 		r = sl_port_check(p, err);
@@ -74,12 +74,12 @@ static int macvtap(const struct sl_cli *cli, const char *verb, const char *name,
 		   struct sl_error *err)
 {
 	static char ifname[SL_IFNAME_MAX + 1];
-	struct sl_macvtap_cfg m = { name, NULL, sl_input_get("SL_PARENT") };
+	struct sl_macvtap_cfg m = { name, NULL, sl_cli_get(cli, "SL_PARENT") };
 	char parent[16];
 	int r;
 
 	sl_ifname(name, ifname);
-	m.tap = sl_cli_input("SL_TAP", ifname);
+	m.tap = sl_cli_input(cli, "SL_TAP", ifname);
 	if (!strcmp(verb, "del")) {
 		r = sl_macvtap_del(name, m.tap, err);
 		return r < 0 ? r : 0;
@@ -110,12 +110,14 @@ static const struct option opts[] = {
 /* --bridge and --macvtap say the mode too. */
 static int mode_of(void *ctx, int opt)
 {
-	(void)ctx;
+	struct sl_cli *cli = ctx;
+	int r = 0;
+
 	if (opt == OPT_BRIDGE || opt == 'b')
-		sl_input_flag("SL_MODE", sl_mode_name(SL_NET_BRIDGE));
+		r = sl_input_flag(&cli->in, "SL_MODE", sl_mode_name(SL_NET_BRIDGE));
 	if (opt == OPT_MACVTAP || opt == 'm')
-		sl_input_flag("SL_MODE", sl_mode_name(SL_NET_MACVTAP));
-	return SL_CLI_GO_ON;
+		r = sl_input_flag(&cli->in, "SL_MODE", sl_mode_name(SL_NET_MACVTAP));
+	return r < 0 ? sl_error(cli->err, r, "%s", strerror(-r)) : SL_CLI_GO_ON;
 }
 
 static int parse_opts(struct sl_cli *cli, int argc, char **argv)
@@ -126,14 +128,14 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv)
 		{ OPT_MODE, 0, "SL_MODE", NULL },	{ 0 },
 	};
 
-	return sl_cli_options(cli, argc, argv, ":hVb:m:", opts, flags, mode_of, NULL);
+	return sl_cli_options(cli, argc, argv, ":hVb:m:", opts, flags, mode_of, cli);
 }
 
 /* Isolated and CNI mode: the TAP in the VM's namespace. */
 static int tap(const struct sl_cli *cli, const char *verb, const char *name, enum sl_net_mode mode,
 	       struct sl_kv *out, struct sl_error *err)
 {
-	struct sl_tap_cfg c = { .name = name, .tap = sl_cli_input("SL_TAP", SL_TAP_DEFAULT) };
+	struct sl_tap_cfg c = { .name = name, .tap = sl_cli_input(cli, "SL_TAP", SL_TAP_DEFAULT) };
 	int r;
 
 	if (sl_ifname_check("TAP", c.tap, err) < 0)
@@ -143,12 +145,12 @@ static int tap(const struct sl_cli *cli, const char *verb, const char *name, enu
 		return r < 0 ? r : 0;
 	}
 	if (mode == SL_NET_CNI && !strcmp(verb, "add")) {
-		r = sl_tap_wire(c.name, c.tap, sl_cli_input("SL_CNI_IFNAME", "eth0"), out, err);
+		r = sl_tap_wire(c.name, c.tap, sl_cli_input(cli, "SL_CNI_IFNAME", "eth0"), out, err);
 		return r < 0 ? r : sl_cli_print(cli, out);
 	}
 	if (mode == SL_NET_CNI)
 		return sl_cli_usage(cli, "check: not for CNI mode (sl-cni-run check %s)", c.name);
-	if ((r = sl_cli_ip("SL_GW", &c.gw, err)) < 0 || (r = sl_cli_prefix(&c.prefix, err)) < 0)
+	if ((r = sl_cli_ip(cli, "SL_GW", &c.gw, err)) < 0 || (r = sl_cli_prefix(cli, &c.prefix, err)) < 0)
 		return r;
 	if (!strcmp(verb, "check")) {
 		r = sl_tap_check(&c, err);
@@ -164,7 +166,7 @@ static int tap(const struct sl_cli *cli, const char *verb, const char *name, enu
 int sl_tap_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err)
 {
 	static const char *const verbs[] = { "add", "del", "check", NULL };
-	struct sl_cli cli;
+	_cleanup_cli_ struct sl_cli cli = { 0 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	struct sl_port_cfg p = { 0 };
 	const char *verb = NULL, *name = NULL;
@@ -175,7 +177,7 @@ int sl_tap_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err)
 	if ((r = parse_opts(&cli, argc, argv)) != SL_CLI_GO_ON ||
 	    (r = sl_cli_verb(&cli, argc, argv, verbs, NULL, &verb, &name)) != SL_CLI_GO_ON)
 		return r;
-	if ((r = sl_cli_mode(&mode, err)) < 0)
+	if ((r = sl_cli_mode(&cli, &mode, err)) < 0)
 		return r;
 	if (mode == SL_NET_BRIDGE)
 		return bridge_port(&cli, verb, name, &p, &out, err);

@@ -49,7 +49,7 @@ static int parse_opts(struct sl_cli *cli, int argc, char **argv)
 int sl_veth_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err)
 {
 	static const char *const verbs[] = { "add", "del", "check", NULL };
-	struct sl_cli cli;
+	_cleanup_cli_ struct sl_cli cli = { 0 };
 	_cleanup_kv_ struct sl_kv out = { 0 };
 	struct sl_veth_cfg c = { 0 };
 	const char *verb = NULL;
@@ -63,8 +63,8 @@ int sl_veth_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err)
 		r = sl_veth_del(c.name, err);
 		return r < 0 ? r : 0;
 	}
-	c.peer = sl_cli_input("SL_VETH_NS", SL_VETH_NS_DEFAULT);
-	if ((r = sl_cli_ip("SL_IP", &c.ip, err)) < 0 || (r = sl_cli_prefix(&c.prefix, err)) < 0)
+	c.peer = sl_cli_input(&cli, "SL_VETH_NS", SL_VETH_NS_DEFAULT);
+	if ((r = sl_cli_ip(&cli, "SL_IP", &c.ip, err)) < 0 || (r = sl_cli_prefix(&cli, &c.prefix, err)) < 0)
 		return r;
 	if (sl_ifname_check("peer", c.peer, err) < 0)
 		return sl_cli_usage(&cli, "%s", err->msg);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "input.h"
@@ -15,6 +16,7 @@
 
 void test_cmd_usage_in_err(void);
 void test_cmd_starts_over(void);
+void test_input_layers(void);
 
 #define CALL(fn, ...)                                                                              \
 	({                                                                                         \
@@ -45,22 +47,46 @@ void test_cmd_usage_in_err(void)
 	CHECK(out.n == 0);
 }
 
-/* getopt and the inputs start over: an option of one call is not the next call's */
+/* getopt starts over: a second parse of the same words gives the same answer */
 void test_cmd_starts_over(void)
 {
 	struct sl_kv out = { 0 };
 	struct sl_error err = { 0 };
 
-	unsetenv("SL_IP");
-	/* the options were taken, then the command refused */
-	CHECK(CALL(sl_veth_main, "sl-veth", "--ip", "198.51.100.2", "bogus") == -EINVAL);
-	CHECK_STR(sl_input_get("SL_IP"), "198.51.100.2");
-	CHECK(CALL(sl_veth_main, "sl-veth", "bogus") == -EINVAL);
-	CHECK(sl_input_get("SL_IP") == NULL);
-	/* a second parse of the same words gives the same answer, from its first word */
 	for (int i = 0; i < 2; i++) {
 		CHECK(CALL(sl_egress_main, "sl-egress", "-f", "--bogus", "log", "vm-1") == -EINVAL);
 		CHECK_STR(err.msg, "unknown option '--bogus' (try 'sl-egress --help')");
+		CHECK(CALL(sl_veth_main, "sl-veth", "--ip", "198.51.100.2", "bogus") == -EINVAL);
+		CHECK_STR(err.msg, "unknown command 'bogus' (try 'sl-veth --help')");
 	}
-	sl_input_reset();
+}
+
+/* a call's inputs, strongest first: flag, --env file, the environment (unless another VM's) */
+void test_input_layers(void)
+{
+	char path[] = "/tmp/sl-unit-env.XXXXXX";
+	struct sl_input in = { 0 };
+	struct sl_error err = { 0 };
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, "SL_IP=198.51.100.6\nSL_GW=198.51.100.5\n", 38) == 38);
+	close(fd);
+	setenv("SL_IP", "198.51.100.10", 1);
+	setenv("SL_PREFIX", "30", 1);
+	CHECK_STR(sl_input_get(&in, "SL_IP"), "198.51.100.10");
+	CHECK(sl_input_env_file(&in, path, &err) == 0);
+	CHECK_STR(sl_input_get(&in, "SL_IP"), "198.51.100.6");
+	CHECK(sl_input_flag(&in, "SL_IP", "198.51.100.2") == 0);
+	CHECK_STR(sl_input_get(&in, "SL_IP"), "198.51.100.2");
+	CHECK_STR(sl_input_get(&in, "SL_PREFIX"), "30");
+	in.other_vm = true;
+	CHECK(sl_input_get(&in, "SL_PREFIX") == NULL);
+	CHECK_STR(sl_input_get(&in, "SL_GW"), "198.51.100.5");
+	sl_input_free(&in);
+	CHECK(sl_input_get(&in, "SL_GW") == NULL);
+	CHECK_STR(sl_input_get(&in, "SL_IP"), "198.51.100.10");
+	unsetenv("SL_IP");
+	unsetenv("SL_PREFIX");
+	unlink(path);
 }
