@@ -35,12 +35,12 @@ in_vm() { inhost sl-exec "$@"; }
 	grep -qx "SL_SNAPSHOT=$SNAP" "$BATS_FILE_TMPDIR/snap.out"
 	grep -q "^SL_PAUSED_MS=[0-9]*$" "$BATS_FILE_TMPDIR/snap.out"
 	[ "$(stat -c %a "$SNAP")" = 700 ]
-	[ "$(stat -c %a "$SNAP/state")" = 600 ] && [ "$(stat -c %a "$SNAP/memory")" = 600 ]
+	[ "$(stat -c %a "$SNAP/state")" = 600 ] && [ "$(stat -c %a "$SNAP/memory")" = 600 ] || false
 	# guest RAM is left out of QEMU's state: tens of KB, the RAM file 256 MB sparse
 	[ "$(stat -c %s "$SNAP/state")" -lt 1000000 ]
 	[ "$(stat -c %s "$SNAP/memory")" = $((256 << 20)) ]
 	grep -qx "SL_SNAPSHOT_OF=$T" "$SNAP/snapshot.env"
-	grep -qx "SL_MEM=256" "$SNAP/snapshot.env" && grep -qx "SL_VCPU=1" "$SNAP/snapshot.env"
+	grep -qx "SL_MEM=256" "$SNAP/snapshot.env" && grep -qx "SL_VCPU=1" "$SNAP/snapshot.env" || false
 	grep -qx "SL_STATE_SHA256=$(sha256sum <"$SNAP/state" | cut -d' ' -f1)" "$SNAP/snapshot.env"
 	[ "$(in_vm "$T" -- hostname)" = "$T" ]
 	run inhost sl-boot status "$T"
@@ -59,19 +59,19 @@ in_vm() { inhost sl-exec "$@"; }
 		grep -q "^default via $gw dev eth0" <<<"${lines[2]}"
 		! grep -q "inet $(lease "$T" IP)/" <<<"$output" || false
 		now=$(date +%s) t=$(in_vm "$c" -- date +%s)
-		[ $((t - now)) -le 1 ] && [ $((now - t)) -le 1 ]
+		[ $((t - now)) -le 1 ] && [ $((now - t)) -le 1 ] || false
 	done
 	u1=$(in_vm "$C1" -- cat /proc/sys/kernel/random/uuid)
 	u2=$(in_vm "$C2" -- cat /proc/sys/kernel/random/uuid)
 	r1=$(in_vm "$C1" -- sh -c 'head -c 16 /dev/urandom | od -An -tx1')
 	r2=$(in_vm "$C2" -- sh -c 'head -c 16 /dev/urandom | od -An -tx1')
-	[ "$u1" != "$u2" ] && [ "$r1" != "$r2" ]
+	[ "$u1" != "$u2" ] && [ "$r1" != "$r2" ] || false
 	# a clone's QEMU costs a fraction of a cold one: unwritten pages are the snapshot's
 	local pt pc
 	pt=$(inhost sl-boot status "$T" | sed -n 's/^SL_PSS_KB=//p')
 	pc=$(inhost sl-boot status "$C1" | sed -n 's/^SL_PSS_KB=//p')
 	echo "PSS: template $pt kB, clone $pc kB" >&2
-	[ "$pc" -gt 0 ] && [ "$pc" -lt $((pt * 2 / 3)) ]
+	[ "$pc" -gt 0 ] && [ "$pc" -lt $((pt * 2 / 3)) ] || false
 }
 
 @test "a clone's network is its own namespace's: its policy, its log, no spoofing the template's address" {
@@ -173,7 +173,7 @@ in_vm() { inhost sl-exec "$@"; }
 	inhost sl-boot stop "$C3"
 	run -1 inhost sl-boot status "$C3"
 	grep -qx "SL_STATE=stopped" <<<"$output"
-	[ ! -e "$SL_RUN_DIR/$C3/qmp.sock" ] && [ ! -e "$SL_RUN_DIR/$C3/agent.sock" ]
+	[ ! -e "$SL_RUN_DIR/$C3/qmp.sock" ] && [ ! -e "$SL_RUN_DIR/$C3/agent.sock" ] || false
 	! grep -q "^SL_SNAPSHOT=" "$SL_RUN_DIR/$C3/vm.env" || false
 }
 
@@ -181,7 +181,7 @@ in_vm() { inhost sl-exec "$@"; }
 # SL_FAULT point); then a kill -9 lands exactly there
 stopped_at() {
 	for _ in $(seq 600); do
-		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0 || false
 		pid_alive "$1" || return 1
 		sleep 0.05
 	done
@@ -209,10 +209,12 @@ killed_at() { # killed_at POINT VM ARGS...: sl-boot ARGS killed -9 at POINT
 
 @test "kill -9 of sl-boot snapshot while the VM is paused, and of start --from before the guest took its identity: status says so, sl-gc undoes each, the networks stay" {
 	local s4="$BATS_TEST_TMPDIR/s4" qemu abs
-	# a snapshot killed with the VM paused and half its files written
+	# a snapshot killed with the VM paused and half its files written: in
+	# the temporary directory beside its own, which never came to be
 	killed_at paused "$C1" snapshot "$C1" "$s4"
-	[ -e "$s4/state" ] && [ ! -e "$s4/snapshot.env" ]
-	abs=$(realpath "$s4")
+	[ ! -e "$s4" ]
+	abs=$(realpath "$s4".tmp-*)
+	[ -e "$abs/state" ] && [ ! -e "$abs/snapshot.env" ] || false
 	run timeout 3 nsenter --net="/run/netns/$HOST" sl-exec "$C1" -- true
 	[ "$status" -eq 124 ]
 	run inhost sl-boot status "$C1"
@@ -231,6 +233,7 @@ killed_at() { # killed_at POINT VM ARGS...: sl-boot ARGS killed -9 at POINT
 		grep -qx "removed VM $C3: its sl-boot start died before it ended: stopped" <<<"$output"
 		if [ "$point" = loading ]; then
 			grep -qx "removed half-made snapshot $abs of $C1 (its sl-boot snapshot died)" <<<"$output"
+			[ ! -e "$abs" ] && [ ! -e "$s4" ] || false
 			grep -qx "removed the pause of $C1 for a snapshot (it runs on)" <<<"$output"
 		fi
 		! pid_alive "$qemu" || false

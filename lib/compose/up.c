@@ -283,11 +283,13 @@ static void plan_make(const struct sl_group *g, const char *name, struct plan *p
 /*
  * The steps. Each is one tool's verb: its arguments (@args, after "TOOL
  * VERB"), which --print-script prints and sl-up runs, as one argv, through
- * the tool's @main in process (lib/cmd); @check refuses what the plan knows
- * cannot be, before; @after takes what the step's result says (the lease).
- * A step without @main is its own (@up): sl-boot start, which leaves a
- * supervisor behind, is run as the tool; the template; userdata. Its undo
- * is @undo, printed as "TOOL UNDO_VERB NAME". @modes are the network modes whose VMs take the
+ * the tool's @main in process (lib/cmd); @before refuses what the plan
+ * knows cannot be, or readies what the step needs; @after takes what the
+ * step's result says (the lease); @tolerate is an errno that is no failure
+ * of the step (a template another sl-up made meanwhile). A step without
+ * @main is its own (@up): sl-boot start, which leaves a supervisor behind,
+ * is run as the tool; userdata writes a log. Its undo is @undo, printed as
+ * "TOOL UNDO_VERB NAME". @modes are the network modes whose VMs take the
  * step, @down_modes those whose way down runs its undo: an isolated VM's
  * TAP and veth go with its namespace, in one kernel batch, much cheaper
  * than deleting each. A failed VM is undone step by step, every step it
@@ -301,9 +303,10 @@ struct step {
 	bool (*wanted)(const struct plan *p);
 	void (*args)(const struct plan *p, struct cmd *c);
 	sl_main_fn *main;
-	int (*check)(const struct plan *p, struct sl_error *err);
+	int (*before)(const struct plan *p, struct sl_error *err);
 	int (*after)(const struct plan *p, const struct sl_kv *out, struct lease *v,
 		     struct sl_error *err);
+	int tolerate;
 	int (*up)(const struct plan *p, struct sl_error *err);
 	int (*undo)(const struct plan *p, struct sl_error *err);
 };
@@ -394,7 +397,7 @@ static void tap_args(const struct plan *p, struct cmd *c)
 }
 
 /* A TAP name the config cannot give (network.tap_prefix): said as the config's. */
-static int tap_check(const struct plan *p, struct sl_error *err)
+static int tap_before(const struct plan *p, struct sl_error *err)
 {
 	if (sl_mode_on_host(p->mode) && p->tap_error.code)
 		return sl_error(err, -p->tap_error.code, "%s", p->tap_error.msg);
@@ -494,27 +497,20 @@ static void template_args(const struct plan *p, struct cmd *c)
 	args(c, p->name, p->tpl, (char *)NULL);
 }
 
-/* Made under a temporary name, then renamed: a half-made one is never used. */
-static int template_up(const struct plan *p, struct sl_error *err)
+/*
+ * Its group's folder of templates; sl-boot snapshot makes the template's
+ * own beside it under a temporary name and renames it, so that another
+ * sl-up never restores from half of one.
+ */
+static int template_before(const struct plan *p, struct sl_error *err)
 {
-	_cleanup_kv_ struct sl_kv said = { 0 };
-	char tmp[4200];
+	char dir[4200];
 	int r;
 
-	snprintf(tmp, sizeof(tmp), "%s", p->tpl);
-	*strrchr(tmp, '/') = '\0';
-	if ((r = sl_mkdir_p(tmp, 0700)) < 0)
-		return sl_error(err, r, "%s: %s", tmp, strerror(-r));
-	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", p->tpl, (int)getpid());
-	if ((r = sl_snapshot_make(p->name, tmp, 0, &said, err)) < 0)
-		return r;
-	if (rename(tmp, p->tpl) < 0) {
-		r = errno;
-		sl_snapshot_remove(tmp);
-		/* another sl-up of this run dir made it meanwhile: theirs is as good */
-		if (r != ENOTEMPTY && r != EEXIST)
-			return sl_error(err, -r, "%s: %s", p->tpl, strerror(r));
-	}
+	snprintf(dir, sizeof(dir), "%s", p->tpl);
+	*strrchr(dir, '/') = '\0';
+	if ((r = sl_mkdir_p(dir, 0700)) < 0)
+		return sl_error(err, r, "%s: %s", dir, strerror(-r));
 	return 0;
 }
 
@@ -630,14 +626,16 @@ static const struct step steps[] = {
 	[ROW_VETH] = { "sl-veth", "add", "del", NULL, ISOLATED, 0, NULL, name_args,
 		       .main = sl_veth_main, .undo = veth_undo },
 	[ROW_TAP] = { "sl-tap", "add", "del", NULL, ALL, BRIDGE | MACVTAP, NULL, tap_args,
-		      .main = sl_tap_main, .check = tap_check, .undo = tap_undo },
+		      .main = sl_tap_main, .before = tap_before, .undo = tap_undo },
 	[ROW_EGRESS] = { "sl-egress", "apply", "flush", NULL, ISOLATED | BRIDGE,
 			 ISOLATED | BRIDGE, NULL, egress_args, .main = sl_egress_main,
 			 .after = egress_after, .undo = egress_undo },
 	[ROW_BOOT] = { "sl-boot", "start", "stop", NULL, ALL, ALL, NULL, boot_args, .up = boot_up,
 		       .undo = boot_undo },
+	/* another sl-up of this run dir made it meanwhile: theirs is as good */
 	[ROW_TEMPLATE] = { "sl-boot", "snapshot", NULL, NULL, ISOLATED, 0, makes_template,
-			   template_args, .up = template_up, .undo = no_undo },
+			   template_args, .main = sl_boot_main, .before = template_before,
+			   .tolerate = EEXIST, .undo = no_undo },
 	[ROW_USERDATA] = { "sl-exec", NULL, NULL, "userdata", ALL, 0, has_userdata,
 			   userdata_args, .up = userdata_up, .undo = no_undo },
 };
@@ -682,12 +680,16 @@ static int tool_main(const struct plan *p, const struct step *s, struct lease *v
 	struct cmd c;
 	int r;
 
-	if (s->check && (r = s->check(p, err)) < 0)
+	if (s->before && (r = s->before(p, err)) < 0)
 		return r;
 	step_cmd(p, s, &c);
 	if (c.full)
 		return sl_error(err, -E2BIG, "the %s command is too long", s->tool);
 	r = s->main(c.argc, c.argv, &out, err);
+	if (s->tolerate && r == -s->tolerate) {
+		sl_error_clear(err);
+		r = 0;
+	}
 	if (r > 0) /* an exit status without a failure said: a check's (never add's) */
 		return sl_error(err, -EIO, "%s %s exited with status %d", s->tool, s->verb, r);
 	if (r < 0 || !s->after)

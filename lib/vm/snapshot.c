@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,7 +521,7 @@ static int qmp_running(struct sl_qmp *q, bool *running, struct sl_error *err)
  * sl-boot snapshot leaves it paused and @dir half-written, and
  * sl_snapshot_abandoned() needs both to undo that.
  */
-static int step_begin(struct sl_step *step, const char *dir, bool running,
+static int step_begin(struct sl_step *step, const char *dir, const char *final, bool running,
 		      struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv kv = { 0 };
@@ -528,7 +529,7 @@ static int step_begin(struct sl_step *step, const char *dir, bool running,
 
 	if (!abs)
 		return sl_error(err, -errno, "%s: %s", dir, strerror(errno));
-	if (sl_kv_set(&kv, "SL_SNAPSHOT_DIR", abs) < 0 ||
+	if (sl_kv_set(&kv, "SL_SNAPSHOT_DIR", abs) < 0 || sl_kv_set(&kv, "SL_SNAPSHOT_FINAL", final) < 0 ||
 	    sl_kv_set(&kv, "SL_WAS_RUNNING", running ? "1" : "0") < 0)
 		return -ENOMEM;
 	step->fd = sl_step_begin(step->name, SL_STEP_SNAPSHOT, &kv, err);
@@ -540,8 +541,10 @@ static int step_begin(struct sl_step *step, const char *dir, bool running,
  * @name: VM
  * @sw: the sweep: told what is (or would be) removed or resumed
  *
- * Its directory goes unless its manifest was written (the snapshot is
- * whole then); the VM runs again if it ran before the snapshot paused it.
+ * Its directory goes: the temporary one it was made in, never renamed into
+ * place (or, recorded by an older sl-boot, the snapshot's own unless its
+ * manifest was written); the VM runs again if it ran before the snapshot
+ * paused it.
  *
  * Return: true when there was such a step
  */
@@ -556,7 +559,8 @@ bool sl_snapshot_abandoned(const char *name, struct sl_sweep *sw)
 		return false;
 	dir = sl_kv_get(&kv, "SL_SNAPSHOT_DIR");
 	was = sl_kv_get(&kv, "SL_WAS_RUNNING");
-	if (dir && path_in(p, sizeof(p), dir, SL_SNAP_MANIFEST) == 0 && access(p, F_OK) < 0 &&
+	if (dir && path_in(p, sizeof(p), dir, SL_SNAP_MANIFEST) == 0 &&
+	    (sl_kv_get(&kv, "SL_SNAPSHOT_FINAL") || access(p, F_OK) < 0) &&
 	    access(dir, F_OK) == 0) {
 		sl_sweep_say(sw, "half-made snapshot %s of %s (its sl-boot snapshot died)", dir,
 			     name);
@@ -575,10 +579,40 @@ bool sl_snapshot_abandoned(const char *name, struct sl_sweep *sw)
 	return true;
 }
 
+/*
+ * Where a snapshot for @final is made: FINAL.tmp-PID beside it (0700),
+ * which sl-gc knows for a maker's while the maker lives; and @final's
+ * absolute path, recorded for sl-gc. @final must not exist.
+ */
+static int snapshot_tmp(const char *final, char *dir, size_t len, char *abs_final, size_t alen,
+			struct sl_error *err)
+{
+	_cleanup_free_ char *d = strdup(final), *b = strdup(final), *parent = NULL;
+	struct stat st;
+
+	if (!d || !b)
+		return sl_error(err, -ENOMEM, "%s", strerror(ENOMEM));
+	if (lstat(final, &st) == 0 || errno != ENOENT)
+		return sl_error(err, errno == ENOENT || !errno ? -EEXIST : -errno,
+				"snapshot directory %s: %s", final,
+				errno == ENOENT || !errno ? "exists: a snapshot goes into a new one"
+							  : strerror(errno));
+	if (!(parent = realpath(dirname(d), NULL)))
+		return sl_error(err, -errno, "snapshot directory %s: %s", final, strerror(errno));
+	if ((size_t)snprintf(dir, len, "%s.tmp-%d", final, (int)getpid()) >= len ||
+	    (size_t)snprintf(abs_final, alen, "%s/%s", parent, basename(b)) >= alen)
+		return sl_error(err, -ENAMETOOLONG, "snapshot directory %s: too long", final);
+	if (mkdir(dir, 0700) < 0)
+		return sl_error(err, -errno, "snapshot directory %s: %s", dir, strerror(errno));
+	return 0;
+}
+
 /**
  * sl_snapshot_make() - snapshot a running VM into a new directory
  * @name: VM (running)
- * @dir: the snapshot's directory, made here (0700); it must not exist
+ * @dir: the snapshot's directory, made here (0700); it must not exist. It
+ *	 is made as DIR.tmp-PID beside it and renamed into place whole, so
+ *	 that nobody (another sl-up restoring from a template) sees half of one
  * @flags: SL_SNAP_STOP: stop the VM after, instead of letting it run on;
  *	   SL_SNAP_QUICK: no SHA-256 of the RAM file (a snapshot restored at
  *	   once and removed: a fork), so a copy of it cannot be checked
@@ -590,10 +624,10 @@ bool sl_snapshot_abandoned(const char *name, struct sl_sweep *sw)
  * cold gives a state and a RAM file; one restored from a snapshot its RAM
  * inside the state. A failure leaves no directory.
  *
- * Return: 0; -ENXIO (not running), -EEXIST (@dir exists); or -errno, with
- * the error recorded
+ * Return: 0; -ENXIO (not running), -EEXIST (@dir exists, or came to exist
+ * meanwhile); or -errno, with the error recorded
  */
-int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct sl_kv *out,
+int sl_snapshot_make(const char *name, const char *final, unsigned flags, struct sl_kv *out,
 		     struct sl_error *err)
 {
 	_cleanup_kv_ struct sl_kv m = { 0 };
@@ -602,7 +636,7 @@ int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct s
 	struct qemu_line l;
 	bool running = false;
 	long long t0;
-	char p[4200], hex[SHA_HEX];
+	char p[4200], hex[SHA_HEX], dir[4200], abs_final[4200];
 	int sup, qemu, r, rc;
 
 	if ((r = sl_name_check(name, err)) < 0)
@@ -610,14 +644,11 @@ int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct s
 	sl_vm_pids(name, &sup, &qemu);
 	if (!sup || !qemu)
 		return sl_error(err, -ENXIO, "%s is not running", name);
-	if ((r = read_qemu_line(name, qemu, &l, err)) < 0 || (r = describe(&m, name, &l, qemu, flags, err)) < 0)
+	if ((r = read_qemu_line(name, qemu, &l, err)) < 0 || (r = describe(&m, name, &l, qemu, flags, err)) < 0 ||
+	    (r = snapshot_tmp(final, dir, sizeof(dir), abs_final, sizeof(abs_final), err)) < 0)
 		return r;
-	if (mkdir(dir, 0700) < 0)
-		return sl_error(err, errno == EEXIST ? -EEXIST : -errno, "snapshot directory %s: %s",
-				dir, errno == EEXIST ? "exists: a snapshot goes into a new one"
-						     : strerror(errno));
 	if ((r = sl_qmp_open(&q, name, 0, err)) < 0 || (r = qmp_running(&q, &running, err)) < 0 ||
-	    (r = step_begin(&step, dir, running, err)) < 0) {
+	    (r = step_begin(&step, dir, abs_final, running, err)) < 0) {
 		sl_qmp_close(&q);
 		goto fail;
 	}
@@ -664,7 +695,15 @@ int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct s
 		rc |= sl_kv_setf(out, "SL_STATE_BYTES", "%jd",
 				 stat(p, &s) == 0 ? (intmax_t)s.st_size : (intmax_t)0);
 	}
-	rc |= sl_kv_set(out, "SL_SNAPSHOT", dir);
+	/* into place whole; an empty directory made meanwhile would be replaced: not a snapshot's */
+	if (rename(dir, final) < 0) {
+		r = sl_error(err, errno == ENOTEMPTY || errno == EEXIST ? -EEXIST : -errno,
+			     "snapshot directory %s: %s", final,
+			     errno == ENOTEMPTY || errno == EEXIST ? "made meanwhile by another"
+								    : strerror(errno));
+		goto fail;
+	}
+	rc |= sl_kv_set(out, "SL_SNAPSHOT", final);
 	return rc ? -ENOMEM : 0;
 fail:
 	sl_snapshot_remove(dir);
