@@ -73,7 +73,7 @@ teardown() { teardown_host; }
 	inhost sl-veth add "$P-2" >/dev/null
 	inhost ip link set "$P-2" alias "sltools:$SL_RUN_DIR"
 	run inhost sl-veth check "$P-2"
-	[ "$status" -eq 1 ] && grep -q "alias is 'sltools:$SL_RUN_DIR', not 'sltools:$SL_RUN_DIR veth $P-2'" <<<"$output"
+	[ "$status" -eq 1 ] && grep -q "alias is 'sltools:$SL_RUN_DIR', not 'sltools:$SL_RUN_DIR veth $P-2'" <<<"$output" || false
 	inhost sl-veth add "$P-2" >/dev/null
 	inhost ip -j link show "$P-2" | jq -e --arg a "sltools:$SL_RUN_DIR veth $P-2" '.[0].ifalias == $a'
 	inhost sl-veth check "$P-2"

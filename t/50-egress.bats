@@ -43,7 +43,7 @@ EOR
 	# the VMs' host ends are in the run dir's device group: the range's
 	# sources come from there or are spoofed
 	g=$(inhost ip -d -j link show "$P-1" | jq -r '.[0].group')
-	[[ "$g" =~ ^[0-9]+$ ]] && g=$(printf '0x%x' "$g")
+	[[ "$g" =~ ^[0-9]+$ ]] && g=$(printf '0x%x' "$g") || false
 	[[ "$g" == 0x5c* ]]
 	inhost ip -d -j link show "$P-2" | jq -e --arg g "$((g))" '.[0].group == $g' >/dev/null
 	diff <(host_rules) - <<EOR
@@ -295,5 +295,5 @@ EOP
 		[ -e "$SL_RUN_DIR/egressd.sock" ] || [ -e "$SL_RUN_DIR/egressd.pid" ] || break
 		sleep 0.02
 	done
-	[ ! -e "$SL_RUN_DIR/egressd.sock" ] && [ ! -e "$SL_RUN_DIR/egressd.pid" ]
+	[ ! -e "$SL_RUN_DIR/egressd.sock" ] && [ ! -e "$SL_RUN_DIR/egressd.pid" ] || false
 }

@@ -111,7 +111,7 @@ victim_intact() {
 	[ -e "$SL_RUN_DIR/torn-1" ]
 	run inhost sl-gc
 	[ "$status" -eq 0 ]
-	[ ! -e "$SL_RUN_DIR/torn-1" ] && [ ! -e "$SL_RUN_DIR/torn-2" ]
+	[ ! -e "$SL_RUN_DIR/torn-1" ] && [ ! -e "$SL_RUN_DIR/torn-2" ] || false
 	[ -e "$SL_RUN_DIR/keep-1/console.log" ]
 	! grep -q keep-1 <<<"$output" || false
 }

@@ -296,7 +296,7 @@ for i in range(120):
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == *" $P-1 tcp 198.51.100.10:80 denied by 198.51.100.0/24" ]]
 	[[ ${lines[-1]} == *" $P-1 icmp 203.0.113.10 denied by spoofed" ]]
-	[ "$(printf '%s\n' "${lines[@]}" | cut -d' ' -f1 | sort -c && echo sorted)" = sorted ]
+	[ "$(printf '%s\n' "${lines[@]}" | cut -d' ' -f1 | sort -c && echo sorted)" = sorted ] || false
 	# the rate limit: a flood of 200 denied connections gives at most burst + rate x time lines
 	local t0=$(date +%s%N) n
 	for i in $(seq 1 200); do
@@ -354,7 +354,7 @@ for i in range(120):
 	inhost sl-egress flush "$P-2"
 	for _ in $(seq 1 20); do pid_alive "$pid" || break; sleep 0.1; done
 	! pid_alive "$pid" || false
-	[ ! -e "$SL_RUN_DIR/egressd.pid" ] && [ ! -e "$SL_RUN_DIR/egressd.sock" ]
+	[ ! -e "$SL_RUN_DIR/egressd.pid" ] && [ ! -e "$SL_RUN_DIR/egressd.sock" ] || false
 }
 
 @test "egressd.log is capped as console.log is: past SL_CONSOLE_MAX bytes it becomes egressd.log.1" {
@@ -414,7 +414,7 @@ for i in range(120):
 		drops=$(ip netns exec "$P-1" iptables-legacy -L SL-FWD -v -x -n | awk '$3 == "DROP" && prev == "NFLOG" { s += $1 } { prev = $3 } END { print s + 0 }')
 		lines=$(inhost sl-egress log "$P-1" | grep -c ' denied by ' || true)
 		said=$(inhost sl-egress log "$P-1" | sed -n 's/^.* ip \([0-9]*\) suppressed$/\1/p' | awk '{ s += $1 } END { print s + 0 }')
-		[ $((lines + said)) -ge "$drops" ] && break
+		[ $((lines + said)) -ge "$drops" ] && break || false
 		sleep 0.25
 	done
 	# the limit (5 a second after a burst of 10) for as long as the flood
@@ -422,7 +422,7 @@ for i in range(120):
 	local limit=$((10 + 5 * ((t1 - t0) / 1000000000 + 2)))
 	echo "drops $drops, lines $lines (at most $limit), counted $said" >&2
 	[ "$drops" -ge 400 ]
-	[ "$lines" -le "$limit" ] && [ "$lines" -lt $((drops / 4)) ]
+	[ "$lines" -le "$limit" ] && [ "$lines" -lt $((drops / 4)) ] || false
 	[ $((lines + said)) = "$drops" ]
 	[ "$(inhost sl-egress show --json "$P-1" | jq .daemon.suppressed)" = "$said" ]
 }

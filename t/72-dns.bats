@@ -59,11 +59,11 @@ daemon_pid() {
 	[ "$output" = "rcode 0" ]
 	# what sl-egress says agrees
 	run inhost sl-egress test "$P-1" allowed.test
-	grep -q "^SL_VERDICT=allow" <<<"$output" && grep -q "^SL_ENTRY=allowed.test" <<<"$output"
+	grep -q "^SL_VERDICT=allow" <<<"$output" && grep -q "^SL_ENTRY=allowed.test" <<<"$output" || false
 	run inhost sl-egress test "$P-1" blocked.test
-	grep -q "^SL_VERDICT=drop" <<<"$output" && grep -q "^SL_ENTRY=default" <<<"$output"
+	grep -q "^SL_VERDICT=drop" <<<"$output" && grep -q "^SL_ENTRY=default" <<<"$output" || false
 	run inhost sl-egress test "$P-1" 203.0.113.10:80
-	grep -q "^SL_VERDICT=allow" <<<"$output" && grep -q "^SL_ENTRY=allowed.test" <<<"$output"
+	grep -q "^SL_VERDICT=allow" <<<"$output" && grep -q "^SL_ENTRY=allowed.test" <<<"$output" || false
 	run inhost sl-egress test "$P-1" 203.0.113.20:80
 	grep -q "^SL_VERDICT=drop" <<<"$output"
 	run inhost sl-egress log "$P-1"
@@ -91,7 +91,7 @@ daemon_pid() {
 	inhost sl-egress apply "$P-1" --allow allowed.test --allow 203.0.113.10:53 \
 		--dns-upstream 203.0.113.10 >/dev/null
 	run inhost sl-egress test "$P-1" 203.0.113.10:53
-	grep -q "^SL_VERDICT=drop" <<<"$output" && grep -q "^SL_ENTRY=dns" <<<"$output"
+	grep -q "^SL_VERDICT=drop" <<<"$output" && grep -q "^SL_ENTRY=dns" <<<"$output" || false
 	! dnsq "$P-1v" 203.0.113.10 allowed.test || false # what the kernel does
 	assert_usage_error "bad DEST" inhost sl-egress test "$P-1" 203.0.113.10:53-54
 }
@@ -117,7 +117,7 @@ daemon_pid() {
 	dnsq "$P-1v" "$SL_GW" meta.allowed.test | grep -q "^A 169.254.169.254"
 	! reach "$P-1v" 169.254.169.254 || false
 	run inhost sl-egress test "$P-1" 169.254.169.254:80
-	grep -qx "SL_ENTRY=169.254.169.254/32" <<<"$output" && grep -qx "SL_VERDICT=drop" <<<"$output"
+	grep -qx "SL_ENTRY=169.254.169.254/32" <<<"$output" && grep -qx "SL_VERDICT=drop" <<<"$output" || false
 	dnsq "$P-1v" "$SL_GW" alias.allowed.test | grep -q "^A 203.0.113.11"
 	reach "$P-1v" 203.0.113.11
 }
@@ -158,7 +158,7 @@ daemon_pid() {
 	[ "$status" -eq 0 ]
 	grep -q "^rcode 0" <<<"$output"
 	ttl=$(awk '/^A 203.0.113.10 / { print $3 }' <<<"$output")
-	[ -n "$ttl" ] && [ "$ttl" -lt 300 ] && [ "$ttl" -ge 290 ]
+	[ -n "$ttl" ] && [ "$ttl" -lt 300 ] && [ "$ttl" -ge 290 ] || false
 	run dnsq "$P-1v" "$gw" allowed.test --tcp --same-question
 	grep -q "^A 203.0.113.10 " <<<"$output"
 	# the set still holds what the answer says
@@ -282,7 +282,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 	ip netns del "$P-2"
 	for _ in $(seq 1 30); do pid_alive "$d" || break; sleep 0.1; done
 	! pid_alive "$d" || false
-	[ ! -e "$SL_RUN_DIR/egressd.sock" ] && [ ! -e "$SL_RUN_DIR/egressd.pid" ]
+	[ ! -e "$SL_RUN_DIR/egressd.sock" ] && [ ! -e "$SL_RUN_DIR/egressd.pid" ] || false
 	# a VM whose owner died: sl-gc takes it out of the daemon with the rest
 	standin "$P-3" --allow allowed.test --dns-upstream 203.0.113.10
 	local owner
@@ -376,7 +376,7 @@ for i in range(20000):
 		run inhost sl-egress log "$P-1"
 		lines=$(grep -c " $P-1 dns [a-z.]*\.test denied by default$" <<<"$output")
 		said=$(sed -n "s/^.* $P-1 dns \([0-9]*\) suppressed$/\1/p" <<<"$output" | awk '{ s += $1 } END { print s + 0 }')
-		[ $((lines + said)) -eq "$refused" ] && break
+		[ $((lines + said)) -eq "$refused" ] && break || false
 		sleep 0.2
 	done
 	echo "refused $refused: $lines lines, $said suppressed" >&2

@@ -78,7 +78,7 @@ while True:
 	[ "$status" -eq 1 ]
 	grep -q "tap0 is capped at 1mbit, want 8mbit" <<<"$output"
 	inhost sl-egress flush "$P-1"
-	[ -z "$(tbf_rate "$P-1" veth0)" ] && [ -z "$(tbf_rate "$P-1" tap0)" ]
+	[ -z "$(tbf_rate "$P-1" veth0)" ] && [ -z "$(tbf_rate "$P-1" tap0)" ] || false
 	! grep -q "^SL_RATE" "$SL_RUN_DIR/$P-1/vm.env" || false
 }
 

@@ -35,7 +35,7 @@ teardown() {
 	down_configs
 	local v
 	for v in "$SL_RUN_DIR"/*/vm.env; do
-		[ -e "$v" ] && inhost sl-cni-run del "$(basename "$(dirname "$v")")" >/dev/null 2>&1
+		[ -e "$v" ] && inhost sl-cni-run del "$(basename "$(dirname "$v")")" >/dev/null 2>&1 || false
 	done
 	teardown_host
 }
@@ -53,25 +53,25 @@ leases() { # the addresses host-local holds for network $1
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	inhost sl-netns add "$G-1" >/dev/null
 	eval "$(inhost sl-cni-run add "$G-1" --network "slicer-$P")"
-	[ "$SL_MODE" = cni ] && [ "$SL_CNI_NETWORK" = "slicer-$P" ] && [ "$SL_CNI_IFNAME" = eth0 ]
-	[ "$SL_IP" = 192.0.2.2 ] && [ "$SL_GW" = 192.0.2.1 ] && [ "$SL_PREFIX" = 25 ]
+	[ "$SL_MODE" = cni ] && [ "$SL_CNI_NETWORK" = "slicer-$P" ] && [ "$SL_CNI_IFNAME" = eth0 ] || false
+	[ "$SL_IP" = 192.0.2.2 ] && [ "$SL_GW" = 192.0.2.1 ] && [ "$SL_PREFIX" = 25 ] || false
 	jq -e '.ips[0].address == "192.0.2.2/25"' "$SL_RUN_DIR/$G-1/cni-result.json" >/dev/null
-	[ "$(leases "slicer-$P")" = 1 ] && [ "$(cni_rules "$G-1")" -gt 0 ]
+	[ "$(leases "slicer-$P")" = 1 ] && [ "$(cni_rules "$G-1")" -gt 0 ] || false
 	[ "$(ip -n "$G-1" -j addr show dev eth0 | jq -r '.[0].addr_info[0].local')" = 192.0.2.2 ]
 	# again: the same attachment, not a second ADD (a re-run of sl-up)
 	eval "$(inhost sl-cni-run add "$G-1" --network "slicer-$P")"
-	[ "$SL_IP" = 192.0.2.2 ] && [ "$(leases "slicer-$P")" = 1 ]
+	[ "$SL_IP" = 192.0.2.2 ] && [ "$(leases "slicer-$P")" = 1 ] || false
 	assert_usage_error "$G-1 is attached to CNI network slicer-$P by eth0 already" \
 		inhost sl-cni-run add "$G-1" --network "ptp-$P"
 	eval "$(inhost sl-tap add "$G-1" --mode cni)"
-	[ "$SL_TAP" = tap0 ] && [ "$SL_MAC" = "$(ip -n "$G-1" -j link show dev eth0 | jq -r '.[0].address')" ]
+	[ "$SL_TAP" = tap0 ] && [ "$SL_MAC" = "$(ip -n "$G-1" -j link show dev eth0 | jq -r '.[0].address')" ] || false
 	# both ways: what arrives on one leaves by the other
 	ip netns exec "$G-1" tc filter show dev eth0 ingress | grep -q "Egress Redirect to device tap0"
 	ip netns exec "$G-1" tc filter show dev tap0 ingress | grep -q "Egress Redirect to device eth0"
 	inhost sl-cni-run check "$G-1"
 	assert_usage_error "CNI mode has no egress rules of ours" inhost sl-egress apply "$G-1"
 	inhost sl-cni-run del "$G-1"
-	[ "$(leases "slicer-$P")" = 0 ] && [ "$(cni_rules "$G-1")" = 0 ]
+	[ "$(leases "slicer-$P")" = 0 ] && [ "$(cni_rules "$G-1")" = 0 ] || false
 	[ ! -e "$SL_RUN_DIR/$G-1/cni-result.json" ]
 	! grep -q "^SL_CNI_NETWORK=" "$SL_RUN_DIR/$G-1/vm.env" || false
 	inhost sl-cni-run del "$G-1" # twice: nothing to do
@@ -133,10 +133,10 @@ J
 	SECONDS=0
 	run inhost env SL_CNI_PATH="$BATS_TEST_TMPDIR/bin:/usr/lib/cni" SL_CNI_TIMEOUT=1 \
 		sl-cni-run add "$G-1" --network "hang-$P"
-	[ "$status" -eq 1 ] && [ "$SECONDS" -lt 30 ]
+	[ "$status" -eq 1 ] && [ "$SECONDS" -lt 30 ] || false
 	grep -q "CNI plugin hang ADD: no answer within 1 s (SL_CNI_TIMEOUT)" <<<"$output"
 	run inhost env SL_CNI_PATH="$BATS_TEST_TMPDIR/bin" sl-cni-run add "$G-1" --network "garble-$P"
-	[ "$status" -eq 1 ] && grep -q "CNI plugin garble ADD: its result is not a JSON object" <<<"$output"
+	[ "$status" -eq 1 ] && grep -q "CNI plugin garble ADD: its result is not a JSON object" <<<"$output" || false
 	assert_usage_error "bad SL_CNI_TIMEOUT 'soon'" \
 		inhost env SL_CNI_TIMEOUT=soon sl-cni-run add "$G-1" --network "slicer-$P"
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
@@ -178,11 +178,11 @@ Y
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -q "VM ${G}p-1: CNI attachment to ptp-$P (DEL)" <<<"$output"
-	[ "$(leases "ptp-$P")" = 0 ] && [ "$(cni_rules "${G}p-1")" = 0 ]
+	[ "$(leases "ptp-$P")" = 0 ] && [ "$(cni_rules "${G}p-1")" = 0 ] || false
 	run inhost sl-up down "$f"
 	[ "$status" -eq 0 ]
 	[ "$(pgrep -c -f "qemu-system.*-name $G" || true)" = 0 ]
-	[ "$(leases "slicer-$P")" = 0 ] && [ "$(cni_rules "$G-1")" = 0 ]
+	[ "$(leases "slicer-$P")" = 0 ] && [ "$(cni_rules "$G-1")" = 0 ] || false
 	inhost ip link del "${P}b"
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }

@@ -40,10 +40,10 @@ vm_ping() {
 	[ "$status" -eq 2 ]
 	eval "$(inhost sl-ipam alloc --gateway 198.51.100.10/24 --lan \
 		--pool 198.51.100.220-198.51.100.254 "$G-1")"
-	[ "$SL_MODE" = macvtap ] && [ "$SL_IP" = 198.51.100.220 ] && [ "$SL_GW" = 198.51.100.10 ]
+	[ "$SL_MODE" = macvtap ] && [ "$SL_IP" = 198.51.100.220 ] && [ "$SL_GW" = 198.51.100.10 ] || false
 	grep -q "^$G-1 $G 198.51.100.0/24 220 198.51.100.10 lan$" "$SL_RUN_DIR/ipam/leases"
 	eval "$(inhost sl-tap add "$G-1" --macvtap "$LANIF")"
-	[ "$SL_TAP" = "$G-1" ] && [ "$SL_PARENT" = "$LANIF" ] && [ "$SL_MODE" = macvtap ]
+	[ "$SL_TAP" = "$G-1" ] && [ "$SL_PARENT" = "$LANIF" ] && [ "$SL_MODE" = macvtap ] || false
 	local l
 	l=$(inhost ip -j -d link show dev "$G-1")
 	[ "$(jq -r '.[0].linkinfo.info_kind' <<<"$l")" = macvtap ]
@@ -66,11 +66,11 @@ vm_ping() {
 	assert_usage_error "parent nosuch0: no such interface" \
 		inhost sl-tap add "$G-2" --macvtap nosuch0
 	run inhost sl-tap add "$G-2" --macvtap lo
-	[ "$status" -eq 1 ] && grep -q "parent lo is a loopback" <<<"$output"
+	[ "$status" -eq 1 ] && grep -q "parent lo is a loopback" <<<"$output" || false
 	# someone else's link of that name is left alone
 	inhost ip link add "$G-3" link "$LANIF" type macvtap
 	run inhost sl-tap del "$G-3" --mode macvtap
-	[ "$status" -eq 2 ] && grep -q "is not its macvtap: left alone" <<<"$output"
+	[ "$status" -eq 2 ] && grep -q "is not its macvtap: left alone" <<<"$output" || false
 	inhost ip link del "$G-3"
 	inhost sl-tap del "$G-1"
 	inhost sl-ipam release "$G-1"

@@ -40,10 +40,10 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	[ "$status" -eq 0 ]
 	dir=$(ls -d "$SL_RUN_DIR/.templates/$G"/*)
 	[ "$(echo "$dir" | wc -l)" = 1 ]
-	[ -e "$dir/snapshot.env" ] && [ -e "$dir/state" ] && [ -e "$dir/memory" ]
+	[ -e "$dir/snapshot.env" ] && [ -e "$dir/state" ] && [ -e "$dir/memory" ] || false
 	grep -qx "SL_SNAPSHOT_OF=$G-1" "$dir/snapshot.env"
 	[ -z "$(snap_of "$G-1")" ]
-	[ "$(snap_of "$G-2")" = "$dir" ] && [ "$(snap_of "$G-3")" = "$dir" ]
+	[ "$(snap_of "$G-2")" = "$dir" ] && [ "$(snap_of "$G-3")" = "$dir" ] || false
 	for n in 1 2 3; do
 		# its own name (userdata ran after the restore), its own lease
 		[ "$(inhost sl-exec "$G-$n" -- cat /root/ud)" = "$G-$n" ]
@@ -71,7 +71,7 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	echo "$output"
 	[ "$status" -eq 0 ]
 	! grep -q "made anew" <<<"$output" || false
-	[ "$(snap_of "$G-1")" = "$dir" ] && [ "$(snap_of "$G-2")" = "$dir" ]
+	[ "$(snap_of "$G-1")" = "$dir" ] && [ "$(snap_of "$G-2")" = "$dir" ] || false
 	[ "$(inhost sl-exec "$G-1" -- hostname)" = "$G-1" ]
 	inhost sl-up down "$c"
 	c=$(group_cfg "$G" 1 2)

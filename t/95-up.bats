@@ -186,7 +186,7 @@ vm_resolves() {
 	# its resolver runs in the run dir's daemon: in its status; gone with the last VM
 	inhost sl-boot status "$vm" | grep -qx "SL_RESOLVER=yes"
 	pid=$(inhost sl-boot status "$vm" | grep '^SL_EGRESSD_PID=' | cut -d= -f2)
-	[ "$pid" -gt 0 ] && pid_alive "$pid"
+	[ "$pid" -gt 0 ] && pid_alive "$pid" || false
 	inhost sl-up --print-script "$c" | grep -q -- "--allow allowed.test .*--dns-upstream 203.0.113.10"
 	inhost sl-up down "$c"
 	! pid_alive "$pid" || false
@@ -260,7 +260,7 @@ Y
 	[ "$status" -eq 1 ]
 	grep -q "${G}b-1 failed at userdata: userdata exited with status 3" <<<"$output"
 	# the failed VM is undone, the other stays
-	[ ! -e "/run/netns/${G}b-1" ] && [ ! -e "$SL_RUN_DIR/${G}b-1/vm.env" ]
+	[ ! -e "/run/netns/${G}b-1" ] && [ ! -e "$SL_RUN_DIR/${G}b-1/vm.env" ] || false
 	[ "$(inhost sl-exec "$G-1" -- echo alive)" = alive ]
 	# a guest's output cannot fill /run: userdata.log is capped as the console is
 	flood=$(cfg flood <<Y
@@ -274,7 +274,7 @@ Y
 	SL_CONSOLE_MAX=65536 inhost sl-up -d "$flood"
 	local u="$SL_RUN_DIR/${G}f-1/userdata.log"
 	ls -l "$u" "$u.1"
-	[ "$(stat -c %s "$u")" -le 65536 ] && [ "$(stat -c %s "$u.1")" -le 65536 ]
+	[ "$(stat -c %s "$u")" -le 65536 ] && [ "$(stat -c %s "$u.1")" -le 65536 ] || false
 	[ "$(tail -n 1 "$u")" = the-end ]
 	inhost sl-up down "$flood"
 	inhost sl-up down "$ok"

@@ -183,7 +183,7 @@ Y
 	assert_usage_error "no group nosuch" inhost sl-up launch --no-boot "$f" nosuch
 	run inhost sl-up down "$f"
 	grep -q "2 VMs down" <<<"$output"
-	[ ! -e "$SL_RUN_DIR/$P-1" ] && [ ! -e "$SL_RUN_DIR/$P-2" ]
+	[ ! -e "$SL_RUN_DIR/$P-1" ] && [ ! -e "$SL_RUN_DIR/$P-2" ] || false
 }
 
 @test "eight launches at once give eight VMs with eight names and eight addresses" {
@@ -570,18 +570,18 @@ Y
 	[ "$status" -eq 0 ]
 	r1=$(range_of "$P" <<<"$output")
 	r2=$(range_of "${P}b" <<<"$output")
-	[[ "$r1" =~ ^169\.254\.([0-9]+)\.0/22$ ]] && [ $((BASH_REMATCH[1] % 4)) -eq 0 ]
-	[[ "$r2" =~ ^169\.254\.[0-9]+\.0/22$ ]] && [ "$r1" != "$r2" ]
+	[[ "$r1" =~ ^169\.254\.([0-9]+)\.0/22$ ]] && [ $((BASH_REMATCH[1] % 4)) -eq 0 ] || false
+	[[ "$r2" =~ ^169\.254\.[0-9]+\.0/22$ ]] && [ "$r1" != "$r2" ] || false
 	grep -q "group $P: network.range $r1, derived from its name" <<<"$output"
 	grep -q "^# $P-1 (network.range $r1, derived from the group's name)" <<<"$output"
 	# the same again
 	run inhost sl-up --print-script "$f"
-	[ "$(range_of "$P" <<<"$output")" = "$r1" ] && [ "$(range_of "${P}b" <<<"$output")" = "$r2" ]
+	[ "$(range_of "$P" <<<"$output")" = "$r1" ] && [ "$(range_of "${P}b" <<<"$output")" = "$r2" ] || false
 	# a route of the host over it: the next free /22
 	inhost ip route add blackhole "$r1"
 	run inhost sl-up --print-script "$f"
 	r1b=$(range_of "$P" <<<"$output")
-	[[ "$r1b" =~ ^169\.254\.[0-9]+\.0/22$ ]] && [ "$r1b" != "$r1" ]
+	[[ "$r1b" =~ ^169\.254\.[0-9]+\.0/22$ ]] && [ "$r1b" != "$r1" ] || false
 	[ "$(range_of "${P}b" <<<"$output")" != "$r1b" ]
 	inhost ip route del blackhole "$r1"
 	# up: the leases are in it; a re-run and a launch keep it
@@ -602,7 +602,7 @@ Y
 )
 	run inhost sl-up --print-script "$g"
 	r3=$(range_of "${P}c" <<<"$output")
-	[ -n "$r3" ] && [ "$r3" != "$r1" ] && [ "$r3" != "$r2" ]
+	[ -n "$r3" ] && [ "$r3" != "$r1" ] && [ "$r3" != "$r2" ] || false
 	inhost sl-up down "$f" 2>/dev/null
 	# more VMs than a /22 holds
 	h=$(cfg big <<Y

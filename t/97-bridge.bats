@@ -30,8 +30,8 @@ master() {
 @test "tools by hand: sl-ipam --gateway, sl-tap --bridge; the bridge goes with its last port" {
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	eval "$(inhost sl-ipam alloc --gateway 169.254.200.1/24 "$G-1")"
-	[ "$SL_MODE" = bridge ] && [ "$SL_IP" = 169.254.200.2 ] && [ "$SL_GW" = 169.254.200.1 ]
-	[ "$SL_PREFIX" = 24 ] && [ "$SL_RANGE" = 169.254.200.0/24 ]
+	[ "$SL_MODE" = bridge ] && [ "$SL_IP" = 169.254.200.2 ] && [ "$SL_GW" = 169.254.200.1 ] || false
+	[ "$SL_PREFIX" = 24 ] && [ "$SL_RANGE" = 169.254.200.0/24 ] || false
 	eval "$(inhost sl-ipam alloc --gateway 169.254.200.1/24 --address 169.254.200.50 "$G-2")"
 	[ "$SL_IP" = 169.254.200.50 ]
 	assert_usage_error "169.254.200.50 is leased to another VM" \
@@ -48,7 +48,7 @@ master() {
 	inhost sl-tap add "$G-2" --bridge "$BR" --tap "${P}t2" >/dev/null
 	# the gateway's MAC does not move as ports come (the VMs' ARP entries stay good)
 	[ "$(inhost ip -j link show dev "$BR" | jq -r '.[0].address')" = "$mac" ]
-	[ "$(master "$G-1")" = "$BR" ] && [ "$(master "${P}t2")" = "$BR" ]
+	[ "$(master "$G-1")" = "$BR" ] && [ "$(master "${P}t2")" = "$BR" ] || false
 	[ "$(inhost ip -j addr show dev "$BR" | jq -r '.[0].addr_info[] | select(.family=="inet") | "\(.local)/\(.prefixlen)"')" = 169.254.200.1/24 ]
 	[ "$(inhost ip -j link show dev "$G-1" | jq -r '.[0].linkinfo.info_kind // "tun"')" = tun ]
 	[ "$(inhost sysctl -n "net.ipv6.conf.$G-1.disable_ipv6")" = 1 ]
@@ -108,7 +108,7 @@ Y
 	[ "$status" -eq 0 ]
 	grep -q "\[1/3\] $G-1 up 169.254.200.20" <<<"$output"
 	grep -q "\[2/3\] $G-2 up 169.254.200.21" <<<"$output"
-	[ "$(master "${P}t1")" = "$BR" ] && [ "$(master "${P}t2")" = "$BR" ]
+	[ "$(master "${P}t1")" = "$BR" ] && [ "$(master "${P}t2")" = "$BR" ] || false
 	# no namespace for bridge VMs; QEMU runs in the host namespace
 	! ip netns list | grep -q "^$G-1\b" || false
 	inhost sl-exec "$G-2" -- sh -c 'mkdir -p /w && echo vm2 >/w/index.html && httpd -p 80 -h /w'
