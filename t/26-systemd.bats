@@ -54,7 +54,7 @@ sd_start() {
 	fi
 	ip netns exec "$HOST" "$TOP/t/sd-host" "$SD" "$TOP/build/udev" $rules </dev/null &
 	for _ in $(seq 100); do
-		[ -s "$SD/networkd.pid" ] && grep -q "Enumeration completed" "$SD/networkd.log" 2>/dev/null && return 0 || false
+		[ -s "$SD/networkd.pid" ] && grep -q "Enumeration completed" "$SD/networkd.log" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	echo "udevd or networkd did not start" >&2
@@ -70,7 +70,7 @@ links_up() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	for _ in $(seq 150); do
-		[ -n "$(inhost ip -4 -o addr show dev "${P}fa")" ] && sleep 1 && return 0 || false
+		[ -n "$(inhost ip -4 -o addr show dev "${P}fa")" ] && sleep 1 && return 0
 		sleep 0.1
 	done
 	echo "networkd gave ${P}fa no address" >&2

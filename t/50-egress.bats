@@ -43,7 +43,7 @@ EOR
 	# the VMs' host ends are in the run dir's device group: the range's
 	# sources come from there or are spoofed
 	g=$(inhost ip -d -j link show "$P-1" | jq -r '.[0].group')
-	[[ "$g" =~ ^[0-9]+$ ]] && g=$(printf '0x%x' "$g") || false
+	if [[ "$g" =~ ^[0-9]+$ ]]; then g=$(printf '0x%x' "$g"); fi
 	[[ "$g" == 0x5c* ]]
 	inhost ip -d -j link show "$P-2" | jq -e --arg g "$((g))" '.[0].group == $g' >/dev/null
 	diff <(host_rules) - <<EOR

@@ -414,7 +414,7 @@ for i in range(120):
 		drops=$(ip netns exec "$P-1" iptables-legacy -L SL-FWD -v -x -n | awk '$3 == "DROP" && prev == "NFLOG" { s += $1 } { prev = $3 } END { print s + 0 }')
 		lines=$(inhost sl-egress log "$P-1" | grep -c ' denied by ' || true)
 		said=$(inhost sl-egress log "$P-1" | sed -n 's/^.* ip \([0-9]*\) suppressed$/\1/p' | awk '{ s += $1 } END { print s + 0 }')
-		[ $((lines + said)) -ge "$drops" ] && break || false
+		[ $((lines + said)) -ge "$drops" ] && break
 		sleep 0.25
 	done
 	# the limit (5 a second after a burst of 10) for as long as the flood

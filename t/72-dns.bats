@@ -376,7 +376,7 @@ for i in range(20000):
 		run inhost sl-egress log "$P-1"
 		lines=$(grep -c " $P-1 dns [a-z.]*\.test denied by default$" <<<"$output")
 		said=$(sed -n "s/^.* $P-1 dns \([0-9]*\) suppressed$/\1/p" <<<"$output" | awk '{ s += $1 } END { print s + 0 }')
-		[ $((lines + said)) -eq "$refused" ] && break || false
+		[ $((lines + said)) -eq "$refused" ] && break
 		sleep 0.2
 	done
 	echo "refused $refused: $lines lines, $said suppressed" >&2

@@ -203,7 +203,7 @@ get() { # get SANDBOX-N URL: what the sandbox fetches (exit 124: timed out)
 	local ino
 	ino=$(stat -L -c %i "$(ns 2)")
 	for _ in $(seq 1 100); do
-		[ "$(stat -L -c %i "/proc/$HOLDER/ns/net")" = "$ino" ] && break || false
+		[ "$(stat -L -c %i "/proc/$HOLDER/ns/net")" = "$ino" ] && break
 		sleep 0.05
 	done
 	[ "$(stat -L -c %i "/proc/$HOLDER/ns/net")" = "$ino" ]
@@ -299,7 +299,7 @@ with open(sys.argv[3], "a") as f:
 		</dev/null >/dev/null 2>&1 3>&- &
 	SINKS+=($!)
 	for _ in $(seq 1 100); do
-		[ -n "$(ip netns exec "$1" ss -Huln "src $2:$3")" ] && return 0 || false
+		[ -n "$(ip netns exec "$1" ss -Huln "src $2:$3")" ] && return 0
 		sleep 0.05
 	done
 	echo "udp_sink: nothing bound to $2:$3 in $1" >&2

@@ -181,7 +181,7 @@ in_vm() { inhost sl-exec "$@"; }
 # SL_FAULT point); then a kill -9 lands exactly there
 stopped_at() {
 	for _ in $(seq 600); do
-		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0 || false
+		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
 		pid_alive "$1" || return 1
 		sleep 0.05
 	done

@@ -35,7 +35,7 @@ teardown() {
 	down_configs
 	local v
 	for v in "$SL_RUN_DIR"/*/vm.env; do
-		[ -e "$v" ] && inhost sl-cni-run del "$(basename "$(dirname "$v")")" >/dev/null 2>&1 || false
+		[ -e "$v" ] && inhost sl-cni-run del "$(basename "$(dirname "$v")")" >/dev/null 2>&1 || true
 	done
 	teardown_host
 }
