@@ -670,8 +670,15 @@ static int await_agent(const struct sl_boot_cfg *c, const char *dir, int ready, 
 }
 
 /* What a started VM is, into @out and its state. */
+/* What a start records in the VM's state, and its stop takes away: one list. */
+static const char *const start_keys[] = { "SL_PID",	    "SL_QEMU_PID",    "SL_AGENT",
+					  "SL_CONSOLE",	    "SL_ACCEL",	      "SL_BOOTS",
+					  "SL_SNAPSHOT",    "SL_BOOT_KERNEL", "SL_BOOT_INITRD",
+					  "SL_BOOT_APPEND", NULL };
+
 static int record_start(const struct sl_boot_cfg *c, const struct sl_kv *manifest,
-			const char *accel, const char *dir, struct sl_kv *out, struct sl_error *err)
+			const char *accel, unsigned boots, const char *dir, struct sl_kv *out,
+			struct sl_error *err)
 {
 	int sup = 0, qemu = 0, r = 0;
 
@@ -688,6 +695,8 @@ static int record_start(const struct sl_boot_cfg *c, const struct sl_kv *manifes
 	r |= sl_kv_setf(out, "SL_AGENT", "%s/%s", dir, SL_AGENT_SOCK);
 	r |= sl_kv_setf(out, "SL_CONSOLE", "%s/%s", dir, SL_CONSOLE_LOG);
 	r |= sl_kv_set(out, "SL_ACCEL", accel);
+	/* more than 1: a guest came up without a timer and was booted again */
+	r |= sl_kv_setf(out, "SL_BOOTS", "%u", boots);
 	if (r)
 		return -ENOMEM;
 	return sl_state_update(c->name, out, NULL, err);
@@ -696,7 +705,8 @@ static int record_start(const struct sl_boot_cfg *c, const struct sl_kv *manifes
 /**
  * sl_boot_start() - boot a VM on its TAP and wait for its agent
  * @c: the VM
- * @out: SL_PID (supervisor), SL_QEMU_PID, SL_AGENT, SL_CONSOLE, SL_ACCEL
+ * @out: SL_PID (supervisor), SL_QEMU_PID, SL_AGENT, SL_CONSOLE, SL_ACCEL,
+ *	 SL_BOOTS (how many boots it took)
  * @err: why, when it fails
  *
  * Leaves a supervisor (double-forked, own session) that runs QEMU in the
@@ -716,6 +726,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	uint8_t mac[6];
 	char dir[4096];
 	const char *accel, *why;
+	unsigned boot;
 	int r;
 
 	if ((r = sl_name_check(c->name, err)) < 0 || (r = sl_vm_sockets_fit(c->name, err)) < 0)
@@ -751,7 +762,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	if ((step.fd = sl_step_begin(c->name, SL_STEP_BOOT, NULL, err)) < 0)
 		return step.fd;
 	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
-	for (unsigned boot = 0;; boot++) {
+	for (boot = 0;; boot++) {
 		ready = spawn_supervisor(c, accel, nsfd, tapfd, tapfd >= 0 || has_mac ? mac : NULL,
 					 boot);
 		if (ready < 0)
@@ -771,7 +782,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		sl_boot_stop(c->name, 0, NULL);
 		return r;
 	}
-	return record_start(c, &manifest, accel, dir, out, err);
+	return record_start(c, &manifest, accel, boot + 1, dir, out, err);
 }
 
 static bool gone(int pid, const char *what)
@@ -798,9 +809,6 @@ static void wait_gone(int sup, int qemu, unsigned ms)
  */
 int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err)
 {
-	static const char *const keys[] = { "SL_PID", "SL_QEMU_PID", "SL_AGENT", "SL_CONSOLE",
-					    "SL_ACCEL", "SL_SNAPSHOT", "SL_BOOT_KERNEL",
-					    "SL_BOOT_INITRD", "SL_BOOT_APPEND", NULL };
 	int sup, qemu, r;
 
 	r = sl_name_check(name, err);
@@ -837,7 +845,7 @@ int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err)
 
 		sl_step_end(name, SL_STEP_BOOT, sl_step_abandoned(name, SL_STEP_BOOT, &kv));
 	}
-	return sl_state_update(name, NULL, keys, err);
+	return sl_state_update(name, NULL, start_keys, err);
 }
 
 /* A process's proportional set size: what it costs, shared pages split. */
