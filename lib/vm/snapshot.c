@@ -587,16 +587,18 @@ bool sl_snapshot_abandoned(const char *name, struct sl_sweep *sw)
 static int snapshot_tmp(const char *final, char *dir, size_t len, char *abs_final, size_t alen,
 			struct sl_error *err)
 {
-	_cleanup_free_ char *d = strdup(final), *b = strdup(final), *parent = NULL;
+	_cleanup_free_ char *parent = NULL;
+	char d[4096], b[4096]; /* dirname() and basename() write into theirs */
 	struct stat st;
 
-	if (!d || !b)
-		return sl_error(err, -ENOMEM, "%s", strerror(ENOMEM));
-	if (lstat(final, &st) == 0 || errno != ENOENT)
-		return sl_error(err, errno == ENOENT || !errno ? -EEXIST : -errno,
-				"snapshot directory %s: %s", final,
-				errno == ENOENT || !errno ? "exists: a snapshot goes into a new one"
-							  : strerror(errno));
+	if ((size_t)snprintf(d, sizeof(d), "%s", final) >= sizeof(d))
+		return sl_error(err, -ENAMETOOLONG, "snapshot directory %s: too long", final);
+	snprintf(b, sizeof(b), "%s", final);
+	if (lstat(final, &st) == 0)
+		return sl_error(err, -EEXIST, "snapshot directory %s: exists: a snapshot goes into a new one",
+				final);
+	if (errno != ENOENT)
+		return sl_error(err, -errno, "snapshot directory %s: %s", final, strerror(errno));
 	if (!(parent = realpath(dirname(d), NULL)))
 		return sl_error(err, -errno, "snapshot directory %s: %s", final, strerror(errno));
 	if ((size_t)snprintf(dir, len, "%s.tmp-%d", final, (int)getpid()) >= len ||
