@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,10 +66,14 @@ void sl_child_clean(const int *keep, size_t nkeep)
 }
 
 /* In the child: its standard fds and environment as @s says, then the program. */
-static void __attribute__((noreturn)) child_exec(const struct sl_spawn *s, int capture)
+static void __attribute__((noreturn)) child_exec(const struct sl_spawn *s, int capture,
+						 pid_t parent)
 {
 	int nul = -1;
 
+	/* the parent may be gone already: then it never gets the signal */
+	if (s->die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+		_exit(127);
 	for (int i = 0; i < 3; i++) {
 		int fd = s->fd[i] == SL_SPAWN_CAPTURE ? capture : s->fd[i];
 
@@ -113,7 +118,7 @@ pid_t sl_spawn_start(const struct sl_spawn *s, int *capture)
 	bool cap = s->fd[0] == SL_SPAWN_CAPTURE || s->fd[1] == SL_SPAWN_CAPTURE ||
 		   s->fd[2] == SL_SPAWN_CAPTURE;
 	int p[2] = { -1, -1 }, e;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	*capture = -1;
 	if (cap && pipe2(p, O_CLOEXEC) < 0)
@@ -121,7 +126,7 @@ pid_t sl_spawn_start(const struct sl_spawn *s, int *capture)
 	fflush(NULL); /* not twice: the child's copy of stdio's buffers is never flushed */
 	pid = fork();
 	if (pid == 0)
-		child_exec(s, p[1]);
+		child_exec(s, p[1], self);
 	e = errno;
 	if (p[1] >= 0)
 		close(p[1]);

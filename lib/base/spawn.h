@@ -22,6 +22,7 @@ struct sl_spawn {
 	bool search;
 	int fd[3];		/* the child's 0, 1, 2: an fd of ours, or SL_SPAWN_* */
 	const char *const *env; /* "KEY=VALUE" set, "KEY" unset; NULL-ended; or NULL */
+	bool die_with_parent;	/* SIGKILL when the process (thread) that started it dies */
 };
 
 /* What the captured stream said: at most @max bytes, its head or its tail. */

@@ -123,8 +123,11 @@ static int print_cmd(FILE *f, const struct cmd *c, struct sl_error *err)
 static int run(const struct cmd *c, char *buf, size_t len)
 {
 	char path[4200];
+	/* it dies with the worker, as the worker with sl-up: a kill -9 of sl-up
+	 * leaves no boot going on for sl-gc to wait out */
 	struct sl_spawn sp = { path, c->argv, false, { SL_SPAWN_NULL, SL_SPAWN_NULL,
-						      SL_SPAWN_CAPTURE } };
+						      SL_SPAWN_CAPTURE },
+			       .die_with_parent = true };
 	/* the whole stream is read, whatever the step says: the last line counts */
 	struct sl_spawn_out o = { .max = len - 1, .keep_tail = true };
 	int r;

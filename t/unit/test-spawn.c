@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 void test_spawn_capture_status(void);
 void test_spawn_bounds(void);
 void test_spawn_timeout_env_null(void);
+void test_spawn_dies_with_parent(void);
 
 static int sh(const char *script, int out, int err_fd, const char *const *env,
 	      struct sl_spawn_out *o, int timeout_ms)
@@ -77,4 +80,39 @@ void test_spawn_timeout_env_null(void)
 	CHECK_STR(o.buf, "one two|unset|end\n");
 	free(o.buf);
 	unsetenv("SL_UNIT_B");
+}
+
+/* die_with_parent: a child whose starter is killed goes too (sl-up's worker and its sl-boot) */
+void test_spawn_dies_with_parent(void)
+{
+	char *argv[] = { "sleep", "30", NULL };
+	struct sl_spawn sp = { "sleep", argv, true, { SL_SPAWN_NULL, SL_SPAWN_NULL, SL_SPAWN_NULL },
+			       .die_with_parent = true };
+	int p[2], st, i;
+	pid_t mid, child = 0;
+
+	CHECK(pipe(p) == 0);
+	mid = fork();
+	if (mid == 0) {
+		int fd;
+		pid_t c = sl_spawn_start(&sp, &fd);
+
+		if (write(p[1], &c, sizeof(c)) != sizeof(c))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	CHECK(mid > 0);
+	close(p[1]);
+	CHECK(read(p[0], &child, sizeof(child)) == sizeof(child));
+	close(p[0]);
+	CHECK(child > 0 && kill(child, 0) == 0);
+	kill(mid, SIGKILL);
+	waitpid(mid, &st, 0);
+	/* reparented and reaped once the signal came: gone within a second or two */
+	for (i = 0; i < 200 && kill(child, 0) == 0; i++)
+		usleep(10000);
+	CHECK(i < 200);
+	if (i == 200)
+		kill(child, SIGKILL);
 }
