@@ -80,8 +80,6 @@ int sl_cli_main(sl_main_fn *fn, int argc, char **argv)
  */
 bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 {
-	int r;
-
 	switch (opt) {
 	case OPT_HELP:
 		fputs(cli->usage, stdout);
@@ -92,8 +90,8 @@ bool sl_cli_common(struct sl_cli *cli, int opt, const char *arg, char **argv)
 		cli->done = 0;
 		return true;
 	case OPT_ENV:
-		if ((r = sl_input_env_file(&cli->in, arg, cli->err)) < 0)
-			cli->done = sl_error_wrap(cli->err, r == -EINVAL ? r : -EINVAL, "--env");
+		if (sl_input_env_file(&cli->in, arg, cli->err) < 0)
+			cli->done = sl_error_wrap(cli->err, -EINVAL, "--env"); /* bad input, whatever the cause */
 		return true;
 	case OPT_JSON:
 		cli->json = true;
