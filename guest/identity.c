@@ -111,24 +111,46 @@ static int readdress(const char *ip, const char *prefix, const char *gw)
 	return r;
 }
 
+/*
+ * resolv.conf rewritten only when it says something else: a clone's name
+ * servers are mostly its template's, and a first write costs a restored
+ * guest ~25 ms of kernel and libc code translated afresh (TCG), a read ~5.
+ */
 static int write_resolv(const char *dns)
 {
-	FILE *f = fopen("/etc/resolv.conf", "we");
-	char *list = strdup(dns), *save = NULL;
-	int r = 0;
+	char want[1024], have[sizeof(want) + 1];
+	size_t n = 0, len;
+	ssize_t got = -1;
+	int fd;
 
-	if (!f || !list) {
-		free(list);
-		if (f)
-			fclose(f);
-		return fail("/etc/resolv.conf");
+	for (const char *s = dns; *s; s += len + (s[len] == ',')) {
+		len = strcspn(s, ",");
+		if (!len)
+			continue;
+		if (n + sizeof("nameserver \n") + len > sizeof(want)) {
+			errno = E2BIG;
+			return fail("/etc/resolv.conf");
+		}
+		/* no printf: its code is translated afresh too */
+		memcpy(want + n, "nameserver ", 11);
+		memcpy(want + n + 11, s, len);
+		want[n + 11 + len] = '\n';
+		n += 12 + len;
 	}
-	for (char *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save))
-		fprintf(f, "nameserver %s\n", s);
-	free(list);
-	if (fclose(f) != 0)
-		r = fail("/etc/resolv.conf");
-	return r;
+	fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got = read(fd, have, sizeof(have));
+		close(fd);
+	}
+	if (got == (ssize_t)n && !memcmp(have, want, n))
+		return 0;
+	fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail("/etc/resolv.conf");
+	got = write(fd, want, n);
+	if (close(fd) < 0 || got != (ssize_t)n)
+		return fail("/etc/resolv.conf");
+	return 0;
 }
 
 /**

@@ -373,6 +373,8 @@ static void handle(const struct sl_frame *f)
 				send_frame(SL_EXIT, f->chan, (const uint8_t[]){ 0, 0 }, 2);
 			else
 				send_frame(SL_ERROR, f->chan, why, strlen(why));
+			/* the host waits for this answer; the log line can wait */
+			sl_buf_flush(&outq, port);
 			logmsg("identity %s", why[0] ? why : "set");
 		}
 		break;

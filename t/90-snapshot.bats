@@ -19,7 +19,7 @@ setup_file() {
 	inhost sl-boot start "$T" >/dev/null
 	inhost sl-boot snapshot "$T" "$SNAP" >"$BATS_FILE_TMPDIR/snap.out"
 	inhost sl-boot start "$C1" --from "$SNAP" >"$BATS_FILE_TMPDIR/c1.out"
-	inhost sl-boot start "$C2" --from "$SNAP" >/dev/null
+	inhost sl-boot start "$C2" --from "$SNAP" --dns 198.51.100.53,203.0.113.53 >/dev/null
 }
 teardown_file() {
 	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
@@ -66,6 +66,9 @@ in_vm() { inhost sl-exec "$@"; }
 	r1=$(in_vm "$C1" -- sh -c 'head -c 16 /dev/urandom | od -An -tx1')
 	r2=$(in_vm "$C2" -- sh -c 'head -c 16 /dev/urandom | od -An -tx1')
 	[ "$u1" != "$u2" ] && [ "$r1" != "$r2" ] || false
+	# name servers: C1 has the template's (the default), C2 its own
+	[ "$(in_vm "$C1" -- cat /etc/resolv.conf)" = "$(printf 'nameserver 8.8.8.8\nnameserver 1.1.1.1')" ]
+	[ "$(in_vm "$C2" -- cat /etc/resolv.conf)" = "$(printf 'nameserver 198.51.100.53\nnameserver 203.0.113.53')" ]
 	# a clone's QEMU costs a fraction of a cold one: unwritten pages are the snapshot's
 	local pt pc
 	pt=$(inhost sl-boot status "$T" | sed -n 's/^SL_PSS_KB=//p')

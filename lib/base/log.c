@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 const char *sl_prog = "sl";
 bool sl_verbose;
+static long long started_ms; /* debug lines say how long after the start */
 
 /**
  * sl_log_init() - name diagnostics after the program, as ip(8) does
@@ -20,6 +22,7 @@ void sl_log_init(const char *argv0)
 	sl_prog = s ? s + 1 : argv0;
 	if (getenv("SL_DEBUG"))
 		sl_verbose = true;
+	started_ms = sl_now_ms();
 }
 
 static void vlog(const char *level, const char *fmt, va_list ap)
@@ -89,10 +92,13 @@ void sl_debug(const char *fmt, ...)
 {
 	va_list ap;
 
+	char level[48];
+
 	if (!sl_verbose)
 		return;
+	snprintf(level, sizeof(level), "debug: +%lld ms: ", sl_now_ms() - started_ms);
 	va_start(ap, fmt);
-	vlog("debug: ", fmt, ap);
+	vlog(level, fmt, ap);
 	va_end(ap);
 }
 

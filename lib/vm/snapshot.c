@@ -33,6 +33,7 @@
 
 #include "agent.h"
 #include "fault.h"
+#include "log.h"
 #include "cidr.h"
 #include "name.h"
 #include "proto.h"
@@ -897,6 +898,7 @@ int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err)
 
 	if ((r = sl_qmp_open(&q, name, (int)timeout_s * 1000, err)) < 0)
 		return r;
+	sl_debug("%s: QEMU's monitor answers", name);
 	if (path_in(p, sizeof(p), dir, SL_SNAP_STATE) < 0 ||
 	    (sfd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		r = sl_error(err, -EIO, "%s: %s", p, strerror(errno));
@@ -931,6 +933,7 @@ int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err)
 		json_object_object_get_ex(ret, "status", &s);
 		st = s ? json_object_get_string(s) : "";
 		if (!strcmp(st, "running")) {
+			sl_debug("%s: its state loaded, the guest runs", name);
 			json_object_put(ret);
 			break;
 		}

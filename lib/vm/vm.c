@@ -776,12 +776,15 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	}
 	if (r < 0)
 		return r;
+	sl_debug("%s: the agent answered", c->name);
 	if (c->from && sl_fault("restored", c->name))
 		raise(SIGSTOP);
 	if (c->from && (r = sl_guest_identity_set(c, err)) < 0) {
 		sl_boot_stop(c->name, 0, NULL);
 		return r;
 	}
+	if (c->from)
+		sl_debug("%s: the guest took its identity", c->name);
 	return record_start(c, &manifest, accel, boot + 1, dir, out, err);
 }
 
