@@ -178,10 +178,10 @@ unit: t/unit/unit-tests
 # (what the guest sends the supervisor), copy-out (the guest's tar stream),
 # egress entries and denied packets' headers, env files, the config
 # loader, the resolver's DNS messages, the denial log lines, CNI results
-# and sl-cni's network configs (what users, env files, guests, upstream
-# servers, plugins and runtimes write).
+# and sl-cni's network configs, sl-exec forward's specs (what users, env
+# files, guests, upstream servers, plugins and runtimes write).
 FUZZ_SECONDS ?= 12
-FUZZ_TARGETS := frame copy entry env config dns denial cni cniconf
+FUZZ_TARGETS := frame copy entry env config dns denial cni cniconf forward
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE $(LIB_INC) -fsanitize=fuzzer,address,undefined
 fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/base/proto.c lib/base/proto.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/base/proto.c
@@ -205,7 +205,7 @@ build/fuzz/%.o: lib/%.c $(LIB_HDR)
 build/fuzz/libsl-fuzz.a: $(FUZZ_LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
-fuzz/denial-fuzz fuzz/cni-fuzz fuzz/cniconf-fuzz fuzz/config-fuzz: fuzz/%-fuzz: fuzz/%-fuzz.c \
+fuzz/denial-fuzz fuzz/cni-fuzz fuzz/cniconf-fuzz fuzz/config-fuzz fuzz/forward-fuzz: fuzz/%-fuzz: fuzz/%-fuzz.c \
 		build/fuzz/libsl-fuzz.a $(LIB_HDR)
 	clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ $< \
 		build/fuzz/libsl-fuzz.a $(LDLIBS)

@@ -47,6 +47,9 @@ int sl_forward_parse(const char *spec, struct sl_fwd *f, struct sl_error *err)
 	    !rp || rp > 65535 || !rend || *rend || inet_pton(AF_INET, f->bind, &f->sa.sin_addr) != 1)
 		return sl_error(err, -EINVAL, "bad forward '%s': want [BIND:]LPORT:HOST:RPORT",
 				spec);
+	if (strlen(end + 1) >= sizeof(f->target))
+		return sl_error(err, -EINVAL, "bad forward: HOST:RPORT is over %zu bytes",
+				sizeof(f->target) - 1);
 	f->lport = (unsigned)lport;
 	snprintf(f->target, sizeof(f->target), "%s", end + 1);
 	f->sa.sin_port = htons((uint16_t)f->lport);

@@ -33,4 +33,14 @@ void test_forward_parse(void)
 		CHECK(sl_forward_parse(bad[i], &f, &err) == -EINVAL);
 		CHECK(strstr(err.msg, "want [BIND:]LPORT:HOST:RPORT") != NULL);
 	}
+	{
+		/* a HOST too long for the request is refused, not cut (the fuzzer's find) */
+		char spec[400];
+
+		snprintf(spec, sizeof(spec), "8080:%0*d:80", (int)sizeof(f.target), 0);
+		CHECK(sl_forward_parse(spec, &f, &err) == -EINVAL);
+		CHECK(strstr(err.msg, "HOST:RPORT is over") != NULL);
+		snprintf(spec, sizeof(spec), "8080:%0*d:80", (int)sizeof(f.target) - 4, 0);
+		CHECK(sl_forward_parse(spec, &f, &err) == 0 && strlen(f.target) == sizeof(f.target) - 1);
+	}
 }
