@@ -122,6 +122,14 @@ in_sd() { # run in the daemons' mount namespace (their /run, /sys)
 	links_up
 	! grep -q "systemd-networkd runs here" <<<"$output" || false
 	local l
+	# networkd judges each link in its own time: wait for all three
+	for _ in $(seq 100); do
+		for l in "$G-1" "${P}br" "$TAPVM"; do
+			grep -q "^$l: State changed: initialized -> unmanaged" "$SD/networkd.log" || break
+		done
+		grep -q "^$l: State changed: initialized -> unmanaged" "$SD/networkd.log" && break
+		sleep 0.1
+	done
 	for l in "$G-1" "${P}br" "$TAPVM"; do
 		grep -q "^$l: State changed: initialized -> unmanaged" "$SD/networkd.log"
 		! grep -q "^$l: Configuring with" "$SD/networkd.log" || false
