@@ -11,6 +11,11 @@ const char *sl_prog = "sl";
 bool sl_verbose;
 static long long started_ms; /* debug lines say how long after the start */
 
+__attribute__((constructor)) static void mark_start(void)
+{
+	started_ms = sl_now_ms();
+}
+
 /**
  * sl_log_init() - name diagnostics after the program, as ip(8) does
  * @argv0: argv[0] of the tool
@@ -22,7 +27,6 @@ void sl_log_init(const char *argv0)
 	sl_prog = s ? s + 1 : argv0;
 	if (getenv("SL_DEBUG"))
 		sl_verbose = true;
-	started_ms = sl_now_ms();
 }
 
 static void vlog(const char *level, const char *fmt, va_list ap)
