@@ -65,8 +65,9 @@ else
 SUPERVISE_LINK := -static
 endif
 
-# The run dir's daemon (lib/net/egressd.h), started by sl-egress apply.
-DAEMONS := libexec/sl-egressd
+# The run dir's daemon (lib/net/egressd.h), started by sl-egress apply, and
+# copy-out's unpacker (lib/vm/copy.c), run by sl-exec cp.
+DAEMONS := libexec/sl-egressd libexec/sl-unpack
 
 all: $(BINS) libexec/sl-supervise $(DAEMONS) $(MANS) guest
 
@@ -185,8 +186,8 @@ FUZZ_TARGETS := frame copy entry env config dns denial cni cniconf forward
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE $(LIB_INC) -fsanitize=fuzzer,address,undefined
 fuzz/frame-fuzz: fuzz/frame-fuzz.c lib/base/proto.c lib/base/proto.h
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/frame-fuzz.c lib/base/proto.c
-fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/vm/copy.c lib/vm/copy.h lib/base/error.c lib/base/error.h
-	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/vm/copy.c lib/base/error.c -larchive
+fuzz/copy-fuzz: fuzz/copy-fuzz.c lib/vm/copy.c lib/vm/copy.h lib/base/error.c lib/base/error.h lib/base/file.c
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/copy-fuzz.c lib/vm/copy.c lib/base/error.c lib/base/file.c -larchive
 fuzz/entry-fuzz: fuzz/entry-fuzz.c lib/policy/policy.c lib/policy/policy.h lib/base/cidr.c lib/base/log.c lib/base/error.c
 	clang $(FUZZ_CFLAGS) -o $@ fuzz/entry-fuzz.c lib/policy/policy.c lib/base/cidr.c lib/base/log.c lib/base/error.c
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for copy-out (lib/vm/copy.c): a tar stream as a hostile
+ * libFuzzer target for copy-out (lib/vm/copy.c, as libexec/sl-unpack runs
+ * it): a tar stream as a hostile
  * guest could send it, unpacked into a scratch directory, and then the
  * promise checked: nothing but regular files, directories and links,
  * no set-id or sticky bit, no link that leads out, nothing outside.
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "file.h"
 
 static char top[PATH_MAX];
 
@@ -41,7 +43,6 @@ static int vet(const char *path, const struct stat *st, int flag, struct FTW *ft
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct sl_copy_limits lim = { .max_bytes = 1 << 20, .max_entries = 64 };
-	struct sl_copy_result res;
 	struct sl_error err; /* its messages are built from the stream: formatted here too */
 	char dir[] = "/tmp/sl-copy-fuzz.XXXXXX", inner[PATH_MAX];
 	int fd = memfd_create("tar", 0);
@@ -53,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(inner, sizeof(inner), "%s/in", dir);
 	if (mkdir(inner, 0700) < 0 || !realpath(inner, top))
 		abort();
-	sl_copy_extract(fd, inner, "loot", &lim, &res, &err);
+	sl_copy_unpack(fd, inner, "loot", &lim, &err);
 	close(fd);
 	nftw(dir, vet, 16, FTW_PHYS);
 	{
@@ -64,6 +65,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (lstat(beside, &st) == 0)
 			abort();
 	}
-	sl_copy_remove_tree(dir);
+	sl_remove_tree(dir);
 	return 0;
 }

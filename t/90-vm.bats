@@ -100,6 +100,13 @@ teardown_file() {
 	# a bad copy is an error, not a silent success
 	run inhost sl-exec cp "$VM:/no/such/file" "$BATS_TEST_TMPDIR/out/x"
 	[ "$status" -ne 0 ]
+	# copy-out unpacks in libexec/sl-unpack: sl-exec itself loads no libarchive
+	ldd "$TOP/libexec/sl-unpack" | grep -q libarchive
+	! ldd "$TOP/bin/sl-exec" | grep -q libarchive || false
+	SL_LIBEXEC_DIR="$BATS_TEST_TMPDIR" run -1 inhost sl-exec cp "$VM:/root/tree" "$BATS_TEST_TMPDIR/none"
+	grep -q "no sl-unpack at $BATS_TEST_TMPDIR/sl-unpack: run make, or set SL_LIBEXEC_DIR: nothing copied" <<<"$output"
+	[ ! -e "$BATS_TEST_TMPDIR/none" ]
+	[ -z "$(find "$BATS_TEST_TMPDIR" -maxdepth 1 -name '.sl-cp.*')" ]
 }
 
 # Nothing special, set-id or foreign-owned may appear anywhere under $1.

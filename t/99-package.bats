@@ -35,6 +35,7 @@ setup_file() {
 	grep -q "\./usr/share/man/man8/sl-cni\.8\.gz$" <<<"$tools"
 	grep -q "\./usr/libexec/sltools/sl-supervise$" <<<"$tools"
 	grep -q "\./usr/libexec/sltools/sl-egressd$" <<<"$tools"
+	grep -q "\./usr/libexec/sltools/sl-unpack$" <<<"$tools"
 	grep -q "\./usr/share/man/man7/sltools\.7\.gz$" <<<"$tools"
 	grep -q "\./usr/lib/systemd/system/sl-up@\.service$" <<<"$tools"
 	grep -q "\./usr/lib/systemd/system/sltools-gc\.service$" <<<"$tools"

@@ -9,5 +9,6 @@
 
 int sl_read_file(const char *path, size_t max, bool nofollow, const char *what, char **text,
 		 size_t *len, struct sl_error *err);
+int sl_remove_tree(const char *path);
 
 #endif

@@ -63,6 +63,10 @@ int sl_state_list(char ***names, size_t *n, struct sl_error *err);
 int sl_state_torn(struct sl_sweep *sw);
 int sl_state_purge(const char *name, struct sl_error *err);
 int sl_self_dir(char *buf, size_t len);
+/* Where make install puts the helpers (the Makefile says; this is its default). */
+#ifndef SL_LIBEXEC_DIR
+#define SL_LIBEXEC_DIR "/usr/local/libexec/sltools"
+#endif
 int sl_locate(char *buf, size_t len, const char *env, const char *rel, const char *installed,
 	      const char *file);
 void sl_strv_free(char **v, size_t n);

@@ -20,9 +20,6 @@
 #include "state.h"
 #include "util.h"
 
-#ifndef SL_LIBEXEC_DIR
-#define SL_LIBEXEC_DIR "/usr/local/libexec/sltools"
-#endif
 /* How long a tool waits for a new daemon to say it is ready, and for a reply. */
 #define READY_MS 10000
 #define REPLY_S 10

@@ -2,7 +2,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,7 +204,8 @@ static int copy_data(struct archive *in, struct archive *out, const char *path,
  * symlinks that stay inside it are made; everything is owned by the
  * caller, with no set-id or sticky bit. The first member that breaks a
  * rule stops the copy: the caller removes @dir (sl_copy_remove_tree()).
- * Reading stops at the archive's end marker; the caller drains what follows.
+ * Reading stops at the archive's end marker; the caller drains what follows
+ * (sl_copy_unpack()).
  *
  * Return: 0, -EPERM (a refused member), -EFBIG (a limit), -EIO, -ENOMEM
  */
@@ -280,26 +280,37 @@ done:
 	return r;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
-}
+/* What may follow a tar's end marker (busybox pads to 10 KiB records). */
+#define TRAILER_MAX (1u << 20)
 
 /**
- * sl_copy_remove_tree() - remove a directory tree, never following a link
- * @path: the tree
+ * sl_copy_unpack() - sl_copy_extract(), then the rest of the stream drained
+ * @fd: the stream, read to its end
+ * @dir: an empty directory of ours, where the copy is made
+ * @root: the one top-level name the stream may hold
+ * @lim: bounds on bytes and entries
+ * @err: the reason, when it fails
  *
- * Return: 0, or -errno
+ * A stream is refused whole when more than padding follows its end marker.
+ *
+ * Return: as sl_copy_extract(), or -EFBIG for what follows the end
  */
-int sl_copy_remove_tree(const char *path)
+int sl_copy_unpack(int fd, const char *dir, const char *root, const struct sl_copy_limits *lim,
+		   struct sl_error *err)
 {
-	struct stat st;
+	struct sl_copy_result res;
+	char b[16384];
+	size_t left = TRAILER_MAX;
+	ssize_t n;
+	int r = sl_copy_extract(fd, dir, root, lim, &res, err);
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path) < 0 ? -errno : 0;
-	return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
+	if (r < 0)
+		return r;
+	while ((n = read(fd, b, sizeof(b))) > 0) {
+		if ((size_t)n > left)
+			return sl_error(err, -EFBIG, "more than %u bytes after the archive's end",
+					TRAILER_MAX);
+		left -= (size_t)n;
+	}
+	return 0;
 }

@@ -30,6 +30,7 @@ int sl_copy_extract(int fd, const char *dir, const char *root,
 		    const struct sl_copy_limits *lim, struct sl_copy_result *res,
 		    struct sl_error *err);
 
-int sl_copy_remove_tree(const char *path);
+int sl_copy_unpack(int fd, const char *dir, const char *root, const struct sl_copy_limits *lim,
+		   struct sl_error *err);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sl-exec cp: a copy into or out of a VM through its agent, as a tar
- * stream; what comes out is unpacked by copy.c, never by tar(1) as root.
+ * stream; what comes out is unpacked by copy.c in libexec/sl-unpack,
+ * never by tar(1) as root.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -16,7 +17,9 @@
 #include "copy.h"
 #include "cp.h"
 #include "error.h"
+#include "file.h"
 #include "spawn.h"
+#include "state.h"
 #include "util.h"
 
 /*
@@ -128,35 +131,40 @@ static int copy_in(const char *src, const char *name, const char *dst, struct sl
 struct extract_job {
 	const char *dir, *root;
 	struct sl_copy_limits lim;
-	struct sl_copy_result res;
 	struct sl_error err; /* why it stopped */
 	int r;
 };
 
-/* What may follow a tar's end marker (busybox pads to 10 KiB records). */
-#define TRAILER_MAX (1u << 20)
-
-/* The guest's tar stream, unpacked as it comes (struct sl_agent_reader). */
+/*
+ * The guest's tar stream, unpacked as it comes (struct sl_agent_reader) by
+ * libexec/sl-unpack: libarchive is loaded only by a copy out, not by
+ * every sl-exec, and the code the stream reaches runs in a process apart.
+ */
 static void extract(void *p, int fd)
 {
 	struct extract_job *j = p;
+	char path[4096], bytes[24], entries[24];
+	char *argv[] = { "sl-unpack", (char *)j->dir, (char *)j->root, bytes, entries, NULL };
+	struct sl_spawn sp = { path, argv, false, { fd, SL_SPAWN_NULL, SL_SPAWN_CAPTURE } };
+	struct sl_spawn_out o = { .max = 1024 };
+	int st;
 
-	j->r = sl_copy_extract(fd, j->dir, j->root, &j->lim, &j->res, &j->err);
-	if (j->r == 0) {
-		char b[16384];
-		size_t left = TRAILER_MAX;
-		ssize_t n;
-
-		while ((n = read(fd, b, sizeof(b))) > 0) {
-			if ((size_t)n > left) {
-				j->r = sl_error(&j->err, -EFBIG,
-						"more than %u bytes after the archive's end",
-						TRAILER_MAX);
-				break;
-			}
-			left -= (size_t)n;
-		}
+	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)j->lim.max_bytes);
+	snprintf(entries, sizeof(entries), "%llu", (unsigned long long)j->lim.max_entries);
+	if (sl_locate(path, sizeof(path), "SL_LIBEXEC_DIR", "../libexec", SL_LIBEXEC_DIR,
+		      "sl-unpack") < 0 || access(path, X_OK) < 0) {
+		j->r = sl_error(&j->err, -ENOENT, "no sl-unpack at %s: run make, or set SL_LIBEXEC_DIR",
+				path);
+	} else if ((st = sl_spawn_run(&sp, &o, -1)) != 0) {
+		if (o.buf)
+			o.buf[strcspn(o.buf, "\n")] = '\0';
+		if (st == 1 && o.buf && *o.buf)
+			j->r = sl_error(&j->err, -EPERM, "%s", o.buf);
+		else
+			j->r = sl_error(&j->err, st < 0 ? st : -EIO, "sl-unpack failed (%s %d)",
+					st < 0 ? "error" : "status", st);
 	}
+	free(o.buf);
 	/* Closed early on a refusal: the relay sees EPIPE and stops the guest's tar. */
 	close(fd);
 }
@@ -186,7 +194,7 @@ static int out_place(const char *dst, const char *base, struct out_place *o, str
 
 /*
  * Copy out of the guest. What it sends is a tar stream from a hostile
- * writer: it is unpacked by lib/vm/copy.c, never by tar(1) as root, into a
+ * writer: it is unpacked by lib/vm/copy.c (in sl-unpack), never by tar(1) as root, into a
  * private directory beside the destination, and moved into place only
  * when every member passed, and its checksums match the guest's file.
  */
@@ -227,10 +235,10 @@ static int copy_out(const char *name, const char *src, const char *dst,
 			      "copy: what came from %s:%s differs from it (or cannot be "
 			      "checked): nothing copied to %s",
 			      name, src, o.final);
-	else if (rc == 0 && (sl_copy_remove_tree(o.final) < 0 || rename(o.from, o.final) < 0))
+	else if (rc == 0 && (sl_remove_tree(o.final) < 0 || rename(o.from, o.final) < 0))
 		rc = sl_error(err, -errno, "copy: cannot put the copy at %s: %s", o.final,
 			      strerror(errno));
-	sl_copy_remove_tree(o.tmp);
+	sl_remove_tree(o.tmp);
 	return rc;
 }
 

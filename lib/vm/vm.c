@@ -404,9 +404,6 @@ static int check_file(const char *what, const char *path, struct sl_error *err)
 
 /* Fixed fd numbers across the exec of the supervisor (supervisor.h). */
 
-#ifndef SL_LIBEXEC_DIR
-#define SL_LIBEXEC_DIR "/usr/local/libexec/sltools"
-#endif
 static char supervisor_path[4096];
 
 /* sl-supervise next to a checkout's bin/ (../libexec), else where make install put it. */
