@@ -5,6 +5,7 @@
 # serve the next request.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
 	setup_host
@@ -84,4 +85,31 @@ teardown() {
 	[ "$status" -eq 255 ]
 	grep -q "the guest agent stopped answering" <<<"$output"
 	grep -q "the guest agent did not answer for" "$SL_RUN_DIR/$P-1/supervisor.log"
+}
+
+@test "copy-out's unpacker, which reads the guest's tar stream, runs with no capability and no new privileges" {
+	local pid st w dir="$BATS_TEST_TMPDIR/unpack"
+	mkdir -m 0700 "$dir"
+	# a stream that never comes: sl-unpack waits in its first read (a FIFO
+	# we hold open for writing, read-write so that opening it does not block)
+	mkfifo "$BATS_TEST_TMPDIR/stream"
+	exec {w}<>"$BATS_TEST_TMPDIR/stream" # (not fd 3: bats' own)
+	"$TOP/libexec/sl-unpack" "$dir" loot 1000 10 <"$BATS_TEST_TMPDIR/stream" &
+	pid=$!
+	for _ in $(seq 50); do
+		grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$pid/status" 2>/dev/null && break
+		sleep 0.1
+	done
+	st=$(cat "/proc/$pid/status")
+	kill "$pid"
+	exec {w}>&-
+	echo "$st" | grep -E "^(Uid|Cap|NoNewPrivs)" >&2
+	grep -q "^NoNewPrivs:[[:space:]]*1$" <<<"$st"
+	grep -q "^CapEff:[[:space:]]*0000000000000000$" <<<"$st"
+	grep -q "^CapPrm:[[:space:]]*0000000000000000$" <<<"$st"
+	grep -q "^CapBnd:[[:space:]]*0000000000000000$" <<<"$st"
+	# bad use: 2, one line
+	run -2 "$TOP/libexec/sl-unpack" "$dir" loot 1k 10
+	[ "${#lines[@]}" -eq 1 ]
+	grep -q "usage: sl-unpack DIR ROOT MAX_BYTES MAX_ENTRIES" <<<"$output"
 }
