@@ -95,7 +95,6 @@ void sl_check(int *count, const char *fmt, ...)
 void sl_debug(const char *fmt, ...)
 {
 	va_list ap;
-
 	char level[48];
 
 	if (!sl_verbose)

@@ -203,7 +203,7 @@ static int copy_data(struct archive *in, struct archive *out, const char *path,
  * Only regular files, directories, hard links to files of the copy and
  * symlinks that stay inside it are made; everything is owned by the
  * caller, with no set-id or sticky bit. The first member that breaks a
- * rule stops the copy: the caller removes @dir (sl_copy_remove_tree()).
+ * rule stops the copy: the caller removes @dir (sl_remove_tree()).
  * Reading stops at the archive's end marker; the caller drains what follows
  * (sl_copy_unpack()).
  *
