@@ -9,29 +9,11 @@
 # Usage: bench/boot.sh [RUNS]   (default 5). Run as root after `make`.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-export PATH="$top/bin:$PATH"
 runs=${1:-5}
-host="slboot$$" vm="bb$(($$ % 10000))-1"
-export SL_RUN_DIR
-SL_RUN_DIR=$(mktemp -d /tmp/sl-bench.XXXXXX)
-cleanup() {
-	inhost sl-boot stop "$vm" --timeout 5 >/dev/null 2>&1 || true
-	inhost sl-netns del "$vm" >/dev/null 2>&1 || true
-	ip netns del "$host" 2>/dev/null || true
-	rm -rf "$SL_RUN_DIR"
-}
-trap cleanup EXIT
-inhost() { nsenter --net="/run/netns/$host" "$@"; }
-now() { date +%s%N; }
+tag=bb
+. "$top/bench/one-vm.sh"
 ms() { awk -v ns="$1" 'BEGIN { printf "%.1f", ns / 1e6 }'; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
-ip netns add "$host"
-inhost sysctl -qw net.ipv4.ip_forward=1
-inhost sl-ipam alloc --range 169.254.100.0/22 "$vm" >/dev/null
-inhost sl-netns add "$vm" >/dev/null
-inhost sl-veth add "$vm" >/dev/null
-inhost sl-tap add "$vm" >/dev/null
 
 # QEMU's command line as sl-boot builds it, with the agent port left unconnected.
 inhost sl-boot start "$vm" >/dev/null 2>&1

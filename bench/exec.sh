@@ -11,26 +11,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 other=$(cd "${1:?usage: bench/exec.sh OTHER_CHECKOUT [RUNS]}" && pwd)
 runs=${2:-41}
 [ -x "$other/bin/sl-exec" ] || { echo "$0: no $other/bin/sl-exec: build it first" >&2; exit 2; }
-export PATH="$top/bin:$PATH"
-host="slexec$$" vm="ex$(($$ % 10000))-1"
-export SL_RUN_DIR
-SL_RUN_DIR=$(mktemp -d /tmp/sl-bench.XXXXXX)
-inhost() { nsenter --net="/run/netns/$host" "$@"; }
-cleanup() {
-	inhost sl-boot stop "$vm" --timeout 2 >/dev/null 2>&1 || true
-	inhost sl-netns del "$vm" >/dev/null 2>&1 || true
-	ip netns del "$host" 2>/dev/null || true
-	rm -rf "$SL_RUN_DIR"
-}
-trap cleanup EXIT
-now() { date +%s%N; }
+tag=ex
+. "$top/bench/one-vm.sh"
 median() { sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] / 1e6 }'; }
 
-ip netns add "$host"
-inhost sl-ipam alloc --range 169.254.100.0/22 "$vm" >/dev/null
-inhost sl-netns add "$vm" >/dev/null
-inhost sl-veth add "$vm" >/dev/null
-inhost sl-tap add "$vm" >/dev/null
 inhost sl-boot start "$vm" >/dev/null 2>&1
 
 declare -A start trip
