@@ -185,8 +185,13 @@ static void file_id(const struct stat *st, char *buf, size_t len)
 		 (intmax_t)st->st_size, (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
 }
 
-/* Record @path's identity and hash under KEY_ID and KEY_SHA256. */
-static int record_file(struct sl_kv *m, const char *key, const char *path, struct sl_error *err)
+/*
+ * Record @path's identity under KEY_ID and, unless @quick, its hash under
+ * KEY_SHA256. Without the hash only the file itself can be restored, not a
+ * copy of it: enough for a snapshot restored at once and removed (a fork).
+ */
+static int record_file(struct sl_kv *m, const char *key, const char *path, bool quick,
+		       struct sl_error *err)
 {
 	char hex[SHA_HEX], id[128], k[64];
 	struct stat st;
@@ -194,13 +199,14 @@ static int record_file(struct sl_kv *m, const char *key, const char *path, struc
 
 	if (stat(path, &st) < 0)
 		return sl_error(err, -errno, "%s: %s", path, strerror(errno));
-	if ((r = sha256_file(path, hex, err)) < 0)
+	if (!quick && (r = sha256_file(path, hex, err)) < 0)
 		return r;
 	file_id(&st, id, sizeof(id));
 	snprintf(k, sizeof(k), "%s_ID", key);
 	r = sl_kv_set(m, k, id);
 	snprintf(k, sizeof(k), "%s_SHA256", key);
-	r |= sl_kv_set(m, k, hex);
+	if (!quick)
+		r |= sl_kv_set(m, k, hex);
 	return r ? -ENOMEM : 0;
 }
 
@@ -227,7 +233,7 @@ static int same_file(const struct sl_kv *m, const char *key, const char *path, b
 	}
 	snprintf(k, sizeof(k), "%s_SHA256", key);
 	if (!(want = sl_kv_get(m, k)))
-		return sl_error(err, -EINVAL, "the snapshot's manifest has no %s", k);
+		return 0; /* a quick snapshot's: only the file itself will do */
 	if ((r = sha256_file(path, hex, err)) < 0)
 		return r;
 	*same = !strcmp(hex, want);
@@ -376,6 +382,16 @@ static int save_paused(struct sl_qmp *q, int qemu, const char *dir, bool ram_sha
 	json_object_put(caps);
 	if (r < 0)
 		return r;
+	/*
+	 * QEMU paces a migration to 128 MiB/s by default, for a guest that
+	 * runs on while it is sent over a network; this one is paused and
+	 * goes into a file, as fast as it can.
+	 */
+	caps = json_tokener_parse("{\"max-bandwidth\":1099511627776}");
+	r = sl_qmp_simple(q, "migrate-set-parameters", caps, err);
+	json_object_put(caps);
+	if (r < 0)
+		return r;
 	caps = json_tokener_parse("{\"fdname\":\"sl-state\"}");
 	r = sl_qmp_cmd(q, "getfd", caps, sfd, &ret, err);
 	json_object_put(caps);
@@ -424,6 +440,7 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 		    unsigned flags, struct sl_error *err)
 {
 	char exe[64], bin[4096];
+	bool quick = flags & SL_SNAP_QUICK;
 	ssize_t n;
 	int r = 0;
 
@@ -442,8 +459,8 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 	r |= sl_kv_set(m, "SL_RAM", l->ram_shared ? SL_SNAP_MEMORY : SL_SNAP_STATE);
 	if (r)
 		return -ENOMEM;
-	if ((r = record_file(m, "SL_KERNEL", l->kernel, err)) < 0 ||
-	    (r = record_file(m, "SL_INITRD", l->initrd, err)) < 0)
+	if ((r = record_file(m, "SL_KERNEL", l->kernel, quick, err)) < 0 ||
+	    (r = record_file(m, "SL_INITRD", l->initrd, quick, err)) < 0)
 		return r;
 	/*
 	 * The QEMU that runs it: a state loads only into the QEMU that saved
@@ -456,7 +473,6 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 	bin[n] = '\0';
 	{
 		struct stat a, b;
-		char id[128];
 
 		if (stat(exe, &a) < 0)
 			return sl_error(err, -errno, "%s: %s", exe, strerror(errno));
@@ -468,11 +484,7 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 					name, bin);
 		if (sl_kv_set(m, "SL_QEMU", bin) < 0)
 			return -ENOMEM;
-		if (!(flags & SL_SNAP_QUICK))
-			return record_file(m, "SL_QEMU", bin, err);
-		/* restored at once by the same QEMU: no hash */
-		file_id(&a, id, sizeof(id));
-		return sl_kv_set(m, "SL_QEMU_ID", id) < 0 ? -ENOMEM : 0;
+		return record_file(m, "SL_QEMU", bin, quick, err);
 	}
 }
 
@@ -617,8 +629,9 @@ static int snapshot_tmp(const char *final, char *dir, size_t len, char *abs_fina
  *	 is made as DIR.tmp-PID beside it and renamed into place whole, so
  *	 that nobody (another sl-up restoring from a template) sees half of one
  * @flags: SL_SNAP_STOP: stop the VM after, instead of letting it run on;
- *	   SL_SNAP_QUICK: no SHA-256 of the RAM file (a snapshot restored at
- *	   once and removed: a fork), so a copy of it cannot be checked
+ *	   SL_SNAP_QUICK: no SHA-256 of any file, their identity only (a
+ *	   snapshot restored at once and removed: a fork), so a copy of it
+ *	   cannot be checked and is refused
  * @out: SL_SNAPSHOT (the directory), SL_PAUSED_MS, SL_STATE_BYTES
  * @err: why, when it fails
  *
@@ -637,9 +650,9 @@ int sl_snapshot_make(const char *name, const char *final, unsigned flags, struct
 	_cleanup_step_ struct sl_step step = { name, SL_STEP_SNAPSHOT, -1 };
 	struct sl_qmp q = { .fd = -1 };
 	struct qemu_line l;
-	bool running = false;
+	bool running = false, quick = flags & SL_SNAP_QUICK;
 	long long t0;
-	char p[4200], hex[SHA_HEX], dir[4200], abs_final[4200];
+	char p[4200], dir[4200], abs_final[4200];
 	int sup, qemu, r, rc;
 
 	if ((r = sl_name_check(name, err)) < 0)
@@ -671,25 +684,11 @@ int sl_snapshot_make(const char *name, const char *final, unsigned flags, struct
 	rc = sl_kv_setf(out, "SL_PAUSED_MS", "%lld", sl_now_ms() - t0);
 	if (flags & SL_SNAP_STOP)
 		sl_boot_stop(name, 0, NULL);
-	if (l.ram_shared) {
-		struct stat s;
-		char id[128];
-
-		if ((r = path_in(p, sizeof(p), dir, SL_SNAP_MEMORY)) < 0)
-			goto fail;
-		if (!(flags & SL_SNAP_QUICK)) {
-			r = record_file(&m, "SL_MEMORY", p, err);
-		} else if (stat(p, &s) == 0) {
-			file_id(&s, id, sizeof(id));
-			r = sl_kv_set(&m, "SL_MEMORY_ID", id);
-		} else {
-			r = sl_error(err, -errno, "%s: %s", p, strerror(errno));
-		}
-		if (r < 0)
-			goto fail;
-	}
+	if (l.ram_shared && ((r = path_in(p, sizeof(p), dir, SL_SNAP_MEMORY)) < 0 ||
+			     (r = record_file(&m, "SL_MEMORY", p, quick, err)) < 0))
+		goto fail;
 	if ((r = path_in(p, sizeof(p), dir, SL_SNAP_STATE)) < 0 ||
-	    (r = sha256_file(p, hex, err)) < 0 || (r = sl_kv_set(&m, "SL_STATE_SHA256", hex)) < 0 ||
+	    (r = record_file(&m, "SL_STATE", p, quick, err)) < 0 ||
 	    (r = write_manifest(dir, &m, err)) < 0)
 		goto fail;
 	{
@@ -798,16 +797,8 @@ static int check_payload(const char *dir, const struct sl_kv *m, struct sl_error
 			return sl_error(err, -EIO,
 					"snapshot %s: %s is not a plain file of ours: refusing it",
 					dir, f[i].file);
-		if (!strcmp(f[i].file, SL_SNAP_STATE)) {
-			char hex[SHA_HEX];
-			const char *want = sl_kv_get(m, "SL_STATE_SHA256");
-
-			if (sha256_file(p, hex, err) < 0)
-				return sl_error_wrap(err, -EIO, "snapshot %s", dir);
-			same = want && !strcmp(want, hex);
-		} else if (same_file(m, f[i].key, p, &same, err) < 0) {
+		if (same_file(m, f[i].key, p, &same, err) < 0)
 			return sl_error_wrap(err, -EIO, "snapshot %s", dir);
-		}
 		if (!same)
 			return sl_error(err, -EIO,
 					"snapshot %s: %s is not what was written (its SHA-256 "
