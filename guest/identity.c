@@ -15,6 +15,7 @@
 #include <linux/random.h>
 #include <net/if.h>
 #include <net/route.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,17 @@ static int fresh_entropy(const uint8_t *seed, size_t n)
 	return r;
 }
 
+/* A socket for eth0's ioctls, @ifr naming it; -1 when there is none. */
+static int iface_socket(struct ifreq *ifr)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), IFACE);
+	if (s < 0)
+		fail("socket");
+	return s;
+}
+
 static int set_sin(struct ifreq *ifr, unsigned long req, int s, in_addr_t a, const char *what)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr->ifr_addr;
@@ -90,10 +102,8 @@ static int readdress(const char *ip, const char *prefix, const char *gw)
 		errno = EINVAL;
 		return fail("bad address, prefix or gateway");
 	}
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return fail("socket");
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), IFACE);
+	if ((s = iface_socket(&ifr)) < 0)
+		return 1;
 	r = set_sin(&ifr, SIOCSIFADDR, s, a.s_addr, "set address");
 	if (!r)
 		r = set_sin(&ifr, SIOCSIFNETMASK, s, mask, "set netmask");
@@ -107,6 +117,55 @@ static int readdress(const char *ip, const char *prefix, const char *gw)
 	rt.rt_flags = RTF_UP | RTF_GATEWAY;
 	if (!r && ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST)
 		r = fail("add default route");
+	close(s);
+	return r;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* aa:bb:cc:dd:ee:ff into @m; no sscanf: stdio's code is translated afresh too. */
+static bool parse_mac(const char *s, unsigned char m[6])
+{
+	for (int i = 0; i < 6; i++, s += 3) {
+		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+
+		if (lo < 0 || s[2] != (i < 5 ? ':' : '\0'))
+			return false;
+		m[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/*
+ * eth0's MAC, when it is not the VM's: the restored NIC says its template's.
+ * On a link others share (a bridge, a LAN) two clones must not answer for
+ * one MAC; virtio-net takes the change while the link is up.
+ */
+static int set_mac(const char *mac)
+{
+	struct ifreq ifr = { 0 };
+	unsigned char m[6];
+	int s, r = 0;
+
+	if (!parse_mac(mac, m)) {
+		errno = EINVAL;
+		return fail("bad MAC");
+	}
+	if ((s = iface_socket(&ifr)) < 0)
+		return 1;
+	if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0) {
+		r = fail("read the MAC");
+	} else if (memcmp(ifr.ifr_hwaddr.sa_data, m, 6)) {
+		memcpy(ifr.ifr_hwaddr.sa_data, m, 6);
+		if (ioctl(s, SIOCSIFHWADDR, &ifr) < 0)
+			r = fail("set the MAC");
+	}
 	close(s);
 	return r;
 }
@@ -156,8 +215,9 @@ static int write_resolv(const char *dns)
 /**
  * sl_guest_identity() - make this restored guest the VM it now is
  * @p: the request: SL_IDENTITY_SEED bytes of the host's entropy, then
- *     NAME, IP, PREFIX, GW, DNS (a,b or "-"), REALTIME_NS, each NUL-ended
- *     (IP "-": an address by DHCP, kept)
+ *     NAME, IP, PREFIX, GW, DNS (a,b or "-"), REALTIME_NS and, from a host
+ *     that sends it, MAC ("-": keep it), each NUL-ended (IP "-": an
+ *     address by DHCP, kept)
  * @len: its length
  * @msg: the first failure, for the host
  * @msg_len: size of @msg
@@ -166,7 +226,7 @@ static int write_resolv(const char *dns)
  */
 int sl_guest_identity(const uint8_t *p, size_t len, char *msg, size_t msg_len)
 {
-	const char *arg[6];
+	const char *arg[7] = { 0 };
 	const char *s = (const char *)p + SL_IDENTITY_SEED, *end = (const char *)p + len;
 	struct timespec ts;
 	long long ns;
@@ -175,7 +235,7 @@ int sl_guest_identity(const uint8_t *p, size_t len, char *msg, size_t msg_len)
 	why = msg;
 	why_len = msg_len;
 	why[0] = '\0';
-	for (; len > SL_IDENTITY_SEED && s < end && n < 6; n++) {
+	for (; len > SL_IDENTITY_SEED && s < end && n < 7; n++) {
 		const char *z = memchr(s, '\0', (size_t)(end - s));
 
 		if (!z)
@@ -183,7 +243,7 @@ int sl_guest_identity(const uint8_t *p, size_t len, char *msg, size_t msg_len)
 		arg[n] = s;
 		s = z + 1;
 	}
-	if (n != 6 || s != end) {
+	if (n < 6 || s != end) {
 		errno = EINVAL;
 		return fail("a malformed identity request");
 	}
@@ -195,6 +255,8 @@ int sl_guest_identity(const uint8_t *p, size_t len, char *msg, size_t msg_len)
 	r |= fresh_entropy(p, SL_IDENTITY_SEED);
 	if (sethostname(arg[0], strlen(arg[0])) < 0)
 		r |= fail("sethostname");
+	if (arg[6] && strcmp(arg[6], "-"))
+		r |= set_mac(arg[6]);
 	if (strcmp(arg[1], "-"))
 		r |= readdress(arg[1], arg[2], arg[3]);
 	if (strcmp(arg[4], "-"))

@@ -47,17 +47,23 @@ in_vm() { inhost sl-exec "$@"; }
 	grep -qx "SL_STATE=running" <<<"$output"
 }
 
-@test "clones: each its own address, route, name and randomness, the host's clock; they share the template's pages" {
+@test "clones: each its own address, MAC, route, name and randomness, the host's clock; they share the template's pages" {
 	grep -qx "SL_SNAPSHOT=$SNAP" "$BATS_FILE_TMPDIR/c1.out"
-	local c ip gw u1 u2 r1 r2 now t
+	local c ip gw mac u1 u2 r1 r2 now t
 	for c in "$C1" "$C2"; do
 		ip=$(lease "$c" IP) gw=$(lease "$c" GW)
-		run in_vm "$c" -- sh -c 'hostname; ip -4 -o addr show eth0; ip route show default'
+		# shellcheck disable=SC2086 # the address's four numbers
+		mac=$(printf '06:00:%02x:%02x:%02x:%02x' ${ip//./ })
+		run in_vm "$c" -- sh -c 'hostname; ip -4 -o addr show eth0; ip route show default; cat /sys/class/net/eth0/address'
 		echo "$output"
 		[ "${lines[0]}" = "$c" ]
 		grep -q "inet $ip/30 " <<<"${lines[1]}"
 		grep -q "^default via $gw dev eth0" <<<"${lines[2]}"
+		[ "${lines[-1]}" = "$mac" ]
 		! grep -q "inet $(lease "$T" IP)/" <<<"$output" || false
+		# and on the wire: the TAP's side learnt the clone's address at its own MAC
+		in_vm "$c" -- ping -c 1 -W 1 "$gw" >/dev/null || true
+		inhost ip -n "$c" -j neigh show "$ip" | jq -e --arg m "$mac" '.[0].lladdr == $m' >/dev/null
 		now=$(date +%s) t=$(in_vm "$c" -- date +%s)
 		[ $((t - now)) -le 1 ] && [ $((now - t)) -le 1 ] || false
 	done

@@ -208,6 +208,39 @@ Y
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
 
+@test "template: true with static addresses: the clone takes its macvtap's MAC and its own address; the LAN reaches both" {
+	local f m
+	f=$(cfg tpl <<Y
+config:
+  host_groups:
+  - name: $G
+    count: 2
+    template: true
+    network:
+      mode: macvtap
+      parent: "$LANIF"
+      gateway: "198.51.100.10/24"
+      addresses: ["198.51.100.50/24", "198.51.100.51/24"]
+Y
+)
+	run inhost sl-up -d "$f"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "^SL_SNAPSHOT=" "$SL_RUN_DIR/$G-2/vm.env"
+	# a macvtap passes only frames for its own MAC: the guest must have taken it
+	m=$(inhost ip -j link show "$G-2" | jq -r '.[0].address')
+	[ "$(inhost sl-exec "$G-2" -- cat /sys/class/net/eth0/address)" = "$m" ]
+	[ "$(inhost sl-exec "$G-2" -- ip -4 -o addr show eth0 | awk '{print $4}')" = 198.51.100.51/24 ]
+	vm_ping "$G-2" 198.51.100.11
+	vm_ping "$G-1" 198.51.100.11
+	ip netns exec "$LAN" busybox ping -c 1 -W 2 198.51.100.51 >/dev/null
+	ip netns exec "$LAN" busybox ping -c 1 -W 2 198.51.100.50 >/dev/null
+	# the LAN knows each address at its own VM's MAC
+	ip -n "$LAN" -j neigh show 198.51.100.51 | jq -e --arg m "$m" '.[0].lladdr == $m' >/dev/null
+	inhost sl-up down "$f" >/dev/null
+	[ -z "$(macvtaps)" ]
+}
+
 # refused NETWORK WANT [COUNT]: a group with that network section is exit 2 naming WANT
 refused() {
 	local f

@@ -132,6 +132,53 @@ Y
 	[ -z "$(ls "$SL_RUN_DIR" | grep -v '^ipam$' || true)" ]
 }
 
+@test "template: true on a bridge: the clone and a fork take their own MAC and address; they reach each other; down leaves nothing" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local f mac1 mac2
+	f=$(cfg tpl <<Y
+config:
+  host_groups:
+  - name: $G
+    count: 2
+    template: true
+    network:
+      bridge: "$BR"
+      tap_prefix: "${P}t"
+      gateway: "169.254.200.1/24"
+      addresses: ["169.254.200.20", "169.254.200.21", "169.254.200.22"]
+Y
+)
+	run inhost sl-up -d "$f"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# the second is restored from the first's snapshot
+	grep -q "^SL_SNAPSHOT=" "$SL_RUN_DIR/$G-2/vm.env"
+	! grep -q "^SL_SNAPSHOT=" "$SL_RUN_DIR/$G-1/vm.env" || false
+	mac1=$(inhost sl-exec "$G-1" -- cat /sys/class/net/eth0/address)
+	mac2=$(inhost sl-exec "$G-2" -- cat /sys/class/net/eth0/address)
+	[ "$mac1" = 06:00:a9:fe:c8:14 ] && [ "$mac2" = 06:00:a9:fe:c8:15 ] || false
+	inhost sl-exec "$G-2" -- ip -4 -o addr show eth0 | grep -q "inet 169.254.200.21/24 "
+	inhost sl-exec "$G-2" -- sh -c 'mkdir -p /w && echo vm2 >/w/index.html && httpd -p 80 -h /w'
+	inhost sl-exec "$G-1" -- sh -c 'mkdir -p /w && echo vm1 >/w/index.html && httpd -p 80 -h /w'
+	[ "$(inhost sl-exec "$G-1" -- timeout 4 wget -q -O - http://169.254.200.21/)" = vm2 ]
+	[ "$(inhost sl-exec "$G-2" -- timeout 4 wget -q -O - http://169.254.200.20/)" = vm1 ]
+	# the bridge learnt each MAC on its own VM's port
+	inhost bridge -j fdb show br "$BR" | jq -e --arg m "$mac2" --arg p "${P}t2" \
+		'any(.[]; .mac == $m and .ifname == $p)' >/dev/null
+	inhost bridge -j fdb show br "$BR" | jq -e --arg m "$mac1" --arg p "${P}t1" \
+		'any(.[]; .mac == $m and .ifname == $p)' >/dev/null
+	# a fork of the first: its memory (the web server running), its own MAC and address
+	run inhost sl-up fork "$f" "$G-1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(inhost sl-exec "$G-3" -- cat /sys/class/net/eth0/address)" = 06:00:a9:fe:c8:16 ]
+	[ "$(inhost sl-exec "$G-2" -- timeout 4 wget -q -O - http://169.254.200.22/)" = vm1 ]
+	[ "$(inhost sl-exec "$G-2" -- timeout 4 wget -q -O - http://169.254.200.20/)" = vm1 ]
+	run inhost sl-up down "$f"
+	[ "$status" -eq 0 ]
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+}
+
 @test "kill -9 of sl-up and of a bridge VM's QEMU, then sl-gc: back to before; a foreign bridge survives" {
 	inhost ip link add "${P}fb" type bridge
 	inhost ip addr add 198.51.100.200/32 dev "${P}fb"

@@ -702,7 +702,11 @@ static int parse_group_network(struct ctx *c, const yaml_node_t *gn, struct sl_g
 	return 0;
 }
 
-/* template: true or false; true only where a clone's copied MAC and disk are harmless. */
+/*
+ * template: true or false; true only where a clone can be made its own VM:
+ * the agent gives it its address and MAC, not a lease the LAN's DHCP
+ * server handed its template, nor a MAC a CNI chain chose.
+ */
 static int parse_template(struct ctx *c, const yaml_node_t *v, struct sl_group *g)
 {
 	const char *t = scalar(v);
@@ -710,11 +714,12 @@ static int parse_template(struct ctx *c, const yaml_node_t *v, struct sl_group *
 	if (!t || (strcmp(t, "true") && strcmp(t, "false")))
 		return fail(c, v, "template: want true or false");
 	g->template = !strcmp(t, "true");
-	/* a clone keeps its template's MAC and disk: alone in its namespace
-	 * the one is harmless, shared the other is not */
-	if (g->template && g->mode != SL_NET_ISOLATED)
-		return fail(c, v, "template: true is for isolated mode only (a clone keeps "
-				  "its template's MAC, which a shared link would see twice)");
+	if (g->template && g->mode == SL_NET_MACVTAP && !g->gateway_s[0])
+		return fail(c, v, "template: true needs network.gateway in macvtap mode (a clone "
+				  "would keep the address the LAN's DHCP server gave its template)");
+	if (g->template && g->mode == SL_NET_CNI)
+		return fail(c, v, "template: true is not for cni mode (the chain gives each VM's "
+				  "interface its own MAC and address, which a clone does not take)");
 	if (g->template && g->disk[0])
 		return fail(c, v, "template: true with disk_file: the clones would share "
 				  "one disk; not supported");

@@ -861,8 +861,8 @@ int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl
 				v ? v : "(none)", c->ip ? "a static lease" : "DHCP");
 	v = sl_kv_get(manifest, "SL_RAM");
 	c->ram_in_state = v && !strcmp(v, SL_SNAP_STATE);
-	if (!(c->mac = sl_kv_get(manifest, "SL_MAC")) || !sl_kv_get(manifest, "SL_APPEND"))
-		return sl_error(err, -EINVAL, "the snapshot's manifest has no SL_MAC or SL_APPEND");
+	if (!sl_kv_get(manifest, "SL_APPEND"))
+		return sl_error(err, -EINVAL, "the snapshot's manifest has no SL_APPEND");
 	return check_payload(c->from, manifest, err);
 }
 
@@ -895,6 +895,18 @@ int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err)
 		r = sl_error(err, -EIO, "%s: %s", p, strerror(errno));
 		goto out;
 	}
+	/*
+	 * The wire cut until the guest is its own VM (sl_snapshot_connect()):
+	 * what it sends first says its template's address and MAC (ARP probes
+	 * of old neighbours, QEMU's announcements after a migration), and a
+	 * bridge would learn the template's MAC on this VM's port. Cut before
+	 * the load, the guest sees no carrier change.
+	 */
+	a = json_tokener_parse("{\"name\":\"" SL_QEMU_NETDEV "\",\"up\":false}");
+	r = sl_qmp_simple(&q, "set_link", a, err);
+	json_object_put(a);
+	if (r < 0)
+		goto out;
 	/* as when it was saved: RAM left out, or in the stream */
 	a = ignore_shared_caps(!c->ram_in_state);
 	r = sl_qmp_simple(&q, "migrate-set-capabilities", a, err);
@@ -959,15 +971,16 @@ static bool put(uint8_t *p, size_t *len, size_t cap, const char *s)
 /**
  * sl_guest_identity_set() - make a restored guest the VM @c is
  * @c: the VM: its name, address, gateway, name servers
+ * @mac: the VM's own MAC (its NIC says the template's)
  * @err: why, when it fails
  *
  * One SL_IDENTITY request to the agent: the guest's clock, 64 bytes of the
- * host's entropy into its pool and a reseed, its hostname, address and
+ * host's entropy into its pool and a reseed, its hostname, MAC, address and
  * default route, resolv.conf (guest/identity.c).
  *
  * Return: 0, or -errno with the error recorded
  */
-int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err)
+int sl_guest_identity_set(const struct sl_boot_cfg *c, const char *mac, struct sl_error *err)
 {
 	char ip[SL_IP_STRLEN] = "-", gw[SL_IP_STRLEN] = "-", prefix[8] = "-", ns[32];
 	uint8_t req[SL_IDENTITY_SEED + 512];
@@ -988,7 +1001,7 @@ int sl_guest_identity_set(const struct sl_boot_cfg *c, struct sl_error *err)
 	ok = put(req, &len, sizeof(req), c->name) && put(req, &len, sizeof(req), ip) &&
 	     put(req, &len, sizeof(req), prefix) && put(req, &len, sizeof(req), gw) &&
 	     put(req, &len, sizeof(req), c->dns && *c->dns ? c->dns : "-") &&
-	     put(req, &len, sizeof(req), ns);
+	     put(req, &len, sizeof(req), ns) && put(req, &len, sizeof(req), mac);
 	r = ok ? sl_agent_identity(c->name, req, len, err)
 	       : sl_error(err, -E2BIG, "the identity request is too long");
 	explicit_bzero(req, SL_IDENTITY_SEED);
@@ -1180,6 +1193,28 @@ int sl_forks_gc(struct sl_sweep *sw)
 			sl_snapshot_remove(p);
 	}
 	return found;
+}
+
+/**
+ * sl_snapshot_connect() - join a restored VM's NIC to its wire again
+ * @name: the VM, restored and given its identity
+ * @err: why, when it fails
+ *
+ * Return: 0, or -errno with the error recorded
+ */
+int sl_snapshot_connect(const char *name, struct sl_error *err)
+{
+	struct sl_qmp q;
+	json_object *a;
+	int r;
+
+	if ((r = sl_qmp_open(&q, name, 0, err)) < 0)
+		return r;
+	a = json_tokener_parse("{\"name\":\"" SL_QEMU_NETDEV "\",\"up\":true}");
+	r = sl_qmp_simple(&q, "set_link", a, err);
+	json_object_put(a);
+	sl_qmp_close(&q);
+	return r < 0 ? sl_error_wrap(err, r, "%s: connecting its NIC", name) : 0;
 }
 
 /**

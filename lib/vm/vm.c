@@ -264,9 +264,23 @@ static const char *qemu_opt_value(const char *v, char *buf, size_t len)
 }
 
 /*
- * The NIC: a macvtap's device is an fd QEMU inherits (SL_FD_TAP), with the
- * macvtap's MAC (it takes no other); a TAP is opened by name, with a MAC
- * made of the VM's address.
+ * The VM's own MAC: a macvtap's (it takes no other) or the CNI interface's
+ * when given, else one made of its address.
+ */
+static char *own_mac(const struct sl_boot_cfg *c, const uint8_t *mac, char buf[SL_MAC_STRLEN])
+{
+	if (mac)
+		return sl_mac_fmt(mac, buf);
+	snprintf(buf, SL_MAC_STRLEN, "06:00:%02x:%02x:%02x:%02x", c->ip >> 24, (c->ip >> 16) & 255,
+		 (c->ip >> 8) & 255, c->ip & 255);
+	return buf;
+}
+
+/*
+ * The NIC: a macvtap's device is an fd QEMU inherits (SL_FD_TAP); a TAP is
+ * opened by name. A restore's too has the VM's own MAC: its state says the
+ * template's until the agent gives the guest this one, but QEMU announces
+ * a migrated NIC (RARP, for a second) with the MAC of its command line.
  */
 static void qemu_nic(const struct sl_boot_cfg *c, const uint8_t *mac, struct argv *a)
 {
@@ -274,18 +288,12 @@ static void qemu_nic(const struct sl_boot_cfg *c, const uint8_t *mac, struct arg
 
 	add(a, "-netdev");
 	if (c->mode == SL_NET_MACVTAP)
-		add(a, "tap,id=net0,fd=%d", SL_FD_TAP);
+		add(a, "tap,id=" SL_QEMU_NETDEV ",fd=%d", SL_FD_TAP);
 	else
-		add(a, "tap,id=net0,ifname=%s,script=no,downscript=no",
+		add(a, "tap,id=" SL_QEMU_NETDEV ",ifname=%s,script=no,downscript=no",
 		    qemu_opt_value(c->tap, esc, sizeof(esc)));
 	add(a, "-device");
-	if (c->mac)
-		add(a, "virtio-net-device,netdev=net0,mac=%s", c->mac);
-	else if (mac)
-		add(a, "virtio-net-device,netdev=net0,mac=%s", sl_mac_fmt(mac, m));
-	else
-		add(a, "virtio-net-device,netdev=net0,mac=06:00:%02x:%02x:%02x:%02x", c->ip >> 24,
-		    (c->ip >> 16) & 255, (c->ip >> 8) & 255, c->ip & 255);
+	add(a, "virtio-net-device,netdev=" SL_QEMU_NETDEV ",mac=%s", own_mac(c, mac, m));
 }
 
 /* ip= of the guest's /init: static, or dhcp (macvtap mode without an address). */
@@ -721,7 +729,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	struct sl_boot_cfg restore;
 	bool has_mac = false;
 	uint8_t mac[6];
-	char dir[4096];
+	char dir[4096], nic_mac[SL_MAC_STRLEN];
 	const char *accel, *why;
 	unsigned boot;
 	int r;
@@ -776,7 +784,10 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	sl_debug("%s: the agent answered", c->name);
 	if (c->from && sl_fault("restored", c->name))
 		raise(SIGSTOP);
-	if (c->from && (r = sl_guest_identity_set(c, err)) < 0) {
+	if (c->from && ((r = sl_guest_identity_set(c, own_mac(c, tapfd >= 0 || has_mac ? mac : NULL,
+							       nic_mac),
+						   err)) < 0 ||
+			(r = sl_snapshot_connect(c->name, err)) < 0)) {
 		sl_boot_stop(c->name, 0, NULL);
 		return r;
 	}

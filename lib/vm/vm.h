@@ -19,6 +19,7 @@
 #define SL_SUPERVISOR_PID "supervisor.pid"
 #define SL_QEMU_PID "qemu.pid"
 #define SL_QMP_SOCK "qmp.sock" /* QEMU's monitor: snapshot, restore, pause, resume */
+#define SL_QEMU_NETDEV "net0"  /* the NIC's backend in QEMU, for set_link */
 
 struct sl_boot_cfg {
 	const char *name;
@@ -31,8 +32,7 @@ struct sl_boot_cfg {
 	const char *qemu;    /* the QEMU binary */
 	uint32_t ip, gw;     /* macvtap mode: ip 0 for DHCP from the LAN */
 	unsigned prefix, vcpu, mem_mb, timeout_s;
-	/* a restore: the snapshot's dir, and the template's MAC (lib/vm/snapshot.c) */
-	const char *from, *mac;
+	const char *from;    /* a restore: the snapshot's dir (lib/vm/snapshot.c) */
 	bool ram_in_state; /* the snapshot of a restored VM: RAM in the state, not a file */
 };
 
