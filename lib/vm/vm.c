@@ -792,7 +792,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		return r;
 	}
 	if (c->from)
-		sl_debug("%s: the guest took its identity", c->name);
+		sl_debug("%s: the guest took its identity; its NIC is on the wire", c->name);
 	return record_start(c, &manifest, accel, boot + 1, dir, out, err);
 }
 
