@@ -85,14 +85,16 @@ in_sd() { # run in the daemons' mount namespace (their /run, /sys)
 	rm "$SD/network/50-catchall.network"
 	sd_start
 	inhost sl-up -d --no-boot "$f" >/dev/null 2>&1
-	for _ in $(seq 100); do
-		# the TAP's line may come after the veth's: wait for both
+	# the TAP's line may come after the veth's: wait for both (up to 30 s:
+	# the sanitizer pass's networkd and sl-up share two cores with a lane)
+	for _ in $(seq 300); do
 		grep -q "^$G-1: Configuring with /usr/lib/systemd/network/80-container-ve.network" \
 			"$SD/networkd.log" && [ -n "$(inhost ip -4 -o addr show dev "$G-1")" ] &&
 			grep -q "^$TAPVM: Configuring with /usr/lib/systemd/network/80-vm-vt.network" \
 				"$SD/networkd.log" && break
 		sleep 0.1
 	done
+	cat "$SD/networkd.log" # shown when an assertion below fails
 	grep -q "^$G-1: Configuring with /usr/lib/systemd/network/80-container-ve.network" "$SD/networkd.log"
 	[ -n "$(inhost ip -4 -o addr show dev "$G-1")" ]
 	grep -q "^$TAPVM: Configuring with /usr/lib/systemd/network/80-vm-vt.network" "$SD/networkd.log"

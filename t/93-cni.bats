@@ -187,6 +187,37 @@ Y
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
 
+@test "template: true on Slicer's chain: a clone takes its CNI interface's MAC and address and reaches the internet; down leaves nothing" {
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	local f v m ip
+	f=$(cfg tpl <<Y
+config:
+  host_groups:
+  - name: $G
+    count: 2
+    template: true
+    network_name: "slicer-$P"
+Y
+)
+	run inhost sl-up -d "$f"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "^SL_SNAPSHOT=" "$SL_RUN_DIR/$G-2/vm.env"
+	for v in "$G-1" "$G-2"; do
+		# the chain's interface in the VM's namespace: the guest is on its link as it
+		m=$(ip -n "$v" -j link show eth0 | jq -r '.[0].address')
+		ip=$(sed -n 's/^SL_IP=//p' "$SL_RUN_DIR/$v/vm.env")
+		[ "$(inhost sl-exec "$v" -- cat /sys/class/net/eth0/address)" = "$m" ]
+		[ "$(inhost sl-exec "$v" -- ip -4 -o addr show eth0 | awk '{print $4}')" = "$ip/25" ]
+		inhost sl-exec "$v" -- timeout 4 wget -q -O - http://203.0.113.10/ | grep -q "hello from $NET"
+	done
+	run inhost sl-up down "$f"
+	[ "$status" -eq 0 ]
+	[ "$(leases "slicer-$P")" = 0 ]
+	inhost ip link del "${P}b"
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+}
+
 @test "CNI config errors: an unknown network_name is exit 2 before anything is made" {
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local f

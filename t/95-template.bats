@@ -137,7 +137,7 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	[ -z "$(inhost sl-gc)" ]
 }
 
-@test "template: true by DHCP in macvtap mode, in cni mode, or with a disk: exit 2, nothing made" {
+@test "template: true by DHCP in macvtap mode, or with a disk: exit 2, nothing made" {
 	local c
 	c=$(cfg "${G}m" <<EOF
 config:
@@ -150,15 +150,6 @@ config:
 EOF
 )
 	assert_usage_error "template: true needs network.gateway in macvtap mode" inhost sl-up -d "$c"
-	c=$(cfg "${G}c" <<EOF
-config:
-  host_groups:
-    - name: ${G}c
-      template: true
-      network_name: slicer
-EOF
-)
-	assert_usage_error "template: true is not for cni mode" inhost sl-up -d "$c"
 	c=$(cfg "${G}d" <<EOF
 config:
   host_groups:

@@ -704,8 +704,9 @@ static int parse_group_network(struct ctx *c, const yaml_node_t *gn, struct sl_g
 
 /*
  * template: true or false; true only where a clone can be made its own VM:
- * the agent gives it its address and MAC, not a lease the LAN's DHCP
- * server handed its template, nor a MAC a CNI chain chose.
+ * the agent gives it its address and MAC (its own lease, its macvtap's or
+ * CNI interface's MAC), not a lease the LAN's DHCP server handed its
+ * template.
  */
 static int parse_template(struct ctx *c, const yaml_node_t *v, struct sl_group *g)
 {
@@ -717,9 +718,6 @@ static int parse_template(struct ctx *c, const yaml_node_t *v, struct sl_group *
 	if (g->template && g->mode == SL_NET_MACVTAP && !g->gateway_s[0])
 		return fail(c, v, "template: true needs network.gateway in macvtap mode (a clone "
 				  "would keep the address the LAN's DHCP server gave its template)");
-	if (g->template && g->mode == SL_NET_CNI)
-		return fail(c, v, "template: true is not for cni mode (the chain gives each VM's "
-				  "interface its own MAC and address, which a clone does not take)");
 	if (g->template && g->disk[0])
 		return fail(c, v, "template: true with disk_file: the clones would share "
 				  "one disk; not supported");

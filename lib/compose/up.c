@@ -636,8 +636,7 @@ static const struct step steps[] = {
 	[ROW_BOOT] = { "sl-boot", "start", "stop", NULL, ALL, ALL, NULL, boot_args, .up = boot_up,
 		       .undo = boot_undo },
 	/* another sl-up of this run dir made it meanwhile: theirs is as good */
-	[ROW_TEMPLATE] = { "sl-boot", "snapshot", NULL, NULL, ISOLATED | BRIDGE | MACVTAP, 0,
-			   makes_template,
+	[ROW_TEMPLATE] = { "sl-boot", "snapshot", NULL, NULL, ALL, 0, makes_template,
 			   template_args, .main = sl_boot_main, .before = template_before,
 			   .tolerate = EEXIST, .undo = no_undo },
 	[ROW_USERDATA] = { "sl-exec", NULL, NULL, "userdata", ALL, 0, has_userdata,
@@ -1497,10 +1496,9 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	if (!(of = sl_config_group(cfg, grp)))
 		return sl_error(err, -EINVAL, "%s is of group %s, which %s does not hold", vm, grp,
 				cfg->path);
-	if (of->mode == SL_NET_CNI || (of->mode == SL_NET_MACVTAP && !of->gateway_s[0]))
-		return sl_error(err, -EINVAL, "fork of %s: not in %s (the fork would keep its "
-					      "VM's address)", vm,
-				of->mode == SL_NET_CNI ? "cni mode" : "macvtap mode by DHCP");
+	if (of->mode == SL_NET_MACVTAP && !of->gateway_s[0])
+		return sl_error(err, -EINVAL, "fork of %s: not in macvtap mode by DHCP (the fork "
+					      "would keep its VM's address)", vm);
 	if (of->disk[0])
 		return sl_error(err, -EINVAL, "fork of %s: it has a disk (%s), which a fork "
 					      "would share: not supported", vm, of->disk);
