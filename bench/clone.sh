@@ -2,8 +2,9 @@
 # Clones against cold boots, side by side in one run, inside a scratch host:
 #  1. sl-boot start of one VM, cold (RUNS times) and restored from a
 #     snapshot of a template (RUNS times): medians to the agent answering,
-#     their ratio, and where a restore's time goes (QEMU to its monitor,
-#     loading the state, the agent's first answer, the identity);
+#     their ratio, the first and third sl-exec after a restore, and where
+#     a restore's time goes (QEMU to its monitor, loading the state, the
+#     agent's first answer, the identity: sl-boot's SL_DEBUG lines);
 #  2. N clones alive at once, each in its own namespace: all restored, every
 #     agent answering sl-exec true, PSS of each clone's QEMU against a cold
 #     VM's, and the CPU an idle clone takes over 10 s;
@@ -55,7 +56,9 @@ for v in "${vms[@]}"; do net_up "$v"; done
 t="$p-t" c="$p-c"
 inhost sl-boot start "$t" >/dev/null 2>&1
 inhost sl-boot snapshot "$t" "$snap" >"$SL_RUN_DIR/snap.out"
-cold=() warm=() first=()
+cold=() warm=() first=() later=() mon=() loaded=() answered=() identity=()
+# step_ms FILE WORDS: the +N ms of sl-boot's debug line that holds WORDS
+step_ms() { sed -n "s/^sl-boot: debug: +\([0-9]*\) ms: .*$2.*/\1/p" "$1" | head -1; }
 for _ in $(seq 1 "$runs"); do
 	t0=$(now)
 	inhost sl-boot start "$c" >/dev/null 2>&1
@@ -65,10 +68,18 @@ for _ in $(seq 1 "$runs"); do
 done
 for _ in $(seq 1 "$runs"); do
 	t0=$(now)
-	inhost sl-boot start "$c" --from "$snap" >/dev/null 2>&1
+	SL_DEBUG=1 inhost sl-boot start "$c" --from "$snap" >/dev/null 2>"$SL_RUN_DIR/debug"
 	t1=$(now)
 	sl-exec "$c" -- true
-	warm+=($((t1 - t0))) first+=($(($(now) - t1)))
+	t2=$(now)
+	sl-exec "$c" -- true
+	t3=$(now)
+	sl-exec "$c" -- true
+	warm+=($((t1 - t0))) first+=($((t2 - t1))) later+=($(($(now) - t3)))
+	mon+=("$(step_ms "$SL_RUN_DIR/debug" "monitor answers")")
+	loaded+=("$(step_ms "$SL_RUN_DIR/debug" "state loaded")")
+	answered+=("$(step_ms "$SL_RUN_DIR/debug" "agent answered")")
+	identity+=("$(step_ms "$SL_RUN_DIR/debug" "took its identity")")
 	inhost sl-boot stop "$c" --timeout 2 >/dev/null
 done
 cmed=$(printf '%s\n' "${cold[@]}" | median)
@@ -78,6 +89,13 @@ echo "== one VM, $runs runs each (medians)"
 printf '  %-44s %8s ms\n' "cold: sl-boot start to the agent" "$(ms "$cmed")"
 printf '  %-44s %8s ms\n' "restored: sl-boot start --from to the agent" "$(ms "$wmed")"
 printf '  %-44s %8s ms\n' "then the first sl-exec true" "$(ms "$fmed")"
+printf '  %-44s %8s ms\n' "the third sl-exec true (code translated)" \
+	"$(ms "$(printf '%s\n' "${later[@]}" | median)")"
+echo "  a restore's steps, ms since sl-boot started (SL_DEBUG):"
+printf '    %-42s %8s ms\n' "QEMU's monitor answers" "$(printf '%s\n' "${mon[@]}" | median)" \
+	"its state loaded, the guest runs" "$(printf '%s\n' "${loaded[@]}" | median)" \
+	"the agent answered" "$(printf '%s\n' "${answered[@]}" | median)" \
+	"the guest took its identity" "$(printf '%s\n' "${identity[@]}" | median)"
 printf '  %-44s %8s\n' "ratio cold / restored" "$(awk -v a="$cmed" -v b="$wmed" 'BEGIN { printf "%.1fx", a / b }')"
 sed -n 's/^SL_PAUSED_MS=/  template paused for the snapshot (ms)          /p; s/^SL_STATE_BYTES=/  device state (bytes)                          /p' \
 	"$SL_RUN_DIR/snap.out"
