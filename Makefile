@@ -101,7 +101,7 @@ $(GUEST)/sl-agent: guest/sl-agent.c guest/identity.c guest/identity.h lib/base/p
 	@mkdir -p $(GUEST)
 	$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE $(LIB_INC) -static -o $@ guest/sl-agent.c guest/identity.c lib/base/proto.c
 
-$(GUEST)/initramfs.cpio.gz: guest/init guest/udhcpc.script guest/mkinitramfs.sh $(GUEST)/sl-agent $(GUEST)/vmlinuz
+$(GUEST)/initramfs.cpio.gz: guest/init guest/udhcpc.script guest/sl-dhcp guest/mkinitramfs.sh $(GUEST)/sl-agent $(GUEST)/vmlinuz
 	guest/mkinitramfs.sh $(GUEST) $(GUEST)/sl-agent $@
 
 # Rebuild everything when the flags change (e.g. SANITIZE=1 after a plain build).

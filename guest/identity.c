@@ -10,6 +10,7 @@
  * Plain ioctls, no busybox: a VM on a disk root has no initramfs tools.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/random.h>
@@ -20,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -170,6 +173,65 @@ static int set_mac(const char *mac)
 	return r;
 }
 
+/* The running udhcpc's pid (guest/init started it), or 0. */
+static pid_t find_udhcpc(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	while (d && !found && (e = readdir(d))) {
+		char path[300], comm[32];
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (n == 7 && !memcmp(comm, "udhcpc\n", 7))
+			found = (pid_t)strtol(e->d_name, NULL, 10);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/*
+ * A guest on the LAN's DHCP holds its template's lease, which the
+ * template's MAC asked for. Its client is ended (it read the MAC when it
+ * started) and the address dropped while the wire is still cut; the host
+ * starts a new client once this VM is on the wire (sl_guest_dhcp()).
+ */
+static int drop_dhcp(bool dns_fixed)
+{
+	struct ifreq ifr = { 0 };
+	pid_t old = find_udhcpc();
+	int s, st, r;
+
+	if (dns_fixed)
+		close(open("/run/sl-dns-fixed", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	else
+		unlink("/run/sl-dns-fixed");
+	if (old > 0 && kill(old, SIGTERM) == 0) {
+		/* ours to reap when the agent is PID 1; else wait for it to go */
+		for (int i = 0; i < 200 && kill(old, 0) == 0; i++) {
+			if (waitpid(old, &st, WNOHANG) == old)
+				break;
+			usleep(5000);
+		}
+	}
+	if ((s = iface_socket(&ifr)) < 0)
+		return 1;
+	/* the kernel deletes the address that is set to 0.0.0.0 */
+	r = set_sin(&ifr, SIOCSIFADDR, s, 0, "drop the template's address");
+	close(s);
+	return r;
+}
+
 /*
  * resolv.conf rewritten only when it says something else: a clone's name
  * servers are mostly its template's, and a first write costs a restored
@@ -217,7 +279,7 @@ static int write_resolv(const char *dns)
  * @p: the request: SL_IDENTITY_SEED bytes of the host's entropy, then
  *     NAME, IP, PREFIX, GW, DNS (a,b or "-"), REALTIME_NS and, from a host
  *     that sends it, MAC ("-": keep it), each NUL-ended (IP "-": an
- *     address by DHCP, kept)
+ *     address by DHCP: the template's dropped, its client ended)
  * @len: its length
  * @msg: the first failure, for the host
  * @msg_len: size of @msg
@@ -259,6 +321,8 @@ int sl_guest_identity(const uint8_t *p, size_t len, char *msg, size_t msg_len)
 		r |= set_mac(arg[6]);
 	if (strcmp(arg[1], "-"))
 		r |= readdress(arg[1], arg[2], arg[3]);
+	else
+		r |= drop_dhcp(strcmp(arg[4], "-"));
 	if (strcmp(arg[4], "-"))
 		r |= write_resolv(arg[4]);
 	return r ? 1 : 0;

@@ -36,8 +36,9 @@ for m in "$root"/lib/modules/*.ko; do
 done
 cp "$here/init" "$root/init"
 cp "$here/udhcpc.script" "$root/etc/udhcpc.script"
+cp "$here/sl-dhcp" "$root/sbin/sl-dhcp"
 cp "$agent" "$root/sbin/sl-agent"
-chmod 0755 "$root/init" "$root/sbin/sl-agent" "$root/etc/udhcpc.script"
+chmod 0755 "$root/init" "$root/sbin/sl-agent" "$root/sbin/sl-dhcp" "$root/etc/udhcpc.script"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 printf '127.0.0.1 localhost\n' >"$root/etc/hosts"

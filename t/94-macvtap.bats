@@ -154,6 +154,41 @@ Y
 	[ -z "$(ls "$SL_RUN_DIR" | grep -v '^ipam$' || true)" ]
 }
 
+@test "template: true by DHCP: the clone asks the LAN's server again with its own MAC and gets its own lease" {
+	require dnsmasq
+	dhcp_server
+	local f ip1 ip2 m2
+	f=$(cfg dhcp <<Y
+config:
+  host_groups:
+  - name: $G
+    count: 2
+    template: true
+    network:
+      mode: macvtap
+      parent: "$LANIF"
+Y
+)
+	run inhost sl-up -d "$f"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "^SL_SNAPSHOT=" "$SL_RUN_DIR/$G-2/vm.env"
+	ip1=$(inhost sl-exec "$G-1" -- ip -4 -o addr show eth0 | awk '{print $4}')
+	ip2=$(inhost sl-exec "$G-2" -- ip -4 -o addr show eth0 | awk '{print $4}')
+	echo "template $ip1, clone $ip2"
+	# one address each (the template's went with the old client's lease)
+	[ "$(wc -w <<<"$ip2")" = 1 ] && [ "$ip1" != "$ip2" ] || false
+	[[ "$ip2" == 198.51.100.1[0-5][0-9]/24 ]]
+	m2=$(grep '^SL_MAC=' "$SL_RUN_DIR/$G-2/vm.env" | cut -d= -f2)
+	[ "$(inhost sl-exec "$G-2" -- cat /sys/class/net/eth0/address)" = "$m2" ]
+	grep -q " $m2 ${ip2%/24} " "$BATS_TEST_TMPDIR/dhcp.leases"
+	[ "$(inhost sl-exec "$G-2" -- cat /etc/resolv.conf)" = "nameserver 198.51.100.10" ]
+	ip netns exec "$LAN" busybox ping -c 1 -W 2 "${ip2%/24}" >/dev/null
+	ip netns exec "$LAN" busybox ping -c 1 -W 2 "${ip1%/24}" >/dev/null
+	inhost sl-up down "$f" >/dev/null
+	[ -z "$(macvtaps)" ]
+}
+
 @test "static addresses: a listed one in a real VM; Slicer's .220-.254 pool; --print-script; sl-gc after kill -9" {
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local f

@@ -703,10 +703,10 @@ static int parse_group_network(struct ctx *c, const yaml_node_t *gn, struct sl_g
 }
 
 /*
- * template: true or false; true only where a clone can be made its own VM:
- * the agent gives it its address and MAC (its own lease, its macvtap's or
- * CNI interface's MAC), not a lease the LAN's DHCP server handed its
- * template.
+ * template: true or false. A clone is made its own VM in every mode: the
+ * agent gives it its MAC (its address's, its macvtap's or CNI interface's)
+ * and its address (its lease, or a DHCP client started again); a disk
+ * it would share.
  */
 static int parse_template(struct ctx *c, const yaml_node_t *v, struct sl_group *g)
 {
@@ -715,9 +715,6 @@ static int parse_template(struct ctx *c, const yaml_node_t *v, struct sl_group *
 	if (!t || (strcmp(t, "true") && strcmp(t, "false")))
 		return fail(c, v, "template: want true or false");
 	g->template = !strcmp(t, "true");
-	if (g->template && g->mode == SL_NET_MACVTAP && !g->gateway_s[0])
-		return fail(c, v, "template: true needs network.gateway in macvtap mode (a clone "
-				  "would keep the address the LAN's DHCP server gave its template)");
 	if (g->template && g->disk[0])
 		return fail(c, v, "template: true with disk_file: the clones would share "
 				  "one disk; not supported");

@@ -1496,9 +1496,6 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	if (!(of = sl_config_group(cfg, grp)))
 		return sl_error(err, -EINVAL, "%s is of group %s, which %s does not hold", vm, grp,
 				cfg->path);
-	if (of->mode == SL_NET_MACVTAP && !of->gateway_s[0])
-		return sl_error(err, -EINVAL, "fork of %s: not in macvtap mode by DHCP (the fork "
-					      "would keep its VM's address)", vm);
 	if (of->disk[0])
 		return sl_error(err, -EINVAL, "fork of %s: it has a disk (%s), which a fork "
 					      "would share: not supported", vm, of->disk);

@@ -1011,6 +1011,33 @@ int sl_guest_identity_set(const struct sl_boot_cfg *c, const char *mac, struct s
 }
 
 /**
+ * sl_guest_dhcp() - start a restored DHCP guest's client again
+ * @c: the VM, given its identity and on the wire
+ * @err: why, when it fails
+ *
+ * The identity ended its template's client and dropped its lease; the
+ * guest's /sbin/sl-dhcp asks the LAN's server with this VM's MAC and
+ * returns once it holds a lease, or after five tries without one (as at
+ * boot).
+ *
+ * Return: 0, or -errno with the error recorded
+ */
+int sl_guest_dhcp(const struct sl_boot_cfg *c, struct sl_error *err)
+{
+	char *argv[] = { "/sbin/sl-dhcp", (char *)c->name, NULL };
+	struct sl_exec_req req = { .argv = argv };
+	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int r;
+
+	if (null < 0)
+		return sl_error(err, -errno, "/dev/null: %s", strerror(errno));
+	r = sl_agent_run(c->name, &req, -1, null, null, err);
+	if (r > 0)
+		r = sl_error(err, -EIO, "/sbin/sl-dhcp in the guest ended with status %d", r);
+	return r < 0 ? sl_error_wrap(err, r, "%s: its DHCP client", c->name) : 0;
+}
+
+/**
  * sl_snapshot_key() - a short name for what a template is made of
  * @kernel: the kernel file
  * @initrd: the initramfs

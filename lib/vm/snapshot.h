@@ -34,5 +34,6 @@ int sl_templates_gc(struct sl_sweep *sw);
 int sl_forks_gc(struct sl_sweep *sw);
 int sl_vm_pause(const char *name, bool pause, struct sl_error *err);
 int sl_snapshot_connect(const char *name, struct sl_error *err);
+int sl_guest_dhcp(const struct sl_boot_cfg *c, struct sl_error *err);
 
 #endif

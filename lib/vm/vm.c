@@ -787,7 +787,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	if (c->from && ((r = sl_guest_identity_set(c, own_mac(c, tapfd >= 0 || has_mac ? mac : NULL,
 							       nic_mac),
 						   err)) < 0 ||
-			(r = sl_snapshot_connect(c->name, err)) < 0)) {
+			(r = sl_snapshot_connect(c->name, err)) < 0 ||
+			(!c->ip && (r = sl_guest_dhcp(c, err)) < 0))) {
 		sl_boot_stop(c->name, 0, NULL);
 		return r;
 	}
