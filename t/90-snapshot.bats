@@ -138,6 +138,10 @@ in_vm() { inhost sl-exec "$@"; }
 	chmod 0777 "$bad"
 	assert_usage_error "writable by others" inhost sl-boot start "$C3" --from "$bad"
 	chmod 0700 "$bad"
+	# a snapshot of an older sltools: its guest's agent takes no MAC
+	sed -i 's/^SL_SNAPSHOT_VERSION=.*/SL_SNAPSHOT_VERSION=2/' "$bad/snapshot.env"
+	assert_usage_error "a snapshot of version 2, not 3" inhost sl-boot start "$C3" --from "$bad"
+	cp "$SNAP/snapshot.env" "$bad/snapshot.env"
 	# a copy elsewhere is fine (its memory file is hashed again), an altered one is not
 	printf '\x01' | dd of="$bad/state" bs=1 seek=100 conv=notrunc 2>/dev/null
 	run -1 inhost sl-boot start "$C3" --from "$bad"
