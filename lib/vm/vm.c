@@ -674,6 +674,22 @@ static int await_agent(const struct sl_boot_cfg *c, const char *dir, int ready, 
 			strncmp(msg, "fail: ", 6) ? msg : msg + 6);
 }
 
+/*
+ * A restored guest made this VM: its identity (MAC @mac, address...) while
+ * its NIC is cut from the wire, then the wire; a DHCP guest's client started
+ * again once it is on it.
+ */
+static int become_this_vm(const struct sl_boot_cfg *c, const char *mac, struct sl_error *err)
+{
+	int r;
+
+	if ((r = sl_guest_identity_set(c, mac, err)) < 0 ||
+	    (r = sl_snapshot_connect(c->name, err)) < 0 || (!c->ip && (r = sl_guest_dhcp(c, err)) < 0))
+		return r;
+	sl_debug("%s: the guest took its identity; its NIC is on the wire", c->name);
+	return 0;
+}
+
 /* What a started VM is, into @out and its state. */
 /* What a start records in the VM's state, and its stop takes away: one list. */
 static const char *const start_keys[] = { "SL_PID",	    "SL_QEMU_PID",    "SL_AGENT",
@@ -784,16 +800,11 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	sl_debug("%s: the agent answered", c->name);
 	if (c->from && sl_fault("restored", c->name))
 		raise(SIGSTOP);
-	if (c->from && ((r = sl_guest_identity_set(c, own_mac(c, tapfd >= 0 || has_mac ? mac : NULL,
-							       nic_mac),
-						   err)) < 0 ||
-			(r = sl_snapshot_connect(c->name, err)) < 0 ||
-			(!c->ip && (r = sl_guest_dhcp(c, err)) < 0))) {
+	if (c->from &&
+	    (r = become_this_vm(c, own_mac(c, tapfd >= 0 || has_mac ? mac : NULL, nic_mac), err)) < 0) {
 		sl_boot_stop(c->name, 0, NULL);
 		return r;
 	}
-	if (c->from)
-		sl_debug("%s: the guest took its identity; its NIC is on the wire", c->name);
 	return record_start(c, &manifest, accel, boot + 1, dir, out, err);
 }
 
