@@ -190,12 +190,7 @@ Y
 @test "template: true on Slicer's chain: a clone takes its CNI interface's MAC and address and reaches the internet; down leaves nothing" {
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local f v m ip
-	f=$(cfg tpl <<Y
-config:
-  host_groups:
-  - name: $G
-    count: 2
-    template: true
+	f=$(template_pair tpl <<Y
     network_name: "slicer-$P"
 Y
 )

@@ -158,12 +158,7 @@ Y
 	require dnsmasq
 	dhcp_server
 	local f ip1 ip2 m2
-	f=$(cfg dhcp <<Y
-config:
-  host_groups:
-  - name: $G
-    count: 2
-    template: true
+	f=$(template_pair dhcp <<Y
     network:
       mode: macvtap
       parent: "$LANIF"
@@ -245,12 +240,7 @@ Y
 
 @test "template: true with static addresses: the clone takes its macvtap's MAC and its own address; the LAN reaches both" {
 	local f m
-	f=$(cfg tpl <<Y
-config:
-  host_groups:
-  - name: $G
-    count: 2
-    template: true
+	f=$(template_pair tpl <<Y
     network:
       mode: macvtap
       parent: "$LANIF"

@@ -135,12 +135,7 @@ Y
 @test "template: true on a bridge: the clone and a fork take their own MAC and address; they reach each other; down leaves nothing" {
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local f mac1 mac2
-	f=$(cfg tpl <<Y
-config:
-  host_groups:
-  - name: $G
-    count: 2
-    template: true
+	f=$(template_pair tpl <<Y
     network:
       bridge: "$BR"
       tap_prefix: "${P}t"

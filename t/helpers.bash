@@ -96,6 +96,16 @@ cfg() {
 	echo "$BATS_TEST_TMPDIR/$1.yaml"
 }
 
+# template_pair NAME <<< NETWORK: a config of one group $G of two VMs with
+# template: true (the second restored from the first), the group's network
+# keys on stdin, indented as under the group; prints its path.
+template_pair() {
+	{
+		printf 'config:\n  host_groups:\n  - name: %s\n    count: 2\n    template: true\n' "$G"
+		cat
+	} | cfg "$1"
+}
+
 # Take down what every config a test wrote brought up (in teardown).
 down_configs() {
 	local c

@@ -705,8 +705,8 @@ static int parse_group_network(struct ctx *c, const yaml_node_t *gn, struct sl_g
 /*
  * template: true or false. A clone is made its own VM in every mode: the
  * agent gives it its MAC (its address's, its macvtap's or CNI interface's)
- * and its address (its lease, or a DHCP client started again); a disk
- * it would share.
+ * and its address (its lease, or a DHCP client started again). A disk it
+ * would share with its template: refused.
  */
 static int parse_template(struct ctx *c, const yaml_node_t *v, struct sl_group *g)
 {

@@ -354,6 +354,17 @@ void sl_snapshot_remove(const char *dir)
 	rmdir(dir);
 }
 
+/* The restored NIC's backend cut from its wire, or joined to it again. */
+static int set_link(struct sl_qmp *q, bool up, struct sl_error *err)
+{
+	json_object *a = json_tokener_parse(up ? "{\"name\":\"" SL_QEMU_NETDEV "\",\"up\":true}"
+					       : "{\"name\":\"" SL_QEMU_NETDEV "\",\"up\":false}");
+	int r = sl_qmp_simple(q, "set_link", a, err);
+
+	json_object_put(a);
+	return r;
+}
+
 /* migrate-set-capabilities' argument: guest RAM left out of the stream, or in it. */
 static json_object *ignore_shared_caps(bool on)
 {
@@ -906,10 +917,7 @@ int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err)
 	 * bridge would learn the template's MAC on this VM's port. Cut before
 	 * the load, the guest sees no carrier change.
 	 */
-	a = json_tokener_parse("{\"name\":\"" SL_QEMU_NETDEV "\",\"up\":false}");
-	r = sl_qmp_simple(&q, "set_link", a, err);
-	json_object_put(a);
-	if (r < 0)
+	if ((r = set_link(&q, false, err)) < 0)
 		goto out;
 	/* as when it was saved: RAM left out, or in the stream */
 	a = ignore_shared_caps(!c->ram_in_state);
@@ -1236,14 +1244,11 @@ int sl_forks_gc(struct sl_sweep *sw)
 int sl_snapshot_connect(const char *name, struct sl_error *err)
 {
 	struct sl_qmp q;
-	json_object *a;
 	int r;
 
 	if ((r = sl_qmp_open(&q, name, 0, err)) < 0)
 		return r;
-	a = json_tokener_parse("{\"name\":\"" SL_QEMU_NETDEV "\",\"up\":true}");
-	r = sl_qmp_simple(&q, "set_link", a, err);
-	json_object_put(a);
+	r = set_link(&q, true, err);
 	sl_qmp_close(&q);
 	return r < 0 ? sl_error_wrap(err, r, "%s: connecting its NIC", name) : 0;
 }

@@ -745,6 +745,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	struct sl_boot_cfg restore;
 	bool has_mac = false;
 	uint8_t mac[6];
+	const uint8_t *given_mac; /* a macvtap's or CNI interface's, else NULL */
 	char dir[4096], nic_mac[SL_MAC_STRLEN];
 	const char *accel, *why;
 	unsigned boot;
@@ -772,6 +773,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		r = find_tap(c, nsfd, mac, &has_mac, err);
 	if (r < 0)
 		return r;
+	given_mac = tapfd >= 0 || has_mac ? mac : NULL;
 	accel = pick_accel(c->accel, &why);
 	if (strcmp(accel, "kvm") && strcmp(accel, "tcg"))
 		return sl_error(err, -EINVAL, "bad --accel '%s': kvm, tcg or auto", accel);
@@ -784,8 +786,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 		return step.fd;
 	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
 	for (boot = 0;; boot++) {
-		ready = spawn_supervisor(c, accel, nsfd, tapfd, tapfd >= 0 || has_mac ? mac : NULL,
-					 boot);
+		ready = spawn_supervisor(c, accel, nsfd, tapfd, given_mac, boot);
 		if (ready < 0)
 			return ready;
 		r = await_agent(c, dir, ready, boot + 1 < NO_TIMER_BOOTS, err);
@@ -800,8 +801,7 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	sl_debug("%s: the agent answered", c->name);
 	if (c->from && sl_fault("restored", c->name))
 		raise(SIGSTOP);
-	if (c->from &&
-	    (r = become_this_vm(c, own_mac(c, tapfd >= 0 || has_mac ? mac : NULL, nic_mac), err)) < 0) {
+	if (c->from && (r = become_this_vm(c, own_mac(c, given_mac, nic_mac), err)) < 0) {
 		sl_boot_stop(c->name, 0, NULL);
 		return r;
 	}
