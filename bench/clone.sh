@@ -10,8 +10,9 @@
 #     VM's, and the CPU an idle clone takes over 10 s;
 #  3. sl-up -d of a group of N: cold, against template: true with the
 #     template kept (wall time to every agent answering);
-#  4. sl-up fork of a running VM booted cold (RUNS times), and of a VM that
-#     was itself restored, to the fork's agent answering.
+#  4. sl-up fork of a group's VM booted cold and of its clone (a kept
+#     template's; RAM through the state), RUNS times each, and of a fork of
+#     a fork: to the fork's agent answering, and each fork's PSS.
 # Usage: bench/clone.sh [RUNS] [N] [SECTIONS]   (defaults 5, 16, 1234). Run as
 # root after `make`. Section 3 boots N VMs cold at once: mind the memory.
 set -euo pipefail
@@ -190,33 +191,52 @@ fi
 # 4. sl-up fork
 [[ $sections == *4* ]] || exit 0
 fg="f$(($$ % 1000))"
-for i in $(seq 1 $((runs + 3))); do vms+=("$fg-$i"); done
+for i in $(seq 1 $((2 * runs + 3))); do vms+=("$fg-$i"); done
+# a kept template: $fg-1 boots cold and is snapshotted, $fg-2 is its clone
 cat >"$SL_RUN_DIR/fork.yaml" <<EOF
 config:
   host_groups:
     - name: $fg
-      count: 1
+      count: 2
+      template: true
       network:
         mode: isolated
         range: 169.254.116.0/22
         allow: [203.0.113.0/24]
 EOF
 inhost sl-up -d "$SL_RUN_DIR/fork.yaml" >/dev/null 2>&1
-inhost sl-exec "$fg-1" -- sh -c 'head -c 64000000 /dev/urandom >/tmp/fill' # a guest that used its memory
-forks=() firsts=()
-for i in $(seq 2 $((runs + 1))); do
-	t0=$(now)
-	inhost sl-up fork "$SL_RUN_DIR/fork.yaml" "$fg-1" >/dev/null 2>&1
-	t1=$(now)
-	sl-exec "$fg-$i" -- true
-	forks+=($((t1 - t0))) firsts+=($(($(now) - t1)))
+for v in "$fg-1" "$fg-2"; do # guests that used their memory
+	inhost sl-exec "$v" -- sh -c 'head -c 64000000 /dev/urandom >/tmp/fill'
 done
-t0=$(now)
-inhost sl-up fork "$SL_RUN_DIR/fork.yaml" "$fg-2" >/dev/null 2>&1
-fclone=$(($(now) - t0))
-echo "== sl-up fork (a guest holding 64 MB of written memory in 256 MB; it returns"
+forks=() firsts=() cforks=() next=3
+fork_of() { # fork_of VM: ns to sl-up fork's return; the fork is $fg-$next
+	local t0
+	t0=$(now)
+	inhost sl-up fork "$SL_RUN_DIR/fork.yaml" "$1" >/dev/null 2>&1
+	echo $(($(now) - t0))
+}
+for _ in $(seq 1 "$runs"); do
+	forks+=($(fork_of "$fg-1"))
+	t1=$(now)
+	sl-exec "$fg-$next" -- true
+	firsts+=($(($(now) - t1)))
+	cold_pss=$(pss "$fg-$next")
+	next=$((next + 1))
+	cforks+=($(fork_of "$fg-2"))
+	clone_pss=$(pss "$fg-$next")
+	next=$((next + 1))
+done
+# a fork of a fork of a cold VM: the file its RAM mapped went with its snapshot
+ff=$(fork_of "$fg-3")
+ff_pss=$(pss "$fg-$next")
+echo "== sl-up fork (guests holding 64 MB of written memory in 256 MB; it returns"
 echo "   once the fork's agent answered and took its identity)"
-printf '  %-44s %8s ms\n' "of a VM booted cold" "$(ms "$(printf '%s\n' "${forks[@]}" | median)")"
-printf '  %-44s %8s ms\n' "then the fork's first sl-exec true" "$(ms "$(printf '%s\n' "${firsts[@]}" | median)")"
-printf '  %-44s %8s ms\n' "of a restored VM (RAM through the state)" "$(ms "$fclone")"
+printf '  %-52s %8s ms\n' "of a VM booted cold" "$(ms "$(printf '%s\n' "${forks[@]}" | median)")"
+printf '  %-52s %8s ms\n' "then the fork's first sl-exec true" "$(ms "$(printf '%s\n' "${firsts[@]}" | median)")"
+printf '  %-52s %8s ms\n' "of a clone of a kept template (RAM through the state)" \
+	"$(ms "$(printf '%s\n' "${cforks[@]}" | median)")"
+printf '  %-52s %8s ms\n' "of a fork of a cold VM (its RAM file gone: a memfd)" "$(ms "$ff")"
+printf '  %-52s %8s KB\n' "PSS: a fork of the cold VM" "$cold_pss"
+printf '  %-52s %8s KB\n' "PSS: a fork of the clone" "$clone_pss"
+printf '  %-52s %8s KB\n' "PSS: the fork of a fork" "$ff_pss"
 inhost sl-up down "$SL_RUN_DIR/fork.yaml" >/dev/null 2>&1

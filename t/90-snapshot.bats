@@ -190,6 +190,40 @@ in_vm() { inhost sl-exec "$@"; }
 	! grep -q "^SL_SNAPSHOT=" "$SL_RUN_DIR/$C3/vm.env" || false
 }
 
+@test "snapshot --quick of a clone: identities, no SHA-256, a copy refused (1); its restore maps the template's memory under the state" {
+	local q="$BATS_TEST_TMPDIR/quick" qemu
+	in_vm "$C1" -- sh -c 'echo quick-in-c1 >/root/qmark'
+	inhost sl-boot snapshot "$C1" "$q" --quick >/dev/null
+	grep -q "^SL_STATE_ID=" "$q/snapshot.env"
+	! grep -q "_SHA256=" "$q/snapshot.env" || false
+	grep -qx "SL_RAM=state" "$q/snapshot.env"
+	grep -qx "SL_RAM_BASE=$SNAP/memory" "$q/snapshot.env"
+	cp -a "$q" "$q.copy"
+	run -1 inhost sl-boot start "$C3" --from "$q.copy"
+	grep -q "no SHA-256 to check a copy by" <<<"$output"
+	run -1 inhost sl-boot status "$C3"
+	inhost sl-boot start "$C3" --from "$q" >/dev/null
+	[ "$(in_vm "$C3" -- cat /root/qmark)" = quick-in-c1 ]
+	[ "$(in_vm "$C3" -- hostname)" = "$C3" ]
+	qemu=$(sed -n 's/^SL_QEMU_PID=//p' "$SL_RUN_DIR/$C3/vm.env")
+	grep -q " $SNAP/memory\$" "/proc/$qemu/maps"
+	grep -qx "SL_RAM_BASE=$SNAP/memory" "$SL_RUN_DIR/$C3/vm.env"
+	inhost sl-boot stop "$C3"
+	! grep -q "^SL_RAM_BASE=" "$SL_RUN_DIR/$C3/vm.env" || false
+	# a base that is no snapshot's memory (no manifest beside it): a memfd
+	mkdir -m 700 "$BATS_TEST_TMPDIR/nosnap"
+	truncate -s 256M "$BATS_TEST_TMPDIR/nosnap/memory"
+	chmod 600 "$BATS_TEST_TMPDIR/nosnap/memory"
+	sed -i "s|^SL_RAM_BASE=.*|SL_RAM_BASE=$BATS_TEST_TMPDIR/nosnap/memory|" "$q/snapshot.env"
+	inhost sl-boot start "$C3" --from "$q" >/dev/null
+	[ "$(in_vm "$C3" -- cat /root/qmark)" = quick-in-c1 ]
+	qemu=$(sed -n 's/^SL_QEMU_PID=//p' "$SL_RUN_DIR/$C3/vm.env")
+	grep -q "memfd:memory-backend-memfd" "/proc/$qemu/maps"
+	! grep -q "nosnap" "/proc/$qemu/maps" || false
+	inhost sl-boot stop "$C3"
+	assert_usage_error "--quick is for snapshot only" inhost sl-boot start "$C3" --quick
+}
+
 # stopped_at PID: wait until the process stopped itself (SIGSTOP at its
 # SL_FAULT point); then a kill -9 lands exactly there
 stopped_at() {

@@ -91,26 +91,35 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 }
 
 @test "sl-up fork: a new VM of the group with the memory of a running one, at its own address; the forked VM runs on" {
-	local c
+	local c base qemu
 	c=$(group_cfg "$G" 2 1)
 	inhost sl-up -d "$c" >/dev/null 2>&1
+	# a fork of a clone, by the script sl-up prints for it: its RAM goes
+	# through the state, loaded over a private mapping of the template's memory
+	inhost sl-exec "$G-2" -- sh -c 'echo in-the-clone >/root/mark'
+	inhost sl-up --print-script fork "$c" "$G-2" >"$BATS_TEST_TMPDIR/fork.sh"
+	grep -qx "sl-boot snapshot $G-2 $SL_RUN_DIR/.forks/$G-3 --quick" "$BATS_TEST_TMPDIR/fork.sh"
+	inhost sh "$BATS_TEST_TMPDIR/fork.sh" >/dev/null
+	[ "$(inhost sl-exec "$G-3" -- hostname)" = "$G-3" ]
+	[ "$(inhost sl-exec "$G-3" -- cat /root/mark)" = in-the-clone ]
+	base=$(sed -n 's/^SL_RAM_BASE=//p' "$SL_RUN_DIR/$G-3/vm.env")
+	[ "$base" = "$(snap_of "$G-2")/memory" ]
+	qemu=$(sed -n 's/^SL_QEMU_PID=//p' "$SL_RUN_DIR/$G-3/vm.env")
+	grep -q " $base\$" "/proc/$qemu/maps"
+	[ -z "$(ls -A "$SL_RUN_DIR/.forks")" ]
+	# a fork of the VM booted cold, by sl-up
 	inhost sl-exec "$G-1" -- sh -c 'echo before-fork >/root/mark'
-	inhost sl-up --print-script fork "$c" "$G-1" |
-		grep -qx "sl-boot snapshot $G-1 $SL_RUN_DIR/.forks/$G-3"
 	run inhost sl-up fork "$c" "$G-1"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	grep -q "$G-3 up" <<<"$output"
-	[ "$(inhost sl-exec "$G-3" -- cat /root/mark)" = before-fork ]
-	[ "$(inhost sl-exec "$G-3" -- hostname)" = "$G-3" ]
-	# userdata ran once, in the VM forked: the fork has its memory, not a new run
-	[ "$(inhost sl-exec "$G-3" -- cat /root/ud)" = "$G-1" ]
-	inhost sl-exec "$G-3" -- ip -4 -o addr show eth0 |
-		grep -q "inet $(sed -n 's/^SL_IP=//p' "$SL_RUN_DIR/$G-3/vm.env")/30"
-	inhost sl-exec "$G-1" -- true
-	# a fork of a clone (its RAM goes through the state)
-	inhost sl-up fork "$c" "$G-2" >/dev/null 2>&1
+	grep -q "$G-4 up" <<<"$output"
+	[ "$(inhost sl-exec "$G-4" -- cat /root/mark)" = before-fork ]
 	[ "$(inhost sl-exec "$G-4" -- hostname)" = "$G-4" ]
+	# userdata ran once, in the VM forked: the fork has its memory, not a new run
+	[ "$(inhost sl-exec "$G-4" -- cat /root/ud)" = "$G-1" ]
+	inhost sl-exec "$G-4" -- ip -4 -o addr show eth0 |
+		grep -q "inet $(sed -n 's/^SL_IP=//p' "$SL_RUN_DIR/$G-4/vm.env")/30"
+	inhost sl-exec "$G-1" -- true
 	[ -z "$(ls -A "$SL_RUN_DIR/.forks")" ]
 	assert_usage_error "no such VM" inhost sl-up fork "$c" "$G-9"
 }

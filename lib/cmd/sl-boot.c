@@ -28,6 +28,7 @@ enum {
 	OPT_MODE,
 	OPT_FROM,
 	OPT_STOP,
+	OPT_QUICK,
 };
 
 static const char usage[] =
@@ -35,7 +36,7 @@ static const char usage[] =
     "                          [--vcpu N] [--mem MB] [--accel kvm|tcg|auto] [--from DIR]\n"
     "       sl-boot [OPTION]... stop NAME\n"
     "       sl-boot [OPTION]... status NAME\n"
-    "       sl-boot [OPTION]... snapshot NAME DIR [--stop]\n"
+    "       sl-boot [OPTION]... snapshot NAME DIR [--stop] [--quick]\n"
     "       sl-boot [OPTION]... pause|resume NAME\n"
     "Boot VM NAME with QEMU's microvm machine on its TAP, inside its namespace\n"
     "(bridge mode: in this one), and leave a supervisor that serves its agent\n"
@@ -53,6 +54,8 @@ static const char usage[] =
     "      --from DIR    restore the VM from a snapshot instead of booting it: its\n"
     "                    kernel, initrd, vCPUs and memory are the snapshot's\n"
     "      --stop        snapshot: stop the VM after, instead of letting it run on\n"
+    "      --quick       snapshot: no SHA-256 of its files, only their identity, for a\n"
+    "                    snapshot restored at once (a fork's): a copy of it is refused\n"
     "      --timeout S   how long start waits for the agent, stop for power-off\n"
     "                    (default 120 and 20)\n" SL_COMMON_HELP
     "\nstart prints SL_PID SL_QEMU_PID SL_AGENT SL_CONSOLE SL_ACCEL (and SL_SNAPSHOT);\n"
@@ -82,7 +85,7 @@ struct boot_args {
 	struct sl_cli cli;
 	struct sl_boot_cfg c;
 	const char *verb, *dir; /* dir: snapshot's */
-	bool stop_after;
+	bool stop_after, quick;
 	char guest[4096], kernel[4200], initrd[4200], dns[256];
 };
 
@@ -99,10 +102,11 @@ static const struct option opts[] = {
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "stop", no_argument, NULL, OPT_STOP },
+	{ "quick", no_argument, NULL, OPT_QUICK },
 	{ 0 },
 };
 
-/* --from and --stop: start's snapshot, snapshot's stop after. */
+/* --from, --stop and --quick: start's snapshot, snapshot's stop after and hashes. */
 static int take_own(void *ctx, int opt)
 {
 	struct boot_args *a = ctx;
@@ -110,6 +114,7 @@ static int take_own(void *ctx, int opt)
 	if (opt == OPT_FROM)
 		a->c.from = optarg;
 	a->stop_after |= opt == OPT_STOP;
+	a->quick |= opt == OPT_QUICK;
 	return SL_CLI_GO_ON;
 }
 
@@ -148,7 +153,9 @@ static int other_verbs(struct boot_args *a, struct sl_kv *out, struct sl_error *
 	int r, bad = 0;
 
 	if (!strcmp(a->verb, "snapshot")) {
-		r = sl_snapshot_make(name, a->dir, a->stop_after ? SL_SNAP_STOP : 0, out, err);
+		r = sl_snapshot_make(name, a->dir,
+				     (a->stop_after ? SL_SNAP_STOP : 0) | (a->quick ? SL_SNAP_QUICK : 0),
+				     out, err);
 		return r < 0 ? r : sl_cli_print(&a->cli, out);
 	}
 	if (!strcmp(a->verb, "pause") || !strcmp(a->verb, "resume")) {
@@ -250,8 +257,9 @@ int sl_boot_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err)
 	if (!a->verb || !a->c.name) /* set whenever the words went on */
 		return -EINVAL;
 	if ((a->c.from && strcmp(a->verb, "start")) ||
-	    (a->stop_after && strcmp(a->verb, "snapshot")))
-		return sl_cli_usage(&a->cli, "%s is for %s only", a->c.from ? "--from" : "--stop",
+	    ((a->stop_after || a->quick) && strcmp(a->verb, "snapshot")))
+		return sl_cli_usage(&a->cli, "%s is for %s only",
+				    a->c.from ? "--from" : a->stop_after ? "--stop" : "--quick",
 				    a->c.from ? "start" : "snapshot");
 	if (strcmp(a->verb, "start"))
 		return other_verbs(a, &out, err);

@@ -1463,6 +1463,36 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 	return parallel(&one, 1, 1, o, true);
 }
 
+/* A fixed argv (no command's: no buffer of its own) as one line of the script. */
+static int print_argv(FILE *f, char *const *argv, int argc, struct sl_error *err)
+{
+	static struct cmd c;
+
+	c.argc = argc;
+	c.full = false;
+	memcpy(c.argv, argv, (size_t)argc * sizeof(*argv));
+	return print_cmd(f, &c, err);
+}
+
+/*
+ * The commands of a fork, as sl_up_fork() runs them: its snapshot's
+ * directory made, the snapshot, the new VM's steps, the snapshot removed.
+ */
+static int print_fork(const struct sl_up_opts *o, const char *vm, const char *forks,
+		      const char *snap, const struct job *one, struct sl_error *err)
+{
+	char *const mk[] = { "mkdir", "-p", "-m", "700", (char *)forks };
+	char *const sn[] = { "sl-boot", "snapshot", (char *)vm, (char *)snap, "--quick" };
+	char *const rm[] = { "rm", "-rf", (char *)snap };
+	int r;
+
+	script_header(o->script);
+	if ((r = print_argv(o->script, mk, 5, err)) < 0 ||
+	    (r = print_argv(o->script, sn, 5, err)) < 0 || (r = print_up(o, one, err)) < 0)
+		return r;
+	return print_argv(o->script, rm, 3, err);
+}
+
 /**
  * sl_up_fork() - a new VM of @vm's group whose memory is @vm's at this instant
  * @cfg: the config that holds @vm's group
@@ -1511,17 +1541,9 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	if (sl_run_path(dir, sizeof(dir), "%s/%s", SL_FORKS, one.name) < 0 ||
 	    sl_run_path(t.dir, sizeof(t.dir), "%s/%s", SL_FORKS, one.name) < 0)
 		return sl_error(err, -ENAMETOOLONG, "run dir path too long");
-	if (o->print_only) {
-		char *argv[] = { "sl-boot", "snapshot", (char *)vm, dir, NULL };
-		struct cmd c = { .argc = 4 };
-
-		memcpy(c.argv, argv, sizeof(argv));
-		script_header(o->script);
-		if ((r = print_cmd(o->script, &c, err)) < 0)
-			return r;
-		return print_up(o, &one, err);
-	}
 	*strrchr(dir, '/') = '\0';
+	if (o->print_only)
+		return print_fork(o, vm, dir, t.dir, &one, err);
 	if ((r = sl_mkdir_p(dir, 0700)) < 0 ||
 	    (r = sl_snapshot_make(vm, t.dir, SL_SNAP_QUICK, &said, err)) < 0) {
 		struct plan p;

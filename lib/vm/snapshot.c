@@ -53,6 +53,7 @@
 /* What the template's QEMU ran with, read back from its command line. */
 struct qemu_line {
 	char kernel[4096], initrd[4096], disk[4096], append[4096], mac[32], accel[8];
+	char ram_base[4096]; /* a restore's: the file its RAM maps privately */
 	unsigned vcpu, mem_mb;
 	bool dhcp;
 	bool ram_shared; /* a memfd: booted cold; else a restore's private mapping */
@@ -118,6 +119,8 @@ static int read_qemu_line(const char *name, int pid, struct qemu_line *l, struct
 			opt_value(v, "mac", l->mac, sizeof(l->mac));
 		else if (!strcmp(a, "-object") && !strncmp(v, "memory-backend-memfd,", 21))
 			l->ram_shared = true;
+		else if (!strcmp(a, "-object") && !strncmp(v, "memory-backend-file,", 20))
+			opt_value(v, "mem-path", l->ram_base, sizeof(l->ram_base));
 	}
 	if (!l->kernel[0]) {
 		/* a restored VM's QEMU has no boot images: its state says what ran */
@@ -472,6 +475,9 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 	r |= sl_kv_set(m, "SL_MAC", l->mac);
 	r |= sl_kv_set(m, "SL_APPEND", l->append);
 	r |= sl_kv_set(m, "SL_RAM", l->ram_shared ? SL_SNAP_MEMORY : SL_SNAP_STATE);
+	/* a fork's: restored at once, where that file still is (ram_base()) */
+	if (quick && !l->ram_shared && l->ram_base[0])
+		r |= sl_kv_set(m, "SL_RAM_BASE", l->ram_base);
 	if (r)
 		return -ENOMEM;
 	if ((r = record_file(m, "SL_KERNEL", l->kernel, quick, err)) < 0 ||
@@ -786,6 +792,14 @@ static int match_qemu(const struct sl_kv *m, const char *qemu, struct sl_error *
 	return 0;
 }
 
+static bool has_hash(const struct sl_kv *m, const char *key)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s_SHA256", key);
+	return sl_kv_get(m, k) != NULL;
+}
+
 /* The snapshot's two files: there, plain, and what was written. */
 static int check_payload(const char *dir, const struct sl_kv *m, struct sl_error *err)
 {
@@ -814,6 +828,11 @@ static int check_payload(const char *dir, const struct sl_kv *m, struct sl_error
 					dir, f[i].file);
 		if (same_file(m, f[i].key, p, &same, err) < 0)
 			return sl_error_wrap(err, -EIO, "snapshot %s", dir);
+		if (!same && !has_hash(m, f[i].key))
+			return sl_error(err, -EIO,
+					"snapshot %s: %s is not the file written, and a --quick "
+					"snapshot has no SHA-256 to check a copy by: refusing it",
+					dir, f[i].file);
 		if (!same)
 			return sl_error(err, -EIO,
 					"snapshot %s: %s is not what was written (its SHA-256 "
@@ -821,6 +840,45 @@ static int check_payload(const char *dir, const struct sl_kv *m, struct sl_error
 					dir, f[i].file);
 	}
 	return 0;
+}
+
+/*
+ * What a fork's restore (RAM in the state, a --quick snapshot) maps under
+ * that RAM: the file its source's RAM mapped (a template's memory), if
+ * still a plain file of ours and large enough; else NULL (a fresh memfd,
+ * as a kept snapshot's restore gets: a memfd can be snapshotted the cheap
+ * way again). Its content never reaches the guest: the state holds every
+ * page, written or said to be zero, and QEMU writes a page said to be zero
+ * only where the file's is not. It is there for speed and memory: a memfd
+ * gets a page allocated for every page QEMU reads to check it is zero (all
+ * of guest RAM); a private mapping of the file reads the file's, and fills
+ * faster (docs/PERFORMANCE.md).
+ */
+static const char *ram_base(const struct sl_kv *m, unsigned mem_mb)
+{
+	const char *p = sl_kv_get(m, "SL_RAM_BASE");
+	char dir[4096], probe[4200];
+	const char *slash;
+	struct stat st;
+
+	if (!p)
+		return NULL;
+	/* only a snapshot's memory: DIR/memory beside DIR/snapshot.env, DIR safe */
+	slash = strrchr(p, '/');
+	if (p[0] != '/' || !slash || strcmp(slash + 1, SL_SNAP_MEMORY) ||
+	    (size_t)(slash - p) >= sizeof(dir))
+		goto no;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - p), p);
+	if (sl_dir_check(dir, "RAM base", NULL) < 0 ||
+	    path_in(probe, sizeof(probe), dir, SL_SNAP_MANIFEST) < 0 || access(probe, F_OK) < 0 ||
+	    lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) || st.st_size < (off_t)mem_mb << 20)
+		goto no;
+	return p;
+no:
+	sl_debug("RAM base %s: not a snapshot's memory file of %u MiB: a memfd instead", p,
+		 mem_mb);
+	return NULL;
 }
 
 /**
@@ -876,6 +934,7 @@ int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl
 				v ? v : "(none)", c->ip ? "a static lease" : "DHCP");
 	v = sl_kv_get(manifest, "SL_RAM");
 	c->ram_in_state = v && !strcmp(v, SL_SNAP_STATE);
+	c->ram_base = c->ram_in_state ? ram_base(manifest, c->mem_mb) : NULL;
 	if (!sl_kv_get(manifest, "SL_APPEND"))
 		return sl_error(err, -EINVAL, "the snapshot's manifest has no SL_APPEND");
 	return check_payload(c->from, manifest, err);
@@ -1090,11 +1149,11 @@ int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, un
 	return 0;
 }
 
-/* Whether a VM's state says it was restored from @dir. */
+/* Whether a VM's state says it was restored from @dir, or maps its memory. */
 static bool template_used(const char *dir)
 {
 	char **names;
-	size_t n;
+	size_t n, len = strlen(dir);
 	bool used = false;
 
 	if (sl_state_list(&names, &n, NULL) < 0)
@@ -1103,8 +1162,11 @@ static bool template_used(const char *dir)
 		_cleanup_kv_ struct sl_kv st = { 0 };
 		const char *s;
 
-		used = sl_state_load(names[i], &st, NULL) == 0 &&
-		       (s = sl_kv_get(&st, "SL_SNAPSHOT")) && !strcmp(s, dir);
+		if (sl_state_load(names[i], &st, NULL) < 0)
+			continue;
+		used = ((s = sl_kv_get(&st, "SL_SNAPSHOT")) && !strcmp(s, dir)) ||
+		       ((s = sl_kv_get(&st, "SL_RAM_BASE")) && !strncmp(s, dir, len) &&
+			s[len] == '/');
 	}
 	sl_strv_free(names, n);
 	return used;

@@ -324,11 +324,16 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 	 * Guest RAM is a memfd, shared: a snapshot leaves it out of QEMU's
 	 * state (x-ignore-shared) and copies it. A clone maps its snapshot's
 	 * copy privately: pages it never writes stay shared with every clone.
+	 * A restore whose RAM is in the state (a restored VM's snapshot) maps
+	 * its source's file the same way, under the pages the state writes.
 	 */
 	add(a, "-object");
 	if (c->from && !c->ram_in_state)
 		add(a, "memory-backend-file,id=mem,size=%uM,mem-path=%s/%s,share=off", c->mem_mb,
 		    qemu_opt_value(c->from, esc, sizeof(esc)), SL_SNAP_MEMORY);
+	else if (c->from && c->ram_base)
+		add(a, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=off", c->mem_mb,
+		    qemu_opt_value(c->ram_base, esc, sizeof(esc)));
 	else
 		add(a, "memory-backend-memfd,id=mem,size=%uM,share=on", c->mem_mb);
 	if (c->from) {
@@ -695,7 +700,7 @@ static int become_this_vm(const struct sl_boot_cfg *c, const char *mac, struct s
 static const char *const start_keys[] = { "SL_PID",	    "SL_QEMU_PID",    "SL_AGENT",
 					  "SL_CONSOLE",	    "SL_ACCEL",	      "SL_BOOTS",
 					  "SL_SNAPSHOT",    "SL_BOOT_KERNEL", "SL_BOOT_INITRD",
-					  "SL_BOOT_APPEND", NULL };
+					  "SL_BOOT_APPEND", "SL_RAM_BASE",    NULL };
 
 static int record_start(const struct sl_boot_cfg *c, const struct sl_kv *manifest,
 			const char *accel, unsigned boots, const char *dir, struct sl_kv *out,
@@ -710,6 +715,9 @@ static int record_start(const struct sl_boot_cfg *c, const struct sl_kv *manifes
 		r |= sl_kv_set(out, "SL_BOOT_KERNEL", c->kernel);
 		r |= sl_kv_set(out, "SL_BOOT_INITRD", c->initrd);
 		r |= sl_kv_set(out, "SL_BOOT_APPEND", sl_kv_get(manifest, "SL_APPEND"));
+		/* a template's memory this VM maps: sl-gc keeps the template */
+		if (c->ram_base)
+			r |= sl_kv_set(out, "SL_RAM_BASE", c->ram_base);
 	}
 	r |= sl_kv_setf(out, "SL_PID", "%d", sup);
 	r |= sl_kv_setf(out, "SL_QEMU_PID", "%d", qemu);

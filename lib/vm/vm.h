@@ -34,6 +34,7 @@ struct sl_boot_cfg {
 	unsigned prefix, vcpu, mem_mb, timeout_s;
 	const char *from;    /* a restore: the snapshot's dir (lib/vm/snapshot.c) */
 	bool ram_in_state; /* the snapshot of a restored VM: RAM in the state, not a file */
+	const char *ram_base; /* then the file mapped privately under it, or NULL (a memfd) */
 };
 
 int sl_guest_dir(char *buf, size_t len, struct sl_error *err);
