@@ -226,7 +226,7 @@ for _ in $(seq 1 "$runs"); do
 	clone_pss=$(pss "$fg-$next")
 	next=$((next + 1))
 done
-# a fork of a fork of a cold VM: the file its RAM mapped went with its snapshot
+# a fork of a fork of a cold VM: over the memory of the first fork's snapshot
 ff=$(fork_of "$fg-3")
 ff_pss=$(pss "$fg-$next")
 echo "== sl-up fork (guests holding 64 MB of written memory in 256 MB; it returns"
@@ -235,7 +235,7 @@ printf '  %-52s %8s ms\n' "of a VM booted cold" "$(ms "$(printf '%s\n' "${forks[
 printf '  %-52s %8s ms\n' "then the fork's first sl-exec true" "$(ms "$(printf '%s\n' "${firsts[@]}" | median)")"
 printf '  %-52s %8s ms\n' "of a clone of a kept template (RAM through the state)" \
 	"$(ms "$(printf '%s\n' "${cforks[@]}" | median)")"
-printf '  %-52s %8s ms\n' "of a fork of a cold VM (its RAM file gone: a memfd)" "$(ms "$ff")"
+printf '  %-52s %8s ms\n' "of a fork of a cold VM (RAM through the state)" "$(ms "$ff")"
 printf '  %-52s %8s KB\n' "PSS: a fork of the cold VM" "$cold_pss"
 printf '  %-52s %8s KB\n' "PSS: a fork of the clone" "$clone_pss"
 printf '  %-52s %8s KB\n' "PSS: the fork of a fork" "$ff_pss"

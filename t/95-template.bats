@@ -106,7 +106,8 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	[ "$base" = "$(snap_of "$G-2")/memory" ]
 	qemu=$(sed -n 's/^SL_QEMU_PID=//p' "$SL_RUN_DIR/$G-3/vm.env")
 	grep -q " $base\$" "/proc/$qemu/maps"
-	[ -z "$(ls -A "$SL_RUN_DIR/.forks")" ]
+	# its snapshot's state went once read; its manifest stays while it runs
+	[ "$(ls "$SL_RUN_DIR/.forks/$G-3")" = snapshot.env ]
 	# a fork of the VM booted cold, by sl-up
 	inhost sl-exec "$G-1" -- sh -c 'echo before-fork >/root/mark'
 	run inhost sl-up fork "$c" "$G-1"
@@ -120,8 +121,24 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	inhost sl-exec "$G-4" -- ip -4 -o addr show eth0 |
 		grep -q "inet $(sed -n 's/^SL_IP=//p' "$SL_RUN_DIR/$G-4/vm.env")/30"
 	inhost sl-exec "$G-1" -- true
-	[ -z "$(ls -A "$SL_RUN_DIR/.forks")" ]
+	# its RAM maps its snapshot's memory, kept while it runs; a fork of it
+	# loads its RAM over that memory
+	[ "$(ls "$SL_RUN_DIR/.forks/$G-4" | tr '\n' ' ')" = "memory snapshot.env " ]
+	inhost sl-exec "$G-4" -- sh -c 'echo in-the-fork >/root/mark'
+	inhost sl-up fork "$c" "$G-4" >/dev/null 2>&1
+	[ "$(inhost sl-exec "$G-5" -- cat /root/mark)" = in-the-fork ]
+	[ "$(sed -n 's/^SL_RAM_BASE=//p' "$SL_RUN_DIR/$G-5/vm.env")" = "$SL_RUN_DIR/.forks/$G-4/memory" ]
+	# sl-gc keeps a fork's snapshot while the fork runs, not after
+	run inhost sl-gc --dry-run
+	! grep -q "fork snapshot" <<<"$output" || false
+	inhost sl-boot stop "$G-4"
+	run inhost sl-gc --dry-run
+	grep -q "fork snapshot $SL_RUN_DIR/.forks/$G-4 " <<<"$output"
+	! grep -q "fork snapshot $SL_RUN_DIR/.forks/$G-5 " <<<"$output" || false
 	assert_usage_error "no such VM" inhost sl-up fork "$c" "$G-9"
+	# down takes the forks' snapshots with them
+	inhost sl-up down "$c" >/dev/null
+	[ -z "$(ls -A "$SL_RUN_DIR/.forks")" ]
 }
 
 @test "kill -9 of sl-up while it snapshots the template, then sl-gc: no VM, no half-made template" {

@@ -933,6 +933,15 @@ static int vm_up(struct job *j, const struct sl_up_opts *o, unsigned idx, unsign
 	return 0;
 }
 
+/* A fork's snapshot, once the fork is down. */
+static void fork_snapshot_remove(const char *name)
+{
+	char p[4096];
+
+	if (sl_run_path(p, sizeof(p), "%s/%s", SL_FORKS, name) == 0)
+		sl_snapshot_remove(p);
+}
+
 /* The way down: the undo of each step the VM's mode runs on the way down. */
 static bool down_used(const struct plan *p, const struct step *s)
 {
@@ -957,8 +966,10 @@ static int vm_down(const struct sl_group *g, const char *name)
 		}
 	}
 	disown(name);
-	if (!bad)
+	if (!bad) {
 		sl_state_purge(name, NULL); /* the console and supervisor logs */
+		fork_snapshot_remove(name);
+	}
 	return bad;
 }
 
@@ -1463,6 +1474,20 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 	return parallel(&one, 1, 1, o, true);
 }
 
+/*
+ * A fork restored: its snapshot's state goes (read once), its manifest and
+ * memory (a cold VM's fork's) stay while the fork runs: its RAM maps that
+ * memory, and a fork of the fork loads its RAM over it (SL_RAM_BASE).
+ * sl-up down and sl-gc remove them.
+ */
+static void fork_restored(const char *snap)
+{
+	char p[4200];
+
+	if (snprintf(p, sizeof(p), "%s/%s", snap, SL_SNAP_STATE) < (int)sizeof(p))
+		unlink(p);
+}
+
 /* A fixed argv (no command's: no buffer of its own) as one line of the script. */
 static int print_argv(FILE *f, char *const *argv, int argc, struct sl_error *err)
 {
@@ -1476,16 +1501,19 @@ static int print_argv(FILE *f, char *const *argv, int argc, struct sl_error *err
 
 /*
  * The commands of a fork, as sl_up_fork() runs them: its snapshot's
- * directory made, the snapshot, the new VM's steps, the snapshot removed.
+ * directory made, the snapshot, the new VM's steps, the snapshot's state
+ * removed (fork_restored()).
  */
 static int print_fork(const struct sl_up_opts *o, const char *vm, const char *forks,
 		      const char *snap, const struct job *one, struct sl_error *err)
 {
 	char *const mk[] = { "mkdir", "-p", "-m", "700", (char *)forks };
 	char *const sn[] = { "sl-boot", "snapshot", (char *)vm, (char *)snap, "--quick" };
-	char *const rm[] = { "rm", "-rf", (char *)snap };
+	char state[4200];
+	char *const rm[] = { "rm", "-f", state };
 	int r;
 
+	snprintf(state, sizeof(state), "%s/%s", snap, SL_SNAP_STATE);
 	script_header(o->script);
 	if ((r = print_argv(o->script, mk, 5, err)) < 0 ||
 	    (r = print_argv(o->script, sn, 5, err)) < 0 || (r = print_up(o, one, err)) < 0)
@@ -1556,7 +1584,10 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	fo.no_boot = false;
 	leases_in_order(&one, 1);
 	r = parallel(&one, 1, 1, &fo, true);
-	sl_snapshot_remove(t.dir);
+	if (r)
+		sl_snapshot_remove(t.dir);
+	else
+		fork_restored(t.dir);
 	return r;
 }
 

@@ -1259,12 +1259,25 @@ int sl_templates_gc(struct sl_sweep *sw)
 	return found;
 }
 
+/* Whether VM @name (state @st, loaded or empty) runs, restored from @dir. */
+static bool fork_runs_from(const char *name, const struct sl_kv *st, const char *dir)
+{
+	const char *s = sl_kv_get(st, "SL_SNAPSHOT");
+	int sup, qemu;
+
+	if (!s || strcmp(s, dir))
+		return false;
+	sl_vm_pids(name, &sup, &qemu);
+	return sup && qemu;
+}
+
 /**
- * sl_forks_gc() - remove the snapshots of forks whose sl-up is gone
+ * sl_forks_gc() - remove the snapshots of forks no fork is made or runs from
  * @sw: the sweep, told each directory that goes
  *
- * sl-up fork removes its snapshot once the fork runs; a kill leaves it.
- * It is kept while the fork's state names a live owner.
+ * sl-up fork removes a snapshot's state once the fork runs, and sl-up down
+ * the rest; a kill, or a fork stopped by hand, leaves it. It is kept while
+ * the fork's state names a live owner, and while the fork runs from it.
  *
  * Return: how many went (or would)
  */
@@ -1288,7 +1301,10 @@ int sl_forks_gc(struct sl_sweep *sw)
 		if (sl_name_check(e->d_name, NULL) == 0 && sl_state_load(e->d_name, &st, NULL) == 0 &&
 		    sl_kv_get(&st, "SL_OWNER_PID") && !sl_owner_gone(&st))
 			continue;
-		sl_sweep_say(sw, "fork snapshot %s (its sl-up fork is gone)", p);
+		/* the fork runs from it: its RAM maps the memory there */
+		if (fork_runs_from(e->d_name, &st, p))
+			continue;
+		sl_sweep_say(sw, "fork snapshot %s (no fork made or running from it)", p);
 		found++;
 		if (!sw->dry)
 			sl_snapshot_remove(p);
