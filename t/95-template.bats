@@ -136,7 +136,8 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	grep -q "fork snapshot $SL_RUN_DIR/.forks/$G-4 " <<<"$output"
 	! grep -q "fork snapshot $SL_RUN_DIR/.forks/$G-5 " <<<"$output" || false
 	assert_usage_error "no such VM" inhost sl-up fork "$c" "$G-9"
-	# down takes the forks' snapshots with them
+	# down takes the forks' snapshots with them, and says so in its script
+	inhost sl-up --print-script down "$c" | grep -qx "rm -rf $SL_RUN_DIR/.forks/$G-4"
 	inhost sl-up down "$c" >/dev/null
 	[ -z "$(ls -A "$SL_RUN_DIR/.forks")" ]
 }

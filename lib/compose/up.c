@@ -942,6 +942,28 @@ static void fork_snapshot_remove(const char *name)
 		sl_snapshot_remove(p);
 }
 
+/* A fixed argv (no command's: no buffer of its own) as one line of the script. */
+static int print_argv(FILE *f, char *const *argv, int argc, struct sl_error *err)
+{
+	static struct cmd c;
+
+	c.argc = argc;
+	c.full = false;
+	memcpy(c.argv, argv, (size_t)argc * sizeof(*argv));
+	return print_cmd(f, &c, err);
+}
+
+/* In a printed down: a fork's snapshot that vm_down() would remove. */
+static int print_fork_remove(FILE *f, const char *name, struct sl_error *err)
+{
+	char p[4096];
+	char *const rm[] = { "rm", "-rf", p };
+
+	if (sl_run_path(p, sizeof(p), "%s/%s", SL_FORKS, name) < 0 || access(p, F_OK) < 0)
+		return 0;
+	return print_argv(f, rm, 3, err);
+}
+
 /* The way down: the undo of each step the VM's mode runs on the way down. */
 static bool down_used(const struct plan *p, const struct step *s)
 {
@@ -1099,7 +1121,7 @@ static int print_down(const struct sl_up_opts *o, const struct job *j, struct sl
 		if ((r = print_cmd(o->script, &c, err)) < 0)
 			return r;
 	}
-	return 0;
+	return print_fork_remove(o->script, j->name, err);
 }
 
 static void script_header(FILE *f)
@@ -1486,17 +1508,6 @@ static void fork_restored(const char *snap)
 
 	if (snprintf(p, sizeof(p), "%s/%s", snap, SL_SNAP_STATE) < (int)sizeof(p))
 		unlink(p);
-}
-
-/* A fixed argv (no command's: no buffer of its own) as one line of the script. */
-static int print_argv(FILE *f, char *const *argv, int argc, struct sl_error *err)
-{
-	static struct cmd c;
-
-	c.argc = argc;
-	c.full = false;
-	memcpy(c.argv, argv, (size_t)argc * sizeof(*argv));
-	return print_cmd(f, &c, err);
 }
 
 /*
