@@ -60,6 +60,17 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	[ "$(inhost sl-exec "$G-4" -- hostname)" = "$G-4" ]
 }
 
+@test "the printed script of a template: true group runs by hand: the templates' folder made, the template taken, the other VM restored" {
+	local c dir
+	c=$(group_cfg "$G" 2 1)
+	inhost sl-up --print-script "$c" >"$BATS_TEST_TMPDIR/up.sh"
+	grep -qx "mkdir -p -m 700 $SL_RUN_DIR/.templates/$G" "$BATS_TEST_TMPDIR/up.sh"
+	inhost sh "$BATS_TEST_TMPDIR/up.sh" >/dev/null 2>&1
+	dir=$(ls -d "$SL_RUN_DIR/.templates/$G"/*)
+	[ "$(snap_of "$G-2")" = "$dir" ]
+	[ "$(inhost sl-exec "$G-2" -- cat /root/ud)" = "$G-2" ]
+}
+
 @test "a kept template is reused by the next sl-up, every VM restored; a changed vCPU count makes one anew, said" {
 	local c dir
 	c=$(group_cfg "$G" 2 1)
@@ -136,10 +147,13 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	grep -q "fork snapshot $SL_RUN_DIR/.forks/$G-4 " <<<"$output"
 	! grep -q "fork snapshot $SL_RUN_DIR/.forks/$G-5 " <<<"$output" || false
 	assert_usage_error "no such VM" inhost sl-up fork "$c" "$G-9"
-	# down takes the forks' snapshots with them, and says so in its script
-	inhost sl-up --print-script down "$c" | grep -qx "rm -rf $SL_RUN_DIR/.forks/$G-4"
-	inhost sl-up down "$c" >/dev/null
+	# down takes the VMs' state (their logs) and the forks' snapshots with
+	# them; its printed script does the same
+	inhost sl-up --print-script down "$c" >"$BATS_TEST_TMPDIR/down.sh"
+	grep -qx "rm -rf $SL_RUN_DIR/$G-4 $SL_RUN_DIR/.forks/$G-4" "$BATS_TEST_TMPDIR/down.sh"
+	inhost sh "$BATS_TEST_TMPDIR/down.sh" >/dev/null 2>&1
 	[ -z "$(ls -A "$SL_RUN_DIR/.forks")" ]
+	[ -z "$(ls -d "$SL_RUN_DIR/$G-"* 2>/dev/null)" ]
 }
 
 @test "kill -9 of sl-up while it snapshots the template, then sl-gc: no VM, no half-made template" {

@@ -933,15 +933,6 @@ static int vm_up(struct job *j, const struct sl_up_opts *o, unsigned idx, unsign
 	return 0;
 }
 
-/* A fork's snapshot, once the fork is down. */
-static void fork_snapshot_remove(const char *name)
-{
-	char p[4096];
-
-	if (sl_run_path(p, sizeof(p), "%s/%s", SL_FORKS, name) == 0)
-		sl_snapshot_remove(p);
-}
-
 /* A fixed argv (no command's: no buffer of its own) as one line of the script. */
 static int print_argv(FILE *f, char *const *argv, int argc, struct sl_error *err)
 {
@@ -953,15 +944,41 @@ static int print_argv(FILE *f, char *const *argv, int argc, struct sl_error *err
 	return print_cmd(f, &c, err);
 }
 
-/* In a printed down: a fork's snapshot that vm_down() would remove. */
-static int print_fork_remove(FILE *f, const char *name, struct sl_error *err)
+/* In a printed script: what template_before() does, the folder made. */
+static int print_template_before(FILE *f, const struct plan *p, struct sl_error *err)
+{
+	char dir[4200];
+	char *const mk[] = { "mkdir", "-p", "-m", "700", dir };
+
+	snprintf(dir, sizeof(dir), "%s", p->tpl);
+	*strrchr(dir, '/') = '\0';
+	return print_argv(f, mk, 5, err);
+}
+
+/* A fork's snapshot, once the fork is down. */
+static void fork_snapshot_remove(const char *name)
 {
 	char p[4096];
-	char *const rm[] = { "rm", "-rf", p };
 
-	if (sl_run_path(p, sizeof(p), "%s/%s", SL_FORKS, name) < 0 || access(p, F_OK) < 0)
-		return 0;
-	return print_argv(f, rm, 3, err);
+	if (sl_run_path(p, sizeof(p), "%s/%s", SL_FORKS, name) == 0)
+		sl_snapshot_remove(p);
+}
+
+/*
+ * In a printed down: what vm_down() removes after the steps, the VM's state
+ * directory (its logs) and a fork's snapshot, as rm -rf.
+ */
+static int print_purge(FILE *f, const char *name, struct sl_error *err)
+{
+	char state[4096], fork[4096];
+	char *const rm[] = { "rm", "-rf", state, fork };
+	bool has_fork;
+
+	if (sl_run_path(state, sizeof(state), "%s", name) < 0 ||
+	    sl_run_path(fork, sizeof(fork), "%s/%s", SL_FORKS, name) < 0)
+		return sl_error(err, -ENAMETOOLONG, "%s: run dir path too long", name);
+	has_fork = access(fork, F_OK) == 0;
+	return print_argv(f, rm, has_fork ? 4 : 3, err);
 }
 
 /* The way down: the undo of each step the VM's mode runs on the way down. */
@@ -1099,6 +1116,8 @@ static int print_up(const struct sl_up_opts *o, const struct job *j, struct sl_e
 	for (const struct step *s = steps; s <= last_step(o); s++) {
 		if (!step_used(&p, s))
 			continue;
+		if (s == &steps[ROW_TEMPLATE] && (r = print_template_before(o->script, &p, err)) < 0)
+			return r;
 		step_cmd(&p, s, &c);
 		if ((r = print_cmd(o->script, &c, err)) < 0)
 			return r;
@@ -1121,7 +1140,7 @@ static int print_down(const struct sl_up_opts *o, const struct job *j, struct sl
 		if ((r = print_cmd(o->script, &c, err)) < 0)
 			return r;
 	}
-	return print_fork_remove(o->script, j->name, err);
+	return print_purge(o->script, j->name, err);
 }
 
 static void script_header(FILE *f)
