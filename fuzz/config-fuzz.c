@@ -14,18 +14,26 @@
 #include "log.h"
 #include "name.h"
 
+/*
+ * The loader reads a path: a file made for each input and removed after it
+ * (libFuzzer ends with _Exit: an atexit handler would not run, and every
+ * run left its file in /tmp).
+ */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[] = "/tmp/sl-config-fuzz.XXXXXX";
-	static int fd = -1;
+	char path[] = "/tmp/sl-config-fuzz.XXXXXX";
 	struct sl_config cfg;
+	int fd, r;
 
 	sl_quiet = true; /* warnings for unknown keys, once per input, are noise here */
-	if (fd < 0 && (fd = mkstemp(path)) < 0)
+	if ((fd = mkstemp(path)) < 0)
 		abort();
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
+	if (pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
-	if (sl_config_load(path, &cfg, NULL) == 0) {
+	close(fd);
+	r = sl_config_load(path, &cfg, NULL);
+	unlink(path);
+	if (r == 0) {
 		for (size_t i = 0; i < cfg.n; i++)
 			if (!cfg.g[i].name[0] || cfg.g[i].allow.n > 4096 || cfg.g[i].drop.n > 4096)
 				abort();
