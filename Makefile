@@ -294,8 +294,11 @@ deb:
 		cp -a $(GUEST)/vmlinuz $(GUEST)/kernel.version build/deb/src/$(GUEST)/ && \
 		cp -a $(GUEST)/modules/. build/deb/src/$(GUEST)/modules/; fi
 	cd build/deb/src && MAKEFLAGS= MAKELEVEL= dpkg-buildpackage -b -us -uc
-	lintian --fail-on error \
+	# lintian leaves its MLDBM files in TMPDIR: one of ours, removed after
+	mkdir -p build/deb/tmp
+	TMPDIR=$(CURDIR)/build/deb/tmp lintian --fail-on error \
 		build/deb/sltools_$(VERSION)_amd64.changes
+	rm -rf build/deb/tmp
 
 clean:
 	rm -rf build/fuzz

@@ -20,7 +20,9 @@ setup_file() {
 }
 
 @test "make deb: sltools and sltools-guest, no lintian error; the guest kernel only in sltools-guest; run-time dependencies declared" {
-	lintian --fail-on error "$DEBS/sltools_0.1.0_amd64.deb" "$DEBS/sltools-guest_0.1.0_amd64.deb"
+	# its MLDBM files go into TMPDIR and stay: into the test's, which bats removes
+	TMPDIR="$BATS_TEST_TMPDIR" lintian --fail-on error "$DEBS/sltools_0.1.0_amd64.deb" \
+		"$DEBS/sltools-guest_0.1.0_amd64.deb"
 	local tools guest deps
 	tools=$(dpkg-deb -c "$DEBS/sltools_0.1.0_amd64.deb")
 	guest=$(dpkg-deb -c "$DEBS/sltools-guest_0.1.0_amd64.deb")
