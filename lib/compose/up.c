@@ -944,15 +944,28 @@ static int print_argv(FILE *f, char *const *argv, int argc, struct sl_error *err
 	return print_cmd(f, &c, err);
 }
 
+/* In a printed script: a folder sl-up makes (sl_mkdir_p(dir, 0700)). */
+static int print_mkdir(FILE *f, const char *dir, struct sl_error *err)
+{
+	char *const mk[] = { "mkdir", "-p", "-m", "700", (char *)dir };
+
+	return print_argv(f, mk, 5, err);
+}
+
 /* In a printed script: what template_before() does, the folder made. */
 static int print_template_before(FILE *f, const struct plan *p, struct sl_error *err)
 {
 	char dir[4200];
-	char *const mk[] = { "mkdir", "-p", "-m", "700", dir };
 
 	snprintf(dir, sizeof(dir), "%s", p->tpl);
 	*strrchr(dir, '/') = '\0';
-	return print_argv(f, mk, 5, err);
+	return print_mkdir(f, dir, err);
+}
+
+/* Where sl-up fork puts VM @name's snapshot: .forks/NAME in the run dir. */
+static int fork_dir(char *buf, size_t len, const char *name)
+{
+	return sl_run_path(buf, len, "%s/%s", SL_FORKS, name);
 }
 
 /* A fork's snapshot, once the fork is down. */
@@ -960,7 +973,7 @@ static void fork_snapshot_remove(const char *name)
 {
 	char p[4096];
 
-	if (sl_run_path(p, sizeof(p), "%s/%s", SL_FORKS, name) == 0)
+	if (fork_dir(p, sizeof(p), name) == 0)
 		sl_snapshot_remove(p);
 }
 
@@ -975,7 +988,7 @@ static int print_purge(FILE *f, const char *name, struct sl_error *err)
 	bool has_fork;
 
 	if (sl_run_path(state, sizeof(state), "%s", name) < 0 ||
-	    sl_run_path(fork, sizeof(fork), "%s/%s", SL_FORKS, name) < 0)
+	    fork_dir(fork, sizeof(fork), name) < 0)
 		return sl_error(err, -ENAMETOOLONG, "%s: run dir path too long", name);
 	has_fork = access(fork, F_OK) == 0;
 	return print_argv(f, rm, has_fork ? 4 : 3, err);
@@ -1516,36 +1529,33 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 }
 
 /*
- * A fork restored: its snapshot's state goes (read once), its manifest and
- * memory (a cold VM's fork's) stay while the fork runs: its RAM maps that
- * memory, and a fork of the fork loads its RAM over it (SL_RAM_BASE).
- * sl-up down and sl-gc remove them.
+ * A fork's snapshot's state, which goes once the fork is restored (read
+ * once); its manifest and memory (a cold VM's fork's) stay while the fork
+ * runs: its RAM maps that memory, and a fork of the fork loads its RAM
+ * over it (SL_RAM_BASE). sl-up down and sl-gc remove them.
  */
-static void fork_restored(const char *snap)
+static int fork_state(char *buf, size_t len, const char *snap)
 {
-	char p[4200];
-
-	if (snprintf(p, sizeof(p), "%s/%s", snap, SL_SNAP_STATE) < (int)sizeof(p))
-		unlink(p);
+	return snprintf(buf, len, "%s/%s", snap, SL_SNAP_STATE) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
 /*
  * The commands of a fork, as sl_up_fork() runs them: its snapshot's
  * directory made, the snapshot, the new VM's steps, the snapshot's state
- * removed (fork_restored()).
+ * removed (fork_state()).
  */
 static int print_fork(const struct sl_up_opts *o, const char *vm, const char *forks,
 		      const char *snap, const struct job *one, struct sl_error *err)
 {
-	char *const mk[] = { "mkdir", "-p", "-m", "700", (char *)forks };
 	char *const sn[] = { "sl-boot", "snapshot", (char *)vm, (char *)snap, "--quick" };
 	char state[4200];
 	char *const rm[] = { "rm", "-f", state };
 	int r;
 
-	snprintf(state, sizeof(state), "%s/%s", snap, SL_SNAP_STATE);
+	if (fork_state(state, sizeof(state), snap) < 0)
+		return sl_error(err, -ENAMETOOLONG, "run dir path too long");
 	script_header(o->script);
-	if ((r = print_argv(o->script, mk, 5, err)) < 0 ||
+	if ((r = print_mkdir(o->script, forks, err)) < 0 ||
 	    (r = print_argv(o->script, sn, 5, err)) < 0 || (r = print_up(o, one, err)) < 0)
 		return r;
 	return print_argv(o->script, rm, 3, err);
@@ -1574,7 +1584,7 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	struct job one = { 0 };
 	struct sl_up_opts fo = *o;
 	const char *grp;
-	char dir[4096];
+	char dir[4096], state[4200];
 	int r, sup, qemu;
 
 	if ((r = sl_name_check(vm, err)) < 0)
@@ -1596,8 +1606,7 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	one.tpl = &t;
 	if ((r = prepare(err)) < 0 || (r = launch_name(&g, &one, o->print_only, err)) < 0)
 		return r;
-	if (sl_run_path(dir, sizeof(dir), "%s/%s", SL_FORKS, one.name) < 0 ||
-	    sl_run_path(t.dir, sizeof(t.dir), "%s/%s", SL_FORKS, one.name) < 0)
+	if (fork_dir(dir, sizeof(dir), one.name) < 0 || fork_dir(t.dir, sizeof(t.dir), one.name) < 0)
 		return sl_error(err, -ENAMETOOLONG, "run dir path too long");
 	*strrchr(dir, '/') = '\0';
 	if (o->print_only)
@@ -1616,8 +1625,8 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	r = parallel(&one, 1, 1, &fo, true);
 	if (r)
 		sl_snapshot_remove(t.dir);
-	else
-		fork_restored(t.dir);
+	else if (fork_state(state, sizeof(state), t.dir) == 0)
+		unlink(state);
 	return r;
 }
 
