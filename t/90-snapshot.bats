@@ -178,11 +178,12 @@ in_vm() { inhost sl-exec "$@"; }
 	inhost sl-boot stop "$C3"
 }
 
-@test "a clone started from a good copy of the snapshot runs; stop leaves no QEMU, no sockets" {
+@test "a clone started from a good copy of the snapshot runs, without the template's name servers (--dns none); stop leaves no QEMU, no sockets" {
 	local good="$BATS_TEST_TMPDIR/good"
 	cp -a "$SNAP" "$good"
-	inhost sl-boot start "$C3" --from "$good" >/dev/null
+	inhost sl-boot start "$C3" --from "$good" --dns none >/dev/null
 	[ "$(in_vm "$C3" -- hostname)" = "$C3" ]
+	[ -z "$(in_vm "$C3" -- cat /etc/resolv.conf)" ]
 	inhost sl-boot stop "$C3"
 	run -1 inhost sl-boot status "$C3"
 	grep -qx "SL_STATE=stopped" <<<"$output"
