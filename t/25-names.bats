@@ -16,6 +16,7 @@ teardown() {
 }
 
 @test "a VM of a 61-byte name boots: its hostname is its name; exec, status, egress, gc" {
+	use_templates
 	local g vm f end
 	g="$P-isolated-agents-with-a-name-slicer-could-not-give"
 	g=$g$(printf 'x%.0s' $(seq $((59 - ${#g}))))

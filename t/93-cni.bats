@@ -144,6 +144,7 @@ J
 }
 
 @test "VMs on Slicer's chain and on ptp reach the internet; sl-gc runs DEL for a dead one; down leaves nothing" {
+	use_templates
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local f
 	f=$(cfg cni <<Y

@@ -108,6 +108,7 @@ Y
 }
 
 @test "a VM by DHCP from the LAN (parent from the default route): reaches the LAN, is reached from it; down leaves nothing" {
+	use_templates
 	require dnsmasq
 	dhcp_server
 	inhost ip route add default via 198.51.100.10

@@ -60,6 +60,52 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	[ "$(inhost sl-exec "$G-4" -- hostname)" = "$G-4" ]
 }
 
+@test "SL_TEMPLATE_DIR: groups of other names share one template there, each VM with its own name servers; sl-gc leaves the store alone" {
+	local store="$BATS_TEST_TMPDIR/store" a b dir
+	kernel_state >"$BATS_TEST_TMPDIR/before"
+	a=$(cfg a <<EOF
+config:
+  host_groups:
+    - name: ${G}a
+      template: true
+      dns_servers: ["203.0.113.53"]
+      network: {mode: isolated, range: 169.254.120.0/22}
+EOF
+)
+	b=$(cfg b <<EOF
+config:
+  host_groups:
+    - name: ${G}b
+      count: 2
+      template: true
+      network: {mode: isolated, range: 169.254.124.0/22}
+EOF
+)
+	assert_usage_error "SL_TEMPLATE_DIR 'store': not an absolute path" \
+		inhost env SL_TEMPLATE_DIR=store sl-up -d "$b"
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+	inhost env SL_TEMPLATE_DIR="$store" sl-up -d "$a"
+	dir=$(ls -d "$store"/*)
+	[ "$(echo "$dir" | wc -l)" = 1 ] && [ -e "$dir/snapshot.env" ] || false
+	[ -z "$(snap_of "${G}a-1")" ] # the group's first VM made it, booted cold
+	[ ! -e "$SL_RUN_DIR/.templates" ]
+	inhost sl-exec "${G}a-1" -- cat /etc/resolv.conf | grep -qx "nameserver 203.0.113.53"
+	# another group of the same shape: both its VMs restored from that template
+	inhost env SL_TEMPLATE_DIR="$store" sl-up -d "$b"
+	[ "$(snap_of "${G}b-1")" = "$dir" ] && [ "$(snap_of "${G}b-2")" = "$dir" ] || false
+	[ "$(inhost sl-exec "${G}b-2" -- hostname)" = "${G}b-2" ]
+	# its name server is its own (sl-up's default), not the template's
+	[ "$(inhost sl-exec "${G}b-1" -- cat /etc/resolv.conf)" = "$(printf 'nameserver 8.8.8.8\nnameserver 1.1.1.1')" ]
+	inhost sl-exec "${G}b-1" -- timeout 4 wget -q -O /dev/null http://203.0.113.10/
+	inhost sl-up down "$a"
+	inhost sl-up down "$b"
+	run inhost sl-gc
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -e "$dir/snapshot.env" ] && [ -e "$dir/memory" ] || false
+	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
+}
+
 @test "the printed script of a template: true group runs by hand: the templates' folder made, the template taken, the other VM restored" {
 	local c dir
 	c=$(group_cfg "$G" 2 1)
@@ -89,7 +135,7 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	run inhost sl-up -d "$c"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	grep -q "group $G: its template is made anew: its kernel, initrd, QEMU, vCPUs or memory changed" <<<"$output"
+	grep -q "group $G: its template is made anew: its kernel, initrd, QEMU, vCPUs, memory or DHCP changed" <<<"$output"
 	[ "$(ls -d "$SL_RUN_DIR/.templates/$G"/* | wc -l)" = 2 ]
 	[ "$(inhost sl-exec "$G-1" -- nproc)" = 2 ]
 	# sl-gc: the older template goes (nothing uses it), the newer stays

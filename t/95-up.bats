@@ -22,6 +22,7 @@ vm_ping() {
 }
 
 @test "agents (drop the LAN): internet yes, LAN no; no VM, host or inbound; down leaves nothing" {
+	use_templates
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local cfg
 	cfg=$(example agents.yaml "$G")
@@ -62,6 +63,7 @@ vm_ping() {
 }
 
 @test "whitelist and allow+drop groups on two ranges; no VM reaches the other group" {
+	use_templates
 	local wl ad
 	wl=$(example whitelist.yaml "${G}w")
 	ad=$(example allow-drop.yaml "${G}a")
@@ -123,6 +125,7 @@ vm_ping() {
 }
 
 @test "booted VMs: Slicer's generated allow 0.0.0.0/0 + drop LAN, and the proxy-only recipe" {
+	use_templates
 	local sg px
 	sg=$(example slicer-generated.yaml "${G}s")
 	px=$(example proxy-only.yaml "${G}p")
@@ -166,10 +169,11 @@ vm_resolves() {
 }
 
 @test "a booted VM with names in allow: the name resolves at its gateway and answers; a blocked one by no path" {
+	use_templates
 	dns_server
 	local c="$BATS_TEST_TMPDIR/$G.yaml" vm="$G-1" gw pid
 	sed -e "s/name: builder/name: $G/" -e 's/dns_servers: .*/dns_servers: ["203.0.113.10"]/' \
-		-e '/allow:/,$d' "$TOP/examples/domain-allowlist.yaml" >"$c"
+		-e '/allow:/,$d' "$TOP/examples/domain-allowlist.yaml" | templated >"$c"
 	echo '      allow: ["allowed.test", "*.allowed.test:80"]' >>"$c"
 	inhost sl-up -d "$c"
 	gw=$(grep '^SL_GW=' "$SL_RUN_DIR/$vm/vm.env" | cut -d= -f2)
@@ -228,6 +232,7 @@ sig_bits() {
 }
 
 @test "userdata runs once in the guest when its agent answers, output in userdata.log; a failing one fails the VM, with its status" {
+	use_templates
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local ok bad
 	printf 'echo "hello $((6 * 7))"\necho ran >/tmp/userdata-ran\necho to-stderr >&2\n' \

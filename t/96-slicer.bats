@@ -1,7 +1,10 @@
 #!/usr/bin/env bats
 # Slicer's networking page's examples (examples/slicer/), as written, with
 # real VMs: Slicer's hypervisor, images, storage and API keys are warned
-# about and ignored, and each network mode does what the page says. The
+# about and ignored, and each network mode does what the page says. Each
+# group gets our template: true (use_templates): this file is about the
+# network, and a VM restored from the suite's template is up in a fraction
+# of a cold boot. The
 # scratch host has Slicer's LAN on enp1s0 (192.168.1.0/24: its router
 # 192.168.1.1 serves HTTP and, for macvtap, DHCP) and the internet
 # (203.0.113.10).
@@ -10,6 +13,7 @@ load helpers
 
 setup() {
 	setup_host
+	use_templates
 	setup_lan_internet
 	SLAN="${P}e"
 	scratch_ns "$SLAN"
@@ -29,9 +33,9 @@ teardown() {
 	teardown_host
 }
 
-# The example, as written, where down_configs finds it.
+# The example, as written (and templated), where down_configs finds it.
 slicer() {
-	cp "$TOP/examples/slicer/$1" "$BATS_TEST_TMPDIR/$1"
+	templated <"$TOP/examples/slicer/$1" >"$BATS_TEST_TMPDIR/$1"
 	echo "$BATS_TEST_TMPDIR/$1"
 }
 vm_get() { # vm_get VM HOST → 0 if the page came

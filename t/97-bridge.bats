@@ -82,6 +82,7 @@ master() {
 }
 
 @test "bridge VMs reach each other, the host, the LAN and the internet; isolated VMs reach none of them; down leaves nothing" {
+	use_templates
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	local f
 	f=$(cfg mixed <<Y

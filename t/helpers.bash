@@ -92,8 +92,33 @@ setup_lan_internet() {
 
 # A config file from stdin: cfg NAME <<< YAML prints its path.
 cfg() {
-	cat >"$BATS_TEST_TMPDIR/$1.yaml"
+	templated >"$BATS_TEST_TMPDIR/$1.yaml"
 	echo "$BATS_TEST_TMPDIR/$1.yaml"
+}
+
+# use_templates: from here on the test's configs (cfg, example, slicer)
+# give each host group template: true, kept in the run's shared store
+# (SL_TEMPLATE_DIR: t/run's SL_TEST_TEMPLATES, else this bats run's), so
+# that a VM of the suite boots cold only where the test is about booting:
+# the suite's first group of each shape (kernel, memory, vCPUs, network
+# mode) makes the template, every later one is restored from it.
+use_templates() {
+	export SL_TEMPLATE_DIR="${SL_TEST_TEMPLATES:-$BATS_RUN_TMPDIR/templates}"
+	TEMPLATED=1
+}
+
+# A config on stdin to stdout, after use_templates with template: true in
+# each host group; one that says template or has a disk is left as it is.
+templated() {
+	local y
+	y=$(cat)
+	if [ -z "${TEMPLATED:-}" ] || grep -qE '^ *(template|disk_file):' <<<"$y"; then
+		printf '%s\n' "$y"
+		return
+	fi
+	awk '/^ *host_groups:/ { groups = 1 }
+	     { print }
+	     groups && /^ *- name:/ { match($0, /^ */); printf "%*s  template: true\n", RLENGTH, "" }' <<<"$y"
 }
 
 # template_pair NAME <<< NETWORK: a config of one group $G of two VMs with
@@ -329,6 +354,6 @@ example() {
 	sed -e "s/name: agents/name: $2/; s/name: review/name: $2/; s/name: sandbox/name: $2/" \
 		-e 's#192.168.1.0/24#198.51.100.0/24#g; s#10.0.0.0/8#198.51.100.11/32#g' \
 		-e 's#192.168.1.10:#198.51.100.10:#g' \
-		"$TOP/examples/$1" >"$BATS_TEST_TMPDIR/$2.yaml"
+		"$TOP/examples/$1" | templated >"$BATS_TEST_TMPDIR/$2.yaml"
 	echo "$BATS_TEST_TMPDIR/$2.yaml"
 }

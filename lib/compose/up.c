@@ -160,6 +160,7 @@ static void clean_env(void)
 	static const char *const keep[] = { "SL_RUN_DIR", "SL_GUEST_DIR", "SL_LIBEXEC_DIR",
 					    "SL_QEMU", "SL_DEBUG", "SL_CONSOLE_MAX", "SL_AGENT_TIMEOUT",
 					    "SL_CNI_CONF_DIR", "SL_CNI_PATH", "SL_CNI_TIMEOUT",
+					    "SL_MEM_DIR", "SL_TEMPLATE_DIR",
 #ifdef SL_FAULT_INJECTION
 					    "SL_FAULT", "SL_MUTANT",
 #endif
@@ -768,6 +769,7 @@ struct job {
 	bool skip;          /* failed already (its lease) */
 	struct tmpl *tpl;   /* its group's template, or NULL */
 	bool tpl_make;      /* it makes it */
+	unsigned num;       /* its number in the config's order, from 1 */
 };
 
 /* The plan of a job's VM: plan_make() and its template. */
@@ -781,18 +783,34 @@ static void plan_job(const struct job *j, struct plan *p)
 }
 
 /*
- * Where group @g's template is kept: .templates/GROUP/KEY in the run dir,
- * KEY from its kernel, initrd, QEMU, vCPUs and memory. One kept under another
- * key means one of them changed: said, and made anew.
+ * What of a group's guest network its template holds (sl_snapshot_key()):
+ * whether a DHCP client runs in it. The rest is the same in every mode:
+ * QEMU's NIC is a tap netdev in each (a TAP opened by name, a macvtap's
+ * inherited fd), and the identity sets name, MAC, address and resolvers.
+ */
+static const char *template_net(const struct sl_group *g)
+{
+	return g->mode == SL_NET_MACVTAP && !g->gateway_s[0] ? "dhcp" : "static";
+}
+
+/*
+ * Where group @g's template is kept: $SL_TEMPLATE_DIR/KEY when that is set
+ * (shared by every group and run dir that names it: the key says all that
+ * shapes the guest), else .templates/GROUP/KEY in the run dir, KEY from
+ * its kernel, initrd, QEMU, vCPUs, memory and DHCP or not. One kept in the
+ * group's folder under another key means one of them changed: said, and
+ * made anew.
  */
 static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_error *err)
 {
 	char guest[4096] = "", kernel[4200], initrd[4200], key[17], group[4096], probe[4300];
-	const char *qemu;
+	const char *qemu, *store = getenv("SL_TEMPLATE_DIR");
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
 	int r;
 
+	if (store && *store != '/')
+		return sl_error(err, -EINVAL, "SL_TEMPLATE_DIR '%s': not an absolute path", store);
 	if (!g->kernel[0] || !g->initrd[0]) {
 		if ((r = sl_guest_dir(guest, sizeof(guest), err)) < 0)
 			return r;
@@ -806,8 +824,15 @@ static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_err
 	/* the QEMU sl-boot will run (SL_QEMU is passed on to it) */
 	qemu = getenv("SL_QEMU");
 	if ((r = sl_snapshot_key(kernel, initrd, qemu && *qemu ? qemu : "qemu-system-x86_64",
-				 g->vcpu, g->mem_mb, key, err)) < 0)
+				 g->vcpu, g->mem_mb, template_net(g), key, err)) < 0)
 		return sl_error_wrap(err, r, "group %s: template", g->name);
+	if (store && *store) {
+		if (snprintf(t->dir, sizeof(t->dir), "%s/%s", store, key) >= (int)sizeof(t->dir))
+			return sl_error(err, -ENAMETOOLONG, "SL_TEMPLATE_DIR: path too long");
+		snprintf(probe, sizeof(probe), "%s/%s", t->dir, SL_SNAP_MANIFEST);
+		t->ready = access(probe, F_OK) == 0;
+		return 0;
+	}
 	if (sl_run_path(group, sizeof(group), "%s/%s", SL_TEMPLATES, g->name) < 0 ||
 	    sl_run_path(t->dir, sizeof(t->dir), "%s/%s/%s", SL_TEMPLATES, g->name, key) < 0)
 		return sl_error(err, -ENAMETOOLONG, "group %s: template path too long", g->name);
@@ -819,7 +844,7 @@ static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_err
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.' && !strchr(e->d_name, '.')) {
 			sl_info("group %s: its template is made anew: its kernel, initrd, QEMU, "
-				"vCPUs or memory changed",
+				"vCPUs, memory or DHCP changed",
 				g->name);
 			break;
 		}
@@ -1039,12 +1064,12 @@ static int vm_down(const struct sl_group *g, const char *name)
  * lease and owner record are undone, on the way down they stay as they are;
  * each is reported.
  */
-static void not_started(struct job *v, size_t from, size_t n, bool up, const char *why)
+static void not_started(struct job *v, size_t from, size_t to, size_t n, bool up, const char *why)
 {
-	for (size_t j = from; j < n; j++) {
+	for (size_t j = from; j < to; j++) {
 		if (v[j].skip)
 			continue;
-		sl_err("[%zu/%zu] %s: not %s: cannot start its worker: %s", j + 1, n, v[j].name,
+		sl_err("[%u/%zu] %s: not %s: cannot start its worker: %s", v[j].num, n, v[j].name,
 		       up ? "brought up" : "taken down", why);
 		if (up) {
 			struct plan p;
@@ -1056,16 +1081,21 @@ static void not_started(struct job *v, size_t from, size_t n, bool up, const cha
 	}
 }
 
-/* Run @fn over the VMs, @jobs at a time. Return how many failed. */
-static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_opts *o, bool up)
+/*
+ * Bring up (or down) VMs @from to @to of the @n in @v, @jobs at a time,
+ * each said as its number in the config of @n (the makers of templates go
+ * first, the rest after). Return how many failed.
+ */
+static int parallel(struct job *v, size_t n, size_t from, size_t to, unsigned jobs,
+		    const struct sl_up_opts *o, bool up)
 {
-	size_t next = 0, running = 0;
+	size_t next = from, running = 0;
 	int failed = 0, st;
 	pid_t self = getpid();
 
 	fflush(NULL);
-	while (next < n || running) {
-		while (next < n && running < (jobs ? jobs : 1)) {
+	while (next < to || running) {
+		while (next < to && running < (jobs ? jobs : 1)) {
 			pid_t pid;
 
 			if (v[next].skip) {
@@ -1079,14 +1109,14 @@ static int parallel(struct job *v, size_t n, unsigned jobs, const struct sl_up_o
 				 * leave is recorded as owned by a dead sl-up, for sl-gc. */
 				if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
 					_exit(1);
-				_exit(up ? vm_up(&v[next], o, (unsigned)next + 1, (unsigned)n)
+				_exit(up ? vm_up(&v[next], o, v[next].num, (unsigned)n)
 					 : vm_down(v[next].g, v[next].name));
 			}
 			if (pid < 0) {
 				/* Start no more; the running ones are waited for below. */
-				not_started(v, next, n, up, strerror(errno));
-				failed += (int)(n - next);
-				next = n;
+				not_started(v, next, to, n, up, strerror(errno));
+				failed += (int)(to - next);
+				next = to;
 				break;
 			}
 			next++;
@@ -1111,6 +1141,7 @@ static int jobs_for(const struct sl_group *g, const char *name, struct job **v, 
 	nv[*n].g = g;
 	snprintf(nv[*n].name, sizeof(nv[*n].name), "%s", name);
 	(*n)++;
+	nv[*n - 1].num = (unsigned)*n;
 	return 0;
 }
 
@@ -1342,12 +1373,11 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 	}
 	leases_in_order(v, n);
 	if (!makers || o->no_boot)
-		return parallel(v, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
+		return parallel(v, n, 0, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
 	/* the VMs that make templates first, the rest restored from them */
-	failed = parallel(v, (size_t)makers, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
+	failed = parallel(v, n, 0, (size_t)makers, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
 	templates_check(v, (size_t)makers, n);
-	return failed + parallel(v + makers, n - (size_t)makers, o->jobs ? o->jobs : SL_UP_JOBS,
-				 o, true);
+	return failed + parallel(v, n, (size_t)makers, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
 }
 
 /* The VMs of a group that exist: its state dirs, launched ones included. */
@@ -1406,7 +1436,7 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o, struct s
 				return r;
 		return 0;
 	}
-	r = parallel(v, n, o->jobs ? o->jobs : SL_DOWN_JOBS, o, false);
+	r = parallel(v, n, 0, n, o->jobs ? o->jobs : SL_DOWN_JOBS, o, false);
 	if (n)
 		fprintf(stderr, "sl-up: %zu VMs down\n", n);
 	return r;
@@ -1448,7 +1478,7 @@ int sl_up_reap(const struct sl_config *cfg, const struct sl_up_opts *o, struct s
 		v[k++] = v[j];
 	}
 	if (k)
-		parallel(v, k, o->jobs ? o->jobs : SL_DOWN_JOBS, o, false);
+		parallel(v, k, 0, k, o->jobs ? o->jobs : SL_DOWN_JOBS, o, false);
 	return (int)k;
 }
 
@@ -1494,7 +1524,7 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 	const struct sl_group *g = sl_config_group(cfg, group);
 	_cleanup_free_ struct tmpl *t = NULL;
 	struct sl_group over;
-	struct job one = { .g = g };
+	struct job one = { .g = g, .num = 1 };
 	int r;
 
 	if (!g)
@@ -1525,7 +1555,7 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 		return print_up(o, &one, err);
 	}
 	leases_in_order(&one, 1);
-	return parallel(&one, 1, 1, o, true);
+	return parallel(&one, 1, 0, 1, 1, o, true);
 }
 
 /*
@@ -1581,7 +1611,7 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	struct sl_group g;
 	const struct sl_group *of;
 	struct tmpl t = { .ready = true };
-	struct job one = { 0 };
+	struct job one = { .num = 1 };
 	struct sl_up_opts fo = *o;
 	const char *grp;
 	char dir[4096], state[4200];
@@ -1622,7 +1652,7 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	}
 	fo.no_boot = false;
 	leases_in_order(&one, 1);
-	r = parallel(&one, 1, 1, &fo, true);
+	r = parallel(&one, 1, 0, 1, 1, &fo, true);
 	if (r)
 		sl_snapshot_remove(t.dir);
 	else if (fork_state(state, sizeof(state), t.dir) == 0)

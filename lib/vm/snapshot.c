@@ -1115,20 +1115,23 @@ int sl_guest_dhcp(const struct sl_boot_cfg *c, struct sl_error *err)
  * @qemu: the QEMU binary (a path, or a name PATH finds)
  * @vcpu: vCPUs
  * @mem_mb: memory
+ * @net: what of the guest's network a restore cannot change: "dhcp" (a
+ *       client runs in the guest) or "static"
  * @key: result, 16 hex digits
  * @err: why, when it fails
  *
  * The files are named by their identity (device, inode, size, ctime): a
  * kernel rebuilt or QEMU upgraded gives another key, so a kept template is
- * reused only while what it was made of is unchanged.
+ * reused only while what it was made of is unchanged. The guest's name,
+ * address, MAC and name servers are not in it: the identity sets them.
  *
  * Return: 0, or -errno with the error recorded
  */
 int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, unsigned vcpu,
-		    unsigned mem_mb, char key[17], struct sl_error *err)
+		    unsigned mem_mb, const char *net, char key[17], struct sl_error *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	char text[512], k[128], i[128], q[128], bin[4096], hex[SHA_HEX];
+	char text[600], k[128], i[128], q[128], bin[4096], hex[SHA_HEX];
 	unsigned len = 0;
 	struct stat st;
 
@@ -1141,7 +1144,8 @@ int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, un
 	if (sl_qemu_path(qemu, bin, sizeof(bin)) < 0 || stat(bin, &st) < 0)
 		return sl_error(err, -EINVAL, "QEMU %s: not found", qemu);
 	file_id(&st, q, sizeof(q));
-	snprintf(text, sizeof(text), "v%s %s %s %s %u %u", SNAP_VERSION, k, i, q, vcpu, mem_mb);
+	snprintf(text, sizeof(text), "v%s %s %s %s %u %u %.64s", SNAP_VERSION, k, i, q, vcpu, mem_mb,
+		 net);
 	if (!EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL))
 		return sl_error(err, -ENOMEM, "hashing a template's key");
 	sha_hex(md, len, hex);

@@ -28,7 +28,7 @@ int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl
 int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err);
 int sl_guest_identity_set(const struct sl_boot_cfg *c, const char *mac, struct sl_error *err);
 int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, unsigned vcpu,
-		    unsigned mem_mb, char key[17], struct sl_error *err);
+		    unsigned mem_mb, const char *net, char key[17], struct sl_error *err);
 int sl_qemu_path(const char *qemu, char *buf, size_t len);
 int sl_templates_gc(struct sl_sweep *sw);
 int sl_forks_gc(struct sl_sweep *sw);
