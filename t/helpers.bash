@@ -35,15 +35,51 @@ uniq_prefix() {
 	printf 't%x%03x%02x' $((${SL_TEST_LANE:-0} % 16)) $((RANDOM % 4096)) $((BATS_TEST_NUMBER % 256))
 }
 
+# Who made each scratch namespace: /run/sltools-tests/NAME says the
+# maker's pid, its start time and run dir. A run killed with SIGKILL (a CI
+# run cut short) gets no teardown; the next test's setup_host removes what
+# such a run left: the namespaces whose maker is gone, with the VM
+# namespaces of its run dir and what runs in them. Nothing another live
+# run made is touched.
+SL_TEST_OWNERS=/run/sltools-tests
+start_time() { # start_time PID: its start in clock ticks since boot, or nothing
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+}
+claim_ns() { # claim_ns NAME: this test's process made it (setup_file's: the file's)
+	local me=$BASHPID # not in $(...): that is a subshell of its own
+	mkdir -p -m 700 "$SL_TEST_OWNERS"
+	echo "$me $(start_time "$me") ${SL_RUN_DIR:-}" >"$SL_TEST_OWNERS/$1"
+}
+drop_ns() { # drop_ns NAME: end what runs in it, delete it
+	ip netns pids "$1" 2>/dev/null | xargs -r kill 2>/dev/null || true
+	ip netns del "$1" 2>/dev/null || true
+	rm -f "$SL_TEST_OWNERS/$1"
+}
+sweep_dead_ns() {
+	local f pid st run n
+	for f in "$SL_TEST_OWNERS"/*; do
+		[ -e "$f" ] || continue
+		read -r pid st run <"$f" || true
+		[ -n "$st" ] && [ "$(start_time "$pid")" = "$st" ] && continue
+		echo "t/helpers: removing $(basename "$f"), left by a run that is gone (its maker $pid, started $st, is not: $(start_time "$pid"))" >&2
+		if [ -n "$run" ]; then
+			for n in $(SL_RUN_DIR=$run owned_netns); do drop_ns "$n"; done
+		fi
+		drop_ns "$(basename "$f")"
+	done
+}
+
 # setup_host: make the scratch host namespace and export what tools need.
 setup_host() {
 	[ "$(id -u)" = 0 ] || { echo "tests need root" >&2; return 1; }
 	require ip iptables-legacy nsenter bats busybox
+	sweep_dead_ns
 	P=$(uniq_prefix)
 	HOST="${P}h"
 	export SL_RUN_DIR="$BATS_TEST_TMPDIR/run"
 	SCRATCH_NS=("$HOST")
 	ip netns add "$HOST"
+	claim_ns "$HOST"
 	ip -n "$HOST" link set lo up
 	# The scratch host forwards, like a real VM host must.
 	inhost sysctl -qw net.ipv4.ip_forward=1
@@ -57,6 +93,7 @@ inhost() {
 # A further scratch namespace (LAN, internet, a foreign one), removed in teardown.
 scratch_ns() {
 	ip netns add "$1"
+	claim_ns "$1"
 	SCRATCH_NS+=("$1")
 	ip -n "$1" link set lo up
 }
@@ -103,6 +140,7 @@ cfg() {
 # the suite's first group of each shape (kernel, memory, vCPUs, network
 # mode) makes the template, every later one is restored from it.
 use_templates() {
+	[ -z "${SL_TEST_COLD:-}" ] || return 0 # bench/suite.sh: the same tests, every VM cold
 	export SL_TEMPLATE_DIR="${SL_TEST_TEMPLATES:-$BATS_RUN_TMPDIR/templates}"
 	TEMPLATED=1
 }
@@ -165,16 +203,10 @@ teardown_host() {
 			n=$(basename "$(dirname "$f")")
 			sl-boot stop "$n" --timeout 2 >/dev/null 2>&1 || true
 		done
-		for n in $(owned_netns); do
-			# what runs in a VM's namespace (its resolver) is ours to end
-			ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
-			ip netns del "$n" 2>/dev/null || true
-		done
+		# what runs in a VM's namespace (its resolver) is ours to end
+		for n in $(owned_netns); do drop_ns "$n"; done
 	fi
-	for n in "${SCRATCH_NS[@]}"; do
-		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
-		ip netns del "$n" 2>/dev/null || true
-	done
+	for n in "${SCRATCH_NS[@]}"; do drop_ns "$n"; done
 	rm -rf "${SL_RUN_DIR:-/nonexistent}"
 }
 
