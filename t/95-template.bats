@@ -83,6 +83,8 @@ EOF
 )
 	assert_usage_error "SL_TEMPLATE_DIR 'store': not an absolute path" \
 		inhost env SL_TEMPLATE_DIR=store sl-up -d "$b"
+	# empty is as if unset: the group's own folder in the run dir
+	inhost env SL_TEMPLATE_DIR= sl-up --print-script "$b" | grep -q "^sl-boot snapshot ${G}b-1 $SL_RUN_DIR/.templates/${G}b/"
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 	inhost env SL_TEMPLATE_DIR="$store" sl-up -d "$a"
 	dir=$(ls -d "$store"/*)

@@ -48,7 +48,9 @@ start_time() { # start_time PID: its start in clock ticks since boot, or nothing
 claim_ns() { # claim_ns NAME: this test's process made it (setup_file's: the file's)
 	local me=$BASHPID # not in $(...): that is a subshell of its own
 	mkdir -p -m 700 "$SL_TEST_OWNERS"
-	echo "$me $(start_time "$me") ${SL_RUN_DIR:-}" >"$SL_TEST_OWNERS/$1"
+	# written whole, then renamed: a sweep never reads a half-written record
+	echo "$me $(start_time "$me") ${SL_RUN_DIR:-}" >"$SL_TEST_OWNERS/.$1.$me"
+	mv "$SL_TEST_OWNERS/.$1.$me" "$SL_TEST_OWNERS/$1"
 }
 drop_ns() { # drop_ns NAME: end what runs in it, delete it
 	ip netns pids "$1" 2>/dev/null | xargs -r kill 2>/dev/null || true
@@ -137,8 +139,9 @@ cfg() {
 # give each host group template: true, kept in the run's shared store
 # (SL_TEMPLATE_DIR: t/run's SL_TEST_TEMPLATES, else this bats run's), so
 # that a VM of the suite boots cold only where the test is about booting:
-# the suite's first group of each shape (kernel, memory, vCPUs, network
-# mode) makes the template, every later one is restored from it.
+# the suite's first group of each shape (kernel, initrd, QEMU, vCPUs,
+# memory, DHCP or not) makes the template, every later one is restored
+# from it.
 use_templates() {
 	[ -z "${SL_TEST_COLD:-}" ] || return 0 # bench/suite.sh: the same tests, every VM cold
 	export SL_TEMPLATE_DIR="${SL_TEST_TEMPLATES:-$BATS_RUN_TMPDIR/templates}"

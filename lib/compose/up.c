@@ -809,7 +809,7 @@ static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_err
 	struct dirent *e;
 	int r;
 
-	if (store && *store != '/')
+	if (store && *store && *store != '/') /* empty: as if unset */
 		return sl_error(err, -EINVAL, "SL_TEMPLATE_DIR '%s': not an absolute path", store);
 	if (!g->kernel[0] || !g->initrd[0]) {
 		if ((r = sl_guest_dir(guest, sizeof(guest), err)) < 0)
