@@ -60,14 +60,16 @@ snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 	[ "$(inhost sl-exec "$G-4" -- hostname)" = "$G-4" ]
 }
 
-@test "SL_TEMPLATE_DIR: groups of other names share one template there, each VM with its own name servers; sl-gc leaves the store alone" {
-	local store="$BATS_TEST_TMPDIR/store" a b dir
+@test "SL_TEMPLATE_DIR: groups of other names share one template there, each VM with its own name servers; sl-gc removes it only once its kernel changed and nothing maps it" {
+	local store="$BATS_TEST_TMPDIR/store" kernel="$BATS_TEST_TMPDIR/vmlinuz" a b dir
+	cp "$TOP/build/guest/vmlinuz" "$kernel" # a kernel of this test's own, to change
 	kernel_state >"$BATS_TEST_TMPDIR/before"
 	a=$(cfg a <<EOF
 config:
   host_groups:
     - name: ${G}a
       template: true
+      kernel_file: $kernel
       dns_servers: ["203.0.113.53"]
       network: {mode: isolated, range: 169.254.120.0/22}
 EOF
@@ -78,6 +80,7 @@ config:
     - name: ${G}b
       count: 2
       template: true
+      kernel_file: $kernel
       network: {mode: isolated, range: 169.254.124.0/22}
 EOF
 )
@@ -101,10 +104,26 @@ EOF
 	inhost sl-exec "${G}b-1" -- timeout 4 wget -q -O /dev/null http://203.0.113.10/
 	inhost sl-up down "$a"
 	inhost sl-up down "$b"
-	run inhost sl-gc
+	# sl-gc: a template the next sl-up would take stays, nothing running
+	run inhost env SL_TEMPLATE_DIR="$store" sl-gc
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -e "$dir/snapshot.env" ] && [ -e "$dir/memory" ] || false
+	# its kernel changed: no sl-up takes it again, but while clones map it, it stays
+	inhost env SL_TEMPLATE_DIR="$store" sl-up -d "$b" >/dev/null 2>&1
+	[ "$(snap_of "${G}b-1")" = "$dir" ]
+	touch "$kernel"
+	run inhost env SL_TEMPLATE_DIR="$store" sl-gc
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -e "$dir/snapshot.env" ]
+	inhost sl-up down "$b"
+	run inhost env SL_TEMPLATE_DIR="$store" sl-gc --dry-run
+	echo "$output"
+	grep -q "template $dir (its kernel, initrd or QEMU changed; nothing maps it)" <<<"$output"
+	run inhost env SL_TEMPLATE_DIR="$store" sl-gc
+	[ "$status" -eq 0 ]
+	[ ! -e "$dir" ]
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)
 }
 

@@ -237,12 +237,14 @@ static int vms_with_state(struct sl_sweep *sw, struct sl_error *err)
 	return 0;
 }
 
-/* State dirs a kill left with only a cut-short first write; sl-up's templates and forks' snapshots nothing uses. */
+/* State dirs a kill left with only a cut-short first write; sl-up's templates (the run dir's,
+ * SL_TEMPLATE_DIR's) and forks' snapshots nothing uses. */
 static int torn_and_snapshots(struct sl_sweep *sw, struct sl_error *err)
 {
 	(void)err;
 	sl_state_torn(sw);
 	sl_templates_gc(sw);
+	sl_template_store_gc(sw);
 	sl_forks_gc(sw);
 	return 0;
 }

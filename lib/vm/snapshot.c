@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -1260,6 +1261,111 @@ int sl_templates_gc(struct sl_sweep *sw)
 	}
 	if (!sw->dry)
 		rmdir(top);
+	return found;
+}
+
+/* Whether the file manifest @m names under @key is still the one it
+ * recorded (KEY_ID): a kernel rebuilt or QEMU upgraded gives another key,
+ * so a template made of the old one is never chosen again. */
+static bool still_same(const struct sl_kv *m, const char *key)
+{
+	char idk[64], id[128];
+	const char *path = sl_kv_get(m, key), *want;
+	struct stat st;
+
+	snprintf(idk, sizeof(idk), "%s_ID", key);
+	want = sl_kv_get(m, idk);
+	if (!path || !want || stat(path, &st) < 0)
+		return false;
+	file_id(&st, id, sizeof(id));
+	return !strcmp(id, want);
+}
+
+/* Whether a process of this host maps @path: a VM restored from that
+ * template (any run dir's: their state is not ours to read) or a fork
+ * loaded over it. Its maps name the file by its resolved path. */
+static bool mapped_by_any(const char *path)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	size_t n = strlen(path);
+	struct dirent *e;
+	bool hit = false;
+
+	while (d && !hit && (e = readdir(d))) {
+		char maps[300], *line = NULL;
+		size_t cap = 0;
+		ssize_t len;
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(maps, sizeof(maps), "/proc/%s/maps", e->d_name);
+		if (!(f = fopen(maps, "re")))
+			continue;
+		while (!hit && (len = getline(&line, &cap, f)) > 0) {
+			if (line[len - 1] == '\n')
+				line[--len] = '\0';
+			hit = (size_t)len > n && line[len - (ssize_t)n - 1] == ' ' &&
+			      !strcmp(line + len - n, path);
+		}
+		free(line);
+		fclose(f);
+	}
+	return hit;
+}
+
+/* A template of the store that cannot be chosen again and that nothing maps. */
+static bool store_template_stale(const char *dir)
+{
+	_cleanup_kv_ struct sl_kv m = { 0 };
+	char p[4400], real[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s/%s", dir, SL_SNAP_MANIFEST) >= (int)sizeof(p) ||
+	    sl_kv_load(&m, p, NULL) < 0)
+		return false; /* not a template of ours */
+	if (still_same(&m, "SL_KERNEL") && still_same(&m, "SL_INITRD") && still_same(&m, "SL_QEMU"))
+		return false; /* the next sl-up of that shape takes it */
+	snprintf(p, sizeof(p), "%s/%s", dir, SL_SNAP_MEMORY);
+	return !realpath(p, real) || !mapped_by_any(real);
+}
+
+/**
+ * sl_template_store_gc() - remove what of $SL_TEMPLATE_DIR can never serve
+ * @sw: the sweep, told each template directory that goes
+ *
+ * A store is shared by run dirs this sl-gc knows nothing of, so a
+ * template's use is judged by the host, not by this run dir's state: one
+ * goes when its kernel, initrd or QEMU changed since it was made (no
+ * sl-up chooses it again) and no process maps its memory; a half-made one
+ * when its maker is gone. One that can still be chosen stays.
+ *
+ * Return: how many went (or would)
+ */
+int sl_template_store_gc(struct sl_sweep *sw)
+{
+	const char *store = getenv("SL_TEMPLATE_DIR");
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int found = 0;
+
+	if (!store || *store != '/' || !(d = opendir(store)))
+		return 0;
+	while ((e = readdir(d))) {
+		const char *tmp = strstr(e->d_name, ".tmp-");
+		char p[4300];
+
+		if (e->d_name[0] == '.' ||
+		    snprintf(p, sizeof(p), "%s/%s", store, e->d_name) >= (int)sizeof(p))
+			continue;
+		if (tmp ? sl_proc_start(atoi(tmp + 5), NULL) == 0 : !store_template_stale(p))
+			continue;
+		sl_sweep_say(sw, "template %s (%s)", p,
+			     tmp ? "half-made, its maker gone"
+				 : "its kernel, initrd or QEMU changed; nothing maps it");
+		found++;
+		if (!sw->dry)
+			sl_snapshot_remove(p);
+	}
 	return found;
 }
 

@@ -31,6 +31,7 @@ int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, un
 		    unsigned mem_mb, const char *net, char key[17], struct sl_error *err);
 int sl_qemu_path(const char *qemu, char *buf, size_t len);
 int sl_templates_gc(struct sl_sweep *sw);
+int sl_template_store_gc(struct sl_sweep *sw);
 int sl_forks_gc(struct sl_sweep *sw);
 int sl_vm_pause(const char *name, bool pause, struct sl_error *err);
 int sl_snapshot_connect(const char *name, struct sl_error *err);
