@@ -86,6 +86,11 @@ EOF
 )
 	assert_usage_error "SL_TEMPLATE_DIR 'store': not an absolute path" \
 		inhost env SL_TEMPLATE_DIR=store sl-up -d "$b"
+	# a store others can write is refused as a run dir is; sl-gc leaves it alone
+	mkdir -m 777 "$BATS_TEST_TMPDIR/open"
+	assert_usage_error "SL_TEMPLATE_DIR $BATS_TEST_TMPDIR/open is writable by others" \
+		inhost env SL_TEMPLATE_DIR="$BATS_TEST_TMPDIR/open" sl-up -d "$b"
+	inhost env SL_TEMPLATE_DIR="$BATS_TEST_TMPDIR/open" sl-gc 2>&1 | grep -q "writable by others (mode 777): refusing it: not swept"
 	# empty is as if unset: the group's own folder in the run dir
 	inhost env SL_TEMPLATE_DIR= sl-up --print-script "$b" | grep -q "^sl-boot snapshot ${G}b-1 $SL_RUN_DIR/.templates/${G}b/"
 	diff "$BATS_TEST_TMPDIR/before" <(kernel_state)

@@ -793,6 +793,15 @@ static const char *template_net(const struct sl_group *g)
 	return g->mode == SL_NET_MACVTAP && !g->gateway_s[0] ? "dhcp" : "static";
 }
 
+/* Whether the template in @dir is whole: sl-boot snapshot renames it into place. */
+static bool template_ready(const char *dir)
+{
+	char probe[4300];
+
+	return snprintf(probe, sizeof(probe), "%s/%s", dir, SL_SNAP_MANIFEST) < (int)sizeof(probe) &&
+	       access(probe, F_OK) == 0;
+}
+
 /*
  * Where group @g's template is kept: $SL_TEMPLATE_DIR/KEY when that is set
  * (shared by every group and run dir that names it: the key says all that
@@ -803,7 +812,7 @@ static const char *template_net(const struct sl_group *g)
  */
 static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_error *err)
 {
-	char guest[4096] = "", kernel[4200], initrd[4200], key[17], group[4096], probe[4300];
+	char guest[4096] = "", kernel[4200], initrd[4200], key[17], group[4096];
 	const char *qemu, *store = getenv("SL_TEMPLATE_DIR");
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
@@ -827,18 +836,18 @@ static int template_find(const struct sl_group *g, struct tmpl *t, struct sl_err
 				 g->vcpu, g->mem_mb, template_net(g), key, err)) < 0)
 		return sl_error_wrap(err, r, "group %s: template", g->name);
 	if (store && *store) {
+		/* refused as a run dir is: others could plant a template or a link */
+		if (access(store, F_OK) == 0 &&
+		    (r = sl_dir_check(store, "SL_TEMPLATE_DIR", err)) < 0)
+			return r;
 		if (snprintf(t->dir, sizeof(t->dir), "%s/%s", store, key) >= (int)sizeof(t->dir))
 			return sl_error(err, -ENAMETOOLONG, "SL_TEMPLATE_DIR: path too long");
-		snprintf(probe, sizeof(probe), "%s/%s", t->dir, SL_SNAP_MANIFEST);
-		t->ready = access(probe, F_OK) == 0;
-		return 0;
-	}
-	if (sl_run_path(group, sizeof(group), "%s/%s", SL_TEMPLATES, g->name) < 0 ||
-	    sl_run_path(t->dir, sizeof(t->dir), "%s/%s/%s", SL_TEMPLATES, g->name, key) < 0)
+	} else if (sl_run_path(group, sizeof(group), "%s/%s", SL_TEMPLATES, g->name) < 0 ||
+		   sl_run_path(t->dir, sizeof(t->dir), "%s/%s/%s", SL_TEMPLATES, g->name, key) < 0) {
 		return sl_error(err, -ENAMETOOLONG, "group %s: template path too long", g->name);
-	snprintf(probe, sizeof(probe), "%s/%s", t->dir, SL_SNAP_MANIFEST);
-	t->ready = access(probe, F_OK) == 0;
-	if (t->ready)
+	}
+	t->ready = template_ready(t->dir);
+	if (t->ready || (store && *store))
 		return 0;
 	d = opendir(group);
 	while (d && (e = readdir(d)))
@@ -892,13 +901,11 @@ static int templates_plan(struct job *v, size_t n, struct tmpl **out, struct sl_
 static void templates_check(struct job *v, size_t from, size_t n)
 {
 	for (size_t j = from; j < n; j++) {
-		char probe[4300];
 		struct tmpl *t = v[j].tpl;
 
 		if (!t || t->ready)
 			continue;
-		snprintf(probe, sizeof(probe), "%s/%s", t->dir, SL_SNAP_MANIFEST);
-		t->ready = access(probe, F_OK) == 0;
+		t->ready = template_ready(t->dir);
 		if (!t->ready) {
 			sl_warn("group %s: no template (the VM that was to make it failed): "
 				"%s boots cold",

@@ -1345,17 +1345,26 @@ int sl_template_store_gc(struct sl_sweep *sw)
 {
 	const char *store = getenv("SL_TEMPLATE_DIR");
 	_cleanup_closedir_ DIR *d = NULL;
+	struct sl_error err = { 0 };
 	struct dirent *e;
-	int found = 0;
+	int found = 0, r;
 
-	if (!store || *store != '/' || !(d = opendir(store)))
+	if (!store || *store != '/' || access(store, F_OK) < 0)
+		return 0;
+	/* nothing is read or removed from a folder others could have planted in */
+	if ((r = sl_dir_check(store, "SL_TEMPLATE_DIR", &err)) < 0) {
+		sl_warn("%s: not swept", sl_error_msg(&err, r));
+		return 0;
+	}
+	if (!(d = opendir(store)))
 		return 0;
 	while ((e = readdir(d))) {
 		const char *tmp = strstr(e->d_name, ".tmp-");
 		char p[4300];
 
 		if (e->d_name[0] == '.' ||
-		    snprintf(p, sizeof(p), "%s/%s", store, e->d_name) >= (int)sizeof(p))
+		    snprintf(p, sizeof(p), "%s/%s", store, e->d_name) >= (int)sizeof(p) ||
+		    sl_dir_check(p, "template", NULL) < 0) /* a link, someone else's: not ours */
 			continue;
 		if (tmp ? sl_proc_start(atoi(tmp + 5), NULL) == 0 : !store_template_stale(p))
 			continue;
