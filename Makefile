@@ -124,8 +124,8 @@ bin/sl-%: bin/sl-%.c lib/libsl.a $(LIB_HDR) .flags
 bin/.sl-up-fault: bin/sl-up.c lib/compose/up.c lib/net/egress-rules.c lib/libsl.a $(LIB_HDR) .flags
 	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-up.c lib/compose/up.c lib/net/egress-rules.c \
 		lib/libsl.a $(LDLIBS)
-bin/.sl-boot-fault: bin/sl-boot.c lib/vm/vm.c lib/vm/snapshot.c lib/libsl.a $(LIB_HDR) .flags
-	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-boot.c lib/vm/vm.c lib/vm/snapshot.c \
+bin/.sl-boot-fault: bin/sl-boot.c lib/vm/vm.c lib/vm/snapshot.c lib/vm/spare.c lib/libsl.a $(LIB_HDR) .flags
+	$(CC) $(CFLAGS) -DSL_FAULT_INJECTION $(LDFLAGS) -o $@ bin/sl-boot.c lib/vm/vm.c lib/vm/snapshot.c lib/vm/spare.c \
 		lib/libsl.a $(LDLIBS)
 
 # Through a temporary: a page scdoc refuses leaves no half page behind.

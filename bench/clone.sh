@@ -4,7 +4,8 @@
 #     snapshot of a template (RUNS times): medians to the agent answering,
 #     their ratio, the first and third sl-exec after a restore, and where
 #     a restore's time goes (QEMU to its monitor, loading the state, the
-#     agent's first answer, the identity: sl-boot's SL_DEBUG lines);
+#     agent's first answer, the identity: sl-boot's SL_DEBUG lines); and
+#     taking a spare of the snapshot (sl-boot spare, made beforehand) instead;
 #  2. N clones alive at once, each in its own namespace: all restored, every
 #     agent answering sl-exec true, PSS of each clone's QEMU against a cold
 #     VM's, and the CPU an idle clone takes over 10 s;
@@ -26,6 +27,7 @@ snap="$SL_RUN_DIR.snap"
 vms=("$p-t" "$p-c")
 for i in $(seq 1 "$n"); do vms+=("$p-$i"); done
 cleanup() {
+	inhost sl-boot spare "$snap" --stop >/dev/null 2>&1 || true
 	for v in "${vms[@]}"; do
 		inhost sl-boot stop "$v" --timeout 1 >/dev/null 2>&1 || true
 		ip netns pids "$v" 2>/dev/null | xargs -r kill 2>/dev/null || true
@@ -83,6 +85,24 @@ for _ in $(seq 1 "$runs"); do
 	identity+=("$(step_ms "$SL_RUN_DIR/debug" "took its identity")")
 	inhost sl-boot stop "$c" --timeout 2 >/dev/null
 done
+# a spare made beforehand, settled for a second: start --from takes it
+spared=() sfirst=() sident=() stook=() staking=() stap=()
+for _ in $(seq 1 "$runs"); do
+	inhost sl-boot spare "$snap" >/dev/null 2>&1
+	sleep 1
+	t0=$(now)
+	SL_DEBUG=1 inhost sl-boot start "$c" --from "$snap" >"$SL_RUN_DIR/out" 2>"$SL_RUN_DIR/debug"
+	t1=$(now)
+	sl-exec "$c" -- true
+	spared+=($((t1 - t0))) sfirst+=($(($(now) - t1)))
+	grep -q '^SL_SPARE=' "$SL_RUN_DIR/out" || { echo "no spare taken" >&2; exit 1; }
+	sident+=("$(step_ms "$SL_RUN_DIR/debug" "took its identity")")
+	stook+=("$(step_ms "$SL_RUN_DIR/debug" "took spare")")
+	staking+=("$(step_ms "$SL_RUN_DIR/debug" "taking spare")")
+	stap+=("$(step_ms "$SL_RUN_DIR/debug" "TAP is the VM")")
+	inhost sl-boot stop "$c" --timeout 2 >/dev/null
+done
+smed=$(printf '%s\n' "${spared[@]}" | median)
 cmed=$(printf '%s\n' "${cold[@]}" | median)
 wmed=$(printf '%s\n' "${warm[@]}" | median)
 fmed=$(printf '%s\n' "${first[@]}" | median)
@@ -98,6 +118,14 @@ printf '    %-42s %8s ms\n' "QEMU's monitor answers" "$(printf '%s\n' "${mon[@]}
 	"the agent answered" "$(printf '%s\n' "${answered[@]}" | median)" \
 	"the guest took its identity" "$(printf '%s\n' "${identity[@]}" | median)"
 printf '  %-44s %8s\n' "ratio cold / restored" "$(awk -v a="$cmed" -v b="$wmed" 'BEGIN { printf "%.1fx", a / b }')"
+printf '  %-44s %8s ms\n' "from a spare: start --from to the agent" "$(ms "$smed")" \
+	"  a spare found, locked (SL_DEBUG)" "$(printf '%s\n' "${staking[@]}" | median)" \
+	"  its TAP the VM's" "$(printf '%s\n' "${stap[@]}" | median)" \
+	"  its supervisor and files the VM's" "$(printf '%s\n' "${stook[@]}" | median)" \
+	"  the identity taken (SL_DEBUG)" "$(printf '%s\n' "${sident[@]}" | median)" \
+	"then the first sl-exec true" "$(ms "$(printf '%s\n' "${sfirst[@]}" | median)")"
+printf '  %-44s %8s\n' "ratio cold / from a spare" "$(awk -v a="$cmed" -v b="$smed" 'BEGIN { printf "%.1fx", a / b }')" \
+	"ratio restored / from a spare" "$(awk -v a="$wmed" -v b="$smed" 'BEGIN { printf "%.1fx", a / b }')"
 sed -n 's/^SL_PAUSED_MS=/  template paused for the snapshot (ms)          /p; s/^SL_STATE_BYTES=/  device state (bytes)                          /p' \
 	"$SL_RUN_DIR/snap.out"
 

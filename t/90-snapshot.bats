@@ -7,29 +7,17 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
-	setup_host
-	setup_lan_internet
-	export P HOST SL_RUN_DIR LAN NET
+	file_vms_up t 1 2 3
 	export T="$P-t" C1="$P-1" C2="$P-2" C3="$P-3" SNAP="$BATS_FILE_TMPDIR/snap"
-	vm_net_up "$T" 169.254.100.0/22 --allow 203.0.113.0/24
-	vm_net_up "$C1" 169.254.100.0/22 --allow 203.0.113.0/24
-	vm_net_up "$C2" 169.254.100.0/22 --allow 198.51.100.0/24
-	vm_net_up "$C3" 169.254.100.0/22
 	inhost sl-boot start "$T" >/dev/null
 	inhost sl-boot snapshot "$T" "$SNAP" >"$BATS_FILE_TMPDIR/snap.out"
 	inhost sl-boot start "$C1" --from "$SNAP" >"$BATS_FILE_TMPDIR/c1.out"
 	inhost sl-boot start "$C2" --from "$SNAP" --dns 198.51.100.53,203.0.113.53 >/dev/null
 }
 teardown_file() {
-	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
-	SCRATCH_NS=("$HOST" "$LAN" "$NET")
-	for n in "$T" "$C1" "$C2" "$C3"; do inhost sl-boot stop "$n" --timeout 2 2>/dev/null || true; done
-	teardown_host
+	file_vms_down "$T" "$C1" "$C2" "$C3"
 }
 
-lease() { sed -n "s/^SL_$2=//p" "$SL_RUN_DIR/$1/vm.env"; }
-in_vm() { inhost sl-exec "$@"; }
 
 @test "snapshot: state and memory written 0600, the manifest names what it was made of; the template runs on" {
 	grep -qx "SL_SNAPSHOT=$SNAP" "$BATS_FILE_TMPDIR/snap.out"
@@ -49,23 +37,9 @@ in_vm() { inhost sl-exec "$@"; }
 
 @test "clones: each its own address, MAC, route, name and randomness, the host's clock; they share the template's pages" {
 	grep -qx "SL_SNAPSHOT=$SNAP" "$BATS_FILE_TMPDIR/c1.out"
-	local c ip gw mac u1 u2 r1 r2 now t
+	local c u1 u2 r1 r2
 	for c in "$C1" "$C2"; do
-		ip=$(lease "$c" IP) gw=$(lease "$c" GW)
-		# shellcheck disable=SC2086 # the address's four numbers
-		mac=$(printf '06:00:%02x:%02x:%02x:%02x' ${ip//./ })
-		run in_vm "$c" -- sh -c 'hostname; ip -4 -o addr show eth0; ip route show default; cat /sys/class/net/eth0/address'
-		echo "$output"
-		[ "${lines[0]}" = "$c" ]
-		grep -q "inet $ip/30 " <<<"${lines[1]}"
-		grep -q "^default via $gw dev eth0" <<<"${lines[2]}"
-		[ "${lines[-1]}" = "$mac" ]
-		! grep -q "inet $(lease "$T" IP)/" <<<"$output" || false
-		# and on the wire: the TAP's side learnt the clone's address at its own MAC
-		in_vm "$c" -- ping -c 1 -W 1 "$gw" >/dev/null || true
-		inhost ip -n "$c" -j neigh show "$ip" | jq -e --arg m "$mac" '.[0].lladdr == $m' >/dev/null
-		now=$(date +%s) t=$(in_vm "$c" -- date +%s)
-		[ $((t - now)) -le 1 ] && [ $((now - t)) -le 1 ] || false
+		vm_is_itself "$c"
 	done
 	u1=$(in_vm "$C1" -- cat /proc/sys/kernel/random/uuid)
 	u2=$(in_vm "$C2" -- cat /proc/sys/kernel/random/uuid)
@@ -223,27 +197,6 @@ in_vm() { inhost sl-exec "$@"; }
 	! grep -q "nosnap" "/proc/$qemu/maps" || false
 	inhost sl-boot stop "$C3"
 	assert_usage_error "--quick is for snapshot only" inhost sl-boot start "$C3" --quick
-}
-
-# stopped_at PID: wait until the process stopped itself (SIGSTOP at its
-# SL_FAULT point); then a kill -9 lands exactly there
-stopped_at() {
-	for _ in $(seq 600); do
-		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
-		pid_alive "$1" || return 1
-		sleep 0.05
-	done
-	return 1
-}
-killed_at() { # killed_at POINT VM ARGS...: sl-boot ARGS killed -9 at POINT
-	local pid
-	# not through inhost: $! must be the tool (nsenter execs it), not a subshell
-	nsenter --net="/run/netns/$HOST" env SL_FAULT="$1:$2" \
-		"$BATS_TEST_DIRNAME/../bin/.sl-boot-fault" "${@:3}" >/dev/null 2>&1 &
-	pid=$!
-	stopped_at "$pid" || { kill -9 "$pid"; wait "$pid"; return 1; } # never left stopped
-	kill -9 "$pid"
-	wait "$pid" || true
 }
 
 @test "a snapshot of a paused VM leaves it paused" {

@@ -91,6 +91,46 @@ setup_host() {
 inhost() {
 	nsenter --net="/run/netns/$HOST" "$@"
 }
+# setup_file of a file whose tests share one scratch host, a LAN, an
+# internet and four VMs' networks, named $P-$1 to $P-$4: the first two may
+# reach the internet, the third the LAN, the fourth nothing.
+file_vms_up() {
+	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
+	setup_host
+	setup_lan_internet
+	export P HOST SL_RUN_DIR LAN NET
+	vm_net_up "$P-$1" 169.254.100.0/22 --allow 203.0.113.0/24
+	vm_net_up "$P-$2" 169.254.100.0/22 --allow 203.0.113.0/24
+	vm_net_up "$P-$3" 169.254.100.0/22 --allow 198.51.100.0/24
+	vm_net_up "$P-$4" 169.254.100.0/22
+}
+# teardown_file of file_vms_up: the VMs named stopped, the host gone.
+file_vms_down() {
+	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
+	SCRATCH_NS=("$HOST" "$LAN" "$NET")
+	for n in "$@"; do inhost sl-boot stop "$n" --timeout 2 2>/dev/null || true; done
+	teardown_host
+}
+# vm_is_itself VM: a (restored) VM's guest holds its own lease, gateway,
+# name and MAC (made of its address), one address only, the host's clock
+# within a second; and on the wire, its TAP's side learnt its MAC.
+vm_is_itself() {
+	local c=$1 ip gw mac out now t
+	ip=$(lease "$c" IP) gw=$(lease "$c" GW)
+	# shellcheck disable=SC2086 # the address's four numbers
+	mac=$(printf '06:00:%02x:%02x:%02x:%02x' ${ip//./ })
+	out=$(in_vm "$c" -- sh -c 'hostname; ip -4 -o addr show eth0; ip route show default; cat /sys/class/net/eth0/address')
+	echo "$out"
+	[ "$(sed -n 1p <<<"$out")" = "$c" ] && [ "$(grep -c ' inet ' <<<"$out")" = 1 ] &&
+		grep -q "inet $ip/30 " <<<"$out" && grep -q "^default via $gw dev eth0" <<<"$out" &&
+		[ "$(tail -1 <<<"$out")" = "$mac" ] || return 1
+	in_vm "$c" -- ping -c 1 -W 1 "$gw" >/dev/null || true
+	inhost ip -n "$c" -j neigh show "$ip" | jq -e --arg m "$mac" '.[0].lladdr == $m' >/dev/null || return 1
+	now=$(date +%s) t=$(in_vm "$c" -- date +%s)
+	[ $((t - now)) -le 1 ] && [ $((now - t)) -le 1 ]
+}
+lease() { sed -n "s/^SL_$2=//p" "$SL_RUN_DIR/$1/vm.env"; } # lease VM KEY: its SL_KEY
+in_vm() { inhost sl-exec "$@"; }
 
 # A further scratch namespace (LAN, internet, a foreign one), removed in teardown.
 scratch_ns() {
@@ -189,10 +229,12 @@ host_ends() {
 
 # Everything in /run/netns that carries our owner tag for this SL_RUN_DIR.
 owned_netns() {
-	local n
+	local n a
 	for n in $(ls /run/netns 2>/dev/null); do
-		[ "$(ip -n "$n" -j link show lo 2>/dev/null | grep -o '"ifalias":"[^"]*"')" = \
-			"\"ifalias\":\"sltools:$SL_RUN_DIR\"" ] && echo "$n"
+		a=$(ip -n "$n" -j link show lo 2>/dev/null | grep -o '"ifalias":"[^"]*"' || true)
+		# the run dir's VMs', and its spare clones' (a run dir of their own)
+		[ "$a" = "\"ifalias\":\"sltools:$SL_RUN_DIR\"" ] ||
+			[ "$a" = "\"ifalias\":\"sltools:$SL_RUN_DIR/.spares\"" ] && echo "$n"
 	done
 	return 0
 }
@@ -205,6 +247,11 @@ teardown_host() {
 			[ -e "$f" ] || continue
 			n=$(basename "$(dirname "$f")")
 			sl-boot stop "$n" --timeout 2 >/dev/null 2>&1 || true
+		done
+		for f in "$SL_RUN_DIR"/.spares/*/supervisor.pid; do
+			[ -e "$f" ] || continue
+			n=$(basename "$(dirname "$f")")
+			SL_RUN_DIR=$SL_RUN_DIR/.spares sl-boot stop "$n" --timeout 2 >/dev/null 2>&1 || true
 		done
 		# what runs in a VM's namespace (its resolver) is ours to end
 		for n in $(owned_netns); do drop_ns "$n"; done
@@ -391,4 +438,25 @@ example() {
 		-e 's#192.168.1.10:#198.51.100.10:#g' \
 		"$TOP/examples/$1" | templated >"$BATS_TEST_TMPDIR/$2.yaml"
 	echo "$BATS_TEST_TMPDIR/$2.yaml"
+}
+
+# stopped_at PID: wait until the process stopped itself (SIGSTOP at its
+# SL_FAULT point); then a kill -9 lands exactly there
+stopped_at() {
+	for _ in $(seq 600); do
+		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		pid_alive "$1" || return 1
+		sleep 0.05
+	done
+	return 1
+}
+killed_at() { # killed_at POINT VM ARGS...: sl-boot ARGS killed -9 at POINT
+	local pid
+	# not through inhost: $! must be the tool (nsenter execs it), not a subshell
+	nsenter --net="/run/netns/$HOST" env SL_FAULT="$1:$2" \
+		"$BATS_TEST_DIRNAME/../bin/.sl-boot-fault" "${@:3}" >/dev/null 2>&1 &
+	pid=$!
+	stopped_at "$pid" || { kill -9 "$pid"; wait "$pid"; return 1; } # never left stopped
+	kill -9 "$pid"
+	wait "$pid" || true
 }

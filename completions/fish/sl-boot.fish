@@ -6,8 +6,9 @@ function __sl_boot_vms
     end
 end
 complete -c sl-boot -f
-complete -c sl-boot -n "not __fish_seen_subcommand_from start stop status snapshot pause resume" -a "start stop status snapshot pause resume"
+complete -c sl-boot -n "not __fish_seen_subcommand_from start stop status snapshot pause resume spare" -a "start stop status snapshot pause resume spare"
 complete -c sl-boot -n "__fish_seen_subcommand_from start stop status snapshot pause resume" -a "(__sl_boot_vms)"
+complete -c sl-boot -n "__fish_seen_subcommand_from spare" -a "(__fish_complete_directories)"
 complete -c sl-boot -s h -l help -d 'show help'
 complete -c sl-boot -s V -l version -d 'show version'
 complete -c sl-boot -l env -r -F -d 'read SL_* inputs from FILE'
@@ -22,5 +23,6 @@ complete -c sl-boot -l dns -r -d 'name servers'
 complete -c sl-boot -l timeout -r -d 'seconds'
 complete -c sl-boot -l mode -x -a 'isolated bridge macvtap cni' -d 'network mode'
 complete -c sl-boot -l from -r -a '(__fish_complete_directories)' -d 'restore from a snapshot'
-complete -c sl-boot -l stop -d 'snapshot: stop the VM after'
+complete -c sl-boot -l stop -d 'snapshot: stop the VM after; spare: end the spares'
+complete -c sl-boot -l list -d 'spare: count the spares'
 complete -c sl-boot -l quick -d 'snapshot: identities only, no SHA-256 (a fork\'s)'

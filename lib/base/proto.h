@@ -42,7 +42,9 @@ enum sl_frame_type {
 	SL_IDENTITY,    /* a restored guest becomes its VM: SL_IDENTITY_SEED bytes of
 			 * entropy, then name, ip, prefix, gw, dns, realtime ns,
 			 * each NUL-ended; answered by EXIT 0 or ERROR */
-	SL_TYPE_MAX = SL_IDENTITY,
+	SL_RENAME,      /* client to supervisor: a spare becomes VM NAME: "NAME\0RUNDIR\0";
+			 * its files move to RUNDIR/NAME; answered by READY or ERROR */
+	SL_TYPE_MAX = SL_RENAME,
 };
 
 #define SL_IDENTITY_SEED 64u

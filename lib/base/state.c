@@ -38,7 +38,8 @@ const char *sl_owner_tag(void)
 {
 	static char tag[256];
 
-	if (!tag[0])
+	/* made again if the run dir changed: a spare is made in its own (lib/vm/spare.c) */
+	if (strncmp(tag + 8, sl_run_dir(), sizeof(tag) - 9) || !tag[0])
 		snprintf(tag, sizeof(tag), "sltools:%s", sl_run_dir());
 	return tag;
 }

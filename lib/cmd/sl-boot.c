@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "nameserver.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "error.h"
 #include "input.h"
 #include "log.h"
@@ -29,6 +30,7 @@ enum {
 	OPT_FROM,
 	OPT_STOP,
 	OPT_QUICK,
+	OPT_LIST,
 };
 
 static const char usage[] =
@@ -38,6 +40,7 @@ static const char usage[] =
     "       sl-boot [OPTION]... status NAME\n"
     "       sl-boot [OPTION]... snapshot NAME DIR [--stop] [--quick]\n"
     "       sl-boot [OPTION]... pause|resume NAME\n"
+    "       sl-boot [OPTION]... spare DIR [--stop | --list]\n"
     "Boot VM NAME with QEMU's microvm machine on its TAP, inside its namespace\n"
     "(bridge mode: in this one), and leave a supervisor that serves its agent\n"
     "and keeps its console log.\n\n"
@@ -56,11 +59,16 @@ static const char usage[] =
     "      --stop        snapshot: stop the VM after, instead of letting it run on\n"
     "      --quick       snapshot: no SHA-256 of its files, only their identity, for a\n"
     "                    snapshot restored at once (a fork's): a copy of it is refused\n"
+    "      --stop        spare: stop DIR's spares\n"
+    "      --list        spare: count DIR's spares\n"
     "      --timeout S   how long start waits for the agent, stop for power-off\n"
     "                    (default 120 and 20)\n" SL_COMMON_HELP
     "\nstart prints SL_PID SL_QEMU_PID SL_AGENT SL_CONSOLE SL_ACCEL (and SL_SNAPSHOT);\n"
     "status prints SL_STATE SL_PID SL_QEMU_PID SL_PSS_KB; snapshot prints SL_SNAPSHOT\n"
-    "SL_PAUSED_MS SL_STATE_BYTES. Exit status: 0 ok (status: running), 1 failure\n"
+    "SL_PAUSED_MS SL_STATE_BYTES; spare prints SL_SPARE SL_PID SL_QEMU_PID (--list:\n"
+    "SL_SPARES SL_SPARE_NAMES; --stop: SL_STOPPED). A spare is a VM restored from\n"
+    "snapshot DIR ahead of time (isolated mode); start --from DIR takes one if\n"
+    "there is one (SL_SPARE says which). Exit status: 0 ok (status: running), 1 failure\n"
     "(status: not running; a snapshot's file missing or altered), 2 bad input\n"
     "(missing kernel, running already, unknown VM, a snapshot of another kernel,\n"
     "initrd, vCPU count or memory size).\n";
@@ -85,7 +93,7 @@ struct boot_args {
 	struct sl_cli cli;
 	struct sl_boot_cfg c;
 	const char *verb, *dir; /* dir: snapshot's */
-	bool stop_after, quick;
+	bool stop_after, quick, list;
 	char guest[4096], kernel[4200], initrd[4200], dns[256];
 };
 
@@ -103,6 +111,7 @@ static const struct option opts[] = {
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "stop", no_argument, NULL, OPT_STOP },
 	{ "quick", no_argument, NULL, OPT_QUICK },
+	{ "list", no_argument, NULL, OPT_LIST },
 	{ 0 },
 };
 
@@ -115,13 +124,14 @@ static int take_own(void *ctx, int opt)
 		a->c.from = optarg;
 	a->stop_after |= opt == OPT_STOP;
 	a->quick |= opt == OPT_QUICK;
+	a->list |= opt == OPT_LIST;
 	return SL_CLI_GO_ON;
 }
 
 static int parse_args(struct boot_args *a, int argc, char **argv)
 {
 	static const char *const verbs[] = { "start", "stop",	"status", "snapshot",
-					     "pause", "resume", NULL };
+					     "pause", "resume", "spare", NULL };
 	static const struct sl_cli_flag flags[] = {
 		{ OPT_KERNEL, 0, "SL_KERNEL", NULL },	{ OPT_INITRD, 0, "SL_INITRD", NULL },
 		{ OPT_DISK, 0, "SL_DISK", NULL },	{ OPT_VCPU, 0, "SL_VCPU", NULL },
@@ -139,7 +149,14 @@ static int parse_args(struct boot_args *a, int argc, char **argv)
 			return sl_cli_usage(&a->cli, "snapshot takes NAME and DIR");
 		a->dir = argv[--argc];
 	}
-	r = sl_cli_verb(&a->cli, argc, argv, verbs, NULL, &a->verb, &a->c.name);
+	/* spare's operand is a snapshot, no VM */
+	if (optind < argc && !strcmp(argv[optind], "spare")) {
+		if (argc - optind != 2)
+			return sl_cli_usage(&a->cli, "spare takes DIR");
+		a->dir = argv[--argc];
+	}
+	r = sl_cli_verb(&a->cli, argc, argv, verbs, (const char *const[]){ "spare", NULL },
+			&a->verb, &a->c.name);
 	if (r != SL_CLI_GO_ON)
 		return r;
 	return SL_CLI_GO_ON;
@@ -223,6 +240,8 @@ static int start(struct boot_args *a, struct sl_kv *out, struct sl_error *err)
 	c->timeout_s = num("--timeout", sl_cli_get(&a->cli, "SL_TIMEOUT"), 120, &bad, err);
 	if (bad)
 		return -EINVAL;
+	if (c->spare)
+		return (r = sl_spare_add(c, out, err)) < 0 ? r : sl_cli_print(&a->cli, out);
 	if (!dhcp &&
 	    ((r = sl_cli_ip(&a->cli, "SL_IP", &c->ip, err)) < 0 ||
 	     (r = sl_cli_ip(&a->cli, "SL_GW", &c->gw, err)) < 0 || (r = sl_cli_prefix(&a->cli, &c->prefix, err)) < 0))
@@ -231,6 +250,27 @@ static int start(struct boot_args *a, struct sl_kv *out, struct sl_error *err)
 	if (r < 0)
 		return r;
 	return sl_cli_print(&a->cli, out);
+}
+
+/* spare DIR: one more spare of snapshot DIR, or --stop or --list them. */
+static int spare(struct boot_args *a, struct sl_kv *out, struct sl_error *err)
+{
+	const char *dir = a->dir;
+	int r;
+
+	if (a->c.from || a->quick || (a->stop_after && a->list))
+		return sl_cli_usage(&a->cli, "spare takes DIR and --stop or --list");
+	if (a->stop_after)
+		r = sl_kv_setf(out, "SL_STOPPED", "%u", sl_spare_stop(dir));
+	else if (a->list)
+		r = sl_spare_list(dir, out);
+	else {
+		a->c.from = dir;
+		a->c.name = "spare";
+		a->c.spare = true;
+		return start(a, out, err);
+	}
+	return r < 0 ? r : sl_cli_print(&a->cli, out);
 }
 
 static void boot_args_free(struct boot_args **a)
@@ -254,13 +294,15 @@ int sl_boot_main(int argc, char **argv, struct sl_kv *res, struct sl_error *err)
 	sl_cli_begin(&a->cli, usage, argv, res, err);
 	if ((r = parse_args(a, argc, argv)) != SL_CLI_GO_ON)
 		return r;
+	if (a->verb && !strcmp(a->verb, "spare"))
+		return spare(a, &out, err);
 	if (!a->verb || !a->c.name) /* set whenever the words went on */
 		return -EINVAL;
-	if ((a->c.from && strcmp(a->verb, "start")) ||
+	if ((a->c.from && strcmp(a->verb, "start")) || a->list ||
 	    ((a->stop_after || a->quick) && strcmp(a->verb, "snapshot")))
 		return sl_cli_usage(&a->cli, "%s is for %s only",
-				    a->c.from ? "--from" : a->stop_after ? "--stop" : "--quick",
-				    a->c.from ? "start" : "snapshot");
+				    a->c.from ? "--from" : a->list ? "--list" : a->stop_after ? "--stop" : "--quick",
+				    a->c.from ? "start" : a->list ? "spare" : "snapshot");
 	if (strcmp(a->verb, "start"))
 		return other_verbs(a, &out, err);
 	return start(a, &out, err);

@@ -28,6 +28,7 @@
 #include "state.h"
 #include "util.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "veth.h"
 #include "vm.h"
 
@@ -238,7 +239,7 @@ static int vms_with_state(struct sl_sweep *sw, struct sl_error *err)
 }
 
 /* State dirs a kill left with only a cut-short first write; sl-up's templates (the run dir's,
- * SL_TEMPLATE_DIR's) and forks' snapshots nothing uses. */
+ * SL_TEMPLATE_DIR's) and forks' snapshots nothing uses; spares no start can take. */
 static int torn_and_snapshots(struct sl_sweep *sw, struct sl_error *err)
 {
 	(void)err;
@@ -246,6 +247,7 @@ static int torn_and_snapshots(struct sl_sweep *sw, struct sl_error *err)
 	sl_templates_gc(sw);
 	sl_template_store_gc(sw);
 	sl_forks_gc(sw);
+	sl_spares_gc(sw);
 	return 0;
 }
 

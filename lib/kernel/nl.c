@@ -399,6 +399,29 @@ int sl_link_rename(struct nl_sock *sk, const char *name, const char *to)
 }
 
 /**
+ * sl_link_move() - move a link into another namespace under another name
+ * @sk: socket in the link's namespace
+ * @name: the link
+ * @nsfd: the namespace it goes to
+ * @to: its name there
+ *
+ * One request: the link never shows in either namespace under a name it
+ * could clash with. A TAP keeps the file its holder has open.
+ *
+ * Return: 0, -EEXIST (@to is taken there), -ENODEV, or -errno
+ */
+int sl_link_move(struct nl_sock *sk, const char *name, int nsfd, const char *to)
+{
+	_cleanup_link_ struct rtnl_link *chg = rtnl_link_alloc();
+
+	if (!chg)
+		return -ENOMEM;
+	rtnl_link_set_ns_fd(chg, nsfd);
+	rtnl_link_set_name(chg, to);
+	return link_change(sk, name, chg);
+}
+
+/**
  * sl_link_set_master() - enslave a link to a bridge
  * @sk: socket
  * @name: the port

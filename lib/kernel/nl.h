@@ -41,6 +41,7 @@ int sl_link_bridge_add(struct nl_sock *sk, const char *name, const uint8_t mac[6
 int sl_link_macvtap_add(struct nl_sock *sk, const char *name, int parent, const uint8_t mac[6]);
 int sl_link_set_mac(struct nl_sock *sk, const char *name, const uint8_t mac[6]);
 int sl_link_rename(struct nl_sock *sk, const char *name, const char *to);
+int sl_link_move(struct nl_sock *sk, const char *name, int nsfd, const char *to);
 int sl_link_set_master(struct nl_sock *sk, const char *name, int master);
 int sl_link_ports(struct nl_sock *sk, int master);
 int sl_link_set(struct nl_sock *sk, const char *name, int up, const char *alias);

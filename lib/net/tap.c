@@ -266,3 +266,71 @@ int sl_tap_check(const struct sl_tap_cfg *c, struct sl_error *err)
 		sl_check(&problems, "%s: IPv6 is enabled on %s", c->name, c->tap);
 	return problems;
 }
+
+/* Our TAP @tap set up as sl-tap leaves it: tagged, @gw/@prefix, up, capped at @rate. */
+static int tap_setup(struct nl_sock *sk, const char *tap, uint32_t gw, unsigned prefix,
+		     uint64_t rate, struct sl_error *err)
+{
+	struct sl_link t;
+	int r;
+
+	if ((r = sl_link_set(sk, tap, -1, sl_owner_tag())) < 0 || (r = sl_link_get(sk, tap, &t)) < 0 ||
+	    (r = sl_addr_add(sk, t.ifindex, gw, prefix)) < 0 || (r = sl_link_set(sk, tap, 1, NULL)) < 0)
+		return sl_error(err, r, "cannot set up %s: %s", tap, strerror(-r));
+	return rate ? sl_shape_set(sk, tap, rate, err) : 0;
+}
+
+/**
+ * sl_tap_adopt() - put a TAP that a QEMU holds in place of a VM's own
+ * @name: the VM (its namespace)
+ * @tap: the TAP sl-tap made there, holding @gw/@prefix
+ * @gw: its address
+ * @prefix: its prefix length
+ * @from_ns: the namespace of the TAP to adopt (a spare's, lib/vm/spare.c)
+ * @from_tap: that TAP
+ * @err: why, when it fails
+ *
+ * The VM's TAP goes and the other takes its name, address, tag and cap:
+ * the rules, which match it by name, hold for it at once. A QEMU started
+ * ahead of time on @from_tap is then this VM's.
+ *
+ * Return: 0; -EAGAIN when the VM's TAP is not as sl-tap leaves it (nothing
+ * done); -errno with the error recorded, and the VM's TAP made again
+ */
+int sl_tap_adopt(const char *name, const char *tap, uint32_t gw, unsigned prefix, int from_ns,
+		 const char *from_tap, struct sl_error *err)
+{
+	_cleanup_close_ int fd = sl_vm_netns_open(name, err);
+	_cleanup_netns_ int saved = -1;
+	_cleanup_nl_ struct nl_sock *sk = NULL, *from = NULL;
+	uint64_t rate = 0;
+	struct sl_link t;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	{
+		_cleanup_netns_ int back = -1;
+
+		if ((r = sl_nl_open_in(from_ns, &back, &from, err)) < 0)
+			return r;
+	}
+	if ((r = sl_nl_open_in(fd, &saved, &sk, err)) < 0)
+		return r;
+	if (sl_link_get(sk, tap, &t) < 0 || strcmp(t.kind, "tun") ||
+	    strcmp(t.alias, sl_owner_tag()) || sl_addr_has(sk, t.ifindex, gw, prefix) != 1 ||
+	    sl_shape_get(sk, tap, &rate) < 0)
+		return -EAGAIN;
+	if ((r = sl_link_del(sk, tap)) < 0)
+		return sl_error(err, r, "%s: cannot remove %s: %s", name, tap, strerror(-r));
+	if ((r = sl_link_move(from, from_tap, fd, tap)) < 0) {
+		sl_error(err, r, "%s: cannot move %s into its namespace as %s: %s", name, from_tap,
+			 tap, strerror(-r));
+		if (sl_tap_create(tap, NULL) == 0)
+			tap_setup(sk, tap, gw, prefix, rate, NULL);
+		return r;
+	}
+	if ((r = tap_setup(sk, tap, gw, prefix, rate, err)) < 0)
+		return sl_error_wrap(err, r, "%s", name);
+	return 0;
+}

@@ -22,6 +22,8 @@ int sl_tap_add(const struct sl_tap_cfg *c, struct sl_kv *out, struct sl_error *e
 int sl_tap_wire(const char *name, const char *tap, const char *peer, struct sl_kv *out,
 		struct sl_error *err);
 int sl_tap_del(const char *name, const char *tap, struct sl_error *err);
+int sl_tap_adopt(const char *name, const char *tap, uint32_t gw, unsigned prefix, int from_ns,
+		 const char *from_tap, struct sl_error *err);
 int sl_tap_check(const struct sl_tap_cfg *c, struct sl_error *err);
 
 #endif

@@ -26,24 +26,13 @@
 #include "util.h"
 #include "vm.h"
 
-/**
- * sl_agent_connect() - connect to a VM's supervisor
- * @name: VM
- * @err: why, when it fails
- *
- * Return: socket, -ENXIO when the VM is not running, or -errno; recorded
- */
-int sl_agent_connect(const char *name, struct sl_error *err)
+/* The supervisor's socket at @path, of VM (or spare) @name. */
+static int connect_path(const char *name, const char *path, struct sl_error *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char path[4096];
 	int fd, r;
 
-	r = sl_name_check(name, err);
-	if (r < 0)
-		return r;
-	if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_AGENT_SOCK) < 0 ||
-	    strlen(path) >= sizeof(sa.sun_path))
+	if (strlen(path) >= sizeof(sa.sun_path))
 		return sl_error(err, -ENAMETOOLONG, "agent socket path too long");
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -58,6 +47,26 @@ int sl_agent_connect(const char *name, struct sl_error *err)
 		return sl_error(err, -r, "%s: %s", path, strerror(r));
 	}
 	return fd;
+}
+
+/**
+ * sl_agent_connect() - connect to a VM's supervisor
+ * @name: VM
+ * @err: why, when it fails
+ *
+ * Return: socket, -ENXIO when the VM is not running, or -errno; recorded
+ */
+int sl_agent_connect(const char *name, struct sl_error *err)
+{
+	char path[4096];
+	int r;
+
+	r = sl_name_check(name, err);
+	if (r < 0)
+		return r;
+	if (sl_run_path(path, sizeof(path), "%s/%s", name, SL_AGENT_SOCK) < 0)
+		return sl_error(err, -ENAMETOOLONG, "agent socket path too long");
+	return connect_path(name, path, err);
 }
 
 /* Raw mode for a local terminal while a remote pty owns it. */
@@ -154,6 +163,7 @@ static int relay_frame(const struct relay *R, const struct sl_frame *f, struct s
 	case SL_EXIT:
 		return f->len == 2 ? (f->data[0] ? 128 + f->data[1] : f->data[1]) : 1;
 	case SL_CLOSE:
+	case SL_READY: /* what the supervisor answers a request of its own */
 		return 0;
 	case SL_ERROR:
 		return sl_error(err, -EIO, "%.*s", (int)f->len, (const char *)f->data);
@@ -517,4 +527,33 @@ int sl_agent_exec_read(int sock, const struct sl_exec_req *req, int in,
 	close(p[1]);
 	pthread_join(th, NULL);
 	return r;
+}
+
+/**
+ * sl_agent_rename() - make a spare's supervisor VM @name's
+ * @sock_path: the spare's agent.sock
+ * @name: the VM it becomes
+ * @err: why, when it fails
+ *
+ * The supervisor moves its sockets, pid files and logs into this run dir's
+ * @name and answers once they are there (lib/vm/spare.c).
+ *
+ * Return: 0, or -errno with the error recorded
+ */
+int sl_agent_rename(const char *sock_path, const char *name, struct sl_error *err)
+{
+	_cleanup_close_ int sock = connect_path(name, sock_path, err);
+	uint8_t req[SL_NAME_MAX + 4200];
+	size_t n = strlen(name) + 1, m = strlen(sl_run_dir()) + 1;
+	int r;
+
+	if (sock < 0)
+		return sock;
+	if (n + m > sizeof(req))
+		return sl_error(err, -ENAMETOOLONG, "%s: the run dir's path is too long", name);
+	memcpy(req, name, n);
+	memcpy(req + n, sl_run_dir(), m);
+	if ((r = sl_frame_send(sock, SL_RENAME, 0, req, n + m)) < 0)
+		return sl_error(err, r, "%s: the spare's supervisor: %s", name, strerror(-r));
+	return relay(sock, -1, -1, -1, -1, false, err);
 }

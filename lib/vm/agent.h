@@ -19,6 +19,7 @@ struct sl_exec_req {
 int sl_agent_connect(const char *name, struct sl_error *err);
 int sl_agent_nudge(const char *name);
 int sl_agent_identity(const char *name, const void *req, size_t len, struct sl_error *err);
+int sl_agent_rename(const char *sock_path, const char *name, struct sl_error *err);
 int sl_agent_exec(int sock, const struct sl_exec_req *req, int in, int out, int errfd,
 		  struct sl_error *err);
 int sl_agent_connect_tcp(int sock, const char *target, int conn, struct sl_error *err);

@@ -21,6 +21,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "name.h"
 #include "proto.h"
 #include "state.h"
 #include "spawn.h"
@@ -237,6 +238,78 @@ static void from_guest(struct supervisor *L, const struct sl_frame *f)
 	}
 }
 
+/*
+ * What a spare's supervisor rewrites when it becomes a VM: its name and
+ * paths (static: the loop keeps pointers to them), and what ps(1) and
+ * sl-gc read of it: argv[1] (the spare's is padded to the longest name)
+ * and SL_RUN_DIR in its environment, both overwritten in place.
+ */
+static struct {
+	char name[SL_NAME_MAX + 1], sock[4096], log[4096], old[4096];
+	char *arg, *arg_end; /* argv[1] to the NUL before "--" */
+	char *env, *env_end; /* SL_RUN_DIR's value in the environment block */
+} me;
+
+static void overwrite(char *at, char *end, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!at || (size_t)(end - at) < n)
+		return;
+	memcpy(at, s, n);
+	memset(at + n, 0, (size_t)(end - at) - n);
+}
+
+/* A spare taken by VM @name of run dir @run: its files go there, it is that VM. */
+static int become(struct supervisor *L, const char *name, const char *run, char *why, size_t len)
+{
+	static const char *const files[] = { SL_AGENT_SOCK,	SL_QMP_SOCK,	    SL_SUPERVISOR_PID,
+					     SL_QEMU_PID,	SL_CONSOLE_LOG,	    SL_CONSOLE_LOG_OLD,
+					     SL_SUPERVISOR_LOG, NULL };
+	char from[4096], to[4096];
+
+	if (strlen(name) > SL_NAME_MAX || strlen(name) > (size_t)(me.arg_end - me.arg) ||
+	    strlen(run) > (size_t)(me.env_end - me.env) || strlen(run) + strlen(name) > 4000) {
+		snprintf(why, len, "sl-supervisor: %s/%s does not fit in its place", run, name);
+		return -ENAMETOOLONG;
+	}
+	for (const char *const *f = files; *f; f++) {
+		snprintf(from, sizeof(from), "%s/%s/%s", sl_run_dir(), me.name, *f);
+		snprintf(to, sizeof(to), "%s/%s/%s", run, name, *f);
+		if (rename(from, to) < 0 && errno != ENOENT) {
+			snprintf(why, len, "sl-supervisor: cannot move %s into %s/%s: %s", *f, run,
+				 name, strerror(errno));
+			return -errno;
+		}
+	}
+	snprintf(me.name, sizeof(me.name), "%s", name);
+	snprintf(me.sock, sizeof(me.sock), "%s/%s/%s", run, name, SL_AGENT_SOCK);
+	snprintf(me.log, sizeof(me.log), "%s/%s/%s", run, name, SL_CONSOLE_LOG);
+	snprintf(me.old, sizeof(me.old), "%s/%s/%s", run, name, SL_CONSOLE_LOG_OLD);
+	setenv("SL_RUN_DIR", run, 1);
+	overwrite(me.arg, me.arg_end, name);
+	overwrite(me.env, me.env_end, run);
+	diag(L, "now VM %s of %s", name, run);
+	return 0;
+}
+
+static void rename_request(struct supervisor *L, struct client *c, const struct sl_frame *f)
+{
+	char why[4400];
+	const char *name = (const char *)f->data, *run;
+	size_t n = strnlen(name, f->len);
+
+	if (n + 1 >= f->len || f->data[f->len - 1])
+		return client_error(L, c, "sl-supervisor: bad rename request");
+	run = name + n + 1;
+	if (strlen(run) + n + 2 != f->len || run[0] != '/' || sl_name_check(name, NULL) < 0)
+		return client_error(L, c, "sl-supervisor: bad rename request");
+	if (become(L, name, run, why, sizeof(why)) < 0)
+		return client_error(L, c, why);
+	to_client(c, SL_READY, NULL, 0);
+	c->st = C_CLOSING;
+}
+
 static void from_client(struct supervisor *L, struct client *c, const struct sl_frame *f)
 {
 	switch (f->type) {
@@ -254,6 +327,8 @@ static void from_client(struct supervisor *L, struct client *c, const struct sl_
 	case SL_CONSOLE:
 		c->st = C_CONSOLE;
 		return;
+	case SL_RENAME:
+		return rename_request(L, c, f);
 	case SL_POWEROFF:
 		diag(L, "power off requested");
 		sl_buf_frame(&L->gout, SL_POWEROFF, 0, NULL, 0);
@@ -829,7 +904,7 @@ int sl_agent_timeout(long long *ms, struct sl_error *err)
 int sl_supervise(int argc, char **argv)
 {
 	struct sl_supervisor s = { .ready_fd = SL_FD_READY, .guest_fd = SL_FD_GUEST };
-	char sock[4096], log[4096], old[4096], diag[4096];
+	char *sock = me.sock, *log = me.log, *old = me.old, diag[4096];
 	int cin[2], cout[2], nul, dash = 0, log_errno;
 	unsigned long long log_max = SL_CONSOLE_MAX_DEFAULT;
 	/* Before anything is opened here: fd 7 open now is what sl-boot passed. */
@@ -841,12 +916,21 @@ int sl_supervise(int argc, char **argv)
 			dash = i;
 			break;
 		}
-	if (argc < 4 || dash != 2)
+	/* a spare's NAME is followed by dots: room for the name it may take */
+	if (argc < 4 || dash < 2 || dash > 3 || (dash == 3 && strspn(argv[2], ".") != strlen(argv[2])))
 		return 2;
-	s.name = argv[1];
-	if (sl_run_path(sock, sizeof(sock), "%s/%s", s.name, SL_AGENT_SOCK) < 0 ||
-	    sl_run_path(log, sizeof(log), "%s/%s", s.name, SL_CONSOLE_LOG) < 0 ||
-	    sl_run_path(old, sizeof(old), "%s/%s", s.name, SL_CONSOLE_LOG_OLD) < 0 ||
+	snprintf(me.name, sizeof(me.name), "%s", argv[1]);
+	me.arg = argv[1];
+	me.arg_end = argv[dash] - 1;
+	for (char **e = environ; *e; e++)
+		if (!strncmp(*e, "SL_RUN_DIR=", 11)) {
+			me.env = *e + 11;
+			me.env_end = me.env + strlen(me.env);
+		}
+	s.name = me.name;
+	if (sl_run_path(sock, sizeof(me.sock), "%s/%s", s.name, SL_AGENT_SOCK) < 0 ||
+	    sl_run_path(log, sizeof(me.log), "%s/%s", s.name, SL_CONSOLE_LOG) < 0 ||
+	    sl_run_path(old, sizeof(me.old), "%s/%s", s.name, SL_CONSOLE_LOG_OLD) < 0 ||
 	    sl_run_path(diag, sizeof(diag), "%s/%s", s.name, SL_SUPERVISOR_LOG) < 0)
 		return 1;
 	sl_console_max(&log_max, NULL); /* sl-boot start checked them */
@@ -897,8 +981,8 @@ int sl_supervise(int argc, char **argv)
 		if (has_tap)
 			fcntl(SL_FD_TAP, F_SETFD, 0);
 		sl_child_clean((const int[]){ SL_FD_QEMU_AGENT, SL_FD_TAP }, has_tap ? 2 : 1);
-		execvp(argv[3], argv + 3);
-		dprintf(2, "exec %s: %s\n", argv[3], strerror(errno));
+		execvp(argv[dash + 1], argv + dash + 1);
+		dprintf(2, "exec %s: %s\n", argv[dash + 1], strerror(errno));
 		_exit(127);
 	}
 	if (q < 0) {

@@ -28,6 +28,7 @@
 #include "nl.h"
 #include "proto.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "spawn.h"
 #include "state.h"
 #include "supervisor.h"
@@ -126,6 +127,17 @@ static bool runs_for_us(int pid)
 	return false;
 }
 
+/* @pid's parent, from /proc/PID/stat (its name may hold spaces: after the last ')'). */
+static int parent_of(int pid)
+{
+	char buf[512], *p;
+	int ppid = 0;
+
+	if (proc_read(pid, "stat", buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
+		return 0;
+	return sscanf(p + 1, " %*c %d", &ppid) == 1 ? ppid : 0;
+}
+
 /**
  * sl_vm_process() - whether a process is a VM's supervisor or QEMU, ours
  * @pid: process
@@ -149,6 +161,9 @@ int sl_vm_process(int pid, char *name, size_t len)
 		return 0;
 	sup = !strcmp(prog, "sl-supervise");
 	qemu = !strncmp(prog, "qemu-system", 11);
+	/* a QEMU is its supervisor's VM's: a spare's keeps its -name when taken */
+	if (qemu && sl_vm_process(parent_of(pid), name, len) == SL_PROC_SUPERVISOR)
+		return SL_PROC_QEMU;
 	if (!strcmp(prog, "sl-egressd")) { /* the run dir's, no VM's */
 		snprintf(name, len, "%s", "");
 		return runs_for_us(pid) ? SL_PROC_EGRESSD : 0;
@@ -165,6 +180,18 @@ int sl_vm_process(int pid, char *name, size_t len)
 	return 0;
 }
 
+/* A spare's QEMU keeps its -name when a VM takes it: known by its parent. */
+static bool qemu_of(int qemu, int sup)
+{
+	const char *keep = cur_name;
+	bool r;
+
+	cur_name = "";
+	r = sup > 0 && qemu > 0 && parent_of(qemu) == sup && pid_is(qemu, "qemu-system");
+	cur_name = keep;
+	return r;
+}
+
 /**
  * sl_vm_pids() - the live supervisor and QEMU of a VM, 0 where none
  */
@@ -178,7 +205,7 @@ int sl_vm_pids(const char *name, int *sup, int *qemu)
 	*qemu = read_pid(name, SL_QEMU_PID);
 	if (!pid_is(*sup, "sl-supervise"))
 		*sup = 0;
-	if (!pid_is(*qemu, "qemu-system"))
+	if (!pid_is(*qemu, "qemu-system") && !qemu_of(*qemu, *sup))
 		*qemu = 0;
 	return 0;
 }
@@ -455,6 +482,8 @@ static void exec_supervisor(const struct sl_boot_cfg *c, const char *accel, int 
 	}
 	args[n++] = "sl-supervise";
 	args[n++] = (char *)c->name;
+	if (c->spare) /* room for the name of the VM that takes it (supervisor.c) */
+		args[n++] = "..............................................................";
 	args[n++] = "--";
 	for (int i = 0; i < a.n && n < 79; i++)
 		args[n++] = a.v[i];
@@ -695,12 +724,43 @@ static int become_this_vm(const struct sl_boot_cfg *c, const char *mac, struct s
 	return 0;
 }
 
+/*
+ * A spare runs the identity's paths twice, with addresses, MACs and name
+ * servers of its own namespace, and a command twice, so that a VM taking
+ * it finds them translated; its NIC stays cut from the wire as the
+ * restore left it.
+ */
+static int warm_spare(const struct sl_boot_cfg *c, struct sl_error *err)
+{
+	struct sl_boot_cfg w = *c;
+	char mac[SL_MAC_STRLEN];
+	int r;
+
+	w.dns = "192.0.2.53";
+	if ((r = sl_guest_identity_set(&w, own_mac(&w, NULL, mac), err)) < 0)
+		return r;
+	w.ip = c->ip + 1;
+	w.dns = c->dns;
+	if ((r = sl_guest_identity_set(&w, own_mac(&w, NULL, mac), err)) < 0)
+		return r;
+	/* and a command's (the agent's fork and exec, busybox), as sl-exec runs one */
+	for (int i = 0; i < 2; i++) {
+		char *argv[] = { "true", NULL };
+		struct sl_exec_req req = { .argv = argv };
+
+		if ((r = sl_agent_run(c->name, &req, -1, -1, -1, err)) != 0)
+			return r < 0 ? r : sl_error(err, -EIO, "%s: true in the guest said %d", c->name, r);
+	}
+	return 0;
+}
+
 /* What a started VM is, into @out and its state. */
 /* What a start records in the VM's state, and its stop takes away: one list. */
 static const char *const start_keys[] = { "SL_PID",	    "SL_QEMU_PID",    "SL_AGENT",
 					  "SL_CONSOLE",	    "SL_ACCEL",	      "SL_BOOTS",
 					  "SL_SNAPSHOT",    "SL_BOOT_KERNEL", "SL_BOOT_INITRD",
-					  "SL_BOOT_APPEND", "SL_RAM_BASE",    NULL };
+					  "SL_BOOT_APPEND", "SL_RAM_BASE",    "SL_SPARE",
+					  NULL };
 
 static int record_start(const struct sl_boot_cfg *c, const struct sl_kv *manifest,
 			const char *accel, unsigned boots, const char *dir, struct sl_kv *out,
@@ -793,7 +853,11 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	if ((step.fd = sl_step_begin(c->name, SL_STEP_BOOT, NULL, err)) < 0)
 		return step.fd;
 	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
-	for (boot = 0;; boot++) {
+	/* a spare restored ahead of time becomes this VM, else a restore or a boot */
+	r = c->from ? sl_spare_take(c, accel, out, err) : -EAGAIN;
+	if (r < 0 && r != -EAGAIN)
+		return r;
+	for (boot = 0; r == -EAGAIN; boot++) {
 		ready = spawn_supervisor(c, accel, nsfd, tapfd, given_mac, boot);
 		if (ready < 0)
 			return ready;
@@ -809,7 +873,8 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	sl_debug("%s: the agent answered", c->name);
 	if (c->from && sl_fault("restored", c->name))
 		raise(SIGSTOP);
-	if (c->from && (r = become_this_vm(c, own_mac(c, given_mac, nic_mac), err)) < 0) {
+	if (c->from && (r = c->spare ? warm_spare(c, err)
+				     : become_this_vm(c, own_mac(c, given_mac, nic_mac), err)) < 0) {
 		sl_boot_stop(c->name, 0, NULL);
 		return r;
 	}

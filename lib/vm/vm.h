@@ -35,6 +35,7 @@ struct sl_boot_cfg {
 	const char *from;    /* a restore: the snapshot's dir (lib/vm/snapshot.c) */
 	bool ram_in_state; /* the snapshot of a restored VM: RAM in the state, not a file */
 	const char *ram_base; /* then the file mapped privately under it, or NULL (a memfd) */
+	bool spare;        /* a spare clone (lib/vm/spare.c): warmed, kept off the wire */
 };
 
 int sl_guest_dir(char *buf, size_t len, struct sl_error *err);
