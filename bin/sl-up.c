@@ -44,6 +44,8 @@ static const char usage[] =
     "                      lists replaced (--no-allow, --no-drop: emptied)\n"
     "       sl-up [OPTION]... fork CONFIG VM  add one VM to VM's group whose memory\n"
     "                      is VM's at this instant (VM runs on)\n"
+    "       sl-up [OPTION]... spares CONFIG [GROUP]  top up the spares of the groups\n"
+    "                      with spares: N (sl-boot spare), for launch to take\n"
     "       sl-up new NAME [--net isolated|bridge] [--allow CIDR]... [--drop CIDR]...\n"
     "                      [--count N] [--range CIDR]   print a config\n"
     "Bring up microVMs from a Slicer config: per VM sl-ipam, sl-netns, sl-veth,\n"
@@ -149,7 +151,7 @@ struct up_args {
 	struct sl_cli cli;
 	struct sl_up_opts o;
 	struct sl_entry_list allow, drop;
-	const char *net, *range, *verb, *config, *arg; /* arg: launch's GROUP, fork's VM */
+	const char *net, *range, *verb, *config, *arg; /* arg: launch's GROUP, fork's VM, spares' GROUP */
 	bool detach, flag_allow, flag_drop, no_allow, no_drop;
 	struct sl_error *err; /* for the options' errors */
 	unsigned long count;
@@ -232,7 +234,12 @@ static int parse_words(struct up_args *a, int argc, char **argv)
 	a->o.allow = a->flag_allow || a->no_allow ? &a->allow : NULL;
 	a->o.drop = a->flag_drop || a->no_drop ? &a->drop : NULL;
 	a->verb = "up";
-	if (!strcmp(v, "down") || !strcmp(v, "launch") || !strcmp(v, "fork")) {
+	if (!strcmp(v, "spares")) {
+		a->verb = v;
+		if (argc - optind < 2 || argc - optind > 3)
+			return sl_cli_usage(&a->cli, "spares takes CONFIG [GROUP]");
+		optind++;
+	} else if (!strcmp(v, "down") || !strcmp(v, "launch") || !strcmp(v, "fork")) {
 		a->verb = v;
 		want = !strcmp(v, "down") ? 2 : 3;
 		if (argc - optind != want)
@@ -295,6 +302,8 @@ static int run(struct up_args *a, struct sl_config *cfg, struct sl_error *err)
 		return r;
 	if (!strcmp(a->verb, "down"))
 		return status_of(sl_up_down(cfg, &a->o, err));
+	if (!strcmp(a->verb, "spares")) /* of templates: no network is made */
+		return status_of(sl_up_spares(cfg, a->arg, &a->o, err));
 	if ((r = sl_up_ranges(cfg, err)) < 0 ||
 	    (!a->o.print_only && (r = sl_up_check_host(cfg, err)) < 0))
 		return r;

@@ -104,13 +104,13 @@ spare_of() { sed -n 's/^SL_SPARE=//p' "$BATS_FILE_TMPDIR/$1.out"; }
 
 @test "spare refuses what it cannot keep (2, one line, nothing made)" {
 	local before
-	before=$(ls /run/netns)
+	before=$(owned_netns)
 	assert_usage_error "not-a-snapshot" inhost sl-boot spare "$BATS_TEST_TMPDIR/not-a-snapshot"
 	assert_usage_error "isolated mode" inhost sl-boot spare "$SNAP" --mode bridge
 	assert_usage_error "spare takes DIR and --stop or --list" inhost sl-boot spare "$SNAP" --stop --list
 	assert_usage_error "does not match the snapshot" inhost sl-boot spare "$SNAP" --mem 512
 	assert_usage_error "--list is for spare only" inhost sl-boot status "$S1" --list
-	[ "$(ls /run/netns)" = "$before" ]
+	[ "$(owned_netns)" = "$before" ]
 	[ -z "$(ls "$SL_RUN_DIR/.spares")" ]
 }
 

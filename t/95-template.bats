@@ -275,3 +275,90 @@ EOF
 	assert_usage_error "template: want true or false" inhost sl-up -d "$c"
 	[ ! -e "$SL_RUN_DIR/.templates" ]
 }
+
+@test "spares: N keeps N VMs of the template restored ahead; launch takes one, sl-up spares tops up, down ends them" {
+	local c dir s
+	c=$(cfg "$G" <<EOF
+config:
+  host_groups:
+    - name: $G
+      count: 1
+      template: true
+      spares: 2
+      network:
+        mode: isolated
+        range: 169.254.120.0/22
+        allow: [203.0.113.0/24]
+EOF
+)
+	inhost sl-up --print-script "$c" >"$BATS_TEST_TMPDIR/script"
+	[ "$(grep -c "^sl-boot spare $SL_RUN_DIR/.templates/$G/" "$BATS_TEST_TMPDIR/script")" = 2 ]
+	inhost sl-up -d "$c"
+	dir=$(ls -d "$SL_RUN_DIR/.templates/$G"/*)
+	run inhost sl-boot spare "$dir" --list
+	grep -qx "SL_SPARES=2" <<<"$output"
+	# a launch takes one: its VM is itself, held by its rules
+	inhost sl-up launch "$c" "$G"
+	s=$(sed -n 's/^SL_SPARE=//p' "$SL_RUN_DIR/$G-2/vm.env")
+	[ -n "$s" ] && [ ! -e "/run/netns/$s" ] || false
+	vm_is_itself "$G-2"
+	inhost sl-exec "$G-2" -- timeout 4 wget -q -O /dev/null http://203.0.113.10/
+	run inhost sl-exec "$G-2" -- timeout 3 wget -q -O /dev/null http://198.51.100.10/
+	[ "$status" -ne 0 ]
+	run inhost sl-boot spare "$dir" --list
+	grep -qx "SL_SPARES=1" <<<"$output"
+	inhost sl-up spares "$c"
+	run inhost sl-boot spare "$dir" --list
+	grep -qx "SL_SPARES=2" <<<"$output"
+	inhost sl-up down "$c"
+	run inhost sl-boot spare "$dir" --list
+	grep -qx "SL_SPARES=0" <<<"$output"
+	[ -z "$(ls "$SL_RUN_DIR/.spares")" ]
+	[ -z "$(owned_netns)" ]
+}
+
+@test "spares: without template: true, or in bridge mode: exit 2, nothing made" {
+	local c
+	c=$(cfg "$G" <<EOF
+config:
+  host_groups:
+    - name: $G
+      count: 1
+      spares: 1
+      network: {mode: isolated}
+EOF
+)
+	assert_usage_error "spares: for a group with template: true in isolated mode" inhost sl-up -d "$c"
+	c=$(cfg "$G-b" <<EOF
+config:
+  host_groups:
+    - name: $G
+      count: 1
+      template: true
+      spares: 1
+      network: {mode: bridge, bridge: ${P}br0, gateway: 192.0.2.1/24}
+EOF
+)
+	assert_usage_error "spares: for a group with template: true in isolated mode" inhost sl-up -d "$c"
+	c=$(cfg "$G-n" <<EOF
+config:
+  host_groups:
+    - name: $G
+      count: 1
+      template: true
+      spares: 65
+      network: {mode: isolated}
+EOF
+)
+	assert_usage_error "spares: '65' is not a number from 0 to 64" inhost sl-up -d "$c"
+	assert_usage_error "spares takes CONFIG \[GROUP\]" inhost sl-up spares
+	assert_usage_error "no group nope" inhost sl-up spares "$(cfg ok <<EOF
+config:
+  host_groups:
+    - name: $G
+      count: 1
+      network: {mode: isolated}
+EOF
+)" nope
+	[ -z "$(owned_netns)" ]
+}

@@ -1,5 +1,5 @@
 # fish completion for sl-up (sltools)
-complete -c sl-up -n "__fish_is_first_arg" -a "down launch fork new" -d 'command'
+complete -c sl-up -n "__fish_is_first_arg" -a "down launch fork spares new" -d 'command'
 complete -c sl-up -s h -l help -d 'show help'
 complete -c sl-up -s V -l version -d 'show version'
 complete -c sl-up -s d -l detach -d 'return once all VMs are up'

@@ -721,6 +721,24 @@ static int parse_template(struct ctx *c, const yaml_node_t *v, struct sl_group *
 	return 0;
 }
 
+/*
+ * spares: N (ours): VMs of the group's template restored ahead of time,
+ * that sl-up launch takes (sl-boot spare). Isolated mode only, where the
+ * VM's TAP is its namespace's and the spare's can take its place.
+ */
+static int parse_spares(struct ctx *c, const yaml_node_t *v, struct sl_group *g)
+{
+	unsigned long n;
+	int r;
+
+	if ((r = get_uint(c, v, "spares", SL_SPARES_MAX, &n)) < 0)
+		return r;
+	g->spares = (unsigned)n;
+	if (n && (!g->template || g->mode != SL_NET_ISOLATED))
+		return fail(c, v, "spares: for a group with template: true in isolated mode");
+	return 0;
+}
+
 /* What holds only of the group as a whole: names need an upstream, the VMs fit their range. */
 static int group_fits(struct ctx *c, const yaml_node_t *gn, const struct sl_group *g)
 {
@@ -750,7 +768,7 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 	static const char *const keys[] = { "name", "count", "vcpu", "ram_gb", "ram_mb",
 					    "ram_bytes", "dns_servers", "kernel_file",
 					    "initrd_file", "disk_file", "network", "network_name",
-					    "userdata", "userdata_file", "template", NULL };
+					    "userdata", "userdata_file", "template", "spares", NULL };
 	const yaml_node_t *v;
 	char probe[96];
 	int r;
@@ -773,6 +791,7 @@ static int parse_group(struct ctx *c, const yaml_node_t *gn, struct sl_group *g)
 		return fail(c, get(c, gn, "name"), "%s", c->err->msg);
 	if ((r = parse_group_network(c, gn, g)) < 0 ||
 	    ((v = get(c, gn, "template")) && (r = parse_template(c, v, g)) < 0) ||
+	    ((v = get(c, gn, "spares")) && (r = parse_spares(c, v, g)) < 0) ||
 	    (r = group_fits(c, gn, g)) < 0)
 		return r;
 	c->where[0] = '\0';

@@ -38,10 +38,13 @@ struct sl_group {
 	char kernel[1024], initrd[1024], disk[1024];
 	char *userdata; /* userdata or userdata_file's text: run once in the guest; NULL none */
 	bool template;  /* ours: one VM boots cold, the others are restored from its snapshot */
+	unsigned spares; /* ours: VMs of the template restored ahead of time (sl-boot spare) */
 	/* sl-up launch with --allow/--drop: the group as configured (this is a
 	 * copy with the VM's own lists); NULL otherwise */
 	const struct sl_group *base;
 };
+
+#define SL_SPARES_MAX 64
 
 struct sl_config {
 	char path[1024];

@@ -29,6 +29,7 @@
 #include "netns.h"
 #include "shape.h"
 #include "snapshot.h"
+#include "spare.h"
 #include "spawn.h"
 #include "state.h"
 #include "supervisor.h"
@@ -1343,6 +1344,96 @@ static int prepare(struct sl_error *err)
 	return 0;
 }
 
+/*
+ * spares: N: the spares of each such group's template in this run dir
+ * topped up to N (@group: that group's only), one sl-boot spare at a time
+ * (each a restore and its warm-up, ~1 s under TCG here), or printed. A
+ * group whose template is not there yet is said and left.
+ *
+ * Return: how many spares failed (each said), or -errno
+ */
+static int spares_top_up(const struct sl_config *cfg, const char *group,
+			 const struct sl_up_opts *o, struct sl_error *err)
+{
+	static struct cmd c; /* too big for the stack */
+	char why[4096];
+	int r, failed = 0;
+
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct sl_group *g = &cfg->g[i];
+		_cleanup_kv_ struct sl_kv have = { 0 };
+		struct tmpl t;
+		unsigned n = 0;
+
+		if (!g->spares || (group && strcmp(group, g->name)))
+			continue;
+		if ((r = template_find(g, &t, err)) < 0)
+			return r;
+		if (!o->print_only && !t.ready) {
+			sl_warn("group %s: no template yet, so no spares", g->name);
+			continue;
+		}
+		if (!o->print_only && sl_spare_list(t.dir, &have) == 0)
+			n = (unsigned)atoi(sl_kv_get(&have, "SL_SPARES") ?: "0");
+		for (; n < g->spares; n++) {
+			c.argc = 0;
+			c.used = 0;
+			args(&c, "sl-boot", "spare", t.dir, (char *)NULL);
+			if (o->print_only) {
+				if ((r = print_cmd(o->script, &c, err)) < 0)
+					return r;
+			} else if (run(&c, why, sizeof(why)) != 0) {
+				sl_warn("group %s: a spare failed: %s", g->name, last_line(why));
+				failed++;
+				break;
+			}
+		}
+	}
+	return failed;
+}
+
+/**
+ * sl_up_spares() - top up the spares of the config's groups
+ * @cfg: the config
+ * @group: one group's only, or NULL
+ * @o: options (print_only)
+ * @err: why, when it fails
+ *
+ * sl-up and sl-up spares: each group with spares: N gets N spares of its
+ * template in this run dir (sl-boot spare), for sl-up launch to take.
+ *
+ * Return: 0, the number of spares that failed, or -errno
+ */
+int sl_up_spares(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o,
+		 struct sl_error *err)
+{
+	int r;
+
+	if (group && !sl_config_group(cfg, group))
+		return sl_error(err, -EINVAL, "no group %s in %s", group, cfg->path);
+	if ((r = prepare(err)) < 0)
+		return r;
+	if (o->print_only)
+		script_header(o->script);
+	return spares_top_up(cfg, group, o, err);
+}
+
+/* The spares of the config's groups' templates in this run dir, ended. */
+static void spares_end(const struct sl_config *cfg, const struct sl_up_opts *o)
+{
+	for (size_t i = 0; i < cfg->n; i++) {
+		struct tmpl t;
+		char *argv[] = { "sl-boot", "spare", t.dir, "--stop" };
+
+		if (!cfg->g[i].spares || template_find(&cfg->g[i], &t, NULL) < 0)
+			continue;
+		if (o->print_only)
+			print_argv(o->script, argv, 4, NULL);
+		else
+			sl_spare_stop(t.dir);
+	}
+}
+
 /**
  * sl_up_config() - bring every VM of every group up
  * @err: why, when it fails
@@ -1376,15 +1467,21 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 		for (size_t j = 0; j < n; j++)
 			if ((r = print_up(o, &v[j], err)) < 0)
 				return r;
-		return 0;
+		return o->no_boot ? 0 : spares_top_up(cfg, NULL, o, err);
 	}
 	leases_in_order(v, n);
 	if (!makers || o->no_boot)
-		return parallel(v, n, 0, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
-	/* the VMs that make templates first, the rest restored from them */
-	failed = parallel(v, n, 0, (size_t)makers, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
-	templates_check(v, (size_t)makers, n);
-	return failed + parallel(v, n, (size_t)makers, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
+		failed = parallel(v, n, 0, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
+	else {
+		/* the VMs that make templates first, the rest restored from them */
+		failed = parallel(v, n, 0, (size_t)makers, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
+		templates_check(v, (size_t)makers, n);
+		failed += parallel(v, n, (size_t)makers, n, o->jobs ? o->jobs : SL_UP_JOBS, o, true);
+	}
+	if (failed < 0 || o->no_boot)
+		return failed;
+	/* then the spares: the VMs asked for come first */
+	return (r = spares_top_up(cfg, NULL, o, err)) < 0 ? r : failed;
 }
 
 /* The VMs of a group that exist: its state dirs, launched ones included. */
@@ -1438,11 +1535,13 @@ int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o, struct s
 			return r;
 	if (o->print_only) {
 		script_header(o->script);
+		spares_end(cfg, o);
 		for (size_t j = 0; j < n; j++)
 			if ((r = print_down(o, &v[j], err)) < 0)
 				return r;
 		return 0;
 	}
+	spares_end(cfg, o);
 	r = parallel(v, n, 0, n, o->jobs ? o->jobs : SL_DOWN_JOBS, o, false);
 	if (n)
 		fprintf(stderr, "sl-up: %zu VMs down\n", n);

@@ -20,6 +20,8 @@ struct sl_up_opts {
 
 int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err);
 int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err);
+int sl_up_spares(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o,
+		 struct sl_error *err);
 int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o,
 		 struct sl_error *err);
 int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_opts *o,

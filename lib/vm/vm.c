@@ -886,10 +886,16 @@ static bool gone(int pid, const char *what)
 	return !pid_is(pid, what);
 }
 
+/* A VM's QEMU: by its name, or (a spare's that a VM took) by its supervisor. */
+static bool qemu_gone(int qemu, int sup)
+{
+	return gone(qemu, "qemu-system") && !qemu_of(qemu, sup);
+}
+
 static void wait_gone(int sup, int qemu, unsigned ms)
 {
 	for (unsigned t = 0; t < ms; t += 20) {
-		if (gone(sup, "sl-supervise") && gone(qemu, "qemu-system"))
+		if (gone(sup, "sl-supervise") && qemu_gone(qemu, sup))
 			return;
 		usleep(20000);
 	}
@@ -928,7 +934,7 @@ int sl_boot_stop(const char *name, unsigned timeout_s, struct sl_error *err)
 		kill(sup, SIGTERM); /* it stops QEMU and cleans up */
 		wait_gone(sup, qemu, 3000);
 	}
-	if (!gone(qemu, "qemu-system")) {
+	if (!qemu_gone(qemu, sup)) {
 		kill(qemu, SIGKILL);
 		wait_gone(0, qemu, 3000);
 	}
