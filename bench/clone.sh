@@ -13,13 +13,15 @@
 #     template kept (wall time to every agent answering);
 #  4. sl-up fork of a group's VM booted cold and of its clone (a kept
 #     template's; RAM through the state), RUNS times each, and of a fork of
-#     a fork: to the fork's agent answering, and each fork's PSS.
-# Usage: bench/clone.sh [RUNS] [N] [SECTIONS]   (defaults 5, 16, 1234). Run as
+#     a fork: to the fork's agent answering, and each fork's PSS;
+#  5. sl-up launch of a kept template's group, restored against taking a
+#     spare (spares: 1), RUNS each: to launch's return and its first command.
+# Usage: bench/clone.sh [RUNS] [N] [SECTIONS]   (defaults 5, 16, 12345). Run as
 # root after `make`. Section 3 boots N VMs cold at once: mind the memory.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/bin:$PATH"
-runs=${1:-5} n=${2:-16} sections=${3:-1234}
+runs=${1:-5} n=${2:-16} sections=${3:-12345}
 host="slclone$$" p="cl$(($$ % 1000))"
 export SL_RUN_DIR
 SL_RUN_DIR=$(mktemp -d /tmp/sl-bench.XXXXXX)
@@ -217,7 +219,7 @@ printf '  %-44s %8s\n' "ratio, to every VM's first sl-exec true done" \
 fi
 
 # 4. sl-up fork
-[[ $sections == *4* ]] || exit 0
+if [[ $sections == *4* ]]; then
 fg="f$(($$ % 1000))"
 for i in $(seq 1 $((2 * runs + 3))); do vms+=("$fg-$i"); done
 # a kept template: $fg-1 boots cold and is snapshotted, $fg-2 is its clone
@@ -268,3 +270,52 @@ printf '  %-52s %8s KB\n' "PSS: a fork of the cold VM" "$cold_pss"
 printf '  %-52s %8s KB\n' "PSS: a fork of the clone" "$clone_pss"
 printf '  %-52s %8s KB\n' "PSS: the fork of a fork" "$ff_pss"
 inhost sl-up down "$SL_RUN_DIR/fork.yaml" >/dev/null 2>&1
+fi
+
+# 5. sl-up launch of a kept template's group: restored, against taking a
+# spare (spares: 1, topped up by sl-up spares between launches, untimed)
+if [[ $sections == *5* ]]; then
+lg="l$(($$ % 1000))"
+for i in $(seq 1 $((2 * runs + 1))); do vms+=("$lg-$i"); done
+cat >"$SL_RUN_DIR/launch.yaml" <<EOF
+config:
+  host_groups:
+    - name: $lg
+      count: 1
+      template: true
+      spares: 1
+      network:
+        mode: isolated
+        range: 169.254.124.0/22
+        allow: [203.0.113.0/24]
+EOF
+inhost sl-up -d "$SL_RUN_DIR/launch.yaml" >/dev/null 2>&1
+lspare=() lsfirst=() lplain=() lpfirst=() k=2
+launch_one() { # "ns to launch's return, ns to its first sl-exec true, spare|plain"
+	local t0 t1 t2 took v="$lg-$k"
+	t0=$(now)
+	inhost sl-up launch "$SL_RUN_DIR/launch.yaml" "$lg" >/dev/null 2>&1
+	t1=$(now)
+	sl-exec "$v" -- true
+	t2=$(now)
+	took=plain
+	! grep -q '^SL_SPARE=' "$SL_RUN_DIR/$v/vm.env" || took=spare
+	echo $((t1 - t0)) $((t2 - t1)) "$took"
+}
+for _ in $(seq 1 "$runs"); do
+	sleep 1
+	read -r a b took < <(launch_one)
+	[ "$took" = spare ] || { echo "launch of $lg-$k took no spare" >&2; exit 1; }
+	lspare+=("$a") lsfirst+=("$b") k=$((k + 1))
+	read -r a b took < <(launch_one)
+	[ "$took" = plain ] || { echo "launch of $lg-$k took a spare" >&2; exit 1; }
+	lplain+=("$a") lpfirst+=("$b") k=$((k + 1))
+	inhost sl-up spares "$SL_RUN_DIR/launch.yaml" >/dev/null 2>&1
+done
+echo "== sl-up launch of a kept template's group, $runs each (medians)"
+printf '  %-44s %8s ms\n' "restored" "$(ms "$(printf '%s\n' "${lplain[@]}" | median)")" \
+	"  then its first sl-exec true" "$(ms "$(printf '%s\n' "${lpfirst[@]}" | median)")" \
+	"taking a spare (spares: 1)" "$(ms "$(printf '%s\n' "${lspare[@]}" | median)")" \
+	"  then its first sl-exec true" "$(ms "$(printf '%s\n' "${lsfirst[@]}" | median)")"
+inhost sl-up down "$SL_RUN_DIR/launch.yaml" >/dev/null 2>&1
+fi
