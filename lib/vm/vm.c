@@ -855,8 +855,10 @@ int sl_boot_start(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_erro
 	sl_info("%s: accelerator %s (%s)", c->name, accel, why);
 	/* a spare restored ahead of time becomes this VM, else a restore or a boot */
 	r = c->from ? sl_spare_take(c, accel, out, err) : -EAGAIN;
-	if (r < 0 && r != -EAGAIN)
+	if (r < 0 && r != -EAGAIN) {
+		sl_boot_stop(c->name, 0, NULL); /* what of the spare became this VM's */
 		return r;
+	}
 	for (boot = 0; r == -EAGAIN; boot++) {
 		ready = spawn_supervisor(c, accel, nsfd, tapfd, given_mac, boot);
 		if (ready < 0)
