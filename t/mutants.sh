@@ -67,6 +67,10 @@ check order-reversed t/70-traffic.bats \
 check spoof-open t/70-traffic.bats \
 	"a VM that changes its address gets nothing out" \
 	"denials are logged with the entry that decided"
+check ns-drop t/91-spare.bats \
+	"a VM from a spare is held by its own policy"
+check spoof-open t/91-spare.bats \
+	"a VM from a spare is held by its own policy"
 check names-open t/72-dns.bats \
 	"an allowed name resolves at the gateway" \
 	"a resolved address stops being reachable" \
