@@ -43,7 +43,6 @@
 /* A spare's own network, in its own namespace only: TEST-NET-1, no way out. */
 #define SPARE_GW 0xc0000201u /* 192.0.2.1 */
 #define SPARE_IP 0xc0000202u
-#define SPARE_DNS "192.0.2.53"
 
 /* $SL_RUN_DIR/.spares, or a spare's directory in it. */
 static int spares_path(char *buf, size_t len, const char *id)
@@ -90,8 +89,11 @@ static void spare_end(const char *id)
 		sl_remove_tree(dir);
 }
 
-/* Its directory, locked (LOCK_NB: -EWOULDBLOCK while made or taken), and its state. */
-static int spare_lock(const char *id, bool wait, struct sl_kv *st)
+/*
+ * Its directory, locked (-EWOULDBLOCK while it is made or taken), and its
+ * state (-ENOENT: none, its maker died early, or it was taken a moment ago).
+ */
+static int spare_lock(const char *id, struct sl_kv *st)
 {
 	char dir[4096], path[4200];
 	_cleanup_close_ int fd = -1;
@@ -101,11 +103,11 @@ static int spare_lock(const char *id, bool wait, struct sl_kv *st)
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0)
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/%s", dir, SL_VM_ENV);
 	if (sl_kv_load(st, path, NULL) < 0)
-		return -ENOENT; /* being made, or taken a moment ago */
+		return -ENOENT;
 	return sl_steal_fd(&fd);
 }
 
@@ -166,9 +168,10 @@ static const char *spare_stale(const char *id, const struct sl_kv *st)
  * @err: why, when it fails
  *
  * Isolated mode, a static guest, no disk. The spare gets two identities
- * (addresses, MACs and name servers of its own namespace) so that every
- * path the VM's takes runs translated; its NIC stays cut from the wire.
- * On failure nothing of it is left.
+ * (addresses, MACs and name servers of its own namespace) and runs a
+ * command twice, so that the paths a VM's identity and first command take
+ * are translated already; its NIC stays cut from the wire. On failure
+ * nothing of it is left.
  *
  * Return: 0, or -errno with the error recorded (-EINVAL: bad input)
  */
@@ -276,7 +279,7 @@ int sl_spare_take(const struct sl_boot_cfg *c, const char *accel, struct sl_kv *
 
 		if (strncmp(e->d_name, "sp-", 3))
 			continue;
-		lock = spare_lock(e->d_name, false, &st);
+		lock = spare_lock(e->d_name, &st);
 		if (lock < 0)
 			continue;
 		if (!(v = sl_kv_get(&st, "SL_SPARE_OF")) || strcmp(v, from) ||
@@ -317,7 +320,7 @@ static void each_spare(const char *from, void (*fn)(const char *, const struct s
 
 		if (strncmp(e->d_name, "sp-", 3))
 			continue;
-		lock = spare_lock(e->d_name, false, &st);
+		lock = spare_lock(e->d_name, &st);
 		if (lock == -ENOENT) {
 			/* a directory without state and unlocked: a maker killed early */
 			_cleanup_kv_ struct sl_kv none = { 0 };

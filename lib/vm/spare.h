@@ -8,6 +8,8 @@
 
 /* Spare clones live in a run dir of their own: $SL_RUN_DIR/.spares (a dot: no VM's). */
 #define SL_SPARES ".spares"
+/* A spare's first identity's name server: resolv.conf written once ahead. */
+#define SL_SPARE_DNS "192.0.2.53"
 
 struct sl_boot_cfg;
 int sl_spare_add(const struct sl_boot_cfg *c, struct sl_kv *out, struct sl_error *err);

@@ -736,7 +736,7 @@ static int warm_spare(const struct sl_boot_cfg *c, struct sl_error *err)
 	char mac[SL_MAC_STRLEN];
 	int r;
 
-	w.dns = "192.0.2.53";
+	w.dns = SL_SPARE_DNS;
 	if ((r = sl_guest_identity_set(&w, own_mac(&w, NULL, mac), err)) < 0)
 		return r;
 	w.ip = c->ip + 1;
