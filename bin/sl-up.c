@@ -258,8 +258,8 @@ static int parse_words(struct up_args *a, int argc, char **argv)
 
 /*
  * Up in the foreground: SIGINT, SIGTERM and SIGHUP blocked before bring-up
- * (a Ctrl-C then still tears down), a VM that stops taken down, every VM
- * taken down at the signal.
+ * (a Ctrl-C then still tears down), a VM that stops taken down, the spares
+ * launches took made again, every VM taken down at the signal.
  */
 static int foreground(struct sl_config *cfg, struct sl_up_opts *o, struct sl_error *err)
 {
@@ -278,8 +278,10 @@ static int foreground(struct sl_config *cfg, struct sl_up_opts *o, struct sl_err
 		sl_info("%s: up%s; Ctrl-C or SIGTERM takes every VM down", cfg->path,
 			r ? " (with failures)" : "");
 		/* Supervising: a VM that stops is taken down, once a second. */
-		while ((sig = sigtimedwait(&set, NULL, &tick)) < 0)
+		while ((sig = sigtimedwait(&set, NULL, &tick)) < 0) {
 			sl_up_reap(cfg, o, NULL); /* each VM is said on stderr */
+			sl_up_spares_refill(cfg, o); /* what launches took */
+		}
 		sl_info("signal %d: taking the VMs down", sig);
 	}
 	sl_up_down(cfg, o, NULL); /* r's error, if any, is the one to print */

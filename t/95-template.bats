@@ -30,6 +30,20 @@ config:
         allow: [203.0.113.0/24]
 EOF
 }
+spares_cfg() { # spares_cfg N: one VM of a template: true group with N spares
+	cfg "$G" <<EOF
+config:
+  host_groups:
+    - name: $G
+      count: 1
+      template: true
+      spares: $1
+      network:
+        mode: isolated
+        range: 169.254.120.0/22
+        allow: [203.0.113.0/24]
+EOF
+}
 snap_of() { sed -n 's/^SL_SNAPSHOT=//p' "$SL_RUN_DIR/$1/vm.env"; }
 
 @test "template: true: the first VM boots cold and is snapshotted; the others are restored, each itself, userdata in each" {
@@ -278,19 +292,7 @@ EOF
 
 @test "spares: N keeps N VMs of the template restored ahead; launch takes one, sl-up spares tops up, down ends them" {
 	local c dir s
-	c=$(cfg "$G" <<EOF
-config:
-  host_groups:
-    - name: $G
-      count: 1
-      template: true
-      spares: 2
-      network:
-        mode: isolated
-        range: 169.254.120.0/22
-        allow: [203.0.113.0/24]
-EOF
-)
+	c=$(spares_cfg 2)
 	inhost sl-up --print-script "$c" >"$BATS_TEST_TMPDIR/script"
 	[ "$(grep -c "^sl-boot spare $SL_RUN_DIR/.templates/$G/" "$BATS_TEST_TMPDIR/script")" = 2 ]
 	inhost sl-up -d "$c"
@@ -361,4 +363,26 @@ config:
 EOF
 )" nope
 	[ -z "$(owned_netns)" ]
+}
+
+@test "the foreground sl-up makes again the spares launches took; its Ctrl-C ends them" {
+	local c dir
+	c=$(spares_cfg 1)
+	up_foreground "$c"
+	dir=$(ls -d "$SL_RUN_DIR/.templates/$G"/*)
+	run inhost sl-boot spare "$dir" --list
+	grep -qx "SL_SPARES=1" <<<"$output"
+	inhost sl-up launch "$c" "$G"
+	grep -q '^SL_SPARE=' "$SL_RUN_DIR/$G-2/vm.env"
+	for _ in $(seq 1 40); do
+		inhost sl-boot spare "$dir" --list | grep -qx "SL_SPARES=1" && break
+		sleep 0.5
+	done
+	run inhost sl-boot spare "$dir" --list
+	grep -qx "SL_SPARES=1" <<<"$output"
+	pkill -TERM -f "sl-up $c"
+	wait "$UP_PID"
+	run inhost sl-boot spare "$dir" --list
+	grep -qx "SL_SPARES=0" <<<"$output"
+	[ -z "$(ls "$SL_RUN_DIR/.spares")" ]
 }

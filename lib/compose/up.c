@@ -1353,7 +1353,7 @@ static int prepare(struct sl_error *err)
  * Return: how many spares failed (each said), or -errno
  */
 static int spares_top_up(const struct sl_config *cfg, const char *group,
-			 const struct sl_up_opts *o, struct sl_error *err)
+			 const struct sl_up_opts *o, bool quiet, struct sl_error *err)
 {
 	static struct cmd c; /* too big for the stack */
 	char why[4096];
@@ -1370,7 +1370,8 @@ static int spares_top_up(const struct sl_config *cfg, const char *group,
 		if ((r = template_find(g, &t, err)) < 0)
 			return r;
 		if (!o->print_only && !t.ready) {
-			sl_warn("group %s: no template yet, so no spares", g->name);
+			if (!quiet)
+				sl_warn("group %s: no template yet, so no spares", g->name);
 			continue;
 		}
 		if (!o->print_only && sl_spare_list(t.dir, &have) == 0)
@@ -1383,7 +1384,9 @@ static int spares_top_up(const struct sl_config *cfg, const char *group,
 				if ((r = print_cmd(o->script, &c, err)) < 0)
 					return r;
 			} else if (run(&c, why, sizeof(why)) != 0) {
-				sl_warn("group %s: a spare failed: %s", g->name, last_line(why));
+				if (!quiet)
+					sl_warn("group %s: a spare failed: %s", g->name,
+						last_line(why));
 				failed++;
 				break;
 			}
@@ -1415,7 +1418,27 @@ int sl_up_spares(const struct sl_config *cfg, const char *group, const struct sl
 		return r;
 	if (o->print_only)
 		script_header(o->script);
-	return spares_top_up(cfg, group, o, err);
+	return spares_top_up(cfg, group, o, false, err);
+}
+
+/**
+ * sl_up_spares_refill() - what the foreground sl-up does once a second
+ * @cfg: the config it brought up
+ * @o: options
+ *
+ * The spares launches took are made again, one group's at a time, without
+ * a word; after a spare failed, not again for a minute (each try is a
+ * restore: a host that cannot make one would spend its CPU on it).
+ */
+void sl_up_spares_refill(const struct sl_config *cfg, const struct sl_up_opts *o)
+{
+	static long long pause_until;
+	long long now = sl_now_ms();
+
+	if (now < pause_until || prepare(NULL) < 0)
+		return;
+	if (spares_top_up(cfg, NULL, o, true, NULL) != 0)
+		pause_until = now + 60000;
 }
 
 /* The spares of the config's groups' templates in this run dir, ended. */
@@ -1467,7 +1490,7 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 		for (size_t j = 0; j < n; j++)
 			if ((r = print_up(o, &v[j], err)) < 0)
 				return r;
-		return o->no_boot ? 0 : spares_top_up(cfg, NULL, o, err);
+		return o->no_boot ? 0 : spares_top_up(cfg, NULL, o, false, err);
 	}
 	leases_in_order(v, n);
 	if (!makers || o->no_boot)
@@ -1481,7 +1504,7 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 	if (failed < 0 || o->no_boot)
 		return failed;
 	/* then the spares: the VMs asked for come first */
-	return (r = spares_top_up(cfg, NULL, o, err)) < 0 ? r : failed;
+	return (r = spares_top_up(cfg, NULL, o, false, err)) < 0 ? r : failed;
 }
 
 /* The VMs of a group that exist: its state dirs, launched ones included. */

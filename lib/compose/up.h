@@ -22,6 +22,7 @@ int sl_up_config(const struct sl_config *cfg, const struct sl_up_opts *o, struct
 int sl_up_down(const struct sl_config *cfg, const struct sl_up_opts *o, struct sl_error *err);
 int sl_up_spares(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o,
 		 struct sl_error *err);
+void sl_up_spares_refill(const struct sl_config *cfg, const struct sl_up_opts *o);
 int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl_up_opts *o,
 		 struct sl_error *err);
 int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_opts *o,
