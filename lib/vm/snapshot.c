@@ -183,11 +183,15 @@ static int sha256_file(const char *path, char hex[SHA_HEX], struct sl_error *err
 	return r;
 }
 
-/*
- * A file's identity for a quick "unchanged": device, inode, size, ctime.
+/**
+ * sl_file_id() - a file's identity for a quick "unchanged"
+ * @st: its stat
+ * @buf: "dev:inode:size:ctime"
+ * @len: size of @buf
+ *
  * ctime cannot be set back by anyone, so an equal one means no write since.
  */
-static void file_id(const struct stat *st, char *buf, size_t len)
+void sl_file_id(const struct stat *st, char *buf, size_t len)
 {
 	snprintf(buf, len, "%ju:%ju:%jd:%jd.%09ld", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
 		 (intmax_t)st->st_size, (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
@@ -209,7 +213,7 @@ static int record_file(struct sl_kv *m, const char *key, const char *path, bool 
 		return sl_error(err, -errno, "%s: %s", path, strerror(errno));
 	if (!quick && (r = sha256_file(path, hex, err)) < 0)
 		return r;
-	file_id(&st, id, sizeof(id));
+	sl_file_id(&st, id, sizeof(id));
 	snprintf(k, sizeof(k), "%s_ID", key);
 	r = sl_kv_set(m, k, id);
 	snprintf(k, sizeof(k), "%s_SHA256", key);
@@ -233,7 +237,7 @@ static int same_file(const struct sl_kv *m, const char *key, const char *path, b
 	*same = false;
 	if (lstat(path, &st) < 0)
 		return sl_error(err, -errno, "%s: %s", path, strerror(errno));
-	file_id(&st, id, sizeof(id));
+	sl_file_id(&st, id, sizeof(id));
 	snprintf(k, sizeof(k), "%s_ID", key);
 	if ((want = sl_kv_get(m, k)) && !strcmp(want, id)) {
 		*same = true;
@@ -1138,13 +1142,13 @@ int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, un
 
 	if (stat(kernel, &st) < 0)
 		return sl_error(err, -EINVAL, "kernel %s: %s", kernel, strerror(errno));
-	file_id(&st, k, sizeof(k));
+	sl_file_id(&st, k, sizeof(k));
 	if (stat(initrd, &st) < 0)
 		return sl_error(err, -EINVAL, "initrd %s: %s", initrd, strerror(errno));
-	file_id(&st, i, sizeof(i));
+	sl_file_id(&st, i, sizeof(i));
 	if (sl_qemu_path(qemu, bin, sizeof(bin)) < 0 || stat(bin, &st) < 0)
 		return sl_error(err, -EINVAL, "QEMU %s: not found", qemu);
-	file_id(&st, q, sizeof(q));
+	sl_file_id(&st, q, sizeof(q));
 	snprintf(text, sizeof(text), "v%s %s %s %s %u %u %.64s", SNAP_VERSION, k, i, q, vcpu, mem_mb,
 		 net);
 	if (!EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL))
@@ -1277,7 +1281,7 @@ static bool still_same(const struct sl_kv *m, const char *key)
 	want = sl_kv_get(m, idk);
 	if (!path || !want || stat(path, &st) < 0)
 		return false;
-	file_id(&st, id, sizeof(id));
+	sl_file_id(&st, id, sizeof(id));
 	return !strcmp(id, want);
 }
 

@@ -30,6 +30,8 @@ int sl_guest_identity_set(const struct sl_boot_cfg *c, const char *mac, struct s
 int sl_snapshot_key(const char *kernel, const char *initrd, const char *qemu, unsigned vcpu,
 		    unsigned mem_mb, const char *net, char key[17], struct sl_error *err);
 int sl_qemu_path(const char *qemu, char *buf, size_t len);
+struct stat;
+void sl_file_id(const struct stat *st, char *buf, size_t len);
 int sl_templates_gc(struct sl_sweep *sw);
 int sl_template_store_gc(struct sl_sweep *sw);
 int sl_forks_gc(struct sl_sweep *sw);

@@ -127,8 +127,7 @@ static int manifest_id(const char *from, char *buf, size_t len)
 	snprintf(path, sizeof(path), "%s/%s", from, SL_SNAP_MANIFEST);
 	if (stat(path, &st) < 0)
 		return -errno;
-	snprintf(buf, len, "%llu:%llu:%lld.%09ld", (unsigned long long)st.st_dev,
-		 (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	sl_file_id(&st, buf, len);
 	return 0;
 }
 
