@@ -11,20 +11,21 @@
 #     VM's, and the CPU an idle clone takes over 10 s;
 #  3. sl-up -d of a group of N: cold, against template: true with the
 #     template kept (wall time to every agent answering);
-#  4. sl-up fork of a group's VM booted cold and of its clone (a kept
-#     template's; RAM through the state), RUNS times each, and of a fork of
-#     a fork: to the fork's agent answering, and each fork's PSS;
+#  4. sl-up fork of a group's VM booted cold, of its clone (a kept
+#     template's) and of that clone's fork, RUNS times each: to the fork's
+#     agent answering, each fork's PSS and what of its snapshot it keeps;
 #  5. sl-up launch of a kept template's group, restored against taking a
 #     spare (spares: 1), RUNS each: to launch's return and its first command.
 # Usage: bench/clone.sh [RUNS] [N] [SECTIONS]   (defaults 5, 16, 12345). Run as
 # root after `make`. Section 3 boots N VMs cold at once: mind the memory.
+# The run dir is on tmpfs (/dev/shm), as a host's /run is (not here).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$top/bin:$PATH"
 runs=${1:-5} n=${2:-16} sections=${3:-12345}
 host="slclone$$" p="cl$(($$ % 1000))"
 export SL_RUN_DIR
-SL_RUN_DIR=$(mktemp -d /tmp/sl-bench.XXXXXX)
+SL_RUN_DIR=$(mktemp -d /dev/shm/sl-bench.XXXXXX) # tmpfs, as /run is on a host
 snap="$SL_RUN_DIR.snap"
 vms=("$p-t" "$p-c")
 for i in $(seq 1 "$n"); do vms+=("$p-$i"); done
@@ -221,7 +222,7 @@ fi
 # 4. sl-up fork
 if [[ $sections == *4* ]]; then
 fg="f$(($$ % 1000))"
-for i in $(seq 1 $((2 * runs + 3))); do vms+=("$fg-$i"); done
+for i in $(seq 1 $((3 * runs + 2))); do vms+=("$fg-$i"); done
 # a kept template: $fg-1 boots cold and is snapshotted, $fg-2 is its clone
 cat >"$SL_RUN_DIR/fork.yaml" <<EOF
 config:
@@ -238,7 +239,9 @@ inhost sl-up -d "$SL_RUN_DIR/fork.yaml" >/dev/null 2>&1
 for v in "$fg-1" "$fg-2"; do # guests that used their memory
 	inhost sl-exec "$v" -- sh -c 'head -c 64000000 /dev/urandom >/tmp/fill'
 done
-forks=() firsts=() cforks=() next=3
+forks=() firsts=() cforks=() ffs=() next=3
+# what of a fork's snapshot stays while it runs (a memory file: memory too)
+kept() { du -sk "$SL_RUN_DIR/.forks/$1" | cut -f1; }
 fork_of() { # fork_of VM: ns to sl-up fork's return; the fork is $fg-$next
 	local t0
 	t0=$(now)
@@ -250,25 +253,32 @@ for _ in $(seq 1 "$runs"); do
 	t1=$(now)
 	sl-exec "$fg-$next" -- true
 	firsts+=($(($(now) - t1)))
-	cold_pss=$(pss "$fg-$next")
+	cold_pss=$(pss "$fg-$next") cold_kept=$(kept "$fg-$next")
 	next=$((next + 1))
 	cforks+=($(fork_of "$fg-2"))
-	clone_pss=$(pss "$fg-$next")
+	clone_pss=$(pss "$fg-$next") clone_kept=$(kept "$fg-$next")
+	next=$((next + 1))
+	# a fork of that fork: of a VM itself restored from a fork's snapshot
+	ffs+=($(fork_of "$fg-$((next - 1))"))
+	ff_pss=$(pss "$fg-$next") ff_kept=$(kept "$fg-$next")
 	next=$((next + 1))
 done
-# a fork of a fork of a cold VM: over the memory of the first fork's snapshot
-ff=$(fork_of "$fg-3")
-ff_pss=$(pss "$fg-$next")
 echo "== sl-up fork (guests holding 64 MB of written memory in 256 MB; it returns"
 echo "   once the fork's agent answered and took its identity)"
+echo "  each run (ms): cold $(for t in "${forks[@]}"; do ms "$t"; echo -n ' '; done)," \
+	"clone $(for t in "${cforks[@]}"; do ms "$t"; echo -n ' '; done)," \
+	"fork's fork $(for t in "${ffs[@]}"; do ms "$t"; echo -n ' '; done)"
 printf '  %-52s %8s ms\n' "of a VM booted cold" "$(ms "$(printf '%s\n' "${forks[@]}" | median)")"
 printf '  %-52s %8s ms\n' "then the fork's first sl-exec true" "$(ms "$(printf '%s\n' "${firsts[@]}" | median)")"
-printf '  %-52s %8s ms\n' "of a clone of a kept template (RAM through the state)" \
+printf '  %-52s %8s ms\n' "of a clone of a kept template" \
 	"$(ms "$(printf '%s\n' "${cforks[@]}" | median)")"
-printf '  %-52s %8s ms\n' "of a fork of a cold VM (RAM through the state)" "$(ms "$ff")"
+printf '  %-52s %8s ms\n' "of that fork (a fork of a fork)" "$(ms "$(printf '%s\n' "${ffs[@]}" | median)")"
 printf '  %-52s %8s KB\n' "PSS: a fork of the cold VM" "$cold_pss"
+printf '  %-52s %8s KB\n' "  and its snapshot's files, kept while it runs" "$cold_kept"
 printf '  %-52s %8s KB\n' "PSS: a fork of the clone" "$clone_pss"
+printf '  %-52s %8s KB\n' "  and its snapshot's files, kept while it runs" "$clone_kept"
 printf '  %-52s %8s KB\n' "PSS: the fork of a fork" "$ff_pss"
+printf '  %-52s %8s KB\n' "  and its snapshot's files, kept while it runs" "$ff_kept"
 inhost sl-up down "$SL_RUN_DIR/fork.yaml" >/dev/null 2>&1
 fi
 

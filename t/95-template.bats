@@ -191,8 +191,8 @@ EOF
 	local c base qemu
 	c=$(group_cfg "$G" 2 1)
 	inhost sl-up -d "$c" >/dev/null 2>&1
-	# a fork of a clone, by the script sl-up prints for it: its RAM goes
-	# through the state, loaded over a private mapping of the template's memory
+	# a fork of a clone, by the script sl-up prints for it: its RAM maps the
+	# template's memory, with the pages the clone wrote over it its own
 	inhost sl-exec "$G-2" -- sh -c 'echo in-the-clone >/root/mark'
 	inhost sl-up --print-script fork "$c" "$G-2" >"$BATS_TEST_TMPDIR/fork.sh"
 	grep -qx "sl-boot snapshot $G-2 $SL_RUN_DIR/.forks/$G-3 --quick" "$BATS_TEST_TMPDIR/fork.sh"
@@ -203,7 +203,8 @@ EOF
 	[ "$base" = "$(snap_of "$G-2")/memory" ]
 	qemu=$(sed -n 's/^SL_QEMU_PID=//p' "$SL_RUN_DIR/$G-3/vm.env")
 	grep -q " $base\$" "/proc/$qemu/maps"
-	# its snapshot's state went once read; its manifest stays while it runs
+	! grep -qa in-the-clone "$base" || false
+	# its snapshot's state and pages went once read; its manifest stays while it runs
 	[ "$(ls "$SL_RUN_DIR/.forks/$G-3")" = snapshot.env ]
 	# a fork of the VM booted cold, by sl-up
 	inhost sl-exec "$G-1" -- sh -c 'echo before-fork >/root/mark'
@@ -219,12 +220,14 @@ EOF
 		grep -q "inet $(sed -n 's/^SL_IP=//p' "$SL_RUN_DIR/$G-4/vm.env")/30"
 	inhost sl-exec "$G-1" -- true
 	# its RAM maps its snapshot's memory, kept while it runs; a fork of it
-	# loads its RAM over that memory
+	# maps that memory too, with the pages it wrote its own
 	[ "$(ls "$SL_RUN_DIR/.forks/$G-4" | tr '\n' ' ')" = "memory snapshot.env " ]
 	inhost sl-exec "$G-4" -- sh -c 'echo in-the-fork >/root/mark'
 	inhost sl-up fork "$c" "$G-4" >/dev/null 2>&1
 	[ "$(inhost sl-exec "$G-5" -- cat /root/mark)" = in-the-fork ]
 	[ "$(sed -n 's/^SL_RAM_BASE=//p' "$SL_RUN_DIR/$G-5/vm.env")" = "$SL_RUN_DIR/.forks/$G-4/memory" ]
+	qemu=$(sed -n 's/^SL_QEMU_PID=//p' "$SL_RUN_DIR/$G-5/vm.env")
+	grep -q " $SL_RUN_DIR/.forks/$G-4/memory\$" "/proc/$qemu/maps"
 	# sl-gc keeps a fork's snapshot while the fork runs, not after
 	run inhost sl-gc --dry-run
 	! grep -q "fork snapshot" <<<"$output" || false

@@ -1688,14 +1688,17 @@ int sl_up_launch(const struct sl_config *cfg, const char *group, const struct sl
 }
 
 /*
- * A fork's snapshot's state, which goes once the fork is restored (read
- * once); its manifest and memory (a cold VM's fork's) stay while the fork
- * runs: its RAM maps that memory, and a fork of the fork loads its RAM
- * over it (SL_RAM_BASE). sl-up down and sl-gc remove them.
+ * The files of a fork's snapshot that go once the fork is restored (read
+ * once): its state and the pages its source wrote (a restored VM's fork);
+ * its manifest and memory (a cold VM's fork's) stay while the fork runs:
+ * its RAM maps that memory privately. sl-up down and sl-gc remove them.
  */
-static int fork_state(char *buf, size_t len, const char *snap)
+static const char *const fork_read_once[] = { SL_SNAP_STATE, SL_SNAP_WRITTEN,
+					      SL_SNAP_WRITTEN_MAP };
+
+static int fork_state(char *buf, size_t len, const char *snap, size_t i)
 {
-	return snprintf(buf, len, "%s/%s", snap, SL_SNAP_STATE) < (int)len ? 0 : -ENAMETOOLONG;
+	return snprintf(buf, len, "%s/%s", snap, fork_read_once[i]) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
 /*
@@ -1707,17 +1710,18 @@ static int print_fork(const struct sl_up_opts *o, const char *vm, const char *fo
 		      const char *snap, const struct job *one, struct sl_error *err)
 {
 	char *const sn[] = { "sl-boot", "snapshot", (char *)vm, (char *)snap, "--quick" };
-	char state[4200];
-	char *const rm[] = { "rm", "-f", state };
+	char once[3][4200];
+	char *const rm[] = { "rm", "-f", once[0], once[1], once[2] };
 	int r;
 
-	if (fork_state(state, sizeof(state), snap) < 0)
-		return sl_error(err, -ENAMETOOLONG, "run dir path too long");
+	for (size_t i = 0; i < ARRAY_SIZE(fork_read_once); i++)
+		if (fork_state(once[i], sizeof(once[i]), snap, i) < 0)
+			return sl_error(err, -ENAMETOOLONG, "run dir path too long");
 	script_header(o->script);
 	if ((r = print_mkdir(o->script, forks, err)) < 0 ||
 	    (r = print_argv(o->script, sn, 5, err)) < 0 || (r = print_up(o, one, err)) < 0)
 		return r;
-	return print_argv(o->script, rm, 3, err);
+	return print_argv(o->script, rm, ARRAY_SIZE(rm), err);
 }
 
 /**
@@ -1728,8 +1732,8 @@ static int print_fork(const struct sl_up_opts *o, const char *vm, const char *fo
  *
  * The fork is a VM of its own (lease, namespace, rules, logs, agent),
  * named as a launch names one, restored from a snapshot of @vm taken into
- * $SL_RUN_DIR/.forks/NAME and removed once the fork runs (its RAM mapping
- * keeps what it needs). userdata is not run again: the memory has it.
+ * $SL_RUN_DIR/.forks/NAME, whose state goes once the fork runs (its memory
+ * stays: the fork's RAM maps it). userdata is not run again: the memory has it.
  *
  * Return: 0, 1 when the fork failed (reported), or -errno
  */
@@ -1784,8 +1788,9 @@ int sl_up_fork(const struct sl_config *cfg, const char *vm, const struct sl_up_o
 	r = parallel(&one, 1, 0, 1, 1, &fo, true);
 	if (r)
 		sl_snapshot_remove(t.dir);
-	else if (fork_state(state, sizeof(state), t.dir) == 0)
-		unlink(state);
+	for (size_t i = 0; !r && i < ARRAY_SIZE(fork_read_once); i++)
+		if (fork_state(state, sizeof(state), t.dir, i) == 0)
+			unlink(state);
 	return r;
 }
 

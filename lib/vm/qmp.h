@@ -19,6 +19,5 @@ void sl_qmp_close(struct sl_qmp *q);
 int sl_qmp_cmd(struct sl_qmp *q, const char *cmd, json_object *args, int pass_fd,
 	       json_object **ret, struct sl_error *err);
 int sl_qmp_simple(struct sl_qmp *q, const char *cmd, json_object *args, struct sl_error *err);
-int sl_qmp_migration_done(struct sl_qmp *q, int timeout_ms, struct sl_error *err);
 
 #endif

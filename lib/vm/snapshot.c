@@ -2,12 +2,18 @@
 /*
  * Snapshots of a running VM and VMs restored from them (docs/VM.md, "Snapshots and clones").
  *
- * A VM's RAM is a shared memfd, so QEMU's migration stream leaves it out
- * (x-ignore-shared) and the snapshot is two files: QEMU's device state
- * (~60 KB) and a sparse copy of the RAM. A restore runs the template's QEMU
- * command line with that copy mapped privately and the state fed in over
- * QMP; the guest then runs on from the instant of the snapshot, and the
- * agent makes it the new VM (address, name, clock, entropy).
+ * A snapshot is two files: QEMU's device state without RAM (~14 KB,
+ * xen-save-devices-state) and a sparse copy of the RAM the guest sees. A
+ * VM booted cold has its RAM in a shared memfd, copied while it is paused;
+ * a restored VM maps its snapshot's file privately, so its copy is that
+ * file (copied before the pause) with the pages the guest wrote since (its
+ * QEMU's anonymous pages, found by /proc/PID/pagemap) over it. A fork's
+ * snapshot of a restored VM (--quick) keeps only those pages and names the
+ * file (an overlay), and its restore writes them into its own private
+ * mapping of that file. A restore runs the template's QEMU command line
+ * with the copy mapped privately and the state fed in over QMP; the guest
+ * then runs on from the instant of the snapshot, and the agent makes it
+ * the new VM (address, name, clock, entropy).
  *
  * What a restore checks is in the manifest: the kernel, initrd, vCPUs,
  * memory and accelerator it was made with (a mismatch is bad input), and
@@ -46,9 +52,10 @@
 
 /*
  * 2: the QEMU that saved it is recorded; 3: its guest's agent takes a MAC
- * in the identity (an older one refuses the request as malformed)
+ * in the identity (an older one refuses the request as malformed); 4: the
+ * state is the devices' alone and RAM always a file (a restored VM's too)
  */
-#define SNAP_VERSION "3"
+#define SNAP_VERSION "4"
 #define SHA_HEX 65
 
 /* What the template's QEMU ran with, read back from its command line. */
@@ -280,27 +287,29 @@ static int open_guest_ram(int qemu, struct sl_error *err)
 			"QEMU %d has no memfd of guest RAM (started by an older sl-boot?)", qemu);
 }
 
-/* @buf at @at of @out, pages of zeros left as holes. */
-static int write_nonzero(int out, const unsigned char *buf, size_t n, off_t at)
+/*
+ * @buf at @at of @out, page by page: a page of zeros is left a hole, or
+ * made one (@punch: @out held other data there, which it must no longer).
+ */
+static int put_pages(int out, const unsigned char *buf, size_t n, off_t at, bool punch)
 {
 	static const unsigned char zero[4096];
 
 	for (size_t i = 0; i < n;) {
-		size_t len = n - i < sizeof(zero) ? n - i : sizeof(zero), run = 0;
+		size_t run = 0;
+		bool zeros = !memcmp(buf + i, zero, n - i < sizeof(zero) ? n - i : sizeof(zero));
 
-		if (!memcmp(buf + i, zero, len)) {
-			i += len;
-			continue;
-		}
-		/* a run of pages with data, written at once */
+		/* a run of pages alike, written or punched at once */
 		while (i + run < n) {
 			size_t l = n - i - run < sizeof(zero) ? n - i - run : sizeof(zero);
 
-			if (!memcmp(buf + i + run, zero, l))
+			if (!memcmp(buf + i + run, zero, l) != zeros)
 				break;
 			run += l;
 		}
-		if (pwrite(out, buf + i, run, at + (off_t)i) != (ssize_t)run)
+		if (!zeros ? pwrite(out, buf + i, run, at + (off_t)i) != (ssize_t)run
+			   : punch && fallocate(out, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+						at + (off_t)i, (off_t)run) < 0)
 			return -1;
 		i += run;
 	}
@@ -308,9 +317,9 @@ static int write_nonzero(int out, const unsigned char *buf, size_t n, off_t at)
 }
 
 /*
- * A sparse copy of @in into @out: only the pages the guest touched are
- * read and written. It runs while the VM is paused; hashing the copy waits
- * until the VM runs again.
+ * A sparse copy of @in into @out: only the pages that hold data are read
+ * and written. A cold VM's memfd is copied while it is paused; a restored
+ * VM's file, which no guest writes, before the pause.
  */
 static int copy_ram(int in, int out, struct sl_error *err)
 {
@@ -330,7 +339,7 @@ static int copy_ram(int in, int out, struct sl_error *err)
 									 : (off_t)sizeof(buf));
 			ssize_t n = pread(in, buf, want, at);
 
-			if (n <= 0 || write_nonzero(out, buf, (size_t)n, at) < 0)
+			if (n <= 0 || put_pages(out, buf, (size_t)n, at, false) < 0)
 				return sl_error(err, n < 0 ? -errno : -EIO, "copying guest RAM: %s",
 						strerror(errno ? errno : EIO));
 			at += n;
@@ -338,6 +347,146 @@ static int copy_ram(int in, int out, struct sl_error *err)
 	}
 	if (ftruncate(out, size) < 0)
 		return sl_error(err, -errno, "copying guest RAM: %s", strerror(errno));
+	return 0;
+}
+
+/* One mapping of a restored VM's RAM file in its QEMU. */
+struct ram_vma {
+	unsigned long start, end;
+	off_t off; /* where in the file */
+};
+
+/* The guest RAM a snapshot copies, and where it goes. */
+struct ram_src {
+	int fd;  /* a cold VM's memfd, or the file a restored VM maps privately */
+	int out; /* the snapshot's memory file, or its written pages (an overlay) */
+	struct ram_vma vma[8];
+	size_t n;     /* a restored VM's: its mappings of that file */
+	uint8_t *map; /* an overlay's: which pages the guest wrote, a bit each */
+	size_t pages; /* of the file */
+};
+
+static void ram_src_close(struct ram_src *src)
+{
+	if (src->fd >= 0)
+		close(src->fd);
+	if (src->out >= 0)
+		close(src->out);
+	free(src->map);
+}
+
+/* One line of /proc/PID/maps: a private mapping of @path (removed since, or not)? */
+static bool maps_line(const char *line, const char *path, struct ram_vma *v)
+{
+	unsigned long long off;
+	char perms[8];
+	int at = 0;
+	size_t n = strlen(path);
+	const char *p;
+
+	if (sscanf(line, "%lx-%lx %7s %llx %*s %*u %n", &v->start, &v->end, perms, &off, &at) < 4 ||
+	    !at || perms[3] != 'p')
+		return false;
+	p = line + at;
+	v->off = (off_t)off;
+	return !strncmp(p, path, n) && (!p[n] || p[n] == '\n' || !strncmp(p + n, " (deleted)", 10));
+}
+
+/*
+ * Where QEMU @qemu maps @file, a restored VM's RAM: its private mappings of
+ * it (one, or more if QEMU split it), and the file they map opened through
+ * map_files: the very one, even when a new file took its name since.
+ */
+static int ram_vmas(int qemu, const char *file, struct ram_src *src, struct sl_error *err)
+{
+	char p[128], real[PATH_MAX], *line = NULL;
+	size_t cap = 0;
+	_cleanup_fclose_ FILE *f = NULL;
+
+	if (!realpath(file, real))
+		snprintf(real, sizeof(real), "%s", file); /* removed: maps still names it so */
+	snprintf(p, sizeof(p), "/proc/%d/maps", qemu);
+	if (!(f = fopen(p, "re")))
+		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	src->n = 0;
+	while (getline(&line, &cap, f) > 0 && src->n <= ARRAY_SIZE(src->vma)) {
+		struct ram_vma v;
+
+		if (maps_line(line, real, &v) && src->n++ < ARRAY_SIZE(src->vma))
+			src->vma[src->n - 1] = v;
+	}
+	free(line);
+	if (src->n > ARRAY_SIZE(src->vma))
+		return sl_error(err, -E2BIG, "QEMU %d maps its RAM's file in over %zu parts", qemu,
+				ARRAY_SIZE(src->vma));
+	if (!src->n)
+		return sl_error(err, -ENOENT, "QEMU %d does not map its RAM's file %s", qemu, file);
+	snprintf(p, sizeof(p), "/proc/%d/map_files/%lx-%lx", qemu, src->vma[0].start,
+		 src->vma[0].end);
+	if ((src->fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	return 0;
+}
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE (1ULL << 61)
+
+/*
+ * The pages of a restored VM's RAM its guest wrote (its own now: anonymous,
+ * no longer its file's, as pagemap tells) from its QEMU's memory into the
+ * copy of that file, with the VM paused.
+ */
+static int copy_written(int qemu, const struct ram_src *src, struct sl_error *err)
+{
+	static unsigned char buf[256 << 12];
+	uint64_t pm[256];
+	char p[64];
+	_cleanup_close_ int map = -1, mem = -1;
+	const size_t page = 4096;
+
+	snprintf(p, sizeof(p), "/proc/%d/pagemap", qemu);
+	if ((map = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	snprintf(p, sizeof(p), "/proc/%d/mem", qemu);
+	if ((mem = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	for (size_t i = 0; i < src->n; i++) {
+		const struct ram_vma *v = &src->vma[i];
+
+		for (unsigned long a = v->start; a < v->end;) {
+			size_t k = (v->end - a) / page < ARRAY_SIZE(pm) ? (v->end - a) / page
+									 : ARRAY_SIZE(pm);
+
+			if (pread(map, pm, k * sizeof(*pm), (off_t)(a / page * sizeof(*pm))) !=
+			    (ssize_t)(k * sizeof(*pm)))
+				return sl_error(err, -EIO, "%s: %s", p, strerror(errno ? errno : EIO));
+			for (size_t j = 0; j < k;) {
+				size_t run = 0;
+
+				while (j + run < k && (((pm[j + run] & PM_PRESENT) &&
+							!(pm[j + run] & PM_FILE)) ||
+						       (pm[j + run] & PM_SWAPPED)))
+					run++;
+				off_t at = v->off + (off_t)(a + j * page - v->start);
+
+				if (run && (pread(mem, buf, run * page, (off_t)(a + j * page)) !=
+						    (ssize_t)(run * page) ||
+					    put_pages(src->out, buf, run * page, at, true) < 0))
+					return sl_error(err, errno ? -errno : -EIO,
+							"copying the RAM QEMU %d wrote: %s", qemu,
+							strerror(errno ? errno : EIO));
+				for (size_t w = 0; src->map && w < run; w++) {
+					size_t pg = (size_t)at / page + w;
+
+					if (pg < src->pages)
+						src->map[pg / 8] |= (uint8_t)(1u << (pg % 8));
+				}
+				j += run ? run : 1;
+			}
+			a += k * page;
+		}
+	}
 	return 0;
 }
 
@@ -352,8 +501,9 @@ static int path_in(char *buf, size_t len, const char *dir, const char *file)
  */
 void sl_snapshot_remove(const char *dir)
 {
-	static const char *const files[] = { SL_SNAP_STATE, SL_SNAP_MEMORY, SL_SNAP_MANIFEST,
-					     SL_SNAP_MANIFEST ".tmp" };
+	static const char manifest_tmp[] = SL_SNAP_MANIFEST ".tmp";
+	static const char *const files[] = { SL_SNAP_STATE,   SL_SNAP_MEMORY,	   SL_SNAP_WRITTEN,
+					     SL_SNAP_WRITTEN_MAP, SL_SNAP_MANIFEST, manifest_tmp };
 	char p[4200];
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
@@ -373,67 +523,127 @@ static int set_link(struct sl_qmp *q, bool up, struct sl_error *err)
 	return r;
 }
 
-/* migrate-set-capabilities' argument: guest RAM left out of the stream, or in it. */
-static json_object *ignore_shared_caps(bool on)
-{
-	return json_tokener_parse(on ? "{\"capabilities\":[{\"capability\":\"x-ignore-shared\","
-				       "\"state\":true}]}"
-				     : "{\"capabilities\":[{\"capability\":\"x-ignore-shared\","
-				       "\"state\":false}]}");
-}
-
 /*
- * The paused part: device state out over QMP, RAM copied. A VM restored
- * from a snapshot maps its RAM privately: it goes into the state instead
- * (only the pages it holds; zero pages are a flag each).
+ * QEMU's device state, guest RAM left out (xen-save-devices-state: not
+ * Xen's alone, the device sections of a migration stream without its
+ * iterative RAM), into @dir's state file, passed to QEMU as an fd set.
  */
-static int save_paused(struct sl_qmp *q, int qemu, const char *dir, bool ram_shared,
-		       struct sl_error *err)
+static int save_devices(struct sl_qmp *q, const char *dir, struct sl_error *err)
 {
-	char p[4200];
-	_cleanup_close_ int sfd = -1, ram = -1, mfd = -1;
-	json_object *caps, *ret = NULL;
-	int r;
+	char p[4200], fdset[64];
+	_cleanup_close_ int sfd = -1;
+	json_object *a, *ret = NULL, *v = NULL;
+	int r, set;
 
 	if ((r = path_in(p, sizeof(p), dir, SL_SNAP_STATE)) < 0)
 		return sl_error(err, r, "%s: path too long", dir);
 	sfd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (sfd < 0)
 		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
-	caps = ignore_shared_caps(ram_shared);
-	r = sl_qmp_simple(q, "migrate-set-capabilities", caps, err);
-	json_object_put(caps);
-	if (r < 0)
+	if ((r = sl_qmp_cmd(q, "add-fd", NULL, sfd, &ret, err)) < 0)
 		return r;
-	/*
-	 * QEMU paces a migration to 128 MiB/s by default, for a guest that
-	 * runs on while it is sent over a network; this one is paused and
-	 * goes into a file, as fast as it can.
-	 */
-	caps = json_tokener_parse("{\"max-bandwidth\":1099511627776}");
-	r = sl_qmp_simple(q, "migrate-set-parameters", caps, err);
-	json_object_put(caps);
-	if (r < 0)
-		return r;
-	caps = json_tokener_parse("{\"fdname\":\"sl-state\"}");
-	r = sl_qmp_cmd(q, "getfd", caps, sfd, &ret, err);
-	json_object_put(caps);
+	set = json_object_object_get_ex(ret, "fdset-id", &v) ? json_object_get_int(v) : -1;
 	json_object_put(ret);
+	if (set < 0)
+		return sl_error(err, -EPROTO, "QEMU's add-fd answered no fdset-id");
+	snprintf(fdset, sizeof(fdset), "/dev/fdset/%d", set);
+	a = json_object_new_object();
+	json_object_object_add(a, "filename", json_object_new_string(fdset));
+	/* not live: else QEMU gives up the VM's disks to a migration's other side */
+	json_object_object_add(a, "live", json_object_new_boolean(false));
+	r = sl_qmp_simple(q, "xen-save-devices-state", a, err);
+	json_object_put(a);
+	/* the set's fd, QEMU's copy of ours, goes now, not with the monitor's session */
+	a = json_object_new_object();
+	json_object_object_add(a, "fdset-id", json_object_new_int(set));
+	sl_qmp_simple(q, "remove-fd", a, NULL);
+	json_object_put(a);
+	return r;
+}
+
+/*
+ * Whether the file a restored VM's RAM maps (@fd) is still the one at its
+ * path: then a fork's snapshot can name it instead of copying it.
+ */
+static bool base_in_place(const char *path, int fd, char *real, size_t len)
+{
+	struct stat a, b;
+
+	return realpath(path, real) && strlen(real) < len && fstat(fd, &a) == 0 &&
+	       stat(real, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Open what a snapshot copies of @qemu's RAM (@l: its command line) and
+ * where it goes in @dir. A restored VM's file is copied here, before the
+ * pause (no guest writes it), and what the guest wrote over it is copied
+ * paused; a fork's (@quick) snapshot names that file in @m instead, and
+ * keeps only what the guest wrote (an overlay, restored at once).
+ */
+static int ram_open(int qemu, const struct qemu_line *l, const char *dir, bool quick,
+		    struct ram_src *src, struct sl_kv *m, struct sl_error *err)
+{
+	char p[4200], real[PATH_MAX], id[128];
+	struct stat st;
+	int r;
+
+	if (!l->ram_shared && !l->ram_base[0])
+		return sl_error(err, -EPROTO, "QEMU %d's RAM is neither a memfd nor a file", qemu);
+	if (l->ram_shared)
+		src->fd = open_guest_ram(qemu, err);
+	else if ((r = ram_vmas(qemu, l->ram_base, src, err)) < 0)
+		return r;
+	if (src->fd < 0)
+		return src->fd;
+	if (!l->ram_shared && quick && base_in_place(l->ram_base, src->fd, real, sizeof(real)) &&
+	    fstat(src->fd, &st) == 0) {
+		src->pages = (size_t)st.st_size / 4096;
+		if (!(src->map = calloc(src->pages / 8 + 1, 1)))
+			return -ENOMEM;
+		sl_file_id(&st, id, sizeof(id));
+		if (sl_kv_set(m, "SL_RAM_BASE", real) < 0 || sl_kv_set(m, "SL_RAM_BASE_ID", id) < 0)
+			return -ENOMEM;
+	}
+	if ((r = path_in(p, sizeof(p), dir, src->map ? SL_SNAP_WRITTEN : SL_SNAP_MEMORY)) < 0)
+		return sl_error(err, r, "%s: path too long", dir);
+	src->out = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (src->out < 0)
+		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	if (src->map)
+		return ftruncate(src->out, (off_t)src->pages * 4096) < 0
+			       ? sl_error(err, -errno, "%s: %s", p, strerror(errno))
+			       : 0;
+	return l->ram_shared ? 0 : copy_ram(src->fd, src->out, err);
+}
+
+/* An overlay's map of written pages, into @dir. */
+static int write_map(const char *dir, const struct ram_src *src, struct sl_error *err)
+{
+	char p[4200];
+	_cleanup_close_ int fd = -1;
+	size_t len = src->pages / 8 + 1;
+
+	if (path_in(p, sizeof(p), dir, SL_SNAP_WRITTEN_MAP) < 0)
+		return sl_error(err, -ENAMETOOLONG, "%s: path too long", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, src->map, len) != (ssize_t)len)
+		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	return 0;
+}
+
+/* The paused part: device state, then the RAM a cold VM holds or a restored one wrote. */
+static int save_paused(struct sl_qmp *q, int qemu, const char *dir, const struct qemu_line *l,
+		       const struct ram_src *src, struct sl_error *err)
+{
+	int r = save_devices(q, dir, err);
+
 	if (r < 0)
 		return r;
-	caps = json_tokener_parse("{\"uri\":\"fd:sl-state\"}");
-	r = sl_qmp_simple(q, "migrate", caps, err);
-	json_object_put(caps);
-	if (r < 0 || (r = sl_qmp_migration_done(q, 60000, err)) < 0 || !ram_shared)
+	if (l->ram_shared)
+		return copy_ram(src->fd, src->out, err);
+	if ((r = copy_written(qemu, src, err)) < 0)
 		return r;
-	if ((ram = open_guest_ram(qemu, err)) < 0)
-		return ram;
-	if ((r = path_in(p, sizeof(p), dir, SL_SNAP_MEMORY)) < 0)
-		return sl_error(err, r, "%s: path too long", dir);
-	mfd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (mfd < 0)
-		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
-	return copy_ram(ram, mfd, err);
+	return src->map ? write_map(dir, src, err) : 0;
 }
 
 static int write_manifest(const char *dir, const struct sl_kv *m, struct sl_error *err)
@@ -479,10 +689,6 @@ static int describe(struct sl_kv *m, const char *name, const struct qemu_line *l
 	r |= sl_kv_set(m, "SL_GUEST_NET", l->dhcp ? "dhcp" : "static");
 	r |= sl_kv_set(m, "SL_MAC", l->mac);
 	r |= sl_kv_set(m, "SL_APPEND", l->append);
-	r |= sl_kv_set(m, "SL_RAM", l->ram_shared ? SL_SNAP_MEMORY : SL_SNAP_STATE);
-	/* a fork's: restored at once, where that file still is (ram_base()) */
-	if (quick && !l->ram_shared && l->ram_base[0])
-		r |= sl_kv_set(m, "SL_RAM_BASE", l->ram_base);
 	if (r)
 		return -ENOMEM;
 	if ((r = record_file(m, "SL_KERNEL", l->kernel, quick, err)) < 0 ||
@@ -676,6 +882,7 @@ int sl_snapshot_make(const char *name, const char *final, unsigned flags, struct
 	_cleanup_step_ struct sl_step step = { name, SL_STEP_SNAPSHOT, -1 };
 	struct sl_qmp q = { .fd = -1 };
 	struct qemu_line l;
+	__attribute__((cleanup(ram_src_close))) struct ram_src src = { .fd = -1, .out = -1 };
 	bool running = false, quick = flags & SL_SNAP_QUICK;
 	long long t0;
 	char p[4200], dir[4200], abs_final[4200];
@@ -694,9 +901,13 @@ int sl_snapshot_make(const char *name, const char *final, unsigned flags, struct
 		sl_qmp_close(&q);
 		goto fail;
 	}
+	if ((r = ram_open(qemu, &l, dir, quick, &src, &m, err)) < 0) {
+		sl_qmp_close(&q);
+		goto fail;
+	}
 	t0 = sl_now_ms();
 	if ((r = sl_qmp_simple(&q, "stop", NULL, err)) == 0)
-		r = save_paused(&q, qemu, dir, l.ram_shared, err);
+		r = save_paused(&q, qemu, dir, &l, &src, err);
 	if (sl_fault("paused", name))
 		raise(SIGSTOP);
 	/* as it was: a VM paused by sl-boot pause stays paused */
@@ -710,8 +921,12 @@ int sl_snapshot_make(const char *name, const char *final, unsigned flags, struct
 	rc = sl_kv_setf(out, "SL_PAUSED_MS", "%lld", sl_now_ms() - t0);
 	if (flags & SL_SNAP_STOP)
 		sl_boot_stop(name, 0, NULL);
-	if (l.ram_shared && ((r = path_in(p, sizeof(p), dir, SL_SNAP_MEMORY)) < 0 ||
-			     (r = record_file(&m, "SL_MEMORY", p, quick, err)) < 0))
+	if (src.map ? (r = path_in(p, sizeof(p), dir, SL_SNAP_WRITTEN)) < 0 ||
+			      (r = record_file(&m, "SL_WRITTEN", p, quick, err)) < 0 ||
+			      (r = path_in(p, sizeof(p), dir, SL_SNAP_WRITTEN_MAP)) < 0 ||
+			      (r = record_file(&m, "SL_WRITTEN_MAP", p, quick, err)) < 0
+		    : (r = path_in(p, sizeof(p), dir, SL_SNAP_MEMORY)) < 0 ||
+			      (r = record_file(&m, "SL_MEMORY", p, quick, err)) < 0)
 		goto fail;
 	if ((r = path_in(p, sizeof(p), dir, SL_SNAP_STATE)) < 0 ||
 	    (r = record_file(&m, "SL_STATE", p, quick, err)) < 0 ||
@@ -805,22 +1020,24 @@ static bool has_hash(const struct sl_kv *m, const char *key)
 	return sl_kv_get(m, k) != NULL;
 }
 
-/* The snapshot's two files: there, plain, and what was written. */
+/* The snapshot's files: there, plain, and what was written. */
 static int check_payload(const char *dir, const struct sl_kv *m, struct sl_error *err)
 {
 	static const struct {
 		const char *file, *key;
-	} f[] = { { SL_SNAP_STATE, "SL_STATE" }, { SL_SNAP_MEMORY, "SL_MEMORY" } };
+	} f[] = { { SL_SNAP_STATE, "SL_STATE" },
+		  { SL_SNAP_MEMORY, "SL_MEMORY" },
+		  { SL_SNAP_WRITTEN, "SL_WRITTEN" },
+		  { SL_SNAP_WRITTEN_MAP, "SL_WRITTEN_MAP" } };
+	/* the state, and the memory or (an overlay's) the pages written */
+	static const size_t pick[2][3] = { { 0, 1, 1 }, { 0, 2, 3 } };
+	const size_t *use = pick[sl_kv_get(m, "SL_RAM_BASE") != NULL];
 	char p[4200];
 	bool same;
 
-	const char *ram = sl_kv_get(m, "SL_RAM");
-
-	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+	for (size_t k = 0; k < 3; k++) {
+		const size_t i = use[k];
 		struct stat st;
-
-		if (!strcmp(f[i].file, SL_SNAP_MEMORY) && ram && !strcmp(ram, SL_SNAP_STATE))
-			continue; /* the RAM is in the state */
 
 		if (path_in(p, sizeof(p), dir, f[i].file) < 0)
 			return sl_error(err, -ENAMETOOLONG, "%s: path too long", dir);
@@ -848,42 +1065,29 @@ static int check_payload(const char *dir, const struct sl_kv *m, struct sl_error
 }
 
 /*
- * What a fork's restore (RAM in the state, a --quick snapshot) maps under
- * that RAM: the file its source's RAM mapped (a template's memory), if
- * still a plain file of ours and large enough; else NULL (a fresh memfd,
- * as a kept snapshot's restore gets: a memfd can be snapshotted the cheap
- * way again). Its content never reaches the guest: the state holds every
- * page, written or said to be zero, and QEMU writes a page said to be zero
- * only where the file's is not. It is there for speed and memory: a memfd
- * gets a page allocated for every page QEMU reads to check it is zero (all
- * of guest RAM); a private mapping of the file reads the file's, and fills
- * faster (docs/PERFORMANCE.md).
+ * An overlay's base, the file its source's RAM mapped: still a plain file of
+ * ours, large enough, and the very one the snapshot was made over.
  */
-static const char *ram_base(const struct sl_kv *m, unsigned mem_mb)
+static int base_check(const struct sl_boot_cfg *c, const struct sl_kv *m, struct sl_error *err)
 {
-	const char *p = sl_kv_get(m, "SL_RAM_BASE");
-	char dir[4096], probe[4200];
-	const char *slash;
+	const char *want = sl_kv_get(m, "SL_RAM_BASE_ID");
+	char id[128];
 	struct stat st;
 
-	if (!p)
-		return NULL;
-	/* only a snapshot's memory: DIR/memory beside DIR/snapshot.env, DIR safe */
-	slash = strrchr(p, '/');
-	if (p[0] != '/' || !slash || strcmp(slash + 1, SL_SNAP_MEMORY) ||
-	    (size_t)(slash - p) >= sizeof(dir))
-		goto no;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - p), p);
-	if (sl_dir_check(dir, "RAM base", NULL) < 0 ||
-	    path_in(probe, sizeof(probe), dir, SL_SNAP_MANIFEST) < 0 || access(probe, F_OK) < 0 ||
-	    lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022) || st.st_size < (off_t)mem_mb << 20)
-		goto no;
-	return p;
-no:
-	sl_debug("RAM base %s: not a snapshot's memory file of %u MiB: a memfd instead", p,
-		 mem_mb);
-	return NULL;
+	if (*c->ram_base != '/' || lstat(c->ram_base, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022) ||
+	    st.st_size < (off_t)c->mem_mb << 20)
+		return sl_error(err, -EIO,
+				"snapshot %s: the memory its pages go over, %s, is gone or not a "
+				"plain file of ours: refusing it",
+				c->from, c->ram_base);
+	sl_file_id(&st, id, sizeof(id));
+	if (!want || strcmp(id, want))
+		return sl_error(err, -EIO,
+				"snapshot %s: the memory its pages go over, %s, is not the file "
+				"it was made over: refusing it",
+				c->from, c->ram_base);
+	return 0;
 }
 
 /**
@@ -937,12 +1141,77 @@ int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl
 		return sl_error(err, -EINVAL,
 				"the snapshot's guest took its address by %s, this VM by %s",
 				v ? v : "(none)", c->ip ? "a static lease" : "DHCP");
-	v = sl_kv_get(manifest, "SL_RAM");
-	c->ram_in_state = v && !strcmp(v, SL_SNAP_STATE);
-	c->ram_base = c->ram_in_state ? ram_base(manifest, c->mem_mb) : NULL;
 	if (!sl_kv_get(manifest, "SL_APPEND"))
 		return sl_error(err, -EINVAL, "the snapshot's manifest has no SL_APPEND");
+	c->ram_base = sl_kv_get(manifest, "SL_RAM_BASE");
+	if (c->ram_base && (r = base_check(c, manifest, err)) < 0)
+		return r;
 	return check_payload(c->from, manifest, err);
+}
+
+/* Where QEMU's mapping @d puts @len bytes at @off of its file (0: not in one piece). */
+static unsigned long vma_addr(const struct ram_src *d, off_t off, size_t len)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct ram_vma *v = &d->vma[i];
+
+		if (off >= v->off && off + (off_t)len <= v->off + (off_t)(v->end - v->start))
+			return v->start + (unsigned long)(off - v->off);
+	}
+	return 0;
+}
+
+/*
+ * An overlay's pages, the ones its source's guest wrote, written into the
+ * new QEMU's private mapping of the same file before its state loads: each
+ * becomes this VM's own (a copy on write), the rest stays the file's,
+ * shared with every VM that maps it.
+ */
+static int apply_written(const struct sl_boot_cfg *c, struct sl_error *err)
+{
+	static unsigned char buf[256 << 12];
+	__attribute__((cleanup(ram_src_close))) struct ram_src d = { .fd = -1, .out = -1 };
+	_cleanup_close_ int data = -1, map = -1, mem = -1;
+	const size_t page = 4096, pages = ((size_t)c->mem_mb << 20) / page;
+	char p[4200];
+	int sup, qemu, r;
+
+	sl_vm_pids(c->name, &sup, &qemu);
+	if (!qemu)
+		return sl_error(err, -ESRCH, "%s: its QEMU is gone", c->name);
+	if ((r = ram_vmas(qemu, c->ram_base, &d, err)) < 0)
+		return r;
+	if (!(d.map = calloc(pages / 8 + 1, 1)))
+		return -ENOMEM;
+	if (path_in(p, sizeof(p), c->from, SL_SNAP_WRITTEN_MAP) < 0 ||
+	    (map = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    read(map, d.map, pages / 8 + 1) < (ssize_t)(pages / 8) ||
+	    path_in(p, sizeof(p), c->from, SL_SNAP_WRITTEN) < 0 ||
+	    (data = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return sl_error(err, -EIO, "%s: %s", p, strerror(errno ? errno : EIO));
+	snprintf(p, sizeof(p), "/proc/%d/mem", qemu);
+	if ((mem = open(p, O_RDWR | O_CLOEXEC)) < 0)
+		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	for (size_t i = 0; i < pages;) {
+		size_t run = 0;
+		unsigned long at;
+
+		while (i + run < pages && run < sizeof(buf) / page &&
+		       (d.map[(i + run) / 8] & (1u << ((i + run) % 8))))
+			run++;
+		if (!run) {
+			i++;
+			continue;
+		}
+		at = vma_addr(&d, (off_t)(i * page), run * page);
+		if (!at || pread(data, buf, run * page, (off_t)(i * page)) != (ssize_t)(run * page) ||
+		    pwrite(mem, buf, run * page, (off_t)at) != (ssize_t)(run * page))
+			return sl_error(err, -EIO, "writing the pages of %s/%s into QEMU %d: %s",
+					c->from, SL_SNAP_WRITTEN, qemu,
+					at ? strerror(errno ? errno : EIO) : "not in its RAM");
+		i += run;
+	}
+	return 0;
 }
 
 /**
@@ -969,6 +1238,8 @@ int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err)
 	if ((r = sl_qmp_open(&q, name, (int)timeout_s * 1000, err)) < 0)
 		return r;
 	sl_debug("%s: QEMU's monitor answers", name);
+	if (c->ram_base && (r = apply_written(c, err)) < 0)
+		goto out;
 	if (path_in(p, sizeof(p), dir, SL_SNAP_STATE) < 0 ||
 	    (sfd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		r = sl_error(err, -EIO, "%s: %s", p, strerror(errno));
@@ -982,12 +1253,6 @@ int sl_snapshot_incoming(const struct sl_boot_cfg *c, struct sl_error *err)
 	 * the load, the guest sees no carrier change.
 	 */
 	if ((r = set_link(&q, false, err)) < 0)
-		goto out;
-	/* as when it was saved: RAM left out, or in the stream */
-	a = ignore_shared_caps(!c->ram_in_state);
-	r = sl_qmp_simple(&q, "migrate-set-capabilities", a, err);
-	json_object_put(a);
-	if (r < 0)
 		goto out;
 	a = json_tokener_parse("{\"fdname\":\"sl-state\"}");
 	r = sl_qmp_cmd(&q, "getfd", a, sfd, &ret, err);

@@ -12,6 +12,9 @@
 #define SL_SNAP_MANIFEST "snapshot.env" /* what it was made of, and hashes */
 #define SL_SNAP_STATE "state"           /* QEMU's device state, guest RAM left out */
 #define SL_SNAP_MEMORY "memory"         /* guest RAM, a sparse file */
+/* a fork's (--quick) of a restored VM instead: the pages its guest wrote over its RAM's file */
+#define SL_SNAP_WRITTEN "written"         /* at their offsets, a sparse file */
+#define SL_SNAP_WRITTEN_MAP "written.map" /* which pages: a bit each, the lowest first */
 /* sl-up's kept templates: $SL_RUN_DIR/.templates/GROUP/KEY (a dot: no VM's) */
 #define SL_TEMPLATES ".templates"
 /* sl-up fork's snapshots, one per fork while it starts: $SL_RUN_DIR/.forks/NAME */

@@ -348,22 +348,25 @@ static void qemu_argv(const struct sl_boot_cfg *c, const char *accel, int agent_
 	add(a, "-M");
 	add(a, "microvm,x-option-roms=off,rtc=on,memory-backend=mem");
 	/*
-	 * Guest RAM is a memfd, shared: a snapshot leaves it out of QEMU's
-	 * state (x-ignore-shared) and copies it. A clone maps its snapshot's
-	 * copy privately: pages it never writes stay shared with every clone.
-	 * A restore whose RAM is in the state (a restored VM's snapshot) maps
-	 * its source's file the same way, under the pages the state writes.
+	 * Guest RAM is a memfd, which a snapshot copies. A restore maps its
+	 * snapshot's copy privately: pages it never writes stay shared with
+	 * every clone. Its state is the devices' alone, a stream without
+	 * QEMU's configuration section (lib/vm/snapshot.c). A fork's overlay
+	 * maps the file its source's RAM maps, and gets the pages written
+	 * over it before its state loads.
 	 */
 	add(a, "-object");
-	if (c->from && !c->ram_in_state)
-		add(a, "memory-backend-file,id=mem,size=%uM,mem-path=%s/%s,share=off", c->mem_mb,
-		    qemu_opt_value(c->from, esc, sizeof(esc)), SL_SNAP_MEMORY);
-	else if (c->from && c->ram_base)
+	if (c->from && c->ram_base)
 		add(a, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=off", c->mem_mb,
 		    qemu_opt_value(c->ram_base, esc, sizeof(esc)));
+	else if (c->from)
+		add(a, "memory-backend-file,id=mem,size=%uM,mem-path=%s/%s,share=off", c->mem_mb,
+		    qemu_opt_value(c->from, esc, sizeof(esc)), SL_SNAP_MEMORY);
 	else
 		add(a, "memory-backend-memfd,id=mem,size=%uM,share=on", c->mem_mb);
 	if (c->from) {
+		add(a, "-global");
+		add(a, "migration.send-configuration=off");
 		add(a, "-incoming");
 		add(a, "defer");
 	}

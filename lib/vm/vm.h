@@ -33,8 +33,7 @@ struct sl_boot_cfg {
 	uint32_t ip, gw;     /* macvtap mode: ip 0 for DHCP from the LAN */
 	unsigned prefix, vcpu, mem_mb, timeout_s;
 	const char *from;    /* a restore: the snapshot's dir (lib/vm/snapshot.c) */
-	bool ram_in_state; /* the snapshot of a restored VM: RAM in the state, not a file */
-	const char *ram_base; /* then the file mapped privately under it, or NULL (a memfd) */
+	const char *ram_base; /* a fork's overlay: the file its RAM maps, its pages over it */
 	bool spare;        /* a spare clone (lib/vm/spare.c): warmed, kept off the wire */
 };
 
