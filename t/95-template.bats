@@ -235,11 +235,20 @@ EOF
 	run inhost sl-gc --dry-run
 	grep -q "fork snapshot $SL_RUN_DIR/.forks/$G-4 " <<<"$output"
 	! grep -q "fork snapshot $SL_RUN_DIR/.forks/$G-5 " <<<"$output" || false
+	# the memory $G-5 maps removed under it: it runs on, and a fork of it
+	# copies that memory (as QEMU maps it) with what $G-5 wrote
+	inhost sl-gc >/dev/null
+	[ ! -e "$SL_RUN_DIR/.forks/$G-4" ]
+	inhost sl-exec "$G-5" -- sh -c 'echo in-the-fork-of-a-fork >/root/mark5'
+	inhost sl-up fork "$c" "$G-5" >/dev/null 2>&1
+	[ "$(inhost sl-exec "$G-6" -- cat /root/mark /root/mark5)" = "$(printf 'in-the-fork\nin-the-fork-of-a-fork')" ]
+	! grep -q "^SL_RAM_BASE=" "$SL_RUN_DIR/$G-6/vm.env" || false
+	[ "$(ls "$SL_RUN_DIR/.forks/$G-6" | tr '\n' ' ')" = "memory snapshot.env " ]
 	assert_usage_error "no such VM" inhost sl-up fork "$c" "$G-9"
 	# down takes the VMs' state (their logs) and the forks' snapshots with
 	# them; its printed script does the same
 	inhost sl-up --print-script down "$c" >"$BATS_TEST_TMPDIR/down.sh"
-	grep -qx "rm -rf $SL_RUN_DIR/$G-4 $SL_RUN_DIR/.forks/$G-4" "$BATS_TEST_TMPDIR/down.sh"
+	grep -qx "rm -rf $SL_RUN_DIR/$G-6 $SL_RUN_DIR/.forks/$G-6" "$BATS_TEST_TMPDIR/down.sh"
 	inhost sh "$BATS_TEST_TMPDIR/down.sh" >/dev/null 2>&1
 	[ -z "$(ls -A "$SL_RUN_DIR/.forks")" ]
 	[ -z "$(ls -d "$SL_RUN_DIR/$G-"* 2>/dev/null)" ]

@@ -441,16 +441,16 @@ static int copy_written(int qemu, const struct ram_src *src, struct sl_error *er
 {
 	static unsigned char buf[256 << 12];
 	uint64_t pm[256];
-	char p[64];
+	char p[64], m[64];
 	_cleanup_close_ int map = -1, mem = -1;
 	const size_t page = 4096;
 
 	snprintf(p, sizeof(p), "/proc/%d/pagemap", qemu);
+	snprintf(m, sizeof(m), "/proc/%d/mem", qemu);
 	if ((map = open(p, O_RDONLY | O_CLOEXEC)) < 0)
 		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
-	snprintf(p, sizeof(p), "/proc/%d/mem", qemu);
-	if ((mem = open(p, O_RDONLY | O_CLOEXEC)) < 0)
-		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
+	if ((mem = open(m, O_RDONLY | O_CLOEXEC)) < 0)
+		return sl_error(err, -errno, "%s: %s", m, strerror(errno));
 	for (size_t i = 0; i < src->n; i++) {
 		const struct ram_vma *v = &src->vma[i];
 
