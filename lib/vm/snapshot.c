@@ -350,17 +350,12 @@ static int copy_ram(int in, int out, struct sl_error *err)
 	return 0;
 }
 
-/* One mapping of a restored VM's RAM file in its QEMU. */
-struct ram_vma {
-	unsigned long start, end;
-	off_t off; /* where in the file */
-};
 
 /* The guest RAM a snapshot copies, and where it goes. */
 struct ram_src {
 	int fd;  /* a cold VM's memfd, or the file a restored VM maps privately */
 	int out; /* the snapshot's memory file, or its written pages (an overlay) */
-	struct ram_vma vma[8];
+	struct sl_ram_vma vma[8];
 	size_t n;     /* a restored VM's: its mappings of that file */
 	uint8_t *map; /* an overlay's: which pages the guest wrote, a bit each */
 	size_t pages; /* of the file */
@@ -375,8 +370,15 @@ static void ram_src_close(struct ram_src *src)
 	free(src->map);
 }
 
-/* One line of /proc/PID/maps: a private mapping of @path (removed since, or not)? */
-static bool maps_line(const char *line, const char *path, struct ram_vma *v)
+/**
+ * sl_ram_maps_line() - whether a line of /proc/PID/maps maps @path privately
+ * @line: the line, its newline or not
+ * @path: the file, by its real path (the kernel's, " (deleted)" once removed)
+ * @v: where it is mapped and from which offset of the file, when it does
+ *
+ * Return: true for a private mapping of @path, removed since or not
+ */
+bool sl_ram_maps_line(const char *line, const char *path, struct sl_ram_vma *v)
 {
 	unsigned long long off;
 	char perms[8];
@@ -410,9 +412,9 @@ static int ram_vmas(int qemu, const char *file, struct ram_src *src, struct sl_e
 		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
 	src->n = 0;
 	while (getline(&line, &cap, f) > 0 && src->n <= ARRAY_SIZE(src->vma)) {
-		struct ram_vma v;
+		struct sl_ram_vma v;
 
-		if (maps_line(line, real, &v) && src->n++ < ARRAY_SIZE(src->vma))
+		if (sl_ram_maps_line(line, real, &v) && src->n++ < ARRAY_SIZE(src->vma))
 			src->vma[src->n - 1] = v;
 	}
 	free(line);
@@ -452,7 +454,7 @@ static int copy_written(int qemu, const struct ram_src *src, struct sl_error *er
 	if ((mem = open(m, O_RDONLY | O_CLOEXEC)) < 0)
 		return sl_error(err, -errno, "%s: %s", m, strerror(errno));
 	for (size_t i = 0; i < src->n; i++) {
-		const struct ram_vma *v = &src->vma[i];
+		const struct sl_ram_vma *v = &src->vma[i];
 
 		for (unsigned long a = v->start; a < v->end;) {
 			size_t k = (v->end - a) / page < ARRAY_SIZE(pm) ? (v->end - a) / page
@@ -1149,14 +1151,16 @@ int sl_snapshot_prepare(struct sl_boot_cfg *c, struct sl_kv *manifest, struct sl
 	return check_payload(c->from, manifest, err);
 }
 
-/* Where QEMU's mapping @d puts @len bytes at @off of its file (0: not in one piece). */
-static unsigned long vma_addr(const struct ram_src *d, off_t off, size_t len)
+/* Where QEMU's mapping @d puts @off of its file (0: nowhere), and how much follows there. */
+static unsigned long vma_addr(const struct ram_src *d, off_t off, size_t *left)
 {
 	for (size_t i = 0; i < d->n; i++) {
-		const struct ram_vma *v = &d->vma[i];
+		const struct sl_ram_vma *v = &d->vma[i];
 
-		if (off >= v->off && off + (off_t)len <= v->off + (off_t)(v->end - v->start))
+		if (off >= v->off && off < v->off + (off_t)(v->end - v->start)) {
+			*left = (size_t)(v->off + (off_t)(v->end - v->start) - off);
 			return v->start + (unsigned long)(off - v->off);
+		}
 	}
 	return 0;
 }
@@ -1193,18 +1197,20 @@ static int apply_written(const struct sl_boot_cfg *c, struct sl_error *err)
 	if ((mem = open(p, O_RDWR | O_CLOEXEC)) < 0)
 		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
 	for (size_t i = 0; i < pages;) {
-		size_t run = 0;
+		size_t run = 0, left = 0;
 		unsigned long at;
 
-		while (i + run < pages && run < sizeof(buf) / page &&
-		       (d.map[(i + run) / 8] & (1u << ((i + run) % 8))))
-			run++;
-		if (!run) {
+		if (!(d.map[i / 8] & (1u << (i % 8)))) {
 			i++;
 			continue;
 		}
-		at = vma_addr(&d, (off_t)(i * page), run * page);
-		if (!at || pread(data, buf, run * page, (off_t)(i * page)) != (ssize_t)(run * page) ||
+		/* a run of written pages, within one of QEMU's mappings */
+		at = vma_addr(&d, (off_t)(i * page), &left);
+		while (i + run < pages && run < sizeof(buf) / page && run < left / page &&
+		       (d.map[(i + run) / 8] & (1u << ((i + run) % 8))))
+			run++;
+		if (!at || !run ||
+		    pread(data, buf, run * page, (off_t)(i * page)) != (ssize_t)(run * page) ||
 		    pwrite(mem, buf, run * page, (off_t)at) != (ssize_t)(run * page))
 			return sl_error(err, -EIO, "writing the pages of %s/%s into QEMU %d: %s",
 					c->from, SL_SNAP_WRITTEN, qemu,

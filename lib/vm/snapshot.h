@@ -3,6 +3,7 @@
 #define SL_SNAPSHOT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "kv.h"
@@ -21,6 +22,13 @@
 #define SL_FORKS ".forks"
 
 struct sl_boot_cfg;
+
+/* One mapping of a restored VM's RAM file in its QEMU (/proc/PID/maps). */
+struct sl_ram_vma {
+	unsigned long start, end;
+	off_t off; /* where in the file */
+};
+bool sl_ram_maps_line(const char *line, const char *path, struct sl_ram_vma *v);
 
 enum { SL_SNAP_STOP = 1, SL_SNAP_QUICK = 2 };
 int sl_snapshot_make(const char *name, const char *dir, unsigned flags, struct sl_kv *out,
