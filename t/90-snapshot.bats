@@ -235,6 +235,12 @@ teardown_file() {
 	# after the load, its guest running as the template
 	for point in loading restored; do
 		killed_at "$point" "$C3" start "$C3" --from "$SNAP"
+		# killed at "loading" the moment QEMU was spawned: its supervisor
+		# may write qemu.pid a moment after
+		for _ in $(seq 50); do
+			grep -qs . "$SL_RUN_DIR/$C3/qemu.pid" && break
+			sleep 0.1
+		done
 		run -1 inhost sl-boot status "$C3"
 		grep -qx "SL_STATE=broken" <<<"$output"
 		grep -qx "SL_UNFINISHED=start" <<<"$output"

@@ -396,8 +396,7 @@ bool sl_ram_maps_line(const char *line, const char *path, struct sl_ram_vma *v)
 
 /*
  * Where QEMU @qemu maps @file, a restored VM's RAM: its private mappings of
- * it (one, or more if QEMU split it), and the file they map opened through
- * map_files: the very one, even when a new file took its name since.
+ * it (one, or more if QEMU split it).
  */
 static int ram_vmas(int qemu, const char *file, struct ram_src *src, struct sl_error *err)
 {
@@ -421,13 +420,32 @@ static int ram_vmas(int qemu, const char *file, struct ram_src *src, struct sl_e
 	if (src->n > ARRAY_SIZE(src->vma))
 		return sl_error(err, -E2BIG, "QEMU %d maps its RAM's file in over %zu parts", qemu,
 				ARRAY_SIZE(src->vma));
-	if (!src->n)
-		return sl_error(err, -ENOENT, "QEMU %d does not map its RAM's file %s", qemu, file);
+	return src->n ? 0
+		      : sl_error(err, -ENOENT, "QEMU %d does not map its RAM's file %s", qemu,
+				 file);
+}
+
+/* The file @src's first mapping maps, through map_files: the very one, even if renamed over. */
+static int open_mapped(int qemu, const struct ram_src *src, struct sl_error *err)
+{
+	char p[128];
+	int fd;
+
 	snprintf(p, sizeof(p), "/proc/%d/map_files/%lx-%lx", qemu, src->vma[0].start,
 		 src->vma[0].end);
-	if ((src->fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
-		return sl_error(err, -errno, "%s: %s", p, strerror(errno));
-	return 0;
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? sl_error(err, -errno, "%s: %s", p, strerror(errno)) : fd;
+}
+
+/* Whether page @i is one the guest wrote, in an overlay's map; and marking it so. */
+static bool page_written(const uint8_t *map, size_t i)
+{
+	return map[i / 8] & (1u << (i % 8));
+}
+
+static void page_mark(uint8_t *map, size_t i)
+{
+	map[i / 8] |= (uint8_t)(1u << (i % 8));
 }
 
 #define PM_PRESENT (1ULL << 63)
@@ -482,7 +500,7 @@ static int copy_written(int qemu, const struct ram_src *src, struct sl_error *er
 					size_t pg = (size_t)at / page + w;
 
 					if (pg < src->pages)
-						src->map[pg / 8] |= (uint8_t)(1u << (pg % 8));
+						page_mark(src->map, pg);
 				}
 				j += run ? run : 1;
 			}
@@ -595,6 +613,8 @@ static int ram_open(int qemu, const struct qemu_line *l, const char *dir, bool q
 		src->fd = open_guest_ram(qemu, err);
 	else if ((r = ram_vmas(qemu, l->ram_base, src, err)) < 0)
 		return r;
+	else
+		src->fd = open_mapped(qemu, src, err);
 	if (src->fd < 0)
 		return src->fd;
 	if (!l->ram_shared && quick && base_in_place(l->ram_base, src->fd, real, sizeof(real)) &&
@@ -1200,14 +1220,14 @@ static int apply_written(const struct sl_boot_cfg *c, struct sl_error *err)
 		size_t run = 0, left = 0;
 		unsigned long at;
 
-		if (!(d.map[i / 8] & (1u << (i % 8)))) {
+		if (!page_written(d.map, i)) {
 			i++;
 			continue;
 		}
 		/* a run of written pages, within one of QEMU's mappings */
 		at = vma_addr(&d, (off_t)(i * page), &left);
 		while (i + run < pages && run < sizeof(buf) / page && run < left / page &&
-		       (d.map[(i + run) / 8] & (1u << ((i + run) % 8))))
+		       page_written(d.map, i + run))
 			run++;
 		if (!at || !run ||
 		    pread(data, buf, run * page, (off_t)(i * page)) != (ssize_t)(run * page) ||
